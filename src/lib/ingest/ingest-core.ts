@@ -1,0 +1,95 @@
+import { parseS3Path } from '../cloudtrail/s3path';
+import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
+import { StoreWriter, type CommitResult } from '../store/writer';
+import { CancelledError, openInput, type CancelToken, type Source } from './open';
+import { prepare } from './prepare';
+
+/** One input handed to an ingest worker: a dropped file whose pending record already exists. */
+export interface IngestTask {
+  /** Id of the file's pending record. */
+  fileId: number;
+  /** Path as dropped (relative path within the dropped folder). */
+  path: string;
+  /** The bytes (a File from a drop or picker; a Uint8Array in tests). */
+  source: Source;
+  size: number;
+  lastModified: number;
+  fingerprint: string;
+}
+
+/** Progress of one task, sent to the page while it is read. */
+export interface TaskProgress {
+  fileId: number;
+  /** Bytes of the input read so far. */
+  bytesRead: number;
+  /** Events found so far (all leaves). */
+  events: number;
+  /** Leaves committed so far, with their outcome. */
+  results: CommitResult[];
+  done: boolean;
+}
+
+/**
+ * Reads, parses, deduplicates and commits one dropped input (and, for archives, each member), reporting
+ * progress. The worker-independent core of an ingest worker, also run directly by unit tests in Node.
+ * @throws QuotaError when storage is full; CancelledError when `cancel.cancelled` was set.
+ */
+export async function ingestTask(
+  db: KeyTrailDB,
+  writer: StoreWriter,
+  task: IngestTask,
+  onProgress: (p: TaskProgress) => void,
+  cancel: CancelToken = { cancelled: false },
+): Promise<CommitResult[]> {
+  const results: CommitResult[] = [];
+  let bytesRead = 0;
+  let events = 0;
+  let last = 0;
+  const report = (done = false) => onProgress({ fileId: task.fileId, bytesRead, events, results: results.slice(), done });
+  const progress = (b: number) => {
+    bytesRead = b;
+    const now = Date.now();
+    if (now - last > 150) {
+      last = now;
+      report();
+    }
+  };
+  const base: FileRecord = {
+    id: task.fileId, path: task.path, size: task.size, lastModified: task.lastModified, fingerprint: task.fingerprint,
+    status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: parseS3Path(task.path),
+  };
+  let members = 0;
+  for await (const leaf of openInput(task.path, task.source, { progress, cancel })) {
+    if (cancel.cancelled) throw new CancelledError();
+    let record: FileRecord;
+    if (leaf.path === task.path) record = base;
+    else {
+      members++;
+      // A member already committed by an earlier, interrupted run of this archive is not read again.
+      const prior = await db.files.where('path').equals(leaf.path).filter((f) => f.parentId === task.fileId).first();
+      if (prior && FINAL_STATUSES.has(prior.status)) {
+        results.push({ fileId: prior.id!, path: prior.path, status: prior.status, events: prior.events, newEvents: prior.newEvents, conflicts: prior.conflicts, reason: prior.reason });
+        events += prior.events;
+        continue;
+      }
+      record = {
+        id: prior?.id, path: leaf.path, size: 'bytes' in leaf ? leaf.bytes.length : 0, lastModified: task.lastModified,
+        fingerprint: `${leaf.path}|${task.fingerprint}`, status: 'pending', events: 0, newEvents: 0, skipped: 0,
+        conflicts: 0, bytes: 0, s3: parseS3Path(leaf.path), parentId: task.fileId,
+      };
+    }
+    const prepared = prepare(leaf);
+    events += prepared.events.length;
+    const r = await writer.commit(record, prepared);
+    results.push(r);
+    report();
+  }
+  if (members > 0) {
+    // The archive itself: a container whose members carry the events.
+    const sum = results.reduce((a, r) => ({ events: a.events + r.events, newEvents: a.newEvents + r.newEvents }), { events: 0, newEvents: 0 });
+    await db.files.put({ ...base, status: 'archive', events: sum.events, newEvents: sum.newEvents, reason: `${members} member(s)`, doneAt: Date.now() });
+  }
+  bytesRead = task.size;
+  report(true);
+  return results;
+}

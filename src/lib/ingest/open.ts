@@ -1,0 +1,305 @@
+import { Gunzip, Unzip, UnzipInflate } from 'fflate';
+import { parseTar } from 'nanotar';
+import { LIMITS, SizeCapError } from './limits';
+import { sniff } from './sniff';
+
+/**
+ * One document found in an input: a plain file, or a member of an archive (path `archive!member`), with its
+ * decompressed bytes, or the reason it could not be read.
+ */
+export type Leaf =
+  | { path: string; bytes: Uint8Array; compressed: boolean }
+  | { path: string; status: 'corrupt' | 'not-cloudtrail'; reason: string };
+
+/** Bytes of a blob or an in-memory buffer. */
+export type Source = Blob | Uint8Array;
+
+/** Progress of reading one input, in bytes of the input as stored (compressed). */
+export type ReadProgress = (bytesRead: number) => void;
+
+/** Thrown by an input read that was cancelled. */
+export class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+/** Cancellation flag shared by a read and whoever may cancel it. */
+export interface CancelToken {
+  cancelled: boolean;
+}
+
+const READ_CHUNK = 1 << 20;
+
+/** Iterates a source in chunks of at most 1 MiB, reporting progress and honouring cancellation. */
+async function* chunks(src: Source, progress?: ReadProgress, cancel?: CancelToken): AsyncGenerator<Uint8Array> {
+  if (src instanceof Uint8Array) {
+    for (let o = 0; o < src.length; o += READ_CHUNK) {
+      if (cancel?.cancelled) throw new CancelledError();
+      const c = src.subarray(o, o + READ_CHUNK);
+      progress?.(o + c.length);
+      yield c;
+    }
+    return;
+  }
+  const reader = src.stream().getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      if (cancel?.cancelled) throw new CancelledError();
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.length;
+      progress?.(read);
+      yield value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+async function head(src: Source, n: number): Promise<Uint8Array> {
+  if (src instanceof Uint8Array) return src.subarray(0, n);
+  return new Uint8Array(await src.slice(0, n).arrayBuffer());
+}
+
+async function readAllBytes(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+  if (src instanceof Uint8Array) {
+    progress?.(src.length);
+    return src;
+  }
+  if (src.size > cap) throw new SizeCapError(what, cap);
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks(src, progress, cancel)) parts.push(c);
+  return concat(parts, src.size);
+}
+
+/** Concatenates byte arrays (total length given when known). */
+export function concat(parts: Uint8Array[], total = parts.reduce((s, p) => s + p.length, 0)): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Decompresses a gzip stream (single- or multi-member) with fflate's streaming `Gunzip`, up to `cap` bytes.
+ * Detects truncation: fflate accepts a stream that stops inside the last member's trailer, so the last
+ * member's ISIZE (RFC 1952) is checked against the bytes it produced.
+ * @throws SizeCapError past the cap; Error('truncated gzip ...') or fflate's error for broken data.
+ */
+export async function gunzip(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let memberStart = 0;
+  let members = 1;
+  const g = new Gunzip((data) => {
+    if (!data.length) return;
+    total += data.length;
+    if (total > cap) throw new SizeCapError(what, cap);
+    parts.push(data);
+  });
+  g.onmember = () => {
+    memberStart = total;
+    members++;
+  };
+  let tail: Uint8Array = new Uint8Array(0);
+  let pending: Uint8Array | null = null;
+  for await (const c of chunks(src, progress, cancel)) {
+    if (pending) g.push(pending, false);
+    pending = c;
+    tail = c.length >= 8 ? c.subarray(c.length - 8) : concat([tail, c]).subarray(-8);
+  }
+  g.push(pending ?? new Uint8Array(0), true);
+  if (tail.length === 8) {
+    const isize = (tail[4] | (tail[5] << 8) | (tail[6] << 16) | (tail[7] << 24)) >>> 0;
+    const produced = (total - memberStart) >>> 0;
+    if (isize !== produced % 2 ** 32 && !(members > 1 && produced === 0)) {
+      throw new Error(`truncated gzip: member ${members} ends after ${total - memberStart} bytes but its trailer says ${isize}`);
+    }
+  }
+  return concat(parts, total);
+}
+
+/** What an archive may still expand to: bytes and members. */
+interface Budget {
+  bytes: number;
+  members: number;
+}
+
+/** Options for {@link openInput}. */
+export interface OpenOptions {
+  progress?: ReadProgress;
+  cancel?: CancelToken;
+}
+
+function corrupt(path: string, err: unknown): Leaf {
+  if (err instanceof CancelledError) throw err;
+  const msg = err instanceof Error ? err.message : String(err);
+  return { path, status: 'corrupt', reason: msg };
+}
+
+/**
+ * Opens one input (a dropped file or an archive member) and yields every document in it: the file itself
+ * when it is plain or gzipped, or each member of a `.zip`, `.tar`, `.tar.gz`/`.tgz` (nested archives too,
+ * up to {@link LIMITS.maxArchiveDepth}). Never throws for bad data: a broken input yields a `corrupt` or
+ * `not-cloudtrail` leaf naming the problem (members already read are kept).
+ * @throws CancelledError when `opts.cancel` is set during the read.
+ */
+export async function* openInput(path: string, src: Source, opts: OpenOptions = {}, depth = 0, budget: Budget = { bytes: LIMITS.maxArchiveBytes, members: LIMITS.maxArchiveMembers }): AsyncGenerator<Leaf> {
+  const h = await head(src, 512);
+  const kind = sniff(h);
+  if (kind === 'empty') {
+    yield { path, status: 'not-cloudtrail', reason: 'empty file (0 bytes)' };
+    return;
+  }
+  if (kind === 'binary') {
+    yield { path, status: 'not-cloudtrail', reason: 'binary file (not text, not gzip, zip or tar)' };
+    return;
+  }
+  if (kind === 'text') {
+    try {
+      yield { path, bytes: await readAllBytes(src, LIMITS.maxDecompressedBytes, path, opts.progress, opts.cancel), compressed: false };
+    } catch (err) {
+      yield corrupt(path, err);
+    }
+    return;
+  }
+  if (depth >= LIMITS.maxArchiveDepth) {
+    yield { path, status: 'corrupt', reason: `archives nested more than ${LIMITS.maxArchiveDepth} deep` };
+    return;
+  }
+  if (kind === 'gzip') {
+    let bytes: Uint8Array;
+    try {
+      bytes = await gunzip(src, LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
+    } catch (err) {
+      yield corrupt(path, err);
+      return;
+    }
+    const inner = sniff(bytes.subarray(0, 512));
+    if (inner === 'tar' || inner === 'zip' || inner === 'gzip') {
+      yield* openInput(path, bytes, { cancel: opts.cancel }, depth + 1, budget);
+    } else if (inner === 'binary') {
+      yield { path, status: 'not-cloudtrail', reason: 'gzip of a binary file (not text)' };
+    } else if (inner === 'empty') {
+      yield { path, status: 'not-cloudtrail', reason: 'gzip of an empty file' };
+    } else yield { path, bytes, compressed: true };
+    return;
+  }
+  if (kind === 'zip') {
+    yield* openZip(path, src, opts, depth, budget);
+    return;
+  }
+  // tar
+  let bytes: Uint8Array;
+  try {
+    bytes = await readAllBytes(src, LIMITS.maxArchiveBytes, path, opts.progress, opts.cancel);
+  } catch (err) {
+    yield corrupt(path, err);
+    return;
+  }
+  let items;
+  try {
+    items = parseTar(bytes);
+  } catch (err) {
+    yield { path, status: 'corrupt', reason: `broken tar archive: ${(err as Error).message}` };
+    return;
+  }
+  for (const it of items) {
+    if (opts.cancel?.cancelled) throw new CancelledError();
+    if (it.type && it.type !== 'file') continue;
+    if (!it.data) continue;
+    if (--budget.members < 0) {
+      yield { path, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read` };
+      return;
+    }
+    yield* openInput(`${path}!${memberName(it.name)}`, it.data, { cancel: opts.cancel }, depth + 1, budget);
+  }
+}
+
+/** An archive member's name as shown: `\` to `/`, leading `/` and `../` segments removed (never used as a path on disk). */
+export function memberName(name: string): string {
+  const parts = name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.' && p !== '..');
+  return parts.join('/') || '(unnamed)';
+}
+
+async function* openZip(path: string, src: Source, opts: OpenOptions, depth: number, budget: Budget): AsyncGenerator<Leaf> {
+  const done: { name: string; bytes: Uint8Array }[] = [];
+  const failed: Leaf[] = [];
+  const uz = new Unzip();
+  uz.register(UnzipInflate);
+  let sawFile = false;
+  const unfinished = new Set<string>();
+  uz.onfile = (f) => {
+    sawFile = true;
+    if (f.name.endsWith('/')) return;
+    const name = `${path}!${memberName(f.name)}`;
+    if (--budget.members < 0) {
+      failed.push({ path: name, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members` });
+      return;
+    }
+    if (f.compression !== 0 && f.compression !== 8) {
+      failed.push({ path: name, status: 'corrupt', reason: `unsupported zip compression method ${f.compression}` });
+      return;
+    }
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let stopped = false;
+    unfinished.add(name);
+    f.ondata = (err, data, final) => {
+      if (stopped) return;
+      if (final || err) unfinished.delete(name);
+      if (err) {
+        stopped = true;
+        failed.push({ path: name, status: 'corrupt', reason: `broken zip member: ${err.message}` });
+        return;
+      }
+      total += data.length;
+      budget.bytes -= data.length;
+      if (total > LIMITS.maxDecompressedBytes || budget.bytes < 0) {
+        stopped = true;
+        unfinished.delete(name);
+        const cap = total > LIMITS.maxDecompressedBytes ? LIMITS.maxDecompressedBytes : LIMITS.maxArchiveBytes;
+        failed.push({ path: name, status: 'corrupt', reason: new SizeCapError(total > LIMITS.maxDecompressedBytes ? 'decompressed member' : 'decompressed archive', cap).message });
+        try {
+          f.terminate();
+        } catch {
+          /* already ended */
+        }
+        return;
+      }
+      parts.push(data);
+      if (final) done.push({ name, bytes: concat(parts, total) });
+    };
+    f.start();
+  };
+  let error: unknown = null;
+  try {
+    let pending: Uint8Array | null = null;
+    for await (const c of chunks(src, opts.progress, opts.cancel)) {
+      if (pending) uz.push(pending, false);
+      pending = c;
+      // hand over members as they complete, so memory holds few at once
+      while (done.length) {
+        const m = done.shift()!;
+        yield* openInput(m.name, m.bytes, { cancel: opts.cancel }, depth + 1, budget);
+      }
+      while (failed.length) yield failed.shift()!;
+    }
+    uz.push(pending ?? new Uint8Array(0), true);
+  } catch (err) {
+    if (err instanceof CancelledError) throw err;
+    error = err;
+  }
+  for (const m of done) yield* openInput(m.name, m.bytes, { cancel: opts.cancel }, depth + 1, budget);
+  for (const f of failed) yield f;
+  for (const name of unfinished) yield { path: name, status: 'corrupt', reason: 'zip member truncated (archive ends inside it)' };
+  if (error) yield { path, status: 'corrupt', reason: `broken zip archive: ${(error as Error).message}` };
+  else if (!sawFile) yield { path, status: 'not-cloudtrail', reason: 'zip archive with no members' };
+}

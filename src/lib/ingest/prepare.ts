@@ -1,0 +1,86 @@
+import type { CloudTrailEvent } from '../cloudtrail/event';
+import type { DigestDocument } from './formats';
+import { contentHash, NestingTooDeepError, stringHash } from './hash';
+import type { Leaf } from './open';
+import { parseText } from './parse';
+
+/** One document read, parsed and hashed, ready to be deduplicated and committed. */
+export interface Prepared {
+  path: string;
+  kind: 'events' | 'digest' | 'not-cloudtrail' | 'corrupt';
+  /** Why not-cloudtrail / corrupt, or notes on skipped records. */
+  reason?: string;
+  /** Input shape id. */
+  format?: string;
+  /** Decompressed size in bytes. */
+  bytes: number;
+  /** Records skipped (not events, too deep). */
+  skipped: number;
+  /** The events, with their content hashes and eventID hashes (two u32 lanes each). */
+  events: CloudTrailEvent[];
+  h: Uint32Array;
+  e: Uint32Array;
+  digest?: DigestDocument;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Decodes, parses and hashes one leaf. Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
+ * outcome naming it.
+ */
+export function prepare(leaf: Leaf): Prepared {
+  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), skipped: 0 };
+  if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
+  const bytes = leaf.bytes.length;
+  let text: string;
+  try {
+    text = decoder.decode(leaf.bytes);
+  } catch {
+    let bad = 0;
+    try {
+      // find the first bad byte for the message
+      for (let lo = 0, hi = leaf.bytes.length; lo < hi; ) {
+        const mid = (lo + hi) >> 1;
+        try {
+          new TextDecoder('utf-8', { fatal: true }).decode(leaf.bytes.subarray(0, mid), { stream: true });
+          lo = mid + 1;
+          bad = mid;
+        } catch {
+          hi = mid;
+        }
+      }
+    } catch {
+      /* position is best effort */
+    }
+    return { path: leaf.path, kind: 'corrupt', reason: `not valid UTF-8 text (near byte ${bad})`, bytes, ...empty };
+  }
+  const out = parseText(text);
+  text = '';
+  if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty };
+  if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
+  const events: CloudTrailEvent[] = [];
+  const h = new Uint32Array(out.events.length * 2);
+  const e = new Uint32Array(out.events.length * 2);
+  let skipped = out.skipped;
+  const notes = out.notes.slice();
+  for (const ev of out.events) {
+    const i = events.length;
+    try {
+      contentHash(ev, h, i * 2);
+    } catch (err) {
+      if (!(err instanceof NestingTooDeepError)) throw err;
+      skipped++;
+      if (notes.length < 3) notes.push(`event skipped: ${err.message}`);
+      continue;
+    }
+    if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
+    events.push(ev);
+  }
+  const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
+  if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
+  return {
+    path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
+    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2),
+  };
+}

@@ -1,0 +1,127 @@
+import Dexie, { type EntityTable } from 'dexie';
+import type { S3PathInfo } from '../cloudtrail/s3path';
+import type { DigestDocument } from '../ingest/formats';
+import type { Segment } from './segment';
+
+/** Status of a file or archive member, as the files view shows it. */
+export type FileStatus =
+  | 'pending' // queued or being read; becomes `interrupted` if the page goes away first
+  | 'interrupted' // the page was reloaded or closed before the file was committed: drop it again
+  | 'ingested' // events found, at least one new distinct event stored
+  | 'duplicate' // events found, all already stored
+  | 'digest' // a CloudTrail digest file, stored as a digest
+  | 'not-cloudtrail' // readable but holds no CloudTrail events (reason says why)
+  | 'corrupt' // truncated, broken archive, bad JSON, over a size cap (reason says where)
+  | 'archive' // a zip/tar container: its members have their own records
+  | 'cancelled'; // the user cancelled before the file was committed
+
+/** Final statuses: a file with one of these is done and is skipped when dropped again. */
+export const FINAL_STATUSES: ReadonlySet<FileStatus> = new Set(['ingested', 'duplicate', 'digest', 'not-cloudtrail', 'corrupt', 'archive']);
+
+/** One dropped file, or one member of a dropped archive. */
+export interface FileRecord {
+  id?: number;
+  /** Path as dropped (relative to the dropped folder), `archive!member` for archive members. */
+  path: string;
+  /** Size in bytes as stored (compressed); 0 for members until read. */
+  size: number;
+  /** File's lastModified (epoch ms) when known. */
+  lastModified: number;
+  /** `path|size|lastModified`: how a re-dropped file is recognised. */
+  fingerprint: string;
+  status: FileStatus;
+  /** Why a file is not-cloudtrail or corrupt; notes on skipped records otherwise. */
+  reason?: string;
+  /** Input shape (`s3-delivery`, `lookup-events`, `json-lines`...). */
+  format?: string;
+  /** Events found in the file (before dedupe). */
+  events: number;
+  /** Events that were new (distinct events this file added to the store). */
+  newEvents: number;
+  /** Records skipped as not events. */
+  skipped: number;
+  /** Records whose eventID was already stored with different content. */
+  conflicts: number;
+  /** Decompressed size in bytes. */
+  bytes: number;
+  /** What the S3 key path says (account, Region, trail, delivery time). */
+  s3: S3PathInfo;
+  /** The containing archive's record id, for archive members. */
+  parentId?: number;
+  /** Epoch ms when the file was committed. */
+  doneAt?: number;
+}
+
+/** Raw events of one chunk: the JSON text of each event, in file order. One copy of each event lives here. */
+export interface ChunkRecord {
+  id?: number;
+  fileId: number;
+  events: string[];
+}
+
+/** Dedupe data of a chunk (same id): content hash and eventID hash of each event, two u32 lanes each. */
+export interface HashRecord {
+  id: number;
+  h: Uint32Array;
+  e: Uint32Array;
+}
+
+/** A stored digest file. */
+export interface DigestRecord {
+  id?: number;
+  fileId: number;
+  path: string;
+  digest: DigestDocument;
+}
+
+/** An eventID seen with two different contents (possible tampering). */
+export interface ConflictRecord {
+  id?: number;
+  eventID: string;
+  fileId: number;
+  path: string;
+}
+
+/** Store-wide counters, kept in one row (`key = 'stats'`) updated in every commit transaction. */
+export interface StatsRecord {
+  key: 'stats';
+  /** Distinct events stored. */
+  events: number;
+  /** Raw JSON bytes stored (UTF-16 length of the event texts). */
+  rawChars: number;
+}
+
+/** The KeyTrail IndexedDB database. */
+export type KeyTrailDB = Dexie & {
+  files: EntityTable<FileRecord, 'id'>;
+  chunks: EntityTable<ChunkRecord, 'id'>;
+  segments: EntityTable<Segment, 'id'>;
+  hashes: EntityTable<HashRecord, 'id'>;
+  digests: EntityTable<DigestRecord, 'id'>;
+  conflicts: EntityTable<ConflictRecord, 'id'>;
+  meta: EntityTable<StatsRecord, 'key'>;
+};
+
+/** Name of the IndexedDB database. */
+export const DB_NAME = 'keytrail';
+
+/** Opens (creating when needed) the KeyTrail database. Usable from the page and from workers. */
+export function openDB(name = DB_NAME): KeyTrailDB {
+  const db = new Dexie(name) as KeyTrailDB;
+  db.version(1).stores({
+    files: '++id, path, fingerprint, status, parentId',
+    chunks: '++id, fileId',
+    segments: 'id, fileId',
+    hashes: 'id',
+    digests: '++id, fileId',
+    conflicts: '++id, eventID, fileId',
+    meta: 'key',
+  });
+  return db;
+}
+
+/** Channel on which writers announce commits (`{type:'commit', segmentIds}`) and wipes (`{type:'cleared'}`). */
+export const STORE_CHANNEL = 'keytrail-store';
+
+/** A message on {@link STORE_CHANNEL}. */
+export type StoreMessage = { type: 'commit'; segmentIds: number[]; events: number } | { type: 'cleared' };

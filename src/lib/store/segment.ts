@@ -1,0 +1,88 @@
+import {
+  eventTimeMs, keyOf, principalOf, readOnlyOf, resourceNamesOf, resourceTypesOf, usernameOf, fieldString,
+  type CloudTrailEvent,
+} from '../cloudtrail/event';
+
+/**
+ * The string columns every stored event contributes to the query index, by name. Each is a derived,
+ * single string per event (multi-valued fields are newline-joined).
+ */
+export const STRING_COLUMNS = {
+  eventSource: (e: CloudTrailEvent) => e.eventSource,
+  eventName: (e: CloudTrailEvent) => e.eventName,
+  awsRegion: (e: CloudTrailEvent) => fieldString(e.awsRegion),
+  recipientAccountId: (e: CloudTrailEvent) => fieldString(e.recipientAccountId),
+  sourceIPAddress: (e: CloudTrailEvent) => fieldString(e.sourceIPAddress),
+  userAgent: (e: CloudTrailEvent) => fieldString(e.userAgent),
+  errorCode: (e: CloudTrailEvent) => fieldString(e.errorCode),
+  eventType: (e: CloudTrailEvent) => fieldString(e.eventType),
+  readOnly: readOnlyOf,
+  principal: principalOf,
+  identityType: (e: CloudTrailEvent) => fieldString(e.userIdentity?.type),
+  accountId: (e: CloudTrailEvent) => fieldString(e.userIdentity?.accountId),
+  accessKeyId: (e: CloudTrailEvent) => fieldString(e.userIdentity?.accessKeyId),
+  username: usernameOf,
+  key: keyOf,
+  resourceNames: resourceNamesOf,
+  resourceTypes: resourceTypesOf,
+} as const;
+
+/** Name of a string column of the index. */
+export type StringColumn = keyof typeof STRING_COLUMNS;
+
+/** A dictionary-encoded string column of one segment: `dict[codes[i]]` is row i's value. */
+export interface DictColumn {
+  dict: string[];
+  codes: Uint16Array | Uint32Array;
+}
+
+/**
+ * The compact, query-ready columns of one chunk of stored events (same id as its chunk). Loaded by the query
+ * worker at start-up without touching raw events.
+ */
+export interface Segment {
+  /** Same as the chunk id. */
+  id: number;
+  /** The file (or archive member) record the events came from. */
+  fileId: number;
+  /** Number of events. */
+  n: number;
+  /** eventTime, epoch ms UTC (NaN when absent). */
+  time: Float64Array;
+  /** eventID hash, two u32 lanes per event (0,0 when absent). */
+  eid: Uint32Array;
+  /** String columns. */
+  cols: Record<StringColumn, DictColumn>;
+}
+
+/** Dictionary-encodes one column of values. */
+export function encodeColumn(values: string[]): DictColumn {
+  const map = new Map<string, number>();
+  const dict: string[] = [];
+  const codes32 = new Uint32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let c = map.get(v);
+    if (c === undefined) {
+      c = dict.length;
+      dict.push(v);
+      map.set(v, c);
+    }
+    codes32[i] = c;
+  }
+  return { dict, codes: dict.length <= 0xffff ? Uint16Array.from(codes32) : codes32 };
+}
+
+/** Builds the string columns and times of a list of events (segment fields other than id/fileId/eid). */
+export function buildColumns(events: CloudTrailEvent[]): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+  const time = new Float64Array(events.length);
+  for (let i = 0; i < events.length; i++) time[i] = eventTimeMs(events[i]);
+  const cols = {} as Record<StringColumn, DictColumn>;
+  const vals = new Array<string>(events.length);
+  for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
+    const f = STRING_COLUMNS[name];
+    for (let i = 0; i < events.length; i++) vals[i] = f(events[i]);
+    cols[name] = encodeColumn(vals);
+  }
+  return { time, cols };
+}

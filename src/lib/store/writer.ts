@@ -1,0 +1,188 @@
+import { parseS3Path } from '../cloudtrail/s3path';
+import type { Prepared } from '../ingest/prepare';
+import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
+import { HashMap64 } from './hashmap';
+import { buildColumns, type Segment } from './segment';
+
+/** Events per stored chunk (one IndexedDB row of raw events plus one row of columns). */
+export const CHUNK_EVENTS = 2000;
+
+/** What a commit did to one file record. */
+export interface CommitResult {
+  fileId: number;
+  path: string;
+  status: FileStatus;
+  events: number;
+  newEvents: number;
+  conflicts: number;
+  reason?: string;
+}
+
+/** The store ran out of quota; ingest must stop. `needed` is the size of the write that failed, in bytes. */
+export class QuotaError extends Error {
+  constructor(public needed: number, cause: unknown) {
+    super(`storage quota exhausted while writing about ${Math.ceil(needed / 1024 / 1024)} MiB`);
+    this.name = 'QuotaError';
+    (this as { cause?: unknown }).cause = cause;
+  }
+}
+
+/** True for IndexedDB's quota error, however Dexie wraps it. */
+export function isQuotaError(err: unknown): boolean {
+  for (let e = err as { name?: string; inner?: unknown; cause?: unknown } | undefined, i = 0; e && i < 5; i++) {
+    if (e.name === 'QuotaExceededError') return true;
+    e = (e.inner ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
+let localTail: Promise<unknown> = Promise.resolve();
+/** Runs `fn` holding the store-wide commit lock (Web Locks across workers and tabs; a promise chain in Node). */
+export function withCommitLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  if (locks) return locks.request('keytrail-commit', fn) as Promise<T>;
+  const run = localTail.then(fn, fn);
+  localTail = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * Deduplicates and commits prepared files to the store. One instance per writer (ingest worker); writers
+ * coordinate through the commit lock and keep their in-memory hash sets in step by reading the hash rows
+ * other writers added since their last commit.
+ */
+export class StoreWriter {
+  private content = new HashMap64(1 << 16);
+  private eids = new HashMap64(1 << 16);
+  private lastHashId = 0;
+  private channel: BroadcastChannel | null = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(STORE_CHANNEL) : null;
+  private tmp = new Uint32Array(2);
+
+  constructor(private db: KeyTrailDB) {}
+
+  /** Loads hashes written since the last sync (by any writer). Call holding the commit lock. */
+  private async sync(): Promise<void> {
+    const rows = await this.db.hashes.where(':id').above(this.lastHashId).toArray();
+    for (const r of rows) {
+      for (let i = 0; i < r.h.length; i += 2) {
+        this.content.set(r.h[i], r.h[i + 1]);
+        if (r.e[i] || r.e[i + 1]) this.eids.set(r.e[i], r.e[i + 1], r.h[i], r.h[i + 1]);
+      }
+      if (r.id > this.lastHashId) this.lastHashId = r.id;
+    }
+  }
+
+  /**
+   * Commits one prepared document atomically: its file record (created for archive members, updated
+   * otherwise), its new distinct events as chunks + segments + hash rows, eventID conflicts, digest, and
+   * the store-wide counters. Either all of it lands or none.
+   * @param record the file record to update (with id) or to create (archive members, no id).
+   * @throws QuotaError when IndexedDB's quota is exhausted (nothing of this file is stored).
+   */
+  async commit(record: FileRecord, p: Prepared): Promise<CommitResult> {
+    return withCommitLock(async () => {
+      await this.sync();
+      const n = p.events.length;
+      const keep: number[] = [];
+      const batch = new HashMap64(Math.max(16, n));
+      const batchEids = new HashMap64(16);
+      const conflicts: ConflictRecord[] = [];
+      for (let i = 0; i < n; i++) {
+        const h1 = p.h[i * 2];
+        const h2 = p.h[i * 2 + 1];
+        if (this.content.has(h1, h2) || batch.has(h1, h2)) continue;
+        batch.set(h1, h2);
+        keep.push(i);
+        const e1 = p.e[i * 2];
+        const e2 = p.e[i * 2 + 1];
+        if (e1 || e2) {
+          const seen = this.eids.get(e1, e2, this.tmp) || batchEids.get(e1, e2, this.tmp);
+          if (seen && (this.tmp[0] !== h1 >>> 0 || this.tmp[1] !== h2 >>> 0)) {
+            conflicts.push({ eventID: String(p.events[i].eventID), fileId: 0, path: p.path });
+          } else if (!seen) batchEids.set(e1, e2, h1, h2);
+        }
+      }
+      const status: FileStatus =
+        p.kind === 'events' ? (keep.length ? 'ingested' : 'duplicate') : p.kind === 'digest' ? 'digest' : p.kind;
+      const rec: FileRecord = {
+        ...record,
+        status,
+        reason: p.reason,
+        format: p.format,
+        events: n,
+        newEvents: keep.length,
+        skipped: p.skipped,
+        conflicts: conflicts.length,
+        bytes: p.bytes,
+        s3: record.s3 && Object.keys(record.s3).length ? record.s3 : parseS3Path(p.path),
+        doneAt: Date.now(),
+      };
+      // Build chunks outside the transaction (IndexedDB transactions end when the event loop idles).
+      const chunkRaw: string[][] = [];
+      const chunkIdx: number[][] = [];
+      let rawChars = 0;
+      for (let o = 0; o < keep.length; o += CHUNK_EVENTS) {
+        const idx = keep.slice(o, o + CHUNK_EVENTS);
+        const raw = idx.map((i) => JSON.stringify(p.events[i]));
+        for (const s of raw) rawChars += s.length;
+        chunkRaw.push(raw);
+        chunkIdx.push(idx);
+      }
+      const built = chunkIdx.map((idx) => buildColumns(idx.map((i) => p.events[i])));
+      const segmentIds: number[] = [];
+      const db = this.db;
+      try {
+        await db.transaction('rw', [db.files, db.chunks, db.segments, db.hashes, db.meta, db.conflicts, db.digests], async () => {
+          let fileId = rec.id;
+          if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
+          else await db.files.put(rec);
+          rec.id = fileId;
+          for (let c = 0; c < chunkRaw.length; c++) {
+            const id = (await db.chunks.add({ fileId, events: chunkRaw[c] })) as number;
+            const idx = chunkIdx[c];
+            const h = new Uint32Array(idx.length * 2);
+            const e = new Uint32Array(idx.length * 2);
+            for (let j = 0; j < idx.length; j++) {
+              h[j * 2] = p.h[idx[j] * 2];
+              h[j * 2 + 1] = p.h[idx[j] * 2 + 1];
+              e[j * 2] = p.e[idx[j] * 2];
+              e[j * 2 + 1] = p.e[idx[j] * 2 + 1];
+            }
+            const seg: Segment = { id, fileId, n: idx.length, time: built[c].time, eid: e, cols: built[c].cols };
+            await db.segments.add(seg);
+            await db.hashes.add({ id, h, e });
+            segmentIds.push(id);
+          }
+          if (conflicts.length) await db.conflicts.bulkAdd(conflicts.map((c) => ({ ...c, fileId })));
+          if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
+          if (keep.length) {
+            const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0 };
+            stats.events += keep.length;
+            stats.rawChars += rawChars;
+            await db.meta.put(stats);
+          }
+        });
+      } catch (err) {
+        if (isQuotaError(err)) throw new QuotaError(rawChars * 2 + p.bytes, err);
+        throw err;
+      }
+      // Only now, with the transaction committed, do the in-memory sets learn the new events.
+      for (const i of keep) {
+        this.content.set(p.h[i * 2], p.h[i * 2 + 1]);
+        if (p.e[i * 2] || p.e[i * 2 + 1]) {
+          if (!this.eids.has(p.e[i * 2], p.e[i * 2 + 1])) this.eids.set(p.e[i * 2], p.e[i * 2 + 1], p.h[i * 2], p.h[i * 2 + 1]);
+        }
+      }
+      for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
+      if (segmentIds.length) this.channel?.postMessage({ type: 'commit', segmentIds, events: keep.length } satisfies StoreMessage);
+      return { fileId: rec.id!, path: rec.path, status, events: n, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason };
+    });
+  }
+
+  /** Forgets every hash (after the store was wiped). */
+  reset(): void {
+    this.content.clear();
+    this.eids.clear();
+    this.lastHashId = 0;
+  }
+}
