@@ -206,7 +206,8 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
   }
   let items;
   try {
-    items = parseTar(bytes);
+    // nanotar reads `bytes.buffer` from its start, ignoring a view's offset and length: give it an exact buffer
+    items = parseTar(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
   } catch (err) {
     yield { path, status: 'corrupt', reason: `broken tar archive: ${(err as Error).message}` };
     return;
@@ -301,5 +302,22 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
   for (const f of failed) yield f;
   for (const name of unfinished) yield { path: name, status: 'corrupt', reason: 'zip member truncated (archive ends inside it)' };
   if (error) yield { path, status: 'corrupt', reason: `broken zip archive: ${(error as Error).message}` };
+  else if (!(await hasZipEnd(src)))
+    yield { path, status: 'corrupt', reason: 'zip archive truncated (no end-of-central-directory record): members after the cut are missing' };
   else if (!sawFile) yield { path, status: 'not-cloudtrail', reason: 'zip archive with no members' };
+}
+
+/**
+ * True when a zip ends with its end-of-central-directory record (within the last 64 KiB + 22 bytes, room for its
+ * comment left). The streaming reader needs no central directory, so this is how a zip cut between two
+ * members is told apart from a whole one.
+ */
+async function hasZipEnd(src: Source): Promise<boolean> {
+  const size = src instanceof Uint8Array ? src.length : src.size;
+  const from = Math.max(0, size - 22 - 0xffff);
+  const t = src instanceof Uint8Array ? src.subarray(from) : new Uint8Array(await src.slice(from).arrayBuffer());
+  for (let i = t.length - 22; i >= 0; i--) {
+    if (t[i] === 0x50 && t[i + 1] === 0x4b && t[i + 2] === 5 && t[i + 3] === 6 && i + 22 + (t[i + 20] | (t[i + 21] << 8)) <= t.length) return true;
+  }
+  return false;
 }

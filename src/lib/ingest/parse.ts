@@ -19,13 +19,114 @@ export function lineColumn(text: string, pos: number): { line: number; column: n
   return { line, column: pos - last };
 }
 
-/** Describes a JSON.parse error with line and column, from V8's "at position N" message. */
+/**
+ * Offset of the first character at which `text` stops being valid JSON (`text.length` when it ends too soon),
+ * or -1 when it is valid. Iterative (no recursion), for JSON.parse errors that state no position, such as
+ * V8's "Unexpected token 'x', "..." is not valid JSON".
+ */
+export function jsonErrorOffset(text: string): number {
+  const n = text.length;
+  const stack: number[] = []; // open '{' (0x7b) and '[' (0x5b)
+  let i = 0;
+  const ws = () => {
+    for (let c = text.charCodeAt(i); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++i));
+  };
+  const digits = () => {
+    const s = i;
+    while (i < n && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    return i > s;
+  };
+  /** Scans the string starting at i (a '"'); false when broken (i at the fault). */
+  const str = (): boolean => {
+    for (i++; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === 34) return i++, true;
+      if (c < 32) return false;
+      if (c === 92) {
+        const e = text[++i];
+        if (e === 'u') {
+          for (let k = 0; k < 4; k++) if (!/[0-9a-fA-F]/.test(text[++i] ?? '')) return false;
+        } else if (e === undefined || !'"\\/bfnrt'.includes(e)) return false;
+      }
+    }
+    return false;
+  };
+  for (;;) {
+    // a value is expected at i
+    ws();
+    if (i >= n) return n;
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) {
+      i++;
+      ws();
+      if (text.charCodeAt(i) === c + 2) i++; // empty {} or []
+      else {
+        stack.push(c);
+        if (c === 0x7b) {
+          if (text.charCodeAt(i) !== 34 || !str()) return Math.min(i, n);
+          ws();
+          if (text.charCodeAt(i) !== 58) return Math.min(i, n);
+          i++;
+        }
+        continue;
+      }
+    } else if (c === 34) {
+      if (!str()) return Math.min(i, n);
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      if (c === 45) i++;
+      if (text.charCodeAt(i) === 48) i++;
+      else if (!digits()) return Math.min(i, n);
+      if (text.charCodeAt(i) === 46 && (i++, !digits())) return Math.min(i, n);
+      if ((text.charCodeAt(i) | 32) === 101) {
+        i++;
+        if (text[i] === '+' || text[i] === '-') i++;
+        if (!digits()) return Math.min(i, n);
+      }
+    } else {
+      const word = c === 116 ? 'true' : c === 102 ? 'false' : c === 110 ? 'null' : '';
+      if (!word) return i;
+      for (let k = 0; k < word.length; k++, i++) if (text[i] !== word[k]) return Math.min(i, n);
+    }
+    // a value ended: close containers, or find the comma before the next member
+    for (;;) {
+      ws();
+      if (!stack.length) return i < n ? i : -1;
+      if (i >= n) return n;
+      const top = stack[stack.length - 1];
+      const d = text.charCodeAt(i);
+      if (d === top + 2) {
+        i++;
+        stack.pop();
+        continue;
+      }
+      if (d !== 44) return i;
+      i++;
+      if (top === 0x7b) {
+        ws();
+        if (text.charCodeAt(i) !== 34 || !str()) return Math.min(i, n);
+        ws();
+        if (text.charCodeAt(i) !== 58) return Math.min(i, n);
+        i++;
+      }
+      break;
+    }
+  }
+}
+
+/**
+ * Describes a JSON.parse error with line and column, from V8's "at position N" message, or else from
+ * {@link jsonErrorOffset}.
+ */
 export function describeJsonError(text: string, err: unknown, lineOffset = 0): string {
   const msg = String((err as Error)?.message ?? err).replace(/\s*\(line \d+ column \d+\)/, '');
   if (err instanceof RangeError) return `JSON too deeply nested or too large (${msg})`;
   const m = /position (\d+)/.exec(msg);
-  const pos = m ? +m[1] : /end of JSON input/i.test(msg) ? text.length : -1;
-  const short = msg.replace(/\s*in JSON at position \d+/, '').replace(/^JSON\.parse: /, '');
+  const pos = m ? +m[1] : /end of JSON input/i.test(msg) ? text.length : jsonErrorOffset(text);
+  const short = msg
+    .replace(/\s*in JSON at position \d+/, '')
+    .replace(/^JSON\.parse: /, '')
+    .replace(/ at line \d+ column \d+ of the JSON data$/, '') // Firefox
+    .replace(/, (?:\.\.\.)?"[\s\S]*"(?:\.\.\.)? is not valid JSON$/, ''); // V8 quotes a snippet of the text
   if (pos < 0) return `bad JSON: ${short}`;
   const { line, column } = lineColumn(text, pos);
   return `bad JSON at line ${line + lineOffset}, column ${column}: ${short}`;

@@ -1,0 +1,11 @@
+import { chromium } from '@playwright/test';
+const url = process.argv[2] ?? 'http://127.0.0.1:4173/';
+const out = process.argv[3] ?? '/tmp/shot.png';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const p = await b.newPage({ viewport: { width: 1400, height: 850 } });
+p.on('console', m => console.log('console', m.type(), m.text()));
+p.on('pageerror', e => console.log('pageerror', e.message));
+await p.goto(url);
+await p.waitForTimeout(1500);
+await p.screenshot({ path: out });
+await b.close();

@@ -1,0 +1,12 @@
+import { chromium } from '@playwright/test';
+const b = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox','--disable-gpu','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const p = await b.newPage({ viewport: { width: 1400, height: 850 } });
+p.on('pageerror', e => console.log('pageerror', e.message));
+await p.goto('http://127.0.0.1:4173/');
+await p.waitForSelector('[data-testid=ingest-status]');
+await p.setInputFiles('[data-testid=folder-input]', '/work/shared/datasets/public/awsdocs-aws-kms-developer-guide');
+await p.waitForSelector('[data-testid=ingest-status][data-state=done]', { timeout: 60000 });
+await p.click('[data-testid=nav-events]');
+await p.waitForTimeout(800);
+console.log(await p.evaluate(() => ['.events','.main','.table','.body','.scroll','.inner'].map(s => { const e = document.querySelector(s); return s + ' ' + (e ? e.getBoundingClientRect().height + ' ' + e.childElementCount : 'none'); })));
+await b.close();
