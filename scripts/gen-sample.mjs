@@ -34,10 +34,10 @@
 import { gzipSync } from 'node:zlib';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { createHash } from 'node:crypto';
 
 const SEED = 0x4b3754; // "K7T"
-const OUT = resolve(dirname(new URL(import.meta.url).pathname), '..', 'public', 'sample');
+const HERE = import.meta.dirname ?? dirname(decodeURIComponent(new URL(import.meta.url).pathname));
+const OUT = resolve(HERE, '..', 'public', 'sample');
 
 // ---------------------------------------------------------------------------------------------------------
 // Deterministic randomness
@@ -56,6 +56,8 @@ const rand = mulberry32(SEED);
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = (arr) => arr[Math.floor(rand() * arr.length)];
 const chance = (p) => rand() < p;
+/** A random whole-second offset in [a, b) minutes, in ms. */
+const rmin = (a, b) => int(a * 60, b * 60 - 1) * 1000;
 function chars(set, n) {
   let s = '';
   for (let i = 0; i < n; i++) s += set[Math.floor(rand() * set.length)];
@@ -100,7 +102,6 @@ function awsDate(ms) {
   const p2 = (n) => String(n).padStart(2, '0');
   return `${MONTHS[d.getUTCMonth()]} ${d.getUTCDate()}, ${d.getUTCFullYear()}, ${h12}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${h < 12 ? 'AM' : 'PM'}`;
 }
-/** `YYYYMMDDTHHMMSSZ` (the STS sessionContext creationDate format is ISO in current events; kept ISO). */
 
 // ---------------------------------------------------------------------------------------------------------
 // Scenario constants
@@ -215,11 +216,11 @@ ID.backupAgent = role(OWNER, 'backup-agent', {
 });
 ID.legacyArchiver = role(OWNER, 'legacy-archiver', {
   period: DAY, offset: 3 * HOUR + 27 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-0f9e8d7c6b5a41302',
-  ip: '10.20.7.18', ua: UA.cli('kms.generate-data-key'),
+  ip: '10.20.7.18', ua: UA.cli('kms.generate-data-key'), vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.vaultSvc = role(OWNER, 'vault-svc', {
   period: 6 * HOUR, offset: 12 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-07c6d5e4f3a2b1908',
-  ip: '10.20.5.77', ua: UA.go,
+  ip: '10.20.5.77', ua: UA.go, vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.inventory = role(OWNER, 'inventory-scanner', {
   period: 12 * HOUR, offset: 14 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'inventory-scanner',
@@ -319,7 +320,7 @@ function recordAssumeRole(r, s) {
   else actor = by;
   const requestParameters = actor
     ? { roleArn: r.arn, roleSessionName: s.name, durationSeconds: Math.min(r.period / 1000, 43200) }
-    : { SAMLAssertionID: '_' + hex(32), roleSessionName: s.name, roleArn: r.arn, principalArn: `arn:aws:iam::${r.account}:saml-provider/AWSSSO_4c1f8a2e9b7d3605_DO_NOT_DELETE`, durationSeconds: 3600 };
+    : { SAMLAssertionID: '_' + hex(32), roleSessionName: s.name, roleArn: r.arn, principalArn: `arn:aws:iam::${r.account}:saml-provider/AWSSSO_4c1f8a2e9b7d3605_DO_NOT_DELETE`, durationSeconds: 43200 };
   const responseElements = {
     credentials: { accessKeyId: s.accessKeyId, expiration: awsDate(t + Math.min(r.period, 12 * HOUR)) },
     assumedRoleUser: { assumedRoleId: `${r.roleId}:${s.name}`, arn: `arn:aws:sts::${r.account}:assumed-role/${r.name}/${s.name}` },
@@ -336,7 +337,7 @@ function recordAssumeRole(r, s) {
       ? actor.kind === 'service' ? { type: 'AWSService', invokedBy: actor.service } : identityOf(actor, t)
       : { type: 'SAMLUser', principalId: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=:bob@example.com', userName: 'bob@example.com', identityProvider: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=' },
     ip: actor ? (actor.kind === 'service' ? actor.service : actor.ip) : '192.0.2.22',
-    ua: actor ? (actor.kind === 'service' ? actor.service : UA.cli('sts.assume-role')) : 'aws-internal/3 aws-sdk-java/1.12.669',
+    ua: actor ? (actor.kind === 'service' ? actor.service : actor.ua ?? UA.cli('sts.assume-role')) : 'aws-internal/3 aws-sdk-java/1.12.669',
     requestParameters, responseElements,
     readOnly: true,
     resources: [{ accountId: r.account, type: 'AWS::IAM::Role', ARN: r.arn }],
@@ -474,6 +475,7 @@ const appAccountStatement = {
 
 function createKey(actor, t, k, o) {
   const origin = o.origin ?? 'AWS_KMS';
+  Object.assign(k, { createdAt: t, origin });
   const rp = {
     description: o.description,
     keyUsage: 'ENCRYPT_DECRYPT',
@@ -533,9 +535,10 @@ function crypto(actor, t, name, k, o = {}) {
 // ---------------------------------------------------------------------------------------------------------
 
 function consoleLogin(actor, t, o = {}) {
+  const { accessKeyId, ...userIdentity } = identityOf(actor, t); // sign-ins use no access key
   const ev = build({
     t, region: USE1, source: 'signin.amazonaws.com', name: 'ConsoleLogin',
-    userIdentity: identityOf(actor, t), ip: o.ip ?? actor.ip, ua: o.ua ?? actor.ua,
+    userIdentity, ip: o.ip ?? actor.ip, ua: o.ua ?? actor.ua,
     requestParameters: null, responseElements: { ConsoleLogin: 'Success' },
     additionalEventData: {
       LoginTo: 'https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_us-east-1_' + hex(16),
@@ -638,7 +641,6 @@ const ops = ID.cryptoOps;
 const ec2Svc = { kind: 'service', service: 'ec2.amazonaws.com', account: OWNER };
 const kmsSvc = { kind: 'service', service: 'kms.amazonaws.com', account: OWNER };
 const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.browser };
-const jitter = (t, maxMin) => t + int(0, maxMin * 60) * 1000;
 
 // --- Day 1 (Fri 1 Mar): CloudHSM cluster, the payments key, backup key, imported key -----------------------
 {
@@ -716,7 +718,7 @@ const jitter = (t, maxMin) => t + int(0, maxMin * 60) * 1000;
   createKey(keyAdmin, at(4, 10, 40, 55), KEY.hsm, { origin: 'AWS_CLOUDHSM', customKeyStoreId: CKS_ID, description: 'Vault master key in CloudHSM key store', tags: [{ tagKey: 'app', tagValue: 'vault' }] });
   aliasOp(keyAdmin, at(4, 10, 41, 30), 'CreateAlias', 'alias/hsm-vault', KEY.hsm);
   consoleLogin(rootOwner, at(4, 14, 12, 8), { mfa: true });
-  call(rootOwner, at(4, 14, 13, 40), { source: 'iam.amazonaws.com', name: 'GetAccountSummary', readOnly: true, requestParameters: null, ua: UA.console, noTls: false, host: 'iam.amazonaws.com', sessionCredentialFromConsole: true });
+  call(rootOwner, at(4, 14, 13, 40), { source: 'iam.amazonaws.com', name: 'GetAccountSummary', readOnly: true, requestParameters: null, ua: UA.console, host: 'iam.amazonaws.com', sessionCredentialFromConsole: true });
 }
 
 // --- Day 5: payments key briefly disabled; backup copied to eu-west-1 ------------------------------------
@@ -784,7 +786,7 @@ for (let d = 1; d <= 14; d++) {
     const H = at(d, h);
     // payments-batch (owner account, local use of alias/payments) at 09, 12, 15, 18 until the key is scheduled.
     if ([9, 12, 15, 18].includes(h) && H >= at(1, 10) && H < at(12, 20)) {
-      const t = H + int(6, 14) * MIN;
+      const t = H + rmin(6, 14);
       if (paymentsEnabled(t)) {
         const batch = `pb-${d.toString().padStart(2, '0')}${h.toString().padStart(2, '0')}-${++batchSeq}`;
         let s = t;
@@ -798,19 +800,19 @@ for (let d = 1; d <= 14; d++) {
     }
     // payments-app (application account) uses alias/payments cross-account every 3 hours.
     if (h % 6 === 0 && H >= at(1, 10) && H < at(12, 22)) {
-      let t = H + int(15, 35) * MIN;
+      let t = H + rmin(15, 30);
       if (paymentsEnabled(t)) {
         crypto(ID.paymentsApp, t, 'GenerateDataKey', KEY.payments, { context: { service: 'payments', tenant: tenant() } });
         s3Data(ID.paymentsApp, t + int(1, 4) * 1000, 'PutObject', `payments-app-data-${APP}`, `settlements/2024/03/${String(d).padStart(2, '0')}/batch-${h}.json.enc`);
         for (let i = int(2, 5); i > 0; i--) {
-          t += int(30, 600) * 1000;
+          t += int(20, 240) * 1000;
           crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, { context: { service: 'payments', tenant: tenant() } });
         }
       }
     }
     // payments-app nightly reconciliation at 03: a few Decrypt calls (cross-account).
     if (h === 3 && H >= at(2, 0) && H < at(12, 22)) {
-      let t = H + int(15, 40) * MIN;
+      let t = H + rmin(15, 40);
       for (let i = int(1, 3); i > 0; i--) {
         crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, { context: { service: 'payments', tenant: tenant(), job: 'reconcile' } });
         t += int(20, 200) * 1000;
@@ -818,7 +820,7 @@ for (let d = 1; d <= 14; d++) {
     }
     // After ScheduleKeyDeletion the application keeps trying to decrypt, with retries: KMSInvalidStateException.
     if (h % 6 === 0 && H > SCHEDULE_DELETION_AT) {
-      let t = H + int(15, 35) * MIN;
+      let t = H + rmin(15, 35);
       for (let i = int(3, 5); i > 0; i--) {
         crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, {
           context: { service: 'payments', tenant: tenant() },
@@ -829,7 +831,7 @@ for (let d = 1; d <= 14; d++) {
     }
     // External account 777788889999: after the exclusion window (owner-side copies only).
     if (H >= at(9, 16) && H < at(12, 22) && [3, 18].includes(h) && chance(0.75)) {
-      let t = H + int(5, 50) * MIN;
+      let t = H + rmin(5, 50);
       for (let i = int(2, 5); i > 0; i--) {
         crypto(ID.extUser, t, pick(['Decrypt', 'Decrypt', 'GenerateDataKey']), KEY.payments, { context: { service: 'payments', tenant: tenant() } });
         t += int(3, 40) * 1000;
@@ -837,13 +839,13 @@ for (let d = 1; d <= 14; d++) {
     }
     // backup-agent: daily GenerateDataKey through alias/backup (resolves to whichever key the alias targets).
     if (h === 0 && d >= 2) {
-      const t = H + int(31, 36) * MIN;
+      const t = H + rmin(31, 36);
       crypto(ID.backupAgent, t, 'GenerateDataKey', t >= BACKUP_ALIAS_MOVE_AT ? KEY.backupV2 : KEY.backupV1,
         { keyId: 'alias/backup', context: { 'aws:backup:source-resource': `arn:aws:rds:us-east-1:${OWNER}:db:payments-db` } });
     }
     // legacy-archiver: daily, hard-coded to the old backup key's ARN; fails once it is disabled, with retries.
     if (h === 3 && d >= 2) {
-      let t = H + int(28, 34) * MIN;
+      let t = H + rmin(28, 34);
       const disabled = t >= DISABLE_BACKUP_V1_AT;
       for (let i = disabled ? int(2, 3) : 1; i > 0; i--) {
         crypto(ID.legacyArchiver, t, 'GenerateDataKey', KEY.backupV1, disabled
@@ -854,7 +856,7 @@ for (let d = 1; d <= 14; d++) {
     }
     // vault-svc uses the HSM-backed key while the key store is connected.
     if ([9, 15].includes(h) && H >= at(4, 11) && H < CKS_DISCONNECT_AT) {
-      let t = H + int(3, 40) * MIN;
+      let t = H + rmin(3, 40);
       for (let i = int(1, 3); i > 0; i--) {
         crypto(ID.vaultSvc, t, pick(['Encrypt', 'Decrypt']), KEY.hsm, { keyId: 'alias/hsm-vault', context: { vault: 'secrets', path: `kv/app/${int(1, 30)}` } });
         t += int(10, 120) * 1000;
@@ -862,30 +864,31 @@ for (let d = 1; d <= 14; d++) {
     }
     // EBS volumes (AWS managed key aws/ebs) created by EC2 on the account's behalf.
     if (h === 12 && chance(0.7)) {
-      const t = H + int(30, 55) * MIN;
+      const t = H + rmin(30, 55);
       const vol = 'vol-0' + hex(16);
       crypto(ec2Svc, t, 'GenerateDataKeyWithoutPlaintext', KEY.ebs, { context: { 'aws:ebs:id': vol } });
       crypto(ec2Svc, t + int(20, 90) * 1000, 'Decrypt', KEY.ebs, { keyId: false, context: { 'aws:ebs:id': vol } });
     }
     // Key administrator's routine reads (workdays).
     if (isWorkday(d) && [9, 15].includes(h)) {
-      const t = H + int(8, 50) * MIN;
-      const k = pick([KEY.payments, KEY.backupV2, KEY.backupV1, KEY.imported, KEY.hsm]);
-      const name = pick(['DescribeKey', 'GetKeyRotationStatus', 'ListGrants', 'GetKeyPolicy', 'ListResourceTags']);
+      const t = H + rmin(8, 50);
+      // Only keys that exist by then; GetKeyRotationStatus only where KMS supports it (AWS_KMS origin).
+      const k = pick([KEY.payments, KEY.backupV1, KEY.imported, KEY.backupV2, KEY.hsm].filter((x) => t > x.createdAt));
+      const name = pick(['DescribeKey', 'ListGrants', 'GetKeyPolicy', 'ListResourceTags', ...(k.origin === 'AWS_KMS' ? ['GetKeyRotationStatus'] : [])]);
       keyRead(keyAdmin, t, name, k, name === 'GetKeyPolicy' ? { policyName: 'default' } : {});
       if (chance(0.5)) kms(keyAdmin, t + int(5, 60) * 1000, 'ListAliases', null, { rp: null, readOnly: true, resources: undefined });
     }
     // Sign-ins (workdays).
     if (isWorkday(d) && h === 9 && d > 1) consoleLogin(ID.alice, H + 3 * MIN + int(0, 50) * 1000);
     if (isWorkday(d) && h === 12) {
-      const t = H + int(5, 30) * MIN;
+      const t = H + rmin(5, 30);
       consoleLogin(ID.carol, t);
       describeInstances({ ...ID.carol, ua: UA.console }, t + int(30, 200) * 1000, USE1);
       if (chance(0.25)) describeInstances({ ...ID.carol, ua: UA.console }, t + int(300, 900) * 1000, EUW1);
     }
     // Owner inventory scanner every 6 hours; a daily IAM listing and a eu-west-1 sweep at 06 and 18.
     if (h % 6 === 0) {
-      const t = H + int(20, 40) * MIN;
+      const t = H + rmin(20, 40);
       describeInstances(ID.inventory, t, USE1);
       describeVolumes(ID.inventory, t + int(1, 5) * 1000, USE1);
       s3Mgmt(ID.inventory, t + int(6, 12) * 1000, 'ListBuckets', null);
@@ -901,12 +904,12 @@ for (let d = 1; d <= 14; d++) {
     // Application account: monitor every 6 hours (us-east-1) and twice a day in eu-west-1; reporting job
     // reads reports in eu-west-1; a denied attempt to read payments data with alias/payments on two days.
     if (h % 12 === 6) {
-      const t = H + int(25, 45) * MIN;
+      const t = H + rmin(25, 45);
       describeInstances(ID.appMonitor, t, USE1);
       if (h === 18) describeInstances(ID.appMonitor, t + int(30, 90) * 1000, EUW1);
     }
     if (h === 18) {
-      const t = H + int(10, 20) * MIN;
+      const t = H + rmin(10, 20);
       for (let i = int(2, 4); i > 0; i--) {
         s3Data(ID.reporting, t + i * int(2, 9) * 1000, 'GetObject', `app-reports-eu-${APP}`, `daily/2024-03-${String(d).padStart(2, '0')}/part-${String(i).padStart(4, '0')}.parquet`, EUW1);
       }
