@@ -122,6 +122,11 @@ export function digestDoc(): Record<string, unknown> {
   };
 }
 
+/** A Blob of the bytes (as a dropped File would be). */
+export function blob(b: Uint8Array): Blob {
+  return new Blob([b as Uint8Array<ArrayBuffer>]);
+}
+
 /** Drains openInput into an array. */
 export async function leavesOf(path: string, src: Source, opts?: OpenOptions): Promise<Leaf[]> {
   const out: Leaf[] = [];

@@ -37,7 +37,11 @@ const DIGEST_NAME_RE = /^(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z]{2}(
 export function parseCompactUtc(s: string): number {
   const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z$/.exec(s);
   if (!m) return NaN;
-  return Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
+  const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
+  // Date.UTC rolls impossible fields over (month 13, 30 February, 24:00): those are malformed too
+  const d = new Date(t);
+  const same = d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] && d.getUTCHours() === +m[4] && d.getUTCMinutes() === +m[5];
+  return same && (!m[6] || d.getUTCSeconds() === +m[6]) ? t : NaN;
 }
 
 /**

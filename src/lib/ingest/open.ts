@@ -65,11 +65,12 @@ async function head(src: Source, n: number): Promise<Uint8Array> {
 }
 
 async function readAllBytes(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+  // in-memory sources too: a plain tar's members arrive as Uint8Arrays
+  if ((src instanceof Uint8Array ? src.length : src.size) > cap) throw new SizeCapError(what, cap);
   if (src instanceof Uint8Array) {
     progress?.(src.length);
     return src;
   }
-  if (src.size > cap) throw new SizeCapError(what, cap);
   const parts: Uint8Array[] = [];
   for await (const c of chunks(src, progress, cancel)) parts.push(c);
   return concat(parts, src.size);
@@ -205,14 +206,18 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
     return;
   }
   let items;
+  let names: string[];
   try {
     // nanotar reads `bytes.buffer` from its start, ignoring a view's offset and length: give it an exact buffer
-    items = parseTar(bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice());
+    const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    items = parseTar(exact);
+    names = tarNames(exact);
   } catch (err) {
     yield { path, status: 'corrupt', reason: `broken tar archive: ${(err as Error).message}` };
     return;
   }
-  for (const it of items) {
+  for (let k = 0; k < items.length; k++) {
+    const it = items[k];
     if (opts.cancel?.cancelled) throw new CancelledError();
     if (it.type && it.type !== 'file') continue;
     if (!it.data) continue;
@@ -220,8 +225,42 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
       yield { path, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read` };
       return;
     }
-    yield* openInput(`${path}!${memberName(it.name)}`, it.data, { cancel: opts.cancel }, depth + 1, budget);
+    yield* openInput(`${path}!${memberName(names[k] ?? it.name)}`, it.data, { cancel: opts.cancel }, depth + 1, budget);
   }
+}
+
+/**
+ * The full name of each entry `parseTar` lists, in the same order, read from the headers the way nanotar walks
+ * them. nanotar ignores the ustar `prefix` field (where bsdtar, Go and node-tar put the folders of a long
+ * path) and cuts a pax `path` at its first space.
+ */
+function tarNames(b: Uint8Array): string[] {
+  const dec = new TextDecoder();
+  const str = (o: number, n: number) => {
+    const v = b.subarray(o, o + n);
+    const z = v.indexOf(0);
+    return dec.decode(z === -1 ? v : v.subarray(0, z));
+  };
+  const names: string[] = [];
+  let long: string | undefined;
+  for (let o = 0; o < b.length - 512; ) {
+    const name = str(o, 100);
+    if (!name) break;
+    const size = Number.parseInt(str(o + 124, 12), 8);
+    if (!(size >= 0)) break;
+    const type = str(o + 156, 1) || '0';
+    const body = o + 512;
+    const ustarPrefix = str(o + 257, 6) === 'ustar' && b[o + 262] === 0 ? str(o + 345, 155) : ''; // POSIX ustar, not GNU
+    o = body + Math.ceil(size / 512) * 512;
+    if (type === 'x') long = /(?:^|\n)\d+ path=([^\n]*)/.exec(str(body, size))?.[1];
+    else if (type === 'g') long = undefined;
+    else if (type === 'L' || type === 'N' || type === 'K') long = str(body, size);
+    else {
+      names.push(long ?? (ustarPrefix ? `${ustarPrefix}/${name}` : name));
+      long = undefined;
+    }
+  }
+  return names;
 }
 
 /** An archive member's name as shown: `\` to `/`, leading `/` and `../` segments removed (never used as a path on disk). */

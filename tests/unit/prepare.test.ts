@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { prepare } from '../../src/lib/ingest/prepare';
+import { contentHash, stringHash } from '../../src/lib/ingest/hash';
+import { cat, digestDoc, kmsEvent, kmsEvents, s3File, te } from './helpers';
+
+const leaf = (text: string | Uint8Array, path = 'f.json') => ({ path, bytes: typeof text === 'string' ? te.encode(text) : text, compressed: false });
+
+describe('prepare', () => {
+  it('passes a problem leaf through', () => {
+    const p = prepare({ path: 'x.gz', status: 'corrupt', reason: 'truncated gzip' });
+    expect(p).toMatchObject({ path: 'x.gz', kind: 'corrupt', reason: 'truncated gzip', bytes: 0, skipped: 0, events: [] });
+    expect(p.h).toHaveLength(0);
+  });
+
+  it('hashes every event: content hash and eventID hash, two lanes each', () => {
+    const evs = kmsEvents(5);
+    const { eventID: _, ...noId } = kmsEvent(99);
+    const text = s3File([...evs, noId]);
+    const p = prepare(leaf(text));
+    expect(p.kind).toBe('events');
+    expect(p.format).toBe('s3-delivery');
+    expect(p.bytes).toBe(te.encode(text).length);
+    expect(p.events).toHaveLength(6);
+    const want = new Uint32Array(12);
+    const wantE = new Uint32Array(12);
+    p.events.forEach((e, i) => {
+      contentHash(e, want, i * 2);
+      if (e.eventID) stringHash(e.eventID, wantE, i * 2);
+    });
+    expect([...p.h]).toEqual([...want]);
+    expect([...p.e]).toEqual([...wantE]);
+    expect([p.e[10], p.e[11]]).toEqual([0, 0]); // no eventID
+    expect(p.reason).toBeUndefined();
+  });
+
+  it('a BOM in the bytes is accepted', () => {
+    const p = prepare(leaf(cat(new Uint8Array([0xef, 0xbb, 0xbf]), te.encode(s3File(kmsEvents(2))))));
+    expect(p.kind).toBe('events');
+    expect(p.events).toHaveLength(2);
+  });
+
+  it('invalid UTF-8 is corrupt, naming the first bad byte', () => {
+    const good = te.encode('{"Records":[{"eventSource":"kms.amazonaws.com","eventName":"Decrypt","x":"');
+    const p = prepare(leaf(cat(good, new Uint8Array([0x80]), te.encode('"}]}'))));
+    expect(p.kind).toBe('corrupt');
+    expect(p.reason).toBe(`not valid UTF-8 text (near byte ${good.length})`);
+    expect(p.events).toEqual([]);
+    // a lead byte followed by a non-continuation: the position is near the broken sequence
+    const q = prepare(leaf(cat(good, new Uint8Array([0xc3, 0x28]), te.encode('"}]}'))));
+    expect(q.kind).toBe('corrupt');
+    const at = +/near byte (\d+)/.exec(q.reason!)![1];
+    expect(at === good.length || at === good.length + 1).toBe(true);
+  });
+
+  it('a digest is kept as a digest', () => {
+    const p = prepare(leaf(JSON.stringify(digestDoc())));
+    expect(p.kind).toBe('digest');
+    expect(p.digest).toEqual(digestDoc());
+    expect(p.events).toEqual([]);
+  });
+
+  it('skipped records are counted and explained', () => {
+    const p = prepare(leaf(s3File([kmsEvent(0), null, 3])));
+    expect(p.kind).toBe('events');
+    expect(p.skipped).toBe(2);
+    expect(p.reason).toBe('2 record(s) skipped: item 1: record is null; item 2: record is number');
+  });
+
+  it('not-CloudTrail and corrupt text keep their reasons', () => {
+    expect(prepare(leaf('a,b,c\n1,2,3\n'))).toMatchObject({ kind: 'not-cloudtrail', reason: 'not JSON (starts with "a,b,c\\n1,2,3\\n")' });
+    expect(prepare(leaf('{"Records": 5}'))).toMatchObject({ kind: 'corrupt', reason: 's3-delivery: "Records" is number, not an array' });
+  });
+});
