@@ -59,9 +59,15 @@ export async function ingestTask(
     status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: parseS3Path(task.path),
   };
   let members = 0;
+  let archiveError: string | undefined;
   for await (const leaf of openInput(task.path, task.source, { progress, cancel })) {
     if (cancel.cancelled) throw new CancelledError();
     let record: FileRecord;
+    if (leaf.path === task.path && 'status' in leaf && members > 0) {
+      // a problem with the archive itself after some members were read (truncated, broken central data)
+      archiveError = leaf.reason;
+      continue;
+    }
     if (leaf.path === task.path) record = base;
     else {
       members++;
@@ -87,7 +93,10 @@ export async function ingestTask(
   if (members > 0) {
     // The archive itself: a container whose members carry the events.
     const sum = results.reduce((a, r) => ({ events: a.events + r.events, newEvents: a.newEvents + r.newEvents }), { events: 0, newEvents: 0 });
-    await db.files.put({ ...base, status: 'archive', events: sum.events, newEvents: sum.newEvents, reason: `${members} member(s)`, doneAt: Date.now() });
+    await db.files.put({
+      ...base, status: archiveError ? 'corrupt' : 'archive', events: sum.events, newEvents: sum.newEvents,
+      reason: archiveError ? `${archiveError} (${members} member(s) read before it)` : `${members} member(s)`, doneAt: Date.now(),
+    });
   }
   bytesRead = task.size;
   report(true);

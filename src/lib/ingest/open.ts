@@ -1,5 +1,6 @@
 import { Gunzip, Unzip, UnzipInflate } from 'fflate';
 import { parseTar } from 'nanotar';
+import { gunzipNative, NativeGunzipUnavailable } from './gunzip-native';
 import { LIMITS, SizeCapError } from './limits';
 import { sniff } from './sniff';
 
@@ -133,6 +134,23 @@ interface Budget {
   members: number;
 }
 
+/**
+ * Decompresses gzip with the browser's native `DecompressionStream` when it can (single-member files, the
+ * common case), and with fflate's streaming `Gunzip` otherwise (multi-member files, truncated files, or no
+ * native support), so the precise errors and multi-member handling of {@link gunzip} are kept.
+ */
+export async function gunzipFast(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+  try {
+    const blob = src instanceof Uint8Array ? new Blob([src as Uint8Array<ArrayBuffer>]) : src;
+    const parts = await gunzipNative(blob, cap, what, progress, () => !!cancel?.cancelled);
+    if (cancel?.cancelled) throw new CancelledError();
+    return concat(parts);
+  } catch (err) {
+    if (!(err instanceof NativeGunzipUnavailable)) throw err;
+  }
+  return gunzip(src, cap, what, progress, cancel);
+}
+
 /** Options for {@link openInput}. */
 export interface OpenOptions {
   progress?: ReadProgress;
@@ -178,7 +196,7 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
   if (kind === 'gzip') {
     let bytes: Uint8Array;
     try {
-      bytes = await gunzip(src, LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
+      bytes = await gunzipFast(src, LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
     } catch (err) {
       yield corrupt(path, err);
       return;

@@ -1,9 +1,18 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
+import { arraySlices } from './slices';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 
 /** What one text document turned out to be. */
 export type ParseOutcome =
-  | { kind: 'events'; format: string; events: CloudTrailEvent[]; skipped: number; notes: string[] }
+  | {
+      kind: 'events';
+      format: string;
+      events: CloudTrailEvent[];
+      skipped: number;
+      notes: string[];
+      /** The source text of each event, aligned with `events`, when the shape gives it cheaply (else absent). */
+      raw?: string[];
+    }
   | { kind: 'digest'; digest: DigestDocument }
   | { kind: 'not-cloudtrail'; reason: string }
   | { kind: 'corrupt'; reason: string };
@@ -132,7 +141,7 @@ export function describeJsonError(text: string, err: unknown, lineOffset = 0): s
   return `bad JSON at line ${line + lineOffset}, column ${column}: ${short}`;
 }
 
-function fromDocument(doc: unknown): ParseOutcome {
+function fromDocument(doc: unknown, text: string): ParseOutcome {
   for (const f of FORMATS) {
     if (!f.detect(doc)) continue;
     if (f.id === 'digest') return { kind: 'digest', digest: doc as DigestDocument };
@@ -149,7 +158,13 @@ function fromDocument(doc: unknown): ParseOutcome {
         reason: `valid JSON (${f.id} shape) but no CloudTrail events${x.notes.length ? ': ' + x.notes[0] : ''}`,
       };
     }
-    return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes };
+    let raw: string[] | undefined;
+    if (f.id === 's3-delivery' && x.skipped === 0) {
+      // the original text of each record, instead of re-serialising it
+      const slices = arraySlices(text, 'Records');
+      if (slices && slices.length === x.events.length) raw = slices;
+    }
+    return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, raw };
   }
   const what = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc === 'object' ? 'an object' : `a ${typeof doc}`;
   return { kind: 'not-cloudtrail', reason: `valid JSON (${what}) but no CloudTrail events` };
@@ -187,6 +202,9 @@ function parseJsonLines(text: string): ParseOutcome | null {
     try {
       v = JSON.parse(line);
     } catch (err) {
+      // A document whose first JSON line does not parse on its own is not JSON lines (for example a
+      // pretty-printed file with an error): report it whole rather than keep scraps of it.
+      if (!events.length && !digest && !skipped) return null;
       skipped++;
       if (notes.length < 3) notes.push(describeJsonError(line, err).replace('line 1,', `line ${lineNo},`));
       continue;
@@ -234,7 +252,7 @@ export function parseText(text: string): ParseOutcome {
     return { kind: 'corrupt', reason: whole };
   }
   try {
-    return fromDocument(doc);
+    return fromDocument(doc, body);
   } catch (err) {
     return { kind: 'corrupt', reason: String((err as Error).message ?? err) };
   }

@@ -20,6 +20,8 @@ export interface Prepared {
   events: CloudTrailEvent[];
   h: Uint32Array;
   e: Uint32Array;
+  /** Source text of each event when known (aligned with `events`); otherwise the writer serialises the event. */
+  raw?: string[];
   digest?: DigestDocument;
 }
 
@@ -60,11 +62,13 @@ export function prepare(leaf: Leaf): Prepared {
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty };
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
+  const raw: string[] | undefined = out.raw ? [] : undefined;
   const h = new Uint32Array(out.events.length * 2);
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;
   const notes = out.notes.slice();
-  for (const ev of out.events) {
+  for (let k = 0; k < out.events.length; k++) {
+    const ev = out.events[k];
     const i = events.length;
     try {
       contentHash(ev, h, i * 2);
@@ -76,11 +80,12 @@ export function prepare(leaf: Leaf): Prepared {
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
+    raw?.push(out.raw![k]);
   }
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
     path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
-    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2),
+    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), raw,
   };
 }

@@ -123,7 +123,7 @@ export class StoreWriter {
       let rawChars = 0;
       for (let o = 0; o < keep.length; o += CHUNK_EVENTS) {
         const idx = keep.slice(o, o + CHUNK_EVENTS);
-        const raw = idx.map((i) => JSON.stringify(p.events[i]));
+        const raw = idx.map((i) => p.raw?.[i] ?? JSON.stringify(p.events[i]));
         for (const s of raw) rawChars += s.length;
         chunkRaw.push(raw);
         chunkIdx.push(idx);

@@ -1,0 +1,533 @@
+#!/usr/bin/env node
+/**
+ * Ingest benchmark: loads a generated CloudTrail data set into the built app in headless Chromium and
+ * measures it.
+ *
+ *   npm run bench                                   (1,000,000 events in 100 files)
+ *   node scripts/bench.mjs --events 20000 --files 10 [--skip-build] [--no-jq]
+ *   env: BENCH_EVENTS, BENCH_FILES, BENCH_SKIP_BUILD=1, BENCH_NO_JQ=1, BENCH_PORT (default 4174),
+ *        BENCH_INGEST_TIMEOUT_MS (default 600000)
+ *
+ * Progress goes to stderr; the LAST stdout line is one JSON object:
+ *   {"bench":"ingest","events","files","compressedMB","uncompressedMB","ingestSeconds","eventsPerSecond",
+ *    "mbPerSecond","timeToCountSeconds","peakPageHeapMB","peakWorkersHeapMB","peakJsHeapMB",
+ *    "peakChromiumRssMB","peakChromiumPssMB","maxLongTaskMs","longTasksOver200ms","jqSeconds","jqRatio", ...}
+ *
+ * Definitions (all "MB" fields are MiB, 2^20 bytes; uncompressedMB is the JSON as written, before gzip)
+ *   t0  just before page.setInputFiles (the files are read by Chromium straight from local disk)
+ *   t1  `[data-testid=ingest-status]` has data-state="done"          -> ingestSeconds = (t1 - t0) / 1000
+ *   t2  first poll (every 100 ms from t0) where `[data-testid=event-count]` data-value == events
+ *                                                                      -> timeToCountSeconds = (t2 - t0) / 1000
+ *   heap   sampled every 250 ms over CDP: page = Performance.getMetrics JSHeapUsedSize; workers =
+ *          Runtime.getHeapUsage usedSize of every dedicated worker (auto-attached); peakJsHeapMB is the peak of
+ *          page + workers at one sample (a busy thread answers late, so values can be slightly stale).
+ *   rss    sampled every 500 ms: sum of RSS (and PSS, from /proc/<pid>/smaps_rollup) of this process's
+ *          descendant processes whose command line mentions chromium. RSS double-counts shared pages.
+ *   long tasks  PerformanceObserver('longtask') on the page's main thread, installed before the app loads.
+ *   jq     `zcat FILES | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, run after
+ *          the browser has closed (when jq is installed); jqRatio = jqSeconds / ingestSeconds.
+ *
+ * Extending: push an async function onto MEASUREMENTS (below). Each gets a context after the ingest has
+ * finished and the count was verified ({ page, events, result, log, timeIt }) and adds fields to `result`.
+ * `queryTimings` is the hook for query benchmarks.
+ */
+import { chromium } from '@playwright/test';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generate } from './gen-bench-data.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const log = (m) => process.stderr.write(`[bench] ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const MB = 1024 * 1024;
+const round = (x, d = 2) => (x == null || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
+
+// ---------------------------------------------------------------------------------------------------------
+// Options
+// ---------------------------------------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = {
+    events: Number(process.env.BENCH_EVENTS ?? 1_000_000),
+    files: Number(process.env.BENCH_FILES ?? 100),
+    skipBuild: process.env.BENCH_SKIP_BUILD === '1',
+    jq: process.env.BENCH_NO_JQ !== '1',
+    port: Number(process.env.BENCH_PORT ?? 4174),
+    ingestTimeoutMs: Number(process.env.BENCH_INGEST_TIMEOUT_MS ?? 10 * 60_000),
+    countGraceMs: 60_000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--events') o.events = Number(val());
+    else if (a === '--files') o.files = Number(val());
+    else if (a === '--skip-build') o.skipBuild = true;
+    else if (a === '--no-jq') o.jq = false;
+    else if (a === '--port') o.port = Number(val());
+    else if (a === '--help' || a === '-h') {
+      process.stderr.write('usage: node scripts/bench.mjs [--events N] [--files N] [--skip-build] [--no-jq] [--port N]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!Number.isInteger(o.events) || o.events < 1) throw new Error(`--events must be a positive integer`);
+  if (!Number.isInteger(o.files) || o.files < 1 || o.files > o.events) throw new Error(`--files must be an integer in [1, events]`);
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Post-ingest measurements (hook). Each: async (ctx) => void, adds fields to ctx.result.
+// ---------------------------------------------------------------------------------------------------------
+
+/** Times an async function in ms (wall clock, from Node). */
+async function timeIt(fn) {
+  const s = performance.now();
+  const value = await fn();
+  return { ms: performance.now() - s, value };
+}
+
+const MEASUREMENTS = [
+  // Long tasks on the page's main thread during load + ingest.
+  async ({ page, result }) => {
+    const tasks = await page.evaluate(() => window.__longTasks ?? []);
+    result.maxLongTaskMs = round(tasks.length ? Math.max(...tasks) : 0, 0);
+    result.longTasksOver200ms = tasks.filter((d) => d > 200).length;
+    result.longTasks = tasks.length;
+    result.longTaskTotalMs = round(tasks.reduce((s, d) => s + d, 0), 0);
+  },
+  // Query timings: hook for later work. Add entries as { name, run: async (page) => void } where run
+  // performs one query through the UI and resolves when its result is shown; each lands in
+  // result.queries[name] as seconds.
+  async function queryTimings({ page, result, log }) {
+    const QUERIES = [];
+    if (!QUERIES.length) return;
+    result.queries = {};
+    for (const q of QUERIES) {
+      const { ms } = await timeIt(() => q.run(page));
+      result.queries[q.name] = round(ms / 1000, 3);
+      log(`query ${q.name}: ${(ms / 1000).toFixed(3)} s`);
+    }
+  },
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Processes
+// ---------------------------------------------------------------------------------------------------------
+
+const cleanups = [];
+async function cleanup() {
+  while (cleanups.length) {
+    const fn = cleanups.pop();
+    try {
+      await fn();
+    } catch (e) {
+      log(`cleanup: ${e.message}`);
+    }
+  }
+}
+
+function build() {
+  log('building (npx vite build) ...');
+  const r = spawnSync('npx', ['vite', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status ?? r.signal})`);
+}
+
+async function startPreview(port) {
+  log(`starting vite preview on 127.0.0.1:${port} ...`);
+  // Own process group, so the whole npx -> node tree can be stopped together.
+  const child = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output += d));
+  child.stderr.on('data', (d) => (output += d));
+  let exited = null;
+  child.on('exit', (code, sig) => (exited = code ?? sig));
+  const stop = async () => {
+    if (exited !== null) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 30 && exited === null; i++) await sleep(100);
+    if (exited === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+    }
+  };
+  cleanups.push(stop);
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited !== null) throw new Error(`vite preview exited (${exited}):\n${output.trim()}`);
+    try {
+      const res = await fetch(url);
+      if (res.ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`vite preview did not answer on ${url} within 30 s:\n${output.trim()}`);
+    await sleep(200);
+  }
+  return url;
+}
+
+/** Sum of RSS and PSS (MB) of descendant processes of this one whose command line mentions chromium. */
+function chromiumMemory() {
+  const r = spawnSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const procs = new Map();
+  const children = new Map();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const [pid, ppid, rss] = [+m[1], +m[2], +m[3]];
+    procs.set(pid, { pid, rss, args: m[4] });
+    if (!children.has(ppid)) children.set(ppid, []);
+    children.get(ppid).push(pid);
+  }
+  let rss = 0;
+  let pss = 0;
+  let pssOk = true;
+  let n = 0;
+  const stack = [...(children.get(process.pid) ?? [])];
+  while (stack.length) {
+    const pid = stack.pop();
+    stack.push(...(children.get(pid) ?? []));
+    const p = procs.get(pid);
+    if (!p || !/chrom/i.test(p.args)) continue;
+    n++;
+    rss += p.rss;
+    try {
+      const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+      if (m) pss += +m[1];
+      else pssOk = false;
+    } catch {
+      pssOk = false;
+    }
+  }
+  return n ? { rssMB: rss / 1024, pssMB: pssOk ? pss / 1024 : null, processes: n } : null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Heap sampling over CDP (page via Performance.getMetrics, dedicated workers via auto-attach)
+// ---------------------------------------------------------------------------------------------------------
+
+async function startHeapSampler(page) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const state = { page: 0, workers: new Map(), peakPage: 0, peakWorkers: 0, peakTotal: 0, workerSupport: false, workerNames: new Set() };
+  // Non-flattened auto-attach: our own sessions to the page's dedicated workers, driven through
+  // Target.sendMessageToTarget (Playwright's CDPSession does not expose flattened child sessions).
+  let nextId = 1;
+  const pending = new Map(); // `${sessionId}:${id}` -> resolve
+  const workerSessions = new Map(); // sessionId -> { busy, title }
+  cdp.on('Target.attachedToTarget', (ev) => {
+    if (ev.targetInfo.type !== 'worker') return;
+    workerSessions.set(ev.sessionId, { busy: false, title: ev.targetInfo.title || ev.targetInfo.url });
+    state.workerNames.add(ev.targetInfo.title || ev.targetInfo.url);
+    if (ev.waitingForDebugger) sendToWorker(ev.sessionId, 'Runtime.runIfWaitingForDebugger').catch(() => {});
+  });
+  cdp.on('Target.detachedFromTarget', (ev) => {
+    workerSessions.delete(ev.sessionId);
+    state.workers.delete(ev.sessionId);
+  });
+  cdp.on('Target.receivedMessageFromTarget', (ev) => {
+    let msg;
+    try {
+      msg = JSON.parse(ev.message);
+    } catch {
+      return;
+    }
+    if (msg.id === undefined) return;
+    const key = `${ev.sessionId}:${msg.id}`;
+    const res = pending.get(key);
+    if (res) {
+      pending.delete(key);
+      res(msg);
+    }
+  });
+  function sendToWorker(sessionId, method, params = {}) {
+    const id = nextId++;
+    return new Promise((res, rej) => {
+      pending.set(`${sessionId}:${id}`, res);
+      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch((e) => {
+        pending.delete(`${sessionId}:${id}`);
+        rej(e);
+      });
+    });
+  }
+  try {
+    await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+    state.workerSupport = true;
+  } catch (e) {
+    log(`worker heap sampling unavailable (${e.message}); reporting page heap only`);
+  }
+
+  let pageBusy = false;
+  let stopped = false;
+  const record = () => {
+    let w = 0;
+    for (const v of state.workers.values()) w += v;
+    state.peakWorkers = Math.max(state.peakWorkers, w);
+    state.peakTotal = Math.max(state.peakTotal, state.page + w);
+  };
+  const tick = () => {
+    if (stopped) return;
+    if (!pageBusy) {
+      pageBusy = true;
+      cdp
+        .send('Performance.getMetrics')
+        .then(({ metrics }) => {
+          const m = metrics.find((x) => x.name === 'JSHeapUsedSize');
+          if (m) {
+            state.page = m.value;
+            state.peakPage = Math.max(state.peakPage, m.value);
+            record();
+          }
+        })
+        .catch(() => {})
+        .finally(() => (pageBusy = false));
+    }
+    for (const [sid, ws] of workerSessions) {
+      if (ws.busy) continue;
+      ws.busy = true;
+      sendToWorker(sid, 'Runtime.getHeapUsage')
+        .then((msg) => {
+          if (msg.result && workerSessions.has(sid)) {
+            state.workers.set(sid, msg.result.usedSize);
+            record();
+          }
+        })
+        .catch(() => {})
+        .finally(() => (ws.busy = false));
+    }
+  };
+  const timer = setInterval(tick, 250);
+  tick();
+  return {
+    state,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await cdp.detach().catch(() => {});
+    },
+  };
+}
+
+function startRssSampler() {
+  const s = { peakRss: 0, peakPss: null, maxProcesses: 0 };
+  const tick = () => {
+    const m = chromiumMemory();
+    if (!m) return;
+    s.peakRss = Math.max(s.peakRss, m.rssMB);
+    if (m.pssMB != null) s.peakPss = Math.max(s.peakPss ?? 0, m.pssMB);
+    s.maxProcesses = Math.max(s.maxProcesses, m.processes);
+  };
+  const timer = setInterval(tick, 500);
+  tick();
+  return { state: s, stop: () => (clearInterval(timer), tick()) };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// jq baseline
+// ---------------------------------------------------------------------------------------------------------
+
+function runJq(dir, files) {
+  if (spawnSync('bash', ['-c', 'command -v jq'], { stdio: 'ignore' }).status !== 0) {
+    log('jq not installed: skipping the jq baseline');
+    return null;
+  }
+  const list = join(dir, '.jq-files');
+  writeFileSync(list, files.join('\0'));
+  log(`jq baseline over ${files.length} files ...`);
+  const s = performance.now();
+  const r = spawnSync(
+    'bash',
+    ['-c', `set -o pipefail; xargs -0 zcat < "$1" | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, 'jq-bench', list],
+    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+  );
+  const sec = (performance.now() - s) / 1000;
+  if (r.status !== 0) throw new Error(`jq baseline failed (exit ${r.status}): ${r.stderr}`);
+  log(`jq: ${sec.toFixed(2)} s`);
+  return sec;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------------------------------------
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const data = await generate({ events: opts.events, files: opts.files, log });
+  if (!opts.skipBuild) build();
+  else log('skipping build (--skip-build)');
+  const url = await startPreview(opts.port);
+
+  log('launching chromium ...');
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+  cleanups.push(() => browser.close());
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') {
+      const line = `console.${m.type()}: ${m.text()}`;
+      pageErrors.push(line);
+      log(`page ${line}`);
+    }
+  });
+  page.on('pageerror', (e) => {
+    pageErrors.push(`pageerror: ${e.message}`);
+    log(`page error: ${e.stack ?? e.message}`);
+  });
+  page.on('crash', () => log('PAGE CRASHED'));
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    try {
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longTasks.push(e.duration);
+      }).observe({ type: 'longtask', buffered: true });
+    } catch {
+      /* longtask unsupported */
+    }
+  });
+
+  await page.goto(url);
+  await page.waitForSelector('[data-testid=ingest-status]');
+  const status = () =>
+    page
+      .evaluate(() => ({
+        state: document.querySelector('[data-testid=ingest-status]')?.getAttribute('data-state') ?? null,
+        count: document.querySelector('[data-testid=event-count]')?.getAttribute('data-value') ?? null,
+        progress: document.querySelector('[data-testid=progress-text]')?.textContent?.trim() ?? null,
+        message: document.querySelector('[data-testid=message]')?.textContent?.trim() ?? null,
+      }))
+      .catch((e) => ({ error: e.message }));
+
+  const heap = await startHeapSampler(page);
+  cleanups.push(() => heap.stop());
+  const rss = startRssSampler();
+  cleanups.push(() => rss.stop());
+
+  const result = { bench: 'ingest', events: opts.events, files: data.files.length };
+  const want = String(opts.events);
+  let last = { state: null, count: null };
+  let t2 = null;
+  let pollDone = false;
+
+  log(`ingesting ${data.files.length} files (${(data.compressedBytes / MB).toFixed(1)} MiB compressed) ...`);
+  const t0 = performance.now();
+  // Count poller: every 100 ms from t0, records the first time the count shows N.
+  const poller = (async () => {
+    while (!pollDone) {
+      const s = await status();
+      if (!s.error) last = s;
+      if (s.count === want && t2 === null) {
+        t2 = performance.now();
+        return;
+      }
+      await sleep(100);
+    }
+  })();
+  // Progress heartbeat on stderr.
+  const heartbeat = setInterval(() => {
+    const w = [...heap.state.workers.values()].reduce((a, b) => a + b, 0);
+    log(
+      `  ${((performance.now() - t0) / 1000).toFixed(0)} s: state=${last.state} count=${last.count} ${last.progress ?? ''} | heap page ${(heap.state.page / MB).toFixed(0)} MiB, workers ${(w / MB).toFixed(0)} MiB | chromium rss peak ${rss.state.peakRss.toFixed(0)} MiB`,
+    );
+  }, 10_000);
+  cleanups.push(() => clearInterval(heartbeat));
+
+  const fail = async (msg) => {
+    pollDone = true;
+    const s = await status();
+    const detail = `${msg}\n  last seen: ingest-status=${s.state ?? last.state} event-count=${s.count ?? last.count} (expected ${want})\n  progress: ${s.progress ?? last.progress ?? '-'}\n  message: ${s.message ?? last.message ?? '-'}`;
+    await page.screenshot({ path: '/tmp/bench-fail.png', fullPage: true }).then(
+      () => log('screenshot: /tmp/bench-fail.png'),
+      () => {},
+    );
+    throw new Error(detail);
+  };
+
+  await page.setInputFiles('[data-testid=file-input]', data.files);
+  try {
+    await page.waitForSelector('[data-testid=ingest-status][data-state=done]', { timeout: opts.ingestTimeoutMs, state: 'attached' });
+  } catch (e) {
+    await fail(`ingest did not finish within ${opts.ingestTimeoutMs / 1000} s (${e.message.split('\n')[0]})`);
+  }
+  const t1 = performance.now();
+  log(`ingest-status done after ${((t1 - t0) / 1000).toFixed(2)} s`);
+  if (t2 === null) {
+    const deadline = performance.now() + opts.countGraceMs;
+    while (t2 === null && performance.now() < deadline) await sleep(100);
+    if (t2 === null) await fail(`event-count did not reach ${want} within ${opts.countGraceMs / 1000} s after ingest finished`);
+  }
+  pollDone = true;
+  await poller;
+  clearInterval(heartbeat);
+  await heap.stop();
+  rss.stop();
+
+  const ingestSeconds = (t1 - t0) / 1000;
+  const uncompressedMB = data.uncompressedBytes / MB;
+  Object.assign(result, {
+    compressedMB: round(data.compressedBytes / MB, 1),
+    uncompressedMB: round(uncompressedMB, 1),
+    ingestSeconds: round(ingestSeconds, 2),
+    eventsPerSecond: Math.round(opts.events / ingestSeconds),
+    mbPerSecond: round(uncompressedMB / ingestSeconds, 1),
+    timeToCountSeconds: round((t2 - t0) / 1000, 2),
+    peakPageHeapMB: round(heap.state.peakPage / MB, 1),
+    peakWorkersHeapMB: heap.state.workerSupport ? round(heap.state.peakWorkers / MB, 1) : null,
+    peakJsHeapMB: heap.state.workerSupport ? round(heap.state.peakTotal / MB, 1) : null,
+    workersSeen: heap.state.workerNames.size,
+    peakChromiumRssMB: round(rss.state.peakRss, 0),
+    peakChromiumPssMB: round(rss.state.peakPss, 0),
+  });
+
+  for (const m of MEASUREMENTS) await m({ page, events: opts.events, result, log, timeIt });
+  result.pageErrors = pageErrors.length;
+
+  await cleanup(); // browser + preview closed before the jq run, so jq gets the whole machine
+  if (opts.jq) {
+    const jq = runJq(data.dir, data.files);
+    if (jq != null) {
+      result.jqSeconds = round(jq, 2);
+      result.jqRatio = round(jq / ingestSeconds, 2);
+    }
+  }
+  return result;
+}
+
+let exiting = false;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    if (exiting) return;
+    exiting = true;
+    log(`${sig}: cleaning up`);
+    await cleanup();
+    process.exit(130);
+  });
+}
+
+main().then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  },
+  async (e) => {
+    log(`FAILED: ${e.message}`);
+    await cleanup();
+    process.exit(1);
+  },
+);
