@@ -47,7 +47,10 @@ describe.each(sources)('openInput on a %s', (_, src) => {
     const bytes = te.encode(s3File(kmsEvents(3)));
     const leaves = await leavesOf('a.json', src(bytes));
     expect(leaves).toHaveLength(1);
-    expect(leaves[0]).toEqual({ path: 'a.json', bytes, compressed: false });
+    expect(leaves[0]).toMatchObject({ path: 'a.json', bytes, compressed: false });
+    // the source kept as the stored copy is the input itself
+    const leaf = leaves[0] as { source?: Blob | Uint8Array };
+    expect(leaf.source instanceof Blob ? leaf.source.size : leaf.source?.length).toBe(bytes.length);
   });
 
   it('a gzipped file is one leaf with the decompressed bytes', async () => {

@@ -3,6 +3,7 @@ import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
 import { StoreWriter, type CommitResult } from '../store/writer';
 import { CancelledError, openInput, type CancelToken, type Source } from './open';
 import { prepare } from './prepare';
+import { phase } from './phases';
 
 /** One input handed to an ingest worker: a dropped file whose pending record already exists. */
 export interface IngestTask {
@@ -60,7 +61,9 @@ export async function ingestTask(
   };
   let members = 0;
   let archiveError: string | undefined;
+  let tr = performance.now();
   for await (const leaf of openInput(task.path, task.source, { progress, cancel })) {
+    tr = phase('read+gunzip', tr);
     if (cancel.cancelled) throw new CancelledError();
     let record: FileRecord;
     if (leaf.path === task.path && 'status' in leaf && members > 0) {
@@ -89,6 +92,7 @@ export async function ingestTask(
     const r = await writer.commit(record, prepared);
     results.push(r);
     report();
+    tr = performance.now();
   }
   if (members > 0) {
     // The archive itself: a container whose members carry the events.

@@ -9,7 +9,16 @@ import { sniff } from './sniff';
  * decompressed bytes, or the reason it could not be read.
  */
 export type Leaf =
-  | { path: string; bytes: Uint8Array; compressed: boolean }
+  | {
+      path: string;
+      bytes: Uint8Array;
+      compressed: boolean;
+      /**
+       * The bytes the document was read from, as stored: the gzip bytes for a gzipped document, the plain
+       * bytes otherwise. Kept as the stored copy of its events (see ChunkRecord); absent in hand-made leaves.
+       */
+      source?: Source;
+    }
   | { path: string; status: 'corrupt' | 'not-cloudtrail'; reason: string };
 
 /** Bytes of a blob or an in-memory buffer. */
@@ -183,7 +192,7 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
   }
   if (kind === 'text') {
     try {
-      yield { path, bytes: await readAllBytes(src, LIMITS.maxDecompressedBytes, path, opts.progress, opts.cancel), compressed: false };
+      yield { path, bytes: await readAllBytes(src, LIMITS.maxDecompressedBytes, path, opts.progress, opts.cancel), compressed: false, source: src };
     } catch (err) {
       yield corrupt(path, err);
     }
@@ -208,7 +217,7 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
       yield { path, status: 'not-cloudtrail', reason: 'gzip of a binary file (not text)' };
     } else if (inner === 'empty') {
       yield { path, status: 'not-cloudtrail', reason: 'gzip of an empty file' };
-    } else yield { path, bytes, compressed: true };
+    } else yield { path, bytes, compressed: true, source: src };
     return;
   }
   if (kind === 'zip') {

@@ -1,5 +1,5 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
-import { arraySlices } from './slices';
+import { arrayRanges } from './slices';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 
 /** What one text document turned out to be. */
@@ -10,8 +10,11 @@ export type ParseOutcome =
       events: CloudTrailEvent[];
       skipped: number;
       notes: string[];
-      /** The source text of each event, aligned with `events`, when the shape gives it cheaply (else absent). */
-      raw?: string[];
+      /**
+       * Where each event's source text lies in the document, when the shape gives it cheaply (else absent):
+       * `[start, end)` UTF-16 offsets, two per event, aligned with `events`.
+       */
+      ranges?: Uint32Array;
     }
   | { kind: 'digest'; digest: DigestDocument }
   | { kind: 'not-cloudtrail'; reason: string }
@@ -158,13 +161,13 @@ function fromDocument(doc: unknown, text: string): ParseOutcome {
         reason: `valid JSON (${f.id} shape) but no CloudTrail events${x.notes.length ? ': ' + x.notes[0] : ''}`,
       };
     }
-    let raw: string[] | undefined;
+    let ranges: Uint32Array | undefined;
     if (f.id === 's3-delivery' && x.skipped === 0) {
-      // the original text of each record, instead of re-serialising it
-      const slices = arraySlices(text, 'Records');
-      if (slices && slices.length === x.events.length) raw = slices;
+      // the original text of each record, so it need not be re-serialised
+      const r = arrayRanges(text, 'Records');
+      if (r && r.length === x.events.length * 2) ranges = r;
     }
-    return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, raw };
+    return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, ranges };
   }
   const what = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc === 'object' ? 'an object' : `a ${typeof doc}`;
   return { kind: 'not-cloudtrail', reason: `valid JSON (${what}) but no CloudTrail events` };

@@ -1,8 +1,9 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import type { DigestDocument } from './formats';
 import { contentHash, NestingTooDeepError, stringHash } from './hash';
-import type { Leaf } from './open';
+import type { Leaf, Source } from './open';
 import { parseText } from './parse';
+import { phase } from './phases';
 
 /** One document read, parsed and hashed, ready to be deduplicated and committed. */
 export interface Prepared {
@@ -20,8 +21,17 @@ export interface Prepared {
   events: CloudTrailEvent[];
   h: Uint32Array;
   e: Uint32Array;
-  /** Source text of each event when known (aligned with `events`); otherwise the writer serialises the event. */
-  raw?: string[];
+  /**
+   * Where each event's text lies in `text` (`[start, end)` UTF-16 offsets, two per event, aligned with
+   * `events`), when the input shape gives it; otherwise the writer serialises the parsed events.
+   */
+  ranges?: Uint32Array;
+  /** The decoded document (kept only when `ranges` is set). */
+  text?: string;
+  /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `ranges`. */
+  source?: Source;
+  /** Whether `source` is gzip. */
+  sourceGzip?: boolean;
   digest?: DigestDocument;
 }
 
@@ -36,8 +46,10 @@ export function prepare(leaf: Leaf): Prepared {
   if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
   const bytes = leaf.bytes.length;
   let text: string;
+  let t = performance.now();
   try {
     text = decoder.decode(leaf.bytes);
+    t = phase('decode', t);
   } catch {
     let bad = 0;
     try {
@@ -58,11 +70,13 @@ export function prepare(leaf: Leaf): Prepared {
     return { path: leaf.path, kind: 'corrupt', reason: `not valid UTF-8 text (near byte ${bad})`, bytes, ...empty };
   }
   const out = parseText(text);
+  const keepText = out.kind === 'events' && out.ranges ? text : undefined;
   text = '';
+  t = phase('parse', t);
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty };
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
-  const raw: string[] | undefined = out.raw ? [] : undefined;
+  const ranges = out.ranges ? new Uint32Array(out.events.length * 2) : undefined;
   const h = new Uint32Array(out.events.length * 2);
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;
@@ -80,12 +94,17 @@ export function prepare(leaf: Leaf): Prepared {
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
-    raw?.push(out.raw![k]);
+    if (ranges) {
+      ranges[i * 2] = out.ranges![k * 2];
+      ranges[i * 2 + 1] = out.ranges![k * 2 + 1];
+    }
   }
+  t = phase('hash', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
     path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
-    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), raw,
+    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2),
+    ...(ranges ? { ranges: ranges.subarray(0, events.length * 2), text: keepText, source: leaf.source, sourceGzip: leaf.compressed } : {}),
   };
 }

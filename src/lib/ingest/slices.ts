@@ -7,6 +7,18 @@
  * events instead. The text must already be valid JSON (it is only called after `JSON.parse` succeeded).
  */
 export function arraySlices(text: string, key: string): string[] | null {
+  const r = arrayRanges(text, key);
+  if (!r) return null;
+  const out: string[] = new Array(r.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = text.slice(r[2 * i], r[2 * i + 1]);
+  return out;
+}
+
+/**
+ * Like {@link arraySlices} but returns the element ranges: `[start0, end0, start1, end1, ...]` as UTF-16
+ * offsets into `text` (end exclusive), or null.
+ */
+export function arrayRanges(text: string, key: string): Uint32Array | null {
   const n = text.length;
   let i = 0;
   let depth = 0;
@@ -38,7 +50,11 @@ export function arraySlices(text: string, key: string): string[] | null {
   }
   if (target < 0) return null;
   // 2. split the array's elements
-  const out: string[] = [];
+  const out: number[] = [];
+  const push = (a: number, b: number) => {
+    while (b > a && text.charCodeAt(b - 1) <= 32) b--;
+    out.push(a, b);
+  };
   i = target + 1;
   depth = 0;
   let start = -1;
@@ -56,23 +72,18 @@ export function arraySlices(text: string, key: string): string[] | null {
       depth++;
     } else if (c === 125 || c === 93) {
       if (depth === 0) {
-        if (start >= 0) out.push(trimEnd(text, start, i));
-        return out;
+        if (start >= 0) push(start, i);
+        return Uint32Array.from(out);
       }
       depth--;
     } else if (c === 44 /* , */ && depth === 0) {
       if (start < 0) return null;
-      out.push(trimEnd(text, start, i));
+      push(start, i);
       start = -1;
     } else if (c > 32 && start < 0) start = i;
     i++;
   }
   return null;
-}
-
-function trimEnd(text: string, start: number, end: number): string {
-  while (end > start && text.charCodeAt(end - 1) <= 32) end--;
-  return text.slice(start, end);
 }
 
 /** Index of the closing quote of the string opening at `i`, or -1. */

@@ -4,6 +4,7 @@ import { openDB } from '../store/db';
 import { QuotaError, StoreWriter } from '../store/writer';
 import { ingestTask, type IngestTask, type TaskProgress } from './ingest-core';
 import { CancelledError } from './open';
+import { PHASES } from './phases';
 
 /** Outcome of one task as the pool sees it. */
 export type TaskOutcome =
@@ -32,6 +33,10 @@ const api = {
   /** Cancels the task in progress (and any started before `resume`). */
   cancel(): void {
     cancel.cancelled = true;
+  },
+  /** Cumulative ms per ingest phase in this worker (read+gunzip, decode, parse, hash, columns, idb...). */
+  phases(): Record<string, number> {
+    return { ...PHASES };
   },
   /** Accepts tasks again after a cancel. */
   resume(): void {

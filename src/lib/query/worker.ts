@@ -2,6 +2,7 @@
 import * as Comlink from 'comlink';
 import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
 import { ColumnarIndex } from './columnar';
+import { RawReader } from '../store/raw';
 import { compileSimpleFilter, type SimpleFilter } from './lookup';
 
 /** One row of the events table, read from the index (no raw JSON). */
@@ -45,7 +46,7 @@ let filter: SimpleFilter = {};
 let desc = false;
 let listeners: ((s: IndexStatus) => void)[] = [];
 let notifyTimer: ReturnType<typeof setTimeout> | null = null;
-const chunkCache = new Map<number, string[]>();
+const raw = new RawReader(db);
 
 function status(): IndexStatus {
   let min = Infinity;
@@ -105,7 +106,7 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   const m = ev.data;
   if (m.type === 'cleared') {
     ix.clear();
-    chunkCache.clear();
+    raw.clear();
     result = new Uint32Array(0);
     notify();
   } else if (m.type === 'commit') {
@@ -127,20 +128,6 @@ function compute(): void {
   }
   if (desc) out.reverse();
   result = out;
-}
-
-async function chunk(id: number): Promise<string[]> {
-  let c = chunkCache.get(id);
-  if (c) {
-    chunkCache.delete(id);
-    chunkCache.set(id, c);
-    return c;
-  }
-  const rec = await db.chunks.get(id);
-  c = rec?.events ?? [];
-  chunkCache.set(id, c);
-  if (chunkCache.size > 8) chunkCache.delete(chunkCache.keys().next().value!);
-  return c;
 }
 
 /** The query worker's API, called from the page through comlink. */
@@ -186,12 +173,11 @@ const api = {
   /** The raw JSON of one row and the file it came from. */
   async event(row: number): Promise<EventDetail | null> {
     if (row < 0 || row >= ix.n) return null;
-    const events = await chunk(ix.seg[row]);
-    const raw = events[ix.off[row]];
-    if (raw === undefined) return null;
-    let json = raw;
+    const text = await raw.eventText(ix.seg[row], ix.off[row]);
+    if (text === undefined) return null;
+    let json = text;
     try {
-      json = JSON.stringify(JSON.parse(raw), null, 2);
+      json = JSON.stringify(JSON.parse(text), null, 2);
     } catch {
       /* stored text is always JSON; show it as is otherwise */
     }
@@ -203,7 +189,7 @@ const api = {
   /** Drops the in-memory index (after the store was wiped). */
   reset(): void {
     ix.clear();
-    chunkCache.clear();
+    raw.clear();
     result = new Uint32Array(0);
   },
   /** Removes all listeners (page unload in tests). */

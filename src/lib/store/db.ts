@@ -52,11 +52,28 @@ export interface FileRecord {
   doneAt?: number;
 }
 
-/** Raw events of one chunk: the JSON text of each event, in file order. One copy of each event lives here. */
+/**
+ * The stored copy of one chunk's events (one copy of each event lives in the store). Either the JSON text
+ * of each event (`events`), or, when the file's shape gave each event's position (S3 delivery files), the id
+ * of the stored source file (`sourceId`, the original gzip or plain bytes) and each event's `[start, end)`
+ * UTF-16 offsets in its decoded text (`ranges`): storing the original compressed file is several times
+ * smaller and faster than storing the decompressed text.
+ */
 export interface ChunkRecord {
   id?: number;
   fileId: number;
-  events: string[];
+  events?: string[];
+  sourceId?: number;
+  ranges?: Uint32Array;
+}
+
+/** A stored source file (the bytes as dropped, or an archive member's bytes), referenced by chunks. */
+export interface SourceRecord {
+  id?: number;
+  fileId: number;
+  /** The bytes: gzip when `gzip`, else plain UTF-8 text. */
+  blob: Blob;
+  gzip: boolean;
 }
 
 /** Dedupe data of a chunk (same id): content hash and eventID hash of each event, two u32 lanes each. */
@@ -95,6 +112,7 @@ export interface StatsRecord {
 export type KeyTrailDB = Dexie & {
   files: EntityTable<FileRecord, 'id'>;
   chunks: EntityTable<ChunkRecord, 'id'>;
+  sources: EntityTable<SourceRecord, 'id'>;
   segments: EntityTable<Segment, 'id'>;
   hashes: EntityTable<HashRecord, 'id'>;
   digests: EntityTable<DigestRecord, 'id'>;
@@ -111,6 +129,7 @@ export function openDB(name = DB_NAME): KeyTrailDB {
   db.version(1).stores({
     files: '++id, path, fingerprint, status, parentId',
     chunks: '++id, fileId',
+    sources: '++id, fileId',
     segments: 'id, fileId',
     hashes: 'id',
     digests: '++id, fileId',

@@ -2,6 +2,7 @@ import { parseS3Path } from '../cloudtrail/s3path';
 import type { Prepared } from '../ingest/prepare';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
+import { phase } from '../ingest/phases';
 import { buildColumns, type Segment } from './segment';
 
 /** Events per stored chunk (one IndexedDB row of raw events plus one row of columns). */
@@ -80,7 +81,9 @@ export class StoreWriter {
    * @throws QuotaError when IndexedDB's quota is exhausted (nothing of this file is stored).
    */
   async commit(record: FileRecord, p: Prepared): Promise<CommitResult> {
+    let t0 = performance.now();
     return withCommitLock(async () => {
+      t0 = phase('lockwait', t0);
       await this.sync();
       const n = p.events.length;
       const keep: number[] = [];
@@ -118,27 +121,45 @@ export class StoreWriter {
         doneAt: Date.now(),
       };
       // Build chunks outside the transaction (IndexedDB transactions end when the event loop idles).
-      const chunkRaw: string[][] = [];
+      // With the events' positions known and the source bytes at hand, the stored copy is the source file
+      // itself (often gzip, several times smaller than the text) plus each event's range in it.
+      const useSource = !!(p.ranges && p.source && keep.length);
+      const chunkRaw: (string[] | Uint32Array)[] = [];
       const chunkIdx: number[][] = [];
       let rawChars = 0;
       for (let o = 0; o < keep.length; o += CHUNK_EVENTS) {
         const idx = keep.slice(o, o + CHUNK_EVENTS);
-        const raw = idx.map((i) => p.raw?.[i] ?? JSON.stringify(p.events[i]));
-        for (const s of raw) rawChars += s.length;
-        chunkRaw.push(raw);
+        if (useSource) {
+          const r = new Uint32Array(idx.length * 2);
+          for (let j = 0; j < idx.length; j++) {
+            r[j * 2] = p.ranges![idx[j] * 2];
+            r[j * 2 + 1] = p.ranges![idx[j] * 2 + 1];
+            rawChars += r[j * 2 + 1] - r[j * 2];
+          }
+          chunkRaw.push(r);
+        } else {
+          const raw = idx.map((i) => (p.ranges && p.text ? p.text.slice(p.ranges[i * 2], p.ranges[i * 2 + 1]) : JSON.stringify(p.events[i])));
+          for (const s of raw) rawChars += s.length;
+          chunkRaw.push(raw);
+        }
         chunkIdx.push(idx);
       }
+      const sourceBlob = useSource ? (p.source instanceof Blob ? p.source : new Blob([p.source as Uint8Array<ArrayBuffer>])) : null;
+      t0 = phase('dedupe+raw', t0);
       const built = chunkIdx.map((idx) => buildColumns(idx.map((i) => p.events[i])));
+      t0 = phase('columns', t0);
       const segmentIds: number[] = [];
       const db = this.db;
       try {
-        await db.transaction('rw', [db.files, db.chunks, db.segments, db.hashes, db.meta, db.conflicts, db.digests], async () => {
+        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.hashes, db.meta, db.conflicts, db.digests], async () => {
           let fileId = rec.id;
           if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
           else await db.files.put(rec);
           rec.id = fileId;
+          const sourceId = sourceBlob ? ((await db.sources.add({ fileId, blob: sourceBlob, gzip: !!p.sourceGzip })) as number) : undefined;
           for (let c = 0; c < chunkRaw.length; c++) {
-            const id = (await db.chunks.add({ fileId, events: chunkRaw[c] })) as number;
+            const stored = chunkRaw[c];
+            const id = (await db.chunks.add(stored instanceof Uint32Array ? { fileId, sourceId, ranges: stored } : { fileId, events: stored })) as number;
             const idx = chunkIdx[c];
             const h = new Uint32Array(idx.length * 2);
             const e = new Uint32Array(idx.length * 2);
@@ -163,9 +184,10 @@ export class StoreWriter {
           }
         });
       } catch (err) {
-        if (isQuotaError(err)) throw new QuotaError(rawChars * 2 + p.bytes, err);
+        if (isQuotaError(err)) throw new QuotaError(sourceBlob ? sourceBlob.size : rawChars * 2, err);
         throw err;
       }
+      t0 = phase('idb', t0);
       // Only now, with the transaction committed, do the in-memory sets learn the new events.
       for (const i of keep) {
         this.content.set(p.h[i * 2], p.h[i * 2 + 1]);

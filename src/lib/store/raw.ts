@@ -1,0 +1,78 @@
+import { gunzipFast } from '../ingest/open';
+import { LIMITS } from '../ingest/limits';
+import type { ChunkRecord, KeyTrailDB } from './db';
+
+/**
+ * Reads the stored JSON text of events: from a chunk's `events`, or by decoding the chunk's source file
+ * (gunzip when needed) and slicing each event's range. Keeps a few chunks and decoded sources in memory
+ * (at most about 64M characters of decoded text) so paging through neighbouring events stays fast.
+ */
+export class RawReader {
+  private chunks = new Map<number, ChunkRecord>();
+  private texts = new Map<number, string>();
+  private textChars = 0;
+
+  constructor(private db: KeyTrailDB) {}
+
+  private async chunk(id: number): Promise<ChunkRecord | undefined> {
+    let c = this.chunks.get(id);
+    if (c) return c;
+    c = await this.db.chunks.get(id);
+    if (!c) return undefined;
+    this.chunks.set(id, c);
+    if (this.chunks.size > 16) this.chunks.delete(this.chunks.keys().next().value!);
+    return c;
+  }
+
+  private async sourceText(id: number): Promise<string> {
+    const cached = this.texts.get(id);
+    if (cached !== undefined) {
+      this.texts.delete(id);
+      this.texts.set(id, cached);
+      return cached;
+    }
+    const src = await this.db.sources.get(id);
+    if (!src) throw new Error(`stored source ${id} is missing`);
+    const bytes = src.gzip ? await gunzipFast(src.blob, LIMITS.maxDecompressedBytes, `stored source ${id}`) : new Uint8Array(await src.blob.arrayBuffer());
+    const text = new TextDecoder().decode(bytes);
+    this.texts.set(id, text);
+    this.textChars += text.length;
+    while (this.textChars > 64 * 1024 * 1024 && this.texts.size > 1) {
+      const [k, v] = this.texts.entries().next().value!;
+      this.texts.delete(k);
+      this.textChars -= v.length;
+    }
+    return text;
+  }
+
+  /**
+   * The JSON text of event `offset` of chunk `chunkId`, or undefined when absent.
+   * @throws Error when a chunk's source file is missing or cannot be decompressed.
+   */
+  async eventText(chunkId: number, offset: number): Promise<string | undefined> {
+    const c = await this.chunk(chunkId);
+    if (!c) return undefined;
+    if (c.events) return c.events[offset];
+    if (c.sourceId === undefined || !c.ranges || offset * 2 + 1 >= c.ranges.length) return undefined;
+    const text = await this.sourceText(c.sourceId);
+    return text.slice(c.ranges[offset * 2], c.ranges[offset * 2 + 1]);
+  }
+
+  /** Every event text of a chunk, in order (for exports). */
+  async chunkTexts(chunkId: number): Promise<string[]> {
+    const c = await this.chunk(chunkId);
+    if (!c) return [];
+    if (c.events) return c.events;
+    const text = await this.sourceText(c.sourceId!);
+    const out: string[] = [];
+    for (let i = 0; i < c.ranges!.length; i += 2) out.push(text.slice(c.ranges![i], c.ranges![i + 1]));
+    return out;
+  }
+
+  /** Forgets every cached chunk and text (after a wipe). */
+  clear(): void {
+    this.chunks.clear();
+    this.texts.clear();
+    this.textChars = 0;
+  }
+}
