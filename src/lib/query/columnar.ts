@@ -27,6 +27,8 @@ export class ColumnarIndex {
   cols = {} as Record<StringColumn, GlobalColumn>;
   /** Segment ids already loaded. */
   readonly segments = new Set<number>();
+  /** First row of each loaded segment, by segment id. */
+  readonly segBase = new Map<number, number>();
   private sorted: Uint32Array | null = null;
 
   constructor() {
@@ -65,6 +67,7 @@ export class ColumnarIndex {
     this.segments.add(s.id);
     this.ensure(s.n);
     const base = this.n;
+    this.segBase.set(s.id, base);
     this.time.set(s.time, base);
     this.eid.set(s.eid, base * 2);
     for (let i = 0; i < s.n; i++) {
@@ -106,22 +109,48 @@ export class ColumnarIndex {
     return s.n;
   }
 
-  /** Row ids ordered by eventTime ascending (ties by load order); cached until rows are added. */
+  /**
+   * Row ids ordered by eventTime ascending (ties by row id; rows without a time last); cached until rows are
+   * added. CloudTrail times have whole seconds, so each row is packed into one float64 key
+   * (seconds since the earliest event × 2^24 + row) and sorted with the native typed-array sort; when the keys
+   * would not be exact (over 16M rows or centuries of span) a comparator sort is used.
+   */
   sortedByTime(): Uint32Array {
     if (this.sorted) return this.sorted;
     const n = this.n;
-    const ids = new Uint32Array(n);
-    for (let i = 0; i < n; i++) ids[i] = i;
     const t = this.time;
-    // Rows arrive mostly in time order within files; a typed-array sort on (time, row) is fast enough.
-    ids.sort((a, b) => {
-      const ta = t[a];
-      const tb = t[b];
-      if (ta === tb || (ta !== ta && tb !== tb)) return a - b;
-      if (ta !== ta) return 1; // NaN (no eventTime) last
-      if (tb !== tb) return -1;
-      return ta - tb;
-    });
+    let min = Infinity;
+    let max = -Infinity;
+    let whole = true;
+    for (let i = 0; i < n; i++) {
+      const v = t[i];
+      if (v !== v) continue;
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (whole && v % 1000 !== 0) whole = false;
+    }
+    const ids = new Uint32Array(n);
+    const span = max > min ? (max - min) / 1000 : 0;
+    if (whole && n < 2 ** 24 && span * 2 ** 24 < 2 ** 52) {
+      const keys = new Float64Array(n);
+      const nanKey = (span + 1) * 2 ** 24;
+      for (let i = 0; i < n; i++) {
+        const v = t[i];
+        keys[i] = (v === v ? (v - min) / 1000 : nanKey / 2 ** 24) * 2 ** 24 + i;
+      }
+      keys.sort();
+      for (let i = 0; i < n; i++) ids[i] = keys[i] % 2 ** 24;
+    } else {
+      for (let i = 0; i < n; i++) ids[i] = i;
+      ids.sort((a, b) => {
+        const ta = t[a];
+        const tb = t[b];
+        if (ta === tb || (ta !== ta && tb !== tb)) return a - b;
+        if (ta !== ta) return 1;
+        if (tb !== tb) return -1;
+        return ta - tb;
+      });
+    }
     this.sorted = ids;
     return ids;
   }

@@ -86,7 +86,10 @@ function readRegex(q: string, i: number): { source: string; flags: string; end: 
   i++;
   let flags = '';
   while (i < q.length && /[a-z]/.test(q[i])) flags += q[i++];
-  for (const f of flags) if (!'ims'.includes(f)) throw new QuerySyntaxError(`unsupported regex flag "${f}" (use i, m or s)`, i - flags.length, i);
+  for (let f = 0; f < flags.length; f++) {
+    const at = i - flags.length + f;
+    if (!'ims'.includes(flags[f])) throw new QuerySyntaxError(`unsupported regex flag "${flags[f]}" (use i, m or s)`, at, at + 1);
+  }
   try {
     new RegExp(source, flags);
   } catch (err) {
@@ -139,9 +142,18 @@ function tokenize(q: string): Tok[] {
     }
     const run = q.slice(i, j);
     const m = /^([A-Za-z_][A-Za-z0-9_.\-]*)(:|>=|<=|>|<)/.exec(run);
-    if (m && FIELD_RE.test(m[1])) {
+    // a bare ARN (arn:aws:kms:...) is a word, not the field "arn"
+    if (m && FIELD_RE.test(m[1]) && !/^arn:aws[a-z-]*:/.test(run)) {
       out.push({ t: 'field', name: m[1], op: m[2] as ':', pos, end: i + m[0].length });
       i += m[0].length;
+      // the value: the rest of the run is one word, colons, operators and keywords included
+      // (principal:arn:aws:iam::111122223333:role/Admin, x>-5, eventName:OR); quotes and /regex/ are read as usual
+      if (i < q.length && !WS.test(q[i]) && !'()"\'/'.includes(q[i])) {
+        let e = i;
+        while (e < q.length && !WS.test(q[e]) && q[e] !== '(' && q[e] !== ')') e++;
+        out.push({ t: 'word', text: q.slice(i, e), quoted: false, pos: i, end: e });
+        i = e;
+      }
       continue;
     }
     if (run === 'AND' || run === 'OR' || run === 'NOT') {
@@ -239,7 +251,7 @@ export function parseQuery(q: string): QueryNode {
         const adjacent = v && v.pos === t.end && (v.t === 'word' || v.t === 'regex');
         if (!adjacent) throw new QuerySyntaxError(`"${t.name}${t.op}" needs a value right after it`, t.pos, t.end);
         k++;
-        if (t.name === 'last' && t.op === ':') {
+        if (t.name.toLowerCase() === 'last' && t.op === ':') {
           if (v.t !== 'word') throw new QuerySyntaxError('last: takes a duration like 24h, 7d, 30m', v.pos, v.end);
           const ms = parseDuration(v.text);
           if (!Number.isFinite(ms)) throw new QuerySyntaxError(`"${v.text}" is not a duration (use s, m, h, d or w: 24h, 7d)`, v.pos, v.end);

@@ -1,9 +1,13 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
-import { ColumnarIndex } from './columnar';
 import { RawReader } from '../store/raw';
-import { compileSimpleFilter, type SimpleFilter } from './lookup';
+import { stringHash } from '../ingest/hash';
+import { ColumnarIndex } from './columnar';
+import { Engine, needsFieldIndex } from './engine';
+import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
+import { FieldIndex } from './fieldIndex';
+import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
 
 /** One row of the events table, read from the index (no raw JSON). */
 export interface RowView {
@@ -32,32 +36,63 @@ export interface EventDetail {
 /** Index status. */
 export interface IndexStatus {
   rows: number;
+  /** True while the columns are loading from the store (queries wait). */
   loading: boolean;
+  /** Chunks whose generic field index is loaded, of all chunks. */
+  fieldsLoaded: number;
+  fieldsTotal: number;
   /** Time range of all rows, epoch ms (NaN when empty). */
   minTime: number;
   maxTime: number;
 }
 
+/** A query to run: text plus the time window and sort. */
+export interface QueryRequest {
+  q: string;
+  /** Inclusive start, epoch ms. */
+  from?: number;
+  /** Exclusive end, epoch ms. */
+  to?: number;
+  descending?: boolean;
+  /** "Now" for `last:` (epoch ms); default the worker's clock. */
+  now?: number;
+}
+
+/** Outcome of {@link api.run}. On a syntax error the previous result stays current. */
+export type QueryResponse =
+  | { ok: true; total: number; ms: number; warnings: string[] }
+  | { ok: false; message: string; pos: number; end: number };
+
 const db = openDB();
 const ix = new ColumnarIndex();
+const fields = new FieldIndex();
+const engine = new Engine(ix, fields);
+const raw = new RawReader(db);
 let loading: Promise<void> | null = null;
+let fieldsLoading: Promise<void> | null = null;
+let fieldsTotal = 0;
 let result: Uint32Array = new Uint32Array(0);
-let filter: SimpleFilter = {};
-let desc = false;
+let lastRequest: QueryRequest = { q: '' };
 let listeners: ((s: IndexStatus) => void)[] = [];
 let notifyTimer: ReturnType<typeof setTimeout> | null = null;
-const raw = new RawReader(db);
+let minTime = NaN;
+let maxTime = NaN;
 
 function status(): IndexStatus {
-  let min = Infinity;
-  let max = -Infinity;
+  return { rows: ix.n, loading: loading !== null, fieldsLoaded: fields.size, fieldsTotal: Math.max(fieldsTotal, fields.size), minTime, maxTime };
+}
+
+function updateRange(from: number): void {
   const t = ix.time;
-  for (let i = 0; i < ix.n; i++) {
+  let min = Number.isNaN(minTime) ? Infinity : minTime;
+  let max = Number.isNaN(maxTime) ? -Infinity : maxTime;
+  for (let i = from; i < ix.n; i++) {
     const v = t[i];
     if (v < min) min = v;
     if (v > max) max = v;
   }
-  return { rows: ix.n, loading: loading !== null, minTime: ix.n ? min : NaN, maxTime: ix.n ? max : NaN };
+  minTime = Number.isFinite(min) ? min : NaN;
+  maxTime = Number.isFinite(max) ? max : NaN;
 }
 
 function notify(): void {
@@ -69,18 +104,35 @@ function notify(): void {
   }, 250);
 }
 
-async function loadAll(): Promise<void> {
-  const keys = (await db.segments.toCollection().primaryKeys()) as number[];
-  const todo = keys.filter((k) => !ix.segments.has(k));
-  for (let i = 0; i < todo.length; i += 64) {
-    const segs = await db.segments.bulkGet(todo.slice(i, i + 64));
+async function loadSegments(ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 64) {
+    const segs = await db.segments.bulkGet(ids.slice(i, i + 64));
+    const start = ix.n;
     for (const s of segs) if (s) ix.addSegment(s);
+    updateRange(start);
   }
 }
 
+async function loadFields(ids: number[]): Promise<void> {
+  for (let i = 0; i < ids.length; i += 32) {
+    const stores = await db.fields.bulkGet(ids.slice(i, i + 32));
+    for (const s of stores) {
+      const base = s && ix.segBase.get(s.id);
+      if (s && base !== undefined) fields.add(s, base);
+    }
+    notify();
+  }
+}
+
+/** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
 function ensureLoaded(): Promise<void> {
   if (!loading) {
-    loading = loadAll().finally(() => {
+    loading = (async () => {
+      const keys = (await db.segments.toCollection().primaryKeys()) as number[];
+      await loadSegments(keys.filter((k) => !ix.segments.has(k)));
+      fieldsTotal = keys.length;
+      fieldsLoading = loadFields(keys.filter((k) => !fields.loaded.has(k))).finally(() => notify());
+    })().finally(() => {
       loading = null;
       notify();
     });
@@ -94,8 +146,9 @@ async function loadPending(): Promise<void> {
   while (pendingIds.length) {
     const ids = pendingIds;
     pendingIds = [];
-    const segs = await db.segments.bulkGet(ids);
-    for (const s of segs) if (s) ix.addSegment(s);
+    await loadSegments(ids);
+    fieldsTotal += ids.length;
+    await loadFields(ids);
   }
   pendingLoad = null;
   notify();
@@ -104,35 +157,55 @@ async function loadPending(): Promise<void> {
 const channel = new BroadcastChannel(STORE_CHANNEL);
 channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   const m = ev.data;
-  if (m.type === 'cleared') {
-    ix.clear();
-    raw.clear();
-    result = new Uint32Array(0);
-    notify();
-  } else if (m.type === 'commit') {
+  if (m.type === 'cleared') reset();
+  else if (m.type === 'commit') {
     pendingIds.push(...m.segmentIds);
     pendingLoad ??= loadPending();
   }
 };
 
-function compute(): void {
+function reset(): void {
+  ix.clear();
+  fields.clear();
+  raw.clear();
+  fieldsTotal = 0;
+  minTime = NaN;
+  maxTime = NaN;
+  result = new Uint32Array(0);
+  notify();
+}
+
+function rowsOf(bm: Uint8Array, descending: boolean): Uint32Array {
   const sorted = ix.sortedByTime();
-  const pred = compileSimpleFilter(ix, filter);
-  let out: Uint32Array;
-  if (!pred) out = sorted.slice();
-  else {
-    const buf = new Uint32Array(sorted.length);
-    let k = 0;
-    for (let i = 0; i < sorted.length; i++) if (pred(sorted[i])) buf[k++] = sorted[i];
-    out = buf.slice(0, k);
+  const buf = new Uint32Array(sorted.length);
+  let k = 0;
+  for (let i = 0; i < sorted.length; i++) {
+    const r = sorted[i];
+    if (bm[r]) buf[k++] = r;
   }
-  if (desc) out.reverse();
-  result = out;
+  const out = buf.slice(0, k);
+  if (descending) out.reverse();
+  return out;
+}
+
+function view(r: number): RowView {
+  return {
+    row: r,
+    time: ix.time[r],
+    eventSource: ix.value('eventSource', r),
+    eventName: ix.value('eventName', r),
+    principal: ix.value('principal', r) || ix.value('identityType', r),
+    recipientAccountId: ix.value('recipientAccountId', r),
+    awsRegion: ix.value('awsRegion', r),
+    sourceIPAddress: ix.value('sourceIPAddress', r),
+    errorCode: ix.value('errorCode', r),
+    key: ix.value('key', r),
+  };
 }
 
 /** The query worker's API, called from the page through comlink. */
 const api = {
-  /** Loads every stored segment not yet in the index. Resolves with the status once loaded. */
+  /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
   async open(): Promise<IndexStatus> {
     await ensureLoaded();
     return status();
@@ -141,34 +214,61 @@ const api = {
   subscribe(cb: (s: IndexStatus) => void): void {
     listeners.push(cb);
   },
-  /** Runs a filter over all rows, sorted by eventTime (descending when `descending`). Returns the match count. */
-  async run(f: SimpleFilter, descending: boolean): Promise<number> {
+  /**
+   * Parses and runs a query over every stored event. On success the result (row ids sorted by eventTime)
+   * becomes current; on a syntax error the previous result stays and the error's position is returned.
+   */
+  async run(req: QueryRequest): Promise<QueryResponse> {
+    const t0 = performance.now();
+    let ast: QueryNode;
+    try {
+      ast = parseQuery(req.q);
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
+      throw err;
+    }
     await ensureLoaded();
-    filter = f;
-    desc = descending;
-    compute();
-    return result.length;
+    if (needsFieldIndex(ast)) {
+      await fieldsLoading;
+      await pendingLoad;
+    }
+    const info = { warnings: [] as string[], usedFields: false };
+    let bm: Uint8Array;
+    try {
+      bm = engine.evaluate(ast, { from: req.from, to: req.to, now: req.now }, info);
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
+      throw err;
+    }
+    result = rowsOf(bm, !!req.descending);
+    lastRequest = req;
+    return { ok: true, total: result.length, ms: performance.now() - t0, warnings: info.warnings };
   },
-  /** Rows `offset..offset+limit` of the last result. */
+  /** Rows `offset..offset+limit` of the current result. */
   page(offset: number, limit: number): RowView[] {
     const out: RowView[] = [];
     const end = Math.min(result.length, offset + limit);
-    for (let i = Math.max(0, offset); i < end; i++) {
-      const r = result[i];
-      out.push({
-        row: r,
-        time: ix.time[r],
-        eventSource: ix.value('eventSource', r),
-        eventName: ix.value('eventName', r),
-        principal: ix.value('principal', r) || ix.value('identityType', r),
-        recipientAccountId: ix.value('recipientAccountId', r),
-        awsRegion: ix.value('awsRegion', r),
-        sourceIPAddress: ix.value('sourceIPAddress', r),
-        errorCode: ix.value('errorCode', r),
-        key: ix.value('key', r),
-      });
-    }
+    for (let i = Math.max(0, offset); i < end; i++) out.push(view(result[i]));
     return out;
+  },
+  /** Top values of each facet over the current result. */
+  facets(limit = 8): FacetResult[] {
+    return computeFacets(ix, result, limit);
+  },
+  /** Time histogram of the current result (about `bins` buckets; the window's range when one is set). */
+  histogram(bins = 120): Histogram {
+    return computeHistogram(ix, result, bins, lastRequest.from, lastRequest.to);
+  },
+  /** Position in the current result of the first event with this eventID, or -1. */
+  indexOfEventId(eventID: string): number {
+    const h = new Uint32Array(2);
+    stringHash(eventID, h, 0);
+    const eid = ix.eid;
+    for (let i = 0; i < result.length; i++) {
+      const r = result[i];
+      if (eid[r * 2] === h[0] && eid[r * 2 + 1] === h[1]) return i;
+    }
+    return -1;
   },
   /** The raw JSON of one row and the file it came from. */
   async event(row: number): Promise<EventDetail | null> {
@@ -184,15 +284,15 @@ const api = {
     const f = await db.files.get(ix.file[row]);
     return { row, json, file: f ? { id: f.id, path: f.path, status: f.status, s3: f.s3 } : null };
   },
+  /** The eventID of a row ('' when none or while the field index loads). */
+  eventId(row: number): string {
+    return fields.valueOfRow(row, 'eventID') ?? '';
+  },
   /** Index status without waiting for a load. */
   status,
   /** Drops the in-memory index (after the store was wiped). */
-  reset(): void {
-    ix.clear();
-    raw.clear();
-    result = new Uint32Array(0);
-  },
-  /** Removes all listeners (page unload in tests). */
+  reset,
+  /** Removes all listeners. */
   unsubscribeAll(): void {
     listeners = [];
   },

@@ -1,6 +1,7 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { S3PathInfo } from '../cloudtrail/s3path';
 import type { DigestDocument } from '../ingest/formats';
+import type { FieldStore } from './fields';
 import type { Segment } from './segment';
 
 /** Status of a file or archive member, as the files view shows it. */
@@ -114,6 +115,7 @@ export type KeyTrailDB = Dexie & {
   chunks: EntityTable<ChunkRecord, 'id'>;
   sources: EntityTable<SourceRecord, 'id'>;
   segments: EntityTable<Segment, 'id'>;
+  fields: EntityTable<FieldStore, 'id'>;
   hashes: EntityTable<HashRecord, 'id'>;
   digests: EntityTable<DigestRecord, 'id'>;
   conflicts: EntityTable<ConflictRecord, 'id'>;
@@ -131,6 +133,7 @@ export function openDB(name = DB_NAME): KeyTrailDB {
     chunks: '++id, fileId',
     sources: '++id, fileId',
     segments: 'id, fileId',
+    fields: 'id',
     hashes: 'id',
     digests: '++id, fileId',
     conflicts: '++id, eventID, fileId',

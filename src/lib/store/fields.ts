@@ -36,7 +36,7 @@ export const SEP = '\u0000';
  */
 export const COLUMN_PATHS: ReadonlySet<string> = new Set([
   'eventSource', 'eventName', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'errorCode',
-  'eventType', 'readOnly', 'userIdentity.type', 'userIdentity.accountId', 'userIdentity.accessKeyId', 'eventTime',
+  'eventType', 'readOnly', 'userIdentity.type', 'userIdentity.accountId', 'userIdentity.accessKeyId',
 ]);
 
 /** Builds the field store of a list of events (`id` is set by the caller). */

@@ -3,6 +3,7 @@ import type { Prepared } from '../ingest/prepare';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
 import { phase } from '../ingest/phases';
+import { buildFieldStore } from './fields';
 import { buildColumns, type Segment } from './segment';
 
 /** Events per stored chunk (one IndexedDB row of raw events plus one row of columns). */
@@ -148,10 +149,12 @@ export class StoreWriter {
       t0 = phase('dedupe+raw', t0);
       const built = chunkIdx.map((idx) => buildColumns(idx.map((i) => p.events[i])));
       t0 = phase('columns', t0);
+      const fieldStores = chunkIdx.map((idx) => buildFieldStore(idx.map((i) => p.events[i])));
+      t0 = phase('fields', t0);
       const segmentIds: number[] = [];
       const db = this.db;
       try {
-        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.hashes, db.meta, db.conflicts, db.digests], async () => {
+        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests], async () => {
           let fileId = rec.id;
           if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
           else await db.files.put(rec);
@@ -171,6 +174,7 @@ export class StoreWriter {
             }
             const seg: Segment = { id, fileId, n: idx.length, time: built[c].time, eid: e, cols: built[c].cols };
             await db.segments.add(seg);
+            await db.fields.add({ id, ...fieldStores[c] });
             await db.hashes.add({ id, h, e });
             segmentIds.push(id);
           }

@@ -6,6 +6,7 @@ import type { TaskOutcome } from '../../lib/ingest/worker';
 import { FINAL_STATUSES, openDB, STORE_CHANNEL, type FileRecord, type FileStatus, type StoreMessage } from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
+import { Search } from './search.svelte';
 
 /** A row of the files view. */
 export interface FileRow {
@@ -46,7 +47,7 @@ export class App {
   /** Distinct events stored. */
   eventCount = $state(0);
   /** Rows in the query index (equals eventCount once the index caught up). */
-  index = $state<IndexStatus>({ rows: 0, loading: true, minTime: NaN, maxTime: NaN });
+  index = $state<IndexStatus>({ rows: 0, loading: true, fieldsLoaded: 0, fieldsTotal: 0, minTime: NaN, maxTime: NaN });
   /** Progress of the current run. */
   run = $state({ files: 0, filesDone: 0, bytes: 0, bytesDone: 0, eventsFound: 0, startedAt: 0, endedAt: 0 });
   /** A message for the user (errors, quota, skipped files). */
@@ -62,6 +63,8 @@ export class App {
   private bytesByTask = new Map<number, number>();
   private worker: Worker | null = null;
   query!: Comlink.Remote<QueryWorkerApi>;
+  /** The events view's search (query, window, sort, open event, result). */
+  readonly search = new Search(() => this.query);
   private channel = new BroadcastChannel(STORE_CHANNEL);
 
   /** Loads stored file records, marks files left pending by a closed page as interrupted, starts the index. */

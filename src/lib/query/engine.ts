@@ -1,0 +1,261 @@
+import { stringHash } from '../ingest/hash';
+import type { StringColumn } from '../store/segment';
+import type { ColumnarIndex } from './columnar';
+import type { FieldIndex, ValueTest } from './fieldIndex';
+import { QuerySyntaxError, type QueryNode, type Value } from './parser';
+import { keyRefMatches, resolveField, type ResolvedField, type Target } from './resolve';
+
+/** Options of one evaluation. */
+export interface EvalOptions {
+  /** Inclusive start of the time window, epoch ms. */
+  from?: number;
+  /** Exclusive end of the time window, epoch ms. */
+  to?: number;
+  /** "Now" for `last:`, epoch ms (default Date.now()). */
+  now?: number;
+}
+
+/** What an evaluation produced besides the bitmap. */
+export interface EvalInfo {
+  /** Non-fatal notes, e.g. a field no stored event has. */
+  warnings: string[];
+  /** True when the query needed the generic field index (any path, free text). */
+  usedFields: boolean;
+}
+
+/** Escapes a string for use inside a RegExp. */
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A `*` wildcard pattern as an anchored, case-insensitive RegExp. */
+export function wildcardRegExp(pattern: string): RegExp {
+  return new RegExp('^' + pattern.split('*').map(escapeRe).join('.*') + '$', 'is');
+}
+
+/**
+ * Builds the test of one value for a `field:value` match. Exact and wildcard matches are case-insensitive
+ * (the test receives lower-cased values: `lower` is true); regexes are case-sensitive unless flagged `i`.
+ */
+function valueTest(v: Value, keyMatch: boolean): { test: ValueTest; lower: boolean } {
+  switch (v.kind) {
+    case 'any':
+      return { test: (s) => s !== '' && s !== 'null', lower: false };
+    case 'exact': {
+      const x = v.text.toLowerCase();
+      return { test: keyMatch ? (s) => keyRefMatches(s, x) : (s) => s === x, lower: true };
+    }
+    case 'wildcard': {
+      const re = wildcardRegExp(v.pattern);
+      return { test: (s) => re.test(s), lower: false };
+    }
+    case 'regex': {
+      const re = new RegExp(v.source, v.flags);
+      return { test: (s) => re.test(s), lower: false };
+    }
+  }
+}
+
+/** Parses a comparison operand: a number, or a UTC time (ISO 8601, date only allowed) as epoch ms. */
+function operand(text: string, forTime: boolean): number {
+  if (!forTime && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`;
+  return Date.parse(iso);
+}
+
+/**
+ * Evaluates query ASTs over the columnar index and the generic field index into row bitmaps (one byte per
+ * row: 1 = match). Each leaf is decided per dictionary entry first (a column's distinct values, a chunk's
+ * distinct values), then rows are tested by code.
+ */
+export class Engine {
+  constructor(private ix: ColumnarIndex, private fields: FieldIndex) {}
+
+  /**
+   * Evaluates a query to a bitmap of `ix.n` bytes.
+   * @throws QuerySyntaxError for semantic errors (a comparison on a value that is neither a number nor a time).
+   */
+  evaluate(node: QueryNode, opts: EvalOptions = {}, info: EvalInfo = { warnings: [], usedFields: false }): Uint8Array {
+    const n = this.ix.n;
+    const bm = this.node(node, opts, info);
+    if (opts.from !== undefined || opts.to !== undefined) {
+      const from = opts.from ?? -Infinity;
+      const to = opts.to ?? Infinity;
+      const t = this.ix.time;
+      for (let i = 0; i < n; i++) if (bm[i] && !(t[i] >= from && t[i] < to)) bm[i] = 0;
+    }
+    return bm;
+  }
+
+  private node(node: QueryNode, opts: EvalOptions, info: EvalInfo): Uint8Array {
+    const n = this.ix.n;
+    switch (node.type) {
+      case 'all':
+        return new Uint8Array(n).fill(1);
+      case 'and': {
+        const acc = this.node(node.children[0], opts, info);
+        for (let k = 1; k < node.children.length; k++) {
+          const b = this.node(node.children[k], opts, info);
+          for (let i = 0; i < n; i++) acc[i] &= b[i];
+        }
+        return acc;
+      }
+      case 'or': {
+        const acc = this.node(node.children[0], opts, info);
+        for (let k = 1; k < node.children.length; k++) {
+          const b = this.node(node.children[k], opts, info);
+          for (let i = 0; i < n; i++) acc[i] |= b[i];
+        }
+        return acc;
+      }
+      case 'not': {
+        const b = this.node(node.child, opts, info);
+        for (let i = 0; i < n; i++) b[i] ^= 1;
+        return b;
+      }
+      case 'last': {
+        const since = (opts.now ?? Date.now()) - node.ms;
+        const out = new Uint8Array(n);
+        const t = this.ix.time;
+        for (let i = 0; i < n; i++) if (t[i] >= since) out[i] = 1;
+        return out;
+      }
+      case 'compare':
+        return this.compare(node, info);
+      case 'match':
+        return node.field === null ? this.freeText(node.value, info) : this.fieldMatch(resolveField(node.field), node.value, info);
+    }
+  }
+
+  private columnMatch(col: StringColumn, list: boolean, test: ValueTest, lower: boolean, out: Uint8Array): void {
+    const g = this.ix.cols[col];
+    const hit = new Uint8Array(g.dict.length);
+    let any = false;
+    for (let c = 0; c < g.dict.length; c++) {
+      const raw = g.dict[c];
+      const v = lower ? raw.toLowerCase() : raw;
+      const ok = list && v.includes('\n') ? v.split('\n').some(test) : test(v);
+      if (ok) {
+        hit[c] = 1;
+        any = true;
+      }
+    }
+    if (!any) return;
+    const codes = g.codes;
+    for (let i = 0; i < this.ix.n; i++) if (hit[codes[i]]) out[i] = 1;
+  }
+
+  private fieldMatch(f: ResolvedField, v: Value, info: EvalInfo): Uint8Array {
+    const out = new Uint8Array(this.ix.n);
+    const { test, lower } = valueTest(v, !!f.keyMatch);
+    for (const t of f.targets) this.target(t, f, v, test, lower, out, info);
+    return out;
+  }
+
+  private target(t: Target, f: ResolvedField, v: Value, test: ValueTest, lower: boolean, out: Uint8Array, info: EvalInfo): void {
+    switch (t.kind) {
+      case 'column':
+        return this.columnMatch(t.col, !!t.list, test, lower, out);
+      case 'eventID':
+        if (v.kind === 'exact') {
+          const h = new Uint32Array(2);
+          stringHash(v.text, h, 0);
+          const eid = this.ix.eid;
+          for (let i = 0; i < this.ix.n; i++) if (eid[i * 2] === h[0] && eid[i * 2 + 1] === h[1]) out[i] = 1;
+          return;
+        }
+        return this.target({ kind: 'path', path: 'eventID' }, f, v, test, lower, out, info);
+      case 'time':
+        return this.target({ kind: 'path', path: 'eventTime' }, f, v, test, lower, out, info);
+      case 'path':
+        info.usedFields = true;
+        if (this.fields.size && !this.fields.knownPaths.has(t.path) && ![...this.fields.knownPaths].some((p) => p.startsWith(t.path + '.'))) {
+          info.warnings.push(`no stored event has a field "${t.path}"`);
+          return;
+        }
+        if (v.kind === 'any') return this.fields.matchPresent(t.path, out);
+        return this.fields.matchPath(t.path, test, lower, out);
+    }
+  }
+
+  private compare(node: Extract<QueryNode, { type: 'compare' }>, info: EvalInfo): Uint8Array {
+    const f = resolveField(node.field);
+    const out = new Uint8Array(this.ix.n);
+    const isTime = f.targets.some((t) => t.kind === 'time');
+    const x = operand(node.text, isTime);
+    if (!Number.isFinite(x)) {
+      throw new QuerySyntaxError(`"${node.text}" is not ${isTime ? 'a UTC time (2024-03-01 or 2024-03-01T12:00Z)' : 'a number or a UTC time'}`, node.pos, node.end);
+    }
+    const op = node.op;
+    const ok = (a: number) => (op === '>' ? a > x : op === '>=' ? a >= x : op === '<' ? a < x : a <= x);
+    if (isTime) {
+      const t = this.ix.time;
+      for (let i = 0; i < this.ix.n; i++) if (ok(t[i])) out[i] = 1;
+      return out;
+    }
+    const numeric = /^-?\d+(\.\d+)?$/.test(node.text);
+    const test: ValueTest = (s) => {
+      const a = numeric ? (s.trim() === '' ? NaN : Number(s)) : operand(s, true);
+      return Number.isFinite(a) && ok(a);
+    };
+    for (const t of f.targets) {
+      if (t.kind === 'column') this.columnMatch(t.col, !!t.list, test, false, out);
+      else if (t.kind === 'path') {
+        info.usedFields = true;
+        this.fields.matchPath(t.path, test, false, out);
+      } else if (t.kind === 'eventID') this.fields.matchPath('eventID', test, false, out);
+    }
+    return out;
+  }
+
+  /** Bare words, phrases, wildcards and regexes: over every string column and every stored value. */
+  private freeText(v: Value, info: EvalInfo): Uint8Array {
+    info.usedFields = true;
+    const out = new Uint8Array(this.ix.n);
+    let test: ValueTest;
+    let lower = true;
+    if (v.kind === 'exact') {
+      const needle = v.text.toLowerCase();
+      test = (s) => s.includes(needle);
+      this.fields.matchText(needle, out);
+    } else if (v.kind === 'wildcard') {
+      const re = new RegExp(v.pattern.split('*').map(escapeRe).join('.*'), 'is');
+      test = (s) => re.test(s);
+      lower = false;
+      this.fields.matchAnyValue(test, false, out);
+    } else if (v.kind === 'regex') {
+      const re = new RegExp(v.source, v.flags);
+      test = (s) => re.test(s);
+      lower = false;
+      this.fields.matchAnyValue(test, false, out);
+    } else {
+      return out.fill(1);
+    }
+    for (const col of FREE_TEXT_COLUMNS) this.columnMatch(col, false, test, lower, out);
+    return out;
+  }
+}
+
+/** The string columns whose values are not in the generic field index (free text searches them directly). */
+const FREE_TEXT_COLUMNS: StringColumn[] = [
+  'eventSource', 'eventName', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'errorCode', 'eventType',
+  'identityType', 'accountId', 'accessKeyId', 'readOnly',
+];
+
+/** True when evaluating the query needs the generic field index (a path field, or free text). */
+export function needsFieldIndex(node: QueryNode): boolean {
+  switch (node.type) {
+    case 'and':
+    case 'or':
+      return node.children.some(needsFieldIndex);
+    case 'not':
+      return needsFieldIndex(node.child);
+    case 'match':
+      if (node.field === null) return node.value.kind !== 'any';
+      return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'time' || (t.kind === 'eventID' && node.value.kind !== 'exact'));
+    case 'compare':
+      return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'eventID');
+    default:
+      return false;
+  }
+}

@@ -1,0 +1,193 @@
+import { SEP, type FieldStore } from '../store/fields';
+
+/** One chunk's field store as loaded in the query worker, with its first global row. */
+interface LoadedFields {
+  base: number;
+  n: number;
+  paths: string[];
+  values: string;
+  /** Start offset of each value in `values`; `offsets[nValues]` is one past the end (length + 1). */
+  offsets: Uint32Array;
+  nValues: number;
+  lower: string | null;
+  rowStart: Uint32Array;
+  entryPath: Uint16Array;
+  entryValue: Uint16Array | Uint32Array;
+}
+
+/** A test of one value string (already lower-cased when the matcher is case-insensitive). */
+export type ValueTest = (value: string) => boolean;
+
+/**
+ * The generic field index: every leaf of every event (path → value), per chunk, as stored by the ingest
+ * workers. Answers matches on any CloudTrail path and free-text search over all values, writing matches
+ * into a row bitmap (one byte per global row).
+ */
+export class FieldIndex {
+  private segs: LoadedFields[] = [];
+  /** Chunk ids loaded. */
+  readonly loaded = new Set<number>();
+  /** Every path seen in any chunk (for warnings on unknown fields). */
+  readonly knownPaths = new Set<string>();
+
+  /** Adds a chunk's field store whose rows start at global row `base`. */
+  add(s: FieldStore, base: number): void {
+    if (this.loaded.has(s.id)) return;
+    this.loaded.add(s.id);
+    const offsets = new Uint32Array(s.nValues + 1);
+    let k = 1;
+    for (let i = s.values.indexOf(SEP); i !== -1 && k < s.nValues; i = s.values.indexOf(SEP, i + 1)) offsets[k++] = i + 1;
+    offsets[s.nValues] = s.values.length + 1;
+    for (const p of s.paths) this.knownPaths.add(p);
+    const seg: LoadedFields = {
+      base, n: s.rowStart.length - 1, paths: s.paths, values: s.values, offsets, nValues: s.nValues, lower: null,
+      rowStart: s.rowStart, entryPath: s.entryPath, entryValue: s.entryValue,
+    };
+    // keep chunks in row order (chunks committed during the initial load may arrive before older ones)
+    let at = this.segs.length;
+    while (at > 0 && this.segs[at - 1].base > base) at--;
+    this.segs.splice(at, 0, seg);
+  }
+
+  /** Number of chunks loaded. */
+  get size(): number {
+    return this.segs.length;
+  }
+
+  private value(seg: LoadedFields, c: number): string {
+    return seg.values.slice(seg.offsets[c], seg.offsets[c + 1] - 1);
+  }
+
+  /** Path codes of a segment that are `path` or lie below it (`requestParameters` covers `requestParameters.keyId`). */
+  private pathCodes(seg: LoadedFields, path: string): Uint8Array | null {
+    let hit: Uint8Array | null = null;
+    const prefix = path + '.';
+    for (let i = 0; i < seg.paths.length; i++) {
+      const p = seg.paths[i];
+      if (p === path || p.startsWith(prefix)) (hit ??= new Uint8Array(seg.paths.length))[i] = 1;
+    }
+    return hit;
+  }
+
+  /**
+   * Marks rows having a leaf at `path` (or below it) whose value passes `test` (each distinct value tested
+   * once per chunk). With `lower`, values are lower-cased before the test.
+   */
+  matchPath(path: string, test: ValueTest, lower: boolean, out: Uint8Array): void {
+    for (const seg of this.segs) {
+      const pc = this.pathCodes(seg, path);
+      if (!pc) continue;
+      const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
+      const { rowStart, entryPath, entryValue, base } = seg;
+      for (let r = 0; r < seg.n; r++) {
+        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) {
+          if (!pc[entryPath[e]]) continue;
+          const c = entryValue[e];
+          let m = memo[c];
+          if (m === 0) {
+            const v = this.value(seg, c);
+            m = test(lower ? v.toLowerCase() : v) ? 1 : 2;
+            memo[c] = m;
+          }
+          if (m === 1) {
+            out[base + r] = 1;
+            break;
+          }
+        }
+      }
+    }
+  }
+
+  /** Marks rows having any non-null leaf at `path` or below it. */
+  matchPresent(path: string, out: Uint8Array): void {
+    this.matchPath(path, (v) => v !== 'null' && v !== '', false, out);
+  }
+
+  /**
+   * Free text: marks rows where `needle` (lower case) occurs inside any value, or inside a field path name.
+   * Uses the native `indexOf` over each chunk's joined, lower-cased value dictionary.
+   */
+  matchText(needle: string, out: Uint8Array): void {
+    if (!needle) return;
+    for (const seg of this.segs) {
+      seg.lower ??= seg.values.toLowerCase();
+      const lowerText = seg.lower;
+      let hit: Uint8Array | null = null;
+      for (let i = lowerText.indexOf(needle); i !== -1; ) {
+        const c = upperBound(seg.offsets, i) - 1;
+        (hit ??= new Uint8Array(seg.nValues))[c] = 1;
+        const next = seg.offsets[c + 1];
+        i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
+      }
+      let pathHit: Uint8Array | null = null;
+      for (let p = 0; p < seg.paths.length; p++) if (seg.paths[p].toLowerCase().includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
+      if (!hit && !pathHit) continue;
+      this.markRows(seg, hit, pathHit, out);
+    }
+  }
+
+  /** Free text by a test of whole values (bare regex or wildcard): marks rows with any value passing it. */
+  matchAnyValue(test: ValueTest, lower: boolean, out: Uint8Array): void {
+    for (const seg of this.segs) {
+      let hit: Uint8Array | null = null;
+      for (let c = 0; c < seg.nValues; c++) {
+        const v = this.value(seg, c);
+        if (test(lower ? v.toLowerCase() : v)) (hit ??= new Uint8Array(seg.nValues))[c] = 1;
+      }
+      if (hit) this.markRows(seg, hit, null, out);
+    }
+  }
+
+  private markRows(seg: LoadedFields, hit: Uint8Array | null, pathHit: Uint8Array | null, out: Uint8Array): void {
+    const { rowStart, entryPath, entryValue, base } = seg;
+    for (let r = 0; r < seg.n; r++) {
+      if (out[base + r]) continue;
+      for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) {
+        if ((hit && hit[entryValue[e]]) || (pathHit && pathHit[entryPath[e]])) {
+          out[base + r] = 1;
+          break;
+        }
+      }
+    }
+  }
+
+  /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */
+  valueOfRow(row: number, path: string): string | undefined {
+    let lo = 0;
+    let hi = this.segs.length - 1;
+    // segments are added in base order
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const s = this.segs[mid];
+      if (row < s.base) hi = mid - 1;
+      else if (row >= s.base + s.n) lo = mid + 1;
+      else {
+        const r = row - s.base;
+        const pc = s.paths.indexOf(path);
+        if (pc < 0) return undefined;
+        for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++) if (s.entryPath[e] === pc) return this.value(s, s.entryValue[e]);
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** Forgets everything. */
+  clear(): void {
+    this.segs = [];
+    this.loaded.clear();
+    this.knownPaths.clear();
+  }
+}
+
+/** First index i with a[i] > x (a sorted ascending). */
+function upperBound(a: Uint32Array, x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

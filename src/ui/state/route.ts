@@ -1,0 +1,53 @@
+/**
+ * The view state in the URL hash, so a link reproduces the view on another machine holding the same data:
+ *
+ * `#events?q=<query>&from=<ISO UTC>&to=<ISO UTC>&sort=desc&event=<eventID>` or `#files`
+ *
+ * (`q` is the query text, `from`/`to` the time window (from inclusive, to exclusive), `sort=desc` newest first,
+ * `event` the eventID of the open event). Every parameter is optional.
+ */
+export interface Route {
+  view: 'files' | 'events';
+  q: string;
+  from?: number;
+  to?: number;
+  desc: boolean;
+  event?: string;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('.000Z', 'Z');
+}
+
+/** Reads a route from a hash (`location.hash`). Unknown or malformed parameters are ignored. */
+export function parseRoute(hash: string): Route {
+  const h = hash.replace(/^#\/?/, '');
+  const [view, qs = ''] = h.split('?', 2) as [string, string?];
+  const p = new URLSearchParams(qs);
+  const time = (k: string) => {
+    const v = p.get(k);
+    const t = v ? Date.parse(v) : NaN;
+    return Number.isFinite(t) ? t : undefined;
+  };
+  return {
+    view: view === 'files' ? 'files' : view === 'events' || p.has('q') ? 'events' : 'files',
+    q: p.get('q') ?? '',
+    from: time('from'),
+    to: time('to'),
+    desc: p.get('sort') === 'desc',
+    event: p.get('event') || undefined,
+  };
+}
+
+/** Writes a route as a hash (`#events?q=...`). */
+export function formatRoute(r: Route): string {
+  if (r.view === 'files') return '#files';
+  const p = new URLSearchParams();
+  if (r.q) p.set('q', r.q);
+  if (r.from !== undefined) p.set('from', iso(r.from));
+  if (r.to !== undefined) p.set('to', iso(r.to));
+  if (r.desc) p.set('sort', 'desc');
+  if (r.event) p.set('event', r.event);
+  const s = p.toString().replace(/\+/g, '%20');
+  return s ? `#events?${s}` : '#events';
+}
