@@ -100,18 +100,68 @@ const MEASUREMENTS = [
     result.longTasks = tasks.length;
     result.longTaskTotalMs = round(tasks.reduce((s, d) => s + d, 0), 0);
   },
-  // Query timings: hook for later work. Add entries as { name, run: async (page) => void } where run
-  // performs one query through the UI and resolves when its result is shown; each lands in
-  // result.queries[name] as seconds.
+  // Ingest phase totals per worker (ms), from the ingest workers' own counters.
+  async ({ page, result }) => {
+    result.ingestPhasesMs = await page.evaluate(() => window.keytrail?.app?.lastPhases ?? null);
+  },
+  // Query timings at this size, through the query worker the page uses (window.keytrail.query), p50/p95 in
+  // ms over repeated runs; facets and histogram over the unfiltered result.
   async function queryTimings({ page, result, log }) {
-    const QUERIES = [];
-    if (!QUERIES.length) return;
-    result.queries = {};
-    for (const q of QUERIES) {
-      const { ms } = await timeIt(() => q.run(page));
-      result.queries[q.name] = round(ms / 1000, 3);
-      log(`query ${q.name}: ${(ms / 1000).toFixed(3)} s`);
+    const QUERIES = {
+      fieldEquality: 'eventName:Decrypt',
+      fieldEqualityPath: 'userIdentity.arn:"arn:aws:sts::111122223333:assumed-role/Admin/session-1"',
+      wildcard: 'eventName:Generate*',
+      regex: 'userAgent:/aws-cli\\/2\\..*/',
+      freeText: '1234abcd',
+      boolean: 'eventSource:kms.amazonaws.com -errorCode:* (awsRegion:us-east-1 OR awsRegion:eu-west-1)',
+    };
+    const REPEAT = Number(process.env.BENCH_QUERY_REPEAT ?? 9);
+    const stats = (xs) => {
+      const a = [...xs].sort((x, y) => x - y);
+      const q = (p) => a[Math.min(a.length - 1, Math.floor(p * (a.length - 1) + 0.5))];
+      return { p50: round(q(0.5), 1), p95: round(q(0.95), 1) };
+    };
+    result.queryMs = {};
+    for (const [name, q] of Object.entries(QUERIES)) {
+      const times = await page.evaluate(async ({ q, n }) => {
+        const out = [];
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          const r = await window.keytrail.query.run({ q });
+          out.push(performance.now() - t0);
+          if (!r.ok) throw new Error(r.message);
+        }
+        return out;
+      }, { q, n: REPEAT });
+      result.queryMs[name] = stats(times);
+      log(`query ${name}: ${JSON.stringify(result.queryMs[name])}`);
     }
+    await page.evaluate(() => window.keytrail.query.run({ q: '' }));
+    for (const [name, fn] of [['facets', 'facets'], ['histogram', 'histogram']]) {
+      const times = await page.evaluate(async ({ fn, n }) => {
+        const out = [];
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          await window.keytrail.query[fn]();
+          out.push(performance.now() - t0);
+        }
+        return out;
+      }, { fn, n: REPEAT });
+      result.queryMs[name] = stats(times);
+      log(`${name}: ${JSON.stringify(result.queryMs[name])}`);
+    }
+    // A reloaded page with every event stored: time from navigation start to the first query answer.
+    await page.reload();
+    await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 60_000 });
+    const ready = await page.evaluate(async () => {
+      const r = await window.keytrail.query.run({ q: 'eventName:Decrypt' });
+      const colsMs = performance.now();
+      const r2 = await window.keytrail.query.run({ q: '1234abcd' });
+      return { firstAnswerMs: colsMs, firstFreeTextMs: performance.now(), total: r.ok ? r.total : -1, ok2: r2.ok };
+    });
+    result.reloadToFirstQuerySeconds = round(ready.firstAnswerMs / 1000, 2);
+    result.reloadToFreeTextSeconds = round(ready.firstFreeTextMs / 1000, 2);
+    log(`reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`);
   },
 ];
 

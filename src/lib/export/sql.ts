@@ -257,7 +257,7 @@ function and(parts: P[]): P {
   return { sql: parts.map((p) => wrap(p, 1)).join(' AND '), prec: 1 };
 }
 
-/** Escapes `\\`, `%` and `_` of a literal for a LIKE pattern with `ESCAPE '\\'`. */
+/** Escapes backslash, `%` and `_` of a literal for a LIKE pattern with a backslash ESCAPE clause. */
 function escapeLike(t: string): string {
   return t.replace(/[\\%_]/g, '\\$&');
 }
@@ -268,7 +268,7 @@ function likeOfWildcard(pattern: string): string {
 }
 
 /**
- * `lower(expr) LIKE lower('pattern')`, with an `ESCAPE '\\'` clause only when the pattern escapes something.
+ * `lower(expr) LIKE lower('pattern')`, with a backslash `ESCAPE` clause only when the pattern escapes something.
  * `pattern` is a LIKE pattern already (see {@link escapeLike}, {@link likeOfWildcard}).
  */
 function like(expr: string, pattern: string): P {

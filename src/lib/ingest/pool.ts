@@ -55,6 +55,11 @@ export class IngestPool {
     return end;
   }
 
+  /** Each worker's cumulative ingest phase timings (ms). */
+  async phases(): Promise<Record<string, number>[]> {
+    return Promise.all(this.workers.map((w) => w.api.phases()));
+  }
+
   /** Stops the run: tasks in progress end as cancelled (nothing half-committed), queued ones are not started. */
   cancel(): void {
     this.cancelled = true;
