@@ -27,7 +27,7 @@ function isTimeColumn(name: string): boolean {
 /**
  * CSV of `rows`, with a header of `columns` and the cells in that order (a missing cell is empty).
  * A number in a time column (`time`, `eventTime`, any name ending in `time`/`Time`) is epoch ms and is
- * written as ISO 8601 UTC (`2024-03-01T12:00:00Z`; '' for NaN). Lines end with CRLF (RFC 4180).
+ * written as ISO 8601 UTC (`2024-03-01T12:00:00Z`; '' for NaN). Every line, the last too, ends with CRLF (RFC 4180).
  */
 export function csvOf(rows: readonly Record<string, string | number>[], columns: readonly string[]): string {
   const timeCols = columns.map(isTimeColumn);
@@ -39,7 +39,8 @@ export function csvOf(rows: readonly Record<string, string | number>[], columns:
       return v;
     }),
   );
-  return Papa.unparse({ fields: [...columns], data }, { escapeFormulae: true, newline: '\r\n', quotes: false, header: true });
+  const csv = Papa.unparse({ fields: [...columns], data }, { escapeFormulae: true, newline: '\r\n', quotes: false, header: true });
+  return csv.replace(/\r\n$/, '') + '\r\n';
 }
 
 /**

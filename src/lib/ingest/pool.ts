@@ -2,6 +2,9 @@ import * as Comlink from 'comlink';
 import type { IngestTask, TaskProgress } from './ingest-core';
 import type { IngestWorkerApi, TaskOutcome } from './worker';
 
+/** Tasks each worker works on at once. */
+const PER_WORKER = 2;
+
 /** How a pool run ended. */
 export type PoolEnd = { kind: 'done' } | { kind: 'cancelled' } | { kind: 'quota'; needed: number; message: string };
 
@@ -14,7 +17,7 @@ export interface PoolCallbacks {
 
 /**
  * A pool of module Web Workers (comlink) that read, parse and store inputs. Started lazily; each worker takes
- * one task at a time from a shared queue, so 100k files are never all open at once. The page only hands
+ * two tasks at a time from a shared queue (so 100k files are never all open at once). The page only hands
  * over File handles (no bytes are copied between threads).
  */
 export class IngestPool {
@@ -50,7 +53,9 @@ export class IngestPool {
         }
       }
     };
-    await Promise.all(this.workers.map(loop));
+    // Two tasks in flight per worker: while one waits for its IndexedDB commit (done off the worker's
+    // thread) or for the commit lock, the other is read and parsed.
+    await Promise.all(this.workers.flatMap((w) => Array.from({ length: PER_WORKER }, () => loop(w))));
     if (end.kind === 'done' && this.cancelled) end = { kind: 'cancelled' };
     return end;
   }

@@ -174,7 +174,7 @@ export class Engine {
           return;
         }
         if (v.kind === 'any') return this.fields.matchPresent(t.path, out);
-        return this.fields.matchPath(t.path, test, lower, out);
+        return this.fields.matchPath(t.path, test, lower, out, v.kind === 'exact' && !f.keyMatch ? v.text.toLowerCase() : undefined);
     }
   }
 

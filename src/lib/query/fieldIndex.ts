@@ -71,12 +71,18 @@ export class FieldIndex {
 
   /**
    * Marks rows having a leaf at `path` (or below it) whose value passes `test` (each distinct value tested
-   * once per chunk). With `lower`, values are lower-cased before the test.
+   * once per chunk). With `lower`, values are lower-cased before the test. `mustContain` (lower case), when
+   * given, is text every matching value contains: chunks whose values do not contain it are skipped with
+   * one native search (exact matches on rare values, such as one ARN, touch few chunks).
    */
-  matchPath(path: string, test: ValueTest, lower: boolean, out: Uint8Array): void {
+  matchPath(path: string, test: ValueTest, lower: boolean, out: Uint8Array, mustContain?: string): void {
     for (const seg of this.segs) {
       const pc = this.pathCodes(seg, path);
       if (!pc) continue;
+      if (mustContain) {
+        seg.lower ??= seg.values.toLowerCase();
+        if (!seg.lower.includes(mustContain)) continue;
+      }
       const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
       const { rowStart, entryPath, entryValue, base } = seg;
       for (let r = 0; r < seg.n; r++) {

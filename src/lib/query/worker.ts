@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
+import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex } from './engine';
 import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
@@ -283,6 +284,40 @@ const api = {
     }
     const f = await db.files.get(ix.file[row]);
     return { row, json, file: f ? { id: f.id, path: f.path, status: f.status, s3: f.s3 } : null };
+  },
+  /**
+   * Exports the current result, in result order, as a Blob: `csv` (the table's columns plus userAgent and
+   * eventID, safe against spreadsheet formula injection), `records` (CloudTrail `{"Records":[...]}` of the
+   * stored event texts, which KeyTrail re-ingests to the same events) or `jsonl` (one event per line).
+   */
+  async exportResult(format: 'csv' | 'records' | 'jsonl'): Promise<Blob> {
+    const rows = result;
+    if (format === 'csv') {
+      const columns = ['eventTime', 'eventSource', 'eventName', 'principal', 'recipientAccountId', 'awsRegion', 'sourceIPAddress', 'errorCode', 'key', 'userAgent', 'eventID'];
+      const parts: string[] = [];
+      for (let o = 0; o < rows.length || o === 0; o += 50_000) {
+        const batch: Record<string, string | number>[] = [];
+        for (let i = o; i < Math.min(rows.length, o + 50_000); i++) {
+          const r = rows[i];
+          const v = view(r);
+          batch.push({ ...v, eventTime: v.time, userAgent: ix.value('userAgent', r), eventID: fields.valueOfRow(r, 'eventID') ?? '' });
+        }
+        const csv = csvOf(batch, columns);
+        // papaparse writes the header on every batch: keep it once
+        parts.push(o === 0 ? csv : csv.slice(csv.indexOf('\n') + 1));
+        if (!rows.length) break;
+      }
+      return new Blob(parts, { type: 'text/csv' });
+    }
+    const texts: string[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      const t = await raw.eventText(ix.seg[r], ix.off[r]);
+      if (t !== undefined) texts.push(t);
+    }
+    return format === 'records'
+      ? new Blob(recordsJsonParts(texts), { type: 'application/json' })
+      : new Blob(jsonLinesParts(texts), { type: 'application/x-ndjson' });
   },
   /** The eventID of a row ('' when none or while the field index loads). */
   eventId(row: number): string {
