@@ -5,6 +5,14 @@ import { CancelledError, openInput, type CancelToken, type Source } from './open
 import { prepare } from './prepare';
 import { phase } from './phases';
 
+/** SHA-256 of bytes as lower-case hex (WebCrypto; native speed). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+  let s = '';
+  for (const b of d) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
 /** One input handed to an ingest worker: a dropped file whose pending record already exists. */
 export interface IngestTask {
   /** Id of the file's pending record. */
@@ -87,6 +95,7 @@ export async function ingestTask(
         conflicts: 0, bytes: 0, s3: parseS3Path(leaf.path), parentId: task.fileId,
       };
     }
+    if ('bytes' in leaf) record = { ...record, sha256: await sha256Hex(leaf.bytes) };
     const prepared = prepare(leaf);
     events += prepared.events.length;
     const r = await writer.commit(record, prepared);

@@ -10,6 +10,8 @@ interface LoadedFields {
   offsets: Uint32Array;
   nValues: number;
   lower: string | null;
+  /** Offsets of the values in `lower` (lower-casing can change lengths: U+0130 İ becomes two code units). */
+  lowerOffsets: Uint32Array | null;
   rowStart: Uint32Array;
   entryPath: Uint16Array;
   entryValue: Uint16Array | Uint32Array;
@@ -34,13 +36,10 @@ export class FieldIndex {
   add(s: FieldStore, base: number): void {
     if (this.loaded.has(s.id)) return;
     this.loaded.add(s.id);
-    const offsets = new Uint32Array(s.nValues + 1);
-    let k = 1;
-    for (let i = s.values.indexOf(SEP); i !== -1 && k < s.nValues; i = s.values.indexOf(SEP, i + 1)) offsets[k++] = i + 1;
-    offsets[s.nValues] = s.values.length + 1;
+    const offsets = valueOffsets(s.values, s.nValues);
     for (const p of s.paths) this.knownPaths.add(p);
     const seg: LoadedFields = {
-      base, n: s.rowStart.length - 1, paths: s.paths, values: s.values, offsets, nValues: s.nValues, lower: null,
+      base, n: s.rowStart.length - 1, paths: s.paths, values: s.values, offsets, nValues: s.nValues, lower: null, lowerOffsets: null,
       rowStart: s.rowStart, entryPath: s.entryPath, entryValue: s.entryValue,
     };
     // keep chunks in row order (chunks committed during the initial load may arrive before older ones)
@@ -116,13 +115,17 @@ export class FieldIndex {
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      seg.lower ??= seg.values.toLowerCase();
+      if (seg.lower === null || seg.lowerOffsets === null) {
+        seg.lower = seg.values.toLowerCase();
+        seg.lowerOffsets = seg.lower.length === seg.values.length ? seg.offsets : valueOffsets(seg.lower, seg.nValues);
+      }
       const lowerText = seg.lower;
+      const offsets = seg.lowerOffsets;
       let hit: Uint8Array | null = null;
       for (let i = lowerText.indexOf(needle); i !== -1; ) {
-        const c = upperBound(seg.offsets, i) - 1;
+        const c = upperBound(offsets, i) - 1;
         (hit ??= new Uint8Array(seg.nValues))[c] = 1;
-        const next = seg.offsets[c + 1];
+        const next = offsets[c + 1];
         i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
       }
       let pathHit: Uint8Array | null = null;
@@ -184,6 +187,15 @@ export class FieldIndex {
     this.loaded.clear();
     this.knownPaths.clear();
   }
+}
+
+/** Start offset of each of the `nValues` SEP-joined values of `text`, plus one past the end (length + 1). */
+function valueOffsets(text: string, nValues: number): Uint32Array {
+  const offsets = new Uint32Array(nValues + 1);
+  let k = 1;
+  for (let i = text.indexOf(SEP); i !== -1 && k < nValues; i = text.indexOf(SEP, i + 1)) offsets[k++] = i + 1;
+  offsets[nValues] = text.length + 1;
+  return offsets;
 }
 
 /** First index i with a[i] > x (a sorted ascending). */

@@ -45,6 +45,12 @@ export interface FileRecord {
   conflicts: number;
   /** Decompressed size in bytes. */
   bytes: number;
+  /**
+   * SHA-256 (lower-case hex) of the decompressed content, the hash a CloudTrail digest file lists for a
+   * delivered log file (`logFiles[].hashValue`), and the digest-file hash its signature covers.
+   * Source: "Custom implementations of CloudTrail log file integrity validation" (AWS CloudTrail User Guide).
+   */
+  sha256?: string;
   /** What the S3 key path says (account, Region, trail, delivery time). */
   s3: S3PathInfo;
   /** The containing archive's record id, for archive members. */
