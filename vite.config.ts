@@ -1,10 +1,58 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { VitePWA } from 'vite-plugin-pwa';
 
-// Relative base: the built dist/ works from any sub-path of any static host.
+/** Colours of the app's header and page (src/ui/common/global.css), for the manifest and the browser chrome. */
+const THEME = '#14324a';
+const BACKGROUND = '#f6f7f9';
+
+// Relative base: the built dist/ works from any sub-path of any static host (`/`, `/tools/keytrail/`).
 export default defineConfig({
   base: './',
-  plugins: [svelte()],
+  plugins: [
+    svelte(),
+    // Offline and installable: a Workbox service worker precaches every file of the build (app shell, workers,
+    // icons and the sample data), so after one online visit the app loads, ingests and searches with the
+    // network off. `prompt`: a new version waits until the user accepts it (src/ui/common/UpdatePrompt.svelte);
+    // nothing is cached at run time, and user data lives only in IndexedDB, which the service worker never touches.
+    VitePWA({
+      registerType: 'prompt',
+      // registered from src/ui/common/pwa.ts: no inline script (the CSP allows none)
+      injectRegister: false,
+      manifest: {
+        id: './',
+        name: 'KeyTrail: CloudTrail for KMS & CloudHSM investigations',
+        short_name: 'KeyTrail',
+        description: 'Offline analyser of AWS CloudTrail logs for AWS KMS and AWS CloudHSM investigations. Nothing leaves your machine.',
+        start_url: './',
+        scope: './',
+        display: 'standalone',
+        theme_color: THEME,
+        background_color: BACKGROUND,
+        icons: [
+          { src: 'icons/icon-192.png', sizes: '192x192', type: 'image/png' },
+          { src: 'icons/icon-512.png', sizes: '512x512', type: 'image/png' },
+          { src: 'icons/maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+          { src: 'favicon.svg', sizes: 'any', type: 'image/svg+xml' },
+        ],
+      },
+      workbox: {
+        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,json,gz}'],
+        // the largest chunk is well under this; the cap only guards against silently dropping a file
+        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+        // hashed file names need no cache-busting revision
+        dontCacheBustURLsMatching: /-[A-Za-z0-9_-]{8,}\.(?:js|css)$/,
+        navigateFallback: 'index.html',
+        cleanupOutdatedCaches: true,
+        clientsClaim: false,
+        skipWaiting: false,
+        // one file: the service worker needs no second script
+        inlineWorkboxRuntime: true,
+        sourcemap: false,
+        runtimeCaching: [],
+      },
+    }),
+  ],
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 800 },
   server: { host: '127.0.0.1' },
