@@ -3,7 +3,7 @@ import type { StringColumn } from '../store/segment';
 import type { ColumnarIndex } from './columnar';
 import type { FieldIndex, ValueTest } from './fieldIndex';
 import { QuerySyntaxError, type QueryNode, type Value } from './parser';
-import { keyRefMatches, resolveField, type ResolvedField, type Target } from './resolve';
+import { foldCase, keyRefMatches, resolveField, type ResolvedField, type Target } from './resolve';
 
 /** Options of one evaluation. */
 export interface EvalOptions {
@@ -28,26 +28,26 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** A `*` wildcard pattern as an anchored, case-insensitive RegExp. */
+/** A `*` wildcard pattern as an anchored RegExp over case-folded text (the pattern is folded here). */
 export function wildcardRegExp(pattern: string): RegExp {
-  return new RegExp('^' + pattern.split('*').map(escapeRe).join('.*') + '$', 'is');
+  return new RegExp('^' + foldCase(pattern).split('*').map(escapeRe).join('.*') + '$', 's');
 }
 
 /**
  * Builds the test of one value for a `field:value` match. Exact and wildcard matches are case-insensitive
- * (the test receives lower-cased values: `lower` is true); regexes are case-sensitive unless flagged `i`.
+ * (the test receives values folded by `foldCase`: `lower` is true); regexes are case-sensitive unless flagged `i`.
  */
 function valueTest(v: Value, keyMatch: boolean): { test: ValueTest; lower: boolean } {
   switch (v.kind) {
     case 'any':
       return { test: (s) => s !== '' && s !== 'null', lower: false };
     case 'exact': {
-      const x = v.text.toLowerCase();
+      const x = foldCase(v.text);
       return { test: keyMatch ? (s) => keyRefMatches(s, x) : (s) => s === x, lower: true };
     }
     case 'wildcard': {
       const re = wildcardRegExp(v.pattern);
-      return { test: (s) => re.test(s), lower: false };
+      return { test: (s) => re.test(s), lower: true };
     }
     case 'regex': {
       const re = new RegExp(v.source, v.flags);
@@ -69,7 +69,11 @@ function operand(text: string, forTime: boolean): number {
  * distinct values), then rows are tested by code.
  */
 export class Engine {
-  constructor(private ix: ColumnarIndex, private fields: FieldIndex) {}
+  /**
+   * @param findingRows rows of each finding rule (for `finding:<rule>`), or null while the analyses have not
+   *   run; the query worker computes them before evaluating a query that uses `finding:`.
+   */
+  constructor(private ix: ColumnarIndex, private fields: FieldIndex, private findingRows: () => Map<string, Uint32Array> | null = () => null) {}
 
   /**
    * Evaluates a query to a bitmap of `ix.n` bytes.
@@ -133,7 +137,8 @@ export class Engine {
     let any = false;
     for (let c = 0; c < g.dict.length; c++) {
       const raw = g.dict[c];
-      const v = lower ? raw.toLowerCase() : raw;
+      if (raw === '') continue; // '' is "absent": no value to match
+      const v = lower ? foldCase(raw) : raw;
       const ok = list && v.includes('\n') ? v.split('\n').some(test) : test(v);
       if (ok) {
         hit[c] = 1;
@@ -167,14 +172,27 @@ export class Engine {
         return this.target({ kind: 'path', path: 'eventID' }, f, v, test, lower, out, info);
       case 'time':
         return this.target({ kind: 'path', path: 'eventTime' }, f, v, test, lower, out, info);
-      case 'path':
+      case 'finding': {
+        const all = this.findingRows();
+        if (!all) return;
+        for (const [rule, rows] of all) {
+          if (v.kind !== 'any' && !test(lower ? rule.toLowerCase() : rule)) continue;
+          for (const r of rows) out[r] = 1;
+        }
+        return;
+      }
+      case 'path': {
         info.usedFields = true;
+        // leaves kept only as columns (userIdentity.type...) when the path covers them (`userIdentity:Root`)
+        const cols = columnsUnder(t.path);
+        for (const c of cols) this.columnMatch(c, false, test, lower, out);
         if (this.fields.size && !this.fields.knownPaths.has(t.path) && ![...this.fields.knownPaths].some((p) => p.startsWith(t.path + '.'))) {
-          info.warnings.push(`no stored event has a field "${t.path}"`);
+          if (!cols.length) info.warnings.push(`no stored event has a field "${t.path}"`);
           return;
         }
         if (v.kind === 'any') return this.fields.matchPresent(t.path, out);
-        return this.fields.matchPath(t.path, test, lower, out, v.kind === 'exact' && !f.keyMatch ? v.text.toLowerCase() : undefined);
+        return this.fields.matchPath(t.path, test, lower, out, v.kind === 'exact' && !f.keyMatch ? foldCase(v.text) : undefined);
+      }
     }
   }
 
@@ -194,14 +212,16 @@ export class Engine {
       return out;
     }
     const numeric = /^-?\d+(\.\d+)?$/.test(node.text);
+    // values compare as times only when they are ISO 8601 (Date.parse alone reads "42" or "us-east-1" as years)
     const test: ValueTest = (s) => {
-      const a = numeric ? (s.trim() === '' ? NaN : Number(s)) : operand(s, true);
+      const a = numeric ? (s.trim() === '' ? NaN : Number(s)) : ISO_TIME.test(s) ? operand(s, true) : NaN;
       return Number.isFinite(a) && ok(a);
     };
     for (const t of f.targets) {
       if (t.kind === 'column') this.columnMatch(t.col, !!t.list, test, false, out);
       else if (t.kind === 'path') {
         info.usedFields = true;
+        for (const c of columnsUnder(t.path)) this.columnMatch(c, false, test, false, out);
         this.fields.matchPath(t.path, test, false, out);
       } else if (t.kind === 'eventID') this.fields.matchPath('eventID', test, false, out);
     }
@@ -215,14 +235,14 @@ export class Engine {
     let test: ValueTest;
     let lower = true;
     if (v.kind === 'exact') {
-      const needle = v.text.toLowerCase();
+      const needle = foldCase(v.text);
       test = (s) => s.includes(needle);
       this.fields.matchText(needle, out);
     } else if (v.kind === 'wildcard') {
-      const re = new RegExp(v.pattern.split('*').map(escapeRe).join('.*'), 'is');
+      // unanchored: outer stars are redundant (and a leading .* backtracks quadratically on long values)
+      const re = new RegExp(foldCase(v.pattern).replace(/^\*+|\*+$/g, '').split('*').map(escapeRe).join('.*'), 's');
       test = (s) => re.test(s);
-      lower = false;
-      this.fields.matchAnyValue(test, false, out);
+      this.fields.matchAnyValue(test, true, out);
     } else if (v.kind === 'regex') {
       const re = new RegExp(v.source, v.flags);
       test = (s) => re.test(s);
@@ -231,16 +251,50 @@ export class Engine {
     } else {
       return out.fill(1);
     }
-    for (const col of FREE_TEXT_COLUMNS) this.columnMatch(col, false, test, lower, out);
+    for (const col of FREE_TEXT_COLUMNS) this.columnMatch(col, col === 'resourceNames' || col === 'resourceTypes', test, lower, out);
     return out;
   }
 }
 
-/** The string columns whose values are not in the generic field index (free text searches them directly). */
+/**
+ * The string columns free text searches directly: those whose values are not in the generic field index, and the
+ * derived ones whose values may be in no single leaf (principal `AWSAccount:AIDA…`, username `root`). Not the
+ * `caller` classification label.
+ */
 const FREE_TEXT_COLUMNS: StringColumn[] = [
   'eventSource', 'eventName', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'errorCode', 'eventType',
-  'identityType', 'accountId', 'accessKeyId', 'readOnly',
+  'identityType', 'accountId', 'accessKeyId', 'readOnly', 'principal', 'username', 'key', 'resourceNames', 'resourceTypes',
 ];
+
+/** Event paths kept only as columns, not in the generic field store (see COLUMN_PATHS in store/fields.ts). */
+const COLUMN_PATH_COLUMNS: [string, StringColumn][] = [
+  ['eventSource', 'eventSource'], ['eventName', 'eventName'], ['awsRegion', 'awsRegion'], ['recipientAccountId', 'recipientAccountId'],
+  ['sourceIPAddress', 'sourceIPAddress'], ['userAgent', 'userAgent'], ['errorCode', 'errorCode'], ['eventType', 'eventType'],
+  ['readOnly', 'readOnly'], ['userIdentity.type', 'identityType'], ['userIdentity.accountId', 'accountId'], ['userIdentity.accessKeyId', 'accessKeyId'],
+];
+
+/** The columns holding the leaves at or below a path that the field store does not keep. */
+function columnsUnder(path: string): StringColumn[] {
+  return COLUMN_PATH_COLUMNS.filter(([p]) => p === path || p.startsWith(path + '.')).map(([, c]) => c);
+}
+
+/** An ISO 8601 time or date (what a compared value must look like to compare as a time). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;
+
+/** True when the query uses `finding:` (the analyses must have run). */
+export function usesFindings(node: QueryNode): boolean {
+  switch (node.type) {
+    case 'and':
+    case 'or':
+      return node.children.some(usesFindings);
+    case 'not':
+      return usesFindings(node.child);
+    case 'match':
+      return node.field !== null && resolveField(node.field).targets.some((t) => t.kind === 'finding');
+    default:
+      return false;
+  }
+}
 
 /** True when evaluating the query needs the generic field index (a path field, or free text). */
 export function needsFieldIndex(node: QueryNode): boolean {
@@ -252,6 +306,7 @@ export function needsFieldIndex(node: QueryNode): boolean {
       return needsFieldIndex(node.child);
     case 'match':
       if (node.field === null) return node.value.kind !== 'any';
+      if (resolveField(node.field).targets.some((t) => t.kind === 'finding')) return true;
       return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'time' || (t.kind === 'eventID' && node.value.kind !== 'exact'));
     case 'compare':
       return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'eventID');

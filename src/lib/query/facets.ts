@@ -15,6 +15,7 @@ export const FACETS: FacetSpec[] = [
   { field: 'recipientAccountId', col: 'recipientAccountId', label: 'account (recipientAccountId)' },
   { field: 'awsRegion', col: 'awsRegion', label: 'awsRegion' },
   { field: 'principal', col: 'principal', label: 'principal' },
+  { field: 'caller', col: 'caller', label: 'caller (identity · credentials · MFA · via)' },
   { field: 'key', col: 'key', label: 'key' },
   { field: 'errorCode', col: 'errorCode', label: 'errorCode' },
   { field: 'sourceIPAddress', col: 'sourceIPAddress', label: 'sourceIPAddress' },

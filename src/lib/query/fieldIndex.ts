@@ -1,4 +1,5 @@
 import { SEP, type FieldStore } from '../store/fields';
+import { foldCase } from './resolve';
 
 /** One chunk's field store as loaded in the query worker, with its first global row. */
 interface LoadedFields {
@@ -17,7 +18,7 @@ interface LoadedFields {
   entryValue: Uint16Array | Uint32Array;
 }
 
-/** A test of one value string (already lower-cased when the matcher is case-insensitive). */
+/** A test of one value string (already case-folded with `foldCase` when the matcher is case-insensitive). */
 export type ValueTest = (value: string) => boolean;
 
 /**
@@ -57,6 +58,15 @@ export class FieldIndex {
     return seg.values.slice(seg.offsets[c], seg.offsets[c + 1] - 1);
   }
 
+  /** The segment's values joined and case-folded (cached with their offsets, which folding can shift). */
+  private folded(seg: LoadedFields): string {
+    if (seg.lower === null || seg.lowerOffsets === null) {
+      seg.lower = foldCase(seg.values);
+      seg.lowerOffsets = seg.lower.length === seg.values.length ? seg.offsets : valueOffsets(seg.lower, seg.nValues);
+    }
+    return seg.lower;
+  }
+
   /** Path codes of a segment that are `path` or lie below it (`requestParameters` covers `requestParameters.keyId`). */
   private pathCodes(seg: LoadedFields, path: string): Uint8Array | null {
     let hit: Uint8Array | null = null;
@@ -70,7 +80,7 @@ export class FieldIndex {
 
   /**
    * Marks rows having a leaf at `path` (or below it) whose value passes `test` (each distinct value tested
-   * once per chunk). With `lower`, values are lower-cased before the test. `mustContain` (lower case), when
+   * once per chunk). With `lower`, values are case-folded (`foldCase`) before the test. `mustContain` (case-folded), when
    * given, is text every matching value contains: chunks whose values do not contain it are skipped with
    * one native search (exact matches on rare values, such as one ARN, touch few chunks).
    */
@@ -78,10 +88,7 @@ export class FieldIndex {
     for (const seg of this.segs) {
       const pc = this.pathCodes(seg, path);
       if (!pc) continue;
-      if (mustContain) {
-        seg.lower ??= seg.values.toLowerCase();
-        if (!seg.lower.includes(mustContain)) continue;
-      }
+      if (mustContain && !this.folded(seg).includes(mustContain)) continue;
       const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
       const { rowStart, entryPath, entryValue, base } = seg;
       for (let r = 0; r < seg.n; r++) {
@@ -91,7 +98,7 @@ export class FieldIndex {
           let m = memo[c];
           if (m === 0) {
             const v = this.value(seg, c);
-            m = test(lower ? v.toLowerCase() : v) ? 1 : 2;
+            m = test(lower ? foldCase(v) : v) ? 1 : 2;
             memo[c] = m;
           }
           if (m === 1) {
@@ -109,18 +116,14 @@ export class FieldIndex {
   }
 
   /**
-   * Free text: marks rows where `needle` (lower case) occurs inside any value, or inside a field path name.
-   * Uses the native `indexOf` over each chunk's joined, lower-cased value dictionary.
+   * Free text: marks rows where `needle` (case-folded) occurs inside any value, or inside a field path name.
+   * Uses the native `indexOf` over each chunk's joined, case-folded value dictionary.
    */
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      if (seg.lower === null || seg.lowerOffsets === null) {
-        seg.lower = seg.values.toLowerCase();
-        seg.lowerOffsets = seg.lower.length === seg.values.length ? seg.offsets : valueOffsets(seg.lower, seg.nValues);
-      }
-      const lowerText = seg.lower;
-      const offsets = seg.lowerOffsets;
+      const lowerText = this.folded(seg);
+      const offsets = seg.lowerOffsets!;
       let hit: Uint8Array | null = null;
       for (let i = lowerText.indexOf(needle); i !== -1; ) {
         const c = upperBound(offsets, i) - 1;
@@ -129,7 +132,7 @@ export class FieldIndex {
         i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
       }
       let pathHit: Uint8Array | null = null;
-      for (let p = 0; p < seg.paths.length; p++) if (seg.paths[p].toLowerCase().includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
+      for (let p = 0; p < seg.paths.length; p++) if (foldCase(seg.paths[p]).includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
       if (!hit && !pathHit) continue;
       this.markRows(seg, hit, pathHit, out);
     }
@@ -141,7 +144,7 @@ export class FieldIndex {
       let hit: Uint8Array | null = null;
       for (let c = 0; c < seg.nValues; c++) {
         const v = this.value(seg, c);
-        if (test(lower ? v.toLowerCase() : v)) (hit ??= new Uint8Array(seg.nValues))[c] = 1;
+        if (test(lower ? foldCase(v) : v)) (hit ??= new Uint8Array(seg.nValues))[c] = 1;
       }
       if (hit) this.markRows(seg, hit, null, out);
     }
@@ -158,6 +161,28 @@ export class FieldIndex {
         }
       }
     }
+  }
+
+  /**
+   * The first value at `path` of every row, in one pass over the entries: `out[row]` (undefined where the row
+   * has no such leaf or its chunk is not loaded). For analyses that need one field of many rows.
+   */
+  materialize(path: string, n: number): (string | undefined)[] {
+    const out = new Array<string | undefined>(n);
+    for (const seg of this.segs) {
+      const pc = seg.paths.indexOf(path);
+      if (pc < 0) continue;
+      const { rowStart, entryPath, entryValue, base } = seg;
+      for (let r = 0; r < seg.n; r++) {
+        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) {
+          if (entryPath[e] === pc) {
+            out[base + r] = this.value(seg, entryValue[e]);
+            break;
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */

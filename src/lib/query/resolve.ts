@@ -5,7 +5,8 @@ export type Target =
   | { kind: 'column'; col: StringColumn; list?: boolean }
   | { kind: 'time' }
   | { kind: 'eventID' }
-  | { kind: 'path'; path: string };
+  | { kind: 'path'; path: string }
+  | { kind: 'finding' };
 
 /** A field resolved to one or more targets (a row matches when any target matches). */
 export interface ResolvedField {
@@ -50,6 +51,8 @@ const FIELDS: Record<string, Omit<ResolvedField, 'name'>> = {
   time: { targets: [{ kind: 'time' }] },
   account: { targets: [col('accountId'), col('recipientAccountId')] },
   principal: { targets: [col('principal')] },
+  caller: { targets: [col('caller')] },
+  finding: { targets: [{ kind: 'finding' }] },
   key: { targets: [col('key'), col('resourceNames', true)], keyMatch: true },
 };
 
@@ -70,4 +73,13 @@ export function resolveField(name: string): ResolvedField {
 export function keyRefMatches(stored: string, query: string): boolean {
   if (!stored) return false;
   return stored === query || stored.endsWith('/' + query) || stored.endsWith(':' + query) || query.endsWith('/' + stored) || query.endsWith(':' + stored);
+}
+
+/**
+ * Case folding of case-insensitive matches: lower case, with the Greek final sigma (which `toLowerCase` picks by
+ * context) folded to σ, so that a value and any part of it fold alike ("ΣΊΣ" is a prefix of "ΣΊΣΥΦΟΣ").
+ */
+export function foldCase(s: string): string {
+  const l = s.toLowerCase();
+  return l.includes('ς') ? l.replaceAll('ς', 'σ') : l;
 }

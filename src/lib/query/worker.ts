@@ -5,7 +5,10 @@ import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
 import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
-import { Engine, needsFieldIndex } from './engine';
+import { Engine, needsFieldIndex, usesFindings } from './engine';
+import { analyzeKms, analyzePrincipals, keyDetail, type KmsAnalysis } from '../analysis/kms';
+import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
+import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
 import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
 import { FieldIndex } from './fieldIndex';
 import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
@@ -31,6 +34,8 @@ export interface EventDetail {
   row: number;
   /** The event's JSON, pretty-printed (2-space indent). */
   json: string;
+  /** How the caller is classified (identity type, credentials, MFA, console/CLI/SDK/service). */
+  caller: CallerClass | null;
   file: Pick<FileRecord, 'id' | 'path' | 'status' | 's3'> | null;
 }
 
@@ -67,7 +72,17 @@ export type QueryResponse =
 const db = openDB();
 const ix = new ColumnarIndex();
 const fields = new FieldIndex();
-const engine = new Engine(ix, fields);
+let analysis: KmsAnalysis | null = null;
+const engine = new Engine(ix, fields, () => analysis?.ruleRows ?? null);
+
+/** The key/CloudHSM analysis of everything loaded, computed once per change of the store. */
+async function getAnalysis(): Promise<KmsAnalysis> {
+  await ensureLoaded();
+  await fieldsLoading;
+  await pendingLoad;
+  analysis ??= analyzeKms(ix, fields);
+  return analysis;
+}
 const raw = new RawReader(db);
 let loading: Promise<void> | null = null;
 let fieldsLoading: Promise<void> | null = null;
@@ -150,6 +165,7 @@ async function loadPending(): Promise<void> {
     await loadSegments(ids);
     fieldsTotal += ids.length;
     await loadFields(ids);
+    analysis = null;
   }
   pendingLoad = null;
   notify();
@@ -166,6 +182,7 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
 };
 
 function reset(): void {
+  analysis = null;
   ix.clear();
   fields.clear();
   raw.clear();
@@ -233,6 +250,7 @@ const api = {
       await fieldsLoading;
       await pendingLoad;
     }
+    if (usesFindings(ast)) await getAnalysis();
     const info = { warnings: [] as string[], usedFields: false };
     let bm: Uint8Array;
     try {
@@ -273,17 +291,14 @@ const api = {
   },
   /** The raw JSON of one row and the file it came from. */
   async event(row: number): Promise<EventDetail | null> {
-    if (row < 0 || row >= ix.n) return null;
-    const text = await raw.eventText(ix.seg[row], ix.off[row]);
-    if (text === undefined) return null;
-    let json = text;
-    try {
-      json = JSON.stringify(JSON.parse(text), null, 2);
-    } catch {
-      /* stored text is always JSON; show it as is otherwise */
-    }
-    const f = await db.files.get(ix.file[row]);
-    return { row, json, file: f ? { id: f.id, path: f.path, status: f.status, s3: f.s3 } : null };
+    return eventDetail(row);
+  },
+  /** The raw JSON of the first event with this eventID (for links from analyses), or null. */
+  async eventById(eventID: string): Promise<EventDetail | null> {
+    const h = new Uint32Array(2);
+    stringHash(eventID, h, 0);
+    for (let r = 0; r < ix.n; r++) if (ix.eid[r * 2] === h[0] && ix.eid[r * 2 + 1] === h[1]) return eventDetail(r);
+    return null;
   },
   /**
    * Exports the current result, in result order, as a Blob: `csv` (the table's columns plus userAgent and
@@ -319,6 +334,31 @@ const api = {
       ? new Blob(recordsJsonParts(texts), { type: 'application/json' })
       : new Blob(jsonLinesParts(texts), { type: 'application/x-ndjson' });
   },
+  /** Every KMS key the events mention, most recently seen first. */
+  async keys(): Promise<KeySummary[]> {
+    return (await getAnalysis()).keys;
+  },
+  /** One key's page (lifecycle, use over time, principals, accounts, failures), or null. */
+  async key(arn: string): Promise<KeyDetail | null> {
+    return keyDetail(ix, await getAnalysis(), arn);
+  },
+  /** Findings of the key and CloudHSM rules, most severe first. */
+  async findings(): Promise<Finding[]> {
+    return (await getAnalysis()).findings;
+  },
+  /** CloudHSM clusters with their HSMs, backups, custom key stores and keys. */
+  async clusters(): Promise<ClusterSummary[]> {
+    return (await getAnalysis()).clusters;
+  },
+  /** Principals (assumed-role sessions grouped under their role), most active first. */
+  async principals(): Promise<PrincipalSummary[]> {
+    const a = await getAnalysis();
+    return analyzePrincipals(ix, a.keyOfRow);
+  },
+  /** How long the last analysis took, ms. */
+  async analysisMs(): Promise<number> {
+    return (await getAnalysis()).ms;
+  },
   /** The eventID of a row ('' when none or while the field index loads). */
   eventId(row: number): string {
     return fields.valueOfRow(row, 'eventID') ?? '';
@@ -332,6 +372,23 @@ const api = {
     listeners = [];
   },
 };
+
+async function eventDetail(row: number): Promise<EventDetail | null> {
+  if (row < 0 || row >= ix.n) return null;
+  const text = await raw.eventText(ix.seg[row], ix.off[row]);
+  if (text === undefined) return null;
+  let json = text;
+  let caller: CallerClass | null = null;
+  try {
+    const ev = JSON.parse(text);
+    json = JSON.stringify(ev, null, 2);
+    caller = classifyCaller(ev);
+  } catch {
+    /* stored text is always JSON; show it as is otherwise */
+  }
+  const f = await db.files.get(ix.file[row]);
+  return { row, json, caller, file: f ? { id: f.id, path: f.path, status: f.status, s3: f.s3 } : null };
+}
 
 /** Type of the query worker's API. */
 export type QueryWorkerApi = typeof api;

@@ -25,7 +25,7 @@ export interface FieldStore {
 }
 
 /** Longest value indexed, in UTF-16 code units. */
-export const MAX_VALUE_CHARS = 16_384;
+export const MAX_VALUE_CHARS = 65_536;
 
 /** Separator between values in {@link FieldStore.values}. */
 export const SEP = '\u0000';

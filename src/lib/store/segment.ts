@@ -2,6 +2,7 @@ import {
   eventTimeMs, keyOf, principalOf, readOnlyOf, resourceNamesOf, resourceTypesOf, usernameOf, fieldString,
   type CloudTrailEvent,
 } from '../cloudtrail/event';
+import { callerLabel, classifyCaller } from '../cloudtrail/identity';
 
 /**
  * The string columns every stored event contributes to the query index, by name. Each is a derived,
@@ -25,6 +26,7 @@ export const STRING_COLUMNS = {
   key: keyOf,
   resourceNames: resourceNamesOf,
   resourceTypes: resourceTypesOf,
+  caller: (e: CloudTrailEvent) => callerLabel(classifyCaller(e)),
 } as const;
 
 /** Name of a string column of the index. */

@@ -1,0 +1,731 @@
+import type { ColumnarIndex } from '../query/columnar';
+import type { FieldIndex } from '../query/fieldIndex';
+import type { StringColumn } from '../store/segment';
+import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
+
+/**
+ * KMS operations that use a key cryptographically. Source: "AWS KMS cryptographic operations" in the AWS KMS
+ * Developer Guide and the KMS API reference.
+ */
+export const CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
+  'Encrypt', 'Decrypt', 'ReEncrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac',
+  'DeriveSharedSecret',
+]);
+
+const CUSTOM_KEY_STORE_OPS = new Set(['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore', 'DeleteCustomKeyStore']);
+const KEY_MATERIAL_OPS = new Set(['ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
+
+/** The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README). */
+export const KEY_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
+  'kms-key-pending-deletion-use': {
+    title: 'KMS key used while pending deletion', severity: 'high',
+    description: 'Calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), or that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
+  },
+  'kms-key-disabled-use': {
+    title: 'KMS key used while disabled', severity: 'medium',
+    description: 'Calls on a disabled key, or that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
+  },
+  'kms-key-policy-external-access': {
+    title: 'Key policy grants another account or everyone', severity: 'high',
+    description: 'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. Check the statement and its conditions: this can hand the key to an outside party.',
+  },
+  'kms-grant-external': {
+    title: 'Grant to a principal of another account', severity: 'medium',
+    description: 'CreateGrant gave a principal of another account permission to use the key.',
+  },
+  'kms-key-deletion-scheduled': {
+    title: 'KMS key deletion scheduled', severity: 'high',
+    description: 'ScheduleKeyDeletion: after the waiting period the key and every ciphertext under it are lost for good. A classic destructive or ransom action.',
+  },
+  'kms-key-disabled': {
+    title: 'KMS key disabled', severity: 'medium',
+    description: 'DisableKey: every cryptographic operation with the key fails until it is enabled again.',
+  },
+  'kms-key-material-change': {
+    title: 'Imported key material imported or deleted', severity: 'medium',
+    description: 'ImportKeyMaterial, DeleteImportedKeyMaterial or DeleteExpiredKeyMaterial: deleting imported material makes the key unusable immediately.',
+  },
+  'kms-custom-key-store-change': {
+    title: 'Custom key store created, connected, updated or deleted', severity: 'medium',
+    description: 'A change to a custom key store (CloudHSM or external): disconnecting it makes every key in it unusable.',
+  },
+  'cloudhsm-resource-deleted': {
+    title: 'CloudHSM cluster, HSM or backup deleted', severity: 'high',
+    description: 'DeleteCluster, DeleteHsm or DeleteBackup (or a backup deleted permanently): key material held only there may be lost.',
+  },
+};
+
+interface KeyAgg {
+  s: KeySummary;
+  principalSet: Set<number>;
+  crossSet: Set<number>;
+  lifecycle: LifecycleStep[];
+  aliasSet: Set<string>;
+}
+
+/** The result of one analysis pass over the index. */
+export interface KmsAnalysis {
+  keys: KeySummary[];
+  findings: Finding[];
+  clusters: ClusterSummary[];
+  /** Key index per row (-1 when the row names no key). */
+  keyOfRow: Int32Array;
+  /** Rows per finding rule. */
+  ruleRows: Map<string, Uint32Array>;
+  lifecycles: Map<string, LifecycleStep[]>;
+  /** Index used in `keyOfRow` for each key ARN. */
+  keyIndexByArn: Map<string, number>;
+  ms: number;
+}
+
+function parseDate(s: string | undefined, fallback: number): number | undefined {
+  if (!s) return Number.isFinite(fallback) ? fallback : undefined;
+  let t = Date.parse(s);
+  if (!/Z|[+-]\d\d:?\d\d$|UTC|GMT/.test(s)) {
+    const u = Date.parse(s + ' UTC');
+    if (Number.isFinite(u)) t = u;
+  }
+  return Number.isFinite(t) ? t : Number.isFinite(fallback) ? fallback : undefined;
+}
+
+const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
+
+/** The account of an ARN or a bare account ID / account root principal; '' when none. */
+export function accountOf(principal: string): string {
+  if (/^\d{12}$/.test(principal)) return principal;
+  const m = ACCOUNT_IN_ARN.exec(principal);
+  return m ? m[1] : '';
+}
+
+/**
+ * The principals an Allow statement of a key policy grants that are outside `owner` (another account, or
+ * `*`). Returns [] for a policy that cannot be parsed. Source: "Key policies in AWS KMS" (AWS KMS Developer Guide).
+ */
+export function externalPrincipals(policyJson: string, owner: string): string[] {
+  let policy: { Statement?: unknown };
+  try {
+    policy = JSON.parse(policyJson);
+  } catch {
+    return [];
+  }
+  const stmts = Array.isArray(policy?.Statement) ? policy.Statement : policy?.Statement ? [policy.Statement] : [];
+  const out = new Set<string>();
+  for (const st of stmts as Record<string, unknown>[]) {
+    if (!st || st.Effect !== 'Allow') continue;
+    const p = st.Principal;
+    const list: string[] = [];
+    if (p === '*') list.push('*');
+    else if (p && typeof p === 'object') {
+      for (const v of Object.values(p as Record<string, unknown>)) {
+        if (typeof v === 'string') list.push(v);
+        else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') list.push(x);
+      }
+    }
+    for (const x of list) {
+      if (x === '*') out.add('*');
+      else {
+        const a = accountOf(x);
+        if (a && a !== owner) out.add(x);
+      }
+    }
+  }
+  return [...out];
+}
+
+/**
+ * Reconstructs every KMS key's lifecycle and use, the CloudHSM clusters, and the key findings from the index.
+ * Management events are read through the field index (only those, a small share of a trail); cryptographic
+ * calls through the columns only.
+ * Sources: "Logging AWS KMS API calls with AWS CloudTrail" and "Key states of AWS KMS keys" (AWS KMS Developer
+ * Guide); "Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide).
+ */
+export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
+  const t0 = performance.now();
+  const n = ix.n;
+  const col = (c: StringColumn) => ix.cols[c];
+  const src = col('eventSource');
+  const kmsCode = src.map.get('kms.amazonaws.com');
+  const hsmCode = src.map.get('cloudhsm.amazonaws.com');
+  const names = col('eventName');
+  const errs = col('errorCode');
+  const region = col('awsRegion');
+  const recip = col('recipientAccountId');
+  const acct = col('accountId');
+  const princ = col('principal');
+  const ro = col('readOnly');
+  const keyCol = col('key');
+  const resCol = col('resourceNames');
+  const order = ix.sortedByTime();
+  const f = (row: number, path: string) => fields.valueOfRow(row, path);
+
+  // Key ARN of a resources list (cached per dictionary entry).
+  const resArn = new Map<number, string>();
+  const resArnOf = (code: number): string => {
+    let v = resArn.get(code);
+    if (v === undefined) {
+      v = resCol.dict[code].split('\n').find((a) => /^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(a)) ?? '';
+      resArn.set(code, v);
+    }
+    return v;
+  };
+  const arnOfId = (id: string, r: number) => {
+    const reg = region.dict[region.codes[r]];
+    const acc = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
+    return reg && acc ? `arn:aws:kms:${reg}:${acc}:key/${id}` : id;
+  };
+
+  // Alias timelines per (account, region, alias name): [time, key ARN | ''] in time order.
+  const aliasTl = new Map<string, [number, string][]>();
+  const aliasKey = (acc: string, reg: string, name: string) => `${acc}|${reg}|${name}`;
+  const toArn = (ref: string, r: number): string => {
+    if (!ref) return '';
+    if (/^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(ref)) return ref;
+    if (/^(mrk-)?[0-9a-f-]{32,40}$/i.test(ref) || /^mrk-[0-9a-f]{32}$/.test(ref)) return arnOfId(ref, r);
+    return '';
+  };
+  const aliasNameOf = (ref: string): { name: string; acc?: string; reg?: string } | null => {
+    if (ref.startsWith('alias/')) return { name: ref };
+    const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):(alias\/.+)$/.exec(ref);
+    return m ? { name: m[3], acc: m[2], reg: m[1] } : null;
+  };
+
+  // pass 1: alias changes (successful CreateAlias / UpdateAlias / DeleteAlias)
+  const aliasOps = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k];
+    if (src.codes[r] !== kmsCode || errs.dict[errs.codes[r]]) continue;
+    const name = names.dict[names.codes[r]];
+    if (!aliasOps.has(name)) continue;
+    const alias = f(r, 'requestParameters.aliasName') ?? '';
+    if (!alias) continue;
+    const target = name === 'DeleteAlias' ? '' : toArn(f(r, 'requestParameters.targetKeyId') ?? '', r);
+    const acc = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
+    const reg = region.dict[region.codes[r]];
+    const key = aliasKey(acc, reg, alias);
+    let tl = aliasTl.get(key);
+    if (!tl) aliasTl.set(key, (tl = []));
+    tl.push([ix.time[r], target]);
+  }
+  const resolveAlias = (ref: string, r: number): string => {
+    const a = aliasNameOf(ref);
+    if (!a) return '';
+    const acc = a.acc ?? (recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]]);
+    const reg = a.reg ?? region.dict[region.codes[r]];
+    const tl = aliasTl.get(aliasKey(acc, reg, a.name));
+    if (!tl) return '';
+    const t = ix.time[r];
+    let cur = '';
+    for (const [at, arn] of tl) {
+      if (at <= t) cur = arn;
+      else break;
+    }
+    // an alias used before its first recorded change: assume the first target
+    return cur || (tl[0][0] > t ? tl[0][1] : '');
+  };
+
+  const keys: KeyAgg[] = [];
+  const keyIndex = new Map<string, number>();
+  const keyOfRow = new Int32Array(n).fill(-1);
+  const getKey = (arn: string): number => {
+    let i = keyIndex.get(arn);
+    if (i === undefined) {
+      i = keys.length;
+      keyIndex.set(arn, i);
+      const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):key\/(.+)$/.exec(arn);
+      keys.push({
+        s: {
+          arn, keyId: m ? m[3] : arn, account: m ? m[2] : '', region: m ? m[1] : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
+          managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [],
+        },
+        principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
+      });
+    }
+    return i;
+  };
+
+  const ruleRows = new Map<string, number[]>();
+  const ruleKeys = new Map<string, Map<number, number[]>>(); // rule → key index → rows (key -1 for non-key findings)
+  const hit = (rule: string, key: number, r: number) => {
+    let m = ruleKeys.get(rule);
+    if (!m) ruleKeys.set(rule, (m = new Map()));
+    let rows = m.get(key);
+    if (!rows) m.set(key, (rows = []));
+    rows.push(r);
+  };
+
+  const customKeyStores = new Map<string, { id: string; name: string; clusterId: string; state: string }>();
+
+  // pass 2: every KMS event in time order
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k];
+    if (src.codes[r] !== kmsCode) continue;
+    const name = names.dict[names.codes[r]];
+    const err = errs.dict[errs.codes[r]];
+    const crypto = CRYPTO_OPERATIONS.has(name);
+    const readOnly = ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name);
+    const t = ix.time[r];
+
+    if (CUSTOM_KEY_STORE_OPS.has(name)) {
+      hit('kms-custom-key-store-change', -1, r);
+      if (!err) {
+        const id = f(r, 'requestParameters.customKeyStoreId') ?? f(r, 'responseElements.customKeyStoreId') ?? '';
+        if (id) {
+          const cks = customKeyStores.get(id) ?? { id, name: '', clusterId: '', state: 'DISCONNECTED' };
+          if (name === 'CreateCustomKeyStore') {
+            cks.name = f(r, 'requestParameters.customKeyStoreName') ?? '';
+            cks.clusterId = f(r, 'requestParameters.cloudHsmClusterId') ?? f(r, 'requestParameters.clusterId') ?? '';
+          }
+          cks.state = name === 'ConnectCustomKeyStore' ? 'CONNECTED' : name === 'DisconnectCustomKeyStore' ? 'DISCONNECTED' : name === 'DeleteCustomKeyStore' ? 'DELETED' : cks.state;
+          customKeyStores.set(id, cks);
+        }
+      }
+      continue;
+    }
+
+    // which key?
+    let arn = resArnOf(resCol.codes[r]);
+    if (!arn && !readOnly && !crypto) arn = toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
+    if (!arn) {
+      const ref = keyCol.dict[keyCol.codes[r]];
+      arn = toArn(ref, r) || resolveAlias(ref, r);
+    }
+    if (!arn) continue;
+    const ki = getKey(arn);
+    keyOfRow[r] = ki;
+    const K = keys[ki];
+    const s = K.s;
+    if (t < s.firstSeen) s.firstSeen = t;
+    if (t > s.lastSeen) s.lastSeen = t;
+    if (crypto) s.cryptoCalls++;
+    else s.managementCalls++;
+    if (err) s.failures++;
+    const pc = princ.codes[r];
+    K.principalSet.add(pc);
+    const callerAcc = acct.dict[acct.codes[r]];
+    if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(pc);
+
+    // state-dependent use
+    if (!readOnly && name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') {
+      const pendingFailure = err === 'KMSInvalidStateException' && /pending ?deletion/i.test(f(r, 'errorMessage') ?? '');
+      if (s.state === 'PendingDeletion' || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
+      else if ((s.state === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException') hit('kms-key-disabled-use', ki, r);
+    }
+    if (crypto) {
+      if (!err && s.state === 'Unknown') s.state = 'Enabled';
+      continue;
+    }
+    if (readOnly) continue;
+
+    // a management step of the key's lifecycle
+    let detail = '';
+    let state: KeyState | undefined;
+    if (!err) {
+      switch (name) {
+        case 'CreateKey': {
+          const md = 'responseElements.keyMetadata.';
+          s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
+          s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
+          s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
+          const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
+          if (mr !== undefined) s.multiRegion = mr === 'true';
+          s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
+          s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
+          const ks = f(r, md + 'keyState') as KeyState | undefined;
+          state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
+          detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
+          const policy = f(r, 'requestParameters.policy');
+          if (policy) {
+            const ext = externalPrincipals(policy, s.account);
+            if (ext.length) {
+              hit('kms-key-policy-external-access', ki, r);
+              detail += ` · policy grants ${ext.join(', ')}`;
+            }
+          }
+          break;
+        }
+        case 'PutKeyPolicy': {
+          const policy = f(r, 'requestParameters.policy') ?? '';
+          const ext = externalPrincipals(policy, s.account);
+          if (ext.length) hit('kms-key-policy-external-access', ki, r);
+          detail = ext.length ? `grants ${ext.join(', ')}` : 'policy replaced';
+          break;
+        }
+        case 'CreateGrant': {
+          const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
+          const ops = f(r, 'requestParameters.operations') ?? '';
+          const ga = accountOf(grantee);
+          if (ga && s.account && ga !== s.account) hit('kms-grant-external', ki, r);
+          detail = `to ${grantee}${ops ? ` (${ops}…)` : ''}`;
+          break;
+        }
+        case 'RetireGrant':
+        case 'RevokeGrant':
+          detail = f(r, 'requestParameters.grantId') ?? '';
+          break;
+        case 'EnableKey':
+          state = 'Enabled';
+          break;
+        case 'DisableKey':
+          state = 'Disabled';
+          hit('kms-key-disabled', ki, r);
+          break;
+        case 'ScheduleKeyDeletion': {
+          state = 'PendingDeletion';
+          const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
+          s.deletionDate = parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
+          detail = `deletion on ${s.deletionDate ? new Date(s.deletionDate).toISOString().replace('.000Z', 'Z') : '?'} (${days} days)`;
+          hit('kms-key-deletion-scheduled', ki, r);
+          break;
+        }
+        case 'CancelKeyDeletion':
+          state = 'Disabled';
+          s.deletionDate = undefined;
+          break;
+        case 'DeleteKey':
+          state = 'Deleted';
+          break;
+        case 'ImportKeyMaterial':
+          state = 'Enabled';
+          hit('kms-key-material-change', ki, r);
+          break;
+        case 'DeleteImportedKeyMaterial':
+        case 'DeleteExpiredKeyMaterial':
+          state = 'PendingImport';
+          hit('kms-key-material-change', ki, r);
+          break;
+        case 'EnableKeyRotation':
+          s.rotation = true;
+          break;
+        case 'DisableKeyRotation':
+          s.rotation = false;
+          break;
+        case 'CreateAlias':
+        case 'UpdateAlias': {
+          const alias = f(r, 'requestParameters.aliasName') ?? '';
+          detail = alias;
+          break;
+        }
+        case 'DeleteAlias':
+          detail = f(r, 'requestParameters.aliasName') ?? '';
+          break;
+        case 'ReplicateKey':
+          s.multiRegion = true;
+          detail = `to ${f(r, 'requestParameters.replicaRegion') ?? '?'}`;
+          break;
+        case 'UpdatePrimaryRegion':
+          detail = `primary → ${f(r, 'requestParameters.primaryRegion') ?? '?'}`;
+          break;
+        case 'UpdateKeyDescription':
+          s.description = f(r, 'requestParameters.description') ?? s.description;
+          break;
+        case 'TagResource':
+        case 'UntagResource':
+          detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
+          break;
+      }
+      if (state) s.state = state;
+    } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
+      detail = `failed: ${err}`;
+    }
+    K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
+  }
+
+  // aliases now pointing at each key, and former ones
+  for (const [k, tl] of aliasTl) {
+    const alias = k.split('|')[2];
+    const last = tl[tl.length - 1][1];
+    for (const [, arn] of tl) {
+      const i = arn ? keyIndex.get(arn) : undefined;
+      if (i !== undefined) keys[i].aliasSet.add(alias);
+    }
+    const i = last ? keyIndex.get(last) : undefined;
+    if (i !== undefined) keys[i].s.aliases.push(alias);
+  }
+
+  // CloudHSM
+  const clusters = analyzeCloudHsm(ix, fields, order, hsmCode, hit, customKeyStores, keys.map((k) => k.s));
+
+  // findings
+  const findings: Finding[] = [];
+  const ruleRowsOut = new Map<string, Uint32Array>();
+  for (const [rule, byKey] of ruleKeys) {
+    const meta = KEY_RULES[rule];
+    const all: number[] = [];
+    for (const [ki, rows] of byKey) {
+      all.push(...rows);
+      const key = ki >= 0 ? keys[ki].s : undefined;
+      if (key && !key.findings.includes(rule)) key.findings.push(rule);
+      const uniq = [...new Set(rows)].sort((a, b) => ix.time[a] - ix.time[b]);
+      const accounts = new Set<string>();
+      const principals = new Set<string>();
+      for (const r of uniq) {
+        const a = acct.dict[acct.codes[r]] || recip.dict[recip.codes[r]];
+        if (a) accounts.add(a);
+        principals.add(princ.dict[princ.codes[r]]);
+      }
+      findings.push({
+        rule, title: meta.title, severity: meta.severity, description: meta.description, count: uniq.length,
+        first: ix.time[uniq[0]], last: ix.time[uniq[uniq.length - 1]], accounts: [...accounts], keys: key ? [key.arn] : [],
+        principals: [...principals], rows: uniq, query: key ? `finding:${rule} key:"${key.arn}"` : `finding:${rule}`,
+      });
+    }
+    ruleRowsOut.set(rule, Uint32Array.from(new Set(all)));
+  }
+  const sevRank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity] || b.last - a.last);
+
+  const lifecycles = new Map<string, LifecycleStep[]>();
+  const summaries = keys.map((K) => {
+    K.s.principals = K.principalSet.size;
+    K.s.crossAccountPrincipals = K.crossSet.size;
+    K.s.formerAliases = [...K.aliasSet].filter((a) => !K.s.aliases.includes(a));
+    lifecycles.set(K.s.arn, K.lifecycle);
+    return K.s;
+  });
+  // keys in custom key stores
+  for (const c of clusters) {
+    const ids = new Set(c.customKeyStores.map((x) => x.id));
+    c.keys = summaries.filter((k) => k.customKeyStoreId && ids.has(k.customKeyStoreId)).map((k) => k.arn);
+  }
+  summaries.sort((a, b) => b.lastSeen - a.lastSeen);
+  return { keys: summaries, findings, clusters, keyOfRow, ruleRows: ruleRowsOut, lifecycles, keyIndexByArn: keyIndex, ms: performance.now() - t0 };
+}
+
+function analyzeCloudHsm(
+  ix: ColumnarIndex, fields: FieldIndex, order: Uint32Array, hsmCode: number | undefined,
+  hit: (rule: string, key: number, r: number) => void,
+  customKeyStores: Map<string, { id: string; name: string; clusterId: string; state: string }>,
+  _keys: KeySummary[],
+): ClusterSummary[] {
+  const clusters = new Map<string, ClusterSummary>();
+  const names = ix.cols.eventName;
+  const errs = ix.cols.errorCode;
+  const princ = ix.cols.principal;
+  const acct = ix.cols.accountId;
+  const recip = ix.cols.recipientAccountId;
+  const region = ix.cols.awsRegion;
+  const f = (row: number, path: string) => fields.valueOfRow(row, path);
+  const backupCluster = new Map<string, string>();
+  const get = (id: string, r: number): ClusterSummary => {
+    let c = clusters.get(id);
+    if (!c) {
+      c = {
+        clusterId: id, account: recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]], region: region.dict[region.codes[r]], state: 'Unknown',
+        firstSeen: Infinity, lastSeen: -Infinity, hsms: [], backups: [], customKeyStores: [], keys: [], lifecycle: [],
+      };
+      clusters.set(id, c);
+    }
+    return c;
+  };
+  if (hsmCode !== undefined) {
+    for (let k = 0; k < order.length; k++) {
+      const r = order[k];
+      if (ix.cols.eventSource.codes[r] !== hsmCode) continue;
+      const name = names.dict[names.codes[r]];
+      if (/^(Describe|List)/.test(name)) continue;
+      const err = errs.dict[errs.codes[r]];
+      const t = ix.time[r];
+      const backupId = f(r, 'requestParameters.backupId') ?? f(r, 'responseElements.backup.backupId') ?? f(r, 'serviceEventDetails.backupId') ?? '';
+      let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
+      if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
+      const resourceId = f(r, 'requestParameters.resourceId') ?? '';
+      if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
+      if (!clusterId && resourceId.startsWith('backup-')) clusterId = backupCluster.get(resourceId) ?? '';
+      if (!clusterId) clusterId = '(unknown cluster)';
+      if (backupId && clusterId !== '(unknown cluster)') backupCluster.set(backupId, clusterId);
+      const c = get(clusterId, r);
+      if (t < c.firstSeen) c.firstSeen = t;
+      if (t > c.lastSeen) c.lastSeen = t;
+      let detail = '';
+      if (!err) {
+        switch (name) {
+          case 'CreateCluster':
+            c.state = 'Uninitialized';
+            c.hsmType = f(r, 'responseElements.cluster.hsmType') ?? f(r, 'requestParameters.hsmType') ?? c.hsmType;
+            detail = c.hsmType ?? '';
+            break;
+          case 'InitializeCluster':
+            c.state = 'Initialized';
+            break;
+          case 'DeleteCluster':
+            c.state = 'Deleted';
+            hit('cloudhsm-resource-deleted', -1, r);
+            break;
+          case 'CreateHsm': {
+            const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
+            const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
+            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: 'Active', created: t });
+            if (c.state === 'Unknown' || c.state === 'Uninitialized') c.state = c.state === 'Unknown' ? 'Active' : c.state;
+            detail = `${hsmId}${az ? ' in ' + az : ''}`;
+            break;
+          }
+          case 'DeleteHsm': {
+            const hsmId = f(r, 'responseElements.hsmId') ?? f(r, 'requestParameters.hsmId') ?? '';
+            const h = c.hsms.find((x) => x.hsmId === hsmId);
+            if (h) {
+              h.state = 'Deleted';
+              h.deleted = t;
+            } else c.hsms.push({ hsmId: hsmId || '(unknown HSM)', state: 'Deleted', deleted: t });
+            hit('cloudhsm-resource-deleted', -1, r);
+            detail = hsmId;
+            break;
+          }
+          case 'CreateBackup':
+          case 'DeleteBackup':
+          case 'RestoreBackup':
+          case 'BackupDeletedPermanently':
+          case 'CopyBackupToRegion':
+          case 'ModifyBackupAttributes': {
+            let b = c.backups.find((x) => x.backupId === backupId);
+            if (!b) c.backups.push((b = { backupId: backupId || '(unknown backup)', state: 'Unknown', copiedTo: [] }));
+            if (name === 'CreateBackup') {
+              b.state = 'Ready';
+              b.created = t;
+            } else if (name === 'DeleteBackup') {
+              b.state = 'PendingDeletion';
+              hit('cloudhsm-resource-deleted', -1, r);
+            } else if (name === 'BackupDeletedPermanently') {
+              b.state = 'Deleted';
+              b.deleted = t;
+              hit('cloudhsm-resource-deleted', -1, r);
+            } else if (name === 'RestoreBackup') b.state = 'Ready';
+            else if (name === 'CopyBackupToRegion') {
+              const dest = f(r, 'requestParameters.destinationRegion') ?? '';
+              if (dest) b.copiedTo.push(dest);
+            }
+            detail = backupId;
+            break;
+          }
+        }
+        if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
+      }
+      c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[princ.codes[r]], account: acct.dict[acct.codes[r]], errorCode: err, detail });
+    }
+  }
+  for (const cks of customKeyStores.values()) {
+    if (!cks.clusterId) continue;
+    const c = clusters.get(cks.clusterId) ?? {
+      clusterId: cks.clusterId, account: '', region: '', state: 'Unknown' as const, firstSeen: NaN, lastSeen: NaN, hsms: [], backups: [], customKeyStores: [], keys: [], lifecycle: [],
+    };
+    clusters.set(cks.clusterId, c);
+    c.customKeyStores.push({ id: cks.id, name: cks.name, state: cks.state });
+  }
+  return [...clusters.values()];
+}
+
+/** A key's page from an analysis: lifecycle, use over time by operation, principals, accounts, failures. */
+export function keyDetail(ix: ColumnarIndex, a: KmsAnalysis, arn: string, bins = 60): KeyDetail | null {
+  const s = a.keys.find((k) => k.arn === arn);
+  if (!s) return null;
+  const ki = a.keyIndexByArn.get(arn) ?? -1;
+  const rows: number[] = [];
+  const order = ix.sortedByTime();
+  for (let k = 0; k < order.length; k++) if (a.keyOfRow[order[k]] === ki) rows.push(order[k]);
+  const names = ix.cols.eventName;
+  const errs = ix.cols.errorCode;
+  const princ = ix.cols.principal;
+  const acct = ix.cols.accountId;
+  const t = ix.time;
+  const first = rows.length ? t[rows[0]] : 0;
+  const last = rows.length ? t[rows[rows.length - 1]] : 0;
+  const span = Math.max(36e5, last - first);
+  const step = [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ?? Math.ceil(span / bins / 864e5) * 864e5;
+  const start = Math.floor(first / step) * step;
+  const nb = Math.floor((last - start) / step) + 1;
+  const byOp = new Map<string, number[]>();
+  const total = new Map<string, number>();
+  const principals = new Map<string, { principal: string; account: string; calls: number; failures: number; crossAccount: boolean; first: number; last: number }>();
+  const accounts = new Map<string, { account: string; calls: number; failures: number }>();
+  const failures = new Map<string, { errorCode: string; count: number; eventNames: Set<string> }>();
+  for (const r of rows) {
+    const op = names.dict[names.codes[r]];
+    total.set(op, (total.get(op) ?? 0) + 1);
+    let arr = byOp.get(op);
+    if (!arr) byOp.set(op, (arr = new Array(nb).fill(0)));
+    const b = Math.floor((t[r] - start) / step);
+    if (b >= 0 && b < nb) arr[b]++;
+    const p = princ.dict[princ.codes[r]];
+    const acc = acct.dict[acct.codes[r]];
+    const err = errs.dict[errs.codes[r]];
+    let pp = principals.get(p);
+    if (!pp) principals.set(p, (pp = { principal: p, account: acc, calls: 0, failures: 0, crossAccount: !!acc && !!s.account && acc !== s.account, first: t[r], last: t[r] }));
+    pp.calls++;
+    if (err) pp.failures++;
+    pp.last = t[r];
+    const key = acc || '(unknown)';
+    let aa = accounts.get(key);
+    if (!aa) accounts.set(key, (aa = { account: key, calls: 0, failures: 0 }));
+    aa.calls++;
+    if (err) {
+      aa.failures++;
+      let fc = failures.get(err);
+      if (!fc) failures.set(err, (fc = { errorCode: err, count: 0, eventNames: new Set() }));
+      fc.count++;
+      fc.eventNames.add(op);
+    }
+  }
+  const top = [...total.entries()].sort((x, y) => y[1] - x[1]);
+  const series = top.slice(0, 6).map(([op]) => ({ eventName: op, counts: byOp.get(op)! }));
+  if (top.length > 6) {
+    const other = new Array(nb).fill(0);
+    for (const [op] of top.slice(6)) byOp.get(op)!.forEach((c, i) => (other[i] += c));
+    series.push({ eventName: 'other', counts: other });
+  }
+  return {
+    ...s,
+    lifecycle: a.lifecycles.get(arn) ?? [],
+    usage: { start, step, series },
+    principalsUsed: [...principals.values()].sort((x, y) => y.calls - x.calls),
+    accounts: [...accounts.values()].sort((x, y) => y.calls - x.calls),
+    failuresByCode: [...failures.values()].map((x) => ({ errorCode: x.errorCode, count: x.count, eventNames: [...x.eventNames] })).sort((x, y) => y.count - x.count),
+  };
+}
+
+/**
+ * Principals: one row per principal (an assumed role's sessions are grouped under the role, derived from the
+ * session ARN `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `arn:aws:iam::ACCOUNT:role/ROLE`).
+ */
+export function analyzePrincipals(ix: ColumnarIndex, keyOfRow: Int32Array | null): PrincipalSummary[] {
+  const princ = ix.cols.principal;
+  const groupOf = princ.dict.map((p) => {
+    const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(p);
+    return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : p;
+  });
+  const type = ix.cols.identityType;
+  const acct = ix.cols.accountId;
+  const names = ix.cols.eventName;
+  const errs = ix.cols.errorCode;
+  const ips = ix.cols.sourceIPAddress;
+  const groups = new Map<string, { s: PrincipalSummary; accounts: Set<number>; keys: Set<number>; ops: Map<number, number>; ips: Map<number, number> }>();
+  for (let r = 0; r < ix.n; r++) {
+    const g = groupOf[princ.codes[r]] || '(none)';
+    let G = groups.get(g);
+    if (!G) {
+      G = {
+        s: { principal: g, type: type.dict[type.codes[r]], accounts: [], keys: 0, calls: 0, failures: 0, operations: [], sourceIPs: [], first: Infinity, last: -Infinity },
+        accounts: new Set(), keys: new Set(), ops: new Map(), ips: new Map(),
+      };
+      groups.set(g, G);
+    }
+    const s = G.s;
+    s.calls++;
+    if (errs.codes[r] !== undefined && errs.dict[errs.codes[r]]) s.failures++;
+    const t = ix.time[r];
+    if (t < s.first) s.first = t;
+    if (t > s.last) s.last = t;
+    G.accounts.add(acct.codes[r]);
+    if (keyOfRow && keyOfRow[r] >= 0) G.keys.add(keyOfRow[r]);
+    G.ops.set(names.codes[r], (G.ops.get(names.codes[r]) ?? 0) + 1);
+    G.ips.set(ips.codes[r], (G.ips.get(ips.codes[r]) ?? 0) + 1);
+  }
+  const out: PrincipalSummary[] = [];
+  for (const G of groups.values()) {
+    G.s.accounts = [...G.accounts].map((c) => acct.dict[c]).filter(Boolean);
+    G.s.keys = G.keys.size;
+    G.s.operations = [...G.ops.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, count]) => ({ eventName: names.dict[c], count }));
+    G.s.sourceIPs = [...G.ips.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([c]) => ips.dict[c]).filter(Boolean);
+    out.push(G.s);
+  }
+  return out.sort((a, b) => b.calls - a.calls);
+}

@@ -1,0 +1,54 @@
+import type { CloudTrailEvent } from './event';
+
+/**
+ * userIdentity types CloudTrail records. Source: "CloudTrail userIdentity element" (AWS CloudTrail User Guide).
+ */
+export const IDENTITY_TYPES = ['Root', 'IAMUser', 'AssumedRole', 'FederatedUser', 'AWSService', 'AWSAccount', 'SAMLUser', 'WebIdentityUser', 'IdentityCenterUser', 'Directory', 'Unknown'] as const;
+
+/** How an event's caller is classified. */
+export interface CallerClass {
+  /** userIdentity.type (one of IDENTITY_TYPES; 'Unknown' when absent or unrecognised). */
+  type: string;
+  /** `long-term` (AKIA access key), `temporary` (ASIA), or '' when no access key is recorded. */
+  credentials: '' | 'long-term' | 'temporary';
+  /** `MFA` / `no MFA` from sessionContext.attributes.mfaAuthenticated; '' when not recorded. */
+  mfa: '' | 'MFA' | 'no MFA';
+  /** How the call was made: `console`, `CLI`, `SDK`, `AWS service`, `KMS internal`, or `other`. */
+  via: 'console' | 'CLI' | 'SDK' | 'AWS service' | 'KMS internal' | 'other';
+  /** The AWS service that made the call for a principal (userIdentity.invokedBy). */
+  invokedBy: string;
+}
+
+/**
+ * Operations AWS KMS runs itself, recorded as service events: deleting expired imported key material, deleting
+ * a key at the end of its waiting period, automatic rotation, synchronising multi-Region keys.
+ * Source: "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide).
+ */
+export const KMS_INTERNAL_OPERATIONS: ReadonlySet<string> = new Set(['DeleteExpiredKeyMaterial', 'DeleteKey', 'RotateKey', 'SynchronizeMultiRegionKey']);
+
+/** Classifies an event's caller (never throws). */
+export function classifyCaller(e: CloudTrailEvent): CallerClass {
+  const u = e.userIdentity && typeof e.userIdentity === 'object' ? e.userIdentity : undefined;
+  const rawType = typeof u?.type === 'string' ? u.type : '';
+  const type = (IDENTITY_TYPES as readonly string[]).includes(rawType) ? rawType : 'Unknown';
+  const key = typeof u?.accessKeyId === 'string' ? u.accessKeyId : '';
+  const credentials = key.startsWith('AKIA') ? 'long-term' : key.startsWith('ASIA') ? 'temporary' : '';
+  const mfaRaw = u?.sessionContext?.attributes?.mfaAuthenticated;
+  const mfa = mfaRaw === 'true' || (mfaRaw as unknown) === true ? 'MFA' : mfaRaw === 'false' || (mfaRaw as unknown) === false ? 'no MFA' : '';
+  const invokedBy = typeof u?.invokedBy === 'string' ? u.invokedBy : '';
+  const ua = typeof e.userAgent === 'string' ? e.userAgent : '';
+  const fromConsole = e.sessionCredentialFromConsole === 'true' || e.sessionCredentialFromConsole === true;
+  let via: CallerClass['via'];
+  if (e.eventSource === 'kms.amazonaws.com' && KMS_INTERNAL_OPERATIONS.has(e.eventName) && (e.eventType === 'AwsServiceEvent' || (rawType === 'AWSService' && !invokedBy) || (!u && !ua))) via = 'KMS internal';
+  else if (fromConsole || /console\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\//.test(ua)) via = 'console';
+  else if (rawType === 'AWSService' || invokedBy || /^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal') via = 'AWS service';
+  else if (/^aws-cli\//i.test(ua)) via = 'CLI';
+  else if (/aws-sdk|boto3|botocore|aws-internal|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) via = 'SDK';
+  else via = 'other';
+  return { type, credentials, mfa, via, invokedBy };
+}
+
+/** One-line label of a classification, as the `caller` column and facet show it. */
+export function callerLabel(c: CallerClass): string {
+  return [c.type, c.credentials, c.mfa, c.via === 'AWS service' && c.invokedBy ? `via ${c.invokedBy}` : c.via].filter(Boolean).join(' · ');
+}
