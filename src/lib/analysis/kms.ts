@@ -58,8 +58,8 @@ export const KEY_RULES: Record<string, { title: string; severity: Severity; desc
 
 interface KeyAgg {
   s: KeySummary;
-  principalSet: Set<number>;
-  crossSet: Set<number>;
+  principalSet: Set<string>;
+  crossSet: Set<string>;
   lifecycle: LifecycleStep[];
   aliasSet: Set<string>;
 }
@@ -90,6 +90,19 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
 }
 
 const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
+
+/**
+ * The principal an event's principal belongs to: an assumed-role session ARN
+ * (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`) stands for its role (`arn:aws:iam::ACCOUNT:role/ROLE`, the
+ * session issuer without its path); `AWSAccount:ROLEID:SESSION` (the key owner's copy of a cross-account call)
+ * for `AWSAccount:ROLEID`.
+ */
+export function principalGroup(p: string): string {
+  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(p);
+  if (m) return `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`;
+  const a = /^(AWSAccount:[^:]+):/.exec(p);
+  return a ? a[1] : p;
+}
 
 /** The account of an ARN or a bare account ID / account root principal; '' when none. */
 export function accountOf(principal: string): string {
@@ -256,6 +269,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
 
   const customKeyStores = new Map<string, { id: string; name: string; clusterId: string; state: string }>();
 
+  const groupCache: string[] = [];
   // pass 2: every KMS event in time order
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
@@ -263,7 +277,8 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     const name = names.dict[names.codes[r]];
     const err = errs.dict[errs.codes[r]];
     const crypto = CRYPTO_OPERATIONS.has(name);
-    const readOnly = ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name);
+    // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key)
+    const readOnly = !crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
     const t = ix.time[r];
 
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
@@ -301,9 +316,10 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     else s.managementCalls++;
     if (err) s.failures++;
     const pc = princ.codes[r];
-    K.principalSet.add(pc);
+    const group = (groupCache[pc] ??= principalGroup(princ.dict[pc]));
+    K.principalSet.add(group);
     const callerAcc = acct.dict[acct.codes[r]];
-    if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(pc);
+    if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(group);
 
     // state-dependent use
     if (!readOnly && name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') {
@@ -688,10 +704,7 @@ export function keyDetail(ix: ColumnarIndex, a: KmsAnalysis, arn: string, bins =
  */
 export function analyzePrincipals(ix: ColumnarIndex, keyOfRow: Int32Array | null): PrincipalSummary[] {
   const princ = ix.cols.principal;
-  const groupOf = princ.dict.map((p) => {
-    const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(p);
-    return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : p;
-  });
+  const groupOf = princ.dict.map(principalGroup);
   const type = ix.cols.identityType;
   const acct = ix.cols.accountId;
   const names = ix.cols.eventName;

@@ -212,9 +212,10 @@ export class Engine {
       return out;
     }
     const numeric = /^-?\d+(\.\d+)?$/.test(node.text);
-    // values compare as times only when they are ISO 8601 (Date.parse alone reads "42" or "us-east-1" as years)
+    // values compare as decimal numbers ("0x1F" is text), or as times only when they are ISO 8601 (Date.parse
+    // alone reads "42" or "us-east-1" as years)
     const test: ValueTest = (s) => {
-      const a = numeric ? (s.trim() === '' ? NaN : Number(s)) : ISO_TIME.test(s) ? operand(s, true) : NaN;
+      const a = numeric ? (DECIMAL.test(s) ? Number(s) : NaN) : ISO_TIME.test(s) ? operand(s, true) : NaN;
       return Number.isFinite(a) && ok(a);
     };
     for (const t of f.targets) {
@@ -277,6 +278,9 @@ const COLUMN_PATH_COLUMNS: [string, StringColumn][] = [
 function columnsUnder(path: string): StringColumn[] {
   return COLUMN_PATH_COLUMNS.filter(([p]) => p === path || p.startsWith(path + '.')).map(([, c]) => c);
 }
+
+/** A decimal number, as a compared value must read to compare as a number (leading zeros allowed: account IDs). */
+const DECIMAL = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?\s*$/i;
 
 /** An ISO 8601 time or date (what a compared value must look like to compare as a time). */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$/i;

@@ -7,6 +7,7 @@ import { FINAL_STATUSES, openDB, STORE_CHANNEL, type FileRecord, type FileStatus
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
 import { Search } from './search.svelte';
+import { formatRoute } from './route';
 
 /** A row of the files view. */
 export interface FileRow {
@@ -65,6 +66,21 @@ export class App {
   private bytesByTask = new Map<number, number>();
   private worker: Worker | null = null;
   query!: Comlink.Remote<QueryWorkerApi>;
+  /** Moves to a view by its URL hash (`#keys?key=...`, `#events?q=...`); set by the root component. */
+  navigate: (hash: string) => void = (hash) => {
+    location.hash = hash;
+  };
+  /** Opens the events view with a query. */
+  showQuery(q: string): void {
+    this.navigate(formatRoute({ view: 'events', q, desc: false }));
+  }
+
+  /** Opens one event (by its row) in the events view. */
+  async showEvent(row: number): Promise<void> {
+    const id = await this.query.eventId(row);
+    if (id) this.navigate(formatRoute({ view: 'events', q: `EventId:${id}`, desc: false, event: id }));
+  }
+
   /** The events view's search (query, window, sort, open event, result). */
   readonly search = new Search(() => this.query);
   private channel = new BroadcastChannel(STORE_CHANNEL);

@@ -1,13 +1,20 @@
 /**
  * The view state in the URL hash, so a link reproduces the view on another machine holding the same data:
  *
- * `#events?q=<query>&from=<ISO UTC>&to=<ISO UTC>&sort=desc&event=<eventID>` or `#files`
+ * `#events?q=<query>&from=<ISO UTC>&to=<ISO UTC>&sort=desc&event=<eventID>`, `#keys?key=<key ARN>`, or
+ * `#files`, `#keys`, `#cloudhsm`, `#principals`, `#findings`
  *
  * (`q` is the query text, `from`/`to` the time window (from inclusive, to exclusive), `sort=desc` newest first,
  * `event` the eventID of the open event). Every parameter is optional.
  */
+/** The views, each with its own hash (`#keys`, `#cloudhsm`...). */
+export const VIEWS = ['files', 'events', 'keys', 'cloudhsm', 'principals', 'findings'] as const;
+export type ViewName = (typeof VIEWS)[number];
+
 export interface Route {
-  view: 'files' | 'events';
+  view: ViewName;
+  /** The key ARN of an open key page (`#keys?key=<ARN>`). */
+  key?: string;
   q: string;
   from?: number;
   to?: number;
@@ -29,8 +36,10 @@ export function parseRoute(hash: string): Route {
     const t = v ? Date.parse(v) : NaN;
     return Number.isFinite(t) ? t : undefined;
   };
+  const known = (VIEWS as readonly string[]).includes(view) ? (view as ViewName) : p.has('q') ? 'events' : 'files';
   return {
-    view: view === 'files' ? 'files' : view === 'events' || p.has('q') ? 'events' : 'files',
+    view: known,
+    key: p.get('key') || undefined,
     q: p.get('q') ?? '',
     from: time('from'),
     to: time('to'),
@@ -41,7 +50,8 @@ export function parseRoute(hash: string): Route {
 
 /** Writes a route as a hash (`#events?q=...`). */
 export function formatRoute(r: Route): string {
-  if (r.view === 'files') return '#files';
+  if (r.view === 'keys' && r.key) return `#keys?key=${encodeURIComponent(r.key)}`;
+  if (r.view !== 'events') return `#${r.view}`;
   const p = new URLSearchParams();
   if (r.q) p.set('q', r.q);
   if (r.from !== undefined) p.set('from', iso(r.from));
