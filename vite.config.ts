@@ -1,6 +1,24 @@
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
+import { readFileSync } from 'node:fs';
+
+/**
+ * The Content-Security-Policy of index.html's meta tag, which the built HTML carries wherever it is served.
+ * `vite preview` (and so the Playwright tests) also sends it as a header, with what a meta tag cannot say
+ * (frame-ancestors): a header covers the workers and the service worker too, a meta tag only the page.
+ */
+const CSP = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(readFileSync(new URL('./index.html', import.meta.url), 'utf8'))![1];
+
+/** The headers worth setting on any host (README, "Hosting the built site"). */
+export const HOSTING_HEADERS: Record<string, string> = {
+  'Content-Security-Policy': `${CSP}; frame-ancestors 'none'`,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
+};
 
 /** Colours of the app's header and page (src/ui/common/global.css), for the manifest and the browser chrome. */
 const THEME = '#14324a';
@@ -56,7 +74,7 @@ export default defineConfig({
   worker: { format: 'es' },
   build: { target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 800 },
   server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1', headers: HOSTING_HEADERS },
   test: {
     include: ['tests/unit/**/*.test.ts'],
     environment: 'node',

@@ -1,4 +1,4 @@
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,21 +13,47 @@ export function manifest(): { distinct_events: number; files: { path: string; ki
 }
 
 /**
- * Every test gets a page whose requests are watched: any request that leaves the page's own origin
- * (other than data: and blob: URLs) fails the test.
+ * Watches every request a browser context makes (its pages, their dedicated workers and its service workers:
+ * Playwright reports all three as context requests in Chromium) and every Content-Security-Policy violation
+ * the pages report, and returns the list of offences: requests to an origin for which `own` is false (data:,
+ * blob: and about: URLs are local) and CSP refusals (an attempt the policy stopped before it left).
  */
-export const test = base.extend<{ offOrigin: string[] }>({
+export function watchOffOrigin(context: BrowserContext, own: (origin: string) => boolean): string[] {
+  const seen: string[] = [];
+  const check = (url: string, via: string) => {
+    if (/^(data|blob|about):/.test(url)) return;
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      seen.push(`${via}: unparsable URL ${url}`);
+      return;
+    }
+    if (!own(origin)) seen.push(`${via}: ${url}`);
+  };
+  context.on('request', (r) => check(r.url(), r.serviceWorker() ? 'service worker request' : 'request'));
+  const onPage = (p: Page) => p.on('websocket', (ws) => check(ws.url(), 'websocket'));
+  context.pages().forEach(onPage);
+  context.on('page', onPage);
+  context.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) seen.push(`CSP violation: ${m.text()}`);
+  });
+  return seen;
+}
+
+/**
+ * Every test gets a page whose requests are watched (see {@link watchOffOrigin}): any request that leaves the
+ * page's own origin (the baseURL's, plus `ownOrigins` for tests that serve the app themselves), from the page,
+ * a worker or a service worker, and any CSP violation, fails the test.
+ */
+export const test = base.extend<{ offOrigin: string[]; ownOrigins: string[] }>({
+  ownOrigins: [[], { option: true }],
   offOrigin: [
-    async ({ context, baseURL }, use) => {
-      const origin = new URL(baseURL!).origin;
-      const seen: string[] = [];
-      context.on('request', (r) => {
-        const u = r.url();
-        if (u.startsWith('data:') || u.startsWith('blob:')) return;
-        if (new URL(u).origin !== origin) seen.push(u);
-      });
+    async ({ context, baseURL, ownOrigins }, use) => {
+      const allowed = new Set([new URL(baseURL!).origin, ...ownOrigins.map((o) => new URL(o).origin)]);
+      const seen = watchOffOrigin(context, (o) => allowed.has(o));
       await use(seen);
-      expect(seen, 'requests outside the page origin').toEqual([]);
+      expect(seen, 'requests outside the page origin, or CSP violations').toEqual([]);
     },
     { auto: true },
   ],

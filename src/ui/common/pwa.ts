@@ -36,5 +36,10 @@ export function startPwa(events: PwaEvents & { onActivatedElsewhere(): void }): 
 /** Switches to the waiting version (the page reloads once the new service worker controls it). */
 export async function applyUpdate(): Promise<void> {
   accepted = true;
+  // A page not yet controlled (the very first visit) gets no `controlling` event: reload once the new worker is active.
+  const waiting = (await navigator.serviceWorker.getRegistration())?.waiting;
+  if (waiting && !navigator.serviceWorker.controller) {
+    waiting.addEventListener('statechange', () => waiting.state === 'activated' && location.reload());
+  }
   await update?.(true);
 }
