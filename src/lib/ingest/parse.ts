@@ -1,5 +1,6 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { arrayRanges } from './slices';
+import { trailConfigKind } from './formats/trailConfig';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 
 /** What one text document turned out to be. */
@@ -17,7 +18,7 @@ export type ParseOutcome =
       ranges?: Uint32Array;
     }
   | { kind: 'digest'; digest: DigestDocument }
-  | { kind: 'not-cloudtrail'; reason: string }
+  | { kind: 'not-cloudtrail'; reason: string; config?: { kind: string; doc: unknown } }
   | { kind: 'corrupt'; reason: string };
 
 /** Line and column (both 1-based) of a character offset in `text`. */
@@ -169,6 +170,8 @@ function fromDocument(doc: unknown, text: string): ParseOutcome {
     }
     return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, ranges };
   }
+  const cfg = trailConfigKind(doc);
+  if (cfg) return { kind: 'not-cloudtrail', reason: `trail configuration (${cfg} output), no events: kept for the coverage analysis`, config: { kind: cfg, doc } };
   const what = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc === 'object' ? 'an object' : `a ${typeof doc}`;
   return { kind: 'not-cloudtrail', reason: `valid JSON (${what}) but no CloudTrail events` };
 }

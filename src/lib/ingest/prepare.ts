@@ -30,6 +30,8 @@ export interface Prepared {
   text?: string;
   /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `ranges`. */
   source?: Source;
+  /** A trail configuration document (describe-trails, get-event-selectors, get-trail-status output). */
+  config?: { kind: string; doc: unknown };
   /** Whether `source` is gzip. */
   sourceGzip?: boolean;
   digest?: DigestDocument;
@@ -73,7 +75,9 @@ export function prepare(leaf: Leaf): Prepared {
   const keepText = out.kind === 'events' && out.ranges ? text : undefined;
   text = '';
   t = phase('parse', t);
-  if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty };
+  if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') {
+    return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty, ...(out.kind === 'not-cloudtrail' && out.config ? { config: out.config, format: 'trail-config' } : {}) };
+  }
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
   const ranges = out.ranges ? new Uint32Array(out.events.length * 2) : undefined;

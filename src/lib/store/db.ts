@@ -98,6 +98,18 @@ export interface DigestRecord {
   digest: DigestDocument;
 }
 
+/** A trail configuration document dropped as input (CLI output), with when it was captured. */
+export interface ConfigRecord {
+  id?: number;
+  fileId: number;
+  path: string;
+  /** `describe-trails`, `get-event-selectors` or `get-trail-status`. */
+  kind: string;
+  doc: unknown;
+  /** The file's lastModified, epoch ms: the best available capture time. */
+  capturedAt: number;
+}
+
 /** An eventID seen with two different contents (possible tampering). */
 export interface ConflictRecord {
   id?: number;
@@ -125,6 +137,7 @@ export type KeyTrailDB = Dexie & {
   hashes: EntityTable<HashRecord, 'id'>;
   digests: EntityTable<DigestRecord, 'id'>;
   conflicts: EntityTable<ConflictRecord, 'id'>;
+  configs: EntityTable<ConfigRecord, 'id'>;
   meta: EntityTable<StatsRecord, 'key'>;
 };
 
@@ -143,6 +156,7 @@ export function openDB(name = DB_NAME): KeyTrailDB {
     hashes: 'id',
     digests: '++id, fileId',
     conflicts: '++id, eventID, fileId',
+    configs: '++id, fileId',
     meta: 'key',
   });
   return db;

@@ -154,7 +154,7 @@ export class StoreWriter {
       const segmentIds: number[] = [];
       const db = this.db;
       try {
-        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests], async () => {
+        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests, db.configs], async () => {
           let fileId = rec.id;
           if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
           else await db.files.put(rec);
@@ -180,6 +180,7 @@ export class StoreWriter {
           }
           if (conflicts.length) await db.conflicts.bulkAdd(conflicts.map((c) => ({ ...c, fileId })));
           if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
+          if (p.config) await db.configs.add({ fileId, path: p.path, kind: p.config.kind, doc: p.config.doc, capturedAt: record.lastModified });
           if (keep.length) {
             const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0 };
             stats.events += keep.length;
