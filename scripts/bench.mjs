@@ -150,6 +150,24 @@ const MEASUREMENTS = [
       result.queryMs[name] = stats(times);
       log(`${name}: ${JSON.stringify(result.queryMs[name])}`);
     }
+    // Analyses: the keys view (first call runs the key/CloudHSM analysis), a key's page, findings.
+    const analyses = await page.evaluate(async () => {
+      const q = window.keytrail.query;
+      let t0 = performance.now();
+      const keys = await q.keys();
+      const keysMs = performance.now() - t0;
+      const busiest = [...keys].sort((a, b) => b.cryptoCalls + b.managementCalls - (a.cryptoCalls + a.managementCalls))[0];
+      t0 = performance.now();
+      if (busiest) await q.key(busiest.arn);
+      const keyPageMs = performance.now() - t0;
+      t0 = performance.now();
+      await q.findings();
+      await q.principals();
+      const restMs = performance.now() - t0;
+      return { keys: keys.length, keysMs, keyPageMs, restMs, analysisMs: await q.analysisMs() };
+    });
+    result.analysisMs = { keysViewFirst: round(analyses.keysMs, 0), keyPage: round(analyses.keyPageMs, 0), findingsAndPrincipals: round(analyses.restMs, 0), kmsAnalysis: round(analyses.analysisMs, 0), keys: analyses.keys };
+    log(`analyses: ${JSON.stringify(result.analysisMs)}`);
     // A reloaded page with every event stored: time from navigation start to the first query answer.
     await page.reload();
     await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 60_000 });
