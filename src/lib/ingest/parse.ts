@@ -1,6 +1,7 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { arrayRanges } from './slices';
 import { trailConfigKind } from './formats/trailConfig';
+import { isPublicKeyList } from '../analysis/integrity';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 
 /** What one text document turned out to be. */
@@ -170,6 +171,7 @@ function fromDocument(doc: unknown, text: string): ParseOutcome {
     }
     return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, ranges };
   }
+  if (isPublicKeyList(doc)) return { kind: 'not-cloudtrail', reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures', config: { kind: 'list-public-keys', doc } };
   const cfg = trailConfigKind(doc);
   if (cfg) return { kind: 'not-cloudtrail', reason: `trail configuration (${cfg} output), no events: kept for the coverage analysis`, config: { kind: cfg, doc } };
   const what = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc === 'object' ? 'an object' : `a ${typeof doc}`;
