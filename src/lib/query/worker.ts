@@ -7,6 +7,8 @@ import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';
 import { analyzeKms, analyzePrincipals, keyDetail, type KmsAnalysis } from '../analysis/kms';
+import { correlate, type Correlation } from '../analysis/crossAccount';
+import { kmsCallRecords } from '../analysis/inputs';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
 import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
@@ -73,14 +75,41 @@ const db = openDB();
 const ix = new ColumnarIndex();
 const fields = new FieldIndex();
 let analysis: KmsAnalysis | null = null;
-const engine = new Engine(ix, fields, () => analysis?.ruleRows ?? null);
+let correlation: Correlation | null = null;
+/** Rows of every finding rule of every analysis (for `finding:` queries). */
+let allRuleRows: Map<string, Uint32Array> | null = null;
+const engine = new Engine(ix, fields, () => allRuleRows);
+
+/** Cross-account correlation of the KMS calls (after the key analysis). */
+async function getCorrelation(): Promise<Correlation> {
+  const a = await getAnalysis();
+  if (!correlation) {
+    const calls = kmsCallRecords(ix, fields, a);
+    const loaded = new Set<string>(ix.cols.recipientAccountId.dict.filter(Boolean));
+    correlation = correlate(calls, loaded);
+    mergeRuleRows(correlation.findings);
+  }
+  return correlation;
+}
+
+/** Adds findings' rows to the `finding:` map. */
+function mergeRuleRows(findings: Finding[]): void {
+  allRuleRows ??= new Map(analysis?.ruleRows ?? []);
+  for (const f of findings) {
+    const prev = allRuleRows.get(f.rule);
+    allRuleRows.set(f.rule, prev ? Uint32Array.from(new Set([...prev, ...f.rows])) : Uint32Array.from(f.rows));
+  }
+}
 
 /** The key/CloudHSM analysis of everything loaded, computed once per change of the store. */
 async function getAnalysis(): Promise<KmsAnalysis> {
   await ensureLoaded();
   await fieldsLoading;
   await pendingLoad;
-  analysis ??= analyzeKms(ix, fields);
+  if (!analysis) {
+    analysis = analyzeKms(ix, fields);
+    allRuleRows = new Map(analysis.ruleRows);
+  }
   return analysis;
 }
 const raw = new RawReader(db);
@@ -165,7 +194,7 @@ async function loadPending(): Promise<void> {
     await loadSegments(ids);
     fieldsTotal += ids.length;
     await loadFields(ids);
-    analysis = null;
+    invalidateAnalyses();
   }
   pendingLoad = null;
   notify();
@@ -181,8 +210,15 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   }
 };
 
-function reset(): void {
+/** Forgets every analysis result (new events arrived, or the store was wiped). */
+function invalidateAnalyses(): void {
   analysis = null;
+  correlation = null;
+  allRuleRows = null;
+}
+
+function reset(): void {
+  invalidateAnalyses();
   ix.clear();
   fields.clear();
   raw.clear();
@@ -250,7 +286,7 @@ const api = {
       await fieldsLoading;
       await pendingLoad;
     }
-    if (usesFindings(ast)) await getAnalysis();
+    if (usesFindings(ast)) await allFindings();
     const info = { warnings: [] as string[], usedFields: false };
     let bm: Uint8Array;
     try {
@@ -342,9 +378,13 @@ const api = {
   async key(arn: string): Promise<KeyDetail | null> {
     return keyDetail(ix, await getAnalysis(), arn);
   },
-  /** Findings of the key and CloudHSM rules, most severe first. */
+  /** Every finding (keys, CloudHSM, cross-account, coverage, integrity, imported Sigma rules), most severe first. */
   async findings(): Promise<Finding[]> {
-    return (await getAnalysis()).findings;
+    return allFindings();
+  },
+  /** Accounts, the account-to-account matrix of KMS use, and every cross-account call with its status. */
+  async crossAccount(): Promise<Correlation> {
+    return getCorrelation();
   },
   /** CloudHSM clusters with their HSMs, backups, custom key stores and keys. */
   async clusters(): Promise<ClusterSummary[]> {
@@ -372,6 +412,16 @@ const api = {
     listeners = [];
   },
 };
+
+const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+/** Findings of every analysis, most severe first, then most recent. */
+async function allFindings(): Promise<Finding[]> {
+  const a = await getAnalysis();
+  const c = await getCorrelation();
+  const out = [...a.findings, ...c.findings];
+  return out.sort((x, y) => (SEVERITY_RANK[x.severity] ?? 9) - (SEVERITY_RANK[y.severity] ?? 9) || y.last - x.last);
+}
 
 async function eventDetail(row: number): Promise<EventDetail | null> {
   if (row < 0 || row >= ix.n) return null;

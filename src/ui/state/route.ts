@@ -8,7 +8,7 @@
  * `event` the eventID of the open event). Every parameter is optional.
  */
 /** The views, each with its own hash (`#keys`, `#cloudhsm`...). */
-export const VIEWS = ['files', 'events', 'keys', 'cloudhsm', 'principals', 'findings'] as const;
+export const VIEWS = ['files', 'events', 'keys', 'cloudhsm', 'principals', 'accounts', 'coverage', 'integrity', 'findings'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export interface Route {
