@@ -168,7 +168,11 @@ export interface TrailIntegrity {
   to: number;
 }
 
-/** A finding of the integrity validation: no event rows; the files concerned instead. */
+/**
+ * A finding of the integrity validation: no event rows (`rows`, `keys`, `principals` empty); the files concerned
+ * instead. `count` is the number of files; `first`/`last` are the delivery times their names (or, for digests,
+ * their windows) give, epoch ms (NaN when unknown); `query` is `finding:<rule>`.
+ */
 export interface IntegrityFinding extends Finding {
   /** Local paths of the loaded files concerned; for missing files, the S3 keys the digests list. */
   files: string[];
