@@ -9,6 +9,7 @@ import { Engine, needsFieldIndex, usesFindings } from './engine';
 import { analyzeKms, analyzePrincipals, keyDetail, type KmsAnalysis } from '../analysis/kms';
 import { correlate, type Correlation } from '../analysis/crossAccount';
 import { kmsCallRecords } from '../analysis/inputs';
+import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
 import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
@@ -90,6 +91,37 @@ async function getCorrelation(): Promise<Correlation> {
     mergeRuleRows(correlation.findings);
   }
   return correlation;
+}
+
+let integrity: IntegrityReport | null = null;
+
+/** Validates the loaded log files against the loaded digest files (and public keys, when supplied). */
+async function getIntegrity(): Promise<IntegrityReport> {
+  if (integrity) return integrity;
+  const files = await db.files.toArray();
+  const s3KeyOf = (p: string) => {
+    const tail = p.includes('!') ? p.slice(p.lastIndexOf('!') + 1) : p;
+    const i = tail.indexOf('AWSLogs/');
+    return i >= 0 ? tail.slice(i) : tail;
+  };
+  const byId = new Map(files.map((f) => [f.id!, f]));
+  const logs: LoadedLogFile[] = files
+    .filter((f) => f.sha256 && f.s3?.fileType === 'log')
+    .map((f) => ({ path: f.path, s3Key: s3KeyOf(f.path), sha256: f.sha256!, fileId: f.id! }));
+  const digests: LoadedDigest[] = (await db.digests.toArray()).map((d) => ({
+    path: d.path, s3Key: s3KeyOf(d.path), fileId: d.fileId, sha256: byId.get(d.fileId)?.sha256 ?? '', digest: d.digest,
+  }));
+  const keys: PublicKey[] = [];
+  for (const c of await db.configs.toArray()) {
+    if (c.kind !== 'list-public-keys') continue;
+    try {
+      keys.push(...parsePublicKeys(c.doc));
+    } catch {
+      /* reported by validate as key problems when malformed */
+    }
+  }
+  integrity = await validate(logs, digests, keys);
+  return integrity;
 }
 
 /** Adds findings' rows to the `finding:` map. */
@@ -205,6 +237,12 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   const m = ev.data;
   if (m.type === 'cleared') reset();
   else if (m.type === 'commit') {
+    if (!m.segmentIds.length) {
+      // a digest, public keys or a trail configuration: no events, but the analyses change
+      invalidateAnalyses();
+      notify();
+      return;
+    }
     pendingIds.push(...m.segmentIds);
     pendingLoad ??= loadPending();
   }
@@ -213,6 +251,7 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
 /** Forgets every analysis result (new events arrived, or the store was wiped). */
 function invalidateAnalyses(): void {
   analysis = null;
+  integrity = null;
   correlation = null;
   allRuleRows = null;
 }
@@ -382,6 +421,14 @@ const api = {
   async findings(): Promise<Finding[]> {
     return allFindings();
   },
+  /** Integrity of the loaded log files against the loaded digest files (and supplied public keys). */
+  async integrity(): Promise<IntegrityReport> {
+    return getIntegrity();
+  },
+  /** Forgets cached analyses (after public keys or configuration documents were added). */
+  invalidate(): void {
+    invalidateAnalyses();
+  },
   /** Accounts, the account-to-account matrix of KMS use, and every cross-account call with its status. */
   async crossAccount(): Promise<Correlation> {
     return getCorrelation();
@@ -419,7 +466,8 @@ const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2,
 async function allFindings(): Promise<Finding[]> {
   const a = await getAnalysis();
   const c = await getCorrelation();
-  const out = [...a.findings, ...c.findings];
+  const i = await getIntegrity();
+  const out = [...a.findings, ...c.findings, ...i.findings];
   return out.sort((x, y) => (SEVERITY_RANK[x.severity] ?? 9) - (SEVERITY_RANK[y.severity] ?? 9) || y.last - x.last);
 }
 

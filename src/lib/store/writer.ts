@@ -201,7 +201,7 @@ export class StoreWriter {
         }
       }
       for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
-      if (segmentIds.length) this.channel?.postMessage({ type: 'commit', segmentIds, events: keep.length } satisfies StoreMessage);
+      if (segmentIds.length || p.digest || p.config) this.channel?.postMessage({ type: 'commit', segmentIds, events: keep.length } satisfies StoreMessage);
       return { fileId: rec.id!, path: rec.path, status, events: n, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason };
     });
   }
