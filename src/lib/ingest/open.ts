@@ -1,4 +1,4 @@
-import { Gunzip, Unzip, UnzipInflate } from 'fflate';
+import { Gunzip, Unzip, UnzipInflate, type AsyncFlateStreamHandler, type UnzipDecoder } from 'fflate';
 import { parseTar } from 'nanotar';
 import { gunzipNative, NativeGunzipUnavailable } from './gunzip-native';
 import { LIMITS, SizeCapError } from './limits';
@@ -41,6 +41,45 @@ export interface CancelToken {
 }
 
 const READ_CHUNK = 1 << 20;
+
+/**
+ * Largest piece of compressed data handed to fflate at once. fflate inflates a whole pushed piece before it
+ * calls back, so a 1 MiB piece of a bomb (deflate expands up to ~1032x) would be one 1 GiB allocation before
+ * any size cap is checked; 64 KiB pieces keep that under ~66 MB.
+ */
+const INFLATE_SLICE = 1 << 16;
+
+/** Pushes `c` to a streaming decompressor in {@link INFLATE_SLICE} pieces (`final` on the last one). */
+function pushSliced(d: { push(c: Uint8Array, final: boolean): void }, c: Uint8Array, final: boolean, stop?: () => boolean): void {
+  if (c.length <= INFLATE_SLICE) return d.push(c, final);
+  for (let o = 0; o < c.length; o += INFLATE_SLICE) {
+    if (stop?.()) return;
+    d.push(c.subarray(o, o + INFLATE_SLICE), final && o + INFLATE_SLICE >= c.length);
+  }
+}
+
+/**
+ * fflate's synchronous zip inflater, made stoppable: `terminate()` (called when a member passes a size cap)
+ * stops inflating the rest of the member, which fflate's own `UnzipInflate` would keep doing (it has no
+ * terminate), so a zip bomb member costs no more than its cap.
+ */
+class StoppableUnzipInflate implements UnzipDecoder {
+  static compression = 8;
+  ondata: AsyncFlateStreamHandler = () => undefined;
+  private inner = new UnzipInflate();
+  private stopped = false;
+  constructor() {
+    this.inner.ondata = (err, data, final) => {
+      if (!this.stopped) this.ondata(err, data, final);
+    };
+  }
+  push(chunk: Uint8Array, final: boolean): void {
+    if (!this.stopped) pushSliced(this.inner, chunk, final, () => this.stopped);
+  }
+  terminate(): void {
+    this.stopped = true;
+  }
+}
 
 /** Iterates a source in chunks of at most 1 MiB, reporting progress and honouring cancellation. */
 async function* chunks(src: Source, progress?: ReadProgress, cancel?: CancelToken): AsyncGenerator<Uint8Array> {
@@ -122,11 +161,11 @@ export async function gunzip(src: Source, cap: number, what: string, progress?: 
   let tail: Uint8Array = new Uint8Array(0);
   let pending: Uint8Array | null = null;
   for await (const c of chunks(src, progress, cancel)) {
-    if (pending) g.push(pending, false);
+    if (pending) pushSliced(g, pending, false);
     pending = c;
     tail = c.length >= 8 ? c.subarray(c.length - 8) : concat([tail, c]).subarray(-8);
   }
-  g.push(pending ?? new Uint8Array(0), true);
+  pushSliced(g, pending ?? new Uint8Array(0), true);
   if (tail.length === 8) {
     const isize = (tail[4] | (tail[5] << 8) | (tail[6] << 16) | (tail[7] << 24)) >>> 0;
     const produced = (total - memberStart) >>> 0;
@@ -166,6 +205,20 @@ export interface OpenOptions {
   cancel?: CancelToken;
 }
 
+/** Why a member was not read once its archive's decompressed total passed the cap. */
+function archiveCapReason(): string {
+  return `${new SizeCapError("the archive's total decompressed size", LIMITS.maxArchiveBytes).message}: this member was not read`;
+}
+
+/** A clear reason for a gzip stream that could not be read (fflate's messages are terse). */
+function gzipReason(err: unknown): string {
+  if (err instanceof CancelledError) throw err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/^truncated gzip/.test(msg)) return msg;
+  if (/unexpected EOF/i.test(msg)) return 'truncated gzip: the file ends inside the compressed data (unexpected EOF)';
+  return `broken gzip data: ${msg}`;
+}
+
 function corrupt(path: string, err: unknown): Leaf {
   if (err instanceof CancelledError) throw err;
   const msg = err instanceof Error ? err.message : String(err);
@@ -187,7 +240,11 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
     return;
   }
   if (kind === 'binary') {
-    yield { path, status: 'not-cloudtrail', reason: 'binary file (not text, not gzip, zip or tar)' };
+    const utf16 = (h[0] === 0xff && h[1] === 0xfe) || (h[0] === 0xfe && h[1] === 0xff);
+    yield {
+      path, status: 'not-cloudtrail',
+      reason: utf16 ? 'UTF-16 text: CloudTrail files are UTF-8 (convert it, for example with iconv -f UTF-16 -t UTF-8)' : 'binary file (not text, not gzip, zip or tar)',
+    };
     return;
   }
   if (kind === 'text') {
@@ -203,13 +260,24 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
     return;
   }
   if (kind === 'gzip') {
-    let bytes: Uint8Array;
-    try {
-      bytes = await gunzipFast(src, LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
-    } catch (err) {
-      yield corrupt(path, err);
+    // Inside an archive, a gzip member's output counts against the archive's budget too (a zip of gzip bombs).
+    const inArchive = depth > 0;
+    if (inArchive && budget.bytes <= 0) {
+      yield { path, status: 'corrupt', reason: archiveCapReason() };
       return;
     }
+    const byBudget = inArchive && budget.bytes < LIMITS.maxDecompressedBytes;
+    let bytes: Uint8Array;
+    try {
+      bytes = await gunzipFast(src, byBudget ? budget.bytes : LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
+    } catch (err) {
+      if (err instanceof SizeCapError) {
+        if (inArchive) budget.bytes = byBudget ? 0 : budget.bytes - LIMITS.maxDecompressedBytes;
+        yield { path, status: 'corrupt', reason: byBudget ? archiveCapReason() : err.message };
+      } else yield corrupt(path, new Error(gzipReason(err)));
+      return;
+    }
+    if (inArchive) budget.bytes -= bytes.length;
     const inner = sniff(bytes.subarray(0, 512));
     if (inner === 'tar' || inner === 'zip' || inner === 'gzip') {
       yield* openInput(path, bytes, { cancel: opts.cancel }, depth + 1, budget);
@@ -300,7 +368,7 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
   const done: { name: string; bytes: Uint8Array }[] = [];
   const failed: Leaf[] = [];
   const uz = new Unzip();
-  uz.register(UnzipInflate);
+  uz.register(StoppableUnzipInflate);
   let sawFile = false;
   const unfinished = new Set<string>();
   uz.onfile = (f) => {
@@ -332,8 +400,8 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
       if (total > LIMITS.maxDecompressedBytes || budget.bytes < 0) {
         stopped = true;
         unfinished.delete(name);
-        const cap = total > LIMITS.maxDecompressedBytes ? LIMITS.maxDecompressedBytes : LIMITS.maxArchiveBytes;
-        failed.push({ path: name, status: 'corrupt', reason: new SizeCapError(total > LIMITS.maxDecompressedBytes ? 'decompressed member' : 'decompressed archive', cap).message });
+        const reason = total > LIMITS.maxDecompressedBytes ? new SizeCapError('decompressed member', LIMITS.maxDecompressedBytes).message : archiveCapReason();
+        failed.push({ path: name, status: 'corrupt', reason });
         try {
           f.terminate();
         } catch {
@@ -349,17 +417,23 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
   let error: unknown = null;
   try {
     let pending: Uint8Array | null = null;
-    for await (const c of chunks(src, opts.progress, opts.cancel)) {
-      if (pending) uz.push(pending, false);
-      pending = c;
-      // hand over members as they complete, so memory holds few at once
-      while (done.length) {
-        const m = done.shift()!;
-        yield* openInput(m.name, m.bytes, { cancel: opts.cancel }, depth + 1, budget);
+    // In slices, handing over members as they complete (so memory holds few at once, and each member is
+    // charged to the archive's budget in archive order).
+    async function* feed(c: Uint8Array, final: boolean): AsyncGenerator<Leaf> {
+      for (let o = 0; o < c.length || (final && o === 0); o += INFLATE_SLICE) {
+        uz.push(c.subarray(o, o + INFLATE_SLICE), final && o + INFLATE_SLICE >= c.length);
+        while (done.length) {
+          const m = done.shift()!;
+          yield* openInput(m.name, m.bytes, { cancel: opts.cancel }, depth + 1, budget);
+        }
+        while (failed.length) yield failed.shift()!;
       }
-      while (failed.length) yield failed.shift()!;
     }
-    uz.push(pending ?? new Uint8Array(0), true);
+    for await (const c of chunks(src, opts.progress, opts.cancel)) {
+      if (pending) yield* feed(pending, false);
+      pending = c;
+    }
+    yield* feed(pending ?? new Uint8Array(0), true);
   } catch (err) {
     if (err instanceof CancelledError) throw err;
     error = err;
