@@ -9,6 +9,7 @@ import { Engine, needsFieldIndex, usesFindings } from './engine';
 import { analyzeKms, analyzePrincipals, keyDetail, type KmsAnalysis } from '../analysis/kms';
 import { correlate, type Correlation } from '../analysis/crossAccount';
 import { kmsCallRecords } from '../analysis/inputs';
+import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaRuleId, sigmaRows } from '../analysis/sigma';
 import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
@@ -94,6 +95,52 @@ async function getCorrelation(): Promise<Correlation> {
 }
 
 let integrity: IntegrityReport | null = null;
+
+/** An imported Sigma rule and what running it gave. */
+export interface SigmaResult {
+  id: string;
+  title: string;
+  source: string;
+  level: string;
+  /** False when the rule uses something KeyTrail does not support (see `reason`). */
+  ok: boolean;
+  reason?: string;
+  /** Matching events. */
+  count: number;
+  /** The rule as a KeyTrail query, when it can be written as one. */
+  query?: string;
+}
+let sigma: { results: SigmaResult[]; errors: { rule?: string; message: string }[]; findings: Finding[] } | null = null;
+
+/** Runs every imported Sigma rule (kept in the store) over the events. */
+async function getSigma(): Promise<NonNullable<typeof sigma>> {
+  if (sigma) return sigma;
+  await ensureLoaded();
+  await fieldsLoading;
+  await pendingLoad;
+  const results: SigmaResult[] = [];
+  const errors: { rule?: string; message: string }[] = [];
+  const findings: Finding[] = [];
+  for (const c of await db.configs.toArray()) {
+    if (c.kind !== 'sigma' || typeof c.doc !== 'string') continue;
+    const parsed = parseSigma(c.doc, c.path);
+    errors.push(...parsed.errors);
+    for (const rule of parsed.rules) {
+      const compiled = compileSigma(rule);
+      const base = { id: sigmaRuleId(rule), title: rule.title, source: rule.source, level: rule.level ?? 'medium' };
+      if (!compiled.ok) {
+        results.push({ ...base, ok: false, reason: compiled.reason, count: 0 });
+        continue;
+      }
+      const rows = sigmaRows(engine, ix, compiled.query);
+      results.push({ ...base, ok: true, count: rows.length, query: queryText(compiled.query) ?? undefined });
+      if (rows.length) findings.push(sigmaFinding(rule, rows, ix));
+    }
+  }
+  sigma = { results, errors, findings };
+  mergeRuleRows(findings);
+  return sigma;
+}
 
 /** Validates the loaded log files against the loaded digest files (and public keys, when supplied). */
 async function getIntegrity(): Promise<IntegrityReport> {
@@ -252,6 +299,7 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
 function invalidateAnalyses(): void {
   analysis = null;
   integrity = null;
+  sigma = null;
   correlation = null;
   allRuleRows = null;
 }
@@ -425,6 +473,11 @@ const api = {
   async integrity(): Promise<IntegrityReport> {
     return getIntegrity();
   },
+  /** Imported Sigma rules: each rule's outcome (matches, or why it is unsupported), and YAML errors. */
+  async sigma(): Promise<{ results: SigmaResult[]; errors: { rule?: string; message: string }[] }> {
+    const g = await getSigma();
+    return { results: g.results, errors: g.errors };
+  },
   /** Forgets cached analyses (after public keys or configuration documents were added). */
   invalidate(): void {
     invalidateAnalyses();
@@ -467,7 +520,8 @@ async function allFindings(): Promise<Finding[]> {
   const a = await getAnalysis();
   const c = await getCorrelation();
   const i = await getIntegrity();
-  const out = [...a.findings, ...c.findings, ...i.findings];
+  const g = await getSigma();
+  const out = [...a.findings, ...c.findings, ...i.findings, ...g.findings];
   return out.sort((x, y) => (SEVERITY_RANK[x.severity] ?? 9) - (SEVERITY_RANK[y.severity] ?? 9) || y.last - x.last);
 }
 
