@@ -98,11 +98,11 @@ export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<Tr
 }
 
 /** Per row, just what KMS-silence detection needs. */
-export function activityOf(ix: ColumnarIndex): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string }[] {
+export function activityOf(ix: ColumnarIndex): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row: number }[] {
   const c = ix.cols;
   const out = new Array(ix.n);
   for (let r = 0; r < ix.n; r++) {
-    out[r] = { time: ix.time[r], recipientAccountId: c.recipientAccountId.dict[c.recipientAccountId.codes[r]], awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]], eventSource: c.eventSource.dict[c.eventSource.codes[r]] };
+    out[r] = { row: r, time: ix.time[r], recipientAccountId: c.recipientAccountId.dict[c.recipientAccountId.codes[r]], awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]], eventSource: c.eventSource.dict[c.eventSource.codes[r]] };
   }
   return out;
 }

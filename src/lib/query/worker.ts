@@ -8,7 +8,9 @@ import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';
 import { analyzeKms, analyzePrincipals, keyDetail, type KmsAnalysis } from '../analysis/kms';
 import { correlate, type Correlation } from '../analysis/crossAccount';
-import { kmsCallRecords } from '../analysis/inputs';
+import { activityOf, kmsCallRecords, trailEvents } from '../analysis/inputs';
+import { coverageFindings, exclusionWindows, kmsSilence, trailTimelines, unrecordedCrossAccountCalls, type ExclusionWindow, type KmsSilenceSpan, type TrailTimeline, type UnrecordedCall } from '../analysis/coverage';
+import { trailConfigSnapshots, type TrailConfigSnapshot } from '../analysis/trailConfig';
 import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaRuleId, sigmaRows } from '../analysis/sigma';
 import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
@@ -95,6 +97,40 @@ async function getCorrelation(): Promise<Correlation> {
 }
 
 let integrity: IntegrityReport | null = null;
+
+/** What the coverage analysis found: trails over time, exclusion windows, KMS silences, unrecorded calls. */
+export interface CoverageResult {
+  timelines: TrailTimeline[];
+  windows: ExclusionWindow[];
+  silences: KmsSilenceSpan[];
+  unrecorded: UnrecordedCall[];
+  findings: Finding[];
+}
+let coverage: CoverageResult | null = null;
+
+/** Reconstructs each trail's recording configuration over time and where KMS events were not recorded. */
+async function getCoverage(): Promise<CoverageResult> {
+  if (coverage) return coverage;
+  await ensureLoaded();
+  const events = await trailEvents(ix, raw);
+  const snapshots: TrailConfigSnapshot[] = [];
+  for (const c of await db.configs.toArray()) {
+    if (c.kind === 'sigma' || c.kind === 'list-public-keys') continue;
+    try {
+      snapshots.push(...trailConfigSnapshots(c.doc, c.capturedAt || undefined, c.path));
+    } catch {
+      /* a document that is not a configuration output after all */
+    }
+  }
+  const timelines = trailTimelines(events, snapshots);
+  const windows = exclusionWindows(timelines);
+  const corr = await getCorrelation();
+  const silences = kmsSilence(activityOf(ix));
+  const findings = coverageFindings({ timelines, windows, crossAccount: corr.records, silences });
+  coverage = { timelines, windows, silences, unrecorded: unrecordedCrossAccountCalls(corr.records, timelines, windows), findings };
+  mergeRuleRows(findings);
+  return coverage;
+}
 
 /** An imported Sigma rule and what running it gave. */
 export interface SigmaResult {
@@ -298,6 +334,7 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
 /** Forgets every analysis result (new events arrived, or the store was wiped). */
 function invalidateAnalyses(): void {
   analysis = null;
+  coverage = null;
   integrity = null;
   sigma = null;
   correlation = null;
@@ -469,6 +506,10 @@ const api = {
   async findings(): Promise<Finding[]> {
     return allFindings();
   },
+  /** Trails over time, KMS exclusion windows, KMS silences and the cross-account calls they explain. */
+  async coverage(): Promise<CoverageResult> {
+    return getCoverage();
+  },
   /** Integrity of the loaded log files against the loaded digest files (and supplied public keys). */
   async integrity(): Promise<IntegrityReport> {
     return getIntegrity();
@@ -519,9 +560,10 @@ const SEVERITY_RANK: Record<string, number> = { critical: 0, high: 1, medium: 2,
 async function allFindings(): Promise<Finding[]> {
   const a = await getAnalysis();
   const c = await getCorrelation();
+  const v = await getCoverage();
   const i = await getIntegrity();
   const g = await getSigma();
-  const out = [...a.findings, ...c.findings, ...i.findings, ...g.findings];
+  const out = [...a.findings, ...c.findings, ...v.findings, ...i.findings, ...g.findings];
   return out.sort((x, y) => (SEVERITY_RANK[x.severity] ?? 9) - (SEVERITY_RANK[y.severity] ?? 9) || y.last - x.last);
 }
 
