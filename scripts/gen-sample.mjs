@@ -11,7 +11,11 @@
  *   public/sample/AWSLogs/<ACCOUNT>/CloudTrail/<REGION>/YYYY/MM/DD/<ACCOUNT>_CloudTrail_<REGION>_YYYYMMDDTHHmmZ_<16 alnum>.json.gz
  *     one file per account + Region per hour of activity, `{"Records":[...]}` sorted by eventTime; every
  *     event's eventTime lies in the hour before the file's timestamp.
- *   public/sample/index.json     the file list the app fetches, plus the event count.
+ *   public/sample/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/YYYY/MM/DD/111122223333_CloudTrail-Digest_us-east-1_org-trail_us-east-1_YYYYMMDDTHHmmssZ.json.gz
+ *     org-trail's digest files for 111122223333 us-east-1, one per hour that has a log file, signed with a
+ *     TEST key (scripts/sample-test-key.pem, generated once and committed; the public key in
+ *     public/sample/test-public-keys.json as `aws cloudtrail list-public-keys` prints it).
+ *   public/sample/index.json     the file list the app fetches (log files, then digest files), plus the event count.
  *   public/sample/EXPECTED.json  the known answers, computed from the generated events (not hand-typed).
  *
  * The scenario (2024-03-01 .. 2024-03-14, UTC): a key-owner account 111122223333 ("prod-keys", trail
@@ -26,13 +30,24 @@
  *     failing on it (DisabledException).
  *   - a key with imported key material (origin EXTERNAL), and a key in a CloudHSM key store.
  *   - CloudHSM cluster, HSMs, backups; KMS custom key store create/connect/disconnect.
- *   - mallory excludes kms.amazonaws.com from org-trail for ~30 h (PutEventSelectors), and stops the trail
- *     for 3 h (StopLogging / StartLogging). The app account keeps logging its caller-side copies.
+ *   - the application account's own key alias/invoices, used by its invoice-worker and, cross-account the other
+ *     way round, by the owner account's ledger-sync role (4-7 March).
+ *   - user/ci-deploy of 444455556666 applies advanced event selectors leaving kms.amazonaws.com out of
+ *     app-trail for 4.5 hours on 7 March (trail named by ARN, then by name when restored): ledger-sync's calls
+ *     on alias/invoices in that span are only in the caller's (owner account's) logs.
+ *   - mallory excludes kms.amazonaws.com from org-trail for ~30 h (basic selectors, PutEventSelectors), and
+ *     stops the trail for 3 h (StopLogging / StartLogging). The app account keeps logging its caller-side copies.
+ *   - alice creates payments-data-trail (data events only: includeManagementEvents false) on 2 March; mallory
+ *     moves its S3 bucket to the external account (UpdateTrail) and deletes it (DeleteTrail).
  *   - after the exclusion window, the external account 777788889999 starts using alias/payments (owner-side
  *     copies only); the key policy change that allowed it happened inside the window and was never logged.
+ *   - log file integrity: one org-trail log file was changed after delivery (mallory's DescribeTrails and
+ *     GetEventSelectors removed: its digest lists the original hash), one was deleted (listed in its digest, not
+ *     in the sample; its owner copies of cross-account calls are missing too).
  */
 import { gzipSync } from 'node:zlib';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const SEED = 0x4b3754; // "K7T"
@@ -115,8 +130,11 @@ const USE1 = 'us-east-1';
 const EUW1 = 'eu-west-1';
 
 const TRAILS = [
-  { account: OWNER, name: 'org-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/org-trail` },
-  { account: APP, name: 'app-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${APP}:trail/app-trail` },
+  { account: OWNER, name: 'org-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/org-trail`, s3BucketName: `org-trail-logs-${OWNER}` },
+  { account: APP, name: 'app-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${APP}:trail/app-trail`, s3BucketName: `app-trail-logs-${APP}` },
+  // A secondary, data-events-only trail (its own logs are not in the sample): created on day 2, redirected to
+  // a bucket of the external account and deleted by mallory.
+  { account: OWNER, name: 'payments-data-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/payments-data-trail`, s3BucketName: `payments-data-events-${OWNER}` },
 ];
 
 const keyArn = (id, region = USE1, account = OWNER) => `arn:aws:kms:${region}:${account}:key/${id}`;
@@ -129,8 +147,12 @@ const KEY = {
   imported: { id: 'a1b2c3d4-5678-4e9f-8a0b-c1d2e3f40516' },
   hsm: { id: '9f8e7d6c-5b4a-4392-8170-6e5d4c3b2a19' },
   ebs: { id: '7c6b5a49-3827-4165-9e0d-f1e2d3c4b5a6' }, // AWS managed key aws/ebs (no lifecycle events in the window)
+  invoices: { id: 'c3d2e1f0-4a5b-4c6d-8e7f-90a1b2c3d4e5', account: APP }, // the application account's own key
 };
-for (const k of Object.values(KEY)) k.arn = keyArn(k.id);
+for (const k of Object.values(KEY)) {
+  k.account ??= OWNER;
+  k.arn = keyArn(k.id, USE1, k.account);
+}
 
 const CLUSTER_ID = 'cluster-5mz4h2kq7vd';
 const HSM_IDS = ['hsm-wq3hj7x6n2p', 'hsm-c5rk8b4tyfm'];
@@ -143,6 +165,18 @@ const EXCLUDE_START = at(8, 10, 0, 0); // PutEventSelectors excluding kms.amazon
 const EXCLUDE_END = at(9, 16, 0, 0); // PutEventSelectors restoring
 const STOP_AT = at(11, 2, 0, 0); // StopLogging
 const START_AT = at(11, 5, 0, 0); // StartLogging
+// The application account's app-trail: a CI user applies advanced event selectors that leave out
+// kms.amazonaws.com (by trail ARN), and puts KMS back (by trail name) about 4.5 hours later.
+const ADV_START = at(7, 13, 10, 0);
+const ADV_END = at(7, 17, 45, 0);
+// The secondary trail payments-data-trail (owner account).
+const DATA_TRAIL_CREATED = at(2, 10, 14, 3);
+const DATA_TRAIL_UPDATED = at(11, 6, 12, 44); // UpdateTrail: S3 bucket moved to the external account
+const DATA_TRAIL_DELETED = at(12, 21, 58, 10);
+// Log file integrity: an owner us-east-1 log file listed in a digest but missing from the sample, and one
+// changed after its digest was computed (mallory's reconnaissance removed from it).
+const MISSING_LOG_STAMP = at(4, 7, 1);
+const CHANGED_LOG_STAMP = at(8, 10, 1);
 const DISABLE_PAYMENTS = [at(5, 14, 2, 11), at(5, 15, 31, 40)]; // DisableKey, EnableKey
 const SCHEDULE_DELETION_AT = at(12, 22, 47, 31);
 const PENDING_WINDOW_DAYS = 7;
@@ -197,6 +231,7 @@ const ID = {
   mallory: iamUser(OWNER, 'mallory', { ip: '203.0.113.77' }),
   carol: iamUser(APP, 'carol', { ip: '192.0.2.41', ua: UA.browserMac }),
   extUser: iamUser(EXTERNAL, 'sync-bot', { ip: '198.51.100.201', ua: UA.go }),
+  ciDeploy: iamUser(APP, 'ci-deploy', { ip: '203.0.113.140', ua: 'APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.2 os/linux lang/go#1.22.0 md/GOOS#linux md/GOARCH#amd64 api/cloudtrail#1.37.3' }),
 };
 ID.keyAdmin = role(OWNER, 'KeyAdmin', {
   period: DAY, offset: 9 * HOUR + 4 * MIN, assumedBy: ID.alice, sessionName: () => 'alice', mfa: true,
@@ -235,6 +270,14 @@ ID.reporting = role(APP, 'reporting-lambda', {
   period: DAY, offset: 18 * HOUR + 8 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'reporting-lambda',
   ip: '198.51.100.88', ua: UA.botoLambda,
 });
+ID.invoiceWorker = role(APP, 'invoice-worker', {
+  period: 6 * HOUR, offset: 7 * MIN, assumedBy: 'ecs-tasks.amazonaws.com', sessionName: (i) => `invoice-worker-${(0x2b7 + i * 131).toString(16)}`,
+  ip: '198.51.100.70', ua: UA.java,
+});
+ID.ledgerSync = role(OWNER, 'ledger-sync', {
+  period: 6 * HOUR, offset: 40 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-0d1c2b3a4f5e60789',
+  ip: '10.20.9.12', ua: UA.boto, vpce: 'vpce-0a1b2c3d4e5f67890',
+});
 ID.appMonitor = role(APP, 'ops-monitor', {
   period: 12 * HOUR, offset: 16 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'ops-monitor',
   ip: '198.51.100.95', ua: UA.botoLambda,
@@ -258,6 +301,8 @@ function isLogged(account, source, t) {
     if (t > STOP_AT && t < START_AT) return 'stopLogging';
     if (source === 'kms.amazonaws.com' && t > EXCLUDE_START && t <= EXCLUDE_END) return 'excludedEventSource';
   }
+  // app-trail's advanced selectors: management events except kms.amazonaws.com, and S3 data events
+  if (account === APP && source === 'kms.amazonaws.com' && t > ADV_START && t <= ADV_END) return 'excludedEventSourceAdvanced';
   return true;
 }
 
@@ -411,16 +456,17 @@ function call(actor, t, o) {
 
 const KMS = 'kms.amazonaws.com';
 const CRYPTO_OPS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext'];
-const kmsRes = (k) => [{ accountId: OWNER, type: 'AWS::KMS::Key', ARN: k.arn }];
+const kmsRes = (k) => [{ accountId: k.account, type: 'AWS::KMS::Key', ARN: k.arn }];
 
 /**
- * A KMS call on key `k` (owned by OWNER). Same-account: one copy. Cross-account: a caller copy and an owner
+ * A KMS call on key `k` (owned by k.account; no key: the caller's account). Same-account: one copy. Cross-account: a caller copy and an owner
  * copy with the same sharedEventID, requestID and eventTime; denied cross-account calls are logged only in
  * the caller's account.
  */
 function kms(actor, t, name, k, o = {}) {
   const ua = o.ua ?? (actor.kind === 'service' ? actor.service : actor.ua);
-  const cross = actor.kind !== 'service' && actor.account !== OWNER;
+  const keyOwner = k?.account ?? actor.account ?? OWNER;
+  const cross = actor.kind !== 'service' && actor.account !== keyOwner;
   const common = {
     t, region: USE1, source: KMS, name,
     ip: actor.kind === 'service' ? actor.service : actor.ip,
@@ -434,7 +480,7 @@ function kms(actor, t, name, k, o = {}) {
     vpce: actor.kind === 'service' ? undefined : actor.vpce,
   };
   if (!cross) {
-    const ev = build({ ...common, userIdentity: identityOf(actor, t), recipient: OWNER });
+    const ev = build({ ...common, userIdentity: identityOf(actor, t), recipient: keyOwner });
     deliver(ev, t);
     return [ev];
   }
@@ -447,20 +493,20 @@ function kms(actor, t, name, k, o = {}) {
   const ownerCopy = build({
     ...common,
     userIdentity: { type: 'AWSAccount', principalId: principalIdOf(actor, t), accountId: actor.account },
-    recipient: OWNER, requestID, sharedEventID,
+    recipient: keyOwner, requestID, sharedEventID,
   });
   deliver(ownerCopy, t);
   return [callerCopy, ownerCopy];
 }
 
-function keyPolicy(extraStatements = []) {
+function keyPolicy(extraStatements = [], account = OWNER, admin = `arn:aws:iam::${OWNER}:role/KeyAdmin`) {
   return JSON.stringify({
     Version: '2012-10-17',
     Id: 'key-consolepolicy-3',
     Statement: [
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*' },
+      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
       {
-        Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:role/KeyAdmin` },
+        Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: { AWS: admin },
         Action: ['kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion'],
         Resource: '*',
       },
@@ -482,12 +528,12 @@ function createKey(actor, t, k, o) {
     keySpec: 'SYMMETRIC_DEFAULT',
     origin,
     bypassPolicyLockoutSafetyCheck: false,
-    policy: keyPolicy(o.extraStatements),
+    policy: o.policy ?? keyPolicy(o.extraStatements),
     tags: o.tags,
   };
   if (o.customKeyStoreId) rp.customKeyStoreId = o.customKeyStoreId;
   const keyMetadata = {
-    AWSAccountId: OWNER,
+    AWSAccountId: k.account,
     keyId: k.id,
     arn: k.arn,
     creationDate: awsDate(t),
@@ -507,7 +553,7 @@ function createKey(actor, t, k, o) {
 }
 
 function aliasOp(actor, t, name, aliasName, k, oldKey) {
-  const resources = [{ accountId: OWNER, type: 'AWS::KMS::Key', ARN: aliasArn(aliasName) }, ...kmsRes(k)];
+  const resources = [{ accountId: k.account, type: 'AWS::KMS::Key', ARN: aliasArn(aliasName, USE1, k.account) }, ...kmsRes(k)];
   if (oldKey) resources.push(...kmsRes(oldKey));
   return kms(actor, t, name, k, { rp: { aliasName, targetKeyId: k.id }, re: { keyId: k.arn }, readOnly: false, resources });
 }
@@ -600,12 +646,21 @@ function getCallerIdentity(actor, t) {
 }
 
 // CloudTrail's own API
-function cloudtrail(actor, t, name, requestParameters, responseElements, readOnly = false) {
+function cloudtrail(actor, t, name, requestParameters, responseElements, readOnly = false, ua) {
   return call(actor, t, {
     source: 'cloudtrail.amazonaws.com', name, readOnly, requestParameters, responseElements,
-    ua: UA.cli(`cloudtrail.${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`),
+    ua: ua ?? UA.cli(`cloudtrail.${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`),
     resources: undefined,
   });
+}
+/** app-trail's advanced event selectors: management events (optionally without KMS) and S3 data events. */
+function advancedSelectors(excludeKms) {
+  const mgmt = [{ field: 'eventCategory', equals: ['Management'] }];
+  if (excludeKms) mgmt.push({ field: 'eventSource', notEquals: ['kms.amazonaws.com'] });
+  return [
+    { name: excludeKms ? 'Management events except AWS KMS' : 'Management events', fieldSelectors: mgmt },
+    { name: 'S3 data events', fieldSelectors: [{ field: 'eventCategory', equals: ['Data'] }, { field: 'resources.type', equals: ['AWS::S3::Object'] }] },
+  ];
 }
 function eventSelectors(excluded) {
   return [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [], excludeManagementEventSources: excluded }];
@@ -704,6 +759,40 @@ const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.brows
   crypto(keyAdmin, at(1, 13, 14, 29), 'Decrypt', im, { keyId: false, context: { purpose: 'import-check' } });
 }
 
+// --- Day 2 (Sat 2 Mar): a data-events trail in the owner account; the application account's own key -------
+{
+  const a = { ...ID.alice, ua: UA.console };
+  const dt = TRAILS[2];
+  const dataSelectors = [{
+    readWriteType: 'All', includeManagementEvents: false,
+    dataResources: [{ type: 'AWS::S3::Object', values: [`arn:aws:s3:::payments-archive-${OWNER}/`] }], excludeManagementEventSources: [],
+  }];
+  const trailDesc = (bucket) => ({
+    name: dt.name, s3BucketName: bucket, includeGlobalServiceEvents: true, isMultiRegionTrail: false, trailARN: dt.arn,
+    logFileValidationEnabled: true, isOrganizationTrail: false,
+  });
+  consoleLogin(ID.alice, DATA_TRAIL_CREATED - 4 * MIN - 11_000);
+  // The console creates the trail, sets its selectors, then starts it (a new trail does not log until StartLogging).
+  cloudtrail(a, DATA_TRAIL_CREATED, 'CreateTrail',
+    { name: dt.name, s3BucketName: dt.s3BucketName, includeGlobalServiceEvents: true, isMultiRegionTrail: false, enableLogFileValidation: true, isOrganizationTrail: false },
+    trailDesc(dt.s3BucketName), false, UA.console);
+  cloudtrail(a, DATA_TRAIL_CREATED + 3000, 'PutEventSelectors', { trailName: dt.name, eventSelectors: dataSelectors }, { trailARN: dt.arn, eventSelectors: dataSelectors }, false, UA.console);
+  cloudtrail(a, DATA_TRAIL_CREATED + 6000, 'StartLogging', { name: dt.arn }, null, false, UA.console);
+
+  // 444455556666's own key for invoice data; the owner account's ledger-sync role may decrypt with it.
+  const c = ID.carol;
+  consoleLogin(c, at(2, 10, 27, 40));
+  const ledgerStatement = {
+    Sid: 'Allow ledger-sync in the key owner account to decrypt', Effect: 'Allow', Principal: { AWS: ID.ledgerSync.arn },
+    Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*',
+  };
+  createKey(c, at(2, 10, 31, 12), KEY.invoices, {
+    description: 'Invoice exports (application account)', tags: [{ tagKey: 'app', tagValue: 'invoices' }],
+    policy: keyPolicy([ledgerStatement], APP, c.arn),
+  });
+  aliasOp(c, at(2, 10, 31, 50), 'CreateAlias', 'alias/invoices', KEY.invoices);
+}
+
 // --- Day 4 (Mon 4 Mar): KMS custom key store on the cluster, the HSM-backed key; a root sign-in ---------
 {
   const cks = { customKeyStoreId: CKS_ID };
@@ -764,6 +853,30 @@ keyMgmt(keyAdmin, DISABLE_BACKUP_V1_AT, 'DisableKey', KEY.backupV1);
   keyMgmt(cli('kms.schedule-key-deletion'), SCHEDULE_DELETION_AT, 'ScheduleKeyDeletion', KEY.payments,
     { pendingWindowInDays: PENDING_WINDOW_DAYS },
     { deletionDate: awsDate(SCHEDULE_DELETION_AT + PENDING_WINDOW_DAYS * DAY), keyState: 'PendingDeletion', pendingWindowInDays: PENDING_WINDOW_DAYS });
+}
+
+// --- Day 7: a CI change leaves AWS KMS out of app-trail for ~4.5 hours (advanced event selectors) -----------
+{
+  const ci = ID.ciDeploy;
+  const appTrail = TRAILS[1];
+  cloudtrail(ci, ADV_START - 41_000, 'GetEventSelectors', { trailName: appTrail.arn }, null, true, ci.ua);
+  cloudtrail(ci, ADV_START, 'PutEventSelectors',
+    { trailName: appTrail.arn, advancedEventSelectors: advancedSelectors(true) },
+    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(true) }, false, ci.ua);
+  cloudtrail(ci, ADV_END, 'PutEventSelectors',
+    { trailName: appTrail.name, advancedEventSelectors: advancedSelectors(false) },
+    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(false) }, false, ci.ua);
+}
+
+// --- Day 11-12: mallory redirects, then deletes, the data-events trail -----------------------------------
+{
+  const m = ID.mallory;
+  const dt = TRAILS[2];
+  const sink = `partner-sync-logs-${EXTERNAL}`;
+  cloudtrail(m, DATA_TRAIL_UPDATED - 52_000, 'DescribeTrails', { trailNameList: [], includeShadowTrails: true }, null, true);
+  cloudtrail(m, DATA_TRAIL_UPDATED, 'UpdateTrail', { name: dt.name, s3BucketName: sink },
+    { name: dt.name, s3BucketName: sink, includeGlobalServiceEvents: true, isMultiRegionTrail: false, trailARN: dt.arn, logFileValidationEnabled: true, isOrganizationTrail: false });
+  cloudtrail(m, DATA_TRAIL_DELETED, 'DeleteTrail', { name: dt.arn }, null);
 }
 
 // --- Later CloudHSM and key-store housekeeping ------------------------------------------------------------
@@ -835,6 +948,23 @@ for (let d = 1; d <= 14; d++) {
       for (let i = int(2, 5); i > 0; i--) {
         crypto(ID.extUser, t, pick(['Decrypt', 'Decrypt', 'GenerateDataKey']), KEY.payments, { context: { service: 'payments', tenant: tenant() } });
         t += int(3, 40) * 1000;
+      }
+    }
+    // invoice-worker (application account): hourly in business hours on 7-8 March (the month's invoice run),
+    // envelope encryption with the application account's own key, then the encrypted export to S3 (a data
+    // event that app-trail records).
+    if (d >= 7 && d <= 8 && h >= 9 && h <= 17) {
+      const t = H + rmin(38, 44);
+      crypto(ID.invoiceWorker, t, 'GenerateDataKey', KEY.invoices, { keyId: 'alias/invoices', context: { app: 'invoices', run: `inv-${d}-${h}` } });
+      s3Data(ID.invoiceWorker, t + int(1, 3) * 1000, 'PutObject', `invoices-${APP}`, `exports/2024/03/${String(d).padStart(2, '0')}/run-${String(h).padStart(2, '0')}.json.enc`);
+    }
+    // ledger-sync (owner account) decrypts the application's ledger exports with the application's key
+    // (cross-account, the other way round), 4-7 March.
+    if (d >= 4 && d <= 7 && [12, 15].includes(h)) {
+      let t = H + rmin(45, 52);
+      for (let i = int(1, 3); i > 0; i--) {
+        crypto(ID.ledgerSync, t, 'Decrypt', KEY.invoices, { keyId: false, context: { app: 'invoices', export: `ledger-${d}-${h}` } });
+        t += int(10, 60) * 1000;
       }
     }
     // backup-agent: daily GenerateDataKey through alias/backup (resolves to whichever key the alias targets).
@@ -954,8 +1084,13 @@ const fileKeys = [...files.keys()].sort((a, b) => {
 });
 
 rmSync(OUT, { recursive: true, force: true });
+const sha256hex = (buf) => createHash('sha256').update(buf).digest('hex');
 const written = [];
 let totalBytes = 0;
+/** Owner us-east-1 log files as delivered (before any later change), for the digests. */
+const digestInputs = [];
+let missingLog = null;
+let changedLog = null;
 for (const k of fileKeys) {
   const f = files.get(k);
   f.events.sort((a, b) => a.t - b.t || (a.ev.eventID < b.ev.eventID ? -1 : a.ev.eventID > b.ev.eventID ? 1 : 0));
@@ -963,7 +1098,23 @@ for (const k of fileKeys) {
   const ymd = s.slice(0, 10).replace(/-/g, '');
   const compact = `${ymd}T${s.slice(11, 13)}${s.slice(14, 16)}Z`;
   const rel = `AWSLogs/${f.acct}/CloudTrail/${f.region}/${s.slice(0, 4)}/${s.slice(5, 7)}/${s.slice(8, 10)}/${f.acct}_CloudTrail_${f.region}_${compact}_${chars(ALNUM, 16)}.json.gz`;
-  const body = JSON.stringify({ Records: f.events.map((e) => e.ev) });
+  let body = JSON.stringify({ Records: f.events.map((e) => e.ev) });
+  if (f.acct === OWNER && f.region === USE1) {
+    // The digest lists the file as CloudTrail delivered it: hex SHA-256 of the uncompressed content.
+    digestInputs.push({ rel, stamp: f.stamp, hash: sha256hex(Buffer.from(body, 'utf8')), oldest: f.events[0].ev.eventTime, newest: f.events.at(-1).ev.eventTime });
+    if (f.stamp === MISSING_LOG_STAMP) {
+      // Delivered, listed in its digest, then deleted: not in the sample.
+      missingLog = { rel, f, hash: digestInputs.at(-1).hash };
+      continue;
+    }
+    if (f.stamp === CHANGED_LOG_STAMP) {
+      // Changed after delivery: mallory's reconnaissance calls removed from the file.
+      const removed = f.events.filter((e) => e.ev.eventSource === 'cloudtrail.amazonaws.com' && ['DescribeTrails', 'GetEventSelectors'].includes(e.ev.eventName));
+      f.events = f.events.filter((e) => !removed.includes(e));
+      body = JSON.stringify({ Records: f.events.map((e) => e.ev) });
+      changedLog = { rel, listedHash: digestInputs.at(-1).hash, actualHash: sha256hex(Buffer.from(body, 'utf8')), removed: removed.map((e) => e.ev) };
+    }
+  }
   const gz = gzipSync(Buffer.from(body, 'utf8'), { level: 9 });
   const abs = join(OUT, rel);
   mkdirSync(dirname(abs), { recursive: true });
@@ -971,6 +1122,91 @@ for (const k of fileKeys) {
   totalBytes += gz.length;
   written.push({ rel, f });
 }
+if (!missingLog || !changedLog || changedLog.removed.length !== 2) throw new Error('the missing and changed log files were not found');
+
+// ---------------------------------------------------------------------------------------------------------
+// Digest files (org-trail, 111122223333, us-east-1), signed with the committed TEST key
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * CloudTrail digest files, as "CloudTrail digest file structure" and "Custom implementations of CloudTrail log
+ * file integrity validation" (AWS CloudTrail User Guide) describe them, and as `aws cloudtrail validate-logs`
+ * checks them: one digest per hour that has a log file (real CloudTrail also delivers digests for hours without
+ * log files; left out here for size), each listing the hour's log files with the hex SHA-256 of their
+ * uncompressed content, chained to the previous digest (its S3 object, the hex SHA-256 of its uncompressed
+ * content, its signature). The signature is RSA PKCS#1 v1.5 with SHA-256 over the data signing string
+ * `digestEndTime \n digestS3Bucket/digestS3Object \n hex SHA-256 of the uncompressed digest \n
+ * previousDigestSignature` (the text `null` when there is none), hex-encoded. CloudTrail keeps it in the
+ * digest object's S3 metadata (x-amz-meta-signature); offline, digest N's signature is the
+ * previousDigestSignature of digest N+1 and every signature is in EXPECTED.json. After StopLogging ...
+ * StartLogging the chain restarts (the first digest after it has no previous digest). The key pair is a TEST
+ * key generated once (scripts/sample-test-key.pem): RSA PKCS#1 v1.5 signatures are deterministic, so reruns give
+ * identical files.
+ */
+const TEST_KEY_PATH = resolve(HERE, 'sample-test-key.pem');
+function testKey() {
+  if (!existsSync(TEST_KEY_PATH)) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(TEST_KEY_PATH,
+      '# TEST KEY ONLY. KeyTrail sample data: signs the synthetic CloudTrail digest files in public/sample/.\n' +
+      '# It is public on purpose, protects nothing and must never be used for anything else.\n' +
+      privateKey.export({ type: 'pkcs1', format: 'pem' }));
+  }
+  const text = readFileSync(TEST_KEY_PATH, 'utf8');
+  return createPrivateKey(text.slice(text.indexOf('-----BEGIN')));
+}
+const privateKey = testKey();
+const publicDer = createPublicKey(privateKey).export({ type: 'pkcs1', format: 'der' });
+const FINGERPRINT = createHash('md5').update(publicDer).digest('hex');
+const DIGEST_BUCKET = TRAILS[0].s3BucketName;
+const KEY_VALID_FROM = T('2024-02-26T00:00:00Z');
+const KEY_VALID_TO = T('2024-03-27T00:00:00Z');
+const digestsOut = [];
+let prevDigest = null;
+let prevStamp = -Infinity;
+const chainBreaks = [];
+for (const d of digestInputs.sort((a, b) => a.stamp - b.stamp)) {
+  const end = Math.floor(d.stamp / HOUR) * HOUR + HOUR + 31_000; // file delivered at HH:01, digest ends at (HH+1):00:31
+  const start = end - HOUR;
+  const e = iso(end);
+  const object = `AWSLogs/${OWNER}/CloudTrail-Digest/${USE1}/${e.slice(0, 4)}/${e.slice(5, 7)}/${e.slice(8, 10)}/${OWNER}_CloudTrail-Digest_${USE1}_${TRAILS[0].name}_${USE1}_${e.replace(/[-:]/g, '')}.json.gz`;
+  const restarted = prevDigest && prevStamp < START_AT && d.stamp > START_AT;
+  if (restarted) chainBreaks.push({ digest: object, lastBefore: prevDigest.object, reason: `logging stopped ${iso(STOP_AT)} to ${iso(START_AT)} (StopLogging / StartLogging): the chain restarts` });
+  const prev = restarted ? null : prevDigest;
+  const digest = {
+    awsAccountId: OWNER,
+    digestStartTime: iso(start),
+    digestEndTime: e,
+    digestS3Bucket: DIGEST_BUCKET,
+    digestS3Object: object,
+    digestPublicKeyFingerprint: FINGERPRINT,
+    digestSignatureAlgorithm: 'SHA256withRSA',
+    newestEventTime: d.newest,
+    oldestEventTime: d.oldest,
+    previousDigestS3Bucket: prev ? DIGEST_BUCKET : null,
+    previousDigestS3Object: prev ? prev.object : null,
+    previousDigestHashValue: prev ? prev.hash : null,
+    previousDigestHashAlgorithm: prev ? 'SHA-256' : null,
+    previousDigestSignature: prev ? prev.signature : null,
+    logFiles: [{ s3Bucket: DIGEST_BUCKET, s3Object: d.rel, hashValue: d.hash, hashAlgorithm: 'SHA-256', newestEventTime: d.newest, oldestEventTime: d.oldest }],
+  };
+  const content = Buffer.from(JSON.stringify(digest), 'utf8');
+  const hash = sha256hex(content);
+  const toSign = `${digest.digestEndTime}\n${digest.digestS3Bucket}/${digest.digestS3Object}\n${hash}\n${digest.previousDigestSignature ?? 'null'}`;
+  const signature = rsaSign('sha256', Buffer.from(toSign, 'utf8'), privateKey).toString('hex');
+  const gz = gzipSync(content, { level: 9 });
+  const abs = join(OUT, object);
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, gz);
+  totalBytes += gz.length;
+  digestsOut.push({ object, start, end, hash, signature, previous: prev?.object ?? null, logFile: d.rel, logFileHash: d.hash });
+  prevDigest = { object, hash, signature };
+  prevStamp = d.stamp;
+}
+// The public key as `aws cloudtrail list-public-keys` prints it (Value: base64 DER PKCS#1; Fingerprint: hex MD5 of it).
+writeFileSync(join(OUT, 'test-public-keys.json'), JSON.stringify({
+  PublicKeyList: [{ ValidityStartTime: KEY_VALID_FROM / 1000, ValidityEndTime: KEY_VALID_TO / 1000, Value: publicDer.toString('base64'), Fingerprint: FINGERPRINT }],
+}, null, 4) + '\n');
 
 // ---------------------------------------------------------------------------------------------------------
 // Self-checks (throw on any violation of the scenario's rules)
@@ -1032,7 +1268,7 @@ function keyArnOf(ev) {
   return null;
 }
 
-// Key lifecycle replay (owner account's logs, successful calls).
+// Key lifecycle replay (the key owner account's logs, successful calls).
 const keys = new Map();
 const aliases = new Map();
 const aliasHistory = [];
@@ -1042,7 +1278,7 @@ for (const ev of byTime) {
   if (arn && !keys.has(arn)) {
     keys.set(arn, { keyId: arn.slice(arn.indexOf('/') + 1), arn, account: arn.split(':')[4], region: arn.split(':')[3], firstSeen: ev.eventTime, createdAt: null, createdBy: null, origin: null, keyManager: null, customKeyStoreId: null, description: null, state: null, stateChangedAt: null, deletionDate: null, deletionDateRaw: null, pendingWindowInDays: null, scheduledForDeletionBy: null, rotationEnabled: null });
   }
-  if (ev.errorCode || ev.recipientAccountId !== OWNER || !arn) continue;
+  if (ev.errorCode || !arn || ev.recipientAccountId !== arn.split(':')[4]) continue;
   const k = keys.get(arn);
   const setState = (s) => ((k.state = s), (k.stateChangedAt = ev.eventTime));
   switch (ev.eventName) {
@@ -1101,45 +1337,56 @@ for (const ev of events) {
 }
 const inExclusion = (t) => t > EXCLUDE_START && t <= EXCLUDE_END;
 const inStop = (t) => t > STOP_AT && t < START_AT;
+const inAdvanced = (t) => t > ADV_START && t <= ADV_END;
+const missingShared = new Set(missingLog.f.events.map((e) => e.ev.sharedEventID).filter(Boolean));
+const emptyCounts = () => ({
+  requests: 0, paired: 0, pairedSucceeded: 0, pairedFailed: 0, callerOnlyDenied: 0, callerOnlySucceeded: 0,
+  callerOnlySucceededInExclusionWindow: 0, callerOnlySucceededInStopLoggingGap: 0, callerOnlySucceededInAdvancedExclusionWindow: 0,
+  callerOnlySucceededInMissingLogFile: 0, callerOnlyOtherFailure: 0, ownerOnly: 0, ownerOnlyCallerLoaded: 0,
+});
 const crossAccount = {
   keyOwnerAccount: OWNER,
-  requests: 0,
-  paired: 0,
-  pairedSucceeded: 0,
-  pairedFailed: 0,
-  callerOnlyDenied: 0,
-  callerOnlySucceeded: 0,
-  callerOnlySucceededInExclusionWindow: 0,
-  callerOnlySucceededInStopLoggingGap: 0,
-  callerOnlyOtherFailure: 0,
-  ownerOnly: 0,
+  keyOwnerAccounts: [OWNER, APP],
+  ...emptyCounts(),
   ownerOnlyByCallerAccount: {},
   byCallerAccount: {},
+  byOwnerAccount: {},
 };
 for (const { caller, owner } of xa.values()) {
-  crossAccount.requests++;
   const ev = caller ?? owner;
+  const ownerAcct = keyArnOf(ev).split(':')[4];
+  const per = (crossAccount.byOwnerAccount[ownerAcct] ??= emptyCounts());
+  const bump = (k) => {
+    crossAccount[k]++;
+    per[k]++;
+  };
+  bump('requests');
   inc(crossAccount.byCallerAccount, ev.userIdentity.accountId);
   if (caller && owner) {
-    crossAccount.paired++;
+    bump('paired');
     check(caller.requestID === owner.requestID && caller.eventTime === owner.eventTime && caller.eventID !== owner.eventID, 'pair mismatch');
-    if (caller.errorCode) crossAccount.pairedFailed++;
-    else crossAccount.pairedSucceeded++;
+    bump(caller.errorCode ? 'pairedFailed' : 'pairedSucceeded');
   } else if (caller) {
     const t = ms(caller);
-    if (/^AccessDenied/.test(caller.errorCode ?? '')) crossAccount.callerOnlyDenied++;
-    else if (caller.errorCode) crossAccount.callerOnlyOtherFailure++;
+    if (/^AccessDenied/.test(caller.errorCode ?? '')) bump('callerOnlyDenied');
+    else if (caller.errorCode) bump('callerOnlyOtherFailure');
     else {
-      crossAccount.callerOnlySucceeded++;
-      if (inExclusion(t)) crossAccount.callerOnlySucceededInExclusionWindow++;
-      else if (inStop(t)) crossAccount.callerOnlySucceededInStopLoggingGap++;
+      bump('callerOnlySucceeded');
+      if (ownerAcct === OWNER && inExclusion(t)) bump('callerOnlySucceededInExclusionWindow');
+      else if (ownerAcct === OWNER && inStop(t)) bump('callerOnlySucceededInStopLoggingGap');
+      else if (ownerAcct === APP && inAdvanced(t)) bump('callerOnlySucceededInAdvancedExclusionWindow');
+      else if (ownerAcct === OWNER && missingShared.has(caller.sharedEventID)) bump('callerOnlySucceededInMissingLogFile');
+      else throw new Error(`unexplained caller-only call ${caller.eventID}`);
     }
   } else {
-    crossAccount.ownerOnly++;
+    bump('ownerOnly');
+    if (LOGGED_ACCOUNTS.includes(owner.userIdentity.accountId)) bump('ownerOnlyCallerLoaded');
     inc(crossAccount.ownerOnlyByCallerAccount, owner.userIdentity.accountId);
   }
 }
 crossAccount.pairedEvents = crossAccount.paired * 2;
+check(crossAccount.ownerOnlyCallerLoaded === 0, 'owner-only copies are from the external account only');
+check(crossAccount.callerOnlySucceededInAdvancedExclusionWindow > 0 && crossAccount.callerOnlySucceededInMissingLogFile > 0, 'both new caller-only cases occur');
 
 // Failures.
 const pendingKey = keyList.find((k) => k.state === 'PendingDeletion');
@@ -1172,11 +1419,17 @@ const failures = {
 
 // Logging changes, from the cloudtrail.amazonaws.com events.
 const ct = byTime.filter((ev) => ev.eventSource === 'cloudtrail.amazonaws.com');
-const putSel = ct.filter((ev) => ev.eventName === 'PutEventSelectors');
-const exclStart = putSel.find((ev) => ev.requestParameters.eventSelectors.some((s) => (s.excludeManagementEventSources ?? []).includes(KMS)));
-const exclEnd = exclStart && putSel.find((ev) => ms(ev) > ms(exclStart) && !ev.requestParameters.eventSelectors.some((s) => (s.excludeManagementEventSources ?? []).includes(KMS)));
-const stop = ct.find((ev) => ev.eventName === 'StopLogging');
-const start = stop && ct.find((ev) => ev.eventName === 'StartLogging' && ms(ev) > ms(stop));
+const trailNameOf = (ev) => {
+  const n = ev.requestParameters?.name ?? ev.requestParameters?.trailName ?? '';
+  return n.includes(':trail/') ? n.slice(n.indexOf(':trail/') + 7) : n;
+};
+const ctOf = (trail, name) => ct.filter((ev) => trailNameOf(ev) === trail && ev.eventName === name);
+const basicExcludesKms = (ev) => (ev.requestParameters.eventSelectors ?? []).some((s) => (s.excludeManagementEventSources ?? []).includes(KMS));
+const putSel = ctOf('org-trail', 'PutEventSelectors');
+const exclStart = putSel.find(basicExcludesKms);
+const exclEnd = exclStart && putSel.find((ev) => ms(ev) > ms(exclStart) && !basicExcludesKms(ev));
+const stop = ctOf('org-trail', 'StopLogging')[0];
+const start = stop && ctOf('org-trail', 'StartLogging').find((ev) => ms(ev) > ms(stop));
 const who = (ev) => ev && { arn: ev.userIdentity.arn, accessKeyId: ev.userIdentity.accessKeyId, sourceIPAddress: ev.sourceIPAddress };
 const exclusionWindow = exclStart && {
   account: exclStart.recipientAccountId, trail: exclStart.requestParameters.trailName, excludedEventSources: [KMS],
@@ -1185,7 +1438,7 @@ const exclusionWindow = exclStart && {
   startedBy: who(exclStart), endedBy: who(exclEnd),
   ownerKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource === KMS && inExclusion(ms(ev))).length,
   ownerOtherEventsInWindow: events.filter((ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource !== KMS && inExclusion(ms(ev))).length,
-  callerSideKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId !== exclStart.recipientAccountId && ev.eventSource === KMS && inExclusion(ms(ev))).length,
+  callerSideKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId !== exclStart.recipientAccountId && ev.eventSource === KMS && keyArnOf(ev)?.split(':')[4] === exclStart.recipientAccountId && inExclusion(ms(ev))).length,
 };
 const stopLogging = stop && {
   account: stop.recipientAccountId, trail: stop.requestParameters.name,
@@ -1194,6 +1447,86 @@ const stopLogging = stop && {
   by: who(stop),
   ownerEventsInGap: events.filter((ev) => ev.recipientAccountId === stop.recipientAccountId && inStop(ms(ev))).length,
   otherAccountEventsInGap: events.filter((ev) => ev.recipientAccountId !== stop.recipientAccountId && inStop(ms(ev))).length,
+};
+// app-trail's advanced selectors
+const appSel = ctOf('app-trail', 'PutEventSelectors');
+const advExcludesKms = (ev) => (ev.requestParameters.advancedEventSelectors ?? []).some((s) => s.fieldSelectors.some((f) => f.field === 'eventSource' && (f.notEquals ?? []).includes(KMS)));
+const advStart = appSel.find(advExcludesKms);
+const advEnd = advStart && appSel.find((ev) => ms(ev) > ms(advStart) && !advExcludesKms(ev));
+const advancedExclusionWindow = advStart && {
+  account: advStart.recipientAccountId, trail: 'app-trail', trailNamedAs: { start: advStart.requestParameters.trailName, end: advEnd?.requestParameters.trailName ?? null },
+  selectorKind: 'advanced', start: advStart.eventTime, end: advEnd?.eventTime ?? null, startEventID: advStart.eventID, endEventID: advEnd?.eventID ?? null,
+  startedBy: who(advStart), endedBy: who(advEnd),
+  recipientKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId === APP && ev.eventSource === KMS && inAdvanced(ms(ev))).length,
+  recipientOtherEventsInWindow: events.filter((ev) => ev.recipientAccountId === APP && ev.eventSource !== KMS && inAdvanced(ms(ev))).length,
+};
+
+/**
+ * Coverage answers: every exclusion window (trail by name, account, kind, start, end, who), the trail
+ * updates and deletions, and the KMS silences a detector should find: in each account whose KMS events a
+ * kms-excluded window hid, from the last KMS event before the window to the first one after it (us-east-1,
+ * where the account's KMS activity is).
+ */
+const actorOf = (ev) => ev && { principal: ev.userIdentity.arn, sourceIPAddress: ev.sourceIPAddress, eventName: ev.eventName, eventID: ev.eventID, time: ev.eventTime };
+const dtCreate = ctOf('payments-data-trail', 'CreateTrail')[0];
+const dtStart = ctOf('payments-data-trail', 'StartLogging')[0];
+const dtSel = ctOf('payments-data-trail', 'PutEventSelectors')[0];
+const dtUpdate = ctOf('payments-data-trail', 'UpdateTrail')[0];
+const dtDelete = ctOf('payments-data-trail', 'DeleteTrail')[0];
+const win = (trail, account, kind, selectorKind, s, e) => ({ trail, account, kind, selectorKind, start: s.eventTime, end: e?.eventTime ?? null, startedBy: actorOf(s), endedBy: actorOf(e) ?? null });
+const windowsExpected = [
+  win('payments-data-trail', OWNER, 'logging-stopped', null, dtCreate, dtStart),
+  win('payments-data-trail', OWNER, 'management-disabled', 'basic', dtSel, dtDelete),
+  win('app-trail', APP, 'kms-excluded', 'advanced', advStart, advEnd),
+  win('org-trail', OWNER, 'kms-excluded', 'basic', exclStart, exclEnd),
+  win('org-trail', OWNER, 'logging-stopped', null, stop, start),
+  win('payments-data-trail', OWNER, 'logging-stopped', null, dtDelete, null),
+].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+const kmsTimes = (acct) => events.filter((ev) => ev.recipientAccountId === acct && ev.awsRegion === USE1 && ev.eventSource === KMS).map(ms).sort((a, b) => a - b);
+const silenceAround = (acct, s, e) => {
+  const ts = kmsTimes(acct);
+  return { account: acct, region: USE1, start: iso(ts.filter((t) => t < s).at(-1)), end: iso(ts.find((t) => t > e)), explainedBy: 'kms-excluded' };
+};
+const coverage = {
+  note: 'Exclusion windows per trail and kind (a window ends with the change that restored recording; end null = open-ended). Windows of different kinds may overlap. principal = userIdentity.arn of the change.',
+  windows: windowsExpected,
+  trailUpdated: [{ trail: 'payments-data-trail', account: OWNER, time: dtUpdate.eventTime, eventID: dtUpdate.eventID, principal: dtUpdate.userIdentity.arn, sourceIPAddress: dtUpdate.sourceIPAddress, field: 's3BucketName', from: TRAILS[2].s3BucketName, to: dtUpdate.requestParameters.s3BucketName }],
+  trailDeleted: [{ trail: 'payments-data-trail', account: OWNER, time: dtDelete.eventTime, eventID: dtDelete.eventID, principal: dtDelete.userIdentity.arn, sourceIPAddress: dtDelete.sourceIPAddress }],
+  kmsSilence: [silenceAround(APP, ADV_START, ADV_END), silenceAround(OWNER, EXCLUDE_START, EXCLUDE_END)].sort((a, b) => (a.start < b.start ? -1 : 1)),
+  notKmsSilence: 'The StopLogging gap (nothing logged at all) and the hour of the missing log file are not KMS silence: no other source logged in them.',
+  unrecordedCrossAccountCalls: {
+    note: 'caller-only-succeeded calls inside the key owner\'s exclusion windows (every trail of the owner not recording KMS then). The calls whose owner copy is in the missing log file are not inside any window.',
+    ownerCopyMissingInWindow: crossAccount.callerOnlySucceededInExclusionWindow + crossAccount.callerOnlySucceededInStopLoggingGap + crossAccount.callerOnlySucceededInAdvancedExclusionWindow,
+    byOwnerAccount: {
+      [OWNER]: crossAccount.callerOnlySucceededInExclusionWindow + crossAccount.callerOnlySucceededInStopLoggingGap,
+      [APP]: crossAccount.callerOnlySucceededInAdvancedExclusionWindow,
+    },
+    notInWindow: crossAccount.callerOnlySucceededInMissingLogFile,
+  },
+  findings: ['kms-events-excluded', 'management-events-disabled', 'trail-logging-stopped', 'trail-deleted', 'trail-updated', 'kms-silence-gap', 'cross-account-owner-copy-missing', 'external-account-key-use'],
+};
+
+// Digests and log file integrity
+const digestOf = (rel) => digestsOut.find((d) => d.logFile === rel);
+const digests = {
+  account: OWNER, region: USE1, trail: TRAILS[0].name, trailArn: TRAILS[0].arn, bucket: DIGEST_BUCKET,
+  count: digestsOut.length,
+  publicKeyFingerprint: FINGERPRINT, signatureAlgorithm: 'SHA256withRSA', publicKeysFile: 'test-public-keys.json', testPrivateKey: 'scripts/sample-test-key.pem',
+  note: 'One digest per hour that has an org-trail us-east-1 log file (real CloudTrail also delivers digests for hours without log files). Signature: RSA PKCS#1 v1.5 SHA-256 over "digestEndTime\\ndigestS3Bucket/digestS3Object\\nhex(sha256(uncompressed digest))\\npreviousDigestSignature" (null -> "null"), hex. Offline the signature of digest N is the previousDigestSignature of digest N+1; the last one, and those before a chain restart, only here. previousDigestHashValue = hex SHA-256 of the previous digest\'s uncompressed content.',
+  chainBreaks,
+  signatures: Object.fromEntries(digestsOut.map((d) => [d.object, d.signature])),
+};
+const logFileIntegrity = {
+  changed: {
+    path: changedLog.rel, digest: digestOf(changedLog.rel).object, listedHash: changedLog.listedHash, actualHash: changedLog.actualHash,
+    removedEvents: changedLog.removed.map((ev) => ({ eventID: ev.eventID, eventName: ev.eventName, eventTime: ev.eventTime, principal: ev.userIdentity.arn })),
+  },
+  missing: {
+    path: missingLog.rel, digest: digestOf(missingLog.rel).object, listedHash: missingLog.hash, inIndex: false,
+    events: missingLog.f.events.length,
+    eventsBySource: sortObj(missingLog.f.events.reduce((o, e) => inc(o, e.ev.eventSource), {})),
+    crossAccountOwnerCopies: crossAccount.callerOnlySucceededInMissingLogFile,
+  },
 };
 
 // CloudHSM, from cloudhsm.amazonaws.com and KMS custom key store events.
@@ -1230,7 +1563,11 @@ const cloudhsm = {
 // Ground truth the logs cannot show (what the simulation created but no trail delivered).
 const groundTruth = {
   note: 'Copies the simulation created that no delivered log file contains, by recipient account and reason. Not discoverable from the sample itself.',
-  undeliveredCopies: sortObj(hiddenReasons),
+  undeliveredCopies: sortObj({
+    ...hiddenReasons,
+    [`${OWNER}:logFileMissing`]: missingLog.f.events.length,
+    [`${OWNER}:logFileChanged`]: changedLog.removed.length,
+  }),
 };
 
 const expected = {
@@ -1240,6 +1577,8 @@ const expected = {
   firstEventTime: byTime[0].eventTime,
   lastEventTime: byTime.at(-1).eventTime,
   files: written.length,
+  digestFiles: digestsOut.length,
+  indexFiles: written.length + digestsOut.length,
   gzipBytes: totalBytes,
   events: events.length,
   distinctEvents: new Set(events.map((e) => JSON.stringify(e))).size,
@@ -1248,7 +1587,7 @@ const expected = {
     [APP]: { role: 'application account', logsInSample: true },
     [EXTERNAL]: { role: 'external account; appears only as a caller in the key owner\'s copies', logsInSample: false },
   },
-  trails: TRAILS.map(({ account, name, homeRegion, arn }) => ({ account, name, homeRegion, arn })),
+  trails: TRAILS.map(({ account, name, homeRegion, arn, s3BucketName }) => ({ account, name, homeRegion, arn, s3BucketName })),
   eventsByAccount: sortObj(eventsByAccount),
   eventsByRegion: sortObj(eventsByRegion),
   eventsByEventSource: sortObj(eventsByEventSource),
@@ -1259,9 +1598,13 @@ const expected = {
   aliases: sortObj(Object.fromEntries(aliases)),
   aliasHistory,
   failures,
-  crossAccount: { ...crossAccount, ownerOnlyByCallerAccount: sortObj(crossAccount.ownerOnlyByCallerAccount), byCallerAccount: sortObj(crossAccount.byCallerAccount) },
+  crossAccount: { ...crossAccount, ownerOnlyByCallerAccount: sortObj(crossAccount.ownerOnlyByCallerAccount), byCallerAccount: sortObj(crossAccount.byCallerAccount), byOwnerAccount: sortObj(crossAccount.byOwnerAccount) },
   exclusionWindow,
   stopLogging,
+  advancedExclusionWindow,
+  coverage,
+  digests,
+  logFileIntegrity,
   cloudhsm,
   groundTruth,
 };
@@ -1269,11 +1612,12 @@ check(expected.distinctEvents === expected.events, 'distinct events must equal t
 
 writeFileSync(join(OUT, 'EXPECTED.json'), JSON.stringify(expected, null, 2) + '\n');
 writeFileSync(join(OUT, 'index.json'), JSON.stringify({
-  files: written.map((w) => w.rel),
+  files: [...written.map((w) => w.rel), ...digestsOut.map((d) => d.object)],
   events: events.length,
-  description: 'KeyTrail sample: two AWS accounts (key owner 111122223333 with trail org-trail, application 444455556666 with trail app-trail), 1-14 March 2024. AWS KMS key lifecycles and cross-account use, a CloudHSM cluster and KMS custom key store, a ~30-hour exclusion of kms.amazonaws.com from org-trail, a 3-hour StopLogging gap, and an external account (777788889999) using a key that is then scheduled for deletion. Synthetic data generated by scripts/gen-sample.mjs.',
+  publicKeys: 'test-public-keys.json',
+  description: 'KeyTrail sample: two AWS accounts (key owner 111122223333 with trail org-trail, application 444455556666 with trail app-trail), 1-14 March 2024. AWS KMS key lifecycles and cross-account use both ways, a CloudHSM cluster and KMS custom key store, a ~30-hour exclusion of kms.amazonaws.com from org-trail (basic event selectors), a 4.5-hour exclusion from app-trail (advanced event selectors), a 3-hour StopLogging gap, a data-events trail redirected and deleted, an external account (777788889999) using a key that is then scheduled for deletion, and signed digest files for org-trail in us-east-1 (one log file changed after delivery, one missing; test key in test-public-keys.json). Synthetic data generated by scripts/gen-sample.mjs.',
 }, null, 2) + '\n');
 
-console.log(`wrote ${written.length} log files (${totalBytes} bytes gzipped), ${events.length} events, to ${OUT}`);
+console.log(`wrote ${written.length} log files and ${digestsOut.length} digest files (${totalBytes} bytes gzipped), ${events.length} events, to ${OUT}`);
 console.log(`by account: ${JSON.stringify(expected.eventsByAccount)}`);
 console.log(`by source:  ${JSON.stringify(expected.eventsByEventSource)}`);
