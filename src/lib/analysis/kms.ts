@@ -188,8 +188,8 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     return reg && acc ? `arn:aws:kms:${reg}:${acc}:key/${id}` : id;
   };
 
-  // Alias timelines per (account, region, alias name): [time, key ARN | ''] in time order.
-  const aliasTl = new Map<string, [number, string][]>();
+  // Alias timelines per (account, region, alias name): [time, key ARN | '', eventName] in time order.
+  const aliasTl = new Map<string, [number, string, string][]>();
   const aliasKey = (acc: string, reg: string, name: string) => `${acc}|${reg}|${name}`;
   const toArn = (ref: string, r: number): string => {
     if (!ref) return '';
@@ -218,7 +218,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     const key = aliasKey(acc, reg, alias);
     let tl = aliasTl.get(key);
     if (!tl) aliasTl.set(key, (tl = []));
-    tl.push([ix.time[r], target]);
+    tl.push([ix.time[r], target, name]);
   }
   const resolveAlias = (ref: string, r: number): string => {
     const a = aliasNameOf(ref);
@@ -233,8 +233,9 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       if (at <= t) cur = arn;
       else break;
     }
-    // an alias used before its first recorded change: assume the first target
-    return cur || (tl[0][0] > t ? tl[0][1] : '');
+    // an alias used before its first recorded change: assume the first target when that change created it (before
+    // an UpdateAlias it pointed to another, unrecorded key)
+    return cur || (tl[0][0] > t && tl[0][2] === 'CreateAlias' ? tl[0][1] : '');
   };
 
   const keys: KeyAgg[] = [];
@@ -282,8 +283,8 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     const t = ix.time[r];
 
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
-      hit('kms-custom-key-store-change', -1, r);
       if (!err) {
+        hit('kms-custom-key-store-change', -1, r);
         const id = f(r, 'requestParameters.customKeyStoreId') ?? f(r, 'responseElements.customKeyStoreId') ?? '';
         if (id) {
           const cks = customKeyStores.get(id) ?? { id, name: '', clusterId: '', state: 'DISCONNECTED' };
@@ -324,7 +325,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     // state-dependent use
     if (!readOnly && name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') {
       const pendingFailure = err === 'KMSInvalidStateException' && /pending ?deletion/i.test(f(r, 'errorMessage') ?? '');
-      if (s.state === 'PendingDeletion' || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
+      if (s.state === 'PendingDeletion' || s.state === 'PendingReplicaDeletion' || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
       else if ((s.state === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException') hit('kms-key-disabled-use', ki, r);
     }
     if (crypto) {
@@ -377,7 +378,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
         }
         case 'RetireGrant':
         case 'RevokeGrant':
-          detail = f(r, 'requestParameters.grantId') ?? '';
+          detail = f(r, 'requestParameters.grantId') ?? f(r, 'additionalEventData.grantId') ?? '';
           break;
         case 'EnableKey':
           state = 'Enabled';
@@ -387,10 +388,14 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           hit('kms-key-disabled', ki, r);
           break;
         case 'ScheduleKeyDeletion': {
-          state = 'PendingDeletion';
+          // a multi-Region primary key with replicas: no deletion date until its last replica is deleted
+          const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
+          state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
           const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
-          s.deletionDate = parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
-          detail = `deletion on ${s.deletionDate ? new Date(s.deletionDate).toISOString().replace('.000Z', 'Z') : '?'} (${days} days)`;
+          s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
+          detail = replicas
+            ? `deletion ${days} days after the last replica is deleted`
+            : `deletion on ${s.deletionDate ? new Date(s.deletionDate).toISOString().replace('.000Z', 'Z') : '?'} (${days} days)`;
           hit('kms-key-deletion-scheduled', ki, r);
           break;
         }
@@ -424,6 +429,8 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
         }
         case 'DeleteAlias':
           detail = f(r, 'requestParameters.aliasName') ?? '';
+          // the key it pointed to (in resources) had the alias
+          if (detail) K.aliasSet.add(detail);
           break;
         case 'ReplicateKey':
           s.multiRegion = true;
@@ -543,7 +550,7 @@ function analyzeCloudHsm(
       const err = errs.dict[errs.codes[r]];
       const t = ix.time[r];
       const backupId = f(r, 'requestParameters.backupId') ?? f(r, 'responseElements.backup.backupId') ?? f(r, 'serviceEventDetails.backupId') ?? '';
-      let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
+      let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'responseElements.destinationBackup.sourceCluster') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
       if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
       const resourceId = f(r, 'requestParameters.resourceId') ?? '';
       if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;

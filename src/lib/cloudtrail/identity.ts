@@ -39,10 +39,14 @@ export function classifyCaller(e: CloudTrailEvent): CallerClass {
   const ua = typeof e.userAgent === 'string' ? e.userAgent : '';
   const fromConsole = e.sessionCredentialFromConsole === 'true' || e.sessionCredentialFromConsole === true;
   let via: CallerClass['via'];
-  if (e.eventSource === 'kms.amazonaws.com' && KMS_INTERNAL_OPERATIONS.has(e.eventName) && (e.eventType === 'AwsServiceEvent' || (rawType === 'AWSService' && !invokedBy) || (!u && !ua))) via = 'KMS internal';
-  else if (fromConsole || /console\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\//.test(ua)) via = 'console';
+  if (
+    e.eventSource === 'kms.amazonaws.com' && KMS_INTERNAL_OPERATIONS.has(e.eventName) &&
+    (e.eventType === 'AwsServiceEvent' || (rawType === 'AWSService' && !invokedBy) || (!rawType && invokedBy === 'AWS Internal') || (!u && !ua))
+  ) via = 'KMS internal';
+  // console.amazonaws.com, console.ec2.amazonaws.com, signin.amazonaws.com, AWSConsole, EC2ConsoleFrontend, browsers
+  else if (fromConsole || /\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(ua)) via = 'console';
   else if (rawType === 'AWSService' || invokedBy || /^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal') via = 'AWS service';
-  else if (/^aws-cli\//i.test(ua)) via = 'CLI';
+  else if (/^\[?aws-cli\//i.test(ua)) via = 'CLI'; // S3 records the user agent in brackets
   else if (/aws-sdk|boto3|botocore|aws-internal|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) via = 'SDK';
   else via = 'other';
   return { type, credentials, mfa, via, invokedBy };
