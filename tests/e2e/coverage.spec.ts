@@ -74,8 +74,8 @@ detection:
 level: low
 `);
   await page.getByTestId('sigma-add').click();
-  await expect(page.locator('[data-testid=sigma-rule][data-rule-id="6f9bd2e0-0000-4000-8000-000000000001"]')).toHaveAttribute('data-count', '1');
-  const bad = page.locator('[data-testid=sigma-rule][data-rule-id="6f9bd2e0-0000-4000-8000-000000000002"]');
+  await expect(page.locator('[data-testid=sigma-rule][data-rule-id="sigma:6f9bd2e0-0000-4000-8000-000000000001"]')).toHaveAttribute('data-count', '1');
+  const bad = page.locator('[data-testid=sigma-rule][data-rule-id="sigma:6f9bd2e0-0000-4000-8000-000000000002"]');
   await expect(bad).toHaveAttribute('data-ok', 'false');
   await expect(bad).toContainText('base64offset');
   await expect(page.locator('[data-testid=finding][data-rule^="sigma:"]').first()).toBeVisible();
