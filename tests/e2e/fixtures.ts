@@ -78,5 +78,6 @@ export async function ingestDone(page: Page): Promise<number> {
 export async function fileRow(page: Page, path: string) {
   await page.getByTestId('nav-files').click();
   await page.getByPlaceholder('Filter by path or reason').fill(path);
-  return page.locator(`[data-testid=file-row][data-path="${path}"], [data-testid=archive-row][data-path="${path}"]`);
+  const v = path.replace(/["\\]/g, '\\$&'); // a CSS string: any path, quotes and markup included
+  return page.locator(`[data-testid=file-row][data-path="${v}"], [data-testid=archive-row][data-path="${v}"]`);
 }
