@@ -2,6 +2,7 @@ import type { CrossAccountCall } from './crossAccount';
 import {
   normalizeAdvancedSelectors, normalizeBasicSelectors, parseTrailArn,
   type AdvancedEventSelector, type AdvancedFieldSelector, type BasicEventSelector, type TrailConfigSnapshot,
+  type TrailSettings,
 } from './trailConfig';
 import type { Finding, Severity } from './types';
 
@@ -58,7 +59,7 @@ export interface RecordingCoverage {
 }
 
 /** A trail's configuration after a change. Unknown parts are undefined. */
-export interface TrailState {
+export interface TrailState extends TrailSettings {
   /** true once created (or seen without a CreateTrail), false after DeleteTrail. */
   exists?: boolean;
   logging?: boolean;
@@ -66,13 +67,6 @@ export interface TrailState {
   eventSelectors?: BasicEventSelector[];
   advancedEventSelectors?: AdvancedEventSelector[];
   coverage?: RecordingCoverage;
-  s3BucketName?: string;
-  s3KeyPrefix?: string;
-  kmsKeyId?: string;
-  isMultiRegionTrail?: boolean;
-  includeGlobalServiceEvents?: boolean;
-  logFileValidationEnabled?: boolean;
-  isOrganizationTrail?: boolean;
 }
 
 /** Trail settings whose change `trail-updated` reports. */

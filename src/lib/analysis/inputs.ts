@@ -2,43 +2,14 @@ import type { ColumnarIndex } from '../query/columnar';
 import type { FieldIndex } from '../query/fieldIndex';
 import type { RawReader } from '../store/raw';
 import type { KmsAnalysis } from './kms';
-
-/** A call reduced to what cross-account correlation needs (see crossAccount.ts). Times epoch ms UTC. */
-export interface CallRecordInput {
-  row: number;
-  time: number;
-  eventSource: string;
-  eventName: string;
-  errorCode: string;
-  recipientAccountId: string;
-  callerAccount: string;
-  principal: string;
-  sharedEventID: string;
-  requestID: string;
-  eventID: string;
-  awsRegion: string;
-  resourceArn: string;
-}
-
-/** A cloudtrail.amazonaws.com trail-management event, parsed (see coverage.ts). */
-export interface TrailEventInput {
-  row: number;
-  time: number;
-  eventName: string;
-  errorCode: string;
-  recipientAccountId: string;
-  awsRegion: string;
-  principal: string;
-  sourceIPAddress: string;
-  requestParameters: Record<string, unknown> | null;
-  responseElements: Record<string, unknown> | null;
-}
+import type { CallRecord } from './crossAccount';
+import type { TrailEvent } from './coverage';
 
 /**
  * Every KMS call that names a key, with the fields correlation needs. Three paths are materialised from
  * the field index in one pass each; everything else comes from the columns.
  */
-export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnalysis): CallRecordInput[] {
+export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnalysis): CallRecord[] {
   const n = ix.n;
   const shared = fields.materialize('sharedEventID', n);
   const request = fields.materialize('requestID', n);
@@ -46,7 +17,7 @@ export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnal
   const arnOf: string[] = [];
   for (const [arn, i] of a.keyIndexByArn) arnOf[i] = arn;
   const c = ix.cols;
-  const out: CallRecordInput[] = [];
+  const out: CallRecord[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
@@ -67,11 +38,11 @@ export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnal
 export const TRAIL_OPERATIONS: ReadonlySet<string> = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StopLogging', 'StartLogging', 'DeleteTrail']);
 
 /** Trail-management events (CreateTrail, UpdateTrail, PutEventSelectors, Start/StopLogging, DeleteTrail), parsed from the stored text. */
-export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<TrailEventInput[]> {
+export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<TrailEvent[]> {
   const c = ix.cols;
   const ct = c.eventSource.map.get('cloudtrail.amazonaws.com');
   if (ct === undefined) return [];
-  const out: TrailEventInput[] = [];
+  const out: TrailEvent[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];

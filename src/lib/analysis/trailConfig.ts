@@ -44,7 +44,18 @@ export interface AdvancedEventSelector {
 export type TrailConfigSource = 'describe-trails' | 'get-trail' | 'get-event-selectors' | 'get-trail-status' | 'create-or-update-trail';
 
 /** A trail's configuration as one output states it. Only what the output states is set. Times epoch ms UTC. */
-export interface TrailConfigSnapshot {
+/** The trail settings `trail-updated` watches, as CloudTrail's APIs name them. */
+export interface TrailSettings {
+  s3BucketName?: string;
+  s3KeyPrefix?: string;
+  kmsKeyId?: string;
+  isMultiRegionTrail?: boolean;
+  includeGlobalServiceEvents?: boolean;
+  logFileValidationEnabled?: boolean;
+  isOrganizationTrail?: boolean;
+}
+
+export interface TrailConfigSnapshot extends TrailSettings {
   source: TrailConfigSource;
   /** When the output was captured: the `capturedAt` argument, else the HTTP `date` of a recorded response. */
   capturedAt?: number;
@@ -57,13 +68,6 @@ export interface TrailConfigSnapshot {
   trailArn?: string;
   account?: string;
   homeRegion?: string;
-  s3BucketName?: string;
-  s3KeyPrefix?: string;
-  kmsKeyId?: string;
-  isMultiRegionTrail?: boolean;
-  includeGlobalServiceEvents?: boolean;
-  logFileValidationEnabled?: boolean;
-  isOrganizationTrail?: boolean;
   hasCustomEventSelectors?: boolean;
   snsTopicName?: string;
   cloudWatchLogsLogGroupArn?: string;
