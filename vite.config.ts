@@ -37,6 +37,8 @@ export default defineConfig({
       registerType: 'prompt',
       // registered from src/ui/common/pwa.ts: no inline script (the CSP allows none)
       injectRegister: false,
+      // the icons and the manifest are precached by the glob below (listing them twice is harmless but noisy)
+      includeManifestIcons: false,
       manifest: {
         id: './',
         name: 'KeyTrail: CloudTrail for KMS & CloudHSM investigations',
@@ -55,7 +57,9 @@ export default defineConfig({
         ],
       },
       workbox: {
-        globPatterns: ['**/*.{js,css,html,svg,png,webmanifest,json,gz}'],
+        // every file of the build: the app, its workers, icons and the sample data
+        globPatterns: ['**/*'],
+        globIgnores: ['manifest.webmanifest'], // added by the plugin itself
         // the largest chunk is well under this; the cap only guards against silently dropping a file
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
         // hashed file names need no cache-busting revision

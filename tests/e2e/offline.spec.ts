@@ -95,7 +95,7 @@ async function networkIsOff(page: Page): Promise<boolean> {
   return page.evaluate(() => fetch(`./manifest.webmanifest?probe=${Date.now()}`, { cache: 'no-store' }).then(() => false, () => true));
 }
 
-test('the built HTML carries the CSP meta and the page cannot reach another origin', async ({ page, offOrigin }) => {
+test('the built HTML carries the CSP meta and the page cannot reach another origin', async ({ page, offOrigin, baseURL }) => {
   const html = readFileSync(join(DIST, 'index.html'), 'utf8');
   const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
   expect(csp).toContain("connect-src 'self'");
@@ -109,7 +109,7 @@ test('the built HTML carries the CSP meta and the page cannot reach another orig
   const manifest = await page.evaluate(async () => (await fetch('./manifest.webmanifest')).json());
   expect(manifest.icons.map((i: { sizes: string; purpose?: string }) => `${i.sizes}${i.purpose ? ' ' + i.purpose : ''}`)).toEqual(expect.arrayContaining(['192x192', '512x512', '512x512 maskable']));
   expect(manifest.display).toBe('standalone');
-  expect(await swReady(page)).toBe('http://127.0.0.1:4173/');
+  expect(await swReady(page)).toBe(baseURL);
   // the policy refuses an off-origin fetch before anything leaves; the watcher reports the attempt
   const refused = await page.evaluate(() => fetch('http://127.0.0.1:4191/leak').then(() => false, () => true));
   expect(refused).toBe(true);
