@@ -110,6 +110,11 @@ test('the built HTML carries the CSP meta and the page cannot reach another orig
   expect(manifest.icons.map((i: { sizes: string; purpose?: string }) => `${i.sizes}${i.purpose ? ' ' + i.purpose : ''}`)).toEqual(expect.arrayContaining(['192x192', '512x512', '512x512 maskable']));
   expect(manifest.display).toBe('standalone');
   expect(await swReady(page)).toBe(baseURL);
+  // Chromium's own installability check (manifest, icons, service worker); test contexts are incognito, which
+  // alone forbids installing
+  const cdp = await page.context().newCDPSession(page);
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+  expect(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito')).toEqual([]);
   // the policy refuses an off-origin fetch before anything leaves; the watcher reports the attempt
   const refused = await page.evaluate(() => fetch('http://127.0.0.1:4191/leak').then(() => false, () => true));
   expect(refused).toBe(true);
