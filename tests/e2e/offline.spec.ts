@@ -1,5 +1,5 @@
 import { gzipSync, strToU8 } from 'fflate';
-import { cpSync, appendFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -245,4 +245,15 @@ test('the request watcher sees requests from the page, its workers and its servi
     sink.close();
     probe.close();
   }
+});
+
+test('every spec file takes `test` from fixtures.ts, so every test has the request watcher', () => {
+  const dir = fileURLToPath(new URL('.', import.meta.url));
+  const bad = readdirSync(dir)
+    .filter((f) => f.endsWith('.spec.ts'))
+    .filter((f) => {
+      const src = readFileSync(join(dir, f), 'utf8');
+      return /import\s*\{[^}]*\btest\b[^}]*\}\s*from\s*'@playwright\/test'/.test(src) || !/from '\.\/fixtures'/.test(src);
+    });
+  expect(bad).toEqual([]);
 });
