@@ -31,6 +31,7 @@ export class Search {
   running = $state(false);
 
   private generation = 0;
+  private userRunning = false;
   constructor(private query: () => Comlink.Remote<QueryWorkerApi>) {}
 
   /** The current state as a route. */
@@ -60,9 +61,12 @@ export class Search {
    * Runs the query text in `q` with the window and sort. On a syntax error the previous result stays and
    * `error` holds the message and position.
    */
-  async run(opts: { push?: boolean; keepEvent?: boolean; text?: string } = {}): Promise<void> {
+  async run(opts: { push?: boolean; keepEvent?: boolean; text?: string; refresh?: boolean } = {}): Promise<void> {
+    // a background refresh never supersedes a search the user started
+    if (opts.refresh && this.userRunning) return;
     const gen = ++this.generation;
     this.running = true;
+    if (!opts.refresh) this.userRunning = true;
     const text = opts.text ?? this.q;
     try {
       const res = await this.query().run({ q: text, from: this.from, to: this.to, descending: this.desc });
@@ -95,13 +99,16 @@ export class Search {
       }
       if (opts.push !== undefined) this.syncUrl(opts.push);
     } finally {
-      if (gen === this.generation) this.running = false;
+      if (gen === this.generation) {
+        this.running = false;
+        this.userRunning = false;
+      }
     }
   }
 
   /** Re-runs the last applied query (new data arrived); keeps the open event. */
   async refresh(): Promise<void> {
-    await this.run({ keepEvent: true, text: this.applied });
+    await this.run({ keepEvent: true, text: this.applied, refresh: true });
   }
 
   /** Opens the event at result index `i` (row id `row`) and records its eventID in the URL. */
