@@ -66,6 +66,7 @@ export async function openApp(page: Page, hash = ''): Promise<void> {
   await page.goto('./' + hash);
   await expect(page.getByTestId('ingest-status')).toBeVisible();
   await expect(page.getByTestId('nav-files')).toBeVisible();
+  await page.waitForFunction(() => 'keytrail' in globalThis); // the store is open and the state hook is set
 }
 
 /** Waits for the ingest to finish and returns the stored distinct event count. */

@@ -70,6 +70,7 @@ async function openAt(page: Page, url: string): Promise<void> {
   await page.goto(url);
   await expect(page.getByTestId('ingest-status')).toBeVisible();
   await expect(page.getByTestId('nav-files')).toBeVisible();
+  await page.waitForFunction(() => 'keytrail' in globalThis);
 }
 
 /** Waits until the service worker is active (every file precached) and controls the page. */
