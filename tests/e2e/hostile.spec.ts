@@ -39,10 +39,7 @@ async function rows(page: Page): Promise<Map<string, Row>> {
   return new Map(list.map((r) => [r.path, r]));
 }
 
-/**
- * Runs a query in the events view once the query index has caught up with the ingest (a refresh still pending
- * from the ingest could otherwise replace the result with the previous query's: see the report).
- */
+/** Runs a query in the events view once the query index has caught up with the ingest. */
 async function search(page: Page, q: string): Promise<void> {
   await page.waitForFunction(() => {
     const a = (globalThis as unknown as { keytrail: { app: { index: { loading: boolean; rows: number }; eventCount: number; search: { running: boolean } } } }).keytrail.app;
