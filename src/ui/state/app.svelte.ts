@@ -222,6 +222,7 @@ export class App {
     let bytesDone = 0;
     let eventsFound = 0;
     let progressTimer: ReturnType<typeof setTimeout> | null = null;
+    const rowReads: Promise<unknown>[] = [];
     const pushRun = () => {
       progressTimer = null;
       let inFlight = 0;
@@ -252,7 +253,7 @@ export class App {
               void this.db.files.update(task.fileId, { status, reason });
               this.update(task.fileId, { status, reason });
             } else {
-              void this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f)));
+              rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f))));
             }
           },
         });
@@ -263,6 +264,8 @@ export class App {
     });
     if (progressTimer) clearTimeout(progressTimer);
     pushRun();
+    // every finished file's final row is read before the run reports done
+    await Promise.all(rowReads);
     // Files not stored (cancel or quota) go back to a retryable state.
     if (end.kind !== 'done') {
       const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
@@ -309,7 +312,8 @@ export class App {
     await this.db.transaction('rw', this.db.tables, () => Promise.all(this.db.tables.map((t) => t.clear())));
     this.channel.postMessage({ type: 'cleared' } satisfies StoreMessage);
     await this.query.reset();
-    if ('caches' in globalThis) for (const k of await caches.keys()) if (k.startsWith('keytrail-data')) await caches.delete(k);
+    // every cache but the service worker's copy of the app itself (so it still opens offline)
+    if ('caches' in globalThis) for (const k of await caches.keys()) if (!k.startsWith('workbox-precache')) await caches.delete(k);
     this.files = [];
     this.byId.clear();
     this.dirty.clear();
