@@ -23,6 +23,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import { once } from 'node:events';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from './prng.mjs';
 
 const GENERATOR_VERSION = 1;
 const SEED = 0x6b3b3e4c;
@@ -38,15 +39,6 @@ const SPAN = 30 * 24 * 3600_000;
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------------------------
 
-function mulberry32(a) {
-  return function () {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function rng(seed) {
   const r = mulberry32(seed);

@@ -49,6 +49,7 @@ import { gzipSync } from 'node:zlib';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign as rsaSign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { mulberry32 } from './prng.mjs';
 
 const SEED = 0x4b3754; // "K7T"
 const HERE = import.meta.dirname ?? dirname(decodeURIComponent(new URL(import.meta.url).pathname));
@@ -58,15 +59,6 @@ const OUT = resolve(HERE, '..', 'public', 'sample');
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------------------------
 
-function mulberry32(a) {
-  return function () {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(SEED);
 const int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
 const pick = (arr) => arr[Math.floor(rand() * arr.length)];
