@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { contentHash, MAX_DEPTH, NestingTooDeepError, stringHash } from '../../src/lib/ingest/hash';
+import { FieldStoreBuilder } from '../../src/lib/store/fields';
 import { kmsEvent, nestArrays, nestObjects, rng } from './helpers';
 
 function h(v: unknown): string {
@@ -173,6 +174,51 @@ describe('contentHash', () => {
     const before = h(kmsEvent(3));
     expect(() => h(nestObjects(1000))).toThrow(NestingTooDeepError);
     expect(h(kmsEvent(3))).toBe(before);
+  });
+});
+
+describe('the field store walk computes the same hash', () => {
+  /** Hashes through FieldStoreBuilder (as ingest does), several events per chunk so dictionaries are shared. */
+  function viaBuilder(evs: unknown[]): string[] {
+    const b = new FieldStoreBuilder();
+    const out = new Uint32Array(evs.length * 2);
+    const ok = evs.map((e, i) => b.addEvent(e as Record<string, unknown>, out, i * 2));
+    return evs.map((_, i) => (ok[i] ? `${out[i * 2].toString(16)}:${out[i * 2 + 1].toString(16)}` : 'rejected'));
+  }
+
+  it('agrees with contentHash on random events, column paths and userIdentity included', () => {
+    const r = rng(7);
+    const evs: unknown[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const e: Record<string, unknown> = { eventSource: ['kms.amazonaws.com', 'a', 1, null][i % 4], eventName: randomValue(r) };
+      if (r() < 0.7) e.userIdentity = r() < 0.8 ? { type: randomValue(r), accountId: '1', arn: randomValue(r), x: { y: [randomValue(r)] } } : randomValue(r);
+      if (r() < 0.5) e.awsRegion = randomValue(r);
+      if (r() < 0.5) e.requestParameters = randomValue(r);
+      if (r() < 0.3) e.userIdentity = {};
+      if (r() < 0.2) e.extra = { deep: nestObjects(70), arr: nestArrays(80) };
+      evs.push(r() < 0.5 ? e : reorder(e, r));
+    }
+    evs.push({}, { eventSource: 'a', eventName: 'b', a: {}, b: [], c: [{}], d: '' }, kmsEvent(1), reorder(kmsEvent(1)));
+    const got = viaBuilder(evs);
+    expect(got).toEqual(evs.map((e) => h(e)));
+    expect(got.at(-1)).toBe(got.at(-2));
+  });
+
+  it('rejects an event nested too deep and leaves no trace of it in the chunk', () => {
+    const b = new FieldStoreBuilder();
+    const out = new Uint32Array(6);
+    expect(b.addEvent(kmsEvent(1) as unknown as Record<string, unknown>, out, 0)).toBe(true);
+    expect(b.addEvent({ eventSource: 'a', eventName: 'b', x: nestObjects(MAX_DEPTH + 1) }, out, 2)).toBe(false);
+    expect(b.addEvent(kmsEvent(2) as unknown as Record<string, unknown>, out, 2)).toBe(true);
+    const fs = b.finish();
+    expect(fs.rowStart.length).toBe(3);
+    const ref = new FieldStoreBuilder();
+    ref.addEvent(kmsEvent(1) as unknown as Record<string, unknown>, out, 4);
+    ref.addEvent(kmsEvent(2) as unknown as Record<string, unknown>, out, 4);
+    const want = ref.finish();
+    expect([...fs.rowStart]).toEqual([...want.rowStart]);
+    expect([...fs.entryValue]).toEqual([...want.entryValue].map((c) => fs.values.split('\u0000').indexOf(want.values.split('\u0000')[c])));
+    expect(h(kmsEvent(2))).toBe(`${out[2].toString(16)}:${out[3].toString(16)}`);
   });
 });
 

@@ -1,11 +1,29 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import type { DigestDocument } from './formats';
-import { contentHash, NestingTooDeepError, stringHash } from './hash';
+import { MAX_DEPTH, stringHash } from './hash';
+import { FieldStoreBuilder, type FieldStore } from '../store/fields';
+import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
 import type { Leaf, Source } from './open';
 import { parseText } from './parse';
 import { phase } from './phases';
 
-/** One document read, parsed and hashed, ready to be deduplicated and committed. */
+/**
+ * The query index of up to `CHUNK_EVENTS` consecutive events of a prepared document, built before
+ * deduplication (outside the store's commit lock): its field store and columns. The writer stores each
+ * block's new events as one chunk (selecting rows when some events were already stored).
+ */
+export interface PreparedBlock {
+  /** Index in `Prepared.events` of the block's first event. */
+  start: number;
+  /** Events in the block. */
+  n: number;
+  fields: Omit<FieldStore, 'id'>;
+  /** eventTime, epoch ms UTC (NaN when absent). */
+  time: Float64Array;
+  cols: Record<StringColumn, DictColumn>;
+}
+
+/** One document read, parsed, hashed and indexed, ready to be deduplicated and committed. */
 export interface Prepared {
   path: string;
   kind: 'events' | 'digest' | 'not-cloudtrail' | 'corrupt';
@@ -21,6 +39,8 @@ export interface Prepared {
   events: CloudTrailEvent[];
   h: Uint32Array;
   e: Uint32Array;
+  /** The events' index, in blocks of consecutive events (empty unless kind is 'events'). */
+  blocks: PreparedBlock[];
   /**
    * Where each event's text lies in `text` (`[start, end)` UTF-16 offsets, two per event, aligned with
    * `events`), when the input shape gives it; otherwise the writer serialises the parsed events.
@@ -44,7 +64,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
-  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), skipped: 0 };
+  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
   if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
   const bytes = leaf.bytes.length;
   let text: string;
@@ -85,15 +105,24 @@ export function prepare(leaf: Leaf): Prepared {
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;
   const notes = out.notes.slice();
+  const blocks: PreparedBlock[] = [];
+  let builder = new FieldStoreBuilder();
+  let blockStart = 0;
+  const closeBlock = () => {
+    const n = events.length - blockStart;
+    if (!n) return;
+    const { time, cols } = buildColumns(events.slice(blockStart, events.length));
+    blocks.push({ start: blockStart, n, fields: builder.finish(), time, cols });
+    blockStart = events.length;
+    builder = new FieldStoreBuilder();
+  };
   for (let k = 0; k < out.events.length; k++) {
     const ev = out.events[k];
     const i = events.length;
-    try {
-      contentHash(ev, h, i * 2);
-    } catch (err) {
-      if (!(err instanceof NestingTooDeepError)) throw err;
+    // the content hash comes out of the same walk that builds the field store
+    if (!builder.addEvent(ev as unknown as Record<string, unknown>, h, i * 2)) {
       skipped++;
-      if (notes.length < 3) notes.push(`event skipped: ${err.message}`);
+      if (notes.length < 3) notes.push(`event skipped: JSON nested more than ${MAX_DEPTH} levels deep`);
       continue;
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
@@ -102,13 +131,15 @@ export function prepare(leaf: Leaf): Prepared {
       ranges[i * 2] = out.ranges![k * 2];
       ranges[i * 2 + 1] = out.ranges![k * 2 + 1];
     }
+    if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
-  t = phase('hash', t);
+  closeBlock();
+  t = phase('index', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
     path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
-    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2),
+    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
     ...(ranges ? { ranges: ranges.subarray(0, events.length * 2), text: keepText, source: leaf.source, sourceGzip: leaf.compressed } : {}),
   };
 }

@@ -125,6 +125,11 @@ export interface StatsRecord {
   events: number;
   /** Raw JSON bytes stored (UTF-16 length of the event texts). */
   rawChars: number;
+  /**
+   * Which content hash the `hashes` rows hold: 2 is the leaf sum of ingest/hash.ts; absent means the
+   * first scheme (stores written before it), which the writer rehashes once before its first commit.
+   */
+  hashScheme?: number;
 }
 
 /** The KeyTrail IndexedDB database. */

@@ -1,3 +1,9 @@
+import {
+  addLeaf, addValue, EMPTY_ARRAY1, EMPTY_ARRAY2, EMPTY_OBJECT1, EMPTY_OBJECT2, FALSE1, FALSE2, finishLeafSum,
+  hashStringTo, index1, index2, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2,
+  TAG_KEY, TAG_VALUE, TRUE1, TRUE2, type LeafSum,
+} from '../ingest/hash';
+
 /**
  * The generic field store of one chunk: every leaf of every event (path → value), dictionary-encoded, so that
  * the query engine can match any CloudTrail field by its path (`requestParameters.keyId`, `resources.ARN`,
@@ -41,92 +47,238 @@ export const COLUMN_PATHS: ReadonlySet<string> = new Set([
 
 /** Builds the field store of a list of events (`id` is set by the caller). */
 export function buildFieldStore(events: readonly unknown[]): Omit<FieldStore, 'id'> {
-  // Path ids by (parent path id, key): no path strings are built per leaf.
-  const paths: string[] = [];
-  const children: Map<string, number>[] = [new Map()]; // children[parentId + 1]; index 0 is the root
-  const child = (parent: number, key: string): number => {
-    const m = children[parent + 1];
+  const b = new FieldStoreBuilder();
+  const h = new Uint32Array(2);
+  for (const ev of events) b.addEvent(ev as Record<string, unknown>, h, 0);
+  return b.finish();
+}
+
+/** Deepest nesting (below the event) whose leaves the field store keeps; deeper ones are only hashed. */
+const MAX_STORED_DEPTH = 66;
+
+/**
+ * Builds the field store of one chunk event by event and, in the same walk, each event's content hash (the
+ * leaf sum defined in ingest/hash.ts; equal to `contentHash(event)`). Each distinct value's text is hashed
+ * once per chunk (the value dictionary caches it), which makes hashing nearly free for repeated values.
+ */
+export class FieldStoreBuilder {
+  private paths: string[] = [];
+  private children: Map<string, number>[] = [new Map()]; // children[parentId + 1]; index 0 is the root
+  /** Key hash lanes of each path's last key. */
+  private keyH = new Uint32Array(256);
+  private valueMap = new Map<string, number>();
+  private values: string[] = [];
+  /** String hash lanes of each dictionary value. */
+  private valH = new Uint32Array(4096);
+  /** Values of the column paths (not stored here), with their hash lanes: hashed once per chunk too. */
+  private colMap = new Map<string, number>();
+  private colH = new Uint32Array(1024);
+  private rowStarts: number[] = [];
+  private cap = 1 << 16;
+  private entryPath = new Uint16Array(this.cap);
+  private entryValue = new Uint32Array(this.cap);
+  private e = 0;
+  private acc: LeafSum = { a: 0, b: 0, n: 0 };
+  private uiPath: number;
+  private scratch = new Uint32Array(2);
+
+  constructor() {
+    this.uiPath = this.child(-1, 'userIdentity');
+  }
+
+  /** Events added so far. */
+  get rows(): number {
+    return this.rowStarts.length;
+  }
+
+  private child(parent: number, key: string): number {
+    const m = this.children[parent + 1];
     let id = m.get(key);
     if (id === undefined) {
-      id = paths.length;
-      paths.push(parent < 0 ? key : `${paths[parent]}.${key}`);
-      children.push(new Map());
+      id = this.paths.length;
+      this.paths.push(parent < 0 ? key : `${this.paths[parent]}.${key}`);
+      this.children.push(new Map());
       m.set(key, id);
+      if (id * 2 + 2 > this.keyH.length) this.keyH = grow(this.keyH, id * 2 + 2);
+      hashStringTo(key, TAG_KEY, this.keyH, id * 2);
     }
     return id;
-  };
-  const valueMap = new Map<string, number>();
-  const values: string[] = [];
-  const rowStart = new Uint32Array(events.length + 1);
-  let cap = events.length * 24 + 16;
-  let entryPath = new Uint16Array(cap);
-  let entryValue = new Uint32Array(cap);
-  let e = 0;
+  }
 
-  const add = (path: number, v: string) => {
-    let c = valueMap.get(v);
+  /** Dictionary code of a value (added, with its hash lanes, when new). */
+  private code(v: string): number {
+    let c = this.valueMap.get(v);
     if (c === undefined) {
-      c = values.length;
-      const key = v;
+      c = this.values.length;
+      this.valueMap.set(v, c);
+      if (c * 2 + 2 > this.valH.length) this.valH = grow(this.valH, c * 2 + 2);
+      hashStringTo(v, TAG_VALUE, this.valH, c * 2);
       if (v.length > MAX_VALUE_CHARS) v = v.slice(0, MAX_VALUE_CHARS);
-      values.push(v.includes(SEP) ? v.replaceAll(SEP, '\uFFFD') : v);
-      valueMap.set(key, c);
+      this.values.push(v.includes(SEP) ? v.replaceAll(SEP, '\uFFFD') : v);
     }
-    if (e === cap) {
-      cap *= 2;
-      const p2 = new Uint16Array(cap);
-      p2.set(entryPath);
-      entryPath = p2;
-      const v2 = new Uint32Array(cap);
-      v2.set(entryValue);
-      entryValue = v2;
-    }
-    entryPath[e] = path;
-    entryValue[e++] = c;
-  };
+    return c;
+  }
 
-  const walk = (v: unknown, path: number, depth: number): void => {
-    if (v === null) return add(path, 'null');
+  private entry(path: number, c: number): void {
+    if (this.e === this.cap) {
+      this.cap *= 2;
+      const p2 = new Uint16Array(this.cap);
+      p2.set(this.entryPath);
+      this.entryPath = p2;
+      const v2 = new Uint32Array(this.cap);
+      v2.set(this.entryValue);
+      this.entryValue = v2;
+    }
+    this.entryPath[this.e] = path;
+    this.entryValue[this.e++] = c;
+  }
+
+  /** Stores and hashes the leaves of `v` at `path`, position (p1, p2), depth `depth` below the event. */
+  private walk(v: unknown, path: number, p1: number, p2: number, depth: number): void {
+    const acc = this.acc;
+    if (v === null) {
+      this.entry(path, this.code('null'));
+      return addLeaf(acc, p1, p2, NULL1, NULL2);
+    }
     switch (typeof v) {
-      case 'string':
-        return add(path, v);
-      case 'number':
+      case 'string': {
+        const c = this.code(v);
+        this.entry(path, c);
+        return addLeaf(acc, p1, p2, this.valH[c * 2], this.valH[c * 2 + 1]);
+      }
+      case 'number': {
+        const c = this.code(String(v));
+        this.entry(path, c);
+        return addLeaf(acc, p1, p2, this.valH[c * 2] ^ NUMBER1, (this.valH[c * 2 + 1] + NUMBER2) | 0);
+      }
       case 'boolean':
-        return add(path, String(v));
-      case 'object':
-        if (depth > 64) return;
+        this.entry(path, this.code(v ? 'true' : 'false'));
+        return v ? addLeaf(acc, p1, p2, TRUE1, TRUE2) : addLeaf(acc, p1, p2, FALSE1, FALSE2);
+      case 'object': {
+        if (depth >= MAX_STORED_DEPTH) return addValue(acc, v, p1, p2, depth);
         if (Array.isArray(v)) {
-          for (let i = 0; i < v.length; i++) walk(v[i], path, depth + 1);
+          if (v.length === 0) return addLeaf(acc, p1, p2, EMPTY_ARRAY1, EMPTY_ARRAY2);
+          for (let i = 0; i < v.length; i++) this.walk(v[i], path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1);
           return;
         }
-        for (const k in v as Record<string, unknown>) walk((v as Record<string, unknown>)[k], child(path, k), depth + 1);
-    }
-  };
-
-  const ui = child(-1, 'userIdentity');
-  for (let i = 0; i < events.length; i++) {
-    rowStart[i] = e;
-    const ev = events[i] as Record<string, unknown>;
-    for (const k in ev) {
-      if (COLUMN_PATHS.has(k)) continue;
-      const u = ev[k];
-      if (k === 'userIdentity' && u && typeof u === 'object' && !Array.isArray(u)) {
-        for (const uk in u as Record<string, unknown>) {
-          if (uk === 'type' || uk === 'accountId' || uk === 'accessKeyId') continue;
-          walk((u as Record<string, unknown>)[uk], child(ui, uk), 1);
+        let any = false;
+        const o = v as Record<string, unknown>;
+        for (const k in o) {
+          any = true;
+          const id = this.child(path, k);
+          this.walk(o[k], id, mixA(p1, this.keyH[id * 2]), mixB(p2, this.keyH[id * 2 + 1]), depth + 1);
         }
-        continue;
+        if (!any) addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2);
+        return;
       }
-      walk(u, child(-1, k), 0);
+      default:
+        return addLeaf(acc, p1, p2, 0, 0);
     }
   }
-  rowStart[events.length] = e;
-  return {
-    paths,
-    values: values.join(SEP),
-    nValues: values.length,
-    rowStart,
-    entryPath: entryPath.slice(0, e),
-    entryValue: values.length <= 0xffff ? Uint16Array.from(entryValue.subarray(0, e)) : entryValue.slice(0, e),
-  };
+
+  /** Hashes a value kept as a column, not in the field store (its text hashed once per chunk). */
+  private hashOnly(v: unknown, p1: number, p2: number, depth: number): void {
+    if (typeof v !== 'string') return addValue(this.acc, v, p1, p2, depth);
+    let c = this.colMap.get(v);
+    if (c === undefined) {
+      c = this.colMap.size;
+      this.colMap.set(v, c);
+      if (c * 2 + 2 > this.colH.length) this.colH = grow(this.colH, c * 2 + 2);
+      hashStringTo(v, TAG_VALUE, this.colH, c * 2);
+    }
+    addLeaf(this.acc, p1, p2, this.colH[c * 2], this.colH[c * 2 + 1]);
+  }
+
+  /**
+   * Adds one event (a parsed JSON object) as the next row and writes its content hash to `h[off]`,
+   * `h[off + 1]`. Returns false, adding nothing, when the event nests deeper than `MAX_DEPTH` (ingest/hash.ts).
+   */
+  addEvent(ev: Record<string, unknown>, h: Uint32Array, off: number): boolean {
+    const acc = this.acc;
+    acc.a = 0;
+    acc.b = 0;
+    acc.n = 0;
+    const e0 = this.e;
+    try {
+      if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) addValue(acc, ev, ROOT1, ROOT2, 0);
+      else {
+        let any = false;
+        for (const k in ev) {
+          any = true;
+          const u = ev[k];
+          const id = this.child(-1, k);
+          const p1 = mixA(ROOT1, this.keyH[id * 2]);
+          const p2 = mixB(ROOT2, this.keyH[id * 2 + 1]);
+          if (COLUMN_PATHS.has(k)) this.hashOnly(u, p1, p2, 1);
+          else if (id === this.uiPath && u && typeof u === 'object' && !Array.isArray(u)) {
+            let anyU = false;
+            for (const uk in u as Record<string, unknown>) {
+              anyU = true;
+              const uid = this.child(id, uk);
+              const q1 = mixA(p1, this.keyH[uid * 2]);
+              const q2 = mixB(p2, this.keyH[uid * 2 + 1]);
+              const x = (u as Record<string, unknown>)[uk];
+              if (uk === 'type' || uk === 'accountId' || uk === 'accessKeyId') this.hashOnly(x, q1, q2, 2);
+              else this.walk(x, uid, q1, q2, 2);
+            }
+            if (!anyU) addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2);
+          } else this.walk(u, id, p1, p2, 1);
+        }
+        if (!any) addLeaf(acc, ROOT1, ROOT2, EMPTY_OBJECT1, EMPTY_OBJECT2);
+      }
+    } catch (err) {
+      if (!(err instanceof NestingTooDeepError)) throw err;
+      this.e = e0;
+      return false;
+    }
+    finishLeafSum(acc, h, off);
+    this.rowStarts.push(e0);
+    return true;
+  }
+
+  /** The field store of the rows added (`id` is set by the caller). */
+  finish(): Omit<FieldStore, 'id'> {
+    const n = this.rowStarts.length;
+    const rowStart = new Uint32Array(n + 1);
+    for (let i = 0; i < n; i++) rowStart[i] = this.rowStarts[i];
+    rowStart[n] = this.e;
+    const e = this.e;
+    return {
+      paths: this.paths,
+      values: this.values.join(SEP),
+      nValues: this.values.length,
+      rowStart,
+      entryPath: this.entryPath.slice(0, e),
+      entryValue: this.values.length <= 0xffff ? Uint16Array.from(this.entryValue.subarray(0, e)) : this.entryValue.slice(0, e),
+    };
+  }
+}
+
+function grow(a: Uint32Array, min: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(Math.max(min, a.length * 2));
+  b.set(a);
+  return b;
+}
+
+/**
+ * The field store of some rows of another (`rows`: ascending row indices). Unreferenced paths and values
+ * stay in the dictionaries; rows keep their order.
+ */
+export function selectFieldRows(fs: Omit<FieldStore, 'id'>, rows: readonly number[]): Omit<FieldStore, 'id'> {
+  let total = 0;
+  for (const r of rows) total += fs.rowStart[r + 1] - fs.rowStart[r];
+  const rowStart = new Uint32Array(rows.length + 1);
+  const entryPath = new Uint16Array(total);
+  const entryValue = fs.entryValue instanceof Uint16Array ? new Uint16Array(total) : new Uint32Array(total);
+  let e = 0;
+  for (let i = 0; i < rows.length; i++) {
+    rowStart[i] = e;
+    const a = fs.rowStart[rows[i]];
+    const b = fs.rowStart[rows[i] + 1];
+    entryPath.set(fs.entryPath.subarray(a, b), e);
+    entryValue.set(fs.entryValue.subarray(a, b), e);
+    e += b - a;
+  }
+  rowStart[rows.length] = e;
+  return { paths: fs.paths, values: fs.values, nValues: fs.nValues, rowStart, entryPath, entryValue };
 }

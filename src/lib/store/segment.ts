@@ -88,3 +88,35 @@ export function buildColumns(events: CloudTrailEvent[]): { time: Float64Array; c
   }
   return { time, cols };
 }
+
+/** Events per stored chunk (one IndexedDB row of raw events, one of columns, one of fields). */
+export const CHUNK_EVENTS = 2000;
+
+/**
+ * The times and string columns of some rows of a block (`rows`: ascending row indices). Dictionaries are
+ * compacted to the values still used, so facet counts never list a value with no event.
+ */
+export function selectColumnRows(
+  time: Float64Array, cols: Record<StringColumn, DictColumn>, rows: readonly number[],
+): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+  const t = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i++) t[i] = time[rows[i]];
+  const out = {} as Record<StringColumn, DictColumn>;
+  for (const name of Object.keys(cols) as StringColumn[]) {
+    const { dict, codes } = cols[name];
+    const remap = new Int32Array(dict.length).fill(-1);
+    const d: string[] = [];
+    const c32 = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const c = codes[rows[i]];
+      let m = remap[c];
+      if (m < 0) {
+        m = remap[c] = d.length;
+        d.push(dict[c]);
+      }
+      c32[i] = m;
+    }
+    out[name] = { dict: d, codes: d.length <= 0xffff ? Uint16Array.from(c32) : c32 };
+  }
+  return { time: t, cols: out };
+}

@@ -3,11 +3,15 @@ import type { Prepared } from '../ingest/prepare';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
 import { phase } from '../ingest/phases';
-import { buildFieldStore } from './fields';
-import { buildColumns, type Segment } from './segment';
+import { contentHash } from '../ingest/hash';
+import { RawReader } from './raw';
+import { selectFieldRows, type FieldStore } from './fields';
+import { selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
 
-/** Events per stored chunk (one IndexedDB row of raw events plus one row of columns). */
-export const CHUNK_EVENTS = 2000;
+export { CHUNK_EVENTS } from './segment';
+
+/** The content hash scheme this writer stores (see `StatsRecord.hashScheme`). */
+export const HASH_SCHEME = 2;
 
 /** What a commit did to one file record. */
 export interface CommitResult {
@@ -59,11 +63,39 @@ export class StoreWriter {
   private lastHashId = 0;
   private channel: BroadcastChannel | null = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(STORE_CHANNEL) : null;
   private tmp = new Uint32Array(2);
+  private upgraded = false;
 
   constructor(private db: KeyTrailDB) {}
 
+  /**
+   * Rewrites the content hashes of a store written before the current hash scheme (`StatsRecord.hashScheme`)
+   * from its stored event texts, so that dropping the same files again still finds them. Runs once, under
+   * the commit lock, before the first commit of this writer.
+   */
+  private async upgradeHashes(): Promise<void> {
+    const stats = await this.db.meta.get('stats');
+    if (!stats || stats.hashScheme === HASH_SCHEME) return;
+    if (stats.events > 0) {
+      const reader = new RawReader(this.db);
+      const ids = (await this.db.hashes.toCollection().primaryKeys()) as number[];
+      for (const id of ids) {
+        const texts = await reader.chunkTexts(id);
+        const row = await this.db.hashes.get(id);
+        if (!row || texts.length * 2 !== row.h.length) continue;
+        const h = new Uint32Array(row.h.length);
+        texts.forEach((t, i) => contentHash(JSON.parse(t), h, i * 2));
+        await this.db.hashes.update(id, { h });
+      }
+    }
+    await this.db.meta.update('stats', { hashScheme: HASH_SCHEME });
+  }
+
   /** Loads hashes written since the last sync (by any writer). Call holding the commit lock. */
   private async sync(): Promise<void> {
+    if (!this.upgraded) {
+      await this.upgradeHashes();
+      this.upgraded = true;
+    }
     const rows = await this.db.hashes.where(':id').above(this.lastHashId).toArray();
     for (const r of rows) {
       for (let i = 0; i < r.h.length; i += 2) {
@@ -121,15 +153,25 @@ export class StoreWriter {
         s3: record.s3 && Object.keys(record.s3).length ? record.s3 : parseS3Path(p.path),
         doneAt: Date.now(),
       };
-      // Build chunks outside the transaction (IndexedDB transactions end when the event loop idles).
+      // One chunk per prepared block that has new events: its index was built before the lock (prepare);
+      // only blocks with some events already stored need their rows selected.
       // With the events' positions known and the source bytes at hand, the stored copy is the source file
       // itself (often gzip, several times smaller than the text) plus each event's range in it.
       const useSource = !!(p.ranges && p.source && keep.length);
       const chunkRaw: (string[] | Uint32Array)[] = [];
       const chunkIdx: number[][] = [];
+      const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] = [];
       let rawChars = 0;
-      for (let o = 0; o < keep.length; o += CHUNK_EVENTS) {
-        const idx = keep.slice(o, o + CHUNK_EVENTS);
+      let k = 0;
+      for (const b of p.blocks) {
+        const idx: number[] = [];
+        while (k < keep.length && keep[k] < b.start + b.n) idx.push(keep[k++]);
+        if (!idx.length) continue;
+        if (idx.length === b.n) chunkIndex.push(b);
+        else {
+          const rows = idx.map((i) => i - b.start);
+          chunkIndex.push({ fields: selectFieldRows(b.fields, rows), ...selectColumnRows(b.time, b.cols, rows) });
+        }
         if (useSource) {
           const r = new Uint32Array(idx.length * 2);
           for (let j = 0; j < idx.length; j++) {
@@ -147,10 +189,6 @@ export class StoreWriter {
       }
       const sourceBlob = useSource ? (p.source instanceof Blob ? p.source : new Blob([p.source as Uint8Array<ArrayBuffer>])) : null;
       t0 = phase('dedupe+raw', t0);
-      const built = chunkIdx.map((idx) => buildColumns(idx.map((i) => p.events[i])));
-      t0 = phase('columns', t0);
-      const fieldStores = chunkIdx.map((idx) => buildFieldStore(idx.map((i) => p.events[i])));
-      t0 = phase('fields', t0);
       const segmentIds: number[] = [];
       const db = this.db;
       try {
@@ -172,9 +210,9 @@ export class StoreWriter {
               e[j * 2] = p.e[idx[j] * 2];
               e[j * 2 + 1] = p.e[idx[j] * 2 + 1];
             }
-            const seg: Segment = { id, fileId, n: idx.length, time: built[c].time, eid: e, cols: built[c].cols };
+            const seg: Segment = { id, fileId, n: idx.length, time: chunkIndex[c].time, eid: e, cols: chunkIndex[c].cols };
             await db.segments.add(seg);
-            await db.fields.add({ id, ...fieldStores[c] });
+            await db.fields.add({ id, ...chunkIndex[c].fields });
             await db.hashes.add({ id, h, e });
             segmentIds.push(id);
           }
@@ -182,7 +220,7 @@ export class StoreWriter {
           if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
           if (p.config) await db.configs.add({ fileId, path: p.path, kind: p.config.kind, doc: p.config.doc, capturedAt: record.lastModified });
           if (keep.length) {
-            const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0 };
+            const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
             stats.events += keep.length;
             stats.rawChars += rawChars;
             await db.meta.put(stats);
@@ -211,5 +249,6 @@ export class StoreWriter {
     this.content.clear();
     this.eids.clear();
     this.lastHashId = 0;
+    this.upgraded = false;
   }
 }

@@ -1,0 +1,112 @@
+import 'fake-indexeddb/auto';
+import { describe, expect, it } from 'vitest';
+import { contentHash, stringHash } from '../../src/lib/ingest/hash';
+import { ingestTask } from '../../src/lib/ingest/ingest-core';
+import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
+import { SEP, type FieldStore } from '../../src/lib/store/fields';
+import { RawReader } from '../../src/lib/store/raw';
+import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
+import { kmsEvent, kmsEvents, s3File, te } from './helpers';
+
+let dbn = 0;
+async function drop(db: KeyTrailDB, writer: StoreWriter, path: string, text: string) {
+  const bytes = te.encode(text);
+  const fileId = (await db.files.add({ path, size: bytes.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
+  const [r] = await ingestTask(db, writer, { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path }, () => {});
+  return r;
+}
+
+/** Value of `path` in row `row` of a field store ('' when absent). */
+function fieldValue(fs: FieldStore, row: number, path: string): string {
+  const p = fs.paths.indexOf(path);
+  const values = fs.values.split(SEP);
+  for (let e = fs.rowStart[row]; e < fs.rowStart[row + 1]; e++) if (fs.entryPath[e] === p) return values[fs.entryValue[e]];
+  return '';
+}
+
+/** Every stored event of a file, in chunk order, with its segment row, field store row and hash row. */
+async function stored(db: KeyTrailDB, fileId: number) {
+  const reader = new RawReader(db);
+  const out: { event: Record<string, unknown>; eventName: string; time: number; keyField: string; h: number[]; e: number[] }[] = [];
+  for (const c of await db.chunks.where('fileId').equals(fileId).sortBy('id')) {
+    const seg = (await db.segments.get(c.id!))!;
+    const fs = (await db.fields.get(c.id!))!;
+    const hr = (await db.hashes.get(c.id!))!;
+    const texts = await reader.chunkTexts(c.id!);
+    expect(seg.n).toBe(texts.length);
+    expect(fs.rowStart.length).toBe(texts.length + 1);
+    texts.forEach((t, i) => {
+      const col = seg.cols.eventName;
+      out.push({
+        event: JSON.parse(t), eventName: col.dict[col.codes[i]], time: seg.time[i], keyField: fieldValue(fs, i, 'requestParameters.keyId'),
+        h: [hr.h[i * 2], hr.h[i * 2 + 1]], e: [seg.eid[i * 2], seg.eid[i * 2 + 1]],
+      });
+    });
+    // compacted dictionaries: every value is used by some row
+    for (const col of Object.values(seg.cols)) expect(new Set(col.codes).size).toBe(col.dict.length);
+  }
+  return out;
+}
+
+describe('StoreWriter', () => {
+  it('stores only the new events of a partly known file, each with its own columns, fields and hashes', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const writer = new StoreWriter(db);
+    const a = await drop(db, writer, 'a.json', s3File(kmsEvents(3000)));
+    expect(a).toMatchObject({ status: 'ingested', events: 3000, newEvents: 3000 });
+    // events 1500..4499: the first block (1500..3499) holds 1500 known events and 500 new ones
+    const b = await drop(db, writer, 'b.json', s3File(kmsEvents(3000, 1500)));
+    expect(b).toMatchObject({ status: 'ingested', events: 3000, newEvents: 1500 });
+    const rows = await stored(db, b.fileId);
+    expect(rows.map((r) => r.event.eventID)).toEqual(kmsEvents(1500, 3000).map((e) => e.eventID));
+    expect((await db.segments.where('fileId').equals(b.fileId).toArray()).map((s) => s.n)).toEqual([500, 1000]);
+    const want = new Uint32Array(2);
+    const wantE = new Uint32Array(2);
+    for (const r of rows) {
+      expect(r.eventName).toBe(r.event.eventName);
+      expect(r.time).toBe(Date.parse(r.event.eventTime as string));
+      expect(r.keyField).toBe((r.event.requestParameters as { keyId: string }).keyId);
+      contentHash(r.event, want, 0);
+      expect(r.h).toEqual([...want]);
+      stringHash(r.event.eventID as string, wantE, 0);
+      expect(r.e).toEqual([...wantE]);
+    }
+    expect((await db.meta.get('stats'))).toMatchObject({ events: 4500, hashScheme: HASH_SCHEME });
+    const again = await drop(db, writer, 'c.json', s3File([...kmsEvents(10, 4000)].reverse()));
+    expect(again).toMatchObject({ status: 'duplicate', events: 10, newEvents: 0 });
+    db.close();
+  });
+
+  it('keeps both events that share an eventID but differ, and records the conflict', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const writer = new StoreWriter(db);
+    await drop(db, writer, 'a.json', s3File(kmsEvents(5)));
+    const tampered = kmsEvent(3, { eventName: 'ScheduleKeyDeletion' });
+    const r = await drop(db, writer, 'b.json', s3File([kmsEvent(1), tampered]));
+    expect(r).toMatchObject({ status: 'ingested', events: 2, newEvents: 1, conflicts: 1 });
+    expect(await db.conflicts.toArray()).toMatchObject([{ eventID: tampered.eventID, fileId: r.fileId, path: 'b.json' }]);
+    expect((await stored(db, r.fileId)).map((x) => x.eventName)).toEqual(['ScheduleKeyDeletion']);
+    db.close();
+  });
+
+  it('rehashes a store written with the first hash scheme before its first commit', async () => {
+    const name = `writer-${++dbn}`;
+    const db = openDB(name);
+    const a = await drop(db, new StoreWriter(db), 'a.json', s3File(kmsEvents(2500)));
+    expect(a.newEvents).toBe(2500);
+    // make it look like an older store: other hash values, no scheme recorded
+    for (const row of await db.hashes.toArray()) await db.hashes.update(row.id, { h: row.h.map((x) => x ^ 0x5a5a5a5a) });
+    await db.meta.update('stats', { hashScheme: undefined });
+    const writer = new StoreWriter(db);
+    const again = await drop(db, writer, 'b.json', s3File(kmsEvents(2500)));
+    expect(again).toMatchObject({ status: 'duplicate', newEvents: 0 });
+    expect((await db.meta.get('stats'))).toMatchObject({ events: 2500, hashScheme: HASH_SCHEME });
+    const rows = await stored(db, a.fileId);
+    const want = new Uint32Array(2);
+    for (const r of rows) {
+      contentHash(r.event, want, 0);
+      expect(r.h).toEqual([...want]);
+    }
+    db.close();
+  });
+});
