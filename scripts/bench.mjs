@@ -104,6 +104,16 @@ const MEASUREMENTS = [
   async ({ page, result }) => {
     result.ingestPhasesMs = await page.evaluate(() => window.keytrail?.app?.lastPhases ?? null);
   },
+  // After an ingest the field stores (free text, any-path queries) load in the background: time until done.
+  async ({ page, result }) => {
+    const { ms } = await timeIt(() =>
+      page.waitForFunction(() => {
+        const s = window.keytrail?.app?.index;
+        return s && !s.loading && s.fieldsLoaded >= s.fieldsTotal;
+      }, null, { timeout: 600_000, polling: 50 }),
+    );
+    result.fullTextReadyAfterIngestSeconds = round(ms / 1000, 2);
+  },
   // Query timings at this size, through the query worker the page uses (window.keytrail.query), p50/p95 in
   // ms over repeated runs; facets and histogram over the unfiltered result.
   async function queryTimings({ page, result, log }) {

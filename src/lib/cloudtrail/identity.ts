@@ -39,20 +39,40 @@ export function classifyCaller(e: CloudTrailEvent): CallerClass {
   const ua = typeof e.userAgent === 'string' ? e.userAgent : '';
   const fromConsole = e.sessionCredentialFromConsole === 'true' || e.sessionCredentialFromConsole === true;
   let via: CallerClass['via'];
+  const byUa = userAgentClass(ua);
   if (
     e.eventSource === 'kms.amazonaws.com' && KMS_INTERNAL_OPERATIONS.has(e.eventName) &&
     (e.eventType === 'AwsServiceEvent' || (rawType === 'AWSService' && !invokedBy) || (!rawType && invokedBy === 'AWS Internal') || (!u && !ua))
   ) via = 'KMS internal';
-  // console.amazonaws.com, console.ec2.amazonaws.com, signin.amazonaws.com, AWSConsole, EC2ConsoleFrontend, browsers
-  else if (fromConsole || /\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(ua)) via = 'console';
-  else if (rawType === 'AWSService' || invokedBy || /^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal') via = 'AWS service';
-  else if (/^\[?aws-cli\//i.test(ua)) via = 'CLI'; // S3 records the user agent in brackets
-  else if (/aws-sdk|boto3|botocore|aws-internal|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) via = 'SDK';
-  else via = 'other';
+  else if (fromConsole || byUa === 'console') via = 'console';
+  else if (rawType === 'AWSService' || invokedBy || byUa === 'AWS service') via = 'AWS service';
+  else via = byUa;
   return { type, credentials, mfa, via, invokedBy };
+}
+
+const uaClasses = new Map<string, 'console' | 'AWS service' | 'CLI' | 'SDK' | 'other'>();
+
+/** What a user agent alone says of the caller (memoised: user agents repeat across events). */
+function userAgentClass(ua: string): 'console' | 'AWS service' | 'CLI' | 'SDK' | 'other' {
+  let c = uaClasses.get(ua);
+  if (c) return c;
+  // console.amazonaws.com, console.ec2.amazonaws.com, signin.amazonaws.com, AWSConsole, EC2ConsoleFrontend, browsers
+  if (/\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(ua)) c = 'console';
+  else if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal') c = 'AWS service';
+  else if (/^\[?aws-cli\//i.test(ua)) c = 'CLI'; // S3 records the user agent in brackets
+  else if (/aws-sdk|boto3|botocore|aws-internal|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) c = 'SDK';
+  else c = 'other';
+  if (uaClasses.size >= 10_000) uaClasses.clear();
+  uaClasses.set(ua, c);
+  return c;
 }
 
 /** One-line label of a classification, as the `caller` column and facet show it. */
 export function callerLabel(c: CallerClass): string {
-  return [c.type, c.credentials, c.mfa, c.via === 'AWS service' && c.invokedBy ? `via ${c.invokedBy}` : c.via].filter(Boolean).join(' · ');
+  const last = c.via === 'AWS service' && c.invokedBy ? `via ${c.invokedBy}` : c.via;
+  let s = c.type;
+  if (c.credentials) s = s ? `${s} · ${c.credentials}` : c.credentials;
+  if (c.mfa) s = s ? `${s} · ${c.mfa}` : c.mfa;
+  if (last) s = s ? `${s} · ${last}` : last;
+  return s;
 }

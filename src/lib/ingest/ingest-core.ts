@@ -1,6 +1,6 @@
 import { parseS3Path } from '../cloudtrail/s3path';
 import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
-import { StoreWriter, type CommitResult } from '../store/writer';
+import type { CommitInput, CommitResult } from '../store/writer';
 import { CancelledError, openInput, type CancelToken, type Source } from './open';
 import { prepare } from './prepare';
 import { phase } from './phases';
@@ -11,6 +11,12 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   let s = '';
   for (const b of d) s += b.toString(16).padStart(2, '0');
   return s;
+}
+
+/** Whatever commits prepared documents: a `StoreWriter` in the same thread, or the pool's writer worker. */
+export interface Committer {
+  /** @throws QuotaError when storage is full (nothing of the document is stored). */
+  commit(record: FileRecord, p: CommitInput): Promise<CommitResult>;
 }
 
 /** One input handed to an ingest worker: a dropped file whose pending record already exists. */
@@ -45,7 +51,7 @@ export interface TaskProgress {
  */
 export async function ingestTask(
   db: KeyTrailDB,
-  writer: StoreWriter,
+  writer: Committer,
   task: IngestTask,
   onProgress: (p: TaskProgress) => void,
   cancel: CancelToken = { cancelled: false },

@@ -1,5 +1,4 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
-import { arrayRanges } from './slices';
 import { trailConfigKind } from './formats/trailConfig';
 import { isPublicKeyList } from '../analysis/integrity';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
@@ -13,10 +12,10 @@ export type ParseOutcome =
       skipped: number;
       notes: string[];
       /**
-       * Where each event's source text lies in the document, when the shape gives it cheaply (else absent):
-       * `[start, end)` UTF-16 offsets, two per event, aligned with `events`.
+       * True when `events[k]` is element k of the document's `Records` array (an S3 delivery file with no
+       * record skipped): the stored copy of an event can then be the document plus the record's index.
        */
-      ranges?: Uint32Array;
+      aligned?: boolean;
     }
   | { kind: 'digest'; digest: DigestDocument }
   | { kind: 'not-cloudtrail'; reason: string; config?: { kind: string; doc: unknown } }
@@ -163,13 +162,8 @@ function fromDocument(doc: unknown, text: string): ParseOutcome {
         reason: `valid JSON (${f.id} shape) but no CloudTrail events${x.notes.length ? ': ' + x.notes[0] : ''}`,
       };
     }
-    let ranges: Uint32Array | undefined;
-    if (f.id === 's3-delivery' && x.skipped === 0) {
-      // the original text of each record, so it need not be re-serialised
-      const r = arrayRanges(text, 'Records');
-      if (r && r.length === x.events.length * 2) ranges = r;
-    }
-    return { kind: 'events', format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, ranges };
+    const base = { kind: 'events' as const, format: f.id, events: x.events, skipped: x.skipped, notes: x.notes };
+    return f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base;
   }
   if (isPublicKeyList(doc)) return { kind: 'not-cloudtrail', reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures', config: { kind: 'list-public-keys', doc } };
   const cfg = trailConfigKind(doc);

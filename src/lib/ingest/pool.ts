@@ -1,9 +1,13 @@
 import * as Comlink from 'comlink';
 import type { IngestTask, TaskProgress } from './ingest-core';
+import type { WriterWorkerApi } from '../store/writer-worker';
 import type { IngestWorkerApi, TaskOutcome } from './worker';
 
-/** Tasks each worker works on at once (see `run`). */
-const PER_WORKER = 1;
+/**
+ * Tasks each ingest worker works on at once: two, so that one file is parsed while the previous one waits
+ * for its commit in the writer worker.
+ */
+const PER_WORKER = 2;
 
 /** How a pool run ended. */
 export type PoolEnd = { kind: 'done' } | { kind: 'cancelled' } | { kind: 'quota'; needed: number; message: string };
@@ -16,27 +20,42 @@ export interface PoolCallbacks {
 }
 
 /**
- * A pool of module Web Workers (comlink) that read, parse and store inputs. Started lazily; each worker takes
- * one task at a time from a shared queue (so 100k files are never all open at once). The page only hands
- * over File handles (no bytes are copied between threads).
+ * A pool of module Web Workers (comlink) that read, parse and index inputs, plus one writer worker that
+ * deduplicates and commits what they prepared (each ingest worker talks to it over its own MessagePort).
+ * Started lazily; each ingest worker takes {@link PER_WORKER} tasks at a time from a shared queue (so 100k
+ * files are never all open at once). The page only hands over File handles (no bytes are copied between
+ * threads).
  */
 export class IngestPool {
   private workers: { raw: Worker; api: Comlink.Remote<IngestWorkerApi> }[] = [];
+  private writer: { raw: Worker; api: Comlink.Remote<WriterWorkerApi> } | null = null;
+  private connecting: Promise<unknown> | null = null;
   private cancelled = false;
 
   /** @param size number of workers; default `navigator.hardwareConcurrency` clamped to 1..4. */
   constructor(private size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2))) {}
 
-  private start(): void {
+  private start(): Promise<unknown> {
+    if (!this.writer) {
+      const raw = new Worker(new URL('../store/writer-worker.ts', import.meta.url), { type: 'module', name: 'keytrail-writer' });
+      this.writer = { raw, api: Comlink.wrap<WriterWorkerApi>(raw) };
+    }
+    const writer = this.writer;
+    const added: Promise<unknown>[] = [];
     while (this.workers.length < this.size) {
       const raw = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: `keytrail-ingest-${this.workers.length}` });
-      this.workers.push({ raw, api: Comlink.wrap<IngestWorkerApi>(raw) });
+      const w = { raw, api: Comlink.wrap<IngestWorkerApi>(raw) };
+      this.workers.push(w);
+      const ch = new MessageChannel();
+      added.push(writer.api.connect(Comlink.transfer(ch.port1, [ch.port1])), w.api.connectWriter(Comlink.transfer(ch.port2, [ch.port2])));
     }
+    if (added.length) this.connecting = Promise.all(added);
+    return this.connecting ?? Promise.resolve();
   }
 
   /** Runs every task; resolves when all ended, or when the run was cancelled or hit the storage quota. */
   async run(tasks: IngestTask[], cb: PoolCallbacks): Promise<PoolEnd> {
-    this.start();
+    await this.start();
     this.cancelled = false;
     await Promise.all(this.workers.map((w) => w.api.resume()));
     let next = 0;
@@ -53,16 +72,14 @@ export class IngestPool {
         }
       }
     };
-    // One task at a time per worker: measured at 1M events, two in flight per worker were no faster (the
-    // commits serialise on IndexedDB) and held twice the memory.
     await Promise.all(this.workers.flatMap((w) => Array.from({ length: PER_WORKER }, () => loop(w))));
     if (end.kind === 'done' && this.cancelled) end = { kind: 'cancelled' };
     return end;
   }
 
-  /** Each worker's cumulative ingest phase timings (ms). */
+  /** Each ingest worker's cumulative phase timings (ms), then the writer worker's. */
   async phases(): Promise<Record<string, number>[]> {
-    return Promise.all(this.workers.map((w) => w.api.phases()));
+    return Promise.all([...this.workers.map((w) => w.api.phases()), ...(this.writer ? [this.writer.api.phases()] : [])]);
   }
 
   /** Stops the run: tasks in progress end as cancelled (nothing half-committed), queued ones are not started. */
@@ -75,5 +92,8 @@ export class IngestPool {
   terminate(): void {
     for (const w of this.workers) w.raw.terminate();
     this.workers = [];
+    this.writer?.raw.terminate();
+    this.writer = null;
+    this.connecting = null;
   }
 }

@@ -5,6 +5,7 @@ import { FieldStoreBuilder, type FieldStore } from '../store/fields';
 import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
 import type { Leaf, Source } from './open';
 import { parseText } from './parse';
+import { arrayRanges } from './slices';
 import { phase } from './phases';
 
 /**
@@ -42,14 +43,15 @@ export interface Prepared {
   /** The events' index, in blocks of consecutive events (empty unless kind is 'events'). */
   blocks: PreparedBlock[];
   /**
-   * Where each event's text lies in `text` (`[start, end)` UTF-16 offsets, two per event, aligned with
-   * `events`), when the input shape gives it; otherwise the writer serialises the parsed events.
+   * Each event's index in the `Records` array of `source` (aligned with `events`), when the document is an
+   * S3 delivery file and its bytes are at hand: the stored copy of the events is then the source itself
+   * plus these indices (an event's text is found again when read; see store/raw.ts).
    */
-  ranges?: Uint32Array;
-  /** The decoded document (kept only when `ranges` is set). */
-  text?: string;
-  /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `ranges`. */
+  records?: Uint32Array;
+  /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `records`. */
   source?: Source;
+  /** Otherwise, each event's JSON text (its original text when known, else re-serialised), aligned with `events`. */
+  texts?: string[];
   /** A trail configuration document (describe-trails, get-event-selectors, get-trail-status output). */
   config?: { kind: string; doc: unknown };
   /** Whether `source` is gzip. */
@@ -92,7 +94,7 @@ export function prepare(leaf: Leaf): Prepared {
     return { path: leaf.path, kind: 'corrupt', reason: `not valid UTF-8 text (near byte ${bad})`, bytes, ...empty };
   }
   const out = parseText(text);
-  const keepText = out.kind === 'events' && out.ranges ? text : undefined;
+  const docText = text;
   text = '';
   t = phase('parse', t);
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') {
@@ -100,7 +102,7 @@ export function prepare(leaf: Leaf): Prepared {
   }
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
-  const ranges = out.ranges ? new Uint32Array(out.events.length * 2) : undefined;
+  const records = out.aligned && leaf.source ? new Uint32Array(out.events.length) : undefined;
   const h = new Uint32Array(out.events.length * 2);
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;
@@ -127,10 +129,7 @@ export function prepare(leaf: Leaf): Prepared {
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
-    if (ranges) {
-      ranges[i * 2] = out.ranges![k * 2];
-      ranges[i * 2 + 1] = out.ranges![k * 2 + 1];
-    }
+    if (records) records[i] = k;
     if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
   closeBlock();
@@ -140,6 +139,23 @@ export function prepare(leaf: Leaf): Prepared {
   return {
     path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
     events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
-    ...(ranges ? { ranges: ranges.subarray(0, events.length * 2), text: keepText, source: leaf.source, sourceGzip: leaf.compressed } : {}),
+    ...(records
+      ? { records: records.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
+      : { texts: eventTexts(docText, out.aligned ? out.events : null, events) }),
   };
+}
+
+/**
+ * The JSON text of each event: its original text when `all` (every record of an S3 delivery document, in
+ * order) lets it be found in `doc`, else the event re-serialised.
+ */
+function eventTexts(doc: string, all: readonly CloudTrailEvent[] | null, events: readonly CloudTrailEvent[]): string[] {
+  const r = all ? arrayRanges(doc, 'Records') : null;
+  if (!r || r.length !== all!.length * 2) return events.map((ev) => JSON.stringify(ev));
+  const at = new Map<CloudTrailEvent, number>();
+  all!.forEach((ev, k) => at.set(ev, k));
+  return events.map((ev) => {
+    const k = at.get(ev)!;
+    return doc.slice(r[k * 2], r[k * 2 + 1]);
+  });
 }

@@ -1,8 +1,9 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { openDB } from '../store/db';
-import { QuotaError, StoreWriter } from '../store/writer';
-import { ingestTask, type IngestTask, type TaskProgress } from './ingest-core';
+import { openDB, type FileRecord } from '../store/db';
+import { QuotaError, StoreWriter, type CommitInput } from '../store/writer';
+import type { WriterWorkerApi } from '../store/writer-worker';
+import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
 import { CancelledError } from './open';
 import { PHASES } from './phases';
 
@@ -14,15 +15,45 @@ export type TaskOutcome =
   | { ok: false; error: 'failed'; message: string };
 
 const db = openDB();
-const writer = new StoreWriter(db);
 let cancel = { cancelled: false };
+let local: StoreWriter | null = null;
+let remote: Comlink.Remote<WriterWorkerApi> | null = null;
+
+/** The buffers of a commit input's typed arrays, handed over instead of copied. */
+function transferables(input: CommitInput): ArrayBuffer[] {
+  const set = new Set<ArrayBufferLike>([input.h.buffer, input.e.buffer]);
+  if (input.records) set.add(input.records.buffer);
+  for (const b of input.blocks) {
+    set.add(b.fields.rowStart.buffer).add(b.fields.entryPath.buffer).add(b.fields.entryValue.buffer).add(b.time.buffer);
+    for (const c of Object.values(b.cols)) set.add(c.codes.buffer);
+  }
+  return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+}
+
+/** Commits through the pool's writer worker when connected, else with a writer in this worker. */
+const committer: Committer = {
+  async commit(record: FileRecord, p: CommitInput) {
+    if (!remote) return (local ??= new StoreWriter(db)).commit(record, p);
+    const { events: _, ...input } = p as CommitInput & { events?: unknown };
+    // an in-memory source (an archive member) goes over as a Blob, never as a view of a larger buffer
+    if (input.source && !(input.source instanceof Blob)) input.source = new Blob([input.source as Uint8Array<ArrayBuffer>]);
+    const o = await remote.commit(record, Comlink.transfer(input, transferables(input)));
+    if (o.ok) return o.result;
+    if (o.error === 'quota') throw new QuotaError(o.needed, o.message);
+    throw new Error(o.message);
+  },
+};
 
 /** The ingest worker's API, called by the pool through comlink. */
 const api = {
+  /** Commits through the writer worker serving `port` from now on. */
+  connectWriter(port: MessagePort): void {
+    remote = Comlink.wrap<WriterWorkerApi>(port);
+  },
   /** Reads and commits one input; progress is reported through `onProgress` (a comlink proxy). */
   async ingest(task: IngestTask, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
     try {
-      await ingestTask(db, writer, task, onProgress, cancel);
+      await ingestTask(db, committer, task, onProgress, cancel);
       return { ok: true };
     } catch (err) {
       if (err instanceof CancelledError) return { ok: false, error: 'cancelled' };
@@ -34,7 +65,7 @@ const api = {
   cancel(): void {
     cancel.cancelled = true;
   },
-  /** Cumulative ms per ingest phase in this worker (read+gunzip, decode, parse, hash, columns, idb...). */
+  /** Cumulative ms per ingest phase in this worker (read+gunzip, decode, parse, index...). */
   phases(): Record<string, number> {
     return { ...PHASES };
   },

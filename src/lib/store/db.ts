@@ -61,16 +61,18 @@ export interface FileRecord {
 
 /**
  * The stored copy of one chunk's events (one copy of each event lives in the store). Either the JSON text
- * of each event (`events`), or, when the file's shape gave each event's position (S3 delivery files), the id
- * of the stored source file (`sourceId`, the original gzip or plain bytes) and each event's `[start, end)`
- * UTF-16 offsets in its decoded text (`ranges`): storing the original compressed file is several times
- * smaller and faster than storing the decompressed text.
+ * of each event (`events`), or, for S3 delivery files, the id of the stored source file (`sourceId`, the
+ * original gzip or plain bytes) and each event's index in its `Records` array (`records`); stores written
+ * before `records` existed hold each event's `[start, end)` UTF-16 offsets in the decoded text (`ranges`)
+ * instead. Storing the original compressed file is several times smaller and faster than storing the
+ * decompressed text, and finding the records' positions again is left to the (rare) reads.
  */
 export interface ChunkRecord {
   id?: number;
   fileId: number;
   events?: string[];
   sourceId?: number;
+  records?: Uint32Array;
   ranges?: Uint32Array;
 }
 
@@ -123,7 +125,7 @@ export interface StatsRecord {
   key: 'stats';
   /** Distinct events stored. */
   events: number;
-  /** Raw JSON bytes stored (UTF-16 length of the event texts). */
+  /** Approximate size of the stored events' JSON text (UTF-16 code units; each file's share of its text). */
   rawChars: number;
   /**
    * Which content hash the `hashes` rows hold: 2 is the leaf sum of ingest/hash.ts; absent means the

@@ -66,6 +66,12 @@ export class FieldStoreBuilder {
   private children: Map<string, number>[] = [new Map()]; // children[parentId + 1]; index 0 is the root
   /** Key hash lanes of each path's last key. */
   private keyH = new Uint32Array(256);
+  /**
+   * Position lanes of each path reached with no array on the way (then a function of the path alone),
+   * computed when first needed; `posSet[id]` says whether they are.
+   */
+  private posH = new Uint32Array(256);
+  private posSet = new Uint8Array(128);
   private valueMap = new Map<string, number>();
   private values: string[] = [];
   /** String hash lanes of each dictionary value. */
@@ -99,7 +105,13 @@ export class FieldStoreBuilder {
       this.paths.push(parent < 0 ? key : `${this.paths[parent]}.${key}`);
       this.children.push(new Map());
       m.set(key, id);
-      if (id * 2 + 2 > this.keyH.length) this.keyH = grow(this.keyH, id * 2 + 2);
+      if (id * 2 + 2 > this.keyH.length) {
+        this.keyH = grow(this.keyH, id * 2 + 2);
+        this.posH = grow(this.posH, this.keyH.length);
+        const s = new Uint8Array(this.keyH.length / 2);
+        s.set(this.posSet);
+        this.posSet = s;
+      }
       hashStringTo(key, TAG_KEY, this.keyH, id * 2);
     }
     return id;
@@ -133,8 +145,20 @@ export class FieldStoreBuilder {
     this.entryValue[this.e++] = c;
   }
 
-  /** Stores and hashes the leaves of `v` at `path`, position (p1, p2), depth `depth` below the event. */
-  private walk(v: unknown, path: number, p1: number, p2: number, depth: number): void {
+  /** Position lanes of path `id` (child of a plain position p1, p2), cached per path. */
+  private plainPos(id: number, p1: number, p2: number): void {
+    if (!this.posSet[id]) {
+      this.posH[id * 2] = mixA(p1, this.keyH[id * 2]);
+      this.posH[id * 2 + 1] = mixB(p2, this.keyH[id * 2 + 1]);
+      this.posSet[id] = 1;
+    }
+  }
+
+  /**
+   * Stores and hashes the leaves of `v` at `path`, position (p1, p2), depth `depth` below the event; `plain`
+   * when no array lies on the way (the position is then the path's cached one).
+   */
+  private walk(v: unknown, path: number, p1: number, p2: number, depth: number, plain: boolean): void {
     const acc = this.acc;
     if (v === null) {
       this.entry(path, this.code('null'));
@@ -158,7 +182,7 @@ export class FieldStoreBuilder {
         if (depth >= MAX_STORED_DEPTH) return addValue(acc, v, p1, p2, depth);
         if (Array.isArray(v)) {
           if (v.length === 0) return addLeaf(acc, p1, p2, EMPTY_ARRAY1, EMPTY_ARRAY2);
-          for (let i = 0; i < v.length; i++) this.walk(v[i], path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1);
+          for (let i = 0; i < v.length; i++) this.walk(v[i], path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1, false);
           return;
         }
         let any = false;
@@ -166,7 +190,10 @@ export class FieldStoreBuilder {
         for (const k in o) {
           any = true;
           const id = this.child(path, k);
-          this.walk(o[k], id, mixA(p1, this.keyH[id * 2]), mixB(p2, this.keyH[id * 2 + 1]), depth + 1);
+          if (plain) {
+            this.plainPos(id, p1, p2);
+            this.walk(o[k], id, this.posH[id * 2], this.posH[id * 2 + 1], depth + 1, true);
+          } else this.walk(o[k], id, mixA(p1, this.keyH[id * 2]), mixB(p2, this.keyH[id * 2 + 1]), depth + 1, false);
         }
         if (!any) addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2);
         return;
@@ -207,22 +234,24 @@ export class FieldStoreBuilder {
           any = true;
           const u = ev[k];
           const id = this.child(-1, k);
-          const p1 = mixA(ROOT1, this.keyH[id * 2]);
-          const p2 = mixB(ROOT2, this.keyH[id * 2 + 1]);
+          this.plainPos(id, ROOT1, ROOT2);
+          const p1 = this.posH[id * 2];
+          const p2 = this.posH[id * 2 + 1];
           if (COLUMN_PATHS.has(k)) this.hashOnly(u, p1, p2, 1);
           else if (id === this.uiPath && u && typeof u === 'object' && !Array.isArray(u)) {
             let anyU = false;
             for (const uk in u as Record<string, unknown>) {
               anyU = true;
               const uid = this.child(id, uk);
-              const q1 = mixA(p1, this.keyH[uid * 2]);
-              const q2 = mixB(p2, this.keyH[uid * 2 + 1]);
+              this.plainPos(uid, p1, p2);
+              const q1 = this.posH[uid * 2];
+              const q2 = this.posH[uid * 2 + 1];
               const x = (u as Record<string, unknown>)[uk];
               if (uk === 'type' || uk === 'accountId' || uk === 'accessKeyId') this.hashOnly(x, q1, q2, 2);
-              else this.walk(x, uid, q1, q2, 2);
+              else this.walk(x, uid, q1, q2, 2, true);
             }
             if (!anyU) addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2);
-          } else this.walk(u, id, p1, p2, 1);
+          } else this.walk(u, id, p1, p2, 1, true);
         }
         if (!any) addLeaf(acc, ROOT1, ROOT2, EMPTY_OBJECT1, EMPTY_OBJECT2);
       }
@@ -281,4 +310,19 @@ export function selectFieldRows(fs: Omit<FieldStore, 'id'>, rows: readonly numbe
   }
   rowStart[rows.length] = e;
   return { paths: fs.paths, values: fs.values, nValues: fs.nValues, rowStart, entryPath, entryValue };
+}
+
+/** The first value of `path` in row `row` of a field store, or undefined (for example a conflicting event's `eventID`). */
+export function fieldValueOf(fs: Omit<FieldStore, 'id'>, row: number, path: string): string | undefined {
+  const p = fs.paths.indexOf(path);
+  if (p < 0) return undefined;
+  for (let e = fs.rowStart[row]; e < fs.rowStart[row + 1]; e++) {
+    if (fs.entryPath[e] !== p) continue;
+    const c = fs.entryValue[e];
+    let start = 0;
+    for (let k = 0; k < c; k++) start = fs.values.indexOf(SEP, start) + 1;
+    const end = fs.values.indexOf(SEP, start);
+    return fs.values.slice(start, end < 0 ? undefined : end);
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { gunzipFast } from '../ingest/open';
 import { LIMITS } from '../ingest/limits';
+import { arrayRanges } from '../ingest/slices';
 import type { ChunkRecord, KeyTrailDB } from './db';
 
 /**
@@ -10,6 +11,8 @@ import type { ChunkRecord, KeyTrailDB } from './db';
 export class RawReader {
   private chunks = new Map<number, ChunkRecord>();
   private texts = new Map<number, string>();
+  /** Offsets of each record of a source's `Records` array (`[start, end)` pairs), found when first read. */
+  private records = new Map<number, Uint32Array>();
   private textChars = 0;
 
   constructor(private db: KeyTrailDB) {}
@@ -45,6 +48,26 @@ export class RawReader {
     return text;
   }
 
+  /** `[start, end)` offsets of the chunk's events in `text`, two per event. */
+  private chunkRanges(c: ChunkRecord, text: string): Uint32Array {
+    if (c.ranges) return c.ranges;
+    let all = this.records.get(c.sourceId!);
+    if (!all) {
+      all = arrayRanges(text, 'Records') ?? new Uint32Array(0);
+      this.records.set(c.sourceId!, all);
+      if (this.records.size > 64) this.records.delete(this.records.keys().next().value!);
+    }
+    const recs = c.records ?? new Uint32Array(0);
+    const out = new Uint32Array(recs.length * 2);
+    for (let i = 0; i < recs.length; i++) {
+      const k = recs[i];
+      if (k * 2 + 1 >= all.length) throw new Error(`stored source ${c.sourceId} has no record ${k}`);
+      out[i * 2] = all[k * 2];
+      out[i * 2 + 1] = all[k * 2 + 1];
+    }
+    return out;
+  }
+
   /**
    * The JSON text of event `offset` of chunk `chunkId`, or undefined when absent.
    * @throws Error when a chunk's source file is missing or cannot be decompressed.
@@ -53,9 +76,12 @@ export class RawReader {
     const c = await this.chunk(chunkId);
     if (!c) return undefined;
     if (c.events) return c.events[offset];
-    if (c.sourceId === undefined || !c.ranges || offset * 2 + 1 >= c.ranges.length) return undefined;
+    const n = c.records?.length ?? (c.ranges?.length ?? 0) / 2;
+    if (c.sourceId === undefined || offset >= n) return undefined;
     const text = await this.sourceText(c.sourceId);
-    return text.slice(c.ranges[offset * 2], c.ranges[offset * 2 + 1]);
+    if (c.ranges) return text.slice(c.ranges[offset * 2], c.ranges[offset * 2 + 1]);
+    const r = this.chunkRanges({ ...c, records: c.records!.subarray(offset, offset + 1) }, text);
+    return text.slice(r[0], r[1]);
   }
 
   /** Every event text of a chunk, in order (for exports). */
@@ -64,8 +90,9 @@ export class RawReader {
     if (!c) return [];
     if (c.events) return c.events;
     const text = await this.sourceText(c.sourceId!);
+    const r = this.chunkRanges(c, text);
     const out: string[] = [];
-    for (let i = 0; i < c.ranges!.length; i += 2) out.push(text.slice(c.ranges![i], c.ranges![i + 1]));
+    for (let i = 0; i < r.length; i += 2) out.push(text.slice(r[i], r[i + 1]));
     return out;
   }
 
@@ -73,6 +100,7 @@ export class RawReader {
   clear(): void {
     this.chunks.clear();
     this.texts.clear();
+    this.records.clear();
     this.textChars = 0;
   }
 }

@@ -5,13 +5,25 @@ import { HashMap64 } from './hashmap';
 import { phase } from '../ingest/phases';
 import { contentHash } from '../ingest/hash';
 import { RawReader } from './raw';
-import { selectFieldRows, type FieldStore } from './fields';
+import { fieldValueOf, selectFieldRows, type FieldStore } from './fields';
 import { selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
 
 export { CHUNK_EVENTS } from './segment';
 
 /** The content hash scheme this writer stores (see `StatsRecord.hashScheme`). */
 export const HASH_SCHEME = 2;
+
+/**
+ * What the writer needs of a prepared document: everything but the parsed events (so it can be posted to a
+ * writer worker cheaply). A `Prepared` is one.
+ */
+export type CommitInput = Omit<Prepared, 'events'>;
+
+/** The `eventID` of event `i` of a prepared document, read back from its block's field store. */
+function eventIdOf(p: CommitInput, i: number): string {
+  const b = p.blocks.find((x) => i >= x.start && i < x.start + x.n);
+  return (b && fieldValueOf(b.fields, i - b.start, 'eventID')) ?? '';
+}
 
 /** What a commit did to one file record. */
 export interface CommitResult {
@@ -113,135 +125,169 @@ export class StoreWriter {
    * @param record the file record to update (with id) or to create (archive members, no id).
    * @throws QuotaError when IndexedDB's quota is exhausted (nothing of this file is stored).
    */
-  async commit(record: FileRecord, p: Prepared): Promise<CommitResult> {
+  async commit(record: FileRecord, p: CommitInput): Promise<CommitResult> {
+    return (await this.commitMany([{ record, input: p }]))[0];
+  }
+
+  /**
+   * Commits several prepared documents in one transaction under one hold of the commit lock (many small
+   * files would otherwise pay a transaction each). Documents are deduplicated in order, against the store
+   * and against each other. Each file is stored whole or not at all: the batch lands or fails together.
+   * @throws QuotaError when IndexedDB's quota is exhausted (nothing of the batch is stored).
+   */
+  async commitMany(items: readonly { record: FileRecord; input: CommitInput }[]): Promise<CommitResult[]> {
     let t0 = performance.now();
     return withCommitLock(async () => {
       t0 = phase('lockwait', t0);
       await this.sync();
-      const n = p.events.length;
-      const keep: number[] = [];
-      const batch = new HashMap64(Math.max(16, n));
+      t0 = phase('sync', t0);
+      const batch = new HashMap64(Math.max(16, items.reduce((n, it) => n + it.input.h.length / 2, 0)));
       const batchEids = new HashMap64(16);
-      const conflicts: ConflictRecord[] = [];
-      for (let i = 0; i < n; i++) {
-        const h1 = p.h[i * 2];
-        const h2 = p.h[i * 2 + 1];
-        if (this.content.has(h1, h2) || batch.has(h1, h2)) continue;
-        batch.set(h1, h2);
-        keep.push(i);
-        const e1 = p.e[i * 2];
-        const e2 = p.e[i * 2 + 1];
-        if (e1 || e2) {
-          const seen = this.eids.get(e1, e2, this.tmp) || batchEids.get(e1, e2, this.tmp);
-          if (seen && (this.tmp[0] !== h1 >>> 0 || this.tmp[1] !== h2 >>> 0)) {
-            conflicts.push({ eventID: String(p.events[i].eventID), fileId: 0, path: p.path });
-          } else if (!seen) batchEids.set(e1, e2, h1, h2);
-        }
-      }
-      const status: FileStatus =
-        p.kind === 'events' ? (keep.length ? 'ingested' : 'duplicate') : p.kind === 'digest' ? 'digest' : p.kind;
-      const rec: FileRecord = {
-        ...record,
-        status,
-        reason: p.reason,
-        format: p.format,
-        events: n,
-        newEvents: keep.length,
-        skipped: p.skipped,
-        conflicts: conflicts.length,
-        bytes: p.bytes,
-        s3: record.s3 && Object.keys(record.s3).length ? record.s3 : parseS3Path(p.path),
-        doneAt: Date.now(),
-      };
-      // One chunk per prepared block that has new events: its index was built before the lock (prepare);
-      // only blocks with some events already stored need their rows selected.
-      // With the events' positions known and the source bytes at hand, the stored copy is the source file
-      // itself (often gzip, several times smaller than the text) plus each event's range in it.
-      const useSource = !!(p.ranges && p.source && keep.length);
-      const chunkRaw: (string[] | Uint32Array)[] = [];
-      const chunkIdx: number[][] = [];
-      const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] = [];
-      let rawChars = 0;
-      let k = 0;
-      for (const b of p.blocks) {
-        const idx: number[] = [];
-        while (k < keep.length && keep[k] < b.start + b.n) idx.push(keep[k++]);
-        if (!idx.length) continue;
-        if (idx.length === b.n) chunkIndex.push(b);
-        else {
-          const rows = idx.map((i) => i - b.start);
-          chunkIndex.push({ fields: selectFieldRows(b.fields, rows), ...selectColumnRows(b.time, b.cols, rows) });
-        }
-        if (useSource) {
-          const r = new Uint32Array(idx.length * 2);
-          for (let j = 0; j < idx.length; j++) {
-            r[j * 2] = p.ranges![idx[j] * 2];
-            r[j * 2 + 1] = p.ranges![idx[j] * 2 + 1];
-            rawChars += r[j * 2 + 1] - r[j * 2];
-          }
-          chunkRaw.push(r);
-        } else {
-          const raw = idx.map((i) => (p.ranges && p.text ? p.text.slice(p.ranges[i * 2], p.ranges[i * 2 + 1]) : JSON.stringify(p.events[i])));
-          for (const s of raw) rawChars += s.length;
-          chunkRaw.push(raw);
-        }
-        chunkIdx.push(idx);
-      }
-      const sourceBlob = useSource ? (p.source instanceof Blob ? p.source : new Blob([p.source as Uint8Array<ArrayBuffer>])) : null;
+      const plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
       t0 = phase('dedupe+raw', t0);
       const segmentIds: number[] = [];
+      let newEvents = 0;
+      let rawChars = 0;
+      let needed = 0;
+      for (const pl of plans) {
+        newEvents += pl.keep.length;
+        rawChars += pl.rawChars;
+        needed += pl.sourceBlob ? pl.sourceBlob.size : pl.rawChars * 2;
+      }
       const db = this.db;
       try {
         await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests, db.configs], async () => {
-          let fileId = rec.id;
-          if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
-          else await db.files.put(rec);
-          rec.id = fileId;
-          const sourceId = sourceBlob ? ((await db.sources.add({ fileId, blob: sourceBlob, gzip: !!p.sourceGzip })) as number) : undefined;
-          for (let c = 0; c < chunkRaw.length; c++) {
-            const stored = chunkRaw[c];
-            const id = (await db.chunks.add(stored instanceof Uint32Array ? { fileId, sourceId, ranges: stored } : { fileId, events: stored })) as number;
-            const idx = chunkIdx[c];
-            const h = new Uint32Array(idx.length * 2);
-            const e = new Uint32Array(idx.length * 2);
-            for (let j = 0; j < idx.length; j++) {
-              h[j * 2] = p.h[idx[j] * 2];
-              h[j * 2 + 1] = p.h[idx[j] * 2 + 1];
-              e[j * 2] = p.e[idx[j] * 2];
-              e[j * 2 + 1] = p.e[idx[j] * 2 + 1];
+          for (const pl of plans) {
+            const { rec, p } = pl;
+            let fileId = rec.id;
+            if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
+            else await db.files.put(rec);
+            rec.id = fileId;
+            const sourceId = pl.sourceBlob ? ((await db.sources.add({ fileId, blob: pl.sourceBlob, gzip: !!p.sourceGzip })) as number) : undefined;
+            for (let c = 0; c < pl.chunkRaw.length; c++) {
+              const stored = pl.chunkRaw[c];
+              const id = (await db.chunks.add(stored instanceof Uint32Array ? { fileId, sourceId, records: stored } : { fileId, events: stored })) as number;
+              const idx = pl.chunkIdx[c];
+              const h = new Uint32Array(idx.length * 2);
+              const e = new Uint32Array(idx.length * 2);
+              for (let j = 0; j < idx.length; j++) {
+                h[j * 2] = p.h[idx[j] * 2];
+                h[j * 2 + 1] = p.h[idx[j] * 2 + 1];
+                e[j * 2] = p.e[idx[j] * 2];
+                e[j * 2 + 1] = p.e[idx[j] * 2 + 1];
+              }
+              const ix = pl.chunkIndex[c];
+              const seg: Segment = { id, fileId, n: idx.length, time: ix.time, eid: e, cols: ix.cols };
+              await db.segments.add(seg);
+              await db.fields.add({ id, ...ix.fields });
+              await db.hashes.add({ id, h, e });
+              segmentIds.push(id);
             }
-            const seg: Segment = { id, fileId, n: idx.length, time: chunkIndex[c].time, eid: e, cols: chunkIndex[c].cols };
-            await db.segments.add(seg);
-            await db.fields.add({ id, ...chunkIndex[c].fields });
-            await db.hashes.add({ id, h, e });
-            segmentIds.push(id);
+            if (pl.conflicts.length) await db.conflicts.bulkAdd(pl.conflicts.map((c) => ({ ...c, fileId })));
+            if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
+            if (p.config) await db.configs.add({ fileId, path: p.path, kind: p.config.kind, doc: p.config.doc, capturedAt: pl.record.lastModified });
           }
-          if (conflicts.length) await db.conflicts.bulkAdd(conflicts.map((c) => ({ ...c, fileId })));
-          if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
-          if (p.config) await db.configs.add({ fileId, path: p.path, kind: p.config.kind, doc: p.config.doc, capturedAt: record.lastModified });
-          if (keep.length) {
+          if (newEvents) {
             const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
-            stats.events += keep.length;
+            stats.events += newEvents;
             stats.rawChars += rawChars;
             await db.meta.put(stats);
           }
         });
       } catch (err) {
-        if (isQuotaError(err)) throw new QuotaError(sourceBlob ? sourceBlob.size : rawChars * 2, err);
+        if (isQuotaError(err)) throw new QuotaError(needed, err);
         throw err;
       }
       t0 = phase('idb', t0);
       // Only now, with the transaction committed, do the in-memory sets learn the new events.
-      for (const i of keep) {
-        this.content.set(p.h[i * 2], p.h[i * 2 + 1]);
-        if (p.e[i * 2] || p.e[i * 2 + 1]) {
-          if (!this.eids.has(p.e[i * 2], p.e[i * 2 + 1])) this.eids.set(p.e[i * 2], p.e[i * 2 + 1], p.h[i * 2], p.h[i * 2 + 1]);
+      for (const { keep, p } of plans) {
+        for (const i of keep) {
+          this.content.set(p.h[i * 2], p.h[i * 2 + 1]);
+          if (p.e[i * 2] || p.e[i * 2 + 1]) {
+            if (!this.eids.has(p.e[i * 2], p.e[i * 2 + 1])) this.eids.set(p.e[i * 2], p.e[i * 2 + 1], p.h[i * 2], p.h[i * 2 + 1]);
+          }
         }
       }
       for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
-      if (segmentIds.length || p.digest || p.config) this.channel?.postMessage({ type: 'commit', segmentIds, events: keep.length } satisfies StoreMessage);
-      return { fileId: rec.id!, path: rec.path, status, events: n, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason };
+      if (segmentIds.length || plans.some((pl) => pl.p.digest || pl.p.config)) {
+        this.channel?.postMessage({ type: 'commit', segmentIds, events: newEvents } satisfies StoreMessage);
+      }
+      return plans.map(({ rec, status, keep, conflicts, p }) => ({
+        fileId: rec.id!, path: rec.path, status, events: p.h.length / 2, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason,
+      }));
     });
+  }
+
+  /**
+   * Deduplicates one document (against the store, and the batch so far, which it joins) and lays out what
+   * to write: one chunk per prepared block with new events (rows selected when some were known already).
+   */
+  private plan(record: FileRecord, p: CommitInput, batch: HashMap64, batchEids: HashMap64) {
+    const n = p.h.length / 2;
+    const keep: number[] = [];
+    const conflicts: ConflictRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      const h1 = p.h[i * 2];
+      const h2 = p.h[i * 2 + 1];
+      if (this.content.has(h1, h2) || batch.has(h1, h2)) continue;
+      batch.set(h1, h2);
+      keep.push(i);
+      const e1 = p.e[i * 2];
+      const e2 = p.e[i * 2 + 1];
+      if (e1 || e2) {
+        const seen = this.eids.get(e1, e2, this.tmp) || batchEids.get(e1, e2, this.tmp);
+        if (seen && (this.tmp[0] !== h1 >>> 0 || this.tmp[1] !== h2 >>> 0)) {
+          conflicts.push({ eventID: eventIdOf(p, i), fileId: 0, path: p.path });
+        } else if (!seen) batchEids.set(e1, e2, h1, h2);
+      }
+    }
+    const status: FileStatus =
+      p.kind === 'events' ? (keep.length ? 'ingested' : 'duplicate') : p.kind === 'digest' ? 'digest' : p.kind;
+    const rec: FileRecord = {
+      ...record,
+      status,
+      reason: p.reason,
+      format: p.format,
+      events: n,
+      newEvents: keep.length,
+      skipped: p.skipped,
+      conflicts: conflicts.length,
+      bytes: p.bytes,
+      s3: record.s3 && Object.keys(record.s3).length ? record.s3 : parseS3Path(p.path),
+      doneAt: Date.now(),
+    };
+    // For an S3 delivery file with its bytes at hand, the stored copy is the source file itself (often gzip,
+    // several times smaller than the text) plus each event's index in its Records array.
+    const useSource = !!(p.records && p.source && keep.length);
+    const chunkRaw: (string[] | Uint32Array)[] = [];
+    const chunkIdx: number[][] = [];
+    const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] = [];
+    let rawChars = 0;
+    let k = 0;
+    for (const b of p.blocks) {
+      const idx: number[] = [];
+      while (k < keep.length && keep[k] < b.start + b.n) idx.push(keep[k++]);
+      if (!idx.length) continue;
+      if (idx.length === b.n) chunkIndex.push(b);
+      else {
+        const rows = idx.map((i) => i - b.start);
+        chunkIndex.push({ fields: selectFieldRows(b.fields, rows), ...selectColumnRows(b.time, b.cols, rows) });
+      }
+      if (useSource) {
+        const r = new Uint32Array(idx.length);
+        for (let j = 0; j < idx.length; j++) r[j] = p.records![idx[j]];
+        // the text itself is not at hand: its share of the document's size
+        rawChars += Math.round((p.bytes * idx.length) / n);
+        chunkRaw.push(r);
+      } else {
+        const raw = idx.map((i) => p.texts?.[i] ?? '');
+        for (const s of raw) rawChars += s.length;
+        chunkRaw.push(raw);
+      }
+      chunkIdx.push(idx);
+    }
+    const sourceBlob = useSource ? (p.source instanceof Blob ? p.source : new Blob([p.source as Uint8Array<ArrayBuffer>])) : null;
+    return { record, p, rec, status, keep, conflicts, chunkRaw, chunkIdx, chunkIndex, rawChars, sourceBlob };
   }
 
   /** Forgets every hash (after the store was wiped). */

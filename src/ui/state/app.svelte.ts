@@ -219,6 +219,7 @@ export class App {
     this.bytesByTask.clear();
     this.pool ??= new IngestPool();
     const pool = this.pool;
+    await this.query.ingesting(true);
     let bytesDone = 0;
     let eventsFound = 0;
     let progressTimer: ReturnType<typeof setTimeout> | null = null;
@@ -281,6 +282,7 @@ export class App {
     } else if (end.kind === 'cancelled') {
       this.message = { kind: 'info', text: 'Ingest cancelled. Files not yet stored are marked cancelled; drop them again to finish.' };
     }
+    void this.query.ingesting(false);
     this.lastPhases = await pool.phases();
     this.ingest = 'done';
     void this.refreshStorage();

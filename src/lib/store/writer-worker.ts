@@ -1,0 +1,79 @@
+/// <reference lib="webworker" />
+import * as Comlink from 'comlink';
+import { PHASES } from '../ingest/phases';
+import { openDB, type FileRecord } from './db';
+import { QuotaError, StoreWriter, type CommitInput, type CommitResult } from './writer';
+
+/**
+ * The store's single writer: ingest workers prepare documents (parse, hash, index) and post them here; this
+ * worker deduplicates and commits them, several documents per IndexedDB transaction when they queue up.
+ * Ingest workers thus never wait on the commit lock or on IndexedDB while there is parsing to do, and many
+ * small files share a transaction.
+ */
+
+/** How one commit ended (errors are values: class identity does not survive postMessage). */
+export type CommitOutcome =
+  | { ok: true; result: CommitResult }
+  | { ok: false; error: 'quota'; needed: number; message: string }
+  | { ok: false; error: 'failed'; message: string };
+
+/** Most documents committed in one transaction. */
+const MAX_BATCH_FILES = 256;
+/** Most events committed in one transaction (a batch always takes at least one document). */
+const MAX_BATCH_EVENTS = 50_000;
+
+const db = openDB();
+const writer = new StoreWriter(db);
+const queue: { record: FileRecord; input: CommitInput; resolve: (o: CommitOutcome) => void }[] = [];
+let pumping = false;
+
+async function pump(): Promise<void> {
+  pumping = true;
+  try {
+    while (queue.length) {
+      let events = 0;
+      let n = 0;
+      while (n < queue.length && n < MAX_BATCH_FILES && (n === 0 || events + queue[n].input.h.length / 2 <= MAX_BATCH_EVENTS)) {
+        events += queue[n].input.h.length / 2;
+        n++;
+      }
+      const batch = queue.splice(0, n);
+      try {
+        const results = await writer.commitMany(batch);
+        batch.forEach((b, i) => b.resolve({ ok: true, result: results[i] }));
+      } catch (err) {
+        const o: CommitOutcome =
+          err instanceof QuotaError
+            ? { ok: false, error: 'quota', needed: err.needed, message: err.message }
+            : { ok: false, error: 'failed', message: `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}` };
+        for (const b of batch) b.resolve(o);
+      }
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+/** The writer worker's API (comlink), on its own port and on every port handed to `connect`. */
+const api = {
+  /** Queues one prepared document; resolves once its transaction committed (or failed). */
+  commit(record: FileRecord, input: CommitInput): Promise<CommitOutcome> {
+    return new Promise((resolve) => {
+      queue.push({ record, input, resolve });
+      if (!pumping) void pump();
+    });
+  },
+  /** Serves this API on `port` too (one per ingest worker, so documents need not pass through the page). */
+  connect(port: MessagePort): void {
+    Comlink.expose(api, port);
+  },
+  /** Cumulative ms per writer phase (lockwait, sync, dedupe+raw, idb). */
+  phases(): Record<string, number> {
+    return { ...PHASES };
+  },
+};
+
+/** Type of the writer worker's API. */
+export type WriterWorkerApi = typeof api;
+
+Comlink.expose(api);
