@@ -6,6 +6,8 @@ import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { SEP, type FieldStore } from '../../src/lib/store/fields';
 import { RawReader } from '../../src/lib/store/raw';
 import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
+import { prepare } from '../../src/lib/ingest/prepare';
+import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { kmsEvent, kmsEvents, s3File, te } from './helpers';
 
 let dbn = 0;
@@ -107,6 +109,49 @@ describe('StoreWriter', () => {
       contentHash(r.event, want, 0);
       expect(r.h).toEqual([...want]);
     }
+    db.close();
+  });
+
+  it('packs the events of small files committed together into shared chunks, each row keeping its file', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const writer = new StoreWriter(db);
+    await drop(db, writer, 'known.json', s3File(kmsEvents(1, 2)));
+    const items = [];
+    for (let f = 0; f < 60; f++) {
+      const path = `small-${f}.json`;
+      // file f holds events 40f .. 40f+39; event 2 (in file 0) is already stored
+      const evs = kmsEvents(40, f * 40);
+      const text = s3File(evs);
+      const id = (await db.files.add({ path, size: text.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
+      const p = prepare({ path, bytes: te.encode(text), compressed: false, source: new Blob([text]) });
+      expect(p.texts).toHaveLength(40); // small: stored as text, packable
+      items.push({ record: (await db.files.get(id))!, input: p });
+    }
+    const results = await writer.commitMany(items);
+    expect(results.map((r) => r.newEvents)).toEqual(Array.from({ length: 60 }, (_, f) => (f === 0 ? 39 : 40)));
+    const segs = await db.segments.where('id').above(1).toArray();
+    expect(segs.map((s) => s.n)).toEqual([1999, 400]); // 2,399 events in two chunks, not 60
+    const ix = new ColumnarIndex();
+    for (const s of await db.segments.toArray()) ix.addSegment(s);
+    const reader = new RawReader(db);
+    const byPath = new Map((await db.files.toArray()).map((f) => [f.id!, f.path]));
+    let checked = 0;
+    for (const s of segs) {
+      const fs = (await db.fields.get(s.id))!;
+      const texts = await reader.chunkTexts(s.id);
+      const base = ix.segBase.get(s.id)!;
+      texts.forEach((t, i) => {
+        const ev = JSON.parse(t);
+        const n = Number(ev.requestID.slice(4));
+        expect(byPath.get(ix.file[base + i])).toBe(`small-${Math.floor(n / 40)}.json`);
+        expect(s.cols.eventName.dict[s.cols.eventName.codes[i]]).toBe(ev.eventName);
+        expect(fieldValue(fs, i, 'requestParameters.keyId')).toBe(ev.requestParameters.keyId);
+        expect(fieldValue(fs, i, 'eventID')).toBe(ev.eventID);
+        checked++;
+      });
+    }
+    expect(checked).toBe(2399);
+    expect((await db.meta.get('stats'))?.events).toBe(2400);
     db.close();
   });
 });

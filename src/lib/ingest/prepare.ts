@@ -62,6 +62,13 @@ export interface Prepared {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
+ * Smallest decoded document (bytes) whose events are stored as its source bytes plus record indices;
+ * smaller ones store each event's text. IndexedDB keeps every stored Blob as a file of its own, which made
+ * 10,000 tiny files cost a file creation each.
+ */
+export const MIN_SOURCE_BYTES = 64 * 1024;
+
+/**
  * Decodes, parses and hashes one leaf. Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
@@ -102,7 +109,8 @@ export function prepare(leaf: Leaf): Prepared {
   }
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
-  const records = out.aligned && leaf.source ? new Uint32Array(out.events.length) : undefined;
+  // A small document's events are stored as text: a stored source is a blob, which costs a file of its own.
+  const records = out.aligned && leaf.source && bytes >= MIN_SOURCE_BYTES ? new Uint32Array(out.events.length) : undefined;
   const h = new Uint32Array(out.events.length * 2);
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;

@@ -73,7 +73,7 @@ export class ColumnarIndex {
     for (let i = 0; i < s.n; i++) {
       this.seg[base + i] = s.id;
       this.off[base + i] = i;
-      this.file[base + i] = s.fileId;
+      this.file[base + i] = s.files ? s.files[i] : s.fileId;
     }
     for (const name of Object.keys(this.cols) as StringColumn[]) {
       const g = this.cols[name];

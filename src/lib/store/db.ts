@@ -151,9 +151,14 @@ export type KeyTrailDB = Dexie & {
 /** Name of the IndexedDB database. */
 export const DB_NAME = 'keytrail';
 
-/** Opens (creating when needed) the KeyTrail database. Usable from the page and from workers. */
-export function openDB(name = DB_NAME): KeyTrailDB {
-  const db = new Dexie(name) as KeyTrailDB;
+/**
+ * Opens (creating when needed) the KeyTrail database. Usable from the page and from workers.
+ * @param durability IndexedDB durability hint of its write transactions: the store's writer uses 'relaxed'
+ *   (a commit is reported once the operating system has the data, not once it reached the disk; every
+ *   transaction stays atomic, so a crash never leaves half a file, and the dropped files remain the source).
+ */
+export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict'): KeyTrailDB {
+  const db = new Dexie(name, durability ? { chromeTransactionDurability: durability } : {}) as KeyTrailDB;
   db.version(1).stores({
     files: '++id, path, fingerprint, status, parentId',
     chunks: '++id, fileId',

@@ -326,3 +326,60 @@ export function fieldValueOf(fs: Omit<FieldStore, 'id'>, row: number, path: stri
   }
   return undefined;
 }
+
+/**
+ * One field store holding the rows of several, in order (small files' events packed into one chunk). Path
+ * and value dictionaries are merged; codes are rewritten.
+ */
+export function concatFieldStores(parts: readonly Omit<FieldStore, 'id'>[]): Omit<FieldStore, 'id'> {
+  const paths: string[] = [];
+  const pathCode = new Map<string, number>();
+  const values: string[] = [];
+  const valueCode = new Map<string, number>();
+  let rows = 0;
+  let total = 0;
+  for (const p of parts) {
+    rows += p.rowStart.length - 1;
+    total += p.entryPath.length;
+  }
+  const rowStart = new Uint32Array(rows + 1);
+  const entryPath = new Uint16Array(total);
+  const entryValue32 = new Uint32Array(total);
+  let r = 0;
+  let e = 0;
+  for (const p of parts) {
+    const pmap = p.paths.map((s) => {
+      let c = pathCode.get(s);
+      if (c === undefined) {
+        c = paths.length;
+        paths.push(s);
+        pathCode.set(s, c);
+      }
+      return c;
+    });
+    const vmap = new Uint32Array(p.nValues);
+    const vals = p.nValues ? p.values.split(SEP) : [];
+    for (let i = 0; i < vals.length; i++) {
+      let c = valueCode.get(vals[i]);
+      if (c === undefined) {
+        c = values.length;
+        values.push(vals[i]);
+        valueCode.set(vals[i], c);
+      }
+      vmap[i] = c;
+    }
+    const n = p.rowStart.length - 1;
+    const e0 = p.rowStart[0];
+    for (let i = 0; i < n; i++) rowStart[r + i] = e + p.rowStart[i] - e0;
+    for (let k = e0; k < p.rowStart[n]; k++, e++) {
+      entryPath[e] = pmap[p.entryPath[k]];
+      entryValue32[e] = vmap[p.entryValue[k]];
+    }
+    r += n;
+  }
+  rowStart[rows] = e;
+  return {
+    paths, values: values.join(SEP), nValues: values.length, rowStart, entryPath,
+    entryValue: values.length <= 0xffff ? Uint16Array.from(entryValue32) : entryValue32,
+  };
+}

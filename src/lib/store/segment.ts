@@ -45,8 +45,10 @@ export interface DictColumn {
 export interface Segment {
   /** Same as the chunk id. */
   id: number;
-  /** The file (or archive member) record the events came from. */
+  /** The file (or archive member) record the events came from (the first one, when `files` is set). */
   fileId: number;
+  /** The file record of each row, when the chunk packs the events of several small files. */
+  files?: Uint32Array;
   /** Number of events. */
   n: number;
   /** eventTime, epoch ms UTC (NaN when absent). */
@@ -119,4 +121,28 @@ export function selectColumnRows(
     out[name] = { dict: d, codes: d.length <= 0xffff ? Uint16Array.from(c32) : c32 };
   }
   return { time: t, cols: out };
+}
+
+/** The times and string columns of several blocks, in order, as one (dictionaries merged). */
+export function concatColumns(
+  parts: readonly { time: Float64Array; cols: Record<StringColumn, DictColumn> }[],
+): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+  const n = parts.reduce((s, p) => s + p.time.length, 0);
+  const time = new Float64Array(n);
+  let o = 0;
+  for (const p of parts) {
+    time.set(p.time, o);
+    o += p.time.length;
+  }
+  const cols = {} as Record<StringColumn, DictColumn>;
+  const vals = new Array<string>(n);
+  for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
+    let i = 0;
+    for (const p of parts) {
+      const { dict, codes } = p.cols[name];
+      for (let k = 0; k < codes.length; k++) vals[i++] = dict[codes[k]];
+    }
+    cols[name] = encodeColumn(vals);
+  }
+  return { time, cols };
 }

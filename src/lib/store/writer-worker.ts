@@ -22,7 +22,7 @@ const MAX_BATCH_FILES = 256;
 /** Most events committed in one transaction (a batch always takes at least one document). */
 const MAX_BATCH_EVENTS = 50_000;
 
-const db = openDB();
+const db = openDB(undefined, 'relaxed');
 const writer = new StoreWriter(db);
 const queue: { record: FileRecord; input: CommitInput; resolve: (o: CommitOutcome) => void }[] = [];
 let pumping = false;

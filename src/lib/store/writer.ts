@@ -5,8 +5,8 @@ import { HashMap64 } from './hashmap';
 import { phase } from '../ingest/phases';
 import { contentHash } from '../ingest/hash';
 import { RawReader } from './raw';
-import { fieldValueOf, selectFieldRows, type FieldStore } from './fields';
-import { selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
+import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from './fields';
+import { CHUNK_EVENTS, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
 
 export { CHUNK_EVENTS } from './segment';
 
@@ -25,6 +25,45 @@ function eventIdOf(p: CommitInput, i: number): string {
   return (b && fieldValueOf(b.fields, i - b.start, 'eventID')) ?? '';
 }
 
+/** One planned chunk's worth of a document: which plan, which of its events, their stored copy and index. */
+interface Piece {
+  plan: number;
+  idx: number[];
+  raw: string[] | Uint32Array;
+  index: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> };
+}
+
+/**
+ * Groups the planned chunks of a batch into the chunks to write: a document stored as its source keeps its
+ * own chunks; small pieces stored as text (the events of small files) are packed together, in order, up to
+ * `CHUNK_EVENTS` events a chunk, so that 10,000 small files do not make 10,000 chunks (each a handful of
+ * IndexedDB rows).
+ */
+function packChunks(plans: readonly { chunkRaw: (string[] | Uint32Array)[]; chunkIdx: number[][]; chunkIndex: Piece['index'][] }[]): Piece[][] {
+  const out: Piece[][] = [];
+  let pack: Piece[] = [];
+  let packed = 0;
+  const flush = () => {
+    if (pack.length) out.push(pack);
+    pack = [];
+    packed = 0;
+  };
+  plans.forEach((pl, plan) => {
+    for (let c = 0; c < pl.chunkRaw.length; c++) {
+      const piece: Piece = { plan, idx: pl.chunkIdx[c], raw: pl.chunkRaw[c], index: pl.chunkIndex[c] };
+      if (piece.raw instanceof Uint32Array || piece.idx.length >= CHUNK_EVENTS / 2) {
+        out.push([piece]);
+        continue;
+      }
+      if (packed + piece.idx.length > CHUNK_EVENTS) flush();
+      pack.push(piece);
+      packed += piece.idx.length;
+    }
+  });
+  flush();
+  return out;
+}
+
 /** What a commit did to one file record. */
 export interface CommitResult {
   fileId: number;
@@ -34,6 +73,8 @@ export interface CommitResult {
   newEvents: number;
   conflicts: number;
   reason?: string;
+  /** Input shape id (see ingest/formats). */
+  format?: string;
 }
 
 /** The store ran out of quota; ingest must stop. `needed` is the size of the write that failed, in bytes. */
@@ -102,12 +143,11 @@ export class StoreWriter {
     await this.db.meta.update('stats', { hashScheme: HASH_SCHEME });
   }
 
-  /** Loads hashes written since the last sync (by any writer). Call holding the commit lock. */
+  /**
+   * Loads hashes written since the last sync (by any writer, in any tab). Called inside the commit
+   * transaction, so what it reads and what the commit writes form one atomic step.
+   */
   private async sync(): Promise<void> {
-    if (!this.upgraded) {
-      await this.upgradeHashes();
-      this.upgraded = true;
-    }
     const rows = await this.db.hashes.where(':id').above(this.lastHashId).toArray();
     for (const r of rows) {
       for (let i = 0; i < r.h.length; i += 2) {
@@ -139,54 +179,92 @@ export class StoreWriter {
     let t0 = performance.now();
     return withCommitLock(async () => {
       t0 = phase('lockwait', t0);
-      await this.sync();
-      t0 = phase('sync', t0);
-      const batch = new HashMap64(Math.max(16, items.reduce((n, it) => n + it.input.h.length / 2, 0)));
-      const batchEids = new HashMap64(16);
-      const plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
-      t0 = phase('dedupe+raw', t0);
-      const segmentIds: number[] = [];
-      let newEvents = 0;
-      let rawChars = 0;
-      let needed = 0;
-      for (const pl of plans) {
-        newEvents += pl.keep.length;
-        rawChars += pl.rawChars;
-        needed += pl.sourceBlob ? pl.sourceBlob.size : pl.rawChars * 2;
+      if (!this.upgraded) {
+        await this.upgradeHashes();
+        this.upgraded = true;
       }
+      const segmentIds: number[] = [];
+      let plans: ReturnType<StoreWriter['plan']>[] = [];
+      let newEvents = 0;
+      let needed = 0;
       const db = this.db;
       try {
         await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests, db.configs], async () => {
+          // read what other writers committed, deduplicate, and write, all in this one transaction
+          await this.sync();
+          t0 = phase('sync', t0);
+          const batch = new HashMap64(Math.max(16, items.reduce((n, it) => n + it.input.h.length / 2, 0)));
+          const batchEids = new HashMap64(16);
+          plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
+          let rawChars = 0;
           for (const pl of plans) {
-            const { rec, p } = pl;
-            let fileId = rec.id;
-            if (fileId === undefined) fileId = (await db.files.add(rec)) as number;
-            else await db.files.put(rec);
-            rec.id = fileId;
-            const sourceId = pl.sourceBlob ? ((await db.sources.add({ fileId, blob: pl.sourceBlob, gzip: !!p.sourceGzip })) as number) : undefined;
-            for (let c = 0; c < pl.chunkRaw.length; c++) {
-              const stored = pl.chunkRaw[c];
-              const id = (await db.chunks.add(stored instanceof Uint32Array ? { fileId, sourceId, records: stored } : { fileId, events: stored })) as number;
-              const idx = pl.chunkIdx[c];
-              const h = new Uint32Array(idx.length * 2);
-              const e = new Uint32Array(idx.length * 2);
-              for (let j = 0; j < idx.length; j++) {
-                h[j * 2] = p.h[idx[j] * 2];
-                h[j * 2 + 1] = p.h[idx[j] * 2 + 1];
-                e[j * 2] = p.e[idx[j] * 2];
-                e[j * 2 + 1] = p.e[idx[j] * 2 + 1];
-              }
-              const ix = pl.chunkIndex[c];
-              const seg: Segment = { id, fileId, n: idx.length, time: ix.time, eid: e, cols: ix.cols };
-              await db.segments.add(seg);
-              await db.fields.add({ id, ...ix.fields });
-              await db.hashes.add({ id, h, e });
-              segmentIds.push(id);
-            }
-            if (pl.conflicts.length) await db.conflicts.bulkAdd(pl.conflicts.map((c) => ({ ...c, fileId })));
-            if (p.digest) await db.digests.add({ fileId, path: p.path, digest: p.digest });
-            if (p.config) await db.configs.add({ fileId, path: p.path, kind: p.config.kind, doc: p.config.doc, capturedAt: pl.record.lastModified });
+            newEvents += pl.keep.length;
+            rawChars += pl.rawChars;
+            needed += pl.sourceBlob ? pl.sourceBlob.size : pl.rawChars * 2;
           }
+          t0 = phase('dedupe+raw', t0);
+          // Every write is issued in bulk (IndexedDB pipelines the requests; awaiting each in turn cost a
+          // round trip to the browser process per row). File records first: archive members get their ids.
+          const known = plans.filter((pl) => pl.rec.id !== undefined);
+          const fresh = plans.filter((pl) => pl.rec.id === undefined);
+          const [, freshIds] = await Promise.all([
+            known.length ? db.files.bulkPut(known.map((pl) => pl.rec)) : null,
+            fresh.length ? (db.files.bulkAdd(fresh.map((pl) => pl.rec), { allKeys: true }) as Promise<number[]>) : [],
+          ]);
+          fresh.forEach((pl, k) => (pl.rec.id = (freshIds as number[])[k]));
+          const fileIds = plans.map((pl) => pl.rec.id!);
+          const withSource = plans.map((pl, k) => ({ pl, k })).filter((x) => x.pl.sourceBlob);
+          const sourceIds: (number | undefined)[] = plans.map(() => undefined);
+          const conflicts = plans.flatMap((pl) => pl.conflicts.map((c) => ({ ...c, fileId: pl.rec.id! })));
+          const digests = plans.filter((pl) => pl.p.digest).map((pl) => ({ fileId: pl.rec.id!, path: pl.p.path, digest: pl.p.digest! }));
+          const configs = plans.filter((pl) => pl.p.config).map((pl) => ({ fileId: pl.rec.id!, path: pl.p.path, kind: pl.p.config!.kind, doc: pl.p.config!.doc, capturedAt: pl.record.lastModified }));
+          const [srcIds] = await Promise.all([
+            withSource.length ? (db.sources.bulkAdd(withSource.map(({ pl }) => ({ fileId: pl.rec.id!, blob: pl.sourceBlob!, gzip: !!pl.p.sourceGzip })), { allKeys: true }) as Promise<number[]>) : [],
+            conflicts.length ? db.conflicts.bulkAdd(conflicts) : null,
+            digests.length ? db.digests.bulkAdd(digests) : null,
+            configs.length ? db.configs.bulkAdd(configs) : null,
+          ]);
+          withSource.forEach(({ k }, j) => (sourceIds[k] = (srcIds as number[])[j]));
+          const chunks = packChunks(plans).map((ch) => {
+            const pieces = ch.map((x) => ({ ...x, p: plans[x.plan].p }));
+            const n = pieces.reduce((sum, x) => sum + x.idx.length, 0);
+            const fileId = fileIds[ch[0].plan];
+            const stored = ch[0].raw;
+            const row = stored instanceof Uint32Array ? { fileId, sourceId: sourceIds[ch[0].plan], records: stored } : { fileId, events: pieces.flatMap((x) => x.raw as string[]) };
+            return { pieces, n, fileId, row };
+          });
+          const chunkIds = chunks.length ? ((await db.chunks.bulkAdd(chunks.map((c) => c.row), { allKeys: true })) as number[]) : [];
+          const segments: Segment[] = [];
+          const fieldRows: FieldStore[] = [];
+          const hashRows: { id: number; h: Uint32Array; e: Uint32Array }[] = [];
+          chunks.forEach(({ pieces, n, fileId }, c) => {
+            const id = chunkIds[c];
+            const h = new Uint32Array(n * 2);
+            const e = new Uint32Array(n * 2);
+            let j = 0;
+            for (const { idx, p } of pieces) {
+              for (const i of idx) {
+                h[j * 2] = p.h[i * 2];
+                h[j * 2 + 1] = p.h[i * 2 + 1];
+                e[j * 2] = p.e[i * 2];
+                e[j * 2 + 1] = p.e[i * 2 + 1];
+                j++;
+              }
+            }
+            const ix = pieces.length === 1 ? pieces[0].index : { ...concatColumns(pieces.map((x) => x.index)), fields: concatFieldStores(pieces.map((x) => x.index.fields)) };
+            const seg: Segment = { id, fileId, n, time: ix.time, eid: e, cols: ix.cols };
+            if (pieces.length > 1) {
+              const files = new Uint32Array(n);
+              let r = 0;
+              for (const x of pieces) files.fill(fileIds[x.plan], r, (r += x.idx.length));
+              seg.files = files;
+            }
+            segments.push(seg);
+            fieldRows.push({ id, ...ix.fields });
+            hashRows.push({ id, h, e });
+            segmentIds.push(id);
+          });
+          if (chunks.length) await Promise.all([db.segments.bulkAdd(segments), db.fields.bulkAdd(fieldRows), db.hashes.bulkAdd(hashRows)]);
           if (newEvents) {
             const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
             stats.events += newEvents;
@@ -213,7 +291,7 @@ export class StoreWriter {
         this.channel?.postMessage({ type: 'commit', segmentIds, events: newEvents } satisfies StoreMessage);
       }
       return plans.map(({ rec, status, keep, conflicts, p }) => ({
-        fileId: rec.id!, path: rec.path, status, events: p.h.length / 2, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason,
+        fileId: rec.id!, path: rec.path, status, events: p.h.length / 2, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason, format: rec.format,
       }));
     });
   }

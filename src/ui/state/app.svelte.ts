@@ -224,6 +224,8 @@ export class App {
     let eventsFound = 0;
     let progressTimer: ReturnType<typeof setTimeout> | null = null;
     const rowReads: Promise<unknown>[] = [];
+    // files whose final record came with the progress (the rest, archives, are read back when they end)
+    const final = new Set<number>();
     const pushRun = () => {
       progressTimer = null;
       let inFlight = 0;
@@ -237,7 +239,8 @@ export class App {
             this.bytesByTask.set(p.fileId, p.bytesRead);
             this.update(p.fileId, { bytesRead: p.bytesRead });
             for (const r of p.results) {
-              this.update(r.fileId, { path: r.path, status: r.status, events: r.events, newEvents: r.newEvents, reason: r.reason, conflicts: r.conflicts, ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}) });
+              this.update(r.fileId, { path: r.path, status: r.status, events: r.events, newEvents: r.newEvents, reason: r.reason, conflicts: r.conflicts, format: r.format, ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}) });
+              if (r.fileId === p.fileId) final.add(r.fileId);
             }
             if (p.done) {
               this.bytesByTask.delete(p.fileId);
@@ -253,7 +256,7 @@ export class App {
               const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
               void this.db.files.update(task.fileId, { status, reason });
               this.update(task.fileId, { status, reason });
-            } else {
+            } else if (!final.has(task.fileId)) {
               rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f))));
             }
           },
