@@ -154,4 +154,24 @@ describe('StoreWriter', () => {
     expect((await db.meta.get('stats'))?.events).toBe(2400);
     db.close();
   });
+
+  it('reads events of chunks written before record indices (text ranges) and of record-index chunks alike', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const evs = kmsEvents(3);
+    const text = s3File(evs);
+    const sourceId = (await db.sources.add({ fileId: 1, blob: new Blob([text]), gzip: false })) as number;
+    // the old layout: [start, end) offsets of each event in the decoded text
+    const starts = evs.map((e) => text.indexOf(JSON.stringify(e)));
+    const ranges = Uint32Array.from(starts.flatMap((a, i) => [a, a + JSON.stringify(evs[i]).length]));
+    const oldId = (await db.chunks.add({ fileId: 1, sourceId, ranges })) as number;
+    const newId = (await db.chunks.add({ fileId: 1, sourceId, records: Uint32Array.from([2, 0]) })) as number;
+    const reader = new RawReader(db);
+    expect((await reader.chunkTexts(oldId)).map((t) => JSON.parse(t).eventID)).toEqual(evs.map((e) => e.eventID));
+    expect((await reader.chunkTexts(newId)).map((t) => JSON.parse(t).eventID)).toEqual([evs[2].eventID, evs[0].eventID]);
+    expect(JSON.parse((await reader.eventText(newId, 1))!).eventID).toBe(evs[0].eventID);
+    expect(await reader.eventText(newId, 2)).toBeUndefined();
+    const bad = (await db.chunks.add({ fileId: 1, sourceId, records: Uint32Array.from([7]) })) as number;
+    await expect(reader.chunkTexts(bad)).rejects.toThrow(`stored source ${sourceId} has no record 7`);
+    db.close();
+  });
 });

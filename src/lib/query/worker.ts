@@ -53,6 +53,11 @@ export interface IndexStatus {
   /** Chunks whose generic field index is loaded, of all chunks. */
   fieldsLoaded: number;
   fieldsTotal: number;
+  /**
+   * True while an ingest in this page runs and some field stores wait for its end (a query that needs them
+   * loads them at once).
+   */
+  fieldsDeferred: boolean;
   /** Time range of all rows, epoch ms (NaN when empty). */
   minTime: number;
   maxTime: number;
@@ -237,7 +242,10 @@ let minTime = NaN;
 let maxTime = NaN;
 
 function status(): IndexStatus {
-  return { rows: ix.n, loading: loading !== null, fieldsLoaded: fields.size, fieldsTotal: Math.max(fieldsTotal, fields.size), minTime, maxTime };
+  return {
+    rows: ix.n, loading: loading !== null, fieldsLoaded: fields.size, fieldsTotal: Math.max(fieldsTotal, fields.size),
+    fieldsDeferred: ingestRunning && deferredFieldIds.length > 0 && deferredLoad === null, minTime, maxTime,
+  };
 }
 
 function updateRange(from: number): void {

@@ -48,7 +48,7 @@ export class App {
   /** Distinct events stored. */
   eventCount = $state(0);
   /** Rows in the query index (equals eventCount once the index caught up). */
-  index = $state<IndexStatus>({ rows: 0, loading: true, fieldsLoaded: 0, fieldsTotal: 0, minTime: NaN, maxTime: NaN });
+  index = $state<IndexStatus>({ rows: 0, loading: true, fieldsLoaded: 0, fieldsTotal: 0, fieldsDeferred: false, minTime: NaN, maxTime: NaN });
   /** Progress of the current run. */
   run = $state({ files: 0, filesDone: 0, bytes: 0, bytesDone: 0, eventsFound: 0, startedAt: 0, endedAt: 0 });
   /** A message for the user (errors, quota, skipped files). */
