@@ -1,5 +1,8 @@
 import { SizeCapError } from './limits';
 
+/** Compressed inputs up to this size (bytes) are read whole before inflating; larger ones are streamed. */
+const WHOLE_READ_BYTES = 32 * 1024 * 1024;
+
 /** Why the native path gave up (the caller falls back to fflate, which reads any valid gzip). */
 export class NativeGunzipUnavailable extends Error {
   constructor(cause: unknown) {
@@ -29,7 +32,18 @@ export async function gunzipNative(src: Blob, cap: number, what: string, progres
   });
   const parts: Uint8Array[] = [];
   let total = 0;
-  const reader = src.stream().pipeThrough(counter).pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array>;
+  if (src.size <= WHOLE_READ_BYTES) {
+    // Read the compressed bytes in one request and inflate them from memory: streaming a File costs a
+    // round trip to the browser process per 64 KiB.
+    const bytes = new Uint8Array(await src.arrayBuffer());
+    progress?.(bytes.length);
+    const ds = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
+    const w = ds.writable.getWriter();
+    w.write(bytes).catch(() => undefined);
+    w.close().catch(() => undefined);
+    reader = ds.readable.getReader();
+  } else reader = src.stream().pipeThrough(counter).pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
   try {
     for (;;) {
       if (isCancelled?.()) {
