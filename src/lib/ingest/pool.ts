@@ -18,7 +18,12 @@ const PER_WORKER = 32;
 const LARGE_BYTES = 256 * 1024;
 
 /** How a pool run ended. */
-export type PoolEnd = { kind: 'done' } | { kind: 'cancelled' } | { kind: 'quota'; needed: number; message: string };
+export type PoolEnd =
+  | { kind: 'done' }
+  | { kind: 'cancelled' }
+  | { kind: 'quota'; needed: number; message: string }
+  /** A worker could not be reached (it failed to start or crashed): files not stored are left to retry. */
+  | { kind: 'failed'; message: string };
 
 /** Callbacks of a pool run (called on the page's thread). */
 export interface PoolCallbacks {

@@ -263,8 +263,14 @@ export class App {
         });
         resolve(r);
       };
-      if (navigator.locks?.request) void navigator.locks.request('keytrail-ingest', body);
-      else void body();
+      const guarded = () =>
+        body().catch((err: unknown) => {
+          this.pool?.terminate();
+          this.pool = null;
+          resolve({ kind: 'failed', message: `${(err as Error)?.message ?? String(err)}` });
+        });
+      if (navigator.locks?.request) void navigator.locks.request('keytrail-ingest', guarded);
+      else void guarded();
     });
     if (progressTimer) clearTimeout(progressTimer);
     pushRun();
@@ -273,7 +279,10 @@ export class App {
     // Files not stored (cancel or quota) go back to a retryable state.
     if (end.kind !== 'done') {
       const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
-      const reason = end.kind === 'quota' ? 'not stored: storage is full' : 'cancelled before it was stored; drop it again to finish';
+      const reason =
+        end.kind === 'quota' ? 'not stored: storage is full'
+        : end.kind === 'failed' ? 'not stored: the ingest stopped with an error; drop it again to retry'
+        : 'cancelled before it was stored; drop it again to finish';
       await this.db.files.bulkUpdate(still.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
       for (const id of still) this.update(id, { status: 'cancelled', reason });
     }
@@ -282,11 +291,13 @@ export class App {
     this.run = { ...this.run, endedAt: performance.now() };
     if (end.kind === 'quota') {
       this.message = { kind: 'error', text: `Ingest stopped: ${end.message}. Free disk space or delete data; at least ${Math.ceil(end.needed / 1024 / 1024)} MiB more is needed for the next file.` };
+    } else if (end.kind === 'failed') {
+      this.message = { kind: 'error', text: `Ingest stopped with an error (${end.message}). Stored files are kept; drop the others again to retry.` };
     } else if (end.kind === 'cancelled') {
       this.message = { kind: 'info', text: 'Ingest cancelled. Files not yet stored are marked cancelled; drop them again to finish.' };
     }
     void this.query.ingesting(false);
-    this.lastPhases = await pool.phases();
+    this.lastPhases = end.kind === 'failed' ? [] : await pool.phases();
     this.ingest = 'done';
     void this.refreshStorage();
   }
