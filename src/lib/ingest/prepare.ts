@@ -69,7 +69,8 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
- * Decodes, parses and hashes one leaf. Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
+ * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
+ * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
@@ -109,8 +110,10 @@ export function prepare(leaf: Leaf): Prepared {
   }
   if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
-  // A small document's events are stored as text: a stored source is a blob, which costs a file of its own.
-  const records = out.aligned && leaf.source && bytes >= MIN_SOURCE_BYTES ? new Uint32Array(out.events.length) : undefined;
+  // Each kept event's index among the document's records. A small document's events are stored as text: a
+  // stored source is a blob, which costs a file of its own.
+  const recordOf = new Uint32Array(out.events.length);
+  const bySource = !!(out.aligned && leaf.source && bytes >= MIN_SOURCE_BYTES);
   const h = new Uint32Array(out.events.length * 2);
   const e = new Uint32Array(out.events.length * 2);
   let skipped = out.skipped;
@@ -137,7 +140,7 @@ export function prepare(leaf: Leaf): Prepared {
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
-    if (records) records[i] = k;
+    recordOf[i] = k;
     if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
   closeBlock();
@@ -147,23 +150,18 @@ export function prepare(leaf: Leaf): Prepared {
   return {
     path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
     events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
-    ...(records
-      ? { records: records.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
-      : { texts: eventTexts(docText, out.aligned ? out.events : null, events) }),
+    ...(bySource
+      ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
+      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf) }),
   };
 }
 
 /**
- * The JSON text of each event: its original text when `all` (every record of an S3 delivery document, in
- * order) lets it be found in `doc`, else the event re-serialised.
+ * The JSON text of each event: its original text when the document is an S3 delivery file of `records`
+ * records (`events[i]` being record `recordOf[i]`), else the event re-serialised.
  */
-function eventTexts(doc: string, all: readonly CloudTrailEvent[] | null, events: readonly CloudTrailEvent[]): string[] {
-  const r = all ? arrayRanges(doc, 'Records') : null;
-  if (!r || r.length !== all!.length * 2) return events.map((ev) => JSON.stringify(ev));
-  const at = new Map<CloudTrailEvent, number>();
-  all!.forEach((ev, k) => at.set(ev, k));
-  return events.map((ev) => {
-    const k = at.get(ev)!;
-    return doc.slice(r[k * 2], r[k * 2 + 1]);
-  });
+function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array): string[] {
+  const r = records >= 0 ? arrayRanges(doc, 'Records') : null;
+  if (!r || r.length !== records * 2) return events.map((ev) => JSON.stringify(ev));
+  return events.map((_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));
 }

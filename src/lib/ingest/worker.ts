@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { openDB, type FileRecord } from '../store/db';
-import { QuotaError, StoreWriter, type CommitInput } from '../store/writer';
+import { QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
 import { CancelledError } from './open';
@@ -16,7 +16,6 @@ export type TaskOutcome =
 
 const db = openDB();
 let cancel = { cancelled: false };
-let local: StoreWriter | null = null;
 let remote: Comlink.Remote<WriterWorkerApi> | null = null;
 
 /** The buffers of a commit input's typed arrays, handed over instead of copied. */
@@ -30,10 +29,10 @@ function transferables(input: CommitInput): ArrayBuffer[] {
   return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }
 
-/** Commits through the pool's writer worker when connected, else with a writer in this worker. */
+/** Commits through the pool's writer worker (connected by the pool before any task). */
 const committer: Committer = {
   async commit(record: FileRecord, p: CommitInput) {
-    if (!remote) return (local ??= new StoreWriter(db)).commit(record, p);
+    if (!remote) throw new Error('no store writer connected to this ingest worker');
     const { events: _, ...input } = p as CommitInput & { events?: unknown };
     // an in-memory source (an archive member) goes over as a Blob, never as a view of a larger buffer
     if (input.source && !(input.source instanceof Blob)) input.source = new Blob([input.source as Uint8Array<ArrayBuffer>]);

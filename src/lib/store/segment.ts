@@ -106,19 +106,7 @@ export function selectColumnRows(
   const out = {} as Record<StringColumn, DictColumn>;
   for (const name of Object.keys(cols) as StringColumn[]) {
     const { dict, codes } = cols[name];
-    const remap = new Int32Array(dict.length).fill(-1);
-    const d: string[] = [];
-    const c32 = new Uint32Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const c = codes[rows[i]];
-      let m = remap[c];
-      if (m < 0) {
-        m = remap[c] = d.length;
-        d.push(dict[c]);
-      }
-      c32[i] = m;
-    }
-    out[name] = { dict: d, codes: d.length <= 0xffff ? Uint16Array.from(c32) : c32 };
+    out[name] = encodeColumn(rows.map((r) => dict[codes[r]]));
   }
   return { time: t, cols: out };
 }
