@@ -226,7 +226,10 @@ async function getAnalysis(): Promise<KmsAnalysis> {
   await fieldIndexReady();
   if (!analysis) {
     analysis = analyzeKms(ix, fields);
+    // keep the rows other analyses merged before this one ran (Sigma rules run on their own when imported)
+    const merged = allRuleRows;
     allRuleRows = new Map(analysis.ruleRows);
+    if (merged) for (const [rule, rows] of merged) if (!allRuleRows.has(rule)) allRuleRows.set(rule, rows);
   }
   return analysis;
 }
