@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Gzip, gunzipSync, gzipSync, strToU8, zipSync, Zip, ZipDeflate, type Zippable } from 'fflate';
-import { createTar } from 'nanotar';
+import { packTar } from 'modern-tar';
 import { CancelledError, gunzip, memberName, openInput, type Leaf, type Source } from '../../src/lib/ingest/open';
 import { parseText } from '../../src/lib/ingest/parse';
 import { parseS3Path } from '../../src/lib/cloudtrail/s3path';
@@ -28,6 +28,17 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 const base64Bytes = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+
+/** A ustar archive of these entries (a name ending in `/` and no data is a folder), written by modern-tar. */
+function createTar(entries: { name: string; data?: string | Uint8Array }[]): Promise<Uint8Array> {
+  return packTar(
+    entries.map(({ name, data }) => {
+      if (data === undefined) return { header: { name, type: 'directory' as const, size: 0 } };
+      const body = typeof data === 'string' ? te.encode(data) : data;
+      return { header: { name, size: body.length }, body };
+    }),
+  );
+}
 
 function summary(leaves: Leaf[]): [string, string][] {
   return leaves.map((l) => [l.path, 'status' in l ? `${l.status}: ${l.reason}` : td.decode(l.bytes)]);
@@ -281,7 +292,7 @@ describe.each(sources)('openInput on a %s', (_, src) => {
 
   it('a tar with nested folders (directories are not leaves)', async () => {
     const a = s3File(kmsEvents(2));
-    const t = createTar([
+    const t = await createTar([
       { name: 'logs/' },
       { name: 'logs/2024/' },
       { name: 'logs/2024/a.json', data: a },
@@ -297,7 +308,7 @@ describe.each(sources)('openInput on a %s', (_, src) => {
 
   it('a tar.gz with nested folders', async () => {
     const a = s3File(kmsEvents(3));
-    const t = gzipSync(createTar([{ name: 'AWSLogs/' }, { name: 'AWSLogs/111122223333/CloudTrail/us-east-1/x.json', data: a }, { name: 'other/readme.txt', data: 'hello' }]));
+    const t = gzipSync(await createTar([{ name: 'AWSLogs/' }, { name: 'AWSLogs/111122223333/CloudTrail/us-east-1/x.json', data: a }, { name: 'other/readme.txt', data: 'hello' }]));
     expect(summary(await leavesOf('x.tar.gz', src(t)))).toEqual([
       ['x.tar.gz!AWSLogs/111122223333/CloudTrail/us-east-1/x.json', a],
       ['x.tar.gz!other/readme.txt', 'hello'],
@@ -322,8 +333,8 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('a tar inside a tar', async () => {
-    const inner = createTar([{ name: 'in/inner.json', data: '{"inner":true}' }]);
-    const outer = createTar([{ name: 'first.json', data: '{"first":true}' }, { name: 'sub/inner.tar', data: inner }, { name: 'last.json', data: '{"last":true}' }]);
+    const inner = await createTar([{ name: 'in/inner.json', data: '{"inner":true}' }]);
+    const outer = await createTar([{ name: 'first.json', data: '{"first":true}' }, { name: 'sub/inner.tar', data: inner }, { name: 'last.json', data: '{"last":true}' }]);
     expect(summary(await leavesOf('o.tar', src(outer)))).toEqual([
       ['o.tar!first.json', '{"first":true}'],
       ['o.tar!sub/inner.tar!in/inner.json', '{"inner":true}'],
@@ -332,7 +343,7 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('a tar stored in a zip, and a tar.gz in a zip', async () => {
-    const tar = createTar([{ name: 'd/t.json', data: '{"t":1}' }]);
+    const tar = await createTar([{ name: 'd/t.json', data: '{"t":1}' }]);
     const z = zipSync({ 'pad.txt': strToU8('x'.repeat(1000)), 'a.tar': [tar, { level: 0 }], 'b.tgz': gzipSync(tar) });
     expect(summary(await leavesOf('z.zip', src(z))).sort()).toEqual(
       [
@@ -352,7 +363,7 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('a truncated tar is corrupt and does not throw', async () => {
-    const t = createTar([{ name: 'a.json', data: 'x'.repeat(2000) }]);
+    const t = await createTar([{ name: 'a.json', data: 'x'.repeat(2000) }]);
     const leaves = await leavesOf('t.tar', src(t.subarray(0, 1024)));
     expect(leaves).toHaveLength(1);
     expect(problem(leaves[0]).status).toBe('corrupt');
@@ -360,6 +371,33 @@ describe.each(sources)('openInput on a %s', (_, src) => {
 });
 
 describe('openInput: limits and control', () => {
+  it('a tar is read as a stream: its first member is handed over before the archive is read to its end', async () => {
+    const big = te.encode(s3File(kmsEvents(2)).padEnd(16 << 20, ' '));
+    const t = await createTar([{ name: 'first.json', data: '{"first":true}' }, { name: 'big.json', data: big }, { name: 'last.json', data: '{"last":true}' }]);
+    let read = 0;
+    const seenAt: [string, number][] = [];
+    for await (const l of openInput('s.tar', t, { progress: (n) => (read = n) })) seenAt.push([l.path, read]);
+    expect(seenAt.map(([p]) => p)).toEqual(['s.tar!first.json', 's.tar!big.json', 's.tar!last.json']);
+    expect(seenAt[0][1]).toBeLessThan(t.length / 2);
+    expect(seenAt[2][1]).toBe(t.length);
+  });
+
+  it('a tar member declared larger than 256 MiB is corrupt, naming the cap, without being read; one cut short says so', async () => {
+    const t = await createTar([{ name: 'ok.json', data: '{"ok":1}' }, { name: 'huge.json', data: '{}' }]);
+    // the second header (at 1024) claims 300 MiB: rewrite its size field and checksum
+    const h = t.subarray(1024, 1536);
+    h.set(te.encode((300 * 1024 * 1024).toString(8).padStart(11, '0') + '\0'), 124);
+    h.fill(0x20, 148, 156);
+    const sum = h.reduce((a, b) => a + b, 0);
+    h.set(te.encode(sum.toString(8).padStart(6, '0') + '\0 '), 148);
+    expect(summary(await leavesOf('cap.tar', blob(t.subarray(0, 2048))))).toEqual([
+      ['cap.tar!ok.json', '{"ok":1}'],
+      ['cap.tar!huge.json', expect.stringMatching(/^corrupt: cap\.tar!huge\.json exceeds the 256 MiB cap/)],
+    ]);
+    const cut = await createTar([{ name: 'a.json', data: 'x'.repeat(2000) }]);
+    expect(summary(await leavesOf('cut.tar', cut.subarray(0, 1024)))).toEqual([['cut.tar!a.json', 'corrupt: tar member truncated: the archive ends after 512 of its 2000 bytes']]);
+  });
+
   it('a gzip bomb (300 MiB of zeros) is corrupt, naming the cap', async () => {
     const bomb = gzippedZeros(300);
     expect(bomb.length).toBeLessThan(2 << 20);
@@ -426,6 +464,8 @@ describe('openInput: limits and control', () => {
     await expect(leavesOf('c.json.gz', blob(gz), { cancel: { cancelled: true } })).rejects.toBeInstanceOf(CancelledError);
     const z = zipSync({ 'a.json': strToU8('{}') });
     await expect(leavesOf('c.zip', z, { cancel: { cancelled: true } })).rejects.toBeInstanceOf(CancelledError);
+    const t = await createTar([{ name: 'a.json', data: '{}' }]);
+    await expect(leavesOf('c.tar', t, { cancel: { cancelled: true } })).rejects.toBeInstanceOf(CancelledError);
   });
 
   it('leaves from archives prepare to events end to end', async () => {

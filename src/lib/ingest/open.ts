@@ -1,5 +1,5 @@
 import { Gunzip, Unzip, UnzipInflate, type AsyncFlateStreamHandler, type UnzipDecoder } from 'fflate';
-import { parseTar } from 'nanotar';
+import { createTarDecoder, type ParsedTarEntry } from 'modern-tar';
 import { gunzipNative, NativeGunzipUnavailable } from './gunzip-native';
 import { LIMITS, SizeCapError } from './limits';
 import { sniff } from './sniff';
@@ -297,70 +297,89 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
     yield* openZip(path, src, opts, depth, budget);
     return;
   }
-  // tar
-  let bytes: Uint8Array;
-  try {
-    bytes = await readAllBytes(src, LIMITS.maxArchiveBytes, path, opts.progress, opts.cancel);
-  } catch (err) {
-    yield corrupt(path, err);
-    return;
+  yield* openTar(path, src, opts, depth, budget);
+}
+
+/** Reading one tar member's body stopped: at a size cap, or because the archive ended inside it. */
+type MemberRead = { bytes: Uint8Array } | { problem: string };
+
+/** Reads one tar member's body whole, stopping (and cancelling the rest) once it passes `cap` bytes. */
+async function readMember(body: ReadableStream<Uint8Array>, size: number, cap: number, name: string): Promise<MemberRead> {
+  if (size > cap) {
+    await body.cancel();
+    return { problem: new SizeCapError(name, cap).message };
   }
-  let items;
-  let names: string[];
-  try {
-    // nanotar reads `bytes.buffer` from its start, ignoring a view's offset and length: give it an exact buffer
-    const exact = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-    items = parseTar(exact);
-    names = tarNames(exact);
-  } catch (err) {
-    yield { path, status: 'corrupt', reason: `broken tar archive: ${(err as Error).message}` };
-    return;
-  }
-  for (let k = 0; k < items.length; k++) {
-    const it = items[k];
-    if (opts.cancel?.cancelled) throw new CancelledError();
-    if (it.type && it.type !== 'file') continue;
-    if (!it.data) continue;
-    if (--budget.members < 0) {
-      yield { path, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read` };
-      return;
+  const reader = body.getReader();
+  const parts: Uint8Array[] = [];
+  let got = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    got += value.length;
+    if (got > cap) {
+      await reader.cancel();
+      return { problem: new SizeCapError(name, cap).message };
     }
-    yield* openInput(`${path}!${memberName(names[k] ?? it.name)}`, it.data, { cancel: opts.cancel }, depth + 1, budget);
+    parts.push(value);
   }
+  if (got < size) return { problem: `tar member truncated: the archive ends after ${got} of its ${size} bytes` };
+  return { bytes: concat(parts, got) };
 }
 
 /**
- * The full name of each entry `parseTar` lists, in the same order, read from the headers the way nanotar walks
- * them. nanotar ignores the ustar `prefix` field (where bsdtar, Go and node-tar put the folders of a long
- * path) and cuts a pax `path` at its first space.
+ * Each member of a tar archive, read as a stream with modern-tar's decoder (ustar names with their `prefix`,
+ * pax `path` records, GNU long names), one member in memory at a time. Regular files only (directories, links
+ * and devices are not leaves). Limits: the archive itself at most {@link LIMITS.maxArchiveBytes}, each member
+ * at most {@link LIMITS.maxDecompressedBytes}, and the members counted against the shared budget.
  */
-function tarNames(b: Uint8Array): string[] {
-  const dec = new TextDecoder();
-  const str = (o: number, n: number) => {
-    const v = b.subarray(o, o + n);
-    const z = v.indexOf(0);
-    return dec.decode(z === -1 ? v : v.subarray(0, z));
-  };
-  const names: string[] = [];
-  let long: string | undefined;
-  for (let o = 0; o < b.length - 512; ) {
-    const name = str(o, 100);
-    if (!name) break;
-    const size = Number.parseInt(str(o + 124, 12), 8);
-    if (!(size >= 0)) break;
-    const type = str(o + 156, 1) || '0';
-    const body = o + 512;
-    const ustarPrefix = str(o + 257, 6) === 'ustar' && b[o + 262] === 0 ? str(o + 345, 155) : ''; // POSIX ustar, not GNU
-    o = body + Math.ceil(size / 512) * 512;
-    if (type === 'x') long = /(?:^|\n)\d+ path=([^\n]*)/.exec(str(body, size))?.[1];
-    else if (type === 'g') long = undefined;
-    else if (type === 'L' || type === 'N' || type === 'K') long = str(body, size);
-    else {
-      names.push(long ?? (ustarPrefix ? `${ustarPrefix}/${name}` : name));
-      long = undefined;
-    }
+async function* openTar(path: string, src: Source, opts: OpenOptions, depth: number, budget: Budget): AsyncGenerator<Leaf> {
+  if ((src instanceof Uint8Array ? src.length : src.size) > LIMITS.maxArchiveBytes) {
+    yield corrupt(path, new SizeCapError(path, LIMITS.maxArchiveBytes));
+    return;
   }
-  return names;
+  const input = chunks(src, opts.progress, opts.cancel);
+  const entries = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const { done, value } = await input.next();
+      if (done) c.close();
+      else c.enqueue(value);
+    },
+    async cancel() {
+      await input.return(undefined);
+    },
+  })
+    .pipeThrough(createTarDecoder())
+    .getReader();
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<ParsedTarEntry>;
+      try {
+        next = await entries.read();
+      } catch (err) {
+        if (err instanceof CancelledError || opts.cancel?.cancelled) throw new CancelledError();
+        yield { path, status: 'corrupt', reason: `broken tar archive: ${(err as Error).message}` };
+        return;
+      }
+      if (next.done) return;
+      const { header, body } = next.value;
+      if (opts.cancel?.cancelled) throw new CancelledError();
+      if (header.type !== 'file') {
+        await body.cancel();
+        continue;
+      }
+      const name = `${path}!${memberName(header.name)}`;
+      if (--budget.members < 0) {
+        await body.cancel();
+        yield { path, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read` };
+        return;
+      }
+      const read = await readMember(body, header.size, LIMITS.maxDecompressedBytes, name);
+      if ('problem' in read) yield { path: name, status: 'corrupt', reason: read.problem };
+      else yield* openInput(name, read.bytes, { cancel: opts.cancel }, depth + 1, budget);
+    }
+  } finally {
+    await entries.cancel().catch(() => undefined);
+  }
 }
 
 /** An archive member's name as shown: `\` to `/`, leading `/` and `../` segments removed (never used as a path on disk). */
