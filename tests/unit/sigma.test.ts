@@ -4,7 +4,7 @@
  * chunks); the matched events are asserted per rule. Unsupported features must be refused with a reason.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaRows, sigmaRuleId, sigmaSeverity, type SigmaRule } from '../../src/lib/analysis/sigma';
+import { compileSigma, parseSigma, queryText, sigmaAggregate, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRows, sigmaRuleId, sigmaSeverity, type SigmaRule } from '../../src/lib/analysis/sigma';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import { stringHash } from '../../src/lib/ingest/hash';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
@@ -339,9 +339,15 @@ describe('unsupported features are reported with a reason', () => {
     ['sel:\n  eventName|windash: x\ncondition: sel', /\|windash/],
     ['sel:\n  eventName|sparkle: x\ncondition: sel', /unknown modifier \|sparkle/],
     ['sel:\n  eventName|i: x\ncondition: sel', /\|i only qualifies \|re/],
-    ['sel:\n  eventName: x\ncondition: sel | count() by sourceIPAddress > 10', /aggregation in the condition \("\| count\(\) by sourceIPAddress > 10"\)/],
+    ['sel:\n  eventName: x\ncondition: sel | sum(requestParameters.size) by sourceIPAddress > 10', /aggregation sum\(\) is not supported/],
+    ['sel:\n  eventName: x\ntimeframe: 5m\ncondition: sel | count() by sourceIPAddress < 3', /within a timeframe is not supported/],
+    ['sel:\n  eventName: x\ncondition: sel | count() by', /not of the form count/],
+    ['sel:\n  eventName: x\ncondition: sel | count() by principal > 2', /field "principal" is not a CloudTrail field/],
+    ['sel:\n  eventName: x\ncondition:\n  - sel | count() > 2\n  - sel', /aggregation \("\|"\) in a list of conditions/],
     ['sel:\n  eventName: x\ncondition: sel near other', /"near"/],
-    ['sel:\n  eventName: x\ntimeframe: 5m\ncondition: sel', /timeframe \(5m\)/],
+    ['sel:\n  eventName: x\ntimeframe: soon\ncondition: sel | count() > 1', /timeframe "soon" is not a duration/],
+    ['sel:\n  eventName|expand: "%names%"\ncondition: sel', /placeholder %names% \(field eventName\|expand\) has no values/],
+    ["sel:\n  eventName|re|expand: '%names%'\ncondition: sel", /\|expand on a regular expression/],
     ['sel1:\n  eventName: x\nsel2:\n  eventName: y\ncondition: 2 of sel*', /"2 of sel\*" \(more than one of\)/],
     ['sel:\n  eventName: x\ncondition: sel and missing', /names "missing", which is not a search identifier/],
     ['sel:\n  eventName: x\ncondition: 1 of filter*', /matches no search identifier/],
@@ -407,5 +413,135 @@ describe('queryText', () => {
     expect(queryText(m('a', { kind: 'exact', text: 'say "hi" \\ bye', quoted: true }))).toBe('a:"say \\"hi\\" \\\\ bye"');
     expect(queryText(m('aws:SourceIp', { kind: 'any' }))).toBeNull();
     for (const q of ['userAgent:/^a b.*$/is', 'a:/x\\/y[/]/', 'a:"say \\"hi\\" \\\\ bye"']) expect(queryText(parseQuery(q))).toBe(q);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Aggregations and placeholders
+
+/** An index of these events, stored the way the writer stores them (one chunk). */
+function indexOf(events: CloudTrailEvent[]) {
+  const i = new ColumnarIndex();
+  const f = new FieldIndex();
+  i.addSegment(segmentOf(7, events));
+  f.add({ id: 7, ...buildFieldStore(events) }, i.segBase.get(7)!);
+  return { ix: i, fields: f, engine: new Engine(i, f), idOf: (r: number) => events[r - i.segBase.get(7)!].eventID! };
+}
+
+describe('Sigma 1 aggregations: count() [by field] with and without timeframe', () => {
+  // Modelled on SigmaHQ's "AWS Secrets Manager Mass Secret Retrieval" and "Account Enumeration on AWS" rules
+  const t0 = Date.parse('2024-06-01T09:00:00Z');
+  const at = (min: number) => new Date(t0 + min * 60_000).toISOString().replace('.000Z', 'Z');
+  const user = (name: string) => ({ type: 'IAMUser', principalId: `AIDA${name.toUpperCase()}`, arn: `arn:aws:iam::${ACCT}:user/${name}`, accountId: ACCT, userName: name });
+  const secret = (id: string, min: number, who: string, secretId = `prod/${id}`) =>
+    ev(id, { eventTime: at(min), eventSource: 'secretsmanager.amazonaws.com', eventName: 'GetSecretValue', readOnly: true, userIdentity: user(who), requestParameters: { secretId } });
+  const events: CloudTrailEvent[] = [
+    // mallory reads 6 secrets within 4 minutes, then one more an hour later
+    ...[0, 1, 1, 2, 3, 4].map((m, k) => secret(`m${k}`, m, 'mallory')),
+    secret('m-late', 64, 'mallory'),
+    // the app reads the same secret every 20 minutes, 7 times
+    ...[0, 20, 40, 60, 80, 100, 120].map((m, k) => secret(`app${k}`, m, 'app', 'prod/app')),
+    // a list burst by bob
+    ...[10, 10, 11].map((m, k) => ev(`list${k}`, { eventTime: at(m), eventSource: 's3.amazonaws.com', eventName: 'ListBuckets', readOnly: true, userIdentity: user('bob') })),
+  ];
+  const { ix: aix, fields, engine: aengine, idOf } = indexOf(events);
+  const header = 'title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n';
+  const hits = (detection: string) => {
+    const c = compileSigma(one(header + detection.replace(/^/gm, '  ') + '\n'));
+    if (!c.ok) throw new Error(c.reason);
+    return Array.from(sigmaMatches(aengine, aix, fields, c), idOf).sort();
+  };
+  const sel = 'sel:\n  eventSource: secretsmanager.amazonaws.com\n  eventName:\n    - GetSecretValue\n    - BatchGetSecretValue\n';
+
+  it('count() by userIdentity.arn > N within a timeframe keeps the events of every window that passes', () => {
+    expect(hits(`${sel}timeframe: 10m\ncondition: sel | count() by userIdentity.arn > 5`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    // the window is first to last event, inclusive: 6 events from minute 0 to 4
+    expect(hits(`${sel}timeframe: 4m\ncondition: sel | count() by userIdentity.arn >= 6`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 3m\ncondition: sel | count() by userIdentity.arn >= 6`)).toEqual([]);
+    // 7 app reads over 2 hours: only a 2-hour window holds them all
+    expect(hits(`${sel}timeframe: 2h\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 119m\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual(['m-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    // no group-by: every matching event counts together
+    expect(hits(`${sel}timeframe: 1m\ncondition: sel | count() > 3`)).toEqual(['app0', 'm0', 'm1', 'm2']);
+    expect(hits("sel:\n  eventName: 'list*'\ntimeframe: 10m\ncondition: sel | count() > 2")).toEqual(['list0', 'list1', 'list2']);
+  });
+
+  it('count(field) counts distinct values; without timeframe the count is over all stored events', () => {
+    // mallory reads 7 distinct secrets, the app 1
+    expect(hits(`${sel}condition: sel | count(requestParameters.secretId) by userIdentity.arn > 3`)).toEqual(['m-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 10m\ncondition: sel | count(requestParameters.secretId) by userIdentity.arn > 5`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}condition: sel | count() by userIdentity.arn < 8`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}condition: sel | count() by userIdentity.arn == 7`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}condition: sel | count() by userIdentity.arn > 7`)).toEqual([]);
+    // events without the group-by field are left out
+    expect(hits(`${sel}condition: sel | count() by userIdentity.invokedBy > 0`)).toEqual([]);
+  });
+
+  it('describes the aggregation, and the finding holds the kept events in time order', () => {
+    const rule = one(`${header}  ${sel.replace(/\n/g, '\n  ')}timeframe: 10m\n  condition: sel | count() by userIdentity.arn > 5\n`);
+    const c = compileSigma(rule);
+    expect(c).toMatchObject({ ok: true, aggregation: { fn: 'count', field: null, by: 'userIdentity.arn', op: '>', value: 5, timeframeMs: 600_000, text: 'count() by userIdentity.arn > 5 within 10m' } });
+    const f = sigmaFinding(rule, sigmaMatches(aengine, aix, fields, c as Extract<typeof c, { ok: true }>), aix);
+    expect(f.count).toBe(6);
+    expect(f.principals).toEqual([`arn:aws:iam::${ACCT}:user/mallory`]);
+    expect(f.first).toBe(t0);
+    expect(f.last).toBe(t0 + 4 * 60_000);
+  });
+
+  it('sigmaAggregate: a window slides; NaN times are left out of timeframe counts', () => {
+    const times = [0, 1000, 2000, 10_000, 11_000, 12_000, 13_000, NaN];
+    const agg = { fn: 'count' as const, field: null, by: null, op: '>' as const, value: 2, timeframeMs: 2000, text: '' };
+    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], agg, (r) => times[r], () => undefined))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, timeframeMs: 1999 }, (r) => times[r], () => undefined))).toEqual([]);
+    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, value: 3 }, (r) => times[r], () => undefined))).toEqual([]);
+    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, value: 3, timeframeMs: 3000 }, (r) => times[r], () => undefined))).toEqual([3, 4, 5, 6]);
+  });
+});
+
+describe('|expand placeholders with values given by the user', () => {
+  const rule = one(`title: KMS use by a non-admin principal
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventSource: kms.amazonaws.com
+  filter_admins:
+    userIdentity.arn|expand: '%admin_arns%'
+  filter_ip:
+    sourceIPAddress|expand|startswith: '%trusted_prefix%'
+  condition: selection and not 1 of filter_*
+`);
+  const admin = `arn:aws:sts::${ACCT}:assumed-role/Admin/session`;
+
+  it('lists the placeholders a rule needs, and refuses to run without values', () => {
+    expect(sigmaPlaceholders(rule)).toEqual(['admin_arns', 'trusted_prefix']);
+    expect(compileSigma(rule)).toEqual({ ok: false, reason: expect.stringMatching(/placeholder %admin_arns%/) });
+    expect(compileSigma(rule, { admin_arns: [admin] })).toEqual({ ok: false, reason: expect.stringMatching(/placeholder %trusted_prefix%/) });
+  });
+
+  it('each placeholder becomes its values, ORed, under the field modifiers (values are Sigma strings)', () => {
+    const q = (values: Record<string, string[]>) => {
+      const c = compileSigma(rule, values);
+      if (!c.ok) throw new Error(c.reason);
+      return run(c.query);
+    };
+    // every KMS event is by Admin: all filtered out
+    expect(q({ admin_arns: [admin], trusted_prefix: ['10.'] })).toEqual([]);
+    // another admin only: the trusted prefix filters the events from 198.51.100.7
+    expect(q({ admin_arns: ['arn:aws:iam::111122223333:user/ops'], trusted_prefix: ['198.51.'] })).toEqual(['denied']);
+    expect(q({ admin_arns: ['arn:aws:iam::111122223333:user/ops'], trusted_prefix: ['192.0.2.', '203.0.113.'] })).toEqual(['decrypt', 'disable', 'policy-account', 'policy-public', 'schedule']);
+    // wildcards in values
+    expect(q({ admin_arns: ['*:assumed-role/admin/*'], trusted_prefix: ['x'] })).toEqual([]);
+  });
+
+  it('text around placeholders, several placeholders (every combination), escaped \\%', () => {
+    const m = (detection: string, values: Record<string, string[]>) => {
+      const c = compileSigma(one(`title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n${detection.replace(/^/gm, '  ')}\n`), values);
+      if (!c.ok) throw new Error(c.reason);
+      return run(c.query);
+    };
+    expect(m("sel:\n  eventName|expand: '%verb%Key%what%'\ncondition: sel", { verb: ['Disable', 'Schedule'], what: ['', 'Deletion'] })).toEqual(['disable', 'schedule']);
+    expect(m("sel:\n  requestParameters.secretId|expand: '%env%/db'\ncondition: sel", { env: ['prod', 'dev'] })).toEqual(['secret']);
+    expect(m("sel:\n  requestParameters.secretId|expand: '\\%env%/db'\ncondition: sel", { env: ['prod'] })).toEqual([]);
+    expect(sigmaPlaceholders(one("title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    - a|expand: ['%x%', '%y%z%']\n    - b: '%not_expanded%'\n  condition: sel\n"))).toEqual(['x', 'y']);
   });
 });

@@ -1,6 +1,7 @@
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
 import type { ColumnarIndex } from '../query/columnar';
 import type { Engine } from '../query/engine';
+import type { FieldIndex } from '../query/fieldIndex';
 import type { QueryNode, Value } from '../query/parser';
 import { KNOWN_FIELDS } from '../query/resolve';
 import type { Finding, Severity } from './types';
@@ -32,14 +33,29 @@ import type { Finding, Severity } from './types';
  * - A list of maps ORs the maps; a map ANDs its fields; a list of plain values under a search identifier (or a
  *   single value) is a keyword search: a case-insensitive substring of any value of the event.
  *
+ * - `expand` (modifiers appendix, "Specific Modifiers"; pySigma's `SigmaString.insert_placeholders` and
+ *   `ValueListPlaceholderTransformation`): each `%name%` in the value (`\%` is a literal `%`) is replaced by each
+ *   value the user gave for that placeholder (every combination when there are several), the variants ORed;
+ *   the given values are Sigma strings (`*` and `?` are wildcards). A placeholder without values makes the rule
+ *   not run, with the reason; {@link sigmaPlaceholders} lists the placeholders a rule needs.
+ * - Sigma 1 aggregations (rules specification 1.0, "Condition": `search | agg-function(agg-field) [by
+ *   group-field] comparison-op value`, and "TimeFrame": `15s`, `30m`, `12h`, `7d`, `3M`): `count()` counts the
+ *   matching events, `count(field)` the distinct values of the field, `by field` per value of the field (events
+ *   without it are left out, as Splunk's and Elasticsearch's group-by do). With the detection's `timeframe`, a
+ *   group fires for every set of its matching events at most `timeframe` apart (first to last, inclusive) whose
+ *   count passes `>` or `>=`, and the finding holds every event of such a set; without `timeframe`, the count is
+ *   over all stored events of the group (`>`, `>=`, `<`, `<=`, `=`). See {@link SigmaAggregation}. A
+ *   `timeframe` without an aggregation changes nothing (single-event rules match single events).
+ *
  * Not supported, reported with the reason by {@link compileSigma} (never skipped silently): encoding and
  * transformation modifiers (`base64`, `base64offset`, `utf16`, `utf16le`, `utf16be`, `wide`, `windash`),
- * `cidr`, `expand` placeholders, `fieldref`, time-part modifiers (`minute`, `hour`, `day`, `week`, `month`,
- * `year`), unknown modifiers, aggregations in conditions (`| count() by ...`), `near`, `N of` with N > 1,
- * `timeframe`, correlation and filter (meta) rules, rule collections (`action: global`), log sources other than
- * aws/cloudtrail, field names that are KeyTrail query shorthands rather than CloudTrail fields (`key`,
- * `principal`, `account`, `username`...), and empty-string values on fields KeyTrail keeps as columns (where ''
- * means absent).
+ * `cidr`, `expand` on a regex or a keyword, `fieldref`, time-part modifiers (`minute`, `hour`, `day`, `week`,
+ * `month`, `year`), unknown modifiers, aggregations other than `count` (`min`, `max`, `avg`, `sum`), `<`, `<=`
+ * and `=` counts within a `timeframe` (which time windows would count is not defined), an aggregation in a
+ * condition list, `near`, `N of` with N > 1, correlation and filter (meta) rules, rule collections (`action:
+ * global`), log sources other than aws/cloudtrail, field names that are KeyTrail query shorthands rather than
+ * CloudTrail fields (`key`, `principal`, `account`, `username`...), and empty-string values on fields KeyTrail
+ * keeps as columns (where '' means absent).
  */
 
 /** A Sigma value after YAML parsing: numbers keep their source text (`1.10` stays `1.10`). */
@@ -73,8 +89,34 @@ export interface SigmaParseResult {
   errors: { rule?: string; message: string }[];
 }
 
-/** The result of {@link compileSigma}. */
-export type SigmaCompileResult = { ok: true; query: QueryNode } | { ok: false; reason: string };
+/**
+ * A Sigma 1 aggregation (`selection | count(field) by group > 5` with `timeframe: 10m`), run over the events the
+ * search part of the condition selects. See the module comment for the semantics.
+ */
+export interface SigmaAggregation {
+  /** Only `count` is supported. */
+  fn: 'count';
+  /** `count(field)`: count the distinct non-empty values of this CloudTrail path; null: count events. */
+  field: string | null;
+  /** `by field`: one count per value of this CloudTrail path (events without it left out); null: one group. */
+  by: string | null;
+  op: '>' | '>=' | '<' | '<=' | '=';
+  /** The threshold. */
+  value: number;
+  /** The detection's `timeframe`, ms (months are 30 days, years 365 days); null: all stored events at once. */
+  timeframeMs: number | null;
+  /** The aggregation as written (`count() by userIdentity.arn > 5`), plus ` within <timeframe>` when given. */
+  text: string;
+}
+
+/**
+ * The result of {@link compileSigma}: the query of the condition's search part, and its aggregation when the
+ * condition has one (the matching events are then those {@link sigmaAggregate} keeps).
+ */
+export type SigmaCompileResult = { ok: true; query: QueryNode; aggregation?: SigmaAggregation } | { ok: false; reason: string };
+
+/** Values given by the user for `expand` placeholders: placeholder name (without `%`) → values. */
+export type SigmaPlaceholderValues = Record<string, string[]>;
 
 class Unsupported extends Error {}
 
@@ -201,7 +243,7 @@ function partsRegex(parts: Part[], anchored: boolean): string {
 }
 
 const STRING_MODIFIERS = new Set(['contains', 'startswith', 'endswith']);
-const SUPPORTED = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cased', 'exists', 'neq', 'lt', 'lte', 'gt', 'gte']);
+const SUPPORTED = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cased', 'exists', 'neq', 'lt', 'lte', 'gt', 'gte', 'expand']);
 const UNSUPPORTED_WHY: Record<string, string> = {
   base64: 'matches base64-encoded values, which CloudTrail fields do not hold',
   base64offset: 'matches base64-encoded values, which CloudTrail fields do not hold',
@@ -211,7 +253,6 @@ const UNSUPPORTED_WHY: Record<string, string> = {
   wide: 'matches UTF-16 encoded values, which CloudTrail fields do not hold',
   windash: 'expands Windows command-line dashes, not meaningful for CloudTrail',
   cidr: 'CIDR network matching is not available in KeyTrail queries',
-  expand: 'placeholders need a processing pipeline that KeyTrail does not have',
   fieldref: 'comparing two fields of an event is not available in KeyTrail queries',
   minute: 'time-part modifiers are not available in KeyTrail queries',
   hour: 'time-part modifiers are not available in KeyTrail queries',
@@ -289,6 +330,49 @@ function stringValue(raw: string, mods: string[], keyword: boolean): Value {
   return wilds ? { kind: 'wildcard', pattern: text } : { kind: 'exact', text, quoted: true };
 }
 
+/** A `%name%` placeholder not preceded by a backslash (pySigma's `insert_placeholders`). */
+const PLACEHOLDER = /(?<!\\)%(\w+)%/g;
+/** Most variants one value may expand to (every combination of several placeholders' values). */
+const MAX_EXPANSION = 10_000;
+/** Placeholder values of the rule being compiled (set by {@link compileSigma}). */
+let placeholderValues: SigmaPlaceholderValues = {};
+
+/** The variants of a Sigma string with `%name%` placeholders replaced by the user's values (`\%` is a `%`). */
+function expandPlaceholders(raw: string, field: string): string[] {
+  let out = [''];
+  let last = 0;
+  const lit = (t: string) => t.replace(/\\%/g, '%');
+  for (const m of raw.matchAll(PLACEHOLDER)) {
+    const values = placeholderValues[m[1]];
+    if (!values?.length) throw new Unsupported(`placeholder %${m[1]}% (field ${field}|expand) has no values: give them under Placeholders`);
+    const before = lit(raw.slice(last, m.index));
+    if (out.length * values.length > MAX_EXPANSION) throw new Unsupported(`placeholders of field ${field} expand to more than ${MAX_EXPANSION} values`);
+    out = out.flatMap((o) => values.map((v) => o + before + v));
+    last = m.index! + m[0].length;
+  }
+  const rest = lit(raw.slice(last));
+  return out.map((o) => o + rest);
+}
+
+/**
+ * The names (without `%`) of the placeholders a rule's `|expand` values use, sorted: the values
+ * {@link compileSigma} needs in its `placeholders` argument.
+ */
+export function sigmaPlaceholders(rule: SigmaRule): string[] {
+  const names = new Set<string>();
+  const walk = (v: SigmaValue, expand: boolean, depth: number): void => {
+    if (depth > 64 || v === null) return;
+    if (typeof v === 'string') {
+      if (expand) for (const m of v.matchAll(PLACEHOLDER)) names.add(m[1]);
+    } else if (Array.isArray(v)) for (const x of v) walk(x, expand, depth + 1);
+    else if (typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) walk(x, expand || k.split('|').slice(1).some((m) => m.trim().toLowerCase() === 'expand'), depth + 1);
+    }
+  };
+  for (const [k, v] of Object.entries(rule.detection)) if (k !== 'condition' && k !== 'timeframe') walk(v, false, 0);
+  return [...names].sort();
+}
+
 /** Compiles one `field|mods: value(s)` entry. */
 function fieldEntry(key: string, value: SigmaValue): QueryNode {
   const [field, ...rawMods] = key.split('|');
@@ -299,6 +383,8 @@ function fieldEntry(key: string, value: SigmaValue): QueryNode {
     if ((m === 'i' || m === 'm' || m === 's') && !mods.includes('re')) throw new Unsupported(`modifier |${m} only qualifies |re`);
   }
   if (!field) return keywords(value, mods);
+  const expand = mods.includes('expand');
+  if (expand && mods.includes('re')) throw new Unsupported(`|expand on a regular expression is not supported (field ${field})`);
   if (SHORTHANDS.has(field.toLowerCase())) {
     throw new Unsupported(`field "${field}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
   }
@@ -333,11 +419,13 @@ function fieldEntry(key: string, value: SigmaValue): QueryNode {
       if (mods.some((m) => m !== 'neq' && m !== 'all')) throw new Unsupported(`null (field absent) cannot take modifiers (field ${field})`);
       return not(match(field, { kind: 'any' }));
     }
-    const s = typeof v === 'boolean' ? String(v) : (v as string);
-    if (s === '' && !mods.some((m) => STRING_MODIFIERS.has(m) || m === 're') && COLUMN_FIELDS.has(field.toLowerCase())) {
-      throw new Unsupported(`an empty value on ${field} cannot be told apart from an absent field in KeyTrail's index`);
-    }
-    return match(field, stringValue(s, mods, false));
+    const raw = typeof v === 'boolean' ? String(v) : (v as string);
+    return or((expand ? expandPlaceholders(raw, field) : [raw]).map((s) => {
+      if (s === '' && !mods.some((m) => STRING_MODIFIERS.has(m) || m === 're') && COLUMN_FIELDS.has(field.toLowerCase())) {
+        throw new Unsupported(`an empty value on ${field} cannot be told apart from an absent field in KeyTrail's index`);
+      }
+      return match(field, stringValue(s, mods, false));
+    }));
   });
   const node = joinAll ? and(nodes) : or(nodes);
   return mods.includes('neq') ? not(node) : node;
@@ -382,8 +470,36 @@ function mapSearch(name: string, m: Record<string, SigmaValue>): QueryNode {
 // ---------------------------------------------------------------------------------------------------------------
 // Conditions
 
+/** Milliseconds of a Sigma `timeframe` (`15s`, `30m`, `12h`, `7d`, `2w`, `3M`, `1y`). */
+export function sigmaTimeframeMs(text: string): number {
+  const m = /^\s*(\d+)\s*([smhdwMy])\s*$/.exec(text);
+  if (!m || Number(m[1]) <= 0) throw new Unsupported(`timeframe "${text}" is not a duration like 15s, 30m, 12h, 7d or 3M`);
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 }[m[2] as 's'];
+  return Number(m[1]) * unit;
+}
+
+/** Reads `agg-function(agg-field) [by group-field] comparison-op value` (Sigma 1). */
+function parseAggregation(text: string, timeframe: string | null): SigmaAggregation {
+  const m = /^(\w+)\s*\(\s*([^()\s]*)\s*\)(?:\s+by\s+(\S+))?\s*(<=|>=|==|=|<|>)\s*(\d+)$/i.exec(text);
+  if (!m) throw new Unsupported(`aggregation "${text}" is not of the form count([field]) [by field] > number`);
+  const fn = m[1].toLowerCase();
+  if (fn !== 'count') throw new Unsupported(`aggregation ${fn}() is not supported (only count() and count(field))`);
+  const checkField = (f: string) => {
+    if (SHORTHANDS.has(f.toLowerCase())) throw new Unsupported(`field "${f}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
+    if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$\-]*$/.test(f) || f.includes('..') || f.endsWith('.')) throw new Unsupported(`field name "${f}" is not a CloudTrail path`);
+    return f;
+  };
+  const op = (m[4] === '==' ? '=' : m[4]) as SigmaAggregation['op'];
+  if (timeframe !== null && op !== '>' && op !== '>=') {
+    throw new Unsupported(`"${text}" within a timeframe is not supported: which time windows a count below or equal to a number refers to is not defined (use > or >=)`);
+  }
+  return {
+    fn: 'count', field: m[2] ? checkField(m[2]) : null, by: m[3] ? checkField(m[3]) : null, op, value: Number(m[5]),
+    timeframeMs: timeframe === null ? null : sigmaTimeframeMs(timeframe), text: timeframe === null ? text : `${text} within ${timeframe}`,
+  };
+}
+
 function compileCondition(cond: string, defs: Map<string, SigmaValue>): QueryNode {
-  if (/\|/.test(cond)) throw new Unsupported(`aggregation in the condition ("${cond.slice(cond.indexOf('|')).trim()}") is not supported (Sigma 1 aggregations; correlation rules replace them)`);
   const toks = cond.match(/\(|\)|[^\s()]+/g) ?? [];
   if (!toks.length) throw new Unsupported('empty condition');
   let k = 0;
@@ -458,7 +574,8 @@ function compileCondition(cond: string, defs: Map<string, SigmaValue>): QueryNod
  * Translates a Sigma rule to a KeyTrail query AST (see the module comment for the semantics), or says why it
  * cannot be run.
  */
-export function compileSigma(rule: SigmaRule): SigmaCompileResult {
+export function compileSigma(rule: SigmaRule, placeholders: SigmaPlaceholderValues = {}): SigmaCompileResult {
+  placeholderValues = placeholders;
   try {
     if (rule.kind === 'correlation') throw new Unsupported('correlation rules (matches of several rules over time) are not supported');
     if (rule.kind === 'filter') throw new Unsupported('Sigma filters (meta filters applied to other rules) are not supported');
@@ -468,18 +585,98 @@ export function compileSigma(rule: SigmaRule): SigmaCompileResult {
       throw new Unsupported(`log source ${JSON.stringify(rule.logsource)} is not AWS CloudTrail (logsource: product: aws, service: cloudtrail)`);
     }
     const det = rule.detection;
-    if (det.timeframe !== undefined) throw new Unsupported(`timeframe (${String(det.timeframe)}) is not supported: KeyTrail matches single events`);
+    const timeframe = det.timeframe === undefined || det.timeframe === null ? null : String(det.timeframe);
+    if (timeframe !== null) sigmaTimeframeMs(timeframe);
     const conds = det.condition;
     if (conds === undefined || conds === null) throw new Unsupported('the detection has no condition');
     const condList = Array.isArray(conds) ? conds : [conds];
     if (!condList.length || condList.some((c) => typeof c !== 'string')) throw new Unsupported('the condition must be a string or a list of strings');
     const defs = new Map(Object.entries(det).filter(([k]) => k !== 'condition' && k !== 'timeframe'));
+    const aggregated = (condList as string[]).filter((c) => c.includes('|'));
+    if (aggregated.length) {
+      if (condList.length > 1) throw new Unsupported('an aggregation ("|") in a list of conditions is not supported');
+      const cond = condList[0] as string;
+      const bar = cond.indexOf('|');
+      if (cond.indexOf('|', bar + 1) >= 0) throw new Unsupported(`condition "${cond}": more than one "|"`);
+      if (/(^|\s)near(\s|$)/i.test(cond.slice(bar + 1))) throw new Unsupported('"near" (temporal proximity) conditions are not supported');
+      const aggregation = parseAggregation(cond.slice(bar + 1).trim(), timeframe);
+      return { ok: true, query: compileCondition(cond.slice(0, bar), defs), aggregation };
+    }
     const query = or((condList as string[]).map((c) => compileCondition(c, defs)));
     return { ok: true, query };
   } catch (err) {
     if (err instanceof Unsupported) return { ok: false, reason: err.message };
     throw err;
+  } finally {
+    placeholderValues = {};
   }
+}
+
+/**
+ * The rows of `rows` (ids of the query index) an aggregation keeps, in time order (see the module comment):
+ * `time(row)` is the event's eventTime (epoch ms; events without a time are left out of timeframe counts) and
+ * `valueOf(row, path)` the event's value at a CloudTrail path (undefined, `''` or `'null'` when absent).
+ */
+export function sigmaAggregate(rows: ArrayLike<number>, agg: SigmaAggregation, time: (row: number) => number, valueOf: (row: number, path: string) => string | undefined): Uint32Array {
+  const present = (v: string | undefined): v is string => v !== undefined && v !== '' && v !== 'null';
+  const passes = (c: number) => (agg.op === '>' ? c > agg.value : agg.op === '>=' ? c >= agg.value : agg.op === '<' ? c < agg.value : agg.op === '<=' ? c <= agg.value : c === agg.value);
+  const groups = new Map<string, number[]>();
+  for (let k = 0; k < rows.length; k++) {
+    const r = rows[k];
+    let key = '';
+    if (agg.by !== null) {
+      const v = valueOf(r, agg.by);
+      if (!present(v)) continue;
+      key = v;
+    }
+    if (agg.timeframeMs !== null && Number.isNaN(time(r))) continue;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const kept: number[] = [];
+  for (const g of groups.values()) {
+    g.sort((a, b) => time(a) - time(b) || a - b);
+    const values = agg.field === null ? null : g.map((r) => valueOf(r, agg.field!));
+    if (agg.timeframeMs === null) {
+      const c = values === null ? g.length : new Set(values.filter(present)).size;
+      if (passes(c)) kept.push(...g);
+      continue;
+    }
+    // sliding window [i, j]: events at most timeframeMs apart; counts only grow with the window (> and >=)
+    const seen = new Map<string, number>();
+    let i = 0;
+    let markedTo = 0;
+    for (let j = 0; j < g.length; j++) {
+      const vj = values?.[j];
+      if (present(vj)) seen.set(vj, (seen.get(vj) ?? 0) + 1);
+      while (time(g[j]) - time(g[i]) > agg.timeframeMs) {
+        const vi = values?.[i];
+        if (present(vi)) {
+          const n = seen.get(vi)! - 1;
+          if (n) seen.set(vi, n);
+          else seen.delete(vi);
+        }
+        i++;
+      }
+      if (passes(values === null ? j - i + 1 : seen.size)) {
+        for (let k = Math.max(i, markedTo); k <= j; k++) kept.push(g[k]);
+        markedTo = j + 1;
+      }
+    }
+  }
+  kept.sort((a, b) => time(a) - time(b) || a - b);
+  return Uint32Array.from(kept);
+}
+
+/**
+ * The rows (ids of the query index, time order) a compiled rule matches: its query's rows, aggregated when the
+ * rule has an aggregation (values read from the generic field index).
+ */
+export function sigmaMatches(engine: Engine, ix: ColumnarIndex, fields: FieldIndex, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
+  const rows = sigmaRows(engine, ix, compiled.query);
+  if (!compiled.aggregation) return rows;
+  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.time[r], (r, path) => fields.valueOfRow(r, path));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

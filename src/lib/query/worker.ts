@@ -11,7 +11,7 @@ import { correlate, type Correlation } from '../analysis/crossAccount';
 import { activityOf, kmsCallRecords, trailEvents } from '../analysis/inputs';
 import { coverageFindings, exclusionWindows, kmsSilence, trailTimelines, unrecordedCrossAccountCalls, type ExclusionWindow, type KmsSilenceSpan, type TrailTimeline, type UnrecordedCall } from '../analysis/coverage';
 import { trailConfigSnapshots, type TrailConfigSnapshot } from '../analysis/trailConfig';
-import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaRuleId, sigmaRows } from '../analysis/sigma';
+import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRuleId, type SigmaPlaceholderValues } from '../analysis/sigma';
 import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
@@ -120,7 +120,7 @@ async function getCoverage(): Promise<CoverageResult> {
   const events = await trailEvents(ix, raw);
   const snapshots: TrailConfigSnapshot[] = [];
   for (const c of await db.configs.toArray()) {
-    if (c.kind === 'sigma' || c.kind === 'list-public-keys') continue;
+    if (c.kind === 'sigma' || c.kind === 'sigma-placeholders' || c.kind === 'list-public-keys') continue;
     try {
       snapshots.push(...trailConfigSnapshots(c.doc, c.capturedAt || undefined, c.path));
     } catch {
@@ -148,10 +148,19 @@ export interface SigmaResult {
   reason?: string;
   /** Matching events. */
   count: number;
-  /** The rule as a KeyTrail query, when it can be written as one. */
+  /** The rule as a KeyTrail query, when it can be written as one (not for rules with an aggregation). */
   query?: string;
+  /** The rule's aggregation as written (`count() by userIdentity.arn > 5 within 10m`), when it has one. */
+  aggregation?: string;
+  /** Names of the `|expand` placeholders the rule uses. */
+  placeholders: string[];
 }
-let sigma: { results: SigmaResult[]; errors: { rule?: string; message: string }[]; findings: Finding[] } | null = null;
+/** An `|expand` placeholder used by imported rules, with the values given for it (none yet: empty). */
+export interface SigmaPlaceholder {
+  name: string;
+  values: string[];
+}
+let sigma: { results: SigmaResult[]; errors: { rule?: string; message: string }[]; placeholders: SigmaPlaceholder[]; findings: Finding[] } | null = null;
 
 /** Runs every imported Sigma rule (kept in the store) over the events. */
 async function getSigma(): Promise<NonNullable<typeof sigma>> {
@@ -161,23 +170,31 @@ async function getSigma(): Promise<NonNullable<typeof sigma>> {
   const results: SigmaResult[] = [];
   const errors: { rule?: string; message: string }[] = [];
   const findings: Finding[] = [];
-  for (const c of await db.configs.toArray()) {
+  const configs = await db.configs.toArray();
+  const values: SigmaPlaceholderValues = {};
+  for (const c of configs) if (c.kind === 'sigma-placeholders' && c.doc && typeof c.doc === 'object') Object.assign(values, c.doc);
+  const used = new Set<string>();
+  for (const c of configs) {
     if (c.kind !== 'sigma' || typeof c.doc !== 'string') continue;
     const parsed = parseSigma(c.doc, c.path);
     errors.push(...parsed.errors);
     for (const rule of parsed.rules) {
-      const compiled = compileSigma(rule);
-      const base = { id: sigmaRuleId(rule), title: rule.title, source: rule.source, level: rule.level ?? 'medium' };
+      const placeholders = sigmaPlaceholders(rule);
+      for (const p of placeholders) used.add(p);
+      const compiled = compileSigma(rule, values);
+      const base = { id: sigmaRuleId(rule), title: rule.title, source: rule.source, level: rule.level ?? 'medium', placeholders };
       if (!compiled.ok) {
         results.push({ ...base, ok: false, reason: compiled.reason, count: 0 });
         continue;
       }
-      const rows = sigmaRows(engine, ix, compiled.query);
-      results.push({ ...base, ok: true, count: rows.length, query: queryText(compiled.query) ?? undefined });
+      const rows = sigmaMatches(engine, ix, fields, compiled);
+      const query = compiled.aggregation ? undefined : (queryText(compiled.query) ?? undefined);
+      results.push({ ...base, ok: true, count: rows.length, query, aggregation: compiled.aggregation?.text });
       if (rows.length) findings.push(sigmaFinding(rule, rows, ix));
     }
   }
-  sigma = { results, errors, findings };
+  const placeholders = [...used].sort().map((name) => ({ name, values: Array.isArray(values[name]) ? values[name].map(String) : [] }));
+  sigma = { results, errors, placeholders, findings };
   mergeRuleRows(findings);
   return sigma;
 }
@@ -557,10 +574,10 @@ const api = {
   async integrity(): Promise<IntegrityReport> {
     return getIntegrity();
   },
-  /** Imported Sigma rules: each rule's outcome (matches, or why it is unsupported), and YAML errors. */
-  async sigma(): Promise<{ results: SigmaResult[]; errors: { rule?: string; message: string }[] }> {
+  /** Imported Sigma rules: each rule's outcome (matches, or why it is unsupported), YAML errors, and the `|expand` placeholders with their values. */
+  async sigma(): Promise<{ results: SigmaResult[]; errors: { rule?: string; message: string }[]; placeholders: SigmaPlaceholder[] }> {
     const g = await getSigma();
-    return { results: g.results, errors: g.errors };
+    return { results: g.results, errors: g.errors, placeholders: g.placeholders };
   },
   /**
    * Tells the worker whether this page is ingesting: while it is, new chunks' field stores are loaded only
