@@ -481,8 +481,10 @@ describe('Sigma 1 aggregations: count() [by field] with and without timeframe', 
     const rule = one(`${header}  ${sel.replace(/\n/g, '\n  ')}timeframe: 10m\n  condition: sel | count() by userIdentity.arn > 5\n`);
     const c = compileSigma(rule);
     expect(c).toMatchObject({ ok: true, aggregation: { fn: 'count', field: null, by: 'userIdentity.arn', op: '>', value: 5, timeframeMs: 600_000, text: 'count() by userIdentity.arn > 5 within 10m' } });
-    const f = sigmaFinding(rule, sigmaMatches(aengine, aix, fields, c as Extract<typeof c, { ok: true }>), aix);
+    const ok = c as Extract<typeof c, { ok: true }>;
+    const f = sigmaFinding(rule, sigmaMatches(aengine, aix, fields, ok), aix, ok.aggregation);
     expect(f.count).toBe(6);
+    expect(f.description).toContain('Events counted: count() by userIdentity.arn > 5 within 10m.');
     expect(f.principals).toEqual([`arn:aws:iam::${ACCT}:user/mallory`]);
     expect(f.first).toBe(t0);
     expect(f.last).toBe(t0 + 4 * 60_000);

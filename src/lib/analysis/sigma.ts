@@ -709,9 +709,10 @@ export function sigmaRows(engine: Engine, ix: ColumnarIndex, query: QueryNode): 
 /**
  * A finding for the events a Sigma rule matched: rule id {@link sigmaRuleId}, the rule's title, severity from
  * its level, description from its description (and false positives), accounts, keys and principals of the
- * events; `query` is `finding:<rule id>` (the query worker maps the rule's rows to it).
+ * events, and the aggregation when the rule has one; `query` is `finding:<rule id>` (the query worker maps the
+ * rule's rows to it).
  */
-export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: ColumnarIndex): Finding {
+export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: ColumnarIndex, aggregation?: SigmaAggregation): Finding {
   const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.time[a] - ix.time[b] || a - b);
   const { accountId: acct, recipientAccountId: recip, principal: princ, key } = ix.cols;
   const accounts = new Set<string>();
@@ -726,6 +727,7 @@ export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: Colum
     if (k) for (const x of k.split('\n')) if (x) keys.add(x);
   }
   const parts = [rule.description?.trim() || rule.title];
+  if (aggregation) parts.push(`Events counted: ${aggregation.text}.`);
   if (rule.falsepositives.length) parts.push(`False positives: ${rule.falsepositives.join('; ')}.`);
   parts.push(`Sigma rule ${rule.id ?? rule.title} (${rule.source}).`);
   const id = sigmaRuleId(rule);

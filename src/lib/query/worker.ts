@@ -190,7 +190,7 @@ async function getSigma(): Promise<NonNullable<typeof sigma>> {
       const rows = sigmaMatches(engine, ix, fields, compiled);
       const query = compiled.aggregation ? undefined : (queryText(compiled.query) ?? undefined);
       results.push({ ...base, ok: true, count: rows.length, query, aggregation: compiled.aggregation?.text });
-      if (rows.length) findings.push(sigmaFinding(rule, rows, ix));
+      if (rows.length) findings.push(sigmaFinding(rule, rows, ix, compiled.aggregation));
     }
   }
   const placeholders = [...used].sort().map((name) => ({ name, values: Array.isArray(values[name]) ? values[name].map(String) : [] }));
