@@ -163,8 +163,11 @@ TBLPROPERTIES (
 // Lake's schema, by their CloudTrail JSON names. Struct fields are matched case-insensitively; keys inside
 // JSON values (requestParameters.keyId) are case-sensitive, as JSON keys are.
 
-/** How a field is stored. `json`: a JSON object (Athena: a JSON string; Lake: map<string,string>). */
-type Kind = 'string' | 'struct' | 'array' | 'json' | 'map' | 'time' | 'bool';
+/**
+ * How a field is stored. `json`: a JSON object (Athena: a JSON string; Lake: map<string,string>); `none`: not a
+ * column in that engine.
+ */
+type Kind = 'string' | 'struct' | 'array' | 'json' | 'map' | 'time' | 'bool' | 'none';
 
 interface Field {
   name: string;
@@ -176,8 +179,10 @@ interface Field {
 }
 
 const s = (name: string, lake?: Kind): Field => ({ name, kind: 'string', lake });
-const struct = (name: string, children: Field[]): Field => ({ name, kind: 'struct', children });
+const struct = (name: string, children: Field[], lake?: Kind): Field => ({ name, kind: 'struct', children, lake });
 const json = (name: string): Field => ({ name, kind: 'json', lake: 'map' });
+/** A field of CloudTrail Lake's schema that the Athena table of the user guide does not have. */
+const lakeOnly = (f: Field): Field => ({ ...f, lake: f.kind, kind: 'none' });
 
 const SCHEMA: Field[] = [
   s('eventVersion'),
@@ -189,7 +194,10 @@ const SCHEMA: Field[] = [
       struct('sessionIssuer', [s('type'), s('principalId'), s('arn'), s('accountId'), s('userName')]),
       s('ec2RoleDelivery'),
       struct('webIdFederationData', [s('federatedProvider'), { name: 'attributes', kind: 'map' }]),
+      lakeOnly(s('sourceIdentity')), lakeOnly(s('ec2IssuedInVPC')),
     ]),
+    lakeOnly(struct('inScopeOf', [s('sourceArn'), s('sourceAccount'), s('issuerType'), s('credentialsIssuedTo')])),
+    lakeOnly(s('identityProvider')),
   ]),
   { name: 'eventTime', kind: 'time' },
   s('eventSource'), s('eventName'), s('awsRegion'), s('sourceIPAddress'), s('userAgent'), s('errorCode'), s('errorMessage'),
@@ -198,9 +206,10 @@ const SCHEMA: Field[] = [
   { name: 'resources', kind: 'array', children: [s('ARN'), s('accountId'), s('type')] },
   s('eventType'), s('apiVersion'), s('readOnly', 'bool'), s('recipientAccountId'), json('serviceEventDetails'),
   s('sharedEventID'), s('vpcEndpointId'), s('vpcEndpointAccountId'), s('eventCategory'),
-  struct('addendum', [s('reason'), s('updatedFields'), s('originalRequestID'), s('originalEventID')]),
-  s('sessionCredentialFromConsole'), { name: 'edgeDeviceDetails', kind: 'json', lake: 'string' },
+  struct('addendum', [s('reason'), s('updatedFields'), s('originalRequestID'), s('originalEventID')], 'map'),
+  s('sessionCredentialFromConsole'), { name: 'edgeDeviceDetails', kind: 'json', lake: 'map' },
   struct('tlsDetails', [s('tlsVersion'), s('cipherSuite'), s('clientProvidedHostHeader')]),
+  lakeOnly({ name: 'managementEvent', kind: 'bool' }),
 ];
 
 /**
@@ -282,10 +291,67 @@ function regex(expr: string, source: string, flags: string): P {
   return atom(`regexp_like(${expr}, ${sqlString((inline ? `(?${inline})` : '') + source)})`);
 }
 
-/** Case-insensitive equality, as KeyTrail matches field values; '' also matches an absent field. */
+/**
+ * Case-insensitive equality, as KeyTrail matches field values. `''` matches a present, empty value only (KeyTrail
+ * keeps an empty column value as "absent", which `field:""` does not match).
+ */
 function equals(expr: string, text: string): P {
-  if (text === '') return atom(`coalesce(${expr}, '') = ''`);
+  if (text === '') return atom(`${expr} = ''`);
   return atom(`lower(${expr}) = lower(${sqlString(text)})`);
+}
+
+/** `cardinality(filter(array, r -> p)) > 0`: some element of the array passes `p` (Trino array functions). */
+function anyOf(array: string, p: P): P {
+  return atom(`cardinality(filter(${array}, r -> ${p.sql})) > 0`);
+}
+
+/** Escapes the characters that are special in a regex (Java patterns and RE2 alike). */
+function regexEscape(t: string): string {
+  return t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A string's text inside a JSON string literal (without the quotes). */
+function jsonEscape(t: string): string {
+  return JSON.stringify(t).slice(1, -1);
+}
+
+/** A JSON scalar that is not a string (how numbers, booleans and null appear in JSON text), lower case. */
+const JSON_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|true|false|null)$/;
+/** One character of a JSON string's text: anything but a quote or backslash, or an escape. */
+const JSON_CHAR = '(?:[^"\\\\]|\\\\.)';
+/** What follows a JSON value (not a key, which a colon follows): a comma, a closing bracket, or the end. */
+const AFTER_VALUE = '\\s*($|[,}\\]])';
+
+/**
+ * The string values (not the keys) of a JSON text, without their quotes but still JSON-escaped (`\"`, `\\`):
+ * `regexp_extract_all`'s group 1 of a JSON string that a comma, a closing bracket or the end follows.
+ */
+function jsonStringValues(text: string): string {
+  return `regexp_extract_all(${text}, ${sqlString(`"(${JSON_CHAR}*)"${AFTER_VALUE}`)}, 1)`;
+}
+
+/**
+ * A regex matching one JSON leaf value in lower-cased JSON text, as KeyTrail matches a leaf (`field:*`: a
+ * value that is not `""` nor `null`; exact: equal ignoring case; wildcard: `*` = any run of characters). Both
+ * the JSON string form (`"v"`, JSON-escaped) and, when the value can be one, the bare literal (`42`, `true`).
+ */
+function leafPattern(v: Exclude<Value, { kind: 'regex' }>): string {
+  switch (v.kind) {
+    case 'any':
+      return `(?:"${JSON_CHAR}+"${AFTER_VALUE}|-?[0-9]|true|false)`;
+    case 'exact': {
+      const x = v.text.toLowerCase();
+      const alts = [`"${regexEscape(jsonEscape(x))}"`];
+      if (JSON_LITERAL.test(x)) alts.push(regexEscape(x));
+      return `(?:${alts.join('|')})${AFTER_VALUE}`;
+    }
+    case 'wildcard': {
+      const parts = v.pattern.toLowerCase().split('*');
+      const alts = [`"${parts.map((p) => regexEscape(jsonEscape(p))).join(`${JSON_CHAR}*`)}"`];
+      if (parts.every((p) => /^[-+.0-9a-z]*$/.test(p))) alts.push(parts.map(regexEscape).join('[-+.0-9a-z]*'));
+      return `(?:${alts.join('|')})${AFTER_VALUE}`;
+    }
+  }
 }
 
 /** JSONPath of keys for json_extract: `$.a.b`, or `$["a-b"]` for keys that are not plain identifiers. */
@@ -311,19 +377,19 @@ function operand(text: string, forTime: boolean): number {
 }
 
 /**
- * A `last:` duration as a SQL interval: in the unit typed when it is a whole number (`24h` → `interval '24'
- * hour`, weeks as days), else in the largest whole unit of its length in ms.
+ * A `last:` duration as an amount and a unit: in the unit typed when it is a whole number (`24h` → 24 hour,
+ * weeks as days), else in the largest whole unit of its length in ms.
  */
-function interval(text: string, ms: number): string {
+function interval(text: string, ms: number): [number, string] {
   const m = /^(\d+)(s|m|h|d|w)$/.exec(text.trim());
   if (m) {
     const unit = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'day' }[m[2] as 's'];
-    return `interval '${m[2] === 'w' ? +m[1] * 7 : +m[1]}' ${unit}`;
+    return [m[2] === 'w' ? +m[1] * 7 : +m[1], unit];
   }
-  if (ms % 864e5 === 0) return `interval '${ms / 864e5}' day`;
-  if (ms % 36e5 === 0) return `interval '${ms / 36e5}' hour`;
-  if (ms % 6e4 === 0) return `interval '${ms / 6e4}' minute`;
-  return `interval '${ms / 1e3}' second`;
+  if (ms % 864e5 === 0) return [ms / 864e5, 'day'];
+  if (ms % 36e5 === 0) return [ms / 36e5, 'hour'];
+  if (ms % 6e4 === 0) return [ms / 6e4, 'minute'];
+  return [ms / 1e3, 'second'];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -339,8 +405,18 @@ interface Target {
   time?: string;
   /** True when `time` is a Lake timestamp column (compared with `'YYYY-MM-DD HH:MM:SS'` literals). */
   lakeTime?: boolean;
-  /** The array the value is inside, tested with `any_match(<array>, r -> ...)`. */
+  /** The array the value is inside, tested with `cardinality(filter(<array>, r -> ...)) > 0`. */
   array?: string;
+  /** The value is the leaves of a JSON text (Athena's JSON string columns, Lake's maps as JSON): see {@link Translator.jsonMatch}. */
+  json?: JsonLeaves;
+}
+
+/** The leaves at and below `keys` of the JSON text in column `col`. */
+interface JsonLeaves {
+  col: string;
+  keys: string[];
+  /** Lake: `col` is a map<string,string> (its JSON text is `json_format(CAST(col AS JSON))`). */
+  map?: boolean;
 }
 
 /** How one query field translates. */
@@ -394,13 +470,28 @@ class Translator {
   }
 
   /**
-   * `principal:` as KeyTrail shows it: `userIdentity.arn`, else the session issuer's ARN, else `invokedBy`
-   * (KeyTrail's last fallback, `type:principalId`, is not reproduced).
+   * `principal:` as KeyTrail shows it (`principalOf` in `../cloudtrail/event`): `userIdentity.arn`, else the
+   * session issuer's ARN, else `invokedBy`, else `type:principalId` (or the type alone).
    */
   private principal(): Target {
-    const parts = [['userIdentity', 'arn'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'], ['userIdentity', 'invokedBy']].map((p) => this.name(p));
-    const str = `coalesce(nullif(${parts[0]}, ''), nullif(${parts[1]}, ''), ${parts[2]})`;
+    const parts = [
+      ['userIdentity', 'arn'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'], ['userIdentity', 'invokedBy'],
+      ['userIdentity', 'type'], ['userIdentity', 'principalId'],
+    ].map((p) => this.name(p));
+    const typed = `nullif(${parts[3]}, '') || coalesce(':' || nullif(${parts[4]}, ''), '')`;
+    const str = `coalesce(nullif(${parts[0]}, ''), nullif(${parts[1]}, ''), nullif(${parts[2]}, ''), ${typed})`;
     return { str, present: and([atom(`${str} IS NOT NULL`), atom(`${str} <> ''`)]) };
+  }
+
+  /**
+   * The user name KeyTrail derives (`usernameOf` in `../cloudtrail/event`, for free text): `userIdentity.userName`,
+   * else `root` for the root user, else the role session name (after the `:` of principalId), else the session
+   * issuer's user name.
+   */
+  private username(): Target {
+    const [name, type, pid, issuer] = [['userIdentity', 'userName'], ['userIdentity', 'type'], ['userIdentity', 'principalId'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'userName']].map((p) => this.name(p));
+    const str = `coalesce(nullif(${name}, ''), CASE WHEN ${type} = 'Root' THEN 'root' END, CASE WHEN strpos(${pid}, ':') > 0 THEN substr(${pid}, strpos(${pid}, ':') + 1) END, ${issuer})`;
+    return { str, present: nonEmpty(str) };
   }
 
   /** Resolves a CloudTrail path (`userIdentity.sessionContext.sessionIssuer.arn`, `requestParameters.keyId`). */
@@ -414,6 +505,7 @@ class Translator {
       if (!f) return null;
       named.push(f.name);
       const kind = (this.lake && f.lake) || f.kind;
+      if (kind === 'none') return null;
       const rest = segs.slice(i + 1);
       const col = array ? `r.${f.name.toLowerCase()}` : this.name(named);
       const base = array ? { array } : {};
@@ -431,7 +523,11 @@ class Translator {
         continue;
       }
       if (kind === 'json' && this.lake === false) return this.jsonTarget(col, rest, base);
-      if (kind === 'json' || kind === 'map') return this.mapTarget(col, rest, base);
+      if (kind === 'json' || kind === 'map') {
+        // a struct of CloudTrail that Lake stores as a map (addendum): its keys as CloudTrail names them
+        const keys = rest.map((k, j) => (j === 0 && f.children ? f.children.find((c) => c.name.toLowerCase() === k.toLowerCase())?.name ?? k : k));
+        return this.mapTarget(col, keys, base);
+      }
       if (rest.length) return null;
       if (kind === 'time') {
         if (this.lake) {
@@ -440,7 +536,7 @@ class Translator {
             time: col, lakeTime: true, ...base,
           };
         }
-        return { str: col, present: nonEmpty(col), time: `from_iso8601_timestamp(${col})`, ...base };
+        return { str: col, present: nonEmpty(col), time: `try(from_iso8601_timestamp(${col}))`, ...base };
       }
       if (kind === 'bool') return { str: `CAST(${col} AS varchar)`, present: atom(`${col} IS NOT NULL`), ...base };
       return { str: col, present: nonEmpty(col), ...base };
@@ -448,11 +544,15 @@ class Translator {
     return null;
   }
 
-  /** A path inside a JSON string column (Athena): `json_extract_scalar(col, '$.a.b')`. */
+  /**
+   * A path inside a JSON string column (Athena): `json_extract_scalar(col, '$.a.b')` as the value (`key:`,
+   * comparisons), and the JSON leaves below it for matches (see {@link jsonMatch}).
+   */
   private jsonTarget(col: string, keys: string[], base: { array?: string }): Target {
-    if (!keys.length) return { str: col, present: nonEmpty(col), ...base };
+    const json = { col, keys };
+    if (!keys.length) return { str: col, present: nonEmpty(col), json, ...base };
     const p = sqlString(jsonPath(keys));
-    return { str: `json_extract_scalar(${col}, ${p})`, present: atom(`json_extract(${col}, ${p}) IS NOT NULL`), ...base };
+    return { str: `json_extract_scalar(${col}, ${p})`, present: atom(`json_extract(${col}, ${p}) IS NOT NULL`), json, ...base };
   }
 
   /**
@@ -461,7 +561,7 @@ class Translator {
    */
   private mapTarget(col: string, keys: string[], base: { array?: string }): Target {
     if (!keys.length) {
-      return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), ...base };
+      return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), json: { col, keys, map: true }, ...base };
     }
     const el = `element_at(${col}, ${sqlString(keys[0])})`;
     if (keys.length === 1) return { str: el, present: nonEmpty(el), ...base };
@@ -473,7 +573,7 @@ class Translator {
   private onTarget(t: Target, pred: (expr: string) => P): P {
     if (t.str === null) return FALSE_;
     const p = pred(t.str);
-    return t.array ? atom(`any_match(${t.array}, r -> ${p.sql})`) : p;
+    return t.array ? anyOf(t.array, p) : p;
   }
 
   /** `field:value`. */
@@ -483,9 +583,10 @@ class Translator {
   }
 
   private matchTarget(t: Target, v: Value, keyMatch: boolean): P {
+    if (t.json && !keyMatch) return this.jsonMatch(t.json, v);
     switch (v.kind) {
       case 'any':
-        return t.array ? atom(`any_match(${t.array}, r -> ${t.present.sql})`) : t.present;
+        return t.array ? anyOf(t.array, t.present) : t.present;
       case 'exact':
         return this.onTarget(t, (e) => (keyMatch ? keyRef(e, v.text) : equals(e, v.text)));
       case 'wildcard':
@@ -494,6 +595,39 @@ class Translator {
         this.regexNote();
         return this.onTarget(t, (e) => regex(e, v.source, v.flags));
     }
+  }
+
+  /**
+   * `field:value` on the leaves of a JSON value, as KeyTrail matches a path: any leaf (string, number, boolean,
+   * null) at or below the path, through arrays, with the value's case ignored. SQL reads the path with
+   * `json_extract` and matches the leaves in its JSON text with one `regexp_like` over `lower(...)`: a JSON
+   * string value (not a key: the next character is `,`, `}`, `]` or the end) equal to the value, JSON-escaped.
+   * `json_extract` paths cannot pass through arrays, so for a path of two keys or more the value is also looked
+   * for after the last key anywhere in the first key's JSON (announced).
+   */
+  jsonMatch(j: JsonLeaves, v: Value): P {
+    const text = (keys: string[]) =>
+      j.map ? `json_format(CAST(${j.col} AS JSON))` : keys.length ? `json_format(json_extract(${j.col}, ${sqlString(jsonPath(keys))}))` : j.col;
+    if (j.map) {
+      this.note('A whole requestParameters, responseElements or additionalEventData map is matched in its JSON text: nested objects are JSON strings in the map, and only top-level values match exactly.');
+    }
+    if (v.kind === 'regex') {
+      this.regexNote();
+      this.note('A regex on JSON fields runs over each string value in the JSON text (still JSON-escaped); numbers and booleans are not matched, and paths do not pass through JSON arrays.');
+      return anyOf(jsonStringValues(text(j.keys)), regex('r', v.source, v.flags));
+    }
+    const core = leafPattern(v);
+    const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
+    if (j.keys.length >= 2 && !j.map) {
+      const last = j.keys[j.keys.length - 1];
+      this.note(
+        `"${j.keys.join('.')}" may pass through JSON arrays, which json_extract paths cannot: the value is also matched after the keys ${j.keys.slice(1).map((k) => `"${k}"`).join(', ')} in this order in ${j.keys[0]}'s JSON text, ignoring case (not necessarily nested).`,
+      );
+      const seq = j.keys.slice(1).map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`).join('.*?');
+      const key = `(?s)${seq}\\s*\\[?\\s*${core}`;
+      parts.push(atom(`regexp_like(lower(${text(j.keys.slice(0, 1))}), ${sqlString(key)})`));
+    }
+    return or(parts, true);
   }
 
   private regexNote(): void {
@@ -516,15 +650,23 @@ class Translator {
     }));
   }
 
-  /** A time column compared with an instant. */
+  /** A time column compared with an instant (a malformed Athena eventtime is NULL: no match, no failed query). */
   timeCompare(t: Target, op: string, ms: number): P {
     if (t.lakeTime) return atom(`${t.time} ${op} ${sqlString(lakeTimestamp(ms))}`);
     return atom(`${t.time} ${op} from_iso8601_timestamp(${sqlString(isoUtc(ms))})`);
   }
 
-  /** `last:24h`. */
+  /**
+   * `last:24h`: Athena `eventtime >= current_timestamp - interval '24' hour`; Lake without INTERVAL literals,
+   * `eventTime >= date_add('hour', -24, current_timestamp)` (as CloudTrail Lake's sample queries write it).
+   */
   last(text: string, ms: number): P {
-    return atom(`${this.eventTime().time} >= current_timestamp - ${interval(text, ms)}`);
+    if (this.lake) {
+      const [n, unit] = interval(text, ms);
+      return atom(`${this.eventTime().time} >= date_add('${unit}', -${n}, current_timestamp)`);
+    }
+    const [n, unit] = interval(text, ms);
+    return atom(`${this.eventTime().time} >= current_timestamp - interval '${n}' ${unit}`);
   }
 
   /**
@@ -534,13 +676,24 @@ class Translator {
    */
   freeText(v: Value): P {
     if (v.kind === 'any') return atom('TRUE');
+    if (this.lake) {
+      this.note('Free text runs over the event\'s JSON text (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped.');
+      if (v.kind === 'regex') {
+        this.regexNote();
+        return regex('eventJson', v.source, v.flags);
+      }
+      return like('eventJson', v.kind === 'exact' ? `%${escapeLike(v.text)}%` : `%${likeOfWildcard(v.pattern)}%`);
+    }
     this.note(
-      this.lake
-        ? 'Free text has no column in an event data store: approximated by a case-insensitive match over the main string columns and the JSON of requestParameters, responseElements and additionalEventData.'
-        : 'Free text has no column in the CloudTrail table: approximated by a case-insensitive match over the main string columns and the requestParameters, responseElements and additionalEventData JSON text.',
+      'Free text has no column in the CloudTrail table: it runs over every column (JSON columns as text: an exact word also matches key names, as KeyTrail matches field names; wildcards and regexes test the string values) and the principal and user name KeyTrail derives; fields the table has no column for are not searched.',
     );
-    const targets = FREE_TEXT_PATHS.map((p) => this.path(p)!);
+    const targets = [...FREE_TEXT_PATHS.map((p) => this.path(p)!), this.principal(), this.username()];
     return or(targets.map((t) => {
+      if (t.json && v.kind !== 'exact') {
+        // KeyTrail's bare wildcards and regexes test values, not key names: the JSON text's string values
+        const values = jsonStringValues(t.json.col);
+        return v.kind === 'wildcard' ? anyOf(values, like('r', `%${likeOfWildcard(v.pattern)}%`)) : anyOf(values, regex('r', v.source, v.flags));
+      }
       switch (v.kind) {
         case 'exact':
           return this.onTarget(t, (e) => like(e, `%${escapeLike(v.text)}%`));
@@ -601,13 +754,19 @@ function keyRef(expr: string, text: string): P {
   return or(parts);
 }
 
-/** The fields free text is searched in (KeyTrail searches every value of the event). */
-const FREE_TEXT_PATHS = [
-  'eventSource', 'eventName', 'awsRegion', 'sourceIPAddress', 'userAgent', 'errorCode', 'errorMessage', 'eventType', 'eventID',
-  'recipientAccountId', 'userIdentity.type', 'userIdentity.arn', 'userIdentity.accountId', 'userIdentity.accessKeyId',
-  'userIdentity.userName', 'userIdentity.sessionContext.sessionIssuer.arn', 'requestParameters', 'responseElements',
-  'additionalEventData', 'resources.ARN',
-];
+/**
+ * The fields free text is searched in, Athena: every string column and struct field of the table, the JSON
+ * string columns and the resources' fields (KeyTrail searches every value of the event; fields the table has no
+ * column for cannot be searched in Athena). Maps (webIdFederationData.attributes) are left out.
+ */
+function freeTextPaths(fields: Field[] = SCHEMA, prefix = ''): string[] {
+  return fields.flatMap((f) => {
+    const p = prefix + f.name;
+    if (f.kind === 'struct' || f.kind === 'array') return freeTextPaths(f.children!, p + '.');
+    return f.kind === 'map' || f.kind === 'none' ? [] : [p];
+  });
+}
+const FREE_TEXT_PATHS = freeTextPaths();
 
 /**
  * Translates a KeyTrail query to one SQL SELECT for Amazon Athena (`dialect: 'athena'`, over the table of
@@ -656,8 +815,19 @@ export function toSql(ast: QueryNode, dialect: SqlDialect, opts: SqlOptions = {}
   if (ast.type === 'and') for (const c of ast.children) where.push(tr.node(c));
   else if (ast.type !== 'all') where.push(tr.node(ast));
   const t = tr.eventTime();
-  if (opts.from !== undefined && Number.isFinite(opts.from)) where.push(tr.timeCompare(t, '>=', opts.from));
-  if (opts.to !== undefined && Number.isFinite(opts.to)) where.push(tr.timeCompare(t, '<', opts.to));
+  const from = opts.from !== undefined && Number.isFinite(opts.from) ? opts.from : undefined;
+  const to = opts.to !== undefined && Number.isFinite(opts.to) ? opts.to : undefined;
+  if (from !== undefined) where.push(tr.timeCompare(t, '>=', from));
+  if (to !== undefined) where.push(tr.timeCompare(t, '<', to));
+  if (!lake && (from !== undefined || to !== undefined)) {
+    // the partition of ATHENA_TABLE_DDL's projection: the day of the S3 key, which is the delivery day
+    const day = (ms: number) => isoUtc(ms).slice(0, 10).replaceAll('-', '/');
+    if (from !== undefined) where.push(atom(`"timestamp" >= ${sqlString(day(from))}`));
+    if (to !== undefined) where.push(atom(`"timestamp" <= ${sqlString(day(to + 864e5))}`));
+    tr.notes.push(
+      'The "timestamp" partition (the day CloudTrail delivered the log file) limits the S3 objects read; it allows one day of delivery delay after the window.',
+    );
+  }
 
   const columns = lake
     ? ['eventTime', 'eventSource', 'eventName', 'userIdentity.arn', 'sourceIPAddress', 'awsRegion', 'errorCode', 'requestParameters']
@@ -667,6 +837,9 @@ export function toSql(ast: QueryNode, dialect: SqlDialect, opts: SqlOptions = {}
   where.forEach((p, i) => lines.push(`${i === 0 ? 'WHERE' : '  AND'} ${wrap(p, 1)}`));
   lines.push(`ORDER BY ${columns[0]}${opts.descending ? ' DESC' : ''}`);
   const limit = opts.limit ?? DEFAULT_LIMIT;
-  if (Number.isFinite(limit) && limit > 0) lines.push(`LIMIT ${Math.floor(limit)}`);
+  if (Number.isFinite(limit) && limit > 0) {
+    lines.splice(lines.indexOf('SELECT'), 0, `-- At most ${Math.floor(limit)} rows (LIMIT ${Math.floor(limit)}): remove the LIMIT to get every matching event.`);
+    lines.push(`LIMIT ${Math.floor(limit)}`);
+  }
   return lines.join('\n');
 }
