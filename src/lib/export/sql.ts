@@ -609,7 +609,7 @@ class Translator {
     const text = (keys: string[]) =>
       j.map ? `json_format(CAST(${j.col} AS JSON))` : keys.length ? `json_format(json_extract(${j.col}, ${sqlString(jsonPath(keys))}))` : j.col;
     if (j.map) {
-      this.note('A whole requestParameters, responseElements or additionalEventData map is matched in its JSON text: nested objects are JSON strings in the map, and only top-level values match exactly.');
+      this.note(`The whole ${j.col} map is matched in its JSON text: nested objects are JSON strings in the map, so only its top-level values match exactly.`);
     }
     if (v.kind === 'regex') {
       this.regexNote();
@@ -620,8 +620,9 @@ class Translator {
     const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
     if (j.keys.length >= 2 && !j.map) {
       const last = j.keys[j.keys.length - 1];
+      const after = j.keys.length > 2 ? `the keys ${j.keys.slice(1).map((k) => `"${k}"`).join(', ')} in this order` : `the key "${last}"`;
       this.note(
-        `"${j.keys.join('.')}" may pass through JSON arrays, which json_extract paths cannot: the value is also matched after the keys ${j.keys.slice(1).map((k) => `"${k}"`).join(', ')} in this order in ${j.keys[0]}'s JSON text, ignoring case (not necessarily nested).`,
+        `${j.col}.${j.keys.join('.')} may pass through JSON arrays, which json_extract paths cannot: the value is also matched after ${after} anywhere in the JSON text of ${j.col}.${j.keys[0]}, ignoring case (the keys need not be nested there).`,
       );
       const seq = j.keys.slice(1).map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`).join('.*?');
       const key = `(?s)${seq}\\s*\\[?\\s*${core}`;
@@ -677,7 +678,7 @@ class Translator {
   freeText(v: Value): P {
     if (v.kind === 'any') return atom('TRUE');
     if (this.lake) {
-      this.note('Free text runs over the event\'s JSON text (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped.');
+      this.note('Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped.');
       if (v.kind === 'regex') {
         this.regexNote();
         return regex('eventJson', v.source, v.flags);
