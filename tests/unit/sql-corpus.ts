@@ -37,4 +37,6 @@ export const SQL_CORPUS: string[] = [
   'eventType:AwsApiCall', 'recipientAccountId:*', 'account:*', 'key:*', 'readOnly:false', 'userIdentity.sessionContext.attributes.mfaAuthenticated:false',
   'eventTime>=2020-09-14', 'eventTime<2020-01-01', 'requestParameters.maxResults>10', 'kms', 'AccessDenied', 'bucket', '/^i-[0-9a-f]+$/',
   'resources.type:*', 'userIdentity.invokedBy:*', 'errorMessage:*not authorized*', 'tlsDetails:*', 'vpcEndpointId:*',
+  'Username:*', 'username:pedro', 'Username:root', 'eventID:A3D34FAF-076E-44FF-B2F7-605D76705A81', 'eventID:a3d34faf-076e-44ff-b2f7-605d76705a81',
+  'principal:AWSAccount*', 'responseElements.credentials.accessKeyId:ASIA*', 'requestParameters.roleSessionName:i-*', 'pedro', '/^AIDA/',
 ];

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseQuery, QuerySyntaxError } from '../../src/lib/query/parser';
 import { ATHENA_TABLE_DDL, toSql, type SqlDialect, type SqlOptions } from '../../src/lib/export/sql';
@@ -379,13 +381,20 @@ describe('toSql: fields', () => {
   });
 
   it('Event history lookup attribute names', () => {
-    expect(cond('EventId:5a4b3c2d-0000-4000-8000-000000000001', 'athena')).toBe("lower(eventid) = lower('5a4b3c2d-0000-4000-8000-000000000001')");
+    // an exact eventID is matched as written, as KeyTrail matches it
+    expect(cond('EventId:5a4B3c2d-0000-4000-8000-000000000001', 'athena')).toBe("eventid = '5a4B3c2d-0000-4000-8000-000000000001'");
+    expect(cond('eventID:5a4b*', 'lake')).toBe("lower(eventID) LIKE lower('5a4b%')");
     expect(cond('EventName:Decrypt', 'lake')).toBe("lower(eventName) = lower('Decrypt')");
     expect(cond('EventSource:kms.amazonaws.com', 'athena')).toBe("lower(eventsource) = lower('kms.amazonaws.com')");
     expect(cond('ReadOnly:true', 'athena')).toBe("lower(readonly) = lower('true')");
     expect(cond('ReadOnly:false', 'lake')).toBe("lower(CAST(readOnly AS varchar)) = lower('false')");
-    expect(cond('Username:alice', 'athena')).toBe("lower(useridentity.username) = lower('alice')");
-    expect(notes('Username:alice', 'athena')[0]).toMatch(/Username is read from userIdentity.userName only/);
+    // Username as KeyTrail derives it: userName, else root, else the role session name, else the issuer's user name
+    expect(cond('Username:alice', 'athena')).toBe(
+      "lower(coalesce(nullif(useridentity.username, ''), CASE WHEN useridentity.type = 'Root' THEN 'root' END," +
+        " CASE WHEN strpos(useridentity.principalid, ':') > 0 THEN substr(useridentity.principalid, strpos(useridentity.principalid, ':') + 1) END," +
+        " useridentity.sessioncontext.sessionissuer.username)) = lower('alice')",
+    );
+    expect(notes('Username:alice', 'athena')).toEqual([]);
     expect(cond('ResourceType:AWS::KMS::Key', 'lake')).toBe("cardinality(filter(resources, r -> lower(r.type) = lower('AWS::KMS::Key'))) > 0");
     expect(cond('ResourceName:arn:aws:kms:*', 'athena')).toBe("cardinality(filter(resources, r -> lower(r.arn) LIKE lower('arn:aws:kms:%'))) > 0");
     expect(cond('AccessKeyId:AKIAIOSFODNN7EXAMPLE', 'lake')).toBe("lower(userIdentity.accessKeyId) = lower('AKIAIOSFODNN7EXAMPLE')");
@@ -480,6 +489,14 @@ describe('toSql: every output is well formed', () => {
 });
 
 describe('ATHENA_TABLE_DDL', () => {
+  it('is the table definition of the README, character for character (it pastes into Athena as is)', () => {
+    const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+    const block = /The Athena table[\s\S]*?```sql\n([\s\S]*?)\n```/.exec(readme);
+    expect(block).not.toBeNull();
+    expect(block![1]).toBe(ATHENA_TABLE_DDL);
+    expect(ATHENA_TABLE_DDL).not.toContain('\\');
+  });
+
   it('is the CloudTrail table with the JSON SerDe, every column the translation reads, and placeholders', () => {
     expect(ATHENA_TABLE_DDL).toMatch(/^CREATE EXTERNAL TABLE cloudtrail_logs \(/);
     expect(ATHENA_TABLE_DDL).toContain("ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'");

@@ -26,8 +26,8 @@
  *   https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-supported-event-schemas.html),
  *   "CloudTrail Lake queries" (time bounds as `eventtime >= '2023-01-05 13:51:00'`;
  *   https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-lake-queries.html).
- * - Functions (Athena engine version 3 and CloudTrail Lake are both Trino): `any_match`
- *   (https://trino.io/docs/current/functions/array.html), `regexp_like` (Java pattern syntax,
+ * - Functions (Athena engine version 3 and CloudTrail Lake are both Trino): `filter`, `cardinality`
+ *   (https://trino.io/docs/current/functions/array.html), `regexp_extract_all`, `date_add`, `regexp_like` (Java pattern syntax,
  *   https://trino.io/docs/current/functions/regexp.html), `json_extract_scalar`, `json_extract`,
  *   `json_format` (https://trino.io/docs/current/functions/json.html), `LIKE ... ESCAPE`
  *   (https://trino.io/docs/current/functions/comparison.html), `from_iso8601_timestamp`,
@@ -456,9 +456,7 @@ class Translator {
   resolve(field: string): Resolved {
     const low = field.toLowerCase();
     if (low === 'principal') return { targets: [this.principal()] };
-    if (low === 'username') {
-      this.note('Username is read from userIdentity.userName only (KeyTrail also derives it from the role session name).');
-    }
+    if (low === 'username') return { targets: [this.username()] };
     const paths = ALIASES[low] ?? [field];
     const targets: Target[] = [];
     for (const p of paths) {
@@ -569,7 +567,7 @@ class Translator {
     return { str: `json_extract_scalar(${el}, ${p})`, present: atom(`json_extract(${el}, ${p}) IS NOT NULL`), ...base };
   }
 
-  /** Applies a predicate of the value to a target, inside `any_match` when the value is in an array. */
+  /** Applies a predicate of the value to a target, inside `cardinality(filter(...)) > 0` when the value is in an array. */
   private onTarget(t: Target, pred: (expr: string) => P): P {
     if (t.str === null) return FALSE_;
     const p = pred(t.str);
@@ -579,6 +577,10 @@ class Translator {
   /** `field:value`. */
   match(field: string, v: Value): P {
     const r = this.resolve(field);
+    // KeyTrail matches an exact eventID as written (by its hash), not ignoring case
+    if (field.toLowerCase() === 'eventid' && v.kind === 'exact' && v.text !== '' && r.targets.length === 1 && r.targets[0].str) {
+      return atom(`${r.targets[0].str} = ${sqlString(v.text)}`);
+    }
     return or(r.targets.map((t) => this.matchTarget(t, v, !!r.keyMatch)), true);
   }
 
@@ -645,6 +647,9 @@ class Translator {
     }
     const numeric = !isTime && /^-?\d+(\.\d+)?$/.test(node.text);
     return or(r.targets.map((t) => {
+      if (t.json && t.json.keys.length) {
+        this.note('A comparison on a JSON field reads one value at the path (json_extract_scalar); KeyTrail compares every value at or below it.');
+      }
       if (numeric) return this.onTarget(t, (e) => atom(`TRY_CAST(${e} AS DOUBLE) ${node.op} ${node.text}`));
       if (t.time && !t.array) return this.timeCompare(t, node.op, x);
       return this.onTarget(t, (e) => atom(`try(from_iso8601_timestamp(${e})) ${node.op} from_iso8601_timestamp(${sqlString(isoUtc(x))})`));
@@ -784,24 +789,31 @@ const FREE_TEXT_PATHS = freeTextPaths();
  *   with `ESCAPE '\'`); `field:/re/i` → `regexp_like(col, '(?i)re')`; `field:*` → `col IS NOT NULL AND col <> ''`;
  *   `NOT x` → `NOT coalesce(x, FALSE)` (an absent field is no match, so its negation matches, as in KeyTrail);
  *   `field>n` → `TRY_CAST(col AS DOUBLE) > n`; time operands (`eventTime>=2024-03-01`) compare as timestamps.
- * - Top-level fields and `userIdentity.*` → (struct) columns; `resources.ARN` / `resources.type`
- *   (`ResourceName`, `ResourceType`) → `any_match(resources, r -> ...)`.
- * - Athena: `requestParameters.x.y`, `responseElements.x`, `additionalEventData.x`, `serviceEventDetails.x` →
- *   `json_extract_scalar(requestparameters, '$.x.y')`; times → `from_iso8601_timestamp(eventtime)` against
- *   `from_iso8601_timestamp('2024-03-01T00:00:00Z')`.
- * - Lake: the same fields as maps → `element_at(requestParameters, 'x')` (deeper keys with json_extract_scalar
- *   on the element, a JSON string); `eventTime >= '2024-03-01 00:00:00'`; `readOnly` (boolean) as varchar.
+ * - Top-level fields and `userIdentity.*` → (struct) columns, names case-insensitive; `resources.ARN` /
+ *   `resources.type` (`ResourceName`, `ResourceType`) → `cardinality(filter(resources, r -> ...)) > 0`.
+ * - Athena: `requestParameters.x.y`, `responseElements.x`, `additionalEventData.x`, `serviceEventDetails.x`,
+ *   `edgeDeviceDetails.x` → the leaves below the path, as KeyTrail matches them: `regexp_like` over
+ *   `lower(json_format(json_extract(requestparameters, '$.x.y')))` (see `Translator.jsonMatch`; regexes over
+ *   each string value, `regexp_extract_all`); `key:` and comparisons read `json_extract_scalar`. Times →
+ *   `try(from_iso8601_timestamp(eventtime))` against `from_iso8601_timestamp('2024-03-01T00:00:00Z')`; the
+ *   time range also bounds the `"timestamp"` partition (day of `from` to the day after `to`).
+ * - Lake: the same fields, `addendum` and `edgeDeviceDetails` as maps → `element_at(requestParameters, 'x')`
+ *   (deeper keys with json_extract_scalar on the element, a JSON string); `eventTime >= '2024-03-01 00:00:00'`;
+ *   `readOnly`, `managementEvent` (booleans) as varchar; `sessionContext.sourceIdentity`, `inScopeOf.*`,
+ *   `identityProvider` are columns; free text over `eventJson`.
  * - Shorthands: `account:` → userIdentity.accountId or recipientAccountId; `key:` → requestParameters.keyId or a
  *   resource ARN, equal or ending with `/value` (`:value` for alias names); `principal:` → userIdentity.arn,
- *   else the session issuer ARN, else invokedBy; `ip:` → sourceIPAddress; `region:` → awsRegion; lookup names
- *   EventId, EventName, EventSource, ReadOnly, Username, ResourceType, ResourceName, AccessKeyId.
- * - `last:24h` → `eventtime >= current_timestamp - interval '24' hour`.
+ *   else the session issuer ARN, else invokedBy, else `type:principalId`; `Username` → userName, else `root`,
+ *   else the role session name, else the issuer's user name; `ip:` → sourceIPAddress; `region:` → awsRegion;
+ *   lookup names EventId (exact: as written), EventName, EventSource, ReadOnly, ResourceType, ResourceName,
+ *   AccessKeyId.
+ * - `last:24h` → Athena `eventtime >= current_timestamp - interval '24' hour`, Lake
+ *   `eventTime >= date_add('hour', -24, current_timestamp)`.
  *
- * Approximations, announced in `--` lines above the SELECT when the query uses them: free text (no raw-text
- * column: a LIKE / regexp_like over the main string columns and the JSON columns' text); regexes (Java
- * syntax instead of JavaScript's); fields that are not columns (FALSE); `Username` (userIdentity.userName only).
- * Not announced: JSON paths do not descend into JSON arrays (KeyTrail's paths do); `field:*` on a JSON path is
- * `json_extract(...) IS NOT NULL` (a JSON null counts as present); `eventId` matches case-insensitively.
+ * Every difference from KeyTrail's result is announced in `--` lines above the SELECT when the query has it:
+ * free text (Athena: over every column and the derived principal and user name; Lake: over eventJson); regexes
+ * (Java syntax); JSON paths of two keys or more (arrays on the way); whole Lake maps; JSON comparisons; fields
+ * that are not columns (FALSE); the partition's day of delivery delay; the LIMIT.
  *
  * @throws QuerySyntaxError when a comparison operand is neither a number nor a time (as KeyTrail's engine).
  * @throws Error when `opts.table` is not a plain (optionally qualified) table name or data store ID.
