@@ -676,14 +676,15 @@ class Translator {
   }
 
   /**
-   * Free text (a bare word, "phrase", wildcard or /regex/ over the whole event). Neither table has the
-   * event's raw text: approximated over the main string columns plus the JSON of requestParameters,
-   * responseElements and additionalEventData (and resource ARNs).
+   * Free text (a bare word, "phrase", wildcard or /regex/ over the whole event). Lake: over the `eventJson`
+   * column. Athena has no raw-text column: every column of the table ({@link FREE_TEXT_PATHS}; the JSON columns
+   * as text for a word, by their string values for wildcards and regexes, which KeyTrail tests on values only)
+   * plus the principal and user name KeyTrail derives. Announced in a `--` note.
    */
   freeText(v: Value): P {
     if (v.kind === 'any') return atom('TRUE');
     if (this.lake) {
-      this.note('Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped.');
+      this.note('Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped; the principal and user name KeyTrail derives (AWSAccount:AIDA..., a role session name) are searched only where the event holds them.');
       if (v.kind === 'regex') {
         this.regexNote();
         return regex('eventJson', v.source, v.flags);
@@ -698,6 +699,7 @@ class Translator {
       if (t.json && v.kind !== 'exact') {
         // KeyTrail's bare wildcards and regexes test values, not key names: the JSON text's string values
         const values = jsonStringValues(t.json.col);
+        if (v.kind === 'regex') this.regexNote();
         return v.kind === 'wildcard' ? anyOf(values, like('r', `%${likeOfWildcard(v.pattern)}%`)) : anyOf(values, regex('r', v.source, v.flags));
       }
       switch (v.kind) {
