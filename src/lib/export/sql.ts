@@ -627,7 +627,7 @@ class Translator {
         `${j.col}.${j.keys.join('.')} may pass through JSON arrays, which json_extract paths cannot: the value is also matched after ${after} anywhere in the JSON text of ${j.col}.${j.keys[0]}, ignoring case (the keys need not be nested there).`,
       );
       const seq = j.keys.slice(1).map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`).join('.*?');
-      const key = `(?s)${seq}\\s*\\[?\\s*${core}`;
+      const key = `${seq}\\s*\\[?\\s*${core}`;
       parts.push(atom(`regexp_like(lower(${text(j.keys.slice(0, 1))}), ${sqlString(key)})`));
     }
     return or(parts, true);
