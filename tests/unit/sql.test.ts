@@ -322,6 +322,7 @@ describe('toSql: fields', () => {
         ` OR regexp_like(lower(json_format(json_extract(requestparameters, '$.encryptionContext'))), '"department"\\s*:\\s*\\[?\\s*(?:"finance")\\s*($|[,}\\]])'))`,
     );
     expect(notes('requestParameters.encryptionContext.Department:Finance', 'athena')).toEqual([
+      '-- Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely.',
       '-- requestparameters.encryptionContext.Department may pass through JSON arrays, which json_extract paths cannot: the value is also matched after the key "Department" anywhere in the JSON text of requestparameters.encryptionContext, ignoring case (the keys need not be nested there).',
     ]);
     // the whole object: any leaf value, not a key name

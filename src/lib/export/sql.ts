@@ -605,7 +605,7 @@ class Translator {
    * `json_extract` and matches the leaves in its JSON text with one `regexp_like` over `lower(...)`: a JSON
    * string value (not a key: the next character is `,`, `}`, `]` or the end) equal to the value, JSON-escaped.
    * `json_extract` paths cannot pass through arrays, so for a path of two keys or more the value is also looked
-   * for after the last key anywhere in the first key's JSON (announced).
+   * for after the keys below the first one, in order, anywhere in the first key's JSON text. Both announced.
    */
   jsonMatch(j: JsonLeaves, v: Value): P {
     const text = (keys: string[]) =>
@@ -617,6 +617,9 @@ class Translator {
       this.regexNote();
       this.note('A regex on JSON fields runs over each string value in the JSON text (still JSON-escaped); numbers and booleans are not matched, and paths do not pass through JSON arrays.');
       return anyOf(jsonStringValues(text(j.keys)), regex('r', v.source, v.flags));
+    }
+    if (!j.map) {
+      this.note('Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely.');
     }
     const core = leafPattern(v);
     const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
@@ -648,7 +651,7 @@ class Translator {
     const numeric = !isTime && /^-?\d+(\.\d+)?$/.test(node.text);
     return or(r.targets.map((t) => {
       if (t.json && t.json.keys.length) {
-        this.note('A comparison on a JSON field reads one value at the path (json_extract_scalar); KeyTrail compares every value at or below it.');
+        this.note('A comparison on a JSON field reads one value at the path (json_extract_scalar, not through arrays); KeyTrail compares every value at or below it.');
       }
       if (numeric) return this.onTarget(t, (e) => atom(`TRY_CAST(${e} AS DOUBLE) ${node.op} ${node.text}`));
       if (t.time && !t.array) return this.timeCompare(t, node.op, x);
@@ -667,11 +670,8 @@ class Translator {
    * `eventTime >= date_add('hour', -24, current_timestamp)` (as CloudTrail Lake's sample queries write it).
    */
   last(text: string, ms: number): P {
-    if (this.lake) {
-      const [n, unit] = interval(text, ms);
-      return atom(`${this.eventTime().time} >= date_add('${unit}', -${n}, current_timestamp)`);
-    }
     const [n, unit] = interval(text, ms);
+    if (this.lake) return atom(`${this.eventTime().time} >= date_add('${unit}', -${n}, current_timestamp)`);
     return atom(`${this.eventTime().time} >= current_timestamp - interval '${n}' ${unit}`);
   }
 
