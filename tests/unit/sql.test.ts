@@ -322,7 +322,7 @@ describe('toSql: fields', () => {
         ` OR regexp_like(lower(json_format(json_extract(requestparameters, '$.encryptionContext'))), '"department"\\s*:\\s*\\[?\\s*(?:"finance")\\s*($|[,}\\]])'))`,
     );
     expect(notes('requestParameters.encryptionContext.Department:Finance', 'athena')).toEqual([
-      '-- Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely.',
+      '-- Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely; json_extract reads the keys of the path as typed (KeyTrail ignores their case).',
       '-- requestparameters.encryptionContext.Department may pass through JSON arrays, which json_extract paths cannot: the value is also matched after the key "Department" anywhere in the JSON text of requestparameters.encryptionContext, ignoring case (the keys need not be nested there).',
     ]);
     // the whole object: any leaf value, not a key name
@@ -415,6 +415,9 @@ describe('toSql: CloudTrail Lake schema', () => {
     expect(cond('addendum.reason:DELIVERY_DELAY', 'lake')).toBe("lower(element_at(addendum, 'reason')) = lower('DELIVERY_DELAY')");
     expect(cond('addendum.ORIGINALEVENTID:*', 'lake')).toBe("element_at(addendum, 'originalEventID') IS NOT NULL AND element_at(addendum, 'originalEventID') <> ''");
     expect(cond('edgeDeviceDetails.deviceID:x', 'lake')).toBe("lower(element_at(edgeDeviceDetails, 'deviceID')) = lower('x')");
+    expect(notes('edgeDeviceDetails.deviceID:x', 'lake')).toEqual([
+      '-- Keys in the edgeDeviceDetails map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).',
+    ]);
     // Athena: addendum is a struct, edgedevicedetails a JSON string
     expect(cond('addendum.reason:DELIVERY_DELAY', 'athena')).toBe("lower(addendum.reason) = lower('DELIVERY_DELAY')");
   });

@@ -561,6 +561,7 @@ class Translator {
     if (!keys.length) {
       return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), json: { col, keys, map: true }, ...base };
     }
+    this.note(`Keys in the ${col} map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).`);
     const el = `element_at(${col}, ${sqlString(keys[0])})`;
     if (keys.length === 1) return { str: el, present: nonEmpty(el), ...base };
     const p = sqlString(jsonPath(keys.slice(1)));
@@ -619,7 +620,7 @@ class Translator {
       return anyOf(jsonStringValues(text(j.keys)), regex('r', v.source, v.flags));
     }
     if (!j.map) {
-      this.note('Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely.');
+      this.note('Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely; json_extract reads the keys of the path as typed (KeyTrail ignores their case).');
     }
     const core = leafPattern(v);
     const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
