@@ -47,7 +47,7 @@ const ROOT = join(__dirname, '../../../shared/datasets/public');
 const present = existsSync(join(ROOT, 'MANIFEST.json'));
 
 /** Function-name rewrite of generated Athena SQL for DuckDB (see the file comment). */
-export const PRESTO_TO_DUCKDB: Record<string, string> = {
+const PRESTO_TO_DUCKDB: Record<string, string> = {
   regexp_like: 'regexp_matches',
   cardinality: 'len',
   json_format: 'json',
