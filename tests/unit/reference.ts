@@ -8,7 +8,7 @@
  * - `field:value` exact, case-insensitive (both sides case-folded: lower case, final sigma ς as σ); `*` wildcards
  *   anchored, case-insensitive (the same folding); `/regex/flags` unanchored, as JavaScript tests it; `field:*` present
  *   (a value that is not '' and not `null`); comparisons numeric, or as UTC times when the operand is a time.
- * - A path field matches every leaf at that path or below it (array indices dropped). Leaves are strings as JSON
+ * - A path field matches every leaf at that path or below it (array indices dropped; field names case-insensitive). Leaves are strings as JSON
  *   prints scalars; as stored, a string is indexed by its first MAX_VALUE_CHARS characters with U+0000 → U+FFFD.
  * - Special fields (the table below) read derived values; '' means "no value" (absent), list columns hold one
  *   value per resource. Comparisons read values as decimal numbers or as ISO 8601 times.
@@ -73,8 +73,8 @@ export function derivedColumns(e: CloudTrailEvent): Record<string, string | stri
     accessKeyId: str(u?.accessKeyId),
     username: usernameOf(e),
     key: keyOf(e),
-    resourceNames: resources(e).flatMap((r) => (typeof r.ARN === 'string' ? [r.ARN] : [])),
-    resourceTypes: resources(e).flatMap((r) => (typeof r.type === 'string' ? [r.type] : [])),
+    resourceNames: resources(e).flatMap((r) => Object.keys(r).filter((k) => k.toLowerCase() === 'arn' && typeof r[k] === 'string').map((k) => r[k] as string)),
+    resourceTypes: resources(e).flatMap((r) => Object.keys(r).filter((k) => k.toLowerCase() === 'type' && typeof r[k] === 'string').map((k) => r[k] as string)),
     caller: callerLabel(classifyCaller(e)),
   };
 }
@@ -183,8 +183,11 @@ function regex(source: string, flags: string): RegExp {
   return re;
 }
 
+/** Field names are case-insensitive (as Athena's JSON SerDe reads CloudTrail records). */
 function underPath(leafPath: string, path: string): boolean {
-  return leafPath === path || leafPath.startsWith(path + '.');
+  const l = leafPath.toLowerCase();
+  const p = path.toLowerCase();
+  return l === p || l.startsWith(p + '.');
 }
 
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;

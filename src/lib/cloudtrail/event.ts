@@ -128,21 +128,31 @@ export function readOnlyOf(e: CloudTrailEvent): string {
   return r === true || r === 'true' ? 'true' : r === false || r === 'false' ? 'false' : '';
 }
 
-/** Names of the resources the event touched (`resources[].ARN`), newline-separated; '' when none. */
+/**
+ * The string values of a resource object's field `name` (lower case), its key matched case-insensitively: some
+ * services log `resources[].arn` instead of `ARN`, and Athena's JSON SerDe reads both into the `arn` column.
+ */
+function resourceField(r: Record<string, unknown>, name: string): string[] {
+  const out: string[] = [];
+  for (const k in r) if (k.toLowerCase() === name && typeof r[k] === 'string') out.push(r[k] as string);
+  return out;
+}
+
+/** Names of the resources the event touched (`resources[].ARN`, any case of `ARN`), newline-separated; '' when none. */
 export function resourceNamesOf(e: CloudTrailEvent): string {
   const res = e.resources;
   if (!Array.isArray(res)) return '';
   let out = '';
-  for (const r of res) if (r && typeof r === 'object' && typeof r.ARN === 'string') out += (out ? '\n' : '') + r.ARN;
+  for (const r of res) if (r && typeof r === 'object') for (const v of resourceField(r, 'arn')) out += (out ? '\n' : '') + v;
   return out;
 }
 
-/** Types of the resources the event touched (`resources[].type`), newline-separated; '' when none. */
+/** Types of the resources the event touched (`resources[].type`, any case of `type`), newline-separated; '' when none. */
 export function resourceTypesOf(e: CloudTrailEvent): string {
   const res = e.resources;
   if (!Array.isArray(res)) return '';
   let out = '';
-  for (const r of res) if (r && typeof r === 'object' && typeof r.type === 'string') out += (out ? '\n' : '') + r.type;
+  for (const r of res) if (r && typeof r === 'object') for (const v of resourceField(r, 'type')) out += (out ? '\n' : '') + v;
   return out;
 }
 

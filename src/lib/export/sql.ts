@@ -26,8 +26,8 @@
  *   https://docs.aws.amazon.com/awscloudtrail/latest/userguide/query-supported-event-schemas.html),
  *   "CloudTrail Lake queries" (time bounds as `eventtime >= '2023-01-05 13:51:00'`;
  *   https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-lake-queries.html).
- * - Functions (Athena engine version 3 and CloudTrail Lake are both Trino): `any_match`
- *   (https://trino.io/docs/current/functions/array.html), `regexp_like` (Java pattern syntax,
+ * - Functions (Athena engine version 3 and CloudTrail Lake are both Trino): `filter`, `cardinality`
+ *   (https://trino.io/docs/current/functions/array.html), `regexp_extract_all`, `date_add`, `regexp_like` (Java pattern syntax,
  *   https://trino.io/docs/current/functions/regexp.html), `json_extract_scalar`, `json_extract`,
  *   `json_format` (https://trino.io/docs/current/functions/json.html), `LIKE ... ESCAPE`
  *   (https://trino.io/docs/current/functions/comparison.html), `from_iso8601_timestamp`,
@@ -163,8 +163,11 @@ TBLPROPERTIES (
 // Lake's schema, by their CloudTrail JSON names. Struct fields are matched case-insensitively; keys inside
 // JSON values (requestParameters.keyId) are case-sensitive, as JSON keys are.
 
-/** How a field is stored. `json`: a JSON object (Athena: a JSON string; Lake: map<string,string>). */
-type Kind = 'string' | 'struct' | 'array' | 'json' | 'map' | 'time' | 'bool';
+/**
+ * How a field is stored. `json`: a JSON object (Athena: a JSON string; Lake: map<string,string>); `none`: not a
+ * column in that engine.
+ */
+type Kind = 'string' | 'struct' | 'array' | 'json' | 'map' | 'time' | 'bool' | 'none';
 
 interface Field {
   name: string;
@@ -176,8 +179,10 @@ interface Field {
 }
 
 const s = (name: string, lake?: Kind): Field => ({ name, kind: 'string', lake });
-const struct = (name: string, children: Field[]): Field => ({ name, kind: 'struct', children });
+const struct = (name: string, children: Field[], lake?: Kind): Field => ({ name, kind: 'struct', children, lake });
 const json = (name: string): Field => ({ name, kind: 'json', lake: 'map' });
+/** A field of CloudTrail Lake's schema that the Athena table of the user guide does not have. */
+const lakeOnly = (f: Field): Field => ({ ...f, lake: f.kind, kind: 'none' });
 
 const SCHEMA: Field[] = [
   s('eventVersion'),
@@ -189,7 +194,10 @@ const SCHEMA: Field[] = [
       struct('sessionIssuer', [s('type'), s('principalId'), s('arn'), s('accountId'), s('userName')]),
       s('ec2RoleDelivery'),
       struct('webIdFederationData', [s('federatedProvider'), { name: 'attributes', kind: 'map' }]),
+      lakeOnly(s('sourceIdentity')), lakeOnly(s('ec2IssuedInVPC')),
     ]),
+    lakeOnly(struct('inScopeOf', [s('sourceArn'), s('sourceAccount'), s('issuerType'), s('credentialsIssuedTo')])),
+    lakeOnly(s('identityProvider')),
   ]),
   { name: 'eventTime', kind: 'time' },
   s('eventSource'), s('eventName'), s('awsRegion'), s('sourceIPAddress'), s('userAgent'), s('errorCode'), s('errorMessage'),
@@ -198,9 +206,10 @@ const SCHEMA: Field[] = [
   { name: 'resources', kind: 'array', children: [s('ARN'), s('accountId'), s('type')] },
   s('eventType'), s('apiVersion'), s('readOnly', 'bool'), s('recipientAccountId'), json('serviceEventDetails'),
   s('sharedEventID'), s('vpcEndpointId'), s('vpcEndpointAccountId'), s('eventCategory'),
-  struct('addendum', [s('reason'), s('updatedFields'), s('originalRequestID'), s('originalEventID')]),
-  s('sessionCredentialFromConsole'), { name: 'edgeDeviceDetails', kind: 'json', lake: 'string' },
+  struct('addendum', [s('reason'), s('updatedFields'), s('originalRequestID'), s('originalEventID')], 'map'),
+  s('sessionCredentialFromConsole'), { name: 'edgeDeviceDetails', kind: 'json', lake: 'map' },
   struct('tlsDetails', [s('tlsVersion'), s('cipherSuite'), s('clientProvidedHostHeader')]),
+  lakeOnly({ name: 'managementEvent', kind: 'bool' }),
 ];
 
 /**
@@ -282,10 +291,67 @@ function regex(expr: string, source: string, flags: string): P {
   return atom(`regexp_like(${expr}, ${sqlString((inline ? `(?${inline})` : '') + source)})`);
 }
 
-/** Case-insensitive equality, as KeyTrail matches field values; '' also matches an absent field. */
+/**
+ * Case-insensitive equality, as KeyTrail matches field values. `''` matches a present, empty value only (KeyTrail
+ * keeps an empty column value as "absent", which `field:""` does not match).
+ */
 function equals(expr: string, text: string): P {
-  if (text === '') return atom(`coalesce(${expr}, '') = ''`);
+  if (text === '') return atom(`${expr} = ''`);
   return atom(`lower(${expr}) = lower(${sqlString(text)})`);
+}
+
+/** `cardinality(filter(array, r -> p)) > 0`: some element of the array passes `p` (Trino array functions). */
+function anyOf(array: string, p: P): P {
+  return atom(`cardinality(filter(${array}, r -> ${p.sql})) > 0`);
+}
+
+/** Escapes the characters that are special in a regex (Java patterns and RE2 alike). */
+function regexEscape(t: string): string {
+  return t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** A string's text inside a JSON string literal (without the quotes). */
+function jsonEscape(t: string): string {
+  return JSON.stringify(t).slice(1, -1);
+}
+
+/** A JSON scalar that is not a string (how numbers, booleans and null appear in JSON text), lower case. */
+const JSON_LITERAL = /^(-?\d+(\.\d+)?(e[+-]?\d+)?|true|false|null)$/;
+/** One character of a JSON string's text: anything but a quote or backslash, or an escape. */
+const JSON_CHAR = '(?:[^"\\\\]|\\\\.)';
+/** What follows a JSON value (not a key, which a colon follows): a comma, a closing bracket, or the end. */
+const AFTER_VALUE = '\\s*($|[,}\\]])';
+
+/**
+ * The string values (not the keys) of a JSON text, without their quotes but still JSON-escaped (`\"`, `\\`):
+ * `regexp_extract_all`'s group 1 of a JSON string that a comma, a closing bracket or the end follows.
+ */
+function jsonStringValues(text: string): string {
+  return `regexp_extract_all(${text}, ${sqlString(`"(${JSON_CHAR}*)"${AFTER_VALUE}`)}, 1)`;
+}
+
+/**
+ * A regex matching one JSON leaf value in lower-cased JSON text, as KeyTrail matches a leaf (`field:*`: a
+ * value that is not `""` nor `null`; exact: equal ignoring case; wildcard: `*` = any run of characters). Both
+ * the JSON string form (`"v"`, JSON-escaped) and, when the value can be one, the bare literal (`42`, `true`).
+ */
+function leafPattern(v: Exclude<Value, { kind: 'regex' }>): string {
+  switch (v.kind) {
+    case 'any':
+      return `(?:"${JSON_CHAR}+"${AFTER_VALUE}|-?[0-9]|true|false)`;
+    case 'exact': {
+      const x = v.text.toLowerCase();
+      const alts = [`"${regexEscape(jsonEscape(x))}"`];
+      if (JSON_LITERAL.test(x)) alts.push(regexEscape(x));
+      return `(?:${alts.join('|')})${AFTER_VALUE}`;
+    }
+    case 'wildcard': {
+      const parts = v.pattern.toLowerCase().split('*');
+      const alts = [`"${parts.map((p) => regexEscape(jsonEscape(p))).join(`${JSON_CHAR}*`)}"`];
+      if (parts.every((p) => /^[-+.0-9a-z]*$/.test(p))) alts.push(parts.map(regexEscape).join('[-+.0-9a-z]*'));
+      return `(?:${alts.join('|')})${AFTER_VALUE}`;
+    }
+  }
 }
 
 /** JSONPath of keys for json_extract: `$.a.b`, or `$["a-b"]` for keys that are not plain identifiers. */
@@ -311,19 +377,19 @@ function operand(text: string, forTime: boolean): number {
 }
 
 /**
- * A `last:` duration as a SQL interval: in the unit typed when it is a whole number (`24h` → `interval '24'
- * hour`, weeks as days), else in the largest whole unit of its length in ms.
+ * A `last:` duration as an amount and a unit: in the unit typed when it is a whole number (`24h` → 24 hour,
+ * weeks as days), else in the largest whole unit of its length in ms.
  */
-function interval(text: string, ms: number): string {
+function interval(text: string, ms: number): [number, string] {
   const m = /^(\d+)(s|m|h|d|w)$/.exec(text.trim());
   if (m) {
     const unit = { s: 'second', m: 'minute', h: 'hour', d: 'day', w: 'day' }[m[2] as 's'];
-    return `interval '${m[2] === 'w' ? +m[1] * 7 : +m[1]}' ${unit}`;
+    return [m[2] === 'w' ? +m[1] * 7 : +m[1], unit];
   }
-  if (ms % 864e5 === 0) return `interval '${ms / 864e5}' day`;
-  if (ms % 36e5 === 0) return `interval '${ms / 36e5}' hour`;
-  if (ms % 6e4 === 0) return `interval '${ms / 6e4}' minute`;
-  return `interval '${ms / 1e3}' second`;
+  if (ms % 864e5 === 0) return [ms / 864e5, 'day'];
+  if (ms % 36e5 === 0) return [ms / 36e5, 'hour'];
+  if (ms % 6e4 === 0) return [ms / 6e4, 'minute'];
+  return [ms / 1e3, 'second'];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -339,8 +405,18 @@ interface Target {
   time?: string;
   /** True when `time` is a Lake timestamp column (compared with `'YYYY-MM-DD HH:MM:SS'` literals). */
   lakeTime?: boolean;
-  /** The array the value is inside, tested with `any_match(<array>, r -> ...)`. */
+  /** The array the value is inside, tested with `cardinality(filter(<array>, r -> ...)) > 0`. */
   array?: string;
+  /** The value is the leaves of a JSON text (Athena's JSON string columns, Lake's maps as JSON): see {@link Translator.jsonMatch}. */
+  json?: JsonLeaves;
+}
+
+/** The leaves at and below `keys` of the JSON text in column `col`. */
+interface JsonLeaves {
+  col: string;
+  keys: string[];
+  /** Lake: `col` is a map<string,string> (its JSON text is `json_format(CAST(col AS JSON))`). */
+  map?: boolean;
 }
 
 /** How one query field translates. */
@@ -380,9 +456,7 @@ class Translator {
   resolve(field: string): Resolved {
     const low = field.toLowerCase();
     if (low === 'principal') return { targets: [this.principal()] };
-    if (low === 'username') {
-      this.note('Username is read from userIdentity.userName only (KeyTrail also derives it from the role session name).');
-    }
+    if (low === 'username') return { targets: [this.username()] };
     const paths = ALIASES[low] ?? [field];
     const targets: Target[] = [];
     for (const p of paths) {
@@ -394,13 +468,28 @@ class Translator {
   }
 
   /**
-   * `principal:` as KeyTrail shows it: `userIdentity.arn`, else the session issuer's ARN, else `invokedBy`
-   * (KeyTrail's last fallback, `type:principalId`, is not reproduced).
+   * `principal:` as KeyTrail shows it (`principalOf` in `../cloudtrail/event`): `userIdentity.arn`, else the
+   * session issuer's ARN, else `invokedBy`, else `type:principalId` (or the type alone).
    */
   private principal(): Target {
-    const parts = [['userIdentity', 'arn'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'], ['userIdentity', 'invokedBy']].map((p) => this.name(p));
-    const str = `coalesce(nullif(${parts[0]}, ''), nullif(${parts[1]}, ''), ${parts[2]})`;
+    const parts = [
+      ['userIdentity', 'arn'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'], ['userIdentity', 'invokedBy'],
+      ['userIdentity', 'type'], ['userIdentity', 'principalId'],
+    ].map((p) => this.name(p));
+    const typed = `nullif(${parts[3]}, '') || coalesce(':' || nullif(${parts[4]}, ''), '')`;
+    const str = `coalesce(nullif(${parts[0]}, ''), nullif(${parts[1]}, ''), nullif(${parts[2]}, ''), ${typed})`;
     return { str, present: and([atom(`${str} IS NOT NULL`), atom(`${str} <> ''`)]) };
+  }
+
+  /**
+   * The user name KeyTrail derives (`usernameOf` in `../cloudtrail/event`, for free text): `userIdentity.userName`,
+   * else `root` for the root user, else the role session name (after the `:` of principalId), else the session
+   * issuer's user name.
+   */
+  private username(): Target {
+    const [name, type, pid, issuer] = [['userIdentity', 'userName'], ['userIdentity', 'type'], ['userIdentity', 'principalId'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'userName']].map((p) => this.name(p));
+    const str = `coalesce(nullif(${name}, ''), CASE WHEN ${type} = 'Root' THEN 'root' END, CASE WHEN strpos(${pid}, ':') > 0 THEN substr(${pid}, strpos(${pid}, ':') + 1) END, ${issuer})`;
+    return { str, present: nonEmpty(str) };
   }
 
   /** Resolves a CloudTrail path (`userIdentity.sessionContext.sessionIssuer.arn`, `requestParameters.keyId`). */
@@ -414,6 +503,7 @@ class Translator {
       if (!f) return null;
       named.push(f.name);
       const kind = (this.lake && f.lake) || f.kind;
+      if (kind === 'none') return null;
       const rest = segs.slice(i + 1);
       const col = array ? `r.${f.name.toLowerCase()}` : this.name(named);
       const base = array ? { array } : {};
@@ -431,7 +521,11 @@ class Translator {
         continue;
       }
       if (kind === 'json' && this.lake === false) return this.jsonTarget(col, rest, base);
-      if (kind === 'json' || kind === 'map') return this.mapTarget(col, rest, base);
+      if (kind === 'json' || kind === 'map') {
+        // a struct of CloudTrail that Lake stores as a map (addendum): its keys as CloudTrail names them
+        const keys = rest.map((k, j) => (j === 0 && f.children ? f.children.find((c) => c.name.toLowerCase() === k.toLowerCase())?.name ?? k : k));
+        return this.mapTarget(col, keys, base);
+      }
       if (rest.length) return null;
       if (kind === 'time') {
         if (this.lake) {
@@ -440,7 +534,7 @@ class Translator {
             time: col, lakeTime: true, ...base,
           };
         }
-        return { str: col, present: nonEmpty(col), time: `from_iso8601_timestamp(${col})`, ...base };
+        return { str: col, present: nonEmpty(col), time: `try(from_iso8601_timestamp(${col}))`, ...base };
       }
       if (kind === 'bool') return { str: `CAST(${col} AS varchar)`, present: atom(`${col} IS NOT NULL`), ...base };
       return { str: col, present: nonEmpty(col), ...base };
@@ -448,11 +542,15 @@ class Translator {
     return null;
   }
 
-  /** A path inside a JSON string column (Athena): `json_extract_scalar(col, '$.a.b')`. */
+  /**
+   * A path inside a JSON string column (Athena): `json_extract_scalar(col, '$.a.b')` as the value (`key:`,
+   * comparisons), and the JSON leaves below it for matches (see {@link jsonMatch}).
+   */
   private jsonTarget(col: string, keys: string[], base: { array?: string }): Target {
-    if (!keys.length) return { str: col, present: nonEmpty(col), ...base };
+    const json = { col, keys };
+    if (!keys.length) return { str: col, present: nonEmpty(col), json, ...base };
     const p = sqlString(jsonPath(keys));
-    return { str: `json_extract_scalar(${col}, ${p})`, present: atom(`json_extract(${col}, ${p}) IS NOT NULL`), ...base };
+    return { str: `json_extract_scalar(${col}, ${p})`, present: atom(`json_extract(${col}, ${p}) IS NOT NULL`), json, ...base };
   }
 
   /**
@@ -461,31 +559,37 @@ class Translator {
    */
   private mapTarget(col: string, keys: string[], base: { array?: string }): Target {
     if (!keys.length) {
-      return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), ...base };
+      return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), json: { col, keys, map: true }, ...base };
     }
+    this.note(`Keys in the ${col} map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).`);
     const el = `element_at(${col}, ${sqlString(keys[0])})`;
     if (keys.length === 1) return { str: el, present: nonEmpty(el), ...base };
     const p = sqlString(jsonPath(keys.slice(1)));
     return { str: `json_extract_scalar(${el}, ${p})`, present: atom(`json_extract(${el}, ${p}) IS NOT NULL`), ...base };
   }
 
-  /** Applies a predicate of the value to a target, inside `any_match` when the value is in an array. */
+  /** Applies a predicate of the value to a target, inside `cardinality(filter(...)) > 0` when the value is in an array. */
   private onTarget(t: Target, pred: (expr: string) => P): P {
     if (t.str === null) return FALSE_;
     const p = pred(t.str);
-    return t.array ? atom(`any_match(${t.array}, r -> ${p.sql})`) : p;
+    return t.array ? anyOf(t.array, p) : p;
   }
 
   /** `field:value`. */
   match(field: string, v: Value): P {
     const r = this.resolve(field);
+    // KeyTrail matches an exact eventID as written (by its hash), not ignoring case
+    if (field.toLowerCase() === 'eventid' && v.kind === 'exact' && v.text !== '' && r.targets.length === 1 && r.targets[0].str) {
+      return atom(`${r.targets[0].str} = ${sqlString(v.text)}`);
+    }
     return or(r.targets.map((t) => this.matchTarget(t, v, !!r.keyMatch)), true);
   }
 
   private matchTarget(t: Target, v: Value, keyMatch: boolean): P {
+    if (t.json && !keyMatch) return this.jsonMatch(t.json, v);
     switch (v.kind) {
       case 'any':
-        return t.array ? atom(`any_match(${t.array}, r -> ${t.present.sql})`) : t.present;
+        return t.array ? anyOf(t.array, t.present) : t.present;
       case 'exact':
         return this.onTarget(t, (e) => (keyMatch ? keyRef(e, v.text) : equals(e, v.text)));
       case 'wildcard':
@@ -494,6 +598,43 @@ class Translator {
         this.regexNote();
         return this.onTarget(t, (e) => regex(e, v.source, v.flags));
     }
+  }
+
+  /**
+   * `field:value` on the leaves of a JSON value, as KeyTrail matches a path: any leaf (string, number, boolean,
+   * null) at or below the path, through arrays, with the value's case ignored. SQL reads the path with
+   * `json_extract` and matches the leaves in its JSON text with one `regexp_like` over `lower(...)`: a JSON
+   * string value (not a key: the next character is `,`, `}`, `]` or the end) equal to the value, JSON-escaped.
+   * `json_extract` paths cannot pass through arrays, so for a path of two keys or more the value is also looked
+   * for after the keys below the first one, in order, anywhere in the first key's JSON text. Both announced.
+   */
+  jsonMatch(j: JsonLeaves, v: Value): P {
+    const text = (keys: string[]) =>
+      j.map ? `json_format(CAST(${j.col} AS JSON))` : keys.length ? `json_format(json_extract(${j.col}, ${sqlString(jsonPath(keys))}))` : j.col;
+    if (j.map) {
+      this.note(`The whole ${j.col} map is matched in its JSON text: nested objects are JSON strings in the map, so only its top-level values match exactly.`);
+    }
+    if (v.kind === 'regex') {
+      this.regexNote();
+      this.note('A regex on JSON fields runs over each string value in the JSON text (still JSON-escaped); numbers and booleans are not matched, and paths do not pass through JSON arrays.');
+      return anyOf(jsonStringValues(text(j.keys)), regex('r', v.source, v.flags));
+    }
+    if (!j.map) {
+      this.note('Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely; json_extract reads the keys of the path as typed (KeyTrail ignores their case).');
+    }
+    const core = leafPattern(v);
+    const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
+    if (j.keys.length >= 2 && !j.map) {
+      const last = j.keys[j.keys.length - 1];
+      const after = j.keys.length > 2 ? `the keys ${j.keys.slice(1).map((k) => `"${k}"`).join(', ')} in this order` : `the key "${last}"`;
+      this.note(
+        `${j.col}.${j.keys.join('.')} may pass through JSON arrays, which json_extract paths cannot: the value is also matched after ${after} anywhere in the JSON text of ${j.col}.${j.keys[0]}, ignoring case (the keys need not be nested there).`,
+      );
+      const seq = j.keys.slice(1).map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`).join('.*?');
+      const key = `${seq}\\s*\\[?\\s*${core}`;
+      parts.push(atom(`regexp_like(lower(${text(j.keys.slice(0, 1))}), ${sqlString(key)})`));
+    }
+    return or(parts, true);
   }
 
   private regexNote(): void {
@@ -510,37 +651,58 @@ class Translator {
     }
     const numeric = !isTime && /^-?\d+(\.\d+)?$/.test(node.text);
     return or(r.targets.map((t) => {
+      if (t.json && t.json.keys.length) {
+        this.note('A comparison on a JSON field reads one value at the path (json_extract_scalar, not through arrays); KeyTrail compares every value at or below it.');
+      }
       if (numeric) return this.onTarget(t, (e) => atom(`TRY_CAST(${e} AS DOUBLE) ${node.op} ${node.text}`));
       if (t.time && !t.array) return this.timeCompare(t, node.op, x);
       return this.onTarget(t, (e) => atom(`try(from_iso8601_timestamp(${e})) ${node.op} from_iso8601_timestamp(${sqlString(isoUtc(x))})`));
     }));
   }
 
-  /** A time column compared with an instant. */
+  /** A time column compared with an instant (a malformed Athena eventtime is NULL: no match, no failed query). */
   timeCompare(t: Target, op: string, ms: number): P {
     if (t.lakeTime) return atom(`${t.time} ${op} ${sqlString(lakeTimestamp(ms))}`);
     return atom(`${t.time} ${op} from_iso8601_timestamp(${sqlString(isoUtc(ms))})`);
   }
 
-  /** `last:24h`. */
+  /**
+   * `last:24h`: Athena `eventtime >= current_timestamp - interval '24' hour`; Lake without INTERVAL literals,
+   * `eventTime >= date_add('hour', -24, current_timestamp)` (as CloudTrail Lake's sample queries write it).
+   */
   last(text: string, ms: number): P {
-    return atom(`${this.eventTime().time} >= current_timestamp - ${interval(text, ms)}`);
+    const [n, unit] = interval(text, ms);
+    if (this.lake) return atom(`${this.eventTime().time} >= date_add('${unit}', -${n}, current_timestamp)`);
+    return atom(`${this.eventTime().time} >= current_timestamp - interval '${n}' ${unit}`);
   }
 
   /**
-   * Free text (a bare word, "phrase", wildcard or /regex/ over the whole event). Neither table has the
-   * event's raw text: approximated over the main string columns plus the JSON of requestParameters,
-   * responseElements and additionalEventData (and resource ARNs).
+   * Free text (a bare word, "phrase", wildcard or /regex/ over the whole event). Lake: over the `eventJson`
+   * column. Athena has no raw-text column: every column of the table ({@link FREE_TEXT_PATHS}; the JSON columns
+   * as text for a word, by their string values for wildcards and regexes, which KeyTrail tests on values only)
+   * plus the principal and user name KeyTrail derives. Announced in a `--` note.
    */
   freeText(v: Value): P {
     if (v.kind === 'any') return atom('TRUE');
+    if (this.lake) {
+      this.note('Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped; the principal and user name KeyTrail derives (AWSAccount:AIDA..., a role session name) are searched only where the event holds them.');
+      if (v.kind === 'regex') {
+        this.regexNote();
+        return regex('eventJson', v.source, v.flags);
+      }
+      return like('eventJson', v.kind === 'exact' ? `%${escapeLike(v.text)}%` : `%${likeOfWildcard(v.pattern)}%`);
+    }
     this.note(
-      this.lake
-        ? 'Free text has no column in an event data store: approximated by a case-insensitive match over the main string columns and the JSON of requestParameters, responseElements and additionalEventData.'
-        : 'Free text has no column in the CloudTrail table: approximated by a case-insensitive match over the main string columns and the requestParameters, responseElements and additionalEventData JSON text.',
+      'Free text has no column in the CloudTrail table: it runs over every column (JSON columns as text: an exact word also matches key names, as KeyTrail matches field names; wildcards and regexes test the string values) and the principal and user name KeyTrail derives; fields the table has no column for are not searched.',
     );
-    const targets = FREE_TEXT_PATHS.map((p) => this.path(p)!);
+    const targets = [...FREE_TEXT_PATHS.map((p) => this.path(p)!), this.principal(), this.username()];
     return or(targets.map((t) => {
+      if (t.json && v.kind !== 'exact') {
+        // KeyTrail's bare wildcards and regexes test values, not key names: the JSON text's string values
+        const values = jsonStringValues(t.json.col);
+        if (v.kind === 'regex') this.regexNote();
+        return v.kind === 'wildcard' ? anyOf(values, like('r', `%${likeOfWildcard(v.pattern)}%`)) : anyOf(values, regex('r', v.source, v.flags));
+      }
       switch (v.kind) {
         case 'exact':
           return this.onTarget(t, (e) => like(e, `%${escapeLike(v.text)}%`));
@@ -601,13 +763,19 @@ function keyRef(expr: string, text: string): P {
   return or(parts);
 }
 
-/** The fields free text is searched in (KeyTrail searches every value of the event). */
-const FREE_TEXT_PATHS = [
-  'eventSource', 'eventName', 'awsRegion', 'sourceIPAddress', 'userAgent', 'errorCode', 'errorMessage', 'eventType', 'eventID',
-  'recipientAccountId', 'userIdentity.type', 'userIdentity.arn', 'userIdentity.accountId', 'userIdentity.accessKeyId',
-  'userIdentity.userName', 'userIdentity.sessionContext.sessionIssuer.arn', 'requestParameters', 'responseElements',
-  'additionalEventData', 'resources.ARN',
-];
+/**
+ * The fields free text is searched in, Athena: every string column and struct field of the table, the JSON
+ * string columns and the resources' fields (KeyTrail searches every value of the event; fields the table has no
+ * column for cannot be searched in Athena). Maps (webIdFederationData.attributes) are left out.
+ */
+function freeTextPaths(fields: Field[] = SCHEMA, prefix = ''): string[] {
+  return fields.flatMap((f) => {
+    const p = prefix + f.name;
+    if (f.kind === 'struct' || f.kind === 'array') return freeTextPaths(f.children!, p + '.');
+    return f.kind === 'map' || f.kind === 'none' ? [] : [p];
+  });
+}
+const FREE_TEXT_PATHS = freeTextPaths();
 
 /**
  * Translates a KeyTrail query to one SQL SELECT for Amazon Athena (`dialect: 'athena'`, over the table of
@@ -624,24 +792,31 @@ const FREE_TEXT_PATHS = [
  *   with `ESCAPE '\'`); `field:/re/i` → `regexp_like(col, '(?i)re')`; `field:*` → `col IS NOT NULL AND col <> ''`;
  *   `NOT x` → `NOT coalesce(x, FALSE)` (an absent field is no match, so its negation matches, as in KeyTrail);
  *   `field>n` → `TRY_CAST(col AS DOUBLE) > n`; time operands (`eventTime>=2024-03-01`) compare as timestamps.
- * - Top-level fields and `userIdentity.*` → (struct) columns; `resources.ARN` / `resources.type`
- *   (`ResourceName`, `ResourceType`) → `any_match(resources, r -> ...)`.
- * - Athena: `requestParameters.x.y`, `responseElements.x`, `additionalEventData.x`, `serviceEventDetails.x` →
- *   `json_extract_scalar(requestparameters, '$.x.y')`; times → `from_iso8601_timestamp(eventtime)` against
- *   `from_iso8601_timestamp('2024-03-01T00:00:00Z')`.
- * - Lake: the same fields as maps → `element_at(requestParameters, 'x')` (deeper keys with json_extract_scalar
- *   on the element, a JSON string); `eventTime >= '2024-03-01 00:00:00'`; `readOnly` (boolean) as varchar.
+ * - Top-level fields and `userIdentity.*` → (struct) columns, names case-insensitive; `resources.ARN` /
+ *   `resources.type` (`ResourceName`, `ResourceType`) → `cardinality(filter(resources, r -> ...)) > 0`.
+ * - Athena: `requestParameters.x.y`, `responseElements.x`, `additionalEventData.x`, `serviceEventDetails.x`,
+ *   `edgeDeviceDetails.x` → the leaves below the path, as KeyTrail matches them: `regexp_like` over
+ *   `lower(json_format(json_extract(requestparameters, '$.x.y')))` (see `Translator.jsonMatch`; regexes over
+ *   each string value, `regexp_extract_all`); `key:` and comparisons read `json_extract_scalar`. Times →
+ *   `try(from_iso8601_timestamp(eventtime))` against `from_iso8601_timestamp('2024-03-01T00:00:00Z')`; the
+ *   time range also bounds the `"timestamp"` partition (day of `from` to the day after `to`).
+ * - Lake: the same fields, `addendum` and `edgeDeviceDetails` as maps → `element_at(requestParameters, 'x')`
+ *   (deeper keys with json_extract_scalar on the element, a JSON string); `eventTime >= '2024-03-01 00:00:00'`;
+ *   `readOnly`, `managementEvent` (booleans) as varchar; `sessionContext.sourceIdentity`, `inScopeOf.*`,
+ *   `identityProvider` are columns; free text over `eventJson`.
  * - Shorthands: `account:` → userIdentity.accountId or recipientAccountId; `key:` → requestParameters.keyId or a
  *   resource ARN, equal or ending with `/value` (`:value` for alias names); `principal:` → userIdentity.arn,
- *   else the session issuer ARN, else invokedBy; `ip:` → sourceIPAddress; `region:` → awsRegion; lookup names
- *   EventId, EventName, EventSource, ReadOnly, Username, ResourceType, ResourceName, AccessKeyId.
- * - `last:24h` → `eventtime >= current_timestamp - interval '24' hour`.
+ *   else the session issuer ARN, else invokedBy, else `type:principalId`; `Username` → userName, else `root`,
+ *   else the role session name, else the issuer's user name; `ip:` → sourceIPAddress; `region:` → awsRegion;
+ *   lookup names EventId (exact: as written), EventName, EventSource, ReadOnly, ResourceType, ResourceName,
+ *   AccessKeyId.
+ * - `last:24h` → Athena `eventtime >= current_timestamp - interval '24' hour`, Lake
+ *   `eventTime >= date_add('hour', -24, current_timestamp)`.
  *
- * Approximations, announced in `--` lines above the SELECT when the query uses them: free text (no raw-text
- * column: a LIKE / regexp_like over the main string columns and the JSON columns' text); regexes (Java
- * syntax instead of JavaScript's); fields that are not columns (FALSE); `Username` (userIdentity.userName only).
- * Not announced: JSON paths do not descend into JSON arrays (KeyTrail's paths do); `field:*` on a JSON path is
- * `json_extract(...) IS NOT NULL` (a JSON null counts as present); `eventId` matches case-insensitively.
+ * Every difference from KeyTrail's result is announced in `--` lines above the SELECT when the query has it:
+ * free text (Athena: over every column and the derived principal and user name; Lake: over eventJson); regexes
+ * (Java syntax); JSON paths of two keys or more (arrays on the way); whole Lake maps; JSON comparisons; fields
+ * that are not columns (FALSE); the partition's day of delivery delay; the LIMIT.
  *
  * @throws QuerySyntaxError when a comparison operand is neither a number nor a time (as KeyTrail's engine).
  * @throws Error when `opts.table` is not a plain (optionally qualified) table name or data store ID.
@@ -656,8 +831,19 @@ export function toSql(ast: QueryNode, dialect: SqlDialect, opts: SqlOptions = {}
   if (ast.type === 'and') for (const c of ast.children) where.push(tr.node(c));
   else if (ast.type !== 'all') where.push(tr.node(ast));
   const t = tr.eventTime();
-  if (opts.from !== undefined && Number.isFinite(opts.from)) where.push(tr.timeCompare(t, '>=', opts.from));
-  if (opts.to !== undefined && Number.isFinite(opts.to)) where.push(tr.timeCompare(t, '<', opts.to));
+  const from = opts.from !== undefined && Number.isFinite(opts.from) ? opts.from : undefined;
+  const to = opts.to !== undefined && Number.isFinite(opts.to) ? opts.to : undefined;
+  if (from !== undefined) where.push(tr.timeCompare(t, '>=', from));
+  if (to !== undefined) where.push(tr.timeCompare(t, '<', to));
+  if (!lake && (from !== undefined || to !== undefined)) {
+    // the partition of ATHENA_TABLE_DDL's projection: the day of the S3 key, which is the delivery day
+    const day = (ms: number) => isoUtc(ms).slice(0, 10).replaceAll('-', '/');
+    if (from !== undefined) where.push(atom(`"timestamp" >= ${sqlString(day(from))}`));
+    if (to !== undefined) where.push(atom(`"timestamp" <= ${sqlString(day(to + 864e5))}`));
+    tr.notes.push(
+      'The "timestamp" partition (the day CloudTrail delivered the log file) limits the S3 objects read; it allows one day of delivery delay after the window.',
+    );
+  }
 
   const columns = lake
     ? ['eventTime', 'eventSource', 'eventName', 'userIdentity.arn', 'sourceIPAddress', 'awsRegion', 'errorCode', 'requestParameters']
@@ -667,6 +853,9 @@ export function toSql(ast: QueryNode, dialect: SqlDialect, opts: SqlOptions = {}
   where.forEach((p, i) => lines.push(`${i === 0 ? 'WHERE' : '  AND'} ${wrap(p, 1)}`));
   lines.push(`ORDER BY ${columns[0]}${opts.descending ? ' DESC' : ''}`);
   const limit = opts.limit ?? DEFAULT_LIMIT;
-  if (Number.isFinite(limit) && limit > 0) lines.push(`LIMIT ${Math.floor(limit)}`);
+  if (Number.isFinite(limit) && limit > 0) {
+    lines.splice(lines.indexOf('SELECT'), 0, `-- At most ${Math.floor(limit)} rows (LIMIT ${Math.floor(limit)}): remove the LIMIT to get every matching event.`);
+    lines.push(`LIMIT ${Math.floor(limit)}`);
+  }
   return lines.join('\n');
 }

@@ -186,7 +186,7 @@ export class Engine {
         // leaves kept only as columns (userIdentity.type...) when the path covers them (`userIdentity:Root`)
         const cols = columnsUnder(t.path);
         for (const c of cols) this.columnMatch(c, false, test, lower, out);
-        if (this.fields.size && !this.fields.knownPaths.has(t.path) && ![...this.fields.knownPaths].some((p) => p.startsWith(t.path + '.'))) {
+        if (this.fields.size && !this.fields.hasPath(t.path)) {
           if (!cols.length) info.warnings.push(`no stored event has a field "${t.path}"`);
           return;
         }
@@ -274,9 +274,13 @@ const COLUMN_PATH_COLUMNS: [string, StringColumn][] = [
   ['readOnly', 'readOnly'], ['userIdentity.type', 'identityType'], ['userIdentity.accountId', 'accountId'], ['userIdentity.accessKeyId', 'accessKeyId'],
 ];
 
-/** The columns holding the leaves at or below a path that the field store does not keep. */
+/** The columns holding the leaves at or below a path that the field store does not keep (names case-insensitive). */
 function columnsUnder(path: string): StringColumn[] {
-  return COLUMN_PATH_COLUMNS.filter(([p]) => p === path || p.startsWith(path + '.')).map(([, c]) => c);
+  const f = foldCase(path);
+  return COLUMN_PATH_COLUMNS.filter(([p]) => {
+    const l = foldCase(p);
+    return l === f || l.startsWith(f + '.');
+  }).map(([, c]) => c);
 }
 
 /** A decimal number, as a compared value must read to compare as a number (leading zeros allowed: account IDs). */

@@ -67,15 +67,30 @@ export class FieldIndex {
     return seg.lower;
   }
 
-  /** Path codes of a segment that are `path` or lie below it (`requestParameters` covers `requestParameters.keyId`). */
+  /**
+   * Path codes of a segment that are `path` or lie below it (`requestParameters` covers `requestParameters.keyId`).
+   * Field names match case-insensitively (`resources.arn` is `resources.ARN`), as Athena's JSON SerDe reads
+   * CloudTrail records ("Create a table for CloudTrail logs in Athena", JSON SerDe libraries).
+   */
   private pathCodes(seg: LoadedFields, path: string): Uint8Array | null {
     let hit: Uint8Array | null = null;
-    const prefix = path + '.';
+    const folded = foldCase(path);
+    const prefix = folded + '.';
     for (let i = 0; i < seg.paths.length; i++) {
-      const p = seg.paths[i];
-      if (p === path || p.startsWith(prefix)) (hit ??= new Uint8Array(seg.paths.length))[i] = 1;
+      const p = foldCase(seg.paths[i]);
+      if (p === folded || p.startsWith(prefix)) (hit ??= new Uint8Array(seg.paths.length))[i] = 1;
     }
     return hit;
+  }
+
+  /** True when some loaded event has a leaf at `path` or below it (field names case-insensitive). */
+  hasPath(path: string): boolean {
+    const folded = foldCase(path);
+    for (const p of this.knownPaths) {
+      const f = foldCase(p);
+      if (f === folded || f.startsWith(folded + '.')) return true;
+    }
+    return false;
   }
 
   /**
