@@ -8,7 +8,16 @@ import svelteConfig from './svelte.config.js';
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'dev-dist/', 'test-results/', 'playwright-report/', 'bench-data/', 'hostile-data/', 'public/', 'node_modules/'],
+    ignores: [
+      'dist/',
+      'dev-dist/',
+      'test-results/',
+      'playwright-report/',
+      'bench-data/',
+      'hostile-data/',
+      'public/',
+      'node_modules/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

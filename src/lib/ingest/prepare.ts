@@ -66,7 +66,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * smaller ones store each event's text. IndexedDB keeps every stored Blob as a file of its own, which made
  * 10,000 tiny files cost a file creation each.
  */
-export const MIN_SOURCE_BYTES = 64 * 1024;
+const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
