@@ -1,27 +1,26 @@
-// ESLint flat config: typescript-eslint's recommended rules with type information, eslint-plugin-svelte's
-// recommended rules for components. Formatting is Prettier's job (`npm run format`), so no stylistic rule is on.
+// ESLint flat config: the recommended rules of ESLint, typescript-eslint (syntax only: svelte-check does the type
+// checking) and eslint-plugin-svelte. Formatting is Prettier's job (`npm run format`), so no stylistic rule is on.
+import { defineConfig, globalIgnores } from 'eslint/config';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 import svelteConfig from './svelte.config.js';
 
-export default tseslint.config(
-  {
-    ignores: [
-      'dist/',
-      'dev-dist/',
-      'test-results/',
-      'playwright-report/',
-      'bench-data/',
-      'hostile-data/',
-      'public/',
-      'node_modules/',
-    ],
-  },
+export default defineConfig(
+  globalIgnores([
+    'dist/',
+    'dev-dist/',
+    'test-results/',
+    'playwright-report/',
+    'bench-data/',
+    'hostile-data/',
+    'public/',
+    'node_modules/',
+  ]),
   js.configs.recommended,
-  ...tseslint.configs.recommended,
-  ...svelte.configs.recommended,
+  tseslint.configs.recommended,
+  svelte.configs.recommended,
   {
     languageOptions: {
       // the app runs in the page and in Web Workers; tests, scripts and configs run in Node
