@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,22 @@ export const HOSTING_HEADERS: Record<string, string> = {
 /** Colours of the app's header and page (src/ui/common/global.css), for the manifest and the browser chrome. */
 const THEME = '#14324a';
 const BACKGROUND = '#f6f7f9';
+
+/**
+ * Unit test files of the `slow` vitest project: each takes more than a few seconds alone (whole corpora, bombs of
+ * 300 MiB, 100,000-key and 200,000-event property runs, hundreds of engine-vs-reference queries). Every other
+ * test file under `tests/unit/` is in `fast` (`npm run test:fast`, feedback in well under a minute); `npm run test:unit`
+ * runs both.
+ */
+const SLOW_TESTS = [
+  'tests/unit/engine.test.ts',
+  'tests/unit/open.test.ts',
+  'tests/unit/hostile.test.ts',
+  'tests/unit/hashmap.test.ts',
+  'tests/unit/kms.test.ts',
+  'tests/unit/writer.test.ts',
+  'tests/unit/conformance.test.ts',
+];
 
 // Relative base: the built dist/ works from any sub-path of any static host (`/`, `/tools/keytrail/`).
 export default defineConfig({
@@ -80,8 +96,18 @@ export default defineConfig({
   server: { host: '127.0.0.1' },
   preview: { host: '127.0.0.1', headers: HOSTING_HEADERS },
   test: {
-    include: ['tests/unit/**/*.test.ts'],
     environment: 'node',
     testTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'fast',
+          include: ['tests/unit/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...SLOW_TESTS],
+        },
+      },
+      { extends: true, test: { name: 'slow', include: SLOW_TESTS } },
+    ],
   },
 });

@@ -250,7 +250,9 @@ async function startPreview(port) {
     if (exited === null) {
       try {
         process.kill(-child.pid, 'SIGKILL');
-      } catch {}
+      } catch {
+        // the process group is already gone
+      }
     }
   };
   cleanups.push(stop);
@@ -261,7 +263,9 @@ async function startPreview(port) {
     try {
       const res = await fetch(url);
       if (res.ok) break;
-    } catch {}
+    } catch {
+      // not listening yet: try again until the deadline
+    }
     if (Date.now() > deadline) throw new Error(`vite preview did not answer on ${url} within 30 s:\n${output.trim()}`);
     await sleep(200);
   }

@@ -65,7 +65,6 @@ function rng(seed) {
 const HEX = '0123456789abcdef';
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-const LOWER = 'abcdefghijklmnopqrstuvwxyz';
 
 // ---------------------------------------------------------------------------------------------------------
 // Pools (independent of events/files, so the same for every data-set size)

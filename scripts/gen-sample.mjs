@@ -71,7 +71,6 @@ function chars(set, n) {
   return s;
 }
 const HEX = '0123456789abcdef';
-const LOWER_ALNUM = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const UPPER_ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const hex = (n) => chars(HEX, n);

@@ -149,7 +149,7 @@ export const ownerStatement = {
 };
 
 /** The public AWS documentation examples (../shared/datasets/public), when present. */
-export const PUBLIC_DATASETS = fileURLToPath(new URL('../../../shared/datasets/public', import.meta.url));
+const PUBLIC_DATASETS = fileURLToPath(new URL('../../../shared/datasets/public', import.meta.url));
 
 /** The JSON files of a public dataset folder (sorted by name); [] when the folder is absent. */
 export function datasetFiles(folder: string): string[] {

@@ -600,7 +600,7 @@ while (GENERATED.length < 500) {
     GENERATED.push(q);
   } catch (err) {
     rejected.push(`${q}  (${(err as Error).message})`);
-    if (rejected.length > 200) throw new Error(`the generator makes invalid queries:\n${rejected.slice(0, 10).join('\n')}`);
+    if (rejected.length > 200) throw new Error(`the generator makes invalid queries:\n${rejected.slice(0, 10).join('\n')}`, { cause: err });
   }
 }
 

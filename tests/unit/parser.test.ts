@@ -718,7 +718,7 @@ describe('parseQuery: property tests', () => {
       try {
         got = parseQuery(text);
       } catch (err) {
-        throw new Error(`query #${i} ${JSON.stringify(text)} failed to parse: ${(err as Error).message} at ${(err as QuerySyntaxError).pos}`);
+        throw new Error(`query #${i} ${JSON.stringify(text)} failed to parse: ${(err as Error).message} at ${(err as QuerySyntaxError).pos}`, { cause: err });
       }
       expect({ i, text, ast: got }).toEqual({ i, text, ast });
       checkSpans(text, got);
@@ -739,7 +739,7 @@ describe('parseQuery: property tests', () => {
       try {
         ast = parseQuery(q);
       } catch (err) {
-        if (!(err instanceof QuerySyntaxError)) throw new Error(`query #${i} ${JSON.stringify(q)} threw ${String(err)}`);
+        if (!(err instanceof QuerySyntaxError)) throw new Error(`query #${i} ${JSON.stringify(q)} threw ${String(err)}`, { cause: err });
         expect(Number.isInteger(err.pos) && Number.isInteger(err.end)).toBe(true);
         expect(0 <= err.pos && err.pos <= err.end && err.end <= q.length).toBe(true);
         // an empty range only at the very end ("unexpected end of query")

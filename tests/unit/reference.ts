@@ -142,7 +142,7 @@ const SPECIAL: Record<string, { cols?: string[]; key?: boolean; time?: boolean; 
 };
 
 /** Anchored glob match (`*` = any run of characters), on strings already lower-cased. */
-export function globMatch(pattern: string, s: string): boolean {
+function globMatch(pattern: string, s: string): boolean {
   const parts = pattern.split('*');
   if (parts.length === 1) return pattern === s;
   const first = parts[0];
@@ -158,7 +158,7 @@ export function globMatch(pattern: string, s: string): boolean {
 }
 
 /** Case folding: lower case, with the final sigma ς as σ (so that folding does not depend on context). */
-export function fold(s: string): string {
+function fold(s: string): string {
   return s.toLowerCase().replaceAll('ς', 'σ');
 }
 
@@ -193,7 +193,7 @@ function underPath(leafPath: string, path: string): boolean {
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /** A strict ISO 8601 UTC time (date only = midnight UTC; no zone = UTC) as epoch ms, else NaN. */
-export function isoTime(s: string): number {
+function isoTime(s: string): number {
   const m = TIME_RE.exec(s);
   if (!m) return NaN;
   let t = Date.UTC(+m[1], +m[2] - 1, +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), +(m[7] ?? '0').padEnd(3, '0'));
@@ -210,7 +210,7 @@ export function isoTime(s: string): number {
 const NUMBER_RE = /^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$/;
 
 /** A comparison that cannot be evaluated (the operand is neither a number nor a time). */
-export class ReferenceEvalError extends Error {}
+class ReferenceEvalError extends Error {}
 
 /** Evaluates a query AST on one parsed event. `now` is the clock for `last:`. */
 export function referenceMatch(node: QueryNode, event: CloudTrailEvent, now: number): boolean {

@@ -149,7 +149,6 @@ export interface ExclusionWindow {
 
 const KMS = 'kms.amazonaws.com';
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined);
 const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : '?');
@@ -251,11 +250,6 @@ export function trailOfEvent(e: TrailEvent): TrailRef | null {
   // trail commands run in the trail's home Region
   return { name, account: a?.account ?? e.recipientAccountId, region: a?.region ?? e.awsRegion, arn: fromRaw ? raw : reArn };
 }
-
-const TRAIL_FIELD_NAMES: Record<WatchedField, string> = {
-  s3BucketName: 'S3BucketName', s3KeyPrefix: 'S3KeyPrefix', kmsKeyId: 'KmsKeyId', isMultiRegionTrail: 'IsMultiRegionTrail',
-  includeGlobalServiceEvents: 'IncludeGlobalServiceEvents', logFileValidationEnabled: 'LogFileValidationEnabled', isOrganizationTrail: 'IsOrganizationTrail',
-};
 
 /** Trail settings an event states: in its request (what the caller set) and its response (the result). */
 function settingsOf(e: TrailEvent): { req: Partial<Record<WatchedField, string | boolean>>; res: Partial<Record<WatchedField, string | boolean>> } {

@@ -798,7 +798,7 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
         s.signature = 'invalid';
         s.sigDetail = 'the signature is not hexadecimal';
       } else {
-        let ok = false;
+        let ok: boolean;
         try {
           ok = await subtle.verify('RSASSA-PKCS1-v1_5', ck, sig as Uint8Array<ArrayBuffer>, enc.encode(signingString(d, s.d.sha256)));
         } catch {

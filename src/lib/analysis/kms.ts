@@ -14,7 +14,6 @@ export const CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
 ]);
 
 const CUSTOM_KEY_STORE_OPS = new Set(['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore', 'DeleteCustomKeyStore']);
-const KEY_MATERIAL_OPS = new Set(['ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
 
 /** The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README). */
 export const KEY_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
@@ -258,7 +257,6 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     return i;
   };
 
-  const ruleRows = new Map<string, number[]>();
   const ruleKeys = new Map<string, Map<number, number[]>>(); // rule → key index → rows (key -1 for non-key findings)
   const hit = (rule: string, key: number, r: number) => {
     let m = ruleKeys.get(rule);

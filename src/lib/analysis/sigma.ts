@@ -388,7 +388,7 @@ function fieldEntry(key: string, value: SigmaValue): QueryNode {
   if (SHORTHANDS.has(field.toLowerCase())) {
     throw new Unsupported(`field "${field}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
   }
-  if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$\-]*$/.test(field) || field.includes('..') || field.endsWith('.')) throw new Unsupported(`field name "${field}" is not a CloudTrail path`);
+  if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(field) || field.includes('..') || field.endsWith('.')) throw new Unsupported(`field name "${field}" is not a CloudTrail path`);
   const values = Array.isArray(value) ? value : [value];
   if (!values.length) throw new Unsupported(`field ${field} has an empty value list`);
   if (values.some((v) => v !== null && typeof v === 'object')) throw new Unsupported(`field ${field} has a nested map or list as a value`);
@@ -783,7 +783,7 @@ function valueText(v: Value, field: boolean): string {
     case 'regex':
       return `/${slashEscape(v.source)}/${v.flags}`;
     case 'wildcard': {
-      const bare = field ? /^[^\s()"'/][^\s()]*$/.test(v.pattern) : /^[^\s()"'/\-][^\s()"':<>=]*$/.test(v.pattern) && !KEYWORDS.has(v.pattern);
+      const bare = field ? /^[^\s()"'/][^\s()]*$/.test(v.pattern) : /^[^\s()"'/-][^\s()"':<>=]*$/.test(v.pattern) && !KEYWORDS.has(v.pattern);
       return bare && v.pattern.includes('*') ? v.pattern : wildcardAsRegex(v.pattern, field);
     }
   }

@@ -13,11 +13,7 @@
  * of strings for `new Blob(parts)`, so a large export never becomes one giant string.
  */
 import Papa from 'papaparse';
-
-/** Epoch ms as CloudTrail writes times: `2024-03-01T12:00:00Z` (milliseconds only when not zero); '' for NaN. */
-function isoUtc(ms: number): string {
-  return Number.isFinite(ms) ? new Date(ms).toISOString().replace(/\.000Z$/, 'Z') : '';
-}
+import { utcIso } from '../format/utc';
 
 /** True for columns holding epoch-ms times (`time`, `eventTime`, any name ending in `time`). */
 function isTimeColumn(name: string): boolean {
@@ -35,7 +31,7 @@ export function csvOf(rows: readonly Record<string, string | number>[], columns:
     columns.map((c, i) => {
       const v = r[c];
       if (v === undefined || v === null) return '';
-      if (typeof v === 'number') return timeCols[i] ? isoUtc(v) : Number.isFinite(v) ? v : '';
+      if (typeof v === 'number') return timeCols[i] ? utcIso(v) : Number.isFinite(v) ? v : '';
       return v;
     }),
   );

@@ -30,7 +30,7 @@ export const MAX_DEPTH = 256;
 /** String hash tags: a string value, an object key, an eventID. */
 export const TAG_VALUE = 1;
 export const TAG_KEY = 3;
-export const TAG_EVENT_ID = 4;
+const TAG_EVENT_ID = 4;
 
 /** Position lanes of the root. */
 export const ROOT1 = 0x243f6a88;
@@ -46,7 +46,7 @@ export const EMPTY_OBJECT1 = 0x4cf5ad43, EMPTY_OBJECT2 = 0x7a3b1c2d;
 export const NUMBER1 = 0x5f356495, NUMBER2 = 0x2c1b3c6d;
 
 /** murmur3's 32-bit finaliser (a bijection): unsigned result. */
-export function fmix(h: number): number {
+function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -6,7 +6,7 @@ import { prepare } from './prepare';
 import { phase } from './phases';
 
 /** SHA-256 of bytes as lower-case hex (WebCrypto; native speed). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
   let s = '';
   for (const b of d) s += b.toString(16).padStart(2, '0');

@@ -145,7 +145,7 @@ export function describeJsonError(text: string, err: unknown, lineOffset = 0): s
   return `bad JSON at line ${line + lineOffset}, column ${column}: ${short}`;
 }
 
-function fromDocument(doc: unknown, text: string): ParseOutcome {
+function fromDocument(doc: unknown): ParseOutcome {
   for (const f of FORMATS) {
     if (!f.detect(doc)) continue;
     if (f.id === 'digest') return { kind: 'digest', digest: doc as DigestDocument };
@@ -254,7 +254,7 @@ export function parseText(text: string): ParseOutcome {
     return { kind: 'corrupt', reason: whole };
   }
   try {
-    return fromDocument(doc, body);
+    return fromDocument(doc);
   } catch (err) {
     return { kind: 'corrupt', reason: String((err as Error).message ?? err) };
   }

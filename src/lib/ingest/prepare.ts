@@ -66,7 +66,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * smaller ones store each event's text. IndexedDB keeps every stored Blob as a file of its own, which made
  * 10,000 tiny files cost a file creation each.
  */
-export const MIN_SOURCE_BYTES = 64 * 1024;
+const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
@@ -103,7 +103,6 @@ export function prepare(leaf: Leaf): Prepared {
   }
   const out = parseText(text);
   const docText = text;
-  text = '';
   t = phase('parse', t);
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') {
     return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty, ...(out.kind === 'not-cloudtrail' && out.config ? { config: out.config, format: 'trail-config' } : {}) };
@@ -144,7 +143,7 @@ export function prepare(leaf: Leaf): Prepared {
     if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
   closeBlock();
-  t = phase('index', t);
+  phase('index', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {

@@ -3,20 +3,9 @@
  * stored copy of an event is its original text instead of a re-serialisation. Jumps from quote to quote with
  * the native `indexOf`, so it costs far less than `JSON.stringify` of the parsed events.
  *
- * Returns null when the document does not have the expected shape; the caller then serialises the parsed
- * events instead. The text must already be valid JSON (it is only called after `JSON.parse` succeeded).
- */
-export function arraySlices(text: string, key: string): string[] | null {
-  const r = arrayRanges(text, key);
-  if (!r) return null;
-  const out: string[] = new Array(r.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = text.slice(r[2 * i], r[2 * i + 1]);
-  return out;
-}
-
-/**
- * Like {@link arraySlices} but returns the element ranges: `[start0, end0, start1, end1, ...]` as UTF-16
- * offsets into `text` (end exclusive), or null.
+ * Returns the element ranges: `[start0, end0, start1, end1, ...]` as UTF-16 offsets into `text` (end exclusive),
+ * or null when the document does not have the expected shape; the caller then serialises the parsed events
+ * instead. The text must already be valid JSON (it is only called after `JSON.parse` succeeded).
  */
 export function arrayRanges(text: string, key: string): Uint32Array | null {
   const n = text.length;

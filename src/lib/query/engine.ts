@@ -29,7 +29,7 @@ function escapeRe(s: string): string {
 }
 
 /** A `*` wildcard pattern as an anchored RegExp over case-folded text (the pattern is folded here). */
-export function wildcardRegExp(pattern: string): RegExp {
+function wildcardRegExp(pattern: string): RegExp {
   return new RegExp('^' + foldCase(pattern).split('*').map(escapeRe).join('.*') + '$', 's');
 }
 

@@ -47,7 +47,7 @@ type Tok =
   | { t: 'regex'; source: string; flags: string; pos: number; end: number }
   | { t: 'field'; name: string; op: ':' | '>' | '>=' | '<' | '<='; pos: number; end: number };
 
-const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_.\-]*$/;
+const FIELD_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const WS = /\s/;
 
 function readQuoted(q: string, i: number): { text: string; end: number } {
@@ -141,7 +141,7 @@ function tokenize(q: string): Tok[] {
       j++;
     }
     const run = q.slice(i, j);
-    const m = /^([A-Za-z_][A-Za-z0-9_.\-]*)(:|>=|<=|>|<)/.exec(run);
+    const m = /^([A-Za-z_][A-Za-z0-9_.-]*)(:|>=|<=|>|<)/.exec(run);
     // a bare ARN (arn:aws:kms:...) is a word, not the field "arn"
     if (m && FIELD_RE.test(m[1]) && !/^arn:aws[a-z-]*:/.test(run)) {
       out.push({ t: 'field', name: m[1], op: m[2] as ':', pos, end: i + m[0].length });

@@ -86,7 +86,6 @@ export class FieldStoreBuilder {
   private e = 0;
   private acc: LeafSum = { a: 0, b: 0, n: 0 };
   private uiPath: number;
-  private scratch = new Uint32Array(2);
 
   constructor() {
     this.uiPath = this.child(-1, 'userIdentity');

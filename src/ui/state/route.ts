@@ -7,6 +7,8 @@
  * (`q` is the query text, `from`/`to` the time window (from inclusive, to exclusive), `sort=desc` newest first,
  * `event` the eventID of the open event). Every parameter is optional.
  */
+import { utcIso } from '../../lib/format/utc';
+
 /** The views, each with its own hash (`#keys`, `#cloudhsm`...). */
 export const VIEWS = ['files', 'events', 'keys', 'cloudhsm', 'principals', 'accounts', 'coverage', 'integrity', 'findings'] as const;
 export type ViewName = (typeof VIEWS)[number];
@@ -22,9 +24,6 @@ export interface Route {
   event?: string;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
-}
 
 /** Reads a route from a hash (`location.hash`). Unknown or malformed parameters are ignored. */
 export function parseRoute(hash: string): Route {
@@ -54,8 +53,8 @@ export function formatRoute(r: Route): string {
   if (r.view !== 'events') return `#${r.view}`;
   const p = new URLSearchParams();
   if (r.q) p.set('q', r.q);
-  if (r.from !== undefined) p.set('from', iso(r.from));
-  if (r.to !== undefined) p.set('to', iso(r.to));
+  if (r.from !== undefined) p.set('from', utcIso(r.from));
+  if (r.to !== undefined) p.set('to', utcIso(r.to));
   if (r.desc) p.set('sort', 'desc');
   if (r.event) p.set('event', r.event);
   const s = p.toString().replace(/\+/g, '%20');

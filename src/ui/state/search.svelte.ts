@@ -155,6 +155,6 @@ export class Search {
 }
 
 /** Quotes a value for the query language when it needs it. */
-export function quote(v: string): string {
-  return /^[A-Za-z0-9_.@\/+=,-]+$/.test(v) && !v.includes('*') && !['AND', 'OR', 'NOT'].includes(v) ? v : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+function quote(v: string): string {
+  return /^[A-Za-z0-9_.@/+=,-]+$/.test(v) && !v.includes('*') && !['AND', 'OR', 'NOT'].includes(v) ? v : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
