@@ -486,7 +486,7 @@ function parseAggregation(text: string, timeframe: string | null): SigmaAggregat
   if (fn !== 'count') throw new Unsupported(`aggregation ${fn}() is not supported (only count() and count(field))`);
   const checkField = (f: string) => {
     if (SHORTHANDS.has(f.toLowerCase())) throw new Unsupported(`field "${f}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
-    if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$\-]*$/.test(f) || f.includes('..') || f.endsWith('.')) throw new Unsupported(`field name "${f}" is not a CloudTrail path`);
+    if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(f) || f.includes('..') || f.endsWith('.')) throw new Unsupported(`field name "${f}" is not a CloudTrail path`);
     return f;
   };
   const op = (m[4] === '==' ? '=' : m[4]) as SigmaAggregation['op'];
