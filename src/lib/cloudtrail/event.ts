@@ -114,8 +114,9 @@ export function keyOf(e: CloudTrailEvent): string {
     let first = '';
     for (const r of res) {
       if (!r || typeof r !== 'object') continue;
-      if (r.type === 'AWS::KMS::Key' && typeof r.ARN === 'string') return r.ARN;
-      if (!first && typeof r.ARN === 'string') first = r.ARN;
+      const arn = resourceArn(r);
+      if (r.type === 'AWS::KMS::Key' && arn) return arn;
+      if (!first && arn) first = arn;
     }
     return first;
   }
@@ -133,8 +134,18 @@ export function resourceNamesOf(e: CloudTrailEvent): string {
   const res = e.resources;
   if (!Array.isArray(res)) return '';
   let out = '';
-  for (const r of res) if (r && typeof r === 'object' && typeof r.ARN === 'string') out += (out ? '\n' : '') + r.ARN;
+  for (const r of res) {
+    const arn = r && typeof r === 'object' ? resourceArn(r) : '';
+    if (arn) out += (out ? '\n' : '') + arn;
+  }
   return out;
+}
+
+/** A `resources[]` element's ARN: `ARN` as CloudTrail writes it, or `arn` as some services and exports do; '' when none. */
+function resourceArn(r: object): string {
+  const o = r as Record<string, unknown>;
+  const v = typeof o.ARN === 'string' ? o.ARN : o.arn;
+  return typeof v === 'string' ? v : '';
 }
 
 /** Types of the resources the event touched (`resources[].type`), newline-separated; '' when none. */
