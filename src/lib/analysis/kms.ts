@@ -864,14 +864,33 @@ function analyzeCloudHsm(
     }
     return c;
   };
+  /** HSMs a response shows ACTIVE (responseElements.hsm, .cluster.hsms, .clusters[].hsms), and the clusters that makes active. */
+  const seenActive = (r: number) => {
+    const states = new Map<string, string>();
+    for (const p of ['responseElements.hsm.', 'responseElements.cluster.hsms.', 'responseElements.clusters.hsms.']) {
+      const ids = fields.valuesOfRow(r, p + 'hsmId');
+      if (!ids.length) continue;
+      const st = fields.valuesOfRow(r, p + 'state');
+      if (st.length === ids.length) ids.forEach((id, i) => states.set(id, st[i]));
+    }
+    if (!states.size) return;
+    for (const c of clusters.values()) {
+      for (const h of c.hsms) if (h.state === 'CreateInProgress' && states.get(h.hsmId) === 'ACTIVE') h.state = 'Active';
+      if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
+    }
+  };
   if (hsmCode !== undefined) {
     for (let k = 0; k < order.length; k++) {
       const r = order[k];
       if (ix.cols.eventSource.codes[r] !== hsmCode) continue;
       const name = names.dict[names.codes[r]];
-      if (/^(Describe|List)/.test(name)) continue;
       const err = errs.dict[errs.codes[r]];
       const t = ix.time[r];
+      if (/^(Describe|List)/.test(name)) {
+        // a DescribeClusters response that lists HSMs shows which are active
+        if (!err) seenActive(r);
+        continue;
+      }
       const backupId = f(r, 'requestParameters.backupId') ?? f(r, 'responseElements.backup.backupId') ?? f(r, 'serviceEventDetails.backupId') ?? '';
       let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'responseElements.destinationBackup.sourceCluster') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
       if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
@@ -879,6 +898,8 @@ function analyzeCloudHsm(
       if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
       if (!clusterId && resourceId.startsWith('backup-')) clusterId = backupCluster.get(resourceId) ?? '';
       if (!clusterId) clusterId = '(unknown cluster)';
+      // a failed call creates nothing: it shows in the lifecycle of a cluster the record already knows, if any
+      if (err && !clusters.has(clusterId)) continue;
       if (backupId && clusterId !== '(unknown cluster)') backupCluster.set(backupId, clusterId);
       const c = get(clusterId, r);
       if (t < c.firstSeen) c.firstSeen = t;
@@ -899,10 +920,11 @@ function analyzeCloudHsm(
             hit('cloudhsm-resource-deleted', -1, r);
             break;
           case 'CreateHsm': {
+            // an HSM is CREATE_IN_PROGRESS until an event shows it ACTIVE; creating one does not change the cluster's state
             const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
             const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
-            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: 'Active', created: t });
-            if (c.state === 'Unknown' || c.state === 'Uninitialized') c.state = c.state === 'Unknown' ? 'Active' : c.state;
+            const st = f(r, 'responseElements.hsm.state');
+            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress', created: t });
             detail = `${hsmId}${az ? ' in ' + az : ''}`;
             break;
           }
@@ -944,6 +966,7 @@ function analyzeCloudHsm(
             break;
           }
         }
+        seenActive(r);
         if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
       }
       c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[princ.codes[r]], account: acct.dict[acct.codes[r]], errorCode: err, detail });
