@@ -9,6 +9,7 @@ import {
   accountOf, analyzeKms, analyzePrincipals, CRYPTO_OPERATIONS, externalPrincipals, keyDetail, KEY_RULES, principalGroup,
 } from '../../src/lib/analysis/kms';
 import type { KeyState } from '../../src/lib/analysis/types';
+import { kmsEventBridgeEvent } from '../../src/lib/ingest/formats/eventBridge';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import {
   alice, aliasArn, datasetEvents, datasetFiles, hsmCall, indexOf, KEY1, KEY1_ID, KEY2, KEY2_ID, keyArn, kmsCall, kmsInternal,
@@ -1221,6 +1222,15 @@ describe('key resolution fallbacks', () => {
     expect(r.detail(KEY1)!.lifecycle.map((s) => [s.eventName, s.detail])).toEqual([
       ['CreateKey', 'SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS'], ['CreateAlias', 'alias/old'], ['UpdateAlias', 'alias/old'],
     ]);
+  });
+
+  it('a KMS CMK Deletion EventBridge event deletes the key; a call after it is use of a deleted key', () => {
+    const del = kmsEventBridgeEvent({
+      version: '0', id: 'e1', 'detail-type': 'KMS CMK Deletion', source: 'aws.kms', account: OWNER, time: at(2), region: REGION, resources: [KEY1], detail: { 'key-id': KEY1_ID },
+    })!;
+    const r = run([createKey(KEY1_ID, at(0)), kmsCall('ScheduleKeyDeletion', { time: at(1), key: KEY1, requestParameters: { keyId: KEY1_ID, pendingWindowInDays: 7 }, responseElements: { keyId: KEY1, keyState: 'PendingDeletion' } }), del, use('Decrypt', KEY1, at(3), { error: ['NotFoundException', `Key '${KEY1}' does not exist`] })]);
+    expect(r.key(KEY1)!.state).toBe('Deleted');
+    expect(r.findings('kms-deleted-key-use').map((f) => f.rows)).toEqual([[3]]);
   });
 
   it('a network-activity record (eventType AwsVpceEvent) never changes a key', () => {
