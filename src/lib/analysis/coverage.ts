@@ -877,39 +877,50 @@ function firstAtOrAfter(times: { time: number; row?: number }[], t: number) {
 // Findings
 // ---------------------------------------------------------------------------------------------------------
 
-/** The rule ids raised here (listed in the README). */
-export const COVERAGE_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
+/**
+ * The rule ids raised here (listed in the README's Findings section), each with its reason (`description`) and
+ * AWS source (`source`).
+ */
+export const COVERAGE_RULES: Record<string, { title: string; severity: Severity; description: string; source: string }> = {
   'kms-events-excluded': {
     title: 'Trail excluded AWS KMS events', severity: 'high',
     description: 'Event selectors made a trail stop recording kms.amazonaws.com management events (basic selectors: excludeManagementEventSources; advanced selectors: eventSource conditions) while it kept recording other services. KMS calls in such a span are not in that trail\'s logs and AWS cannot recover them. A classic way to hide key use or a key policy change.',
+    source: '"Logging management events" (ExcludeManagementEventSources; advanced event selectors) (AWS CloudTrail User Guide); PutEventSelectors (AWS CloudTrail API Reference); "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide)',
   },
   'management-events-disabled': {
     title: 'Trail recorded no management events', severity: 'high',
     description: 'A trail\'s event selectors recorded no management events at all (includeManagementEvents false, or no advanced selector for eventCategory Management): no KMS call, and no management event of any other service, was recorded by it in that span, and AWS cannot recover them. This hides at least as much as excluding KMS events alone, so it rates as high. A trail dedicated to data events does this by design: check that another trail recorded management events for the account then.',
+    source: '"Logging management events" (AWS CloudTrail User Guide); PutEventSelectors, EventSelector IncludeManagementEvents, AdvancedEventSelector (AWS CloudTrail API Reference)',
   },
   'trail-logging-stopped': {
     title: 'Trail logging stopped', severity: 'high',
     description: 'StopLogging suspended a trail (or a configuration output shows it stopped, or a new trail was started only more than an hour after CreateTrail): it recorded nothing, of any service, until StartLogging. AWS cannot recover events from that span.',
+    source: 'StopLogging ("Suspends the recording of AWS API calls and log file delivery"), StartLogging (AWS CloudTrail API Reference)',
   },
   'trail-not-known-logging': {
     title: 'Trail not known to be logging', severity: 'low',
     description: 'CreateTrail, and no StartLogging for the trail in the loaded data: a trail created with the API or CLI records nothing until StartLogging, but the console starts it at once and the StartLogging event may simply not be loaded. Load the trail\'s later events or a get-trail-status output to know.',
+    source: 'CreateTrail, StartLogging (AWS CloudTrail API Reference); "Managing trails with the AWS CLI" (a trail created with create-trail logs only after start-logging) (AWS CloudTrail User Guide)',
   },
   'organization-left': {
     title: 'Account left the organization (organization trail no longer records it)', severity: 'high',
     description: 'LeaveOrganization (called by the member account) or RemoveAccountFromOrganization (by the management account): from then on the organization trail does not record the account\'s events; only trails of the account itself do. A known way to escape an organization\'s logging.',
+    source: '"Creating a trail for an organization" (AWS CloudTrail User Guide); LeaveOrganization, RemoveAccountFromOrganization (AWS Organizations API Reference)',
   },
   'trail-deleted': {
     title: 'Trail deleted', severity: 'high',
     description: 'DeleteTrail: the trail recorded nothing from then on. Its delivered log files stay in the bucket unless deleted too.',
+    source: 'DeleteTrail (AWS CloudTrail API Reference)',
   },
   'trail-updated': {
     title: 'Trail delivery settings changed', severity: 'medium',
     description: 'UpdateTrail changed where or how a trail delivers its logs (S3 bucket or prefix, KMS key for log encryption, multi-Region, global service events, log file validation, organization trail): logs after the change go elsewhere or cover less, and log file validation off means no digest files.',
+    source: 'UpdateTrail (AWS CloudTrail API Reference); "Validating CloudTrail log file integrity" (AWS CloudTrail User Guide)',
   },
   'kms-silence-gap': {
     title: 'KMS silence while other services kept logging', severity: 'medium',
     description: 'An account and Region that normally log KMS calls logged none for a span while other event sources kept logging.',
+    source: '"Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is an event) (AWS KMS Developer Guide)',
   },
 };
 

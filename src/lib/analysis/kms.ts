@@ -16,63 +16,90 @@ export const CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
 const CUSTOM_KEY_STORE_OPS = new Set(['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore', 'DeleteCustomKeyStore']);
 const KEY_MATERIAL_OPS = new Set(['ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
 
-/** The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README). */
-export const KEY_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
+/** A finding rule: what it says, its default severity, and the AWS documentation its reason rests on. */
+export interface RuleMeta {
+  title: string;
+  severity: Severity;
+  /** What counts as an event of the finding, and why it matters. */
+  description: string;
+  /** The AWS documentation pages the rule's reason rests on. */
+  source: string;
+}
+
+/**
+ * The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README's Findings section), each with
+ * its reason (`description`) and AWS source (`source`).
+ */
+export const KEY_RULES: Record<string, RuleMeta> = {
   'kms-key-pending-deletion-use': {
     title: 'KMS key used while pending deletion', severity: 'high',
     description: 'Failed calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), successful management calls then, or calls that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
+    source: '"Key states of AWS KMS keys" and "Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled-use': {
     title: 'KMS key used while disabled', severity: 'medium',
     description: 'Failed calls on a disabled key (management calls other than EnableKey/DisableKey, successful or not), or calls that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
+    source: '"Key states of AWS KMS keys" and "Enable and disable keys" (AWS KMS Developer Guide); DisabledException (AWS KMS API Reference)',
   },
   'kms-record-gap': {
     title: 'Successful use of a key the record shows disabled or pending deletion: events missing', severity: 'medium',
     description: 'A cryptographic call succeeded on a key that the loaded events leave Disabled, PendingDeletion or Deleted. AWS KMS refuses such calls in those states (DisabledException, KMSInvalidStateException), so the key was enabled again by a call (EnableKey, CancelKeyDeletion) that is not in the loaded record: log files are missing, or a trail did not record it. The key is taken as Enabled from then on.',
+    source: '"Key states of AWS KMS keys" (a disabled key or one pending deletion cannot be used in cryptographic operations) and "Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is logged) (AWS KMS Developer Guide)',
   },
   'kms-key-policy-external-access': {
     title: 'Key policy grants another account or everyone', severity: 'high',
     description: 'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. High when nothing limits it; medium when a Condition limits a "*" principal to an organization or account (aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID, aws:SourceArn, kms:CallerAccount), the condition shown. Check the statement: this can hand the key to an outside party.',
+    source: '"Key policies in AWS KMS" and "Allowing users in other accounts to use a KMS key" (AWS KMS Developer Guide); "AWS global condition context keys" (IAM User Guide)',
   },
   'kms-key-policy-lockout': {
     title: 'Key policy can lock the owner account out', severity: 'high',
     description: 'PutKeyPolicy or CreateKey with bypassPolicyLockoutSafetyCheck true, or with a policy in which no Allow statement lets the owner account (its root or one of its principals) manage the key policy (kms:PutKeyPolicy, kms:* or *): the key can become unmanageable, and only AWS Support can restore access.',
+    source: '"Default key policy" (AWS KMS Developer Guide); PutKeyPolicy and CreateKey, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)',
   },
   'kms-alias-repointed': {
     title: 'Alias re-pointed to another key', severity: 'medium',
     description: 'UpdateAlias associated an alias with a different KMS key: every application that names the alias encrypts under the new key from then on (an attacker-controlled key in a ransom scenario), and decrypting what the old key encrypted needs the old key.',
+    source: 'UpdateAlias ("Associates an existing AWS KMS alias with a different KMS key", AWS KMS API Reference); "Aliases in AWS KMS" (AWS KMS Developer Guide)',
   },
   'kms-key-rotation-disabled': {
     title: 'Automatic key rotation disabled', severity: 'low',
     description: 'DisableKeyRotation: AWS KMS stops rotating the key material every year (or the configured period).',
+    source: 'DisableKeyRotation (AWS KMS API Reference); "Rotate AWS KMS keys" (AWS KMS Developer Guide)',
   },
   'kms-deleted-key-use': {
     title: 'Use of a deleted key', severity: 'medium',
     description: 'Calls on a key after its DeleteKey in the record, or calls on a key the record knows that failed with NotFoundException: something still depends on a deleted key, and what it encrypted cannot be decrypted any more.',
+    source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); NotFoundException (AWS KMS API Reference); "Monitor KMS keys with Amazon EventBridge" (KMS CMK Deletion)',
   },
   'kms-grant-external': {
     title: 'Grant to a principal of another account', severity: 'medium',
     description: 'CreateGrant gave a principal of another account permission to use the key.',
+    source: '"Grants in AWS KMS" (AWS KMS Developer Guide); CreateGrant (AWS KMS API Reference)',
   },
   'kms-key-deletion-scheduled': {
     title: 'KMS key deletion scheduled', severity: 'high',
     description: 'ScheduleKeyDeletion: after the waiting period the key and every ciphertext under it are lost for good. A classic destructive or ransom action.',
+    source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled': {
     title: 'KMS key disabled', severity: 'medium',
     description: 'DisableKey: every cryptographic operation with the key fails until it is enabled again.',
+    source: '"Key states of AWS KMS keys" (AWS KMS Developer Guide); DisableKey (AWS KMS API Reference)',
   },
   'kms-key-material-change': {
     title: 'Imported key material imported or deleted', severity: 'medium',
     description: 'ImportKeyMaterial, DeleteImportedKeyMaterial or DeleteExpiredKeyMaterial: deleting imported material makes the key unusable immediately.',
+    source: '"Importing key material for AWS KMS keys" (AWS KMS Developer Guide); ImportKeyMaterial, DeleteImportedKeyMaterial (AWS KMS API Reference)',
   },
   'kms-custom-key-store-change': {
     title: 'Custom key store created, connected, updated or deleted', severity: 'medium',
     description: 'A change to a custom key store (CloudHSM or external): disconnecting it makes every key in it unusable.',
+    source: '"Custom key stores" (AWS KMS Developer Guide); DisconnectCustomKeyStore, DeleteCustomKeyStore (AWS KMS API Reference)',
   },
   'cloudhsm-resource-deleted': {
     title: 'CloudHSM cluster, HSM or backup deleted', severity: 'high',
     description: 'DeleteCluster, DeleteHsm or DeleteBackup (or a backup deleted permanently): key material held only there may be lost.',
+    source: '"Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide); DeleteCluster, DeleteHsm, DeleteBackup (AWS CloudHSM API Reference)',
   },
 };
 
