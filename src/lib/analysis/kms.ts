@@ -520,6 +520,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     }
     return true;
   };
+  const STATE_OPS: ReadonlySet<string> = new Set(['CreateKey', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteKey', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
   const tieRank = (name: string) => (name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1);
   /**
    * Same-time rows in the order their outcomes allow: repeatedly the first row (by tieRank: CreateKey first,
@@ -755,7 +756,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       }
       // the state after the step, as the tie ordering simulates it
       if (arn) state = stateAfter(r, name, s.state);
-      if (state === s.state && !['CreateKey', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteKey', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial'].includes(name)) state = undefined;
+      if (state === s.state && !STATE_OPS.has(name)) state = undefined;
       if (state) s.state = state;
     } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
       detail = `failed: ${err}`;
@@ -796,7 +797,9 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   for (let i = 0; i < kmsRows.length; ) {
     if (gi < groups.length && groups[gi][0] === i) {
       const [a, b] = groups[gi++];
-      for (const r of orderTies(kmsRows.slice(a, b))) step(r);
+      const g = kmsRows.slice(a, b);
+      // without a call that changes a key's state, every row sees the same states: the canonical order stands
+      for (const r of g.some((x) => STATE_OPS.has(names.dict[names.codes[x]])) ? orderTies(g) : g) step(r);
       i = b;
     } else step(kmsRows[i++]);
   }
