@@ -330,9 +330,9 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
 
   // KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
   // (eventID, then eventName and errorCode), never from file or drop order: CloudTrail log files are not ordered
-  // ("Logging AWS KMS API calls with AWS CloudTrail", AWS KMS Developer Guide: events "are not an ordered stack
-  // trace of the public API calls, so they don't appear in any specific order"). `step` below reorders each
-  // group of same-time rows further by what each call needs of the key's state.
+  // ("Logging AWS KMS API calls with AWS CloudTrail", AWS KMS Developer Guide: "CloudTrail log files are not an
+  // ordered stack trace of the public API calls, so they do not appear in any specific order"). `orderTies` below
+  // reorders each group of same-time rows further by what each call needs of the key's state.
   const kmsRows: number[] = [];
   if (kmsCode !== undefined) for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === kmsCode) kmsRows.push(order[k]);
   const tieKeys = new Map<number, string>();
