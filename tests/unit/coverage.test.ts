@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  accountExclusionAt, coverageFindings, exclusionWindows, kmsSilence, selectorCoverage, trailOfEvent, trailTimelines, unrecordedCrossAccountCalls,
+  accountExclusionAt, COVERAGE_RULES, coverageFindings, exclusionWindows, kmsSilence, selectorCoverage, trailOfEvent, trailTimelines, unrecordedCrossAccountCalls,
   type TrailEvent,
 } from '../../src/lib/analysis/coverage';
 import { correlate, type CallRecord } from '../../src/lib/analysis/crossAccount';
@@ -461,5 +461,11 @@ describe('finding events and severities (issue 11)', () => {
     // calls of that account after it left are unrecorded by the organization trail
     expect(accountExclusionAt(B, T('2024-03-05T09:00:00Z'), tls, ws)).toHaveLength(1);
     expect(accountExclusionAt(B, T('2024-03-05T07:00:00Z'), tls, ws)).toBeNull();
+  });
+});
+
+describe('coverage rules', () => {
+  it('every rule states its AWS source', () => {
+    for (const [id, r] of Object.entries(COVERAGE_RULES)) expect(r.source, id).toMatch(/AWS .*(Guide|Reference)/);
   });
 });

@@ -754,6 +754,10 @@ describe('finding rules', () => {
     expect([...covered].sort()).toEqual(Object.keys(KEY_RULES).sort());
   });
 
+  it('every rule states its AWS source', () => {
+    for (const [id, r] of Object.entries(KEY_RULES)) expect(r.source, id).toMatch(/AWS .*(Guide|Reference)/);
+  });
+
   it('orders findings by severity, then most recent first; ruleRows lists each rule\'s rows', () => {
     const evs = [
       createKey(KEY1_ID, at(0)), createKey(KEY2_ID, at(0)),
