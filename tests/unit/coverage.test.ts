@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  accountExclusionAt, coverageFindings, exclusionWindows, kmsSilence, selectorCoverage, trailOfEvent, trailTimelines, unrecordedCrossAccountCalls,
+  accountExclusionAt, COVERAGE_RULES, coverageFindings, exclusionWindows, kmsSilence, selectorCoverage, trailOfEvent, trailTimelines, unrecordedCrossAccountCalls,
   type TrailEvent,
 } from '../../src/lib/analysis/coverage';
 import { correlate, type CallRecord } from '../../src/lib/analysis/crossAccount';
@@ -284,7 +284,10 @@ describe('corroboration and findings', () => {
     expect(un[0]).toMatchObject({ missing: 'owner-copy', account: A, call: { rows: [inside.row] } });
     const f = coverageFindings({ timelines: tls, windows: ws, crossAccount: corr.records });
     const ex = f.find((x) => x.rule === 'kms-events-excluded')!;
-    expect(ex.rows).toEqual([OWNER_TRAIL[0].row, inside.row, OWNER_TRAIL[1].row]); // time order
+    // the change that excluded KMS events and the corroborating call, in time order; not the PutEventSelectors that
+    // restored KMS events (issue 11: a finding's events show the problem, not what ended it)
+    expect(ex.rows).toEqual([OWNER_TRAIL[0].row, inside.row]);
+    expect(ex.count).toBe(2);
     expect(ex.description).toContain('Corroboration: 1 cross-account call(s)');
     expect(ex.description).toContain('basic event selectors');
     expect(ex.description).toContain('AWS cannot recover events');
@@ -387,5 +390,82 @@ describe('kmsSilence', () => {
     expect(s[0]).toMatchObject({ account: A, silentBuckets: 6 });
     expect(s[0].end).toBeUndefined();
     expect(s[0].endRow).toBeUndefined();
+  });
+});
+
+describe('finding events and severities (issue 11)', () => {
+  const byRule = (f: ReturnType<typeof coverageFindings>, rule: string) => f.find((x) => x.rule === rule);
+
+  it('trail-logging-stopped holds the StopLogging, not the StartLogging that ended it; management-events-disabled not the re-enabling PutEventSelectors', () => {
+    const stop = ev('StopLogging', '2024-03-11T02:00:00Z', { name: 'main' });
+    const start = ev('StartLogging', '2024-03-11T05:00:00Z', { name: 'main' });
+    const off = ev('PutEventSelectors', '2024-03-12T02:00:00Z', { trailName: 'main', eventSelectors: basic([], { includeManagementEvents: false }) });
+    const on = ev('PutEventSelectors', '2024-03-12T05:00:00Z', { trailName: 'main', eventSelectors: basic() });
+    const tls = trailTimelines([stop, start, off, on]);
+    const f = coverageFindings({ timelines: tls, windows: exclusionWindows(tls) });
+    expect(byRule(f, 'trail-logging-stopped')).toMatchObject({ rows: [stop.row], count: 1, first: stop.time, last: stop.time });
+    expect(byRule(f, 'management-events-disabled')).toMatchObject({ rows: [off.row], count: 1 });
+    // the description still tells when the span ended
+    expect(byRule(f, 'trail-logging-stopped')!.description).toContain('until 2024-03-11T05:00:00Z (StartLogging');
+  });
+
+  it('a lone CreateTrail (no StartLogging in the data) is "not known to be logging", low, not "logging stopped"', () => {
+    const create = ev('CreateTrail', '2024-03-02T10:14:03Z', { name: 'new', s3BucketName: 'b' });
+    const tls = trailTimelines([create]);
+    const f = coverageFindings({ timelines: tls, windows: exclusionWindows(tls) });
+    expect(f.map((x) => [x.rule, x.severity, x.rows])).toEqual([['trail-not-known-logging', 'low', [create.row]]]);
+    // started two hours later: a known span without logging
+    const late = trailTimelines([create, ev('StartLogging', '2024-03-02T12:14:03Z', { name: 'new' })]);
+    expect(coverageFindings({ timelines: late, windows: exclusionWindows(late) }).map((x) => [x.rule, x.severity, x.rows])).toEqual([['trail-logging-stopped', 'high', [create.row]]]);
+  });
+
+  it('turning off all management events rates at least as high as excluding KMS alone', () => {
+    const rank = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+    const tls = trailTimelines([
+      ev('PutEventSelectors', '2024-03-01T00:00:00Z', { trailName: 'a', eventSelectors: basic(['kms.amazonaws.com']) }),
+      ev('PutEventSelectors', '2024-03-01T00:00:00Z', { trailName: 'b', eventSelectors: basic([], { includeManagementEvents: false }) }),
+    ]);
+    const f = coverageFindings({ timelines: tls, windows: exclusionWindows(tls) });
+    expect(rank[byRule(f, 'management-events-disabled')!.severity]).toBeLessThanOrEqual(rank[byRule(f, 'kms-events-excluded')!.severity]);
+  });
+
+  it('network-activity records (eventType AwsVpceEvent, eventCategory NetworkActivity) never change a trail', () => {
+    const tls = trailTimelines([
+      ev('StopLogging', '2024-03-11T02:00:00Z', { name: 'main' }, { eventType: 'AwsVpceEvent', eventCategory: 'NetworkActivity' }),
+      ev('PutEventSelectors', '2024-03-11T03:00:00Z', { trailName: 'main', eventSelectors: basic(['kms.amazonaws.com']) }, { eventCategory: 'NetworkActivity' }),
+    ]);
+    expect(tls).toEqual([]);
+  });
+
+  it('same-second trail changes: the outcome does not depend on file order', () => {
+    const a = ev('StopLogging', '2024-03-11T02:00:00Z', { name: 'main' }, { eventID: 'aaaa' });
+    const b = ev('StartLogging', '2024-03-11T02:00:00Z', { name: 'main' }, { eventID: 'bbbb' });
+    const one = exclusionWindows(trailTimelines([a, b]));
+    const two = exclusionWindows(trailTimelines([b, a]));
+    expect(two).toEqual(one);
+    expect(trailTimelines([b, a])[0].changes.map((c) => c.eventName)).toEqual(['StopLogging', 'StartLogging']);
+  });
+
+  it('LeaveOrganization / RemoveAccountFromOrganization open an organization-left window for the account', () => {
+    const leave = ev('LeaveOrganization', '2024-03-05T08:00:00Z', null, { recipientAccountId: B });
+    const remove = ev('RemoveAccountFromOrganization', '2024-03-06T08:00:00Z', { accountId: '777788889999' });
+    const failed = ev('LeaveOrganization', '2024-03-04T08:00:00Z', null, { recipientAccountId: '555566667777', errorCode: 'ConstraintViolationException' });
+    const tls = trailTimelines([failed, leave, remove]);
+    const ws = exclusionWindows(tls);
+    expect(ws.map((w) => [w.kind, w.account, w.trail, w.start, w.end])).toEqual([
+      ['organization-left', B, '(organization trail)', leave.time, undefined],
+      ['organization-left', '777788889999', '(organization trail)', remove.time, undefined],
+    ]);
+    const f = coverageFindings({ timelines: tls, windows: ws });
+    expect(f.map((x) => [x.rule, x.severity, x.rows])).toEqual([['organization-left', 'high', [leave.row, remove.row]]]);
+    // calls of that account after it left are unrecorded by the organization trail
+    expect(accountExclusionAt(B, T('2024-03-05T09:00:00Z'), tls, ws)).toHaveLength(1);
+    expect(accountExclusionAt(B, T('2024-03-05T07:00:00Z'), tls, ws)).toBeNull();
+  });
+});
+
+describe('coverage rules', () => {
+  it('every rule states its AWS source', () => {
+    for (const [id, r] of Object.entries(COVERAGE_RULES)) expect(r.source, id).toMatch(/AWS .*(Guide|Reference)/);
   });
 });

@@ -134,6 +134,10 @@ describe('credentials and how the call was made', () => {
     is(classifyCaller(ev(asia, { userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0' })), { via: 'console' });
     is(classifyCaller(ev(asia, { userAgent: 'AWSConsole' })), { via: 'console' });
     is(classifyCaller(ev(asia, { userAgent: 'EC2ConsoleFrontend, aws-internal/3 aws-sdk-java/1.11.848 Linux/4.9.217' })), { via: 'console' });
+    // issue 11: an aws-internal/* user agent is AWS itself (a console backend or service), not an SDK the caller ran
+    is(classifyCaller(ev(asia, { userAgent: 'aws-internal/3 aws-sdk-java/1.12.600 Linux/5.10 OpenJDK_64-Bit_Server_VM/25.382-b06 java/1.8.0_382' })), { via: 'AWS service' });
+    is(classifyCaller(ev(asia, { userAgent: 'aws-internal/3' })), { via: 'AWS service' });
+    is(classifyCaller(ev(asia, { userAgent: 'aws-sdk-java/1.12.600 Linux/5.10' })), { via: 'SDK' });
     // sessionCredentialFromConsole "false" is not the console
     is(classifyCaller(ev(asia, { sessionCredentialFromConsole: 'false' })), { via: 'CLI' });
     // the console label names no service even when one is recorded

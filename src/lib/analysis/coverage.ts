@@ -43,6 +43,11 @@ export interface TrailEvent {
   sourceIPAddress: string;
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
+  /** eventID: orders events of the same time (CloudTrail log files are not ordered). */
+  eventID?: string;
+  /** eventType / eventCategory: network-activity records (`AwsVpceEvent`, `NetworkActivity`) change no trail. */
+  eventType?: string;
+  eventCategory?: string;
 }
 
 /** How much of a class of events the selectors record. */
@@ -67,6 +72,8 @@ export interface TrailState extends TrailSettings {
   eventSelectors?: BasicEventSelector[];
   advancedEventSelectors?: AdvancedEventSelector[];
   coverage?: RecordingCoverage;
+  /** For the organization trail's record of an account: true once the account left the organization. */
+  organizationLeft?: boolean;
 }
 
 /** Trail settings whose change `trail-updated` reports. */
@@ -110,7 +117,17 @@ export interface TrailTimeline {
   notes: string[];
 }
 
-export type WindowKind = 'kms-excluded' | 'management-disabled' | 'logging-stopped';
+export type WindowKind = 'kms-excluded' | 'management-disabled' | 'logging-stopped' | 'organization-left';
+
+/**
+ * The name under which the organization trail's record of an account appears: LeaveOrganization (called by the
+ * member account) and RemoveAccountFromOrganization (called by the management account, `requestParameters.accountId`)
+ * end it. Source: "Creating a trail for an organization" (AWS CloudTrail User Guide: member accounts' events are
+ * logged by the organization trail; an account removed from the organization no longer is) and the AWS
+ * Organizations API Reference (LeaveOrganization, RemoveAccountFromOrganization).
+ */
+export const ORGANIZATION_TRAIL = '(organization trail)';
+const ORG_EVENTS = new Set(['LeaveOrganization', 'RemoveAccountFromOrganization']);
 
 /** Who made a change, and from where. */
 export interface ChangeActor {
@@ -227,7 +244,10 @@ export function selectorCoverage(basic?: BasicEventSelector[], advanced?: Advanc
 // Timelines
 // ---------------------------------------------------------------------------------------------------------
 
-const TRAIL_EVENTS = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StartLogging', 'StopLogging', 'DeleteTrail']);
+const TRAIL_EVENTS = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StartLogging', 'StopLogging', 'DeleteTrail', ...ORG_EVENTS]);
+
+/** A VPC endpoint network-activity record: not an API call, it never changes a trail. Source: "Logging network activity events" (AWS CloudTrail User Guide). */
+const isNetworkActivity = (e: TrailEvent) => e.eventType === 'AwsVpceEvent' || e.eventCategory === 'NetworkActivity';
 
 interface TrailRef {
   name: string;
@@ -240,6 +260,10 @@ interface TrailRef {
 export function trailOfEvent(e: TrailEvent): TrailRef | null {
   const rp = e.requestParameters ?? {};
   const re = e.responseElements ?? {};
+  if (ORG_EVENTS.has(e.eventName)) {
+    const account = e.eventName === 'RemoveAccountFromOrganization' ? str(rp.accountId) : e.recipientAccountId;
+    return account ? { name: ORGANIZATION_TRAIL, account, region: '' } : null;
+  }
   const raw = str(rp.name) ?? str(rp.trailName) ?? str(re.name) ?? str(re.trailARN);
   if (!raw) return null;
   const reArn = str(re.trailARN);
@@ -325,7 +349,7 @@ export function trailTimelines(events: TrailEvent[], snapshots: TrailConfigSnaps
     return b;
   };
   for (const e of events) {
-    if (!TRAIL_EVENTS.has(e.eventName)) continue;
+    if (!TRAIL_EVENTS.has(e.eventName) || isNetworkActivity(e)) continue;
     const ref = trailOfEvent(e);
     if (!ref) continue;
     get(ref).ops.push({ time: e.time, order: order++, event: e });
@@ -355,8 +379,10 @@ export function trailTimelines(events: TrailEvent[], snapshots: TrailConfigSnaps
 
   const out: TrailTimeline[] = [];
   for (const b of trails.values()) {
-    // events before snapshots at the same time; snapshots without a time after everything
-    b.ops.sort((x, y) => x.time - y.time || Number(!!x.snapshot) - Number(!!y.snapshot) || x.order - y.order);
+    // events before snapshots at the same time; snapshots without a time after everything; events of the same
+    // time by eventID, never by file order (CloudTrail log files are not ordered)
+    const eid = (o: Op) => o.event?.eventID ?? '';
+    b.ops.sort((x, y) => x.time - y.time || Number(!!x.snapshot) - Number(!!y.snapshot) || (eid(x) < eid(y) ? -1 : eid(x) > eid(y) ? 1 : 0) || x.order - y.order);
     // get-trail-status times already shown by a loaded StartLogging / StopLogging event
     const evTimes = (name: string) => b.ops.filter((o) => o.event && !o.event.errorCode && o.event.eventName === name).map((o) => o.time);
     b.ops = b.ops.filter((o) => o.statusLogging === undefined || !evTimes(o.statusLogging ? 'StartLogging' : 'StopLogging').some((t) => Math.abs(t - o.time) <= 60_000));
@@ -457,6 +483,11 @@ function replay(b: Building): void {
           next.logging = false;
           changed.push('deleted');
           break;
+        case 'LeaveOrganization':
+        case 'RemoveAccountFromOrganization':
+          next.organizationLeft = true;
+          changed.push('left-organization');
+          break;
       }
       tl.changes.push({ ...base, changed, diff, state: next });
       state = next;
@@ -523,10 +554,12 @@ function replay(b: Building): void {
 // Exclusion windows
 // ---------------------------------------------------------------------------------------------------------
 
-const KINDS: WindowKind[] = ['logging-stopped', 'management-disabled', 'kms-excluded'];
+const KINDS: WindowKind[] = ['logging-stopped', 'management-disabled', 'kms-excluded', 'organization-left'];
 
 function predicate(kind: WindowKind, s: TrailState): boolean | undefined {
   switch (kind) {
+    case 'organization-left':
+      return s.organizationLeft;
     case 'logging-stopped':
       if (s.exists === false) return true;
       if (s.exists === true && s.logging !== undefined) return !s.logging;
@@ -541,6 +574,9 @@ function predicate(kind: WindowKind, s: TrailState): boolean | undefined {
 }
 
 function describe(kind: WindowKind, s: TrailState, c: TrailChange): { detail: string; partial?: boolean; selectorKind?: 'basic' | 'advanced' } {
+  if (kind === 'organization-left') {
+    return { detail: `The account left the organization (${c.eventName}): the organization trail no longer records its events; only trails of the account itself do.` };
+  }
   if (kind === 'logging-stopped') {
     if (s.exists === false) return { detail: 'The trail was deleted: it recorded nothing from then on.' };
     if (c.eventName === 'CreateTrail') return { detail: 'The trail was created but records nothing until StartLogging.' };
@@ -835,31 +871,50 @@ function firstAtOrAfter(times: { time: number; row?: number }[], t: number) {
 // Findings
 // ---------------------------------------------------------------------------------------------------------
 
-/** The rule ids raised here (listed in the README). */
-export const COVERAGE_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
+/**
+ * The rule ids raised here (listed in the README's Findings section), each with its reason (`description`) and
+ * AWS source (`source`).
+ */
+export const COVERAGE_RULES: Record<string, { title: string; severity: Severity; description: string; source: string }> = {
   'kms-events-excluded': {
     title: 'Trail excluded AWS KMS events', severity: 'high',
     description: 'Event selectors made a trail stop recording kms.amazonaws.com management events (basic selectors: excludeManagementEventSources; advanced selectors: eventSource conditions) while it kept recording other services. KMS calls in such a span are not in that trail\'s logs and AWS cannot recover them. A classic way to hide key use or a key policy change.',
+    source: '"Logging management events" (ExcludeManagementEventSources; advanced event selectors) (AWS CloudTrail User Guide); PutEventSelectors (AWS CloudTrail API Reference); "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide)',
   },
   'management-events-disabled': {
-    title: 'Trail recorded no management events', severity: 'medium',
-    description: 'A trail\'s event selectors recorded no management events at all (includeManagementEvents false, or no advanced selector for eventCategory Management): no KMS call was recorded by it in that span, and AWS cannot recover them. Common for a trail dedicated to data events; check that another trail recorded management events for the account then.',
+    title: 'Trail recorded no management events', severity: 'high',
+    description: 'A trail\'s event selectors recorded no management events at all (includeManagementEvents false, or no advanced selector for eventCategory Management): no KMS call, and no management event of any other service, was recorded by it in that span, and AWS cannot recover them. This hides at least as much as excluding KMS events alone, so it rates as high. A trail dedicated to data events does this by design: check that another trail recorded management events for the account then.',
+    source: '"Logging management events" (AWS CloudTrail User Guide); PutEventSelectors, EventSelector IncludeManagementEvents, AdvancedEventSelector (AWS CloudTrail API Reference)',
   },
   'trail-logging-stopped': {
     title: 'Trail logging stopped', severity: 'high',
-    description: 'StopLogging suspended a trail (or a configuration output shows it stopped, or a new trail was not started for over an hour): it recorded nothing, of any service, until StartLogging. AWS cannot recover events from that span.',
+    description: 'StopLogging suspended a trail (or a configuration output shows it stopped, or a new trail was started only more than an hour after CreateTrail): it recorded nothing, of any service, until StartLogging. AWS cannot recover events from that span.',
+    source: 'StopLogging ("Suspends the recording of AWS API calls and log file delivery"), StartLogging (AWS CloudTrail API Reference)',
+  },
+  'trail-not-known-logging': {
+    title: 'Trail not known to be logging', severity: 'low',
+    description: 'CreateTrail, and no StartLogging for the trail in the loaded data: a trail created with the API or CLI records nothing until StartLogging, but the console starts it at once and the StartLogging event may simply not be loaded. Load the trail\'s later events or a get-trail-status output to know.',
+    source: 'CreateTrail, StartLogging (AWS CloudTrail API Reference); "Managing trails with the AWS CLI" (a trail created with create-trail logs only after start-logging) (AWS CloudTrail User Guide)',
+  },
+  'organization-left': {
+    title: 'Account left the organization (organization trail no longer records it)', severity: 'high',
+    description: 'LeaveOrganization (called by the member account) or RemoveAccountFromOrganization (by the management account): from then on the organization trail does not record the account\'s events; only trails of the account itself do. A known way to escape an organization\'s logging.',
+    source: '"Creating a trail for an organization" (AWS CloudTrail User Guide); LeaveOrganization, RemoveAccountFromOrganization (AWS Organizations API Reference)',
   },
   'trail-deleted': {
     title: 'Trail deleted', severity: 'high',
     description: 'DeleteTrail: the trail recorded nothing from then on. Its delivered log files stay in the bucket unless deleted too.',
+    source: 'DeleteTrail (AWS CloudTrail API Reference)',
   },
   'trail-updated': {
     title: 'Trail delivery settings changed', severity: 'medium',
     description: 'UpdateTrail changed where or how a trail delivers its logs (S3 bucket or prefix, KMS key for log encryption, multi-Region, global service events, log file validation, organization trail): logs after the change go elsewhere or cover less, and log file validation off means no digest files.',
+    source: 'UpdateTrail (AWS CloudTrail API Reference); "Validating CloudTrail log file integrity" (AWS CloudTrail User Guide)',
   },
   'kms-silence-gap': {
     title: 'KMS silence while other services kept logging', severity: 'medium',
     description: 'An account and Region that normally log KMS calls logged none for a span while other event sources kept logging.',
+    source: '"Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is an event) (AWS KMS Developer Guide)',
   },
 };
 
@@ -871,7 +926,10 @@ export interface CoverageInput {
   crossAccount?: CrossAccountCall[];
   /** `kmsSilence(...)`. */
   silences?: KmsSilenceSpan[];
-  /** A CreateTrail not followed by StartLogging within this long raises `trail-logging-stopped` (default 1 hour). */
+  /**
+   * A CreateTrail followed by StartLogging only after this long raises `trail-logging-stopped` (default 1 hour);
+   * one with no StartLogging in the data raises `trail-not-known-logging`.
+   */
   createGraceMs?: number;
 }
 
@@ -931,12 +989,14 @@ export function coverageFindings(input: CoverageInput): Finding[] {
       .join('; ')}.`;
     return { text, us };
   };
+  // A window finding's events are the events that show the problem: the change that opened each window (and
+  // the corroborating calls), never the change that ended it (StartLogging, the re-enabling PutEventSelectors).
   const windowFinding = (rule: string, ws: ExclusionWindow[]) => {
     if (!ws.length) return;
     const { text: corroText, us } = corroboration(ws);
-    const rows = [...ws.flatMap((w) => [w.startedBy.row, w.endedBy?.row ?? -1]), ...us.flatMap((u) => u.call.rows)];
+    const rows = [...ws.map((w) => w.startedBy.row), ...us.flatMap((u) => u.call.rows)];
     const text = `${ws.length} span(s): ${ws.map(windowLine).join(' ')} AWS cannot recover events from these spans.${corroText}`;
-    const f = make(rule, text, rows, [...ws.flatMap((w) => [w.start, w.end ?? w.start]), ...us.map((u) => u.call.time)], [...ws.map((w) => w.account), ...us.map((u) => u.account)],
+    const f = make(rule, text, rows, [...ws.map((w) => w.start), ...us.map((u) => u.call.time)], [...ws.map((w) => w.account), ...us.map((u) => u.account)],
       ws.flatMap((w) => [w.startedBy.principal, w.endedBy?.principal ?? '']), us.map((u) => u.call.resourceArn));
     f.rows = sortRows(f.rows);
     out.push(f);
@@ -944,7 +1004,11 @@ export function coverageFindings(input: CoverageInput): Finding[] {
 
   windowFinding('kms-events-excluded', windows.filter((w) => w.kind === 'kms-excluded'));
   windowFinding('management-events-disabled', windows.filter((w) => w.kind === 'management-disabled'));
-  windowFinding('trail-logging-stopped', windows.filter((w) => w.kind === 'logging-stopped' && w.startedBy.eventName !== 'DeleteTrail' && !(w.startedBy.eventName === 'CreateTrail' && w.end !== undefined && w.end - w.start <= grace)));
+  const stopped = windows.filter((w) => w.kind === 'logging-stopped' && w.startedBy.eventName !== 'DeleteTrail');
+  const lone = (w: ExclusionWindow) => w.startedBy.eventName === 'CreateTrail' && w.end === undefined;
+  windowFinding('trail-logging-stopped', stopped.filter((w) => !lone(w) && !(w.startedBy.eventName === 'CreateTrail' && w.end !== undefined && w.end - w.start <= grace)));
+  windowFinding('trail-not-known-logging', stopped.filter(lone));
+  windowFinding('organization-left', windows.filter((w) => w.kind === 'organization-left'));
 
   // trail-deleted, trail-updated: from the timelines
   const deleted: { tl: TrailTimeline; c: TrailChange }[] = [];

@@ -37,18 +37,26 @@ export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnal
 /** The trail-management operations that change what a trail records. */
 export const TRAIL_OPERATIONS: ReadonlySet<string> = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StopLogging', 'StartLogging', 'DeleteTrail']);
 
-/** Trail-management events (CreateTrail, UpdateTrail, PutEventSelectors, Start/StopLogging, DeleteTrail), parsed from the stored text. */
+/** The AWS Organizations operations that take an account out of the organization trail. */
+export const ORGANIZATION_OPERATIONS: ReadonlySet<string> = new Set(['LeaveOrganization', 'RemoveAccountFromOrganization']);
+
+/**
+ * Trail-management events (CreateTrail, UpdateTrail, PutEventSelectors, Start/StopLogging, DeleteTrail) and
+ * LeaveOrganization / RemoveAccountFromOrganization, parsed from the stored text.
+ */
 export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<TrailEvent[]> {
   const c = ix.cols;
   const ct = c.eventSource.map.get('cloudtrail.amazonaws.com');
-  if (ct === undefined) return [];
+  const org = c.eventSource.map.get('organizations.amazonaws.com');
+  if (ct === undefined && org === undefined) return [];
   const out: TrailEvent[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
-    if (c.eventSource.codes[r] !== ct) continue;
+    const code = c.eventSource.codes[r];
+    if (code !== ct && code !== org) continue;
     const name = c.eventName.dict[c.eventName.codes[r]];
-    if (!TRAIL_OPERATIONS.has(name)) continue;
+    if (!(code === ct ? TRAIL_OPERATIONS : ORGANIZATION_OPERATIONS).has(name)) continue;
     const text = await raw.eventText(ix.seg[r], ix.off[r]);
     let ev: Record<string, unknown> = {};
     try {
@@ -63,6 +71,9 @@ export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<Tr
       awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]], principal: c.principal.dict[c.principal.codes[r]],
       sourceIPAddress: c.sourceIPAddress.dict[c.sourceIPAddress.codes[r]],
       requestParameters: obj(ev.requestParameters), responseElements: obj(ev.responseElements),
+      ...(typeof ev.eventID === 'string' ? { eventID: ev.eventID } : {}),
+      ...(typeof ev.eventType === 'string' ? { eventType: ev.eventType } : {}),
+      ...(typeof ev.eventCategory === 'string' ? { eventCategory: ev.eventCategory } : {}),
     });
   }
   return out;

@@ -15,43 +15,90 @@ export const CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
 
 const CUSTOM_KEY_STORE_OPS = new Set(['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore', 'DeleteCustomKeyStore']);
 
-/** The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README). */
-export const KEY_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
+/** A finding rule: what it says, its default severity, and the AWS documentation its reason rests on. */
+export interface RuleMeta {
+  title: string;
+  severity: Severity;
+  /** What counts as an event of the finding, and why it matters. */
+  description: string;
+  /** The AWS documentation pages the rule's reason rests on. */
+  source: string;
+}
+
+/**
+ * The rule ids KeyTrail's key and CloudHSM analyses raise (listed in the README's Findings section), each with
+ * its reason (`description`) and AWS source (`source`).
+ */
+export const KEY_RULES: Record<string, RuleMeta> = {
   'kms-key-pending-deletion-use': {
     title: 'KMS key used while pending deletion', severity: 'high',
-    description: 'Calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), or that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
+    description: 'Failed calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), successful management calls then, or calls that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
+    source: '"Key states of AWS KMS keys" and "Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled-use': {
     title: 'KMS key used while disabled', severity: 'medium',
-    description: 'Calls on a disabled key, or that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
+    description: 'Failed calls on a disabled key (management calls other than EnableKey/DisableKey, successful or not), or calls that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
+    source: '"Key states of AWS KMS keys" and "Enable and disable keys" (AWS KMS Developer Guide); DisabledException (AWS KMS API Reference)',
+  },
+  'kms-record-gap': {
+    title: 'Successful use of a key the record shows disabled or pending deletion: events missing', severity: 'medium',
+    description: 'A cryptographic call succeeded on a key that the loaded events leave Disabled, PendingDeletion or Deleted. AWS KMS refuses such calls in those states (DisabledException, KMSInvalidStateException), so the key was enabled again by a call (EnableKey, CancelKeyDeletion) that is not in the loaded record: log files are missing, or a trail did not record it. The key is taken as Enabled from then on.',
+    source: '"Key states of AWS KMS keys" (a disabled key or one pending deletion cannot be used in cryptographic operations) and "Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is logged) (AWS KMS Developer Guide)',
   },
   'kms-key-policy-external-access': {
     title: 'Key policy grants another account or everyone', severity: 'high',
-    description: 'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. Check the statement and its conditions: this can hand the key to an outside party.',
+    description: 'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. High when nothing limits it; medium when a Condition limits a "*" principal to an organization or account (aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID, aws:SourceArn, kms:CallerAccount), the condition shown. Check the statement: this can hand the key to an outside party.',
+    source: '"Key policies in AWS KMS" and "Allowing users in other accounts to use a KMS key" (AWS KMS Developer Guide); "AWS global condition context keys" (IAM User Guide)',
+  },
+  'kms-key-policy-lockout': {
+    title: 'Key policy can lock the owner account out', severity: 'high',
+    description: 'PutKeyPolicy or CreateKey with bypassPolicyLockoutSafetyCheck true, or with a policy in which no Allow statement lets the owner account (its root or one of its principals) manage the key policy (kms:PutKeyPolicy, kms:* or *): the key can become unmanageable, and only AWS Support can restore access.',
+    source: '"Default key policy" (AWS KMS Developer Guide); PutKeyPolicy and CreateKey, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)',
+  },
+  'kms-alias-repointed': {
+    title: 'Alias re-pointed to another key', severity: 'medium',
+    description: 'UpdateAlias associated an alias with a different KMS key: every application that names the alias encrypts under the new key from then on (an attacker-controlled key in a ransom scenario), and decrypting what the old key encrypted needs the old key.',
+    source: 'UpdateAlias ("Associates an existing AWS KMS alias with a different KMS key", AWS KMS API Reference); "Aliases in AWS KMS" (AWS KMS Developer Guide)',
+  },
+  'kms-key-rotation-disabled': {
+    title: 'Automatic key rotation disabled', severity: 'low',
+    description: 'DisableKeyRotation: AWS KMS stops rotating the key material every year (or the configured period).',
+    source: 'DisableKeyRotation (AWS KMS API Reference); "Rotate AWS KMS keys" (AWS KMS Developer Guide)',
+  },
+  'kms-deleted-key-use': {
+    title: 'Use of a deleted key', severity: 'medium',
+    description: 'Calls on a key after its DeleteKey in the record, or calls on a key the record knows that failed with NotFoundException: something still depends on a deleted key, and what it encrypted cannot be decrypted any more.',
+    source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); NotFoundException (AWS KMS API Reference); "Monitor KMS keys with Amazon EventBridge" (KMS CMK Deletion)',
   },
   'kms-grant-external': {
     title: 'Grant to a principal of another account', severity: 'medium',
     description: 'CreateGrant gave a principal of another account permission to use the key.',
+    source: '"Grants in AWS KMS" (AWS KMS Developer Guide); CreateGrant (AWS KMS API Reference)',
   },
   'kms-key-deletion-scheduled': {
     title: 'KMS key deletion scheduled', severity: 'high',
     description: 'ScheduleKeyDeletion: after the waiting period the key and every ciphertext under it are lost for good. A classic destructive or ransom action.',
+    source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled': {
     title: 'KMS key disabled', severity: 'medium',
     description: 'DisableKey: every cryptographic operation with the key fails until it is enabled again.',
+    source: '"Key states of AWS KMS keys" (AWS KMS Developer Guide); DisableKey (AWS KMS API Reference)',
   },
   'kms-key-material-change': {
     title: 'Imported key material imported or deleted', severity: 'medium',
     description: 'ImportKeyMaterial, DeleteImportedKeyMaterial or DeleteExpiredKeyMaterial: deleting imported material makes the key unusable immediately.',
+    source: '"Importing key material for AWS KMS keys" (AWS KMS Developer Guide); ImportKeyMaterial, DeleteImportedKeyMaterial (AWS KMS API Reference)',
   },
   'kms-custom-key-store-change': {
     title: 'Custom key store created, connected, updated or deleted', severity: 'medium',
     description: 'A change to a custom key store (CloudHSM or external): disconnecting it makes every key in it unusable.',
+    source: '"Custom key stores" (AWS KMS Developer Guide); DisconnectCustomKeyStore, DeleteCustomKeyStore (AWS KMS API Reference)',
   },
   'cloudhsm-resource-deleted': {
     title: 'CloudHSM cluster, HSM or backup deleted', severity: 'high',
     description: 'DeleteCluster, DeleteHsm or DeleteBackup (or a backup deleted permanently): key material held only there may be lost.',
+    source: '"Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide); DeleteCluster, DeleteHsm, DeleteBackup (AWS CloudHSM API Reference)',
   },
 };
 
@@ -88,6 +135,8 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
   return Number.isFinite(t) ? t : Number.isFinite(fallback) ? fallback : undefined;
 }
 
+const isoTime = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString().replace('.000Z', 'Z') : '?');
+
 const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
 
 /**
@@ -110,39 +159,115 @@ export function accountOf(principal: string): string {
   return m ? m[1] : '';
 }
 
-/**
- * The principals an Allow statement of a key policy grants that are outside `owner` (another account, or
- * `*`). Returns [] for a policy that cannot be parsed. Source: "Key policies in AWS KMS" (AWS KMS Developer Guide).
- */
-export function externalPrincipals(policyJson: string, owner: string): string[] {
+/** Condition keys that limit a `*` principal to an organization or an account (global and KMS condition keys). */
+const LIMITING_CONDITION_KEYS = ['aws:principalorgid', 'aws:principalorgpaths', 'aws:principalaccount', 'aws:sourceaccount', 'aws:sourceorgid', 'aws:sourceorgpaths', 'aws:sourcearn', 'kms:calleraccount'];
+
+/** One outside principal an Allow statement of a key policy grants, with the conditions that limit it. */
+export interface PolicyGrant {
+  /** `*` or the principal (account ID or ARN) outside the owner account. */
+  principal: string;
+  /** The statement's limiting conditions, as `Operator key=value[,value]` (for example `StringEquals aws:PrincipalOrgID=o-abc`); [] when none. */
+  conditions: string[];
+}
+
+type Stmt = Record<string, unknown>;
+const statementsOf = (policyJson: string): Stmt[] | null => {
   let policy: { Statement?: unknown };
   try {
     policy = JSON.parse(policyJson);
   } catch {
-    return [];
+    return null;
   }
-  const stmts = Array.isArray(policy?.Statement) ? policy.Statement : policy?.Statement ? [policy.Statement] : [];
-  const out = new Set<string>();
-  for (const st of stmts as Record<string, unknown>[]) {
-    if (!st || st.Effect !== 'Allow') continue;
-    const p = st.Principal;
-    const list: string[] = [];
-    if (p === '*') list.push('*');
-    else if (p && typeof p === 'object') {
-      for (const v of Object.values(p as Record<string, unknown>)) {
-        if (typeof v === 'string') list.push(v);
-        else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') list.push(x);
+  const st = Array.isArray(policy?.Statement) ? policy.Statement : policy?.Statement ? [policy.Statement] : [];
+  return (st as unknown[]).filter((x): x is Stmt => !!x && typeof x === 'object' && !Array.isArray(x));
+};
+const principalsOf = (p: unknown): string[] => {
+  const list: string[] = [];
+  if (p === '*') list.push('*');
+  else if (p && typeof p === 'object') {
+    for (const [k, v] of Object.entries(p as Record<string, unknown>)) {
+      if (k === 'Service' || k === 'Federated') continue;
+      if (typeof v === 'string') list.push(v);
+      else if (Array.isArray(v)) for (const x of v) if (typeof x === 'string') list.push(x);
+    }
+  }
+  return list;
+};
+const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/**
+ * The principals outside `owner` (another account, or `*`) that the Allow statements of a key policy grant,
+ * each with the statement's conditions that limit it to an organization or account (`aws:PrincipalOrgID`,
+ * `aws:PrincipalOrgPaths`, `aws:PrincipalAccount`, `aws:SourceAccount`, `aws:SourceOrgID`, `aws:SourceArn`,
+ * `kms:CallerAccount`). A `*` principal limited by `aws:PrincipalAccount` or `kms:CallerAccount` to the owner
+ * alone is not outside. Service principals are not. Returns [] for a policy that cannot be parsed.
+ * Sources: "Key policies in AWS KMS", "Allowing users in other accounts to use a KMS key" (AWS KMS Developer
+ * Guide); "AWS global condition context keys" (IAM User Guide): a condition key absent from the request makes a
+ * StringEquals condition false, so these conditions do limit a `*` principal.
+ */
+export function policyGrants(policyJson: string, owner: string): PolicyGrant[] {
+  const stmts = statementsOf(policyJson);
+  if (!stmts) return [];
+  const out = new Map<string, PolicyGrant>();
+  for (const st of stmts) {
+    if (st.Effect !== 'Allow') continue;
+    const conditions: string[] = [];
+    let ownerOnly = false;
+    const cond = st.Condition && typeof st.Condition === 'object' ? (st.Condition as Record<string, unknown>) : {};
+    for (const [op, kv] of Object.entries(cond)) {
+      if (!kv || typeof kv !== 'object' || /IfExists$/.test(op) || /^(StringNot|ArnNot|Null)/.test(op)) continue;
+      for (const [k, v] of Object.entries(kv as Record<string, unknown>)) {
+        const key = k.toLowerCase();
+        if (!LIMITING_CONDITION_KEYS.includes(key)) continue;
+        const vals = strings(v);
+        if (!vals.length) continue;
+        conditions.push(`${op} ${k}=${vals.join(',')}`);
+        if ((key === 'aws:principalaccount' || key === 'kms:calleraccount') && owner && vals.every((x) => x === owner)) ownerOnly = true;
       }
     }
-    for (const x of list) {
-      if (x === '*') out.add('*');
-      else {
+    for (const x of principalsOf(st.Principal)) {
+      if (x === '*') {
+        if (ownerOnly) continue;
+      } else {
         const a = accountOf(x);
-        if (a && a !== owner) out.add(x);
+        if (!a || a === owner) continue;
       }
+      const prev = out.get(x);
+      // the least limited grant of the principal counts
+      if (!prev || (prev.conditions.length && !conditions.length)) out.set(x, { principal: x, conditions: x === '*' ? conditions : [] });
     }
   }
-  return [...out];
+  return [...out.values()];
+}
+
+/**
+ * The principals an Allow statement of a key policy grants that are outside `owner` (another account, or
+ * `*` not limited to the owner account). Returns [] for a policy that cannot be parsed. Source: "Key policies in
+ * AWS KMS" (AWS KMS Developer Guide).
+ */
+export function externalPrincipals(policyJson: string, owner: string): string[] {
+  return policyGrants(policyJson, owner).map((g) => g.principal);
+}
+
+const actionAllows = (action: unknown, wanted: string): boolean =>
+  strings(action).some((a) => {
+    const re = new RegExp('^' + a.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    return re.test(wanted);
+  });
+
+/**
+ * Does a key policy keep the owner account able to manage it? True when an Allow statement without
+ * NotPrincipal/NotAction grants `kms:PutKeyPolicy` (directly, by `kms:*` or `*`) to the owner account (its root,
+ * bare account ID, or any principal ARN of the account) or to `*`. Undefined when the policy cannot be parsed or
+ * the owner is unknown. Source: "Default key policy" ("allows access to the AWS account and enables IAM
+ * policies", and the lockout it prevents) and PutKeyPolicy's BypassPolicyLockoutSafetyCheck (AWS KMS API
+ * Reference): "Setting this value to true increases the risk that the KMS key becomes unmanageable".
+ */
+export function policyKeepsOwnerAccess(policyJson: string, owner: string): boolean | undefined {
+  const stmts = statementsOf(policyJson);
+  if (!stmts || !owner) return undefined;
+  return stmts.some((st) => st.Effect === 'Allow' && actionAllows(st.Action, 'kms:putkeypolicy') &&
+    principalsOf(st.Principal).some((p) => p === '*' || accountOf(p) === owner));
 }
 
 /**
@@ -202,11 +327,44 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     return m ? { name: m[3], acc: m[2], reg: m[1] } : null;
   };
 
+  // KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
+  // (eventID, then eventName and errorCode), never from file or drop order: CloudTrail log files are not ordered
+  // ("Logging AWS KMS API calls with AWS CloudTrail", AWS KMS Developer Guide: "CloudTrail log files are not an
+  // ordered stack trace of the public API calls, so they do not appear in any specific order"). `orderTies` below
+  // reorders each group of same-time rows further by what each call needs of the key's state.
+  const kmsRows: number[] = [];
+  if (kmsCode !== undefined) for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === kmsCode) kmsRows.push(order[k]);
+  const tieKeys = new Map<number, string>();
+  const tieKey = (r: number) => {
+    let v = tieKeys.get(r);
+    if (v === undefined) tieKeys.set(r, (v = `${f(r, 'eventID') ?? ''}\u0000${names.dict[names.codes[r]]}\u0000${errs.dict[errs.codes[r]]}`));
+    return v;
+  };
+  const cmpTie = (a: number, b: number) => {
+    const x = tieKey(a), y = tieKey(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+  const groups: [number, number][] = [];
+  for (let i = 0; i < kmsRows.length; ) {
+    let j = i + 1;
+    while (j < kmsRows.length && ix.time[kmsRows[j]] === ix.time[kmsRows[i]]) j++;
+    if (j - i > 1) {
+      const g = kmsRows.slice(i, j).sort(cmpTie);
+      for (let x = 0; x < g.length; x++) kmsRows[i + x] = g[x];
+      groups.push([i, j]);
+    }
+    i = j;
+  }
+  const etype = col('eventType');
+  /** VPC endpoint network-activity records (eventType AwsVpceEvent): not API calls, they never change a key. */
+  const isNetwork = (r: number) => etype.dict[etype.codes[r]] === 'AwsVpceEvent';
+
   // pass 1: alias changes (successful CreateAlias / UpdateAlias / DeleteAlias)
   const aliasOps = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
-  for (let k = 0; k < order.length; k++) {
-    const r = order[k];
-    if (src.codes[r] !== kmsCode || errs.dict[errs.codes[r]]) continue;
+  /** UpdateAlias row → the key the alias pointed to before ('' deleted or unknown key; null: no earlier change recorded). */
+  const aliasPrev = new Map<number, string | null>();
+  for (const r of kmsRows) {
+    if (errs.dict[errs.codes[r]] || isNetwork(r)) continue;
     const name = names.dict[names.codes[r]];
     if (!aliasOps.has(name)) continue;
     const alias = f(r, 'requestParameters.aliasName') ?? '';
@@ -217,6 +375,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     const key = aliasKey(acc, reg, alias);
     let tl = aliasTl.get(key);
     if (!tl) aliasTl.set(key, (tl = []));
+    if (name === 'UpdateAlias') aliasPrev.set(r, tl.length ? tl[tl.length - 1][1] : null);
     tl.push([ix.time[r], target, name]);
   }
   const resolveAlias = (ref: string, r: number): string => {
@@ -268,20 +427,158 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
 
   const customKeyStores = new Map<string, { id: string; name: string; clusterId: string; state: string }>();
 
-  const groupCache: string[] = [];
-  // pass 2: every KMS event in time order
-  for (let k = 0; k < order.length; k++) {
-    const r = order[k];
-    if (src.codes[r] !== kmsCode) continue;
+  // which key: the key in `resources` (an alias operation's target key first), the response's key metadata,
+  // requestParameters.keyId (key ID, key ARN, alias name or alias ARN resolved over time), then the response's
+  // keyId / keyMetadata (AWS KMS adds the key ARN to responseElements.keyId of management operations: "Logging
+  // AWS KMS API calls with AWS CloudTrail"). '' when the key stays unknown.
+  const arnCache = new Map<number, string>();
+  const keyArnOfRow = (r: number): string => {
+    let arn = arnCache.get(r);
+    if (arn !== undefined) return arn;
+    const name = names.dict[names.codes[r]];
+    const crypto = CRYPTO_OPERATIONS.has(name);
+    const readOnly = !crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
+    arn = name === 'CreateAlias' || name === 'UpdateAlias' ? toArn(f(r, 'requestParameters.targetKeyId') ?? '', r) : '';
+    if (!arn) arn = resArnOf(resCol.codes[r]);
+    if (!arn && !readOnly && !crypto) arn = toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
+    if (!arn) {
+      const ref = keyCol.dict[keyCol.codes[r]];
+      arn = toArn(ref, r) || resolveAlias(ref, r);
+    }
+    if (!arn) {
+      for (const p of ['responseElements.keyId', 'responseElements.keyMetadata.arn', 'responseElements.keyMetadata.keyId', 'requestParameters.keyId', 'requestParameters.KeyId']) {
+        arn = toArn(f(r, p) ?? '', r);
+        if (arn) break;
+      }
+    }
+    arnCache.set(r, arn);
+    return arn;
+  };
+
+  const PENDING = (st: KeyState) => st === 'PendingDeletion' || st === 'PendingReplicaDeletion';
+  const pendingFailureOf = (r: number, err: string) => err === 'KMSInvalidStateException' && /pending ?(replica )?deletion/i.test(f(r, 'errorMessage') ?? '');
+  const KEY_STATES: ReadonlySet<string> = new Set(['Enabled', 'Disabled', 'PendingDeletion', 'Deleted', 'PendingImport', 'PendingReplicaDeletion', 'Unavailable']);
+  /**
+   * The key state after a successful call, from the call alone (the state before when it changes nothing).
+   * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide); the management call's own
+   * responseElements.keyState wins when it states one.
+   */
+  const stateAfter = (r: number, name: string, prev: KeyState): KeyState => {
+    if (CRYPTO_OPERATIONS.has(name)) return prev === 'Unknown' || prev === 'Disabled' || PENDING(prev) || prev === 'Deleted' ? 'Enabled' : prev;
+    switch (name) {
+      case 'CreateKey': {
+        const ks = f(r, 'responseElements.keyMetadata.keyState');
+        if (ks && KEY_STATES.has(ks)) return ks as KeyState;
+        const origin = f(r, 'responseElements.keyMetadata.origin') ?? f(r, 'requestParameters.origin');
+        return origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
+      }
+      case 'EnableKey':
+      case 'ImportKeyMaterial':
+        return 'Enabled';
+      case 'DisableKey':
+      case 'CancelKeyDeletion':
+        return 'Disabled';
+      case 'ScheduleKeyDeletion':
+        return f(r, 'responseElements.keyState') === 'PendingReplicaDeletion' ? 'PendingReplicaDeletion' : 'PendingDeletion';
+      case 'DeleteKey':
+        return 'Deleted';
+      case 'DeleteImportedKeyMaterial':
+      case 'DeleteExpiredKeyMaterial':
+        return 'PendingImport';
+    }
+    return prev;
+  };
+  /**
+   * Could this call have had its outcome with the key in state `st`? A call that AWS KMS refuses in a state
+   * cannot have succeeded in it (a successful cryptographic call needs Enabled, ScheduleKeyDeletion a key not
+   * pending deletion, CancelKeyDeletion and DeleteKey one pending deletion, Enable/DisableKey one not pending
+   * deletion), and DisabledException / KMSInvalidStateException "pending deletion" happen only in those states.
+   * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide).
+   */
+  const possible = (r: number, st: KeyState): boolean => {
+    if (st === 'Unknown') return true;
     const name = names.dict[names.codes[r]];
     const err = errs.dict[errs.codes[r]];
-    const crypto = CRYPTO_OPERATIONS.has(name);
-    // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key)
-    const readOnly = !crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
+    if (err) {
+      if (err === 'DisabledException') return st === 'Disabled';
+      if (pendingFailureOf(r, err)) return PENDING(st);
+      return true;
+    }
+    if (st === 'Deleted') return false;
+    if (CRYPTO_OPERATIONS.has(name)) return st === 'Enabled';
+    switch (name) {
+      case 'CreateKey':
+        return false;
+      case 'ScheduleKeyDeletion':
+      case 'EnableKey':
+      case 'DisableKey':
+        return !PENDING(st);
+      case 'CancelKeyDeletion':
+        return PENDING(st);
+    }
+    return true;
+  };
+  const STATE_OPS: ReadonlySet<string> = new Set(['CreateKey', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteKey', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
+  const tieRank = (name: string) => (name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1);
+  /**
+   * Same-time rows in the order their outcomes allow: repeatedly the first row (by tieRank: CreateKey first,
+   * ScheduleKeyDeletion and DeleteKey last; then the canonical eventID order) that could have had its outcome in
+   * its key's state as simulated so far; when none could, the first. Depends only on the events and the states
+   * before the group, never on file order.
+   */
+  const orderTies = (g: number[]): number[] => {
+    const sim = new Map<string, KeyState>();
+    const stOf = (arn: string): KeyState => sim.get(arn) ?? (keyIndex.has(arn) ? keys[keyIndex.get(arn)!].s.state : 'Unknown');
+    const rest = g.slice().sort((a, b) => tieRank(names.dict[names.codes[a]]) - tieRank(names.dict[names.codes[b]]) || cmpTie(a, b));
+    const out: number[] = [];
+    while (rest.length) {
+      let i = rest.findIndex((r) => {
+        const arn = keyArnOfRow(r);
+        return !arn || isNetwork(r) || possible(r, stOf(arn));
+      });
+      if (i < 0) i = 0;
+      const r = rest.splice(i, 1)[0];
+      out.push(r);
+      const arn = keyArnOfRow(r);
+      if (arn && !isNetwork(r) && !errs.dict[errs.codes[r]]) sim.set(arn, stateAfter(r, names.dict[names.codes[r]], stOf(arn)));
+    }
+    return out;
+  };
+
+  // events whose key stays unknown: counted in their rules under "unknown key" (never dropped), no state
+  const UNKNOWN_KEY = -2;
+  const unknownAgg = (): KeyAgg => ({
+    s: { arn: '', keyId: '', account: '', region: '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity, managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [] },
+    principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
+  });
+  /** Details per rule and key index (`rule|ki`), appended to the finding's description; severity per rule and key when raised above the rule's. */
+  const notes = new Map<string, string[]>();
+  const severityOf = new Map<string, Severity>();
+  const note = (rule: string, ki: number, text: string, sev?: Severity) => {
+    const k = `${rule}|${ki}`;
+    let l = notes.get(k);
+    if (!l) notes.set(k, (l = []));
+    if (!l.includes(text)) l.push(text);
+    if (sev) {
+      const rank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+      const prev = severityOf.get(k);
+      if (!prev || rank[sev] < rank[prev]) severityOf.set(k, sev);
+    }
+  };
+
+  const groupCache: string[] = [];
+  const step = (r: number) => {
+    const name = names.dict[names.codes[r]];
+    const err = errs.dict[errs.codes[r]];
+    const network = isNetwork(r);
+    const crypto = !network && CRYPTO_OPERATIONS.has(name);
+    // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key);
+    // network-activity records change nothing
+    const readOnly = network || (!crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
     const t = ix.time[r];
 
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
-      if (!err) {
+      if (!err && !network) {
         hit('kms-custom-key-store-change', -1, r);
         const id = f(r, 'requestParameters.customKeyStoreId') ?? f(r, 'responseElements.customKeyStoreId') ?? '';
         if (id) {
@@ -294,21 +591,17 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           customKeyStores.set(id, cks);
         }
       }
-      continue;
+      return;
     }
 
-    // which key?
-    let arn = resArnOf(resCol.codes[r]);
-    if (!arn && !readOnly && !crypto) arn = toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
-    if (!arn) {
-      const ref = keyCol.dict[keyCol.codes[r]];
-      arn = toArn(ref, r) || resolveAlias(ref, r);
-    }
-    if (!arn) continue;
-    const ki = getKey(arn);
-    keyOfRow[r] = ki;
-    const K = keys[ki];
+    const arn = keyArnOfRow(r);
+    if (!arn && readOnly) return;
+    const ki = arn ? getKey(arn) : UNKNOWN_KEY;
+    const K = arn ? keys[ki] : unknownAgg();
     const s = K.s;
+    if (!arn) s.account = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
+    else keyOfRow[r] = ki;
+    const seenBefore = s.firstSeen <= t;
     if (t < s.firstSeen) s.firstSeen = t;
     if (t > s.lastSeen) s.lastSeen = t;
     if (crypto) s.cryptoCalls++;
@@ -321,16 +614,30 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(group);
 
     // state-dependent use
+    let gap = false;
     if (!readOnly && name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') {
-      const pendingFailure = err === 'KMSInvalidStateException' && /pending ?deletion/i.test(f(r, 'errorMessage') ?? '');
-      if (s.state === 'PendingDeletion' || s.state === 'PendingReplicaDeletion' || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
-      else if ((s.state === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException') hit('kms-key-disabled-use', ki, r);
+      const st = s.state;
+      const pendingFailure = pendingFailureOf(r, err);
+      if (crypto && !err && (st === 'Disabled' || PENDING(st) || st === 'Deleted')) {
+        gap = true;
+        hit('kms-record-gap', ki, r);
+        note('kms-record-gap', ki, `${name} at ${isoTime(t)} succeeded on a key the record shows ${st}`);
+      } else if (st === 'Deleted' || (err === 'NotFoundException' && arn && seenBefore)) hit('kms-deleted-key-use', ki, r);
+      else if (PENDING(st) || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
+      else if ((st === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException') hit('kms-key-disabled-use', ki, r);
     }
     if (crypto) {
-      if (!err && s.state === 'Unknown') s.state = 'Enabled';
-      continue;
+      if (!err && (s.state === 'Unknown' || gap)) s.state = 'Enabled';
+      if (gap) {
+        s.deletionDate = undefined;
+        K.lifecycle.push({
+          row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: '', state: 'Enabled',
+          detail: 'succeeded: the key was enabled again by a call that is not in the loaded events (events missing)',
+        });
+      }
+      return;
     }
-    if (readOnly) continue;
+    if (readOnly) return;
 
     // a management step of the key's lifecycle
     let detail = '';
@@ -349,23 +656,13 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           const ks = f(r, md + 'keyState') as KeyState | undefined;
           state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
           detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
-          const policy = f(r, 'requestParameters.policy');
-          if (policy) {
-            const ext = externalPrincipals(policy, s.account);
-            if (ext.length) {
-              hit('kms-key-policy-external-access', ki, r);
-              detail += ` · policy grants ${ext.join(', ')}`;
-            }
-          }
+          const said = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy'));
+          if (said) detail += ` · policy ${said}`;
           break;
         }
-        case 'PutKeyPolicy': {
-          const policy = f(r, 'requestParameters.policy') ?? '';
-          const ext = externalPrincipals(policy, s.account);
-          if (ext.length) hit('kms-key-policy-external-access', ki, r);
-          detail = ext.length ? `grants ${ext.join(', ')}` : 'policy replaced';
+        case 'PutKeyPolicy':
+          detail = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy') ?? '') || 'policy replaced';
           break;
-        }
         case 'CreateGrant': {
           const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
           const ops = f(r, 'requestParameters.operations') ?? '';
@@ -418,11 +715,21 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           break;
         case 'DisableKeyRotation':
           s.rotation = false;
+          hit('kms-key-rotation-disabled', ki, r);
           break;
         case 'CreateAlias':
+          detail = f(r, 'requestParameters.aliasName') ?? '';
+          break;
         case 'UpdateAlias': {
           const alias = f(r, 'requestParameters.aliasName') ?? '';
           detail = alias;
+          // re-pointed unless the record shows the alias already pointing to this key
+          const prev = aliasPrev.get(r);
+          if (prev !== arn || !arn) {
+            hit('kms-alias-repointed', ki, r);
+            const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
+            note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
+          }
           break;
         }
         case 'DeleteAlias':
@@ -445,11 +752,54 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
           break;
       }
+      // the state after the step, as the tie ordering simulates it
+      if (arn) state = stateAfter(r, name, s.state);
+      if (state === s.state && !STATE_OPS.has(name)) state = undefined;
       if (state) s.state = state;
     } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
       detail = `failed: ${err}`;
     }
-    K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
+    if (arn) K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
+  };
+
+  /**
+   * The key policy rules of a successful CreateKey / PutKeyPolicy: `kms-key-policy-external-access` (high, or
+   * medium when every outside grant is a `*` limited by an organization/account condition, the condition shown)
+   * and `kms-key-policy-lockout`. Returns what the lifecycle step says ('' when nothing).
+   */
+  function policyChecks(r: number, ki: number, owner: string, policy: string | undefined): string {
+    const parts: string[] = [];
+    const bypass = f(r, 'requestParameters.bypassPolicyLockoutSafetyCheck') === 'true';
+    if (policy) {
+      const grants = policyGrants(policy, owner);
+      if (grants.length) {
+        hit('kms-key-policy-external-access', ki, r);
+        const open = grants.some((g) => !g.conditions.length);
+        const text = grants.map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal)).join(', ');
+        note('kms-key-policy-external-access', ki, `${names.dict[names.codes[r]]} at ${isoTime(ix.time[r])} grants ${text}`, open ? 'high' : 'medium');
+        parts.push(`grants ${text}`);
+      }
+    }
+    const keeps = policy ? policyKeepsOwnerAccess(policy, owner) : undefined;
+    if (bypass || keeps === false) {
+      hit('kms-key-policy-lockout', ki, r);
+      const why = [bypass ? 'bypassPolicyLockoutSafetyCheck true' : '', keeps === false ? `no statement lets account ${owner} manage the key policy` : ''].filter(Boolean).join('; ');
+      note('kms-key-policy-lockout', ki, `${names.dict[names.codes[r]]} at ${isoTime(ix.time[r])}: ${why}`);
+      parts.push(`lockout risk: ${why}`);
+    }
+    return parts.join(' · ');
+  }
+
+  // pass 2: every KMS event in time order, same-time groups in the order their outcomes allow
+  let gi = 0;
+  for (let i = 0; i < kmsRows.length; ) {
+    if (gi < groups.length && groups[gi][0] === i) {
+      const [a, b] = groups[gi++];
+      const g = kmsRows.slice(a, b);
+      // without a call that changes a key's state, every row sees the same states: the canonical order stands
+      for (const r of g.some((x) => STATE_OPS.has(names.dict[names.codes[x]])) ? orderTies(g) : g) step(r);
+      i = b;
+    } else step(kmsRows[i++]);
   }
 
   // aliases now pointing at each key, and former ones
@@ -485,8 +835,11 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
         if (a) accounts.add(a);
         principals.add(princ.dict[princ.codes[r]]);
       }
+      const extra = [...(notes.get(`${rule}|${ki}`) ?? [])];
+      if (ki === UNKNOWN_KEY) extra.unshift(`Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`);
       findings.push({
-        rule, title: meta.title, severity: meta.severity, description: meta.description, count: uniq.length,
+        rule, title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title, severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
+        description: [meta.description, ...extra].join(' '), count: uniq.length,
         first: ix.time[uniq[0]], last: ix.time[uniq[uniq.length - 1]], accounts: [...accounts], keys: key ? [key.arn] : [],
         principals: [...principals], rows: uniq, query: key ? `finding:${rule} key:"${key.arn}"` : `finding:${rule}`,
       });
@@ -539,14 +892,33 @@ function analyzeCloudHsm(
     }
     return c;
   };
+  /** HSMs a response shows ACTIVE (responseElements.hsm, .cluster.hsms, .clusters[].hsms), and the clusters that makes active. */
+  const seenActive = (r: number) => {
+    const states = new Map<string, string>();
+    for (const p of ['responseElements.hsm.', 'responseElements.cluster.hsms.', 'responseElements.clusters.hsms.']) {
+      const ids = fields.valuesOfRow(r, p + 'hsmId');
+      if (!ids.length) continue;
+      const st = fields.valuesOfRow(r, p + 'state');
+      if (st.length === ids.length) ids.forEach((id, i) => states.set(id, st[i]));
+    }
+    if (!states.size) return;
+    for (const c of clusters.values()) {
+      for (const h of c.hsms) if (h.state === 'CreateInProgress' && states.get(h.hsmId) === 'ACTIVE') h.state = 'Active';
+      if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
+    }
+  };
   if (hsmCode !== undefined) {
     for (let k = 0; k < order.length; k++) {
       const r = order[k];
       if (ix.cols.eventSource.codes[r] !== hsmCode) continue;
       const name = names.dict[names.codes[r]];
-      if (/^(Describe|List)/.test(name)) continue;
       const err = errs.dict[errs.codes[r]];
       const t = ix.time[r];
+      if (/^(Describe|List)/.test(name)) {
+        // a DescribeClusters response that lists HSMs shows which are active
+        if (!err) seenActive(r);
+        continue;
+      }
       const backupId = f(r, 'requestParameters.backupId') ?? f(r, 'responseElements.backup.backupId') ?? f(r, 'serviceEventDetails.backupId') ?? '';
       let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'responseElements.destinationBackup.sourceCluster') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
       if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
@@ -554,6 +926,8 @@ function analyzeCloudHsm(
       if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
       if (!clusterId && resourceId.startsWith('backup-')) clusterId = backupCluster.get(resourceId) ?? '';
       if (!clusterId) clusterId = '(unknown cluster)';
+      // a failed call creates nothing: it shows in the lifecycle of a cluster the record already knows, if any
+      if (err && !clusters.has(clusterId)) continue;
       if (backupId && clusterId !== '(unknown cluster)') backupCluster.set(backupId, clusterId);
       const c = get(clusterId, r);
       if (t < c.firstSeen) c.firstSeen = t;
@@ -574,10 +948,11 @@ function analyzeCloudHsm(
             hit('cloudhsm-resource-deleted', -1, r);
             break;
           case 'CreateHsm': {
+            // an HSM is CREATE_IN_PROGRESS until an event shows it ACTIVE; creating one does not change the cluster's state
             const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
             const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
-            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: 'Active', created: t });
-            if (c.state === 'Unknown' || c.state === 'Uninitialized') c.state = c.state === 'Unknown' ? 'Active' : c.state;
+            const st = f(r, 'responseElements.hsm.state');
+            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress', created: t });
             detail = `${hsmId}${az ? ' in ' + az : ''}`;
             break;
           }
@@ -619,6 +994,7 @@ function analyzeCloudHsm(
             break;
           }
         }
+        seenActive(r);
         if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
       }
       c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[princ.codes[r]], account: acct.dict[acct.codes[r]], errorCode: err, detail });

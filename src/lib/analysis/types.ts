@@ -95,11 +95,21 @@ export interface ClusterSummary {
   clusterId: string;
   account: string;
   region: string;
+  /**
+   * `Uninitialized` from CreateCluster until InitializeCluster, then `Initialized`, `Active` once an HSM of the
+   * initialized cluster is seen active; `Unknown` for a cluster first seen without its CreateCluster. Source:
+   * CloudHSM API Reference (Cluster State: UNINITIALIZED, INITIALIZE_IN_PROGRESS, INITIALIZED, ACTIVE...).
+   */
   state: 'Active' | 'Initialized' | 'Uninitialized' | 'Deleted' | 'Unknown';
   hsmType?: string;
   firstSeen: number;
   lastSeen: number;
-  hsms: { hsmId: string; availabilityZone?: string; state: 'Active' | 'Deleted' | 'Unknown'; created?: number; deleted?: number }[];
+  /**
+   * HSMs: `CreateInProgress` from CreateHsm until an event shows the HSM ACTIVE (CreateHsm's or a DescribeClusters
+   * response). Source: "Logging AWS CloudHSM API calls with AWS CloudTrail" and the CloudHSM API Reference (Hsm
+   * State: CREATE_IN_PROGRESS, ACTIVE, DEGRADED, DELETE_IN_PROGRESS, DELETED).
+   */
+  hsms: { hsmId: string; availabilityZone?: string; state: 'Active' | 'CreateInProgress' | 'Deleted' | 'Unknown'; created?: number; deleted?: number }[];
   backups: { backupId: string; state: 'Ready' | 'Deleted' | 'PendingDeletion' | 'Unknown'; created?: number; deleted?: number; copiedTo: string[] }[];
   /** KMS custom key stores backed by the cluster (CreateCustomKeyStore's CloudHsmClusterId). */
   customKeyStores: { id: string; name: string; state: string }[];

@@ -114,8 +114,9 @@ export function keyOf(e: CloudTrailEvent): string {
     let first = '';
     for (const r of res) {
       if (!r || typeof r !== 'object') continue;
-      if (r.type === 'AWS::KMS::Key' && typeof r.ARN === 'string') return r.ARN;
-      if (!first && typeof r.ARN === 'string') first = r.ARN;
+      const arn = resourceArn(r);
+      if (r.type === 'AWS::KMS::Key' && arn) return arn;
+      if (!first && arn) first = arn;
     }
     return first;
   }
@@ -145,6 +146,11 @@ export function resourceNamesOf(e: CloudTrailEvent): string {
   let out = '';
   for (const r of res) if (r && typeof r === 'object') for (const v of resourceField(r, 'arn')) out += (out ? '\n' : '') + v;
   return out;
+}
+
+/** A `resources[]` element's ARN: `ARN` as CloudTrail writes it, or `arn` (any case) as some services and exports do; '' when none. */
+function resourceArn(r: object): string {
+  return resourceField(r as Record<string, unknown>, 'arn')[0] ?? '';
 }
 
 /** Types of the resources the event touched (`resources[].type`, any case of `type`), newline-separated; '' when none. */

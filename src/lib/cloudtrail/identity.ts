@@ -58,9 +58,12 @@ function userAgentClass(ua: string): 'console' | 'AWS service' | 'CLI' | 'SDK' |
   if (c) return c;
   // console.amazonaws.com, console.ec2.amazonaws.com, signin.amazonaws.com, AWSConsole, EC2ConsoleFrontend, browsers
   if (/\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(ua)) c = 'console';
-  else if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal') c = 'AWS service';
+  // `aws-internal/N ...`: a call AWS made for the caller (a console backend, another service), not an SDK the
+  // caller ran, even when an SDK name follows. Source: "CloudTrail record contents" (AWS CloudTrail User Guide):
+  // userAgent "AWS Internal" and service names for calls made by AWS.
+  else if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal' || /^\[?aws-internal\//i.test(ua)) c = 'AWS service';
   else if (/^\[?aws-cli\//i.test(ua)) c = 'CLI'; // S3 records the user agent in brackets
-  else if (/aws-sdk|boto3|botocore|aws-internal|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) c = 'SDK';
+  else if (/aws-sdk|boto3|botocore|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) c = 'SDK';
   else c = 'other';
   if (uaClasses.size >= 10_000) uaClasses.clear();
   uaClasses.set(ua, c);

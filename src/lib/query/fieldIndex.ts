@@ -221,6 +221,23 @@ export class FieldIndex {
     return undefined;
   }
 
+  /**
+   * Every value at `path` of global row `row`, in document order (array elements share their path), or [] (the
+   * chunk is not loaded, or no such leaf).
+   */
+  valuesOfRow(row: number, path: string): string[] {
+    const out: string[] = [];
+    for (const s of this.segs) {
+      if (row < s.base || row >= s.base + s.n) continue;
+      const r = row - s.base;
+      const pc = s.paths.indexOf(path);
+      if (pc < 0) return out;
+      for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++) if (s.entryPath[e] === pc) out.push(this.value(s, s.entryValue[e]));
+      return out;
+    }
+    return out;
+  }
+
   /** Forgets everything. */
   clear(): void {
     this.segs = [];

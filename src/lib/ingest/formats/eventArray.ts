@@ -1,15 +1,18 @@
 import { isEvent, type CloudTrailEvent } from '../../cloudtrail/event';
-import { isEventBridgeEnvelope } from './eventBridge';
+import { isEventBridgeEnvelope, kmsEventBridgeEvent } from './eventBridge';
 import { unwrapLookupItem } from './lookupEvents';
 import { collect, isObject, type InputFormat } from './types';
 
 /**
- * Unwraps one item of an event list: a CloudTrail event, an EventBridge envelope, or a lookup-events item.
+ * Unwraps one item of an event list: a CloudTrail event, an EventBridge envelope (or AWS KMS EventBridge service
+ * event), or a lookup-events item.
  * Returns the event, or a reason string.
  */
 export function unwrapItem(item: unknown): CloudTrailEvent | string {
   if (isEvent(item)) return item;
   if (isEventBridgeEnvelope(item)) return item.detail;
+  const kms = kmsEventBridgeEvent(item);
+  if (kms) return kms;
   if (isObject(item) && typeof item.CloudTrailEvent === 'string') return unwrapLookupItem(item);
   if (isObject(item)) return 'object has no string eventSource/eventName';
   return `item is ${item === null ? 'null' : Array.isArray(item) ? 'an array' : typeof item}`;
