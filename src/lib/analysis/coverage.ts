@@ -5,6 +5,7 @@ import {
   type TrailSettings,
 } from './trailConfig';
 import type { Finding, Severity } from './types';
+import { utcSeconds } from '../format/utc';
 
 /**
  * Coverage: where the trails did not record AWS KMS events.
@@ -168,7 +169,7 @@ const KMS = 'kms.amazonaws.com';
 type Obj = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined);
-const iso = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z') : '?');
+const iso = (t: number) => utcSeconds(t) || '?';
 
 // ---------------------------------------------------------------------------------------------------------
 // What selectors record

@@ -1,5 +1,6 @@
 import { accountOf } from './kms';
 import type { Finding } from './types';
+import { utcSeconds } from '../format/utc';
 
 /**
  * Cross-account correlation of AWS KMS calls (and calls on other resources).
@@ -361,7 +362,7 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
 }
 
 function fmt(t: number): string {
-  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return utcSeconds(t);
 }
 
 function finding(rule: keyof typeof CROSS_ACCOUNT_RULES, severity: Finding['severity'], extra: string, recs: CrossAccountCall[], rowsOf: (r: CrossAccountCall) => number[], accountsOf: (r: CrossAccountCall) => string[], timeOf: Map<number, number>): Finding {

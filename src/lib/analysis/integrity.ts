@@ -2,6 +2,7 @@ import { md5 } from '@noble/hashes/legacy.js';
 import { parseCompactUtc, parseS3Path } from '../cloudtrail/s3path';
 import type { DigestDocument } from '../ingest/formats/digest';
 import type { Finding, Severity } from './types';
+import { utcDay, utcIso } from '../format/utc';
 
 /**
  * CloudTrail log file integrity validation on local copies of a trail's log and digest files (the AWS CLI's
@@ -453,7 +454,7 @@ function digestInfo(d: LoadedDigest): DigestInfo {
 function logDay(key: string, deliveryTime: number | undefined): string {
   const m = LOG_DAY_RE.exec('/' + keyTail(key));
   if (m) return `${m[1]}-${m[2]}-${m[3]}`;
-  return deliveryTime !== undefined && Number.isFinite(deliveryTime) ? new Date(deliveryTime).toISOString().slice(0, 10) : '';
+  return deliveryTime !== undefined ? utcDay(deliveryTime) : '';
 }
 
 function isoTime(s: string | null | undefined): number {
@@ -464,7 +465,7 @@ function isoTime(s: string | null | undefined): number {
 }
 
 function fmt(t: number): string {
-  return Number.isFinite(t) ? new Date(t).toISOString().replace('.000Z', 'Z') : '?';
+  return utcIso(t) || '?';
 }
 
 /** Margin kept from a digest window's edges before a log file's name time counts as inside it (ms). */

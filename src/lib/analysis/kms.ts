@@ -2,6 +2,7 @@ import type { ColumnarIndex } from '../query/columnar';
 import type { FieldIndex } from '../query/fieldIndex';
 import type { StringColumn } from '../store/segment';
 import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
+import { utcIso } from '../format/utc';
 
 /**
  * KMS operations that use a key cryptographically. Source: "AWS KMS cryptographic operations" in the AWS KMS
@@ -135,7 +136,7 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
   return Number.isFinite(t) ? t : Number.isFinite(fallback) ? fallback : undefined;
 }
 
-const isoTime = (t: number) => (Number.isFinite(t) ? new Date(t).toISOString().replace('.000Z', 'Z') : '?');
+const isoTime = (t: number) => utcIso(t) || '?';
 
 const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
 
@@ -690,7 +691,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
           s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
           detail = replicas
             ? `deletion ${days} days after the last replica is deleted`
-            : `deletion on ${s.deletionDate ? new Date(s.deletionDate).toISOString().replace('.000Z', 'Z') : '?'} (${days} days)`;
+            : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
           hit('kms-key-deletion-scheduled', ki, r);
           break;
         }

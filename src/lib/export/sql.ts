@@ -35,6 +35,7 @@
  *   `element_at` (https://trino.io/docs/current/functions/map.html), `try`, `TRY_CAST`.
  */
 import { QuerySyntaxError, type QueryNode, type Value } from '../query/parser';
+import { utcIso } from '../format/utc';
 
 /** The SQL engines KeyTrail exports to. */
 export type SqlDialect = 'athena' | 'lake';
@@ -361,7 +362,7 @@ function jsonPath(keys: string[]): string {
 
 /** Epoch ms as CloudTrail writes times: `2024-03-01T00:00:00Z` (milliseconds only when not zero). */
 function isoUtc(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+  return utcIso(ms);
 }
 
 /** Epoch ms as a Lake timestamp literal: `2024-03-01 00:00:00` (UTC). */
