@@ -23,8 +23,10 @@ import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
 export interface RowView {
   /** Row id in the index (stable until the store is wiped). */
   row: number;
-  /** eventTime, epoch ms UTC (NaN when absent). */
+  /** eventTime, epoch ms UTC (NaN when absent or unreadable). */
   time: number;
+  /** The eventTime text as written, when it cannot be read as a time (`time` NaN); absent otherwise. */
+  timeText?: string;
   eventSource: string;
   eventName: string;
   principal: string;
@@ -77,7 +79,11 @@ export interface QueryRequest {
 
 /** Outcome of {@link api.run}. On a syntax error the previous result stays current. */
 export type QueryResponse =
-  | { ok: true; total: number; ms: number; warnings: string[] }
+  | {
+      ok: true; total: number; ms: number; warnings: string[];
+      /** Matching events a time window left out because their eventTime cannot be read (0 without a window). */
+      untimed: number;
+    }
   | { ok: false; message: string; pos: number; end: number };
 
 const db = openDB();
@@ -451,7 +457,7 @@ const api = {
       await fieldIndexReady();
     }
     if (usesFindings(ast)) await allFindings();
-    const info = { warnings: [] as string[], usedFields: false };
+    const info: { warnings: string[]; usedFields: boolean; untimed?: number } = { warnings: [], usedFields: false };
     let bm: Uint8Array;
     try {
       bm = engine.evaluate(ast, { from: req.from, to: req.to, now: req.now }, info);
@@ -461,13 +467,25 @@ const api = {
     }
     result = rowsOf(bm, !!req.descending);
     lastRequest = req;
-    return { ok: true, total: result.length, ms: performance.now() - t0, warnings: info.warnings };
+    return { ok: true, total: result.length, ms: performance.now() - t0, warnings: info.warnings, untimed: info.untimed ?? 0 };
   },
-  /** Rows `offset..offset+limit` of the current result. */
-  page(offset: number, limit: number): RowView[] {
+  /**
+   * Rows `offset..offset+limit` of the current result. A row whose eventTime cannot be read carries the
+   * eventTime text as written (`timeText`, from the field stores, awaited when not yet loaded).
+   */
+  async page(offset: number, limit: number): Promise<RowView[]> {
     const out: RowView[] = [];
     const end = Math.min(result.length, offset + limit);
-    for (let i = Math.max(0, offset); i < end; i++) out.push(view(result[i]));
+    const rows = result.slice(Math.max(0, offset), end);
+    for (const r of rows) out.push(view(r));
+    if (out.some((v) => v.time !== v.time)) {
+      await fieldIndexReady();
+      for (const v of out) {
+        if (v.time === v.time || v.row >= ix.n) continue;
+        const t = fields.valueOfRow(v.row, 'eventTime');
+        if (t !== undefined) v.timeText = t;
+      }
+    }
     return out;
   },
   /** Top values of each facet over the current result. */
