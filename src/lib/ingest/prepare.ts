@@ -4,7 +4,9 @@ import { MAX_DEPTH, stringHash } from './hash';
 import { FieldStoreBuilder, type FieldStore } from '../store/fields';
 import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
 import type { Leaf, Source } from './open';
-import { parseText } from './parse';
+import { parseText, parseTextExact } from './parse';
+import { countKeysOutside, exactHash, keyColons, rawTextOf } from './exact';
+import { walkStats } from './hash';
 import { arrayRanges } from './slices';
 import { phase } from './phases';
 
@@ -121,6 +123,8 @@ export function prepare(leaf: Leaf): Prepared {
   const blocks: PreparedBlock[] = [];
   let builder = new FieldStoreBuilder();
   let blockStart = 0;
+  walkStats.keys = 0;
+  walkStats.lossy = false;
   const closeBlock = () => {
     const n = events.length - blockStart;
     if (!n) return;
@@ -145,6 +149,27 @@ export function prepare(leaf: Leaf): Prepared {
   }
   closeBlock();
   t = phase('index', t);
+  // Same event = same JSON as written (keys sorted). The walk hashed parsed values: when a number may not be
+  // as written, or the document holds more `":` than the members parsed (a repeated key, or `\":` inside a
+  // string), every event of the document is hashed again from its own text (see ingest/exact.ts).
+  let exactTexts: (string | undefined)[] | null = null;
+  if (events.length && (walkStats.lossy || keyColons(docText) !== walkStats.keys + (out.doc === undefined ? -1 : countKeysOutside(out.doc, new Set(out.events))))) {
+    const again = parseTextExact(docText);
+    if (again && again.kind === 'events' && again.events.length === out.events.length) {
+      exactTexts = new Array(events.length);
+      for (let i = 0; i < events.length; i++) {
+        const raw = rawTextOf(again.events[recordOf[i]]);
+        if (raw === undefined) continue;
+        try {
+          exactHash(raw, h, i * 2);
+          exactTexts[i] = raw;
+        } catch {
+          /* keep the walk's hash */
+        }
+      }
+    }
+  }
+  t = phase('exact', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
@@ -152,7 +177,7 @@ export function prepare(leaf: Leaf): Prepared {
     events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
     ...(bySource
       ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
-      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf) }),
+      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts) }),
   };
 }
 
@@ -160,8 +185,8 @@ export function prepare(leaf: Leaf): Prepared {
  * The JSON text of each event: its original text when the document is an S3 delivery file of `records`
  * records (`events[i]` being record `recordOf[i]`), else the event re-serialised.
  */
-function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array): string[] {
+function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array, exact: readonly (string | undefined)[] | null): string[] {
   const r = records >= 0 ? arrayRanges(doc, 'Records') : null;
-  if (!r || r.length !== records * 2) return events.map((ev) => JSON.stringify(ev));
+  if (!r || r.length !== records * 2) return events.map((ev, i) => exact?.[i] ?? JSON.stringify(ev));
   return events.map((_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));
 }

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
+import { prettyJson } from '../ingest/exact';
 import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';
@@ -40,7 +41,10 @@ export interface RowView {
 /** A stored event fetched for the detail view. */
 export interface EventDetail {
   row: number;
-  /** The event's JSON, pretty-printed (2-space indent). */
+  /**
+   * The event's JSON as stored, pretty-printed (2-space indent) token by token: numbers as written
+   * (`9007199254740993`, `1e400`), repeated keys all shown in order.
+   */
   json: string;
   /** How the caller is classified (identity type, credentials, MFA, console/CLI/SDK/service). */
   caller: CallerClass | null;
@@ -641,7 +645,8 @@ async function eventDetail(row: number): Promise<EventDetail | null> {
   let caller: CallerClass | null = null;
   try {
     const ev = JSON.parse(text);
-    json = JSON.stringify(ev, null, 2);
+    json = prettyJson(text); // tokens as written: numbers keep their digits, repeated keys all show
+
     caller = classifyCaller(ev);
   } catch {
     /* stored text is always JSON; show it as is otherwise */
