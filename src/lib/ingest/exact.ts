@@ -32,12 +32,15 @@ export function countKeysOutside(v: unknown, skip: ReadonlySet<unknown>): number
 }
 
 /**
- * Occurrences of `":` in `text`: at least the object members written (every key's closing quote followed by
- * the colon, when no white space lies between them), plus `\":` inside strings.
+ * Occurrences of `":` not preceded by a backslash in `text`, or -1 when `text` holds `\\":` (a key may end
+ * with an escaped backslash). Inside a JSON string a quote is always escaped (`\"`), so otherwise the count is
+ * exactly the object members written with no white space between key and colon: equal to the members parsed
+ * only when no key was repeated (a repeat is parsed once) and none was written `"key" :`.
  */
 export function keyColons(text: string): number {
+  if (text.indexOf('\\\\":') !== -1) return -1;
   let n = 0;
-  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) n++;
+  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) if (text.charCodeAt(i - 1) !== 92) n++;
   return n;
 }
 

@@ -124,7 +124,8 @@ export function prepare(leaf: Leaf): Prepared {
   let builder = new FieldStoreBuilder();
   let blockStart = 0;
   walkStats.keys = 0;
-  walkStats.lossy = false;
+  /** Events (indices in `events`) holding a number a double may not hold as written. */
+  const lossy: number[] = [];
   const closeBlock = () => {
     const n = events.length - blockStart;
     if (!n) return;
@@ -136,6 +137,7 @@ export function prepare(leaf: Leaf): Prepared {
   for (let k = 0; k < out.events.length; k++) {
     const ev = out.events[k];
     const i = events.length;
+    walkStats.lossy = false;
     // the content hash comes out of the same walk that builds the field store
     if (!builder.addEvent(ev as unknown as Record<string, unknown>, h, i * 2)) {
       skipped++;
@@ -145,20 +147,32 @@ export function prepare(leaf: Leaf): Prepared {
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
     recordOf[i] = k;
+    if (walkStats.lossy) lossy.push(i);
     if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
   closeBlock();
   t = phase('index', t);
-  // Same event = same JSON as written (keys sorted). The walk hashed parsed values: when a number may not be
-  // as written, or the document holds more `":` than the members parsed (a repeated key, or `\":` inside a
-  // string), every event of the document is hashed again from its own text (see ingest/exact.ts).
+  // Same event = same JSON as written (keys sorted). The walk hashed parsed values: the events holding a
+  // number that may not be as written are hashed again from their own text, and all of them when the
+  // document's `":` count differs from the members parsed (a repeated key, or white space before a colon).
+  // See ingest/exact.ts.
   let exactTexts: (string | undefined)[] | null = null;
-  if (events.length && (walkStats.lossy || keyColons(docText) !== walkStats.keys + (out.doc === undefined ? -1 : countKeysOutside(out.doc, new Set(out.events))))) {
-    const again = parseTextExact(docText);
-    if (again && again.kind === 'events' && again.events.length === out.events.length) {
+  if (events.length) {
+    const colons = keyColons(docText);
+    const all = colons < 0 || colons !== walkStats.keys + (out.doc === undefined ? -1 : countKeysOutside(out.doc, new Set(out.events)));
+    const which = all ? events.map((_, i) => i) : lossy;
+    if (which.length) {
+      // each event's text: the Records element ranges of an S3 delivery file, else the document read again
+      const ranges = out.aligned ? arrayRanges(docText, 'Records') : null;
+      let rawOf: (k: number) => string | undefined;
+      if (ranges && ranges.length === out.events.length * 2) rawOf = (k) => docText.slice(ranges[k * 2], ranges[k * 2 + 1]);
+      else {
+        const again = parseTextExact(docText);
+        rawOf = again && again.kind === 'events' && again.events.length === out.events.length ? (k) => rawTextOf(again.events[k]) : () => undefined;
+      }
       exactTexts = new Array(events.length);
-      for (let i = 0; i < events.length; i++) {
-        const raw = rawTextOf(again.events[recordOf[i]]);
+      for (const i of which) {
+        const raw = rawOf(recordOf[i]);
         if (raw === undefined) continue;
         try {
           exactHash(raw, h, i * 2);
