@@ -18,15 +18,22 @@ export type ParseOutcome =
        * record skipped): the stored copy of an event can then be the document plus the record's index.
        */
       aligned?: boolean;
-      /**
-       * The parsed document the events were found in (for JSON lines, the array of the lines' values): used
-       * to count the object members outside the events (see ingest/exact.ts).
-       */
-      doc?: unknown;
     }
   | { kind: 'digest'; digest: DigestDocument }
   | { kind: 'not-cloudtrail'; reason: string; config?: { kind: string; doc: unknown } }
   | { kind: 'corrupt'; reason: string };
+
+/**
+ * The parsed document an `events` outcome was read from (for JSON lines, the array of the lines' values),
+ * used to count the object members outside the events (see ingest/exact.ts). Kept beside the outcome, not in
+ * it, so the outcome stays plain data.
+ */
+export const documentOf = new WeakMap<ParseOutcome, unknown>();
+
+function withDoc(o: ParseOutcome, doc: unknown): ParseOutcome {
+  documentOf.set(o, doc);
+  return o;
+}
 
 /** Line and column (both 1-based) of a character offset in `text`. */
 export function lineColumn(text: string, pos: number): { line: number; column: number } {
@@ -169,8 +176,8 @@ function fromDocument(doc: unknown, text: string): ParseOutcome {
         reason: `valid JSON (${f.id} shape) but no CloudTrail events${x.notes.length ? ': ' + x.notes[0] : ''}`,
       };
     }
-    const base = { kind: 'events' as const, format: f.id, events: x.events, skipped: x.skipped, notes: x.notes, doc };
-    return f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base;
+    const base = { kind: 'events' as const, format: f.id, events: x.events, skipped: x.skipped, notes: x.notes };
+    return withDoc(f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base, doc);
   }
   if (isPublicKeyList(doc)) return { kind: 'not-cloudtrail', reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures', config: { kind: 'list-public-keys', doc } };
   const cfg = trailConfigKind(doc);
@@ -230,7 +237,7 @@ function parseJsonLines(text: string): ParseOutcome | null {
       if (notes.length < 3) notes.push(`line ${lineNo}: ${r}`);
     } else events.push(r);
   }
-  if (events.length) return { kind: 'events', format: 'json-lines', events, skipped, notes, doc: values };
+  if (events.length) return withDoc({ kind: 'events', format: 'json-lines', events, skipped, notes }, values);
   if (digest) return { kind: 'digest', digest };
   return null;
 }

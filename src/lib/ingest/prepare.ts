@@ -4,7 +4,7 @@ import { MAX_DEPTH, stringHash } from './hash';
 import { FieldStoreBuilder, type FieldStore } from '../store/fields';
 import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
 import type { Leaf, Source } from './open';
-import { parseText, parseTextExact } from './parse';
+import { documentOf, parseText, parseTextExact } from './parse';
 import { countKeysOutside, exactHash, keyColons, rawTextOf } from './exact';
 import { walkStats } from './hash';
 import { arrayRanges } from './slices';
@@ -159,7 +159,7 @@ export function prepare(leaf: Leaf): Prepared {
   let exactTexts: (string | undefined)[] | null = null;
   if (events.length) {
     const colons = keyColons(docText);
-    const all = colons < 0 || colons !== walkStats.keys + (out.doc === undefined ? -1 : countKeysOutside(out.doc, new Set(out.events)));
+    const all = colons < 0 || colons !== walkStats.keys + (documentOf.has(out) ? countKeysOutside(documentOf.get(out), new Set(out.events)) : -1);
     const which = all ? events.map((_, i) => i) : lossy;
     if (which.length) {
       // each event's text: the Records element ranges of an S3 delivery file, else the document read again
