@@ -14,10 +14,10 @@
 import {
   addLeaf, EMPTY_ARRAY1, EMPTY_ARRAY2, EMPTY_OBJECT1, EMPTY_OBJECT2, FALSE1, FALSE2, finishLeafSum, fmix, hashStringTo,
   index1, index2, MAX_DEPTH, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2, TAG_KEY,
-  TAG_VALUE, TRUE1, TRUE2, type LeafSum,
+  TAG_VALUE, TRUE1, TRUE2, lossyNumber, type LeafSum,
 } from './hash';
 
-export { walkStats, lossyNumber } from './hash';
+export { walkStats } from './hash';
 
 /** Number of object members of a parsed JSON value, not counting those inside `skip` objects (events). */
 export function countKeysOutside(v: unknown, skip: ReadonlySet<unknown>): number {
@@ -160,7 +160,8 @@ const scratch = new Uint32Array(4);
 
 /**
  * The content hash of one JSON value from its text, as written: the leaf sum of ingest/hash.ts, where a
- * number is hashed by its text (not its double), and the k-th repeat (k ≥ 1) of a key in one object has k
+ * number is hashed by its text (not its double) unless it is a safe integer (|n| < 2^53, not -0: hashed by
+ * value, so `100`, `100.0` and `1e2` are one number, as on the fast path), and the k-th repeat (k ≥ 1) of a key in one object has k
  * mixed into the key's hash, so `{"a":1,"a":2}`, `{"a":2,"a":1}` and `{"a":2}` all differ. For text with
  * neither repeated keys nor numbers a double cannot hold as written, the result equals `contentHash` of the
  * parsed value (the fast path). Writes two 32-bit lanes to `out[offset]`, `out[offset + 1]`.
@@ -236,7 +237,10 @@ export function exactHash(text: string, out: Uint32Array, offset: number): void 
     const m = NUM.exec(text);
     if (!m) fail();
     i += m![0].length;
-    hashStringTo(m![0], TAG_VALUE, scratch, 0);
+    // a safe integer hashes by value, as the fast path does (so both paths agree on every event); any other
+    // number by its text
+    const num = Number(m![0]);
+    hashStringTo(lossyNumber(num) ? m![0] : String(num), TAG_VALUE, scratch, 0);
     return addLeaf(acc, p1, p2, scratch[0] ^ NUMBER1, (scratch[1] + NUMBER2) | 0);
   };
   value(ROOT1, ROOT2, 0);
