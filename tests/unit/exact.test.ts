@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { prepare } from '../../src/lib/ingest/prepare';
 import { contentHash } from '../../src/lib/ingest/hash';
-import { exactHash, parseWithRanges, prettyJson, rawTextOf } from '../../src/lib/ingest/exact';
+import { exactHash, keyColons, parseWithRanges, prettyJson, rawTextOf, walkStats } from '../../src/lib/ingest/exact';
 import { envelope, kmsEvent, lookupItem, s3File, te } from './helpers';
 
 const leaf = (text: string, path = 'f.json') => ({ path, bytes: te.encode(text), compressed: false });
@@ -92,7 +92,9 @@ describe('distinct JSON is never merged as one event (issue 10, item 8)', () => 
       expect([...got]).toEqual([...want]);
     }
     // and prepare() of a plain document never needs the exact pass (same hashes as contentHash)
-    const p = prepare(leaf(JSON.stringify({ Records: evs.slice(0, 500) })));
+    const doc = JSON.stringify({ Records: evs.slice(0, 500) });
+    const p = prepare(leaf(doc));
+    expect(keyColons(doc)).toBe(walkStats.keys + 1); // every member counted: no document-wide exact pass
     const h = new Uint32Array(2);
     p.events.forEach((e, i) => {
       contentHash(e, h, 0);
