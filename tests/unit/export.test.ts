@@ -40,6 +40,13 @@ describe('csvOf', () => {
     expect(cells).toEqual(values.map((v) => `'${v}`));
   });
 
+  it('multi-line values starting with a formula character are neutralised too (issue 10)', () => {
+    const values = ['=cmd|\' /C calc\'!A0\nsecond line', '+1\r\n2', '-2+3\nx', '@SUM(A1)\ny', '\tcmd\nz', '\rcmd\nw', '=A1\r'];
+    const out = csvOf(values.map((v) => ({ v })), ['v']);
+    const cells = Papa.parse<string[]>(out, { newline: '\r\n', skipEmptyLines: true }).data.slice(1).map((r) => r[0]);
+    expect(cells).toEqual(values.map((v) => `'${v}`));
+  });
+
   it('quotes commas, quotes and line breaks (RFC 4180) and round-trips through a CSV parser', () => {
     const rows: Record<string, string | number>[] = [
       { a: 'x,y', b: 'say "hi"', c: 'line1\nline2' },

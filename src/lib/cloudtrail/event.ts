@@ -58,10 +58,50 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? '' : typeof v === 'object' ? '' : String(v);
 }
 
-/** eventTime as epoch ms (UTC); NaN when absent or malformed. */
+/**
+ * ISO 8601 date-time as CloudTrail writes eventTime (`2024-05-01T10:00:00Z`), with the variants other tools
+ * write: a space for `T`, no seconds, a fraction of any length, an offset `±hh:mm` / `±hhmm` / `±hh`, or none.
+ * Four-digit years only.
+ */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+
+/**
+ * Reads a CloudTrail time (eventTime) as epoch ms, independent of the machine's time zone:
+ * - a time with no offset (`2024-05-01T10:00:00`) is UTC, as CloudTrail records every time ("CloudTrail
+ *   record contents": eventTime is "The date and time the request was completed, in coordinated universal
+ *   time (UTC)"), never the browser's local zone (which `Date.parse` would use);
+ * - a date alone is midnight UTC;
+ * - anything else (another text shape, an impossible date such as `2024-02-30`, a year outside 0000–9999
+ *   such as `+275760-09-13T00:00:00Z`) cannot be read: NaN. Such events are kept and shown with their
+ *   eventTime text flagged; they sort last and are left out of time windows (the events view counts them).
+ */
+export function parseEventTime(s: string): number {
+  const m = ISO_TIME.exec(s.trim());
+  if (!m) return NaN;
+  const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone = 'Z'] = m;
+  const month = +mo, day = +d, hour = +h, minute = +mi, second = +sec;
+  if (month < 1 || month > 12 || day < 1 || hour > 24 || minute > 59 || second > 60) return NaN;
+  if (hour === 24 && (minute || second || +frac)) return NaN;
+  const dt = new Date(0);
+  dt.setUTCFullYear(+y, month - 1, day); // setUTCFullYear: years 0–99 stay as written (Date.UTC maps them to 19xx)
+  if (dt.getUTCMonth() !== month - 1) return NaN; // 2024-02-30
+  dt.setUTCHours(hour, minute, Math.min(second, 59), frac ? Math.floor(+('0.' + frac) * 1000) : 0);
+  let off = 0;
+  if (zone !== 'Z' && zone !== 'z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    const oh = +digits.slice(0, 2), om = +(digits.slice(2) || 0);
+    if (oh > 23 || om > 59) return NaN;
+    off = sign * (oh * 60 + om) * 60_000;
+  }
+  const t = dt.getTime() - off;
+  return Number.isFinite(t) ? t : NaN;
+}
+
+/** eventTime as epoch ms (UTC, see {@link parseEventTime}); NaN when absent or unreadable. */
 export function eventTimeMs(e: CloudTrailEvent): number {
   const t = e.eventTime;
-  return typeof t === 'string' ? Date.parse(t) : NaN;
+  return typeof t === 'string' ? parseEventTime(t) : NaN;
 }
 
 /**

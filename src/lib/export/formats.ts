@@ -3,10 +3,12 @@
  * stored events.
  *
  * CSV is written by papaparse's `unparse` (RFC 4180 quoting: fields with commas, quotes or line breaks are
- * quoted, quotes doubled; https://www.papaparse.com/docs#json-to-csv) with `escapeFormulae: true`, which
- * prefixes a `'` to every text cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return, so that a
- * spreadsheet does not run an attacker's `userAgent` as a formula (OWASP "CSV Injection",
- * https://owasp.org/www-community/attacks/CSV_Injection).
+ * quoted, quotes doubled; https://www.papaparse.com/docs#json-to-csv) with `escapeFormulae` set to
+ * {@link FORMULA_START}, which prefixes a `'` to every text cell starting with `=`, `+`, `-`, `@`, a tab or a
+ * carriage return, so that a spreadsheet does not run an attacker's `userAgent` as a formula (OWASP "CSV
+ * Injection", https://owasp.org/www-community/attacks/CSV_Injection). papaparse's own `escapeFormulae: true`
+ * uses `/^[=+\-@\t\r].*$/`, whose `.*$` (no dotall flag) fails on a value holding a line break, so a
+ * multi-line `=cmd|...\n...` stayed a live formula: only the first character is tested here.
  *
  * The JSON formats never re-serialise an event they do not have to: the stored text of each event (its
  * original bytes, already JSON) is concatenated as is. The `...Parts` variants return the output as an array
@@ -14,6 +16,12 @@
  */
 import Papa from 'papaparse';
 import { utcIso } from '../format/utc';
+
+/**
+ * The first character of a cell a spreadsheet would read as a formula (OWASP "CSV Injection"): `=`, `+`, `-`,
+ * `@`, tab, carriage return. Only the first character is tested, whatever follows (line breaks included).
+ */
+export const FORMULA_START = /^[=+\-@\t\r]/;
 
 /** True for columns holding epoch-ms times (`time`, `eventTime`, any name ending in `time`). */
 function isTimeColumn(name: string): boolean {
@@ -35,7 +43,7 @@ export function csvOf(rows: readonly Record<string, string | number>[], columns:
       return v;
     }),
   );
-  const csv = Papa.unparse({ fields: [...columns], data }, { escapeFormulae: true, newline: '\r\n', quotes: false, header: true });
+  const csv = Papa.unparse({ fields: [...columns], data }, { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false, header: true });
   return csv.replace(/\r\n$/, '') + '\r\n';
 }
 

@@ -46,7 +46,7 @@ export const EMPTY_OBJECT1 = 0x4cf5ad43, EMPTY_OBJECT2 = 0x7a3b1c2d;
 export const NUMBER1 = 0x5f356495, NUMBER2 = 0x2c1b3c6d;
 
 /** murmur3's 32-bit finaliser (a bijection): unsigned result. */
-function fmix(h: number): number {
+export function fmix(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
@@ -119,6 +119,7 @@ export function addValue(acc: LeafSum, v: unknown, p1: number, p2: number, depth
       hashStringTo(v, TAG_VALUE, scratch, 0);
       return addLeaf(acc, p1, p2, scratch[0], scratch[1]);
     case 'number':
+      if (lossyNumber(v)) walkStats.lossy = true;
       hashStringTo(String(v), TAG_VALUE, scratch, 0);
       return addLeaf(acc, p1, p2, scratch[0] ^ NUMBER1, (scratch[1] + NUMBER2) | 0);
     case 'boolean':
@@ -135,6 +136,7 @@ export function addValue(acc: LeafSum, v: unknown, p1: number, p2: number, depth
       const o = v as Record<string, unknown>;
       for (const k in o) {
         any = true;
+        walkStats.keys++;
         hashStringTo(k, TAG_KEY, scratch, 2);
         addValue(acc, o[k], mixA(p1, scratch[2]), mixB(p2, scratch[3]), depth + 1);
       }
@@ -145,6 +147,19 @@ export function addValue(acc: LeafSum, v: unknown, p1: number, p2: number, depth
       // undefined / functions / symbols never come out of JSON.parse
       return addLeaf(acc, p1, p2, 0, 0);
   }
+}
+
+/** Counters the fast-path walk keeps for the check above (reset per document by prepare). */
+export const walkStats = {
+  /** Object members seen (keys of parsed objects, events and below). */
+  keys: 0,
+  /** True once a number that may not be as written was seen (not a safe integer, or -0). */
+  lossy: false,
+};
+
+/** True when a parsed number may differ from its text as written (so the fast hash may merge distinct texts). */
+export function lossyNumber(v: number): boolean {
+  return !Number.isSafeInteger(v) || (v === 0 && 1 / v < 0);
 }
 
 /** Writes the final two lanes of a leaf sum to `out[offset]`, `out[offset + 1]`. */

@@ -2,6 +2,8 @@ import type { CloudTrailEvent } from '../cloudtrail/event';
 import { trailConfigKind } from './formats/trailConfig';
 import { isPublicKeyList } from '../analysis/integrity';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
+import { jsonHook } from './formats/types';
+import { parseWithRanges } from './exact';
 
 /** What one text document turned out to be. */
 export type ParseOutcome =
@@ -20,6 +22,18 @@ export type ParseOutcome =
   | { kind: 'digest'; digest: DigestDocument }
   | { kind: 'not-cloudtrail'; reason: string; config?: { kind: string; doc: unknown } }
   | { kind: 'corrupt'; reason: string };
+
+/**
+ * The parsed document an `events` outcome was read from (for JSON lines, the array of the lines' values),
+ * used to count the object members outside the events (see ingest/exact.ts). Kept beside the outcome, not in
+ * it, so the outcome stays plain data.
+ */
+export const documentOf = new WeakMap<ParseOutcome, unknown>();
+
+function withDoc(o: ParseOutcome, doc: unknown): ParseOutcome {
+  documentOf.set(o, doc);
+  return o;
+}
 
 /** Line and column (both 1-based) of a character offset in `text`. */
 export function lineColumn(text: string, pos: number): { line: number; column: number } {
@@ -163,7 +177,7 @@ function fromDocument(doc: unknown): ParseOutcome {
       };
     }
     const base = { kind: 'events' as const, format: f.id, events: x.events, skipped: x.skipped, notes: x.notes };
-    return f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base;
+    return withDoc(f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base, doc);
   }
   if (isPublicKeyList(doc)) return { kind: 'not-cloudtrail', reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures', config: { kind: 'list-public-keys', doc } };
   const cfg = trailConfigKind(doc);
@@ -182,6 +196,7 @@ function parseJsonLines(text: string): ParseOutcome | null {
   const notes: string[] = [];
   let skipped = 0;
   let digest: DigestDocument | null = null;
+  const values: unknown[] = [];
   let lineNo = 0;
   let start = 0;
   while (start <= text.length) {
@@ -202,7 +217,8 @@ function parseJsonLines(text: string): ParseOutcome | null {
     }
     let v: unknown;
     try {
-      v = JSON.parse(line);
+      v = jsonHook.parse(line);
+      values.push(v);
     } catch (err) {
       // A document whose first JSON line does not parse on its own is not JSON lines (for example a
       // pretty-printed file with an error): report it whole rather than keep scraps of it.
@@ -221,7 +237,7 @@ function parseJsonLines(text: string): ParseOutcome | null {
       if (notes.length < 3) notes.push(`line ${lineNo}: ${r}`);
     } else events.push(r);
   }
-  if (events.length) return { kind: 'events', format: 'json-lines', events, skipped, notes };
+  if (events.length) return withDoc({ kind: 'events', format: 'json-lines', events, skipped, notes }, values);
   if (digest) return { kind: 'digest', digest };
   return null;
 }
@@ -244,7 +260,7 @@ export function parseText(text: string): ParseOutcome {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let doc: unknown;
   try {
-    doc = JSON.parse(body);
+    doc = jsonHook.parse(body);
   } catch (err) {
     const whole = describeJsonError(body, err);
     if (text.indexOf('\n', i) !== -1) {
@@ -257,5 +273,22 @@ export function parseText(text: string): ParseOutcome {
     return fromDocument(doc);
   } catch (err) {
     return { kind: 'corrupt', reason: String((err as Error).message ?? err) };
+  }
+}
+
+/**
+ * {@link parseText} with every JSON value read by `parseWithRanges` (ingest/exact.ts), so that each event's
+ * text as written is found with `rawTextOf(event)`. Slower than `JSON.parse`: only for documents whose events
+ * need their exact hash. Returns null when the document cannot be read so (nested too deep for the reader).
+ */
+export function parseTextExact(text: string): ParseOutcome | null {
+  const saved = jsonHook.parse;
+  jsonHook.parse = parseWithRanges;
+  try {
+    return parseText(text);
+  } catch {
+    return null;
+  } finally {
+    jsonHook.parse = saved;
   }
 }

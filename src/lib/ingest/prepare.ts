@@ -4,7 +4,9 @@ import { MAX_DEPTH, stringHash } from './hash';
 import { FieldStoreBuilder, type FieldStore } from '../store/fields';
 import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
 import type { Leaf, Source } from './open';
-import { parseText } from './parse';
+import { documentOf, parseText, parseTextExact } from './parse';
+import { countKeysOutside, exactHash, keyColons, rawTextOf } from './exact';
+import { walkStats } from './hash';
 import { arrayRanges } from './slices';
 import { phase } from './phases';
 
@@ -120,6 +122,9 @@ export function prepare(leaf: Leaf): Prepared {
   const blocks: PreparedBlock[] = [];
   let builder = new FieldStoreBuilder();
   let blockStart = 0;
+  walkStats.keys = 0;
+  /** Events (indices in `events`) holding a number a double may not hold as written. */
+  const lossy: number[] = [];
   const closeBlock = () => {
     const n = events.length - blockStart;
     if (!n) return;
@@ -131,6 +136,7 @@ export function prepare(leaf: Leaf): Prepared {
   for (let k = 0; k < out.events.length; k++) {
     const ev = out.events[k];
     const i = events.length;
+    walkStats.lossy = false;
     // the content hash comes out of the same walk that builds the field store
     if (!builder.addEvent(ev as unknown as Record<string, unknown>, h, i * 2)) {
       skipped++;
@@ -140,10 +146,43 @@ export function prepare(leaf: Leaf): Prepared {
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
     events.push(ev);
     recordOf[i] = k;
+    if (walkStats.lossy) lossy.push(i);
     if (builder.rows === CHUNK_EVENTS) closeBlock();
   }
   closeBlock();
-  phase('index', t);
+  t = phase('index', t);
+  // Same event = same JSON as written (keys sorted). The walk hashed parsed values: the events holding a
+  // number that may not be as written are hashed again from their own text, and all of them when the
+  // document's `":` count differs from the members parsed (a repeated key, or white space before a colon).
+  // See ingest/exact.ts.
+  let exactTexts: (string | undefined)[] | null = null;
+  if (events.length) {
+    const colons = keyColons(docText);
+    const all = colons < 0 || colons !== walkStats.keys + (documentOf.has(out) ? countKeysOutside(documentOf.get(out), new Set(out.events)) : -1);
+    const which = all ? events.map((_, i) => i) : lossy;
+    if (which.length) {
+      // each event's text: the Records element ranges of an S3 delivery file, else the document read again
+      const ranges = out.aligned ? arrayRanges(docText, 'Records') : null;
+      let rawOf: (k: number) => string | undefined;
+      if (ranges && ranges.length === out.events.length * 2) rawOf = (k) => docText.slice(ranges[k * 2], ranges[k * 2 + 1]);
+      else {
+        const again = parseTextExact(docText);
+        rawOf = again && again.kind === 'events' && again.events.length === out.events.length ? (k) => rawTextOf(again.events[k]) : () => undefined;
+      }
+      exactTexts = new Array(events.length);
+      for (const i of which) {
+        const raw = rawOf(recordOf[i]);
+        if (raw === undefined) continue;
+        try {
+          exactHash(raw, h, i * 2);
+          exactTexts[i] = raw;
+        } catch {
+          /* keep the walk's hash */
+        }
+      }
+    }
+  }
+  phase('exact', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
   if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
@@ -151,7 +190,7 @@ export function prepare(leaf: Leaf): Prepared {
     events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
     ...(bySource
       ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
-      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf) }),
+      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts) }),
   };
 }
 
@@ -159,8 +198,8 @@ export function prepare(leaf: Leaf): Prepared {
  * The JSON text of each event: its original text when the document is an S3 delivery file of `records`
  * records (`events[i]` being record `recordOf[i]`), else the event re-serialised.
  */
-function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array): string[] {
+function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array, exact: readonly (string | undefined)[] | null): string[] {
   const r = records >= 0 ? arrayRanges(doc, 'Records') : null;
-  if (!r || r.length !== records * 2) return events.map((ev) => JSON.stringify(ev));
+  if (!r || r.length !== records * 2) return events.map((ev, i) => exact?.[i] ?? JSON.stringify(ev));
   return events.map((_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));
 }

@@ -21,6 +21,11 @@ export interface EvalInfo {
   warnings: string[];
   /** True when the query needed the generic field index (any path, free text). */
   usedFields: boolean;
+  /**
+   * Set when a time window is given: events matching the query that the window left out because their
+   * eventTime cannot be read (absent, or NaN: see `parseEventTime` in cloudtrail/event.ts).
+   */
+  untimed?: number;
 }
 
 /** Escapes a string for use inside a RegExp. */
@@ -86,7 +91,14 @@ export class Engine {
       const from = opts.from ?? -Infinity;
       const to = opts.to ?? Infinity;
       const t = this.ix.time;
-      for (let i = 0; i < n; i++) if (bm[i] && !(t[i] >= from && t[i] < to)) bm[i] = 0;
+      let untimed = 0;
+      for (let i = 0; i < n; i++) {
+        if (bm[i] && !(t[i] >= from && t[i] < to)) {
+          bm[i] = 0;
+          if (t[i] !== t[i]) untimed++;
+        }
+      }
+      info.untimed = untimed;
     }
     return bm;
   }

@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
+import { prettyJson } from '../ingest/exact';
 import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';
@@ -23,8 +24,10 @@ import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
 export interface RowView {
   /** Row id in the index (stable until the store is wiped). */
   row: number;
-  /** eventTime, epoch ms UTC (NaN when absent). */
+  /** eventTime, epoch ms UTC (NaN when absent or unreadable). */
   time: number;
+  /** The eventTime text as written, when it cannot be read as a time (`time` NaN); absent otherwise. */
+  timeText?: string;
   eventSource: string;
   eventName: string;
   principal: string;
@@ -38,7 +41,10 @@ export interface RowView {
 /** A stored event fetched for the detail view. */
 export interface EventDetail {
   row: number;
-  /** The event's JSON, pretty-printed (2-space indent). */
+  /**
+   * The event's JSON as stored, pretty-printed (2-space indent) token by token: numbers as written
+   * (`9007199254740993`, `1e400`), repeated keys all shown in order.
+   */
   json: string;
   /** How the caller is classified (identity type, credentials, MFA, console/CLI/SDK/service). */
   caller: CallerClass | null;
@@ -77,7 +83,11 @@ export interface QueryRequest {
 
 /** Outcome of {@link api.run}. On a syntax error the previous result stays current. */
 export type QueryResponse =
-  | { ok: true; total: number; ms: number; warnings: string[] }
+  | {
+      ok: true; total: number; ms: number; warnings: string[];
+      /** Matching events a time window left out because their eventTime cannot be read (0 without a window). */
+      untimed: number;
+    }
   | { ok: false; message: string; pos: number; end: number };
 
 const db = openDB();
@@ -471,7 +481,7 @@ const api = {
       await fieldIndexReady();
     }
     if (usesFindings(ast)) await allFindings();
-    const info = { warnings: [] as string[], usedFields: false };
+    const info: { warnings: string[]; usedFields: boolean; untimed?: number } = { warnings: [], usedFields: false };
     let bm: Uint8Array;
     try {
       bm = engine.evaluate(ast, { from: req.from, to: req.to, now: req.now }, info);
@@ -481,13 +491,25 @@ const api = {
     }
     result = rowsOf(bm, !!req.descending);
     lastRequest = req;
-    return { ok: true, total: result.length, ms: performance.now() - t0, warnings: info.warnings };
+    return { ok: true, total: result.length, ms: performance.now() - t0, warnings: info.warnings, untimed: info.untimed ?? 0 };
   },
-  /** Rows `offset..offset+limit` of the current result. */
-  page(offset: number, limit: number): RowView[] {
+  /**
+   * Rows `offset..offset+limit` of the current result. A row whose eventTime cannot be read carries the
+   * eventTime text as written (`timeText`, from the field stores, awaited when not yet loaded).
+   */
+  async page(offset: number, limit: number): Promise<RowView[]> {
     const out: RowView[] = [];
     const end = Math.min(result.length, offset + limit);
-    for (let i = Math.max(0, offset); i < end; i++) out.push(view(result[i]));
+    const rows = result.slice(Math.max(0, offset), end);
+    for (const r of rows) out.push(view(r));
+    if (out.some((v) => v.time !== v.time)) {
+      await fieldIndexReady();
+      for (const v of out) {
+        if (v.time === v.time || v.row >= ix.n) continue;
+        const t = fields.valueOfRow(v.row, 'eventTime');
+        if (t !== undefined) v.timeText = t;
+      }
+    }
     return out;
   },
   /** Top values of each facet over the current result. */
@@ -643,7 +665,8 @@ async function eventDetail(row: number): Promise<EventDetail | null> {
   let caller: CallerClass | null = null;
   try {
     const ev = JSON.parse(text);
-    json = JSON.stringify(ev, null, 2);
+    json = prettyJson(text); // tokens as written: numbers keep their digits, repeated keys all show
+
     caller = classifyCaller(ev);
   } catch {
     /* stored text is always JSON; show it as is otherwise */

@@ -2,6 +2,7 @@ import {
   addLeaf, addValue, EMPTY_ARRAY1, EMPTY_ARRAY2, EMPTY_OBJECT1, EMPTY_OBJECT2, FALSE1, FALSE2, finishLeafSum,
   hashStringTo, index1, index2, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2,
   TAG_KEY, TAG_VALUE, TRUE1, TRUE2, type LeafSum,
+  walkStats, lossyNumber,
 } from '../ingest/hash';
 
 /**
@@ -170,6 +171,7 @@ export class FieldStoreBuilder {
         return addLeaf(acc, p1, p2, this.valH[c * 2], this.valH[c * 2 + 1]);
       }
       case 'number': {
+        if (lossyNumber(v)) walkStats.lossy = true;
         const c = this.code(String(v));
         this.entry(path, c);
         return addLeaf(acc, p1, p2, this.valH[c * 2] ^ NUMBER1, (this.valH[c * 2 + 1] + NUMBER2) | 0);
@@ -188,6 +190,7 @@ export class FieldStoreBuilder {
         const o = v as Record<string, unknown>;
         for (const k in o) {
           any = true;
+          walkStats.keys++;
           const id = this.child(path, k);
           if (plain) {
             this.plainPos(id, p1, p2);
@@ -231,6 +234,7 @@ export class FieldStoreBuilder {
         let any = false;
         for (const k in ev) {
           any = true;
+          walkStats.keys++;
           const u = ev[k];
           const id = this.child(-1, k);
           this.plainPos(id, ROOT1, ROOT2);
@@ -241,6 +245,7 @@ export class FieldStoreBuilder {
             let anyU = false;
             for (const uk in u as Record<string, unknown>) {
               anyU = true;
+              walkStats.keys++;
               const uid = this.child(id, uk);
               this.plainPos(uid, p1, p2);
               const q1 = this.posH[uid * 2];

@@ -3,7 +3,7 @@ import type { Prepared } from '../ingest/prepare';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
 import { phase } from '../ingest/phases';
-import { contentHash } from '../ingest/hash';
+import { exactHash } from '../ingest/exact';
 import { RawReader } from './raw';
 import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from './fields';
 import { CHUNK_EVENTS, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
@@ -136,7 +136,7 @@ export class StoreWriter {
         const row = await this.db.hashes.get(id);
         if (!row || texts.length * 2 !== row.h.length) continue;
         const h = new Uint32Array(row.h.length);
-        texts.forEach((t, i) => contentHash(JSON.parse(t), h, i * 2));
+        texts.forEach((t, i) => exactHash(t, h, i * 2));
         await this.db.hashes.update(id, { h });
       }
     }

@@ -24,6 +24,8 @@ export class Search {
   ms = $state(0);
   error = $state<{ message: string; pos: number; end: number } | null>(null);
   warnings = $state<string[]>([]);
+  /** Matching events the time window left out because their eventTime cannot be read. */
+  untimed = $state(0);
   facets = $state.raw<FacetResult[]>([]);
   histogram = $state.raw<Histogram | null>(null);
   /** Bumped when a new result replaces the old one (tables drop cached pages). */
@@ -80,6 +82,7 @@ export class Search {
       this.total = res.total;
       this.ms = res.ms;
       this.warnings = res.warnings;
+      this.untimed = res.untimed;
       if (!opts.keepEvent) this.eventId = undefined;
       const [facets, histogram, index] = await Promise.all([
         this.query().facets(8),

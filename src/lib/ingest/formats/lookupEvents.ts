@@ -1,5 +1,5 @@
 import { isEvent, type CloudTrailEvent } from '../../cloudtrail/event';
-import { FormatError, collect, isObject, type InputFormat } from './types';
+import { FormatError, collect, isObject, jsonHook, type InputFormat } from './types';
 
 /**
  * Unwraps one item of `aws cloudtrail lookup-events` output: `{"EventId":..., "CloudTrailEvent":"<json>"}`.
@@ -9,7 +9,7 @@ export function unwrapLookupItem(item: unknown): CloudTrailEvent | string {
   if (!isObject(item) || typeof item.CloudTrailEvent !== 'string') return 'item has no CloudTrailEvent string';
   let e: unknown;
   try {
-    e = JSON.parse(item.CloudTrailEvent);
+    e = jsonHook.parse(item.CloudTrailEvent);
   } catch (err) {
     return `CloudTrailEvent is not valid JSON (${(err as Error).message})`;
   }
