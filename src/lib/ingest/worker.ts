@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { openDB, type FileRecord } from '../store/db';
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
@@ -14,7 +14,20 @@ export type TaskOutcome =
   | { ok: false; error: 'cancelled' }
   | { ok: false; error: 'failed'; message: string };
 
-const db = openDB();
+let db: KeyTrailDB = await openStore();
+let ready: Promise<unknown> = Promise.resolve();
+// Delete all, in any tab: stop, and open the new store once the old one is deleted (the deletion closes the
+// connection).
+const channel = new BroadcastChannel(STORE_CHANNEL);
+let lastWipe = '';
+channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
+  if (ev.data.type === 'clearing') cancel.cancelled = true;
+  else if (ev.data.type === 'cleared' && ev.data.wipe !== lastWipe) {
+    lastWipe = ev.data.wipe;
+    db.close({ disableAutoOpen: true });
+    ready = openStore().then((fresh) => (db = fresh));
+  }
+};
 let cancel = { cancelled: false };
 let remote: Comlink.Remote<WriterWorkerApi> | null = null;
 
@@ -52,6 +65,7 @@ const api = {
   /** Reads and commits one input; progress is reported through `onProgress` (a comlink proxy). */
   async ingest(task: IngestTask, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
     try {
+      await ready;
       await ingestTask(db, committer, task, onProgress, cancel);
       return { ok: true };
     } catch (err) {

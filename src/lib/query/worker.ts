@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
 import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
@@ -80,7 +80,7 @@ export type QueryResponse =
   | { ok: true; total: number; ms: number; warnings: string[] }
   | { ok: false; message: string; pos: number; end: number };
 
-const db = openDB();
+let db: KeyTrailDB = await openStore();
 const ix = new ColumnarIndex();
 const fields = new FieldIndex();
 let analysis: KmsAnalysis | null = null;
@@ -230,7 +230,9 @@ async function getAnalysis(): Promise<KmsAnalysis> {
   }
   return analysis;
 }
-const raw = new RawReader(db);
+let raw = new RawReader(db);
+/** Resolves once the store is open again after Delete all; reads wait for it. */
+let reopening: Promise<void> | null = null;
 let loading: Promise<void> | null = null;
 let fieldsLoading: Promise<void> | null = null;
 let fieldsTotal = 0;
@@ -270,9 +272,14 @@ function notify(): void {
   }, 250);
 }
 
+/** Bumped when the store is wiped: loads started before stop adding what they read. */
+let epoch = 0;
+
 async function loadSegments(ids: number[]): Promise<void> {
+  const e = epoch;
   for (let i = 0; i < ids.length; i += 64) {
     const segs = await db.segments.bulkGet(ids.slice(i, i + 64));
+    if (e !== epoch) return;
     const start = ix.n;
     for (const s of segs) if (s) ix.addSegment(s);
     updateRange(start);
@@ -280,8 +287,10 @@ async function loadSegments(ids: number[]): Promise<void> {
 }
 
 async function loadFields(ids: number[]): Promise<void> {
+  const e = epoch;
   for (let i = 0; i < ids.length; i += 32) {
     const stores = await db.fields.bulkGet(ids.slice(i, i + 32));
+    if (e !== epoch) return;
     for (const s of stores) {
       const base = s && ix.segBase.get(s.id);
       if (s && base !== undefined) fields.add(s, base);
@@ -293,15 +302,19 @@ async function loadFields(ids: number[]): Promise<void> {
 /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
 function ensureLoaded(): Promise<void> {
   if (!loading) {
-    loading = (async () => {
+    const e = epoch;
+    const p: Promise<void> = (async () => {
+      await reopening;
       const keys = (await db.segments.toCollection().primaryKeys()) as number[];
       await loadSegments(keys.filter((k) => !ix.segments.has(k)));
+      if (e !== epoch) return;
       fieldsTotal = keys.length;
-      fieldsLoading = loadFields(keys.filter((k) => !fields.loaded.has(k))).finally(() => notify());
+      fieldsLoading = loadFields(keys.filter((k) => !fields.loaded.has(k))).catch(() => undefined).finally(() => notify());
     })().finally(() => {
-      loading = null;
+      if (loading === p) loading = null;
       notify();
     });
+    loading = p;
   }
   return loading;
 }
@@ -319,17 +332,22 @@ let deferredFieldIds: number[] = [];
 let deferredLoad: Promise<void> | null = null;
 
 async function loadPending(): Promise<void> {
-  while (pendingIds.length) {
-    const ids = pendingIds;
-    pendingIds = [];
-    await loadSegments(ids);
-    fieldsTotal += ids.length;
-    if (ingestRunning) deferredFieldIds.push(...ids);
-    else await loadFields(ids);
-    invalidateAnalyses();
+  try {
+    while (pendingIds.length) {
+      const ids = pendingIds;
+      pendingIds = [];
+      await loadSegments(ids);
+      fieldsTotal += ids.length;
+      if (ingestRunning) deferredFieldIds.push(...ids);
+      else await loadFields(ids);
+      invalidateAnalyses();
+    }
+  } catch {
+    /* the store was closed (Delete all): `reset` dropped what was loaded */
+  } finally {
+    pendingLoad = null;
+    notify();
   }
-  pendingLoad = null;
-  notify();
 }
 
 /** Loads the field stores whose loading was deferred during an ingest. */
@@ -358,7 +376,8 @@ async function fieldIndexReady(): Promise<void> {
 const channel = new BroadcastChannel(STORE_CHANNEL);
 channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   const m = ev.data;
-  if (m.type === 'cleared') reset();
+  if (m.type === 'clearing') void storeClosing(m.wipe);
+  else if (m.type === 'cleared') void storeCleared(m.wipe);
   else if (m.type === 'commit') {
     if (!m.segmentIds.length) {
       // a digest, public keys or a trail configuration: no events, but the analyses change
@@ -371,6 +390,31 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   }
 };
 
+let closedFor = '';
+let clearedFor = '';
+
+/** Delete all started (in this tab or another): drop every reference to stored data and close the store. */
+function storeClosing(wipe: string): void {
+  if (closedFor === wipe) return;
+  closedFor = wipe;
+  db.close({ disableAutoOpen: true });
+  reset();
+}
+
+/** The store was deleted: forget what was loaded and open the new (empty) store. Resolves once it is open. */
+function storeCleared(wipe: string): Promise<void> {
+  if (clearedFor !== wipe) {
+    clearedFor = wipe;
+    storeClosing(wipe);
+    reopening = openStore().then((fresh) => {
+      db = fresh;
+      raw = new RawReader(fresh);
+      reopening = null;
+    });
+  }
+  return reopening ?? Promise.resolve();
+}
+
 /** Forgets every analysis result (new events arrived, or the store was wiped). */
 function invalidateAnalyses(): void {
   analysis = null;
@@ -382,6 +426,11 @@ function invalidateAnalyses(): void {
 }
 
 function reset(): void {
+  epoch++;
+  pendingIds = [];
+  pendingLoad = null;
+  loading = null;
+  fieldsLoading = null;
   invalidateAnalyses();
   ix.clear();
   fields.clear();
@@ -426,6 +475,7 @@ function view(r: number): RowView {
 const api = {
   /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
   async open(): Promise<IndexStatus> {
+    await reopening;
     await ensureLoaded();
     return status();
   },
@@ -596,6 +646,10 @@ const api = {
   status,
   /** Drops the in-memory index (after the store was wiped). */
   reset,
+  /** Delete all `wipe` started: let go of the store (also heard on the store channel; each wipe is handled once). */
+  storeClosing,
+  /** Delete all `wipe` deleted the store: open the new one (also heard on the store channel). */
+  storeCleared,
   /** Removes all listeners. */
   unsubscribeAll(): void {
     listeners = [];
