@@ -14,8 +14,10 @@ export type TaskOutcome =
   | { ok: false; error: 'cancelled' }
   | { ok: false; error: 'failed'; message: string };
 
-let db: KeyTrailDB = await openStore();
-let ready: Promise<unknown> = Promise.resolve();
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile)
+let db!: KeyTrailDB;
+/** Resolves once the store is open (at start, and again after Delete all); tasks wait for it. */
+let ready: Promise<unknown> = openStore().then((fresh) => (db = fresh));
 // Delete all, in any tab: stop, and open the new store once the old one is deleted (the deletion closes the
 // connection).
 const channel = new BroadcastChannel(STORE_CHANNEL);
@@ -24,8 +26,10 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   if (ev.data.type === 'clearing') cancel.cancelled = true;
   else if (ev.data.type === 'cleared' && ev.data.wipe !== lastWipe) {
     lastWipe = ev.data.wipe;
-    db.close({ disableAutoOpen: true });
-    ready = openStore().then((fresh) => (db = fresh));
+    ready = ready.then(async () => {
+      db.close({ disableAutoOpen: true });
+      db = await openStore();
+    });
   }
 };
 let cancel = { cancelled: false };

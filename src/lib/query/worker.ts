@@ -80,7 +80,9 @@ export type QueryResponse =
   | { ok: true; total: number; ms: number; warnings: string[] }
   | { ok: false; message: string; pos: number; end: number };
 
-let db: KeyTrailDB = await openStore();
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile;
+// every API call waits for `reopening` instead)
+let db!: KeyTrailDB;
 const ix = new ColumnarIndex();
 const fields = new FieldIndex();
 let analysis: KmsAnalysis | null = null;
@@ -230,9 +232,24 @@ async function getAnalysis(): Promise<KmsAnalysis> {
   }
   return analysis;
 }
-let raw = new RawReader(db);
-/** Resolves once the store is open again after Delete all; reads wait for it. */
+let raw!: RawReader;
+/** Resolves once the store is open (at start, and again after Delete all); reads wait for it. */
 let reopening: Promise<void> | null = null;
+/** Opens the store (again), after any opening under way. */
+function openAgain(): Promise<void> {
+  const p: Promise<void> = (reopening ?? Promise.resolve())
+    .then(async () => {
+      const fresh = await openStore();
+      db = fresh;
+      raw = new RawReader(fresh);
+    })
+    .finally(() => {
+      if (reopening === p) reopening = null;
+    });
+  reopening = p;
+  return p;
+}
+void openAgain();
 let loading: Promise<void> | null = null;
 let fieldsLoading: Promise<void> | null = null;
 let fieldsTotal = 0;
@@ -397,7 +414,7 @@ let clearedFor = '';
 function storeClosing(wipe: string): void {
   if (closedFor === wipe) return;
   closedFor = wipe;
-  db.close({ disableAutoOpen: true });
+  db?.close({ disableAutoOpen: true });
   reset();
 }
 
@@ -406,11 +423,7 @@ function storeCleared(wipe: string): Promise<void> {
   if (clearedFor !== wipe) {
     clearedFor = wipe;
     storeClosing(wipe);
-    reopening = openStore().then((fresh) => {
-      db = fresh;
-      raw = new RawReader(fresh);
-      reopening = null;
-    });
+    void openAgain();
   }
   return reopening ?? Promise.resolve();
 }
@@ -689,4 +702,11 @@ async function eventDetail(row: number): Promise<EventDetail | null> {
 /** Type of the query worker's API. */
 export type QueryWorkerApi = typeof api;
 
-Comlink.expose(api);
+/** The API as exposed: every call first waits for the store to be open. */
+const exposed = Object.fromEntries(
+  Object.entries(api).map(([name, fn]) => [name, async (...args: unknown[]) => {
+    await reopening;
+    return (fn as (...a: unknown[]) => unknown)(...args);
+  }]),
+);
+Comlink.expose(exposed);

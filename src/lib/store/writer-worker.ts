@@ -22,10 +22,14 @@ const MAX_BATCH_FILES = 256;
 /** Most events committed in one transaction (a batch always takes at least one document). */
 const MAX_BATCH_EVENTS = 50_000;
 
-let db: KeyTrailDB = await openStore('relaxed');
-const writer = new StoreWriter(db);
-/** Resolves once the store is open (again, after Delete all); commits wait for it. */
-let ready: Promise<unknown> = Promise.resolve();
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile)
+let db!: KeyTrailDB;
+let writer!: StoreWriter;
+/** Resolves once the store is open (at start, and again after Delete all); commits wait for it. */
+let ready: Promise<unknown> = openStore('relaxed').then((fresh) => {
+  db = fresh;
+  writer = new StoreWriter(fresh);
+});
 
 // Delete all, in any tab: once the store was deleted, forget every hash and open the new store (the old
 // handle points at a deleted bucket or database).
@@ -35,10 +39,10 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   // (`clearing` needs nothing here: the tab's ingest is cancelled, and the deletion closes the connection)
   if (ev.data.type === 'cleared' && ev.data.wipe !== lastWipe) {
     lastWipe = ev.data.wipe;
-    db.close({ disableAutoOpen: true });
-    ready = openStore('relaxed').then((fresh) => {
-      db = fresh;
-      writer.setDB(fresh);
+    ready = ready.then(async () => {
+      db.close({ disableAutoOpen: true });
+      db = await openStore('relaxed');
+      writer.setDB(db);
     });
   }
 };
