@@ -117,7 +117,9 @@ export class IngestPool {
     const stopped = new Promise<PoolEnd>((resolve) => (this.stopRun = resolve));
     let end: PoolEnd;
     try {
-      end = await Promise.race([this.runTasks(tasks, cb), stopped]);
+      const work = this.runTasks(tasks, cb);
+      work.catch(() => undefined); // a run cut short may still fail later: nobody waits for it any more
+      end = await Promise.race([work, stopped]);
     } catch (err) {
       end = { kind: 'failed', message: `${(err as Error)?.message ?? String(err)}` };
     }
@@ -187,9 +189,8 @@ export class IngestPool {
       const stop = this.stopRun;
       this.cancelTimer = setTimeout(() => {
         this.cancelTimer = null;
-        const end = this.quotaEnd ?? { kind: 'cancelled' };
+        stop(this.quotaEnd ?? { kind: 'cancelled' });
         this.terminate();
-        stop(end);
       }, CANCEL_GRACE_MS);
     }
   }
