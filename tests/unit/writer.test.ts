@@ -91,6 +91,18 @@ describe('StoreWriter', () => {
     db.close();
   });
 
+  it('forgets what it knew of a store that was wiped and recreated meanwhile (Delete all in another tab): the same file is stored again', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const writer = new StoreWriter(db);
+    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'ingested', newEvents: 500 });
+    // another context wipes every table (this writer hears no message)
+    await db.transaction('rw', db.tables, () => Promise.all(db.tables.map((t) => t.clear())));
+    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'ingested', newEvents: 500 });
+    expect(await db.meta.get('stats')).toMatchObject({ events: 500 });
+    expect(await drop(db, writer, 'b.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'duplicate', newEvents: 0 });
+    db.close();
+  });
+
   it('rehashes a store written with the first hash scheme before its first commit', async () => {
     const name = `writer-${++dbn}`;
     const db = openDB(name);

@@ -17,13 +17,33 @@ const PER_WORKER = 32;
 /** Inputs at least this large (bytes, as dropped) count as large. */
 const LARGE_BYTES = 256 * 1024;
 
+/**
+ * How long (ms) a cancelled run waits for its workers to stop their tasks before it ends anyway, terminating
+ * them (a worker busy in one long synchronous step, or one that never started, does not answer sooner).
+ */
+const CANCEL_GRACE_MS = 3000;
+
+/** What a run says when a worker script could not be loaded: the site was updated since this tab loaded it. */
+export const UPDATED_MESSAGE = 'KeyTrail was updated: reload this tab';
+
 /** How a pool run ended. */
 export type PoolEnd =
   | { kind: 'done' }
   | { kind: 'cancelled' }
   | { kind: 'quota'; needed: number; message: string }
   /** A worker could not be reached (it failed to start or crashed): files not stored are left to retry. */
-  | { kind: 'failed'; message: string };
+  | { kind: 'failed'; message: string }
+  /**
+   * A worker script failed to load: this tab runs an older build whose files are no longer served (a 404
+   * after an update). Only a reload helps; files not stored are left to retry.
+   */
+  | { kind: 'updated'; message: string };
+
+/** What a worker's `error` event means: a script that failed to load (a plain Event) or an uncaught error. */
+function workerFailure(ev: Event, name: string): PoolEnd {
+  const message = ev instanceof ErrorEvent ? ev.message : '';
+  return message ? { kind: 'failed', message: `the ${name} worker stopped: ${message}` } : { kind: 'updated', message: UPDATED_MESSAGE };
+}
 
 /** Callbacks of a pool run (called on the page's thread). */
 export interface PoolCallbacks {
@@ -44,6 +64,23 @@ export class IngestPool {
   private writer: { raw: Worker; api: Comlink.Remote<WriterWorkerApi> } | null = null;
   private connecting: Promise<unknown> | null = null;
   private cancelled = false;
+  /** Ends the current run at once (a worker failed, or a cancel was not answered in time). */
+  private stopRun: ((end: PoolEnd) => void) | null = null;
+  /** How the current workers failed, when one did (they are then unusable). */
+  private broken: PoolEnd | null = null;
+  private cancelTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The current run stopped on the storage quota (its cancel, if it times out, still ends as `quota`). */
+  private quotaEnd: PoolEnd | null = null;
+
+  /** Watches a new worker: a script that fails to load, or an uncaught error, ends the run with a message. */
+  private watch(raw: Worker, name: string): void {
+    const onError = (ev: Event) => {
+      this.broken ??= workerFailure(ev, name);
+      this.stopRun?.(this.broken);
+    };
+    raw.addEventListener('error', onError);
+    raw.addEventListener('messageerror', onError);
+  }
 
   /** @param size number of workers; default `navigator.hardwareConcurrency` clamped to 1..4. */
   constructor(private size = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2))) {}
@@ -51,12 +88,14 @@ export class IngestPool {
   private start(): Promise<unknown> {
     if (!this.writer) {
       const raw = new Worker(new URL('../store/writer-worker.ts', import.meta.url), { type: 'module', name: 'keytrail-writer' });
+      this.watch(raw, 'store writer');
       this.writer = { raw, api: Comlink.wrap<WriterWorkerApi>(raw) };
     }
     const writer = this.writer;
     const added: Promise<unknown>[] = [];
     while (this.workers.length < this.size) {
       const raw = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: `keytrail-ingest-${this.workers.length}` });
+      this.watch(raw, 'ingest');
       const w = { raw, api: Comlink.wrap<IngestWorkerApi>(raw) };
       this.workers.push(w);
       const ch = new MessageChannel();
@@ -66,10 +105,36 @@ export class IngestPool {
     return this.connecting ?? Promise.resolve();
   }
 
-  /** Runs every task; resolves when all ended, or when the run was cancelled or hit the storage quota. */
+  /**
+   * Runs every task; resolves when all ended, or when the run was cancelled, hit the storage quota, or a
+   * worker failed (a script that does not load, a crash): it never hangs on a worker that does not answer.
+   * After a failure, or a cancel the workers did not answer in time, the workers are terminated (the next run
+   * starts new ones).
+   */
   async run(tasks: IngestTask[], cb: PoolCallbacks): Promise<PoolEnd> {
-    await this.start();
     this.cancelled = false;
+    this.quotaEnd = null;
+    const stopped = new Promise<PoolEnd>((resolve) => (this.stopRun = resolve));
+    let end: PoolEnd;
+    try {
+      const work = this.runTasks(tasks, cb);
+      work.catch(() => undefined); // a run cut short may still fail later: nobody waits for it any more
+      end = await Promise.race([work, stopped]);
+    } catch (err) {
+      end = { kind: 'failed', message: `${(err as Error)?.message ?? String(err)}` };
+    }
+    this.stopRun = null;
+    if (this.cancelTimer) clearTimeout(this.cancelTimer);
+    this.cancelTimer = null;
+    // broken workers are not used again (the next run starts new ones)
+    if (end.kind === 'failed' || end.kind === 'updated') this.terminate();
+    return end;
+  }
+
+  private async runTasks(tasks: IngestTask[], cb: PoolCallbacks): Promise<PoolEnd> {
+    if (this.broken) return this.broken;
+    await this.start();
+    if (this.cancelled) return { kind: 'cancelled' };
     await Promise.all(this.workers.map((w) => w.api.resume()));
     let next = 0;
     let end: PoolEnd = { kind: 'done' };
@@ -98,6 +163,7 @@ export class IngestPool {
         cb.onTaskEnd(task, outcome);
         if (!outcome.ok && outcome.error === 'quota' && end.kind === 'done') {
           end = { kind: 'quota', needed: outcome.needed, message: outcome.message };
+          this.quotaEnd = end;
           this.cancel();
         }
       }
@@ -112,18 +178,31 @@ export class IngestPool {
     return Promise.all([...this.workers.map((w) => w.api.phases()), ...(this.writer ? [this.writer.api.phases()] : [])]);
   }
 
-  /** Stops the run: tasks in progress end as cancelled (nothing half-committed), queued ones are not started. */
+  /**
+   * Stops the run: tasks in progress end as cancelled (nothing half-committed), queued ones are not started.
+   * Workers that do not answer within {@link CANCEL_GRACE_MS} are terminated and the run ends anyway.
+   */
   cancel(): void {
     this.cancelled = true;
-    for (const w of this.workers) void w.api.cancel();
+    for (const w of this.workers) void w.api.cancel().catch(() => undefined);
+    if (this.stopRun && !this.cancelTimer) {
+      const stop = this.stopRun;
+      this.cancelTimer = setTimeout(() => {
+        this.cancelTimer = null;
+        stop(this.quotaEnd ?? { kind: 'cancelled' });
+        this.terminate();
+      }, CANCEL_GRACE_MS);
+    }
   }
 
-  /** Ends every worker (their in-memory dedupe sets go with them). */
+  /** Ends every worker (their in-memory dedupe sets go with them); a run in progress ends as cancelled. */
   terminate(): void {
     for (const w of this.workers) w.raw.terminate();
     this.workers = [];
     this.writer?.raw.terminate();
     this.writer = null;
     this.connecting = null;
+    this.broken = null;
+    this.stopRun?.({ kind: 'cancelled' });
   }
 }

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { openDB, type FileRecord } from '../store/db';
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
@@ -14,7 +14,24 @@ export type TaskOutcome =
   | { ok: false; error: 'cancelled' }
   | { ok: false; error: 'failed'; message: string };
 
-const db = openDB();
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile)
+let db!: KeyTrailDB;
+/** Resolves once the store is open (at start, and again after Delete all); tasks wait for it. */
+let ready: Promise<unknown> = openStore().then((fresh) => (db = fresh));
+// Delete all, in any tab: stop, and open the new store once the old one is deleted (the deletion closes the
+// connection).
+const channel = new BroadcastChannel(STORE_CHANNEL);
+let lastWipe = '';
+channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
+  if (ev.data.type === 'clearing') cancel.cancelled = true;
+  else if (ev.data.type === 'cleared' && ev.data.wipe !== lastWipe) {
+    lastWipe = ev.data.wipe;
+    ready = ready.then(async () => {
+      db.close({ disableAutoOpen: true });
+      db = await openStore();
+    });
+  }
+};
 let cancel = { cancelled: false };
 let remote: Comlink.Remote<WriterWorkerApi> | null = null;
 
@@ -52,6 +69,7 @@ const api = {
   /** Reads and commits one input; progress is reported through `onProgress` (a comlink proxy). */
   async ingest(task: IngestTask, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
     try {
+      await ready;
       await ingestTask(db, committer, task, onProgress, cancel);
       return { ok: true };
     } catch (err) {

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { openDB, STORE_CHANNEL, type FileRecord, type StoreMessage } from '../store/db';
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../ingest/hash';
 import { prettyJson } from '../ingest/exact';
@@ -90,7 +90,9 @@ export type QueryResponse =
     }
   | { ok: false; message: string; pos: number; end: number };
 
-const db = openDB();
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile;
+// every API call waits for `reopening` instead)
+let db!: KeyTrailDB;
 const ix = new ColumnarIndex();
 const fields = new FieldIndex();
 let analysis: KmsAnalysis | null = null;
@@ -260,7 +262,24 @@ async function getAnalysis(): Promise<KmsAnalysis> {
   }
   return analysis;
 }
-const raw = new RawReader(db);
+let raw!: RawReader;
+/** Resolves once the store is open (at start, and again after Delete all); reads wait for it. */
+let reopening: Promise<void> | null = null;
+/** Opens the store (again), after any opening under way. */
+function openAgain(): Promise<void> {
+  const p: Promise<void> = (reopening ?? Promise.resolve())
+    .then(async () => {
+      const fresh = await openStore();
+      db = fresh;
+      raw = new RawReader(fresh);
+    })
+    .finally(() => {
+      if (reopening === p) reopening = null;
+    });
+  reopening = p;
+  return p;
+}
+void openAgain();
 let loading: Promise<void> | null = null;
 let fieldsLoading: Promise<void> | null = null;
 let fieldsTotal = 0;
@@ -300,9 +319,14 @@ function notify(): void {
   }, 250);
 }
 
+/** Bumped when the store is wiped: loads started before stop adding what they read. */
+let epoch = 0;
+
 async function loadSegments(ids: number[]): Promise<void> {
+  const e = epoch;
   for (let i = 0; i < ids.length; i += 64) {
     const segs = await db.segments.bulkGet(ids.slice(i, i + 64));
+    if (e !== epoch) return;
     const start = ix.n;
     for (const s of segs) if (s) ix.addSegment(s);
     updateRange(start);
@@ -310,8 +334,10 @@ async function loadSegments(ids: number[]): Promise<void> {
 }
 
 async function loadFields(ids: number[]): Promise<void> {
+  const e = epoch;
   for (let i = 0; i < ids.length; i += 32) {
     const stores = await db.fields.bulkGet(ids.slice(i, i + 32));
+    if (e !== epoch) return;
     for (const s of stores) {
       const base = s && ix.segBase.get(s.id);
       if (s && base !== undefined) fields.add(s, base);
@@ -323,15 +349,19 @@ async function loadFields(ids: number[]): Promise<void> {
 /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
 function ensureLoaded(): Promise<void> {
   if (!loading) {
-    loading = (async () => {
+    const e = epoch;
+    const p: Promise<void> = (async () => {
+      await reopening;
       const keys = (await db.segments.toCollection().primaryKeys()) as number[];
       await loadSegments(keys.filter((k) => !ix.segments.has(k)));
+      if (e !== epoch) return;
       fieldsTotal = keys.length;
-      fieldsLoading = loadFields(keys.filter((k) => !fields.loaded.has(k))).finally(() => notify());
+      fieldsLoading = loadFields(keys.filter((k) => !fields.loaded.has(k))).catch(() => undefined).finally(() => notify());
     })().finally(() => {
-      loading = null;
+      if (loading === p) loading = null;
       notify();
     });
+    loading = p;
   }
   return loading;
 }
@@ -349,17 +379,22 @@ let deferredFieldIds: number[] = [];
 let deferredLoad: Promise<void> | null = null;
 
 async function loadPending(): Promise<void> {
-  while (pendingIds.length) {
-    const ids = pendingIds;
-    pendingIds = [];
-    await loadSegments(ids);
-    fieldsTotal += ids.length;
-    if (ingestRunning) deferredFieldIds.push(...ids);
-    else await loadFields(ids);
-    invalidateAnalyses();
+  try {
+    while (pendingIds.length) {
+      const ids = pendingIds;
+      pendingIds = [];
+      await loadSegments(ids);
+      fieldsTotal += ids.length;
+      if (ingestRunning) deferredFieldIds.push(...ids);
+      else await loadFields(ids);
+      invalidateAnalyses();
+    }
+  } catch {
+    /* the store was closed (Delete all): `reset` dropped what was loaded */
+  } finally {
+    pendingLoad = null;
+    notify();
   }
-  pendingLoad = null;
-  notify();
 }
 
 /** Loads the field stores whose loading was deferred during an ingest. */
@@ -388,7 +423,8 @@ async function fieldIndexReady(): Promise<void> {
 const channel = new BroadcastChannel(STORE_CHANNEL);
 channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   const m = ev.data;
-  if (m.type === 'cleared') reset();
+  if (m.type === 'clearing') void storeClosing(m.wipe);
+  else if (m.type === 'cleared') void storeCleared(m.wipe);
   else if (m.type === 'commit') {
     if (!m.segmentIds.length) {
       // a digest, public keys or a trail configuration: no events, but the analyses change
@@ -401,6 +437,27 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   }
 };
 
+let closedFor = '';
+let clearedFor = '';
+
+/** Delete all started (in this tab or another): drop every reference to stored data and close the store. */
+function storeClosing(wipe: string): void {
+  if (closedFor === wipe) return;
+  closedFor = wipe;
+  db?.close({ disableAutoOpen: true });
+  reset();
+}
+
+/** The store was deleted: forget what was loaded and open the new (empty) store. Resolves once it is open. */
+function storeCleared(wipe: string): Promise<void> {
+  if (clearedFor !== wipe) {
+    clearedFor = wipe;
+    storeClosing(wipe);
+    void openAgain();
+  }
+  return reopening ?? Promise.resolve();
+}
+
 /** Forgets every analysis result (new events arrived, or the store was wiped). */
 function invalidateAnalyses(): void {
   analysis = null;
@@ -412,6 +469,11 @@ function invalidateAnalyses(): void {
 }
 
 function reset(): void {
+  epoch++;
+  pendingIds = [];
+  pendingLoad = null;
+  loading = null;
+  fieldsLoading = null;
   invalidateAnalyses();
   ix.clear();
   fields.clear();
@@ -456,6 +518,7 @@ function view(r: number): RowView {
 const api = {
   /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
   async open(): Promise<IndexStatus> {
+    await reopening;
     await ensureLoaded();
     return status();
   },
@@ -638,6 +701,10 @@ const api = {
   status,
   /** Drops the in-memory index (after the store was wiped). */
   reset,
+  /** Delete all `wipe` started: let go of the store (also heard on the store channel; each wipe is handled once). */
+  storeClosing,
+  /** Delete all `wipe` deleted the store: open the new one (also heard on the store channel). */
+  storeCleared,
   /** Removes all listeners. */
   unsubscribeAll(): void {
     listeners = [];
@@ -678,4 +745,11 @@ async function eventDetail(row: number): Promise<EventDetail | null> {
 /** Type of the query worker's API. */
 export type QueryWorkerApi = typeof api;
 
-Comlink.expose(api);
+/** The API as exposed: every call first waits for the store to be open. */
+const exposed = Object.fromEntries(
+  Object.entries(api).map(([name, fn]) => [name, async (...args: unknown[]) => {
+    await reopening;
+    return (fn as (...a: unknown[]) => unknown)(...args);
+  }]),
+);
+Comlink.expose(exposed);

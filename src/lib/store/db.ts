@@ -128,6 +128,12 @@ export interface StatsRecord {
   /** Approximate size of the stored events' JSON text (UTF-16 code units; each file's share of its text). */
   rawChars: number;
   /**
+   * Random id given to the store by the first commit that wrote these counters. A writer that finds another id
+   * than the one it last saw knows the store was wiped (Delete all) and recreated since, and forgets its
+   * in-memory hashes before deduplicating against it.
+   */
+  storeId?: string;
+  /**
    * Which content hash the `hashes` rows hold: 2 is the leaf sum of ingest/hash.ts; absent means the
    * first scheme (stores written before it), which the writer rehashes once before its first commit.
    */
@@ -156,9 +162,13 @@ export const DB_NAME = 'keytrail';
  * @param durability IndexedDB durability hint of its write transactions: the store's writer uses 'relaxed'
  *   (a commit is reported once the operating system has the data, not once it reached the disk; every
  *   transaction stays atomic, so a crash never leaves half a file, and the dropped files remain the source).
+ * @param factory the IndexedDB factory to open it in (a storage bucket's, see {@link openStore}); default the
+ *   global `indexedDB`.
  */
-export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict'): KeyTrailDB {
-  const db = new Dexie(name, durability ? { chromeTransactionDurability: durability } : {}) as KeyTrailDB;
+export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict', factory?: IDBFactory): KeyTrailDB {
+  const options: Record<string, unknown> = durability ? { chromeTransactionDurability: durability } : {};
+  if (factory) Object.assign(options, { indexedDB: factory, IDBKeyRange: globalThis.IDBKeyRange });
+  const db = new Dexie(name, options) as KeyTrailDB;
   db.version(1).stores({
     files: '++id, path, fingerprint, status, parentId',
     chunks: '++id, fileId',
@@ -171,11 +181,111 @@ export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict'): KeyTr
     configs: '++id, fileId',
     meta: 'key',
   });
+  // The store is being deleted (Delete all, in this tab or another): Dexie closes the connection; keep it
+  // closed, so that no late request creates the database again before every context opened the new store.
+  db.on('versionchange', (ev: IDBVersionChangeEvent) => {
+    if (ev.newVersion === null) db.close({ disableAutoOpen: true });
+  });
   return db;
 }
 
-/** Channel on which writers announce commits (`{type:'commit', segmentIds}`) and wipes (`{type:'cleared'}`). */
+/**
+ * Name of the storage bucket (Storage Buckets API) that holds the store where the browser has the API
+ * (Chromium): deleting the bucket removes its files from disk, which deleting an IndexedDB database does not
+ * (Chromium's LevelDB keeps deleted records in its files until a compaction that may never come).
+ */
+export const STORE_BUCKET = 'keytrail';
+
+/** The part of the Storage Buckets API KeyTrail uses (not yet in TypeScript's DOM types). */
+interface StorageBucketsLike {
+  open(name: string, options?: { persisted?: boolean }): Promise<{ indexedDB: IDBFactory }>;
+  delete(name: string): Promise<void>;
+}
+
+function storageBuckets(): StorageBucketsLike | undefined {
+  return (globalThis.navigator as (Navigator & { storageBuckets?: StorageBucketsLike }) | undefined)?.storageBuckets;
+}
+
+/** True when the origin's default IndexedDB holds the KeyTrail database (a store written by an earlier build). */
+async function hasLegacyStore(): Promise<boolean> {
+  try {
+    return (await indexedDB.databases()).some((d) => d.name === DB_NAME);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The IndexedDB factory the store lives in: the `keytrail` storage bucket's where the browser has the Storage
+ * Buckets API, else the origin's default one. A store written by an earlier build in the default IndexedDB
+ * stays there (and is used) until Delete all removes it. Every context (page, workers, tabs) gets the same
+ * answer, as long as nobody creates the default database meanwhile.
+ */
+export async function storeFactory(): Promise<IDBFactory> {
+  const buckets = storageBuckets();
+  if (!buckets || (await hasLegacyStore())) return indexedDB;
+  try {
+    return (await buckets.open(STORE_BUCKET, { persisted: true })).indexedDB;
+  } catch {
+    try {
+      return (await buckets.open(STORE_BUCKET)).indexedDB;
+    } catch {
+      return indexedDB;
+    }
+  }
+}
+
+/**
+ * Opens the app's store (see {@link storeFactory} for where it lives). After Delete all every context opens
+ * it again (the old handle points at a deleted bucket or database).
+ */
+export async function openStore(durability?: 'relaxed' | 'strict'): Promise<KeyTrailDB> {
+  return openDB(DB_NAME, durability, await storeFactory());
+}
+
+/**
+ * Deletes the whole store from this origin: `indexedDB.deleteDatabase` on the store's database (in its bucket
+ * and, for a store of an earlier build, in the default IndexedDB), then the storage bucket itself, which
+ * removes its files from disk. Every connection should be closed first (the other tabs are told on
+ * {@link STORE_CHANNEL}); connections still open get a `versionchange` and Dexie closes them, which
+ * `onBlocked` reports while it waits.
+ * @throws Error when the browser refuses to delete the database.
+ */
+export async function deleteStore(onBlocked?: () => void): Promise<void> {
+  const del = (factory: IDBFactory) =>
+    new Promise<void>((resolve, reject) => {
+      const req = factory.deleteDatabase(DB_NAME);
+      req.onsuccess = () => resolve();
+      req.onerror = () => reject(req.error ?? new Error('the browser refused to delete the database'));
+      req.onblocked = () => onBlocked?.();
+    });
+  const buckets = storageBuckets();
+  if (buckets) {
+    try {
+      await del((await buckets.open(STORE_BUCKET)).indexedDB);
+    } catch {
+      /* no bucket (yet): nothing in it */
+    }
+  }
+  await del(indexedDB);
+  if (buckets) await buckets.delete(STORE_BUCKET);
+}
+
+/** Channel on which store changes are announced to every tab's page, writer and query worker. */
 export const STORE_CHANNEL = 'keytrail-store';
 
-/** A message on {@link STORE_CHANNEL}. */
-export type StoreMessage = { type: 'commit'; segmentIds: number[]; events: number } | { type: 'cleared' };
+/**
+ * A message on {@link STORE_CHANNEL}:
+ * - `commit`: a writer committed these segments (and wrote these file records); `events` new distinct events;
+ * - `files`: file records changed outside a commit (queued as pending, cancelled, interrupted); every record
+ *   when `ids` is absent;
+ * - `clearing`: Delete all started: stop ingesting, let go of the store (its connections close when the
+ *   deletion asks them to);
+ * - `cleared`: the store was deleted: forget everything held in memory and open the (new, empty) store.
+ * `wipe` identifies one Delete all (a context handles each once, however it heard of it).
+ */
+export type StoreMessage =
+  | { type: 'commit'; segmentIds: number[]; events: number; fileIds?: number[] }
+  | { type: 'files'; ids?: number[] }
+  | { type: 'clearing'; wipe: string }
+  | { type: 'cleared'; wipe: string };

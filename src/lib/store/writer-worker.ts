@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { PHASES } from '../ingest/phases';
-import { openDB, type FileRecord } from './db';
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from './db';
 import { QuotaError, StoreWriter, type CommitInput, type CommitResult } from './writer';
 
 /**
@@ -22,8 +22,30 @@ const MAX_BATCH_FILES = 256;
 /** Most events committed in one transaction (a batch always takes at least one document). */
 const MAX_BATCH_EVENTS = 50_000;
 
-const db = openDB(undefined, 'relaxed');
-const writer = new StoreWriter(db);
+// (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile)
+let db!: KeyTrailDB;
+let writer!: StoreWriter;
+/** Resolves once the store is open (at start, and again after Delete all); commits wait for it. */
+let ready: Promise<unknown> = openStore('relaxed').then((fresh) => {
+  db = fresh;
+  writer = new StoreWriter(fresh);
+});
+
+// Delete all, in any tab: once the store was deleted, forget every hash and open the new store (the old
+// handle points at a deleted bucket or database).
+const channel = new BroadcastChannel(STORE_CHANNEL);
+let lastWipe = '';
+channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
+  // (`clearing` needs nothing here: the tab's ingest is cancelled, and the deletion closes the connection)
+  if (ev.data.type === 'cleared' && ev.data.wipe !== lastWipe) {
+    lastWipe = ev.data.wipe;
+    ready = ready.then(async () => {
+      db.close({ disableAutoOpen: true });
+      db = await openStore('relaxed');
+      writer.setDB(db);
+    });
+  }
+};
 const queue: { record: FileRecord; input: CommitInput; resolve: (o: CommitOutcome) => void }[] = [];
 let pumping = false;
 
@@ -39,6 +61,7 @@ async function pump(): Promise<void> {
       }
       const batch = queue.splice(0, n);
       try {
+        await ready;
         const results = await writer.commitMany(batch);
         batch.forEach((b, i) => b.resolve({ ok: true, result: results[i] }));
       } catch (err) {

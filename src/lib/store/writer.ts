@@ -95,6 +95,12 @@ export function isQuotaError(err: unknown): boolean {
   return false;
 }
 
+/** A random id for a new store (see `StatsRecord.storeId`). */
+function newStoreId(): string {
+  const c = globalThis.crypto;
+  return c?.randomUUID ? c.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
 let localTail: Promise<unknown> = Promise.resolve();
 /** Runs `fn` holding the store-wide commit lock (Web Locks across workers and tabs; a promise chain in Node). */
 export function withCommitLock<T>(fn: () => Promise<T>): Promise<T> {
@@ -117,8 +123,16 @@ export class StoreWriter {
   private channel: BroadcastChannel | null = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(STORE_CHANNEL) : null;
   private tmp = new Uint32Array(2);
   private upgraded = false;
+  /** The store's `StatsRecord.storeId` as of this writer's last commit (undefined before its first). */
+  private storeId: string | undefined;
 
   constructor(private db: KeyTrailDB) {}
+
+  /** Writes to `db` from now on (the store was deleted and opened again); forgets every hash. */
+  setDB(db: KeyTrailDB): void {
+    this.db = db;
+    this.reset();
+  }
 
   /**
    * Rewrites the content hashes of a store written before the current hash scheme (`StatsRecord.hashScheme`)
@@ -184,12 +198,17 @@ export class StoreWriter {
         this.upgraded = true;
       }
       const segmentIds: number[] = [];
+      let storeId: string | undefined;
       let plans: ReturnType<StoreWriter['plan']>[] = [];
       let newEvents = 0;
       let needed = 0;
       const db = this.db;
       try {
         await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests, db.configs], async () => {
+          // A store wiped and recreated since this writer's last commit (Delete all in any tab) has another
+          // id: what this writer remembers of the old store must not make the new one's events duplicates.
+          const before = await db.meta.get('stats');
+          if (this.storeId !== undefined && before?.storeId !== this.storeId) this.reset();
           // read what other writers committed, deduplicate, and write, all in this one transaction
           await this.sync();
           t0 = phase('sync', t0);
@@ -265,18 +284,21 @@ export class StoreWriter {
             segmentIds.push(id);
           });
           if (chunks.length) await Promise.all([db.segments.bulkAdd(segments), db.fields.bulkAdd(fieldRows), db.hashes.bulkAdd(hashRows)]);
-          if (newEvents) {
-            const stats = (await db.meta.get('stats')) ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
+          if (newEvents || !before?.storeId) {
+            const stats = before ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
+            stats.storeId ??= newStoreId();
             stats.events += newEvents;
             stats.rawChars += rawChars;
             await db.meta.put(stats);
-          }
+            storeId = stats.storeId;
+          } else storeId = before.storeId;
         });
       } catch (err) {
         if (isQuotaError(err)) throw new QuotaError(needed, err);
         throw err;
       }
       t0 = phase('idb', t0);
+      this.storeId = storeId;
       // Only now, with the transaction committed, do the in-memory sets learn the new events.
       for (const { keep, p } of plans) {
         for (const i of keep) {
@@ -287,8 +309,9 @@ export class StoreWriter {
         }
       }
       for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
-      if (segmentIds.length || plans.some((pl) => pl.p.digest || pl.p.config)) {
-        this.channel?.postMessage({ type: 'commit', segmentIds, events: newEvents } satisfies StoreMessage);
+      // every commit changes file records at least: every tab's page, writer and query worker hear of it
+      if (plans.length) {
+        this.channel?.postMessage({ type: 'commit', segmentIds, events: newEvents, fileIds: plans.map((pl) => pl.rec.id!) } satisfies StoreMessage);
       }
       return plans.map(({ rec, status, keep, conflicts, p }) => ({
         fileId: rec.id!, path: rec.path, status, events: p.h.length / 2, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason, format: rec.format,
@@ -374,5 +397,6 @@ export class StoreWriter {
     this.eids.clear();
     this.lastHashId = 0;
     this.upgraded = false;
+    this.storeId = undefined;
   }
 }

@@ -1,9 +1,9 @@
 import * as Comlink from 'comlink';
 import type { IngestTask, TaskProgress } from '../../lib/ingest/ingest-core';
 import type { InputFile } from '../../lib/ingest/gather';
-import { IngestPool } from '../../lib/ingest/pool';
+import { IngestPool, UPDATED_MESSAGE, type PoolEnd } from '../../lib/ingest/pool';
 import type { TaskOutcome } from '../../lib/ingest/worker';
-import { FINAL_STATUSES, openDB, STORE_CHANNEL, type FileRecord, type FileStatus, type StoreMessage } from '../../lib/store/db';
+import { deleteStore, FINAL_STATUSES, openStore, STORE_CHANNEL, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
 import { Search } from './search.svelte';
@@ -28,6 +28,33 @@ export interface FileRow {
 /** Overall ingest state shown by `ingest-status`. */
 export type IngestState = 'idle' | 'running' | 'done';
 
+/** Runs `fn` holding the Web Lock `name` (every tab and worker of the origin); `fn` alone without Web Locks. */
+function withLock<T>(name: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+  const locks = navigator.locks;
+  if (!locks?.request) return fn();
+  return locks.request(name, signal ? { signal } : {}, fn) as Promise<T>;
+}
+
+/**
+ * Runs `fn` holding the Web Lock `name`; if it is not granted within `waitMs` (a tab that hangs on to it),
+ * takes it from its holder (`steal`).
+ */
+async function lockOrSteal<T>(name: string, waitMs: number, fn: () => Promise<T>): Promise<T> {
+  const locks = navigator.locks;
+  if (!locks?.request) return fn();
+  try {
+    return (await locks.request(name, { signal: AbortSignal.timeout(waitMs) }, fn)) as T;
+  } catch (err) {
+    if ((err as Error)?.name !== 'AbortError' && (err as Error)?.name !== 'TimeoutError') throw err;
+    return (await locks.request(name, { steal: true }, fn)) as T;
+  }
+}
+
+/** A random id for one Delete all (see `StoreMessage`). */
+function wipeId(): string {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+}
+
 function toRow(f: FileRecord): FileRow {
   return {
     id: f.id!, path: f.path, status: f.status, size: f.size, events: f.events, newEvents: f.newEvents,
@@ -41,7 +68,8 @@ function toRow(f: FileRecord): FileRow {
  * state of their own beyond what they show.
  */
 export class App {
-  readonly db = openDB();
+  /** The store (opened by `init`; opened again after Delete all). */
+  db!: KeyTrailDB;
   ingest = $state<IngestState>('idle');
   /** Every file and archive member record, in the order added. */
   files = $state.raw<FileRow[]>([]);
@@ -84,11 +112,30 @@ export class App {
   /** The events view's search (query, window, sort, open event, result). */
   readonly search = new Search(() => this.query);
   private channel = new BroadcastChannel(STORE_CHANNEL);
+  /** Resolves once the store is open (again, after a Delete all); every use of `db` outside init waits for it. */
+  private storeReady: Promise<void> = Promise.resolve();
+  private storeReopened: (() => void) | null = null;
+  /** Aborts this tab's wait for the ingest lock (Cancel, or Delete all). */
+  private lockWait: AbortController | null = null;
+  /** Cancel was asked for the ingest being set up or running. */
+  private cancelRequested = false;
+  /** The Delete all this tab is doing, or last heard of. */
+  private wipe = '';
+  /** File records changed by other tabs or writers, to read again (all of them when `refreshAll`). */
+  private refreshIds = new Set<number>();
+  private refreshAll = false;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
   /** Loads stored file records, marks files left pending by a closed page as interrupted, starts the index. */
   async init(): Promise<void> {
+    this.db = await openStore();
     this.worker = new Worker(new URL('../../lib/query/worker.ts', import.meta.url), { type: 'module', name: 'keytrail-query' });
+    this.worker.addEventListener('error', (ev) => {
+      const crashed = ev instanceof ErrorEvent && ev.message;
+      this.message = { kind: 'error', text: crashed ? `The query worker stopped (${ev.message}): reload this tab.` : `${UPDATED_MESSAGE} (this tab's version of KeyTrail is no longer served).` };
+    });
     this.query = Comlink.wrap<QueryWorkerApi>(this.worker);
+    this.channel.onmessage = (ev: MessageEvent<StoreMessage>) => void this.onStoreMessage(ev.data);
     await this.query.subscribe(
       Comlink.proxy((s: IndexStatus) => {
         this.index = s;
@@ -97,7 +144,8 @@ export class App {
     );
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
-      await this.db.files.where('status').equals('pending').modify({ status: 'interrupted', reason: 'the page was closed or reloaded before this file was stored; drop it again to finish' });
+      const n = await this.db.files.where('status').equals('pending').modify({ status: 'interrupted', reason: 'the page was closed or reloaded before this file was stored; drop it again to finish' });
+      if (n) this.channel.postMessage({ type: 'files' } satisfies StoreMessage);
     }
     const all = await this.db.files.toArray();
     this.files = all.map(toRow);
@@ -118,9 +166,78 @@ export class App {
     this.files.forEach((f, i) => this.byId.set(f.id, i));
   }
 
+  /**
+   * What other tabs and writers did to the store: commits and file record changes are read back (within a
+   * few hundred ms), Delete all cancels this tab's ingest and then empties its state.
+   */
+  private async onStoreMessage(m: StoreMessage): Promise<void> {
+    if (m.type === 'commit' || m.type === 'files') {
+      const ids = m.type === 'commit' ? m.fileIds : m.ids;
+      if (ids) for (const id of ids) this.refreshIds.add(id);
+      else this.refreshAll = true;
+      this.refreshTimer ??= setTimeout(() => void this.refreshFromStore(), 150);
+    } else if (m.type === 'clearing') {
+      if (m.wipe === this.wipe) return;
+      this.wipe = m.wipe;
+      this.storeReady = new Promise((resolve) => (this.storeReopened = resolve));
+      this.cancelRequested = true;
+      this.lockWait?.abort();
+      this.pool?.cancel();
+    } else if (m.type === 'cleared') {
+      if (this.storeReopened === null && m.wipe === this.wipe) return; // this tab's own Delete all
+      this.wipe = m.wipe;
+      this.db.close({ disableAutoOpen: true });
+      this.db = await openStore();
+      await this.query.storeCleared(m.wipe);
+      this.storeReopened?.();
+      this.storeReopened = null;
+      this.forgetAll();
+      this.message = { kind: 'info', text: 'All data was deleted in another tab.' };
+      this.index = await this.query.open();
+      this.indexVersion++;
+      void this.refreshStorage();
+    }
+  }
+
+  /** Reads back the file records and the count that other tabs or writers changed. */
+  private async refreshFromStore(): Promise<void> {
+    this.refreshTimer = null;
+    const all = this.refreshAll;
+    const ids = [...this.refreshIds];
+    this.refreshAll = false;
+    this.refreshIds.clear();
+    try {
+      await this.storeReady;
+      const wipe = this.wipe;
+      const recs = all ? await this.db.files.toArray() : await this.db.files.bulkGet(ids);
+      if (wipe !== this.wipe) return;
+      for (const r of recs) if (r) this.update(r.id!, toRow(r));
+      this.flush();
+    } catch {
+      /* the store is being deleted: the `cleared` message resets everything */
+    }
+  }
+
+  /** Empties this tab's state after the store was deleted. */
+  private forgetAll(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.files = [];
+    this.byId.clear();
+    this.dirty.clear();
+    this.refreshIds.clear();
+    this.refreshAll = false;
+    this.eventCount = 0;
+    if (this.ingest !== 'running') this.ingest = 'idle';
+  }
+
   /** Re-reads the distinct event count from the store. */
   async refreshCount(): Promise<void> {
-    this.eventCount = (await this.db.meta.get('stats'))?.events ?? 0;
+    try {
+      this.eventCount = (await this.db.meta.get('stats'))?.events ?? 0;
+    } catch {
+      /* the store is being deleted */
+    }
   }
 
   /** Reads storage use and quota (navigator.storage.estimate) and whether storage is persistent. */
@@ -156,7 +273,9 @@ export class App {
 
   /**
    * Ingests dropped or picked files. Files already stored (same path, size and lastModified, with a final
-   * status) are skipped; interrupted or cancelled ones are read again.
+   * status) are skipped; interrupted or cancelled ones are read again. One tab ingests at a time (the
+   * `keytrail-ingest` Web Lock, held from the file records' creation to the run's end): a tab whose files
+   * wait for another tab's ingest says so, and Cancel ends the wait.
    */
   async addInputs(inputs: InputFile[]): Promise<void> {
     if (!inputs.length) return;
@@ -164,7 +283,46 @@ export class App {
       this.message = { kind: 'info', text: 'An ingest is already running; wait for it to finish or cancel it.' };
       return;
     }
+    const before = { ingest: this.ingest, run: this.run };
+    this.ingest = 'running';
+    this.cancelRequested = false;
     this.message = null;
+    this.run = { files: inputs.length, filesDone: 0, bytes: inputs.reduce((n, i) => n + i.file.size, 0), bytesDone: 0, eventsFound: 0, startedAt: performance.now(), endedAt: 0 };
+    const wait = new AbortController();
+    this.lockWait = wait;
+    let granted = false;
+    const waiting = setTimeout(() => {
+      if (!granted) this.message = { kind: 'info', text: 'Waiting for the ingest in another KeyTrail tab to finish (Cancel stops waiting).' };
+    }, 300);
+    let ran = false;
+    try {
+      await withLock('keytrail-ingest', async () => {
+        granted = true;
+        clearTimeout(waiting);
+        if (this.lockWait === wait) this.lockWait = null;
+        if (this.message?.text.startsWith('Waiting for the ingest')) this.message = null;
+        await this.storeReady;
+        if (this.cancelRequested) throw new DOMException('cancelled', 'AbortError');
+        ran = await this.queueAndRun(inputs);
+      }, wait.signal);
+    } catch (err) {
+      if ((err as Error)?.name === 'AbortError') {
+        this.message = { kind: 'info', text: 'Ingest cancelled before it started; drop the files again to ingest them.' };
+      } else {
+        this.message = { kind: 'error', text: `Ingest stopped with an error (${(err as Error)?.message ?? String(err)}). Stored files are kept; drop the others again to retry.` };
+      }
+    } finally {
+      clearTimeout(waiting);
+      if (this.lockWait === wait) this.lockWait = null;
+      if ((this.ingest as IngestState) === 'running') {
+        this.ingest = ran ? 'done' : before.ingest;
+        if (!ran) this.run = before.run.files ? before.run : { ...this.run, endedAt: performance.now() };
+      }
+    }
+  }
+
+  /** Creates the file records of `inputs` not stored yet and ingests them (holding the ingest lock); false when nothing was left to read. */
+  private async queueAndRun(inputs: InputFile[]): Promise<boolean> {
     void navigator.storage?.persist?.().then(() => this.refreshStorage());
     const fp = (i: InputFile) => `${i.path}|${i.file.size}|${i.file.lastModified}`;
     const unique = new Map<string, InputFile>();
@@ -208,8 +366,11 @@ export class App {
       this.files = rows;
     }
     if (skipped) this.message = { kind: 'info', text: `${skipped} file(s) already loaded were skipped.` };
-    if (!tasks.length) return;
+    if (!tasks.length) return false;
+    // other tabs show the queued files at once
+    this.channel.postMessage({ type: 'files', ids: tasks.map((t) => t.fileId) } satisfies StoreMessage);
     await this.runTasks(tasks);
+    return true;
   }
 
   private async runTasks(tasks: IngestTask[]): Promise<void> {
@@ -232,78 +393,85 @@ export class App {
       for (const b of this.bytesByTask.values()) inFlight += b;
       this.run = { ...this.run, bytesDone: bytesDone + inFlight, eventsFound };
     };
-    const end = await new Promise<Awaited<ReturnType<IngestPool['run']>>>((resolve) => {
-      const body = async () => {
-        const r = await pool.run(tasks, {
-          onProgress: (p: TaskProgress) => {
-            this.bytesByTask.set(p.fileId, p.bytesRead);
-            this.update(p.fileId, { bytesRead: p.bytesRead });
-            for (const r of p.results) {
-              this.update(r.fileId, { path: r.path, status: r.status, events: r.events, newEvents: r.newEvents, reason: r.reason, conflicts: r.conflicts, format: r.format, ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}) });
-              if (r.fileId === p.fileId) final.add(r.fileId);
-            }
-            if (p.done) {
-              this.bytesByTask.delete(p.fileId);
-              bytesDone += p.bytesRead;
-              eventsFound += p.events;
-            }
-            progressTimer ??= setTimeout(pushRun, 100);
-          },
-          onTaskEnd: (task: IngestTask, outcome: TaskOutcome) => {
-            this.run = { ...this.run, filesDone: this.run.filesDone + 1 };
-            if (!outcome.ok) {
-              const status: FileStatus = outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
-              const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
-              void this.db.files.update(task.fileId, { status, reason });
-              this.update(task.fileId, { status, reason });
-            } else if (!final.has(task.fileId)) {
-              rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f))));
-            }
-          },
-        });
-        resolve(r);
-      };
-      const guarded = () =>
-        body().catch((err: unknown) => {
-          this.pool?.terminate();
-          this.pool = null;
-          resolve({ kind: 'failed', message: `${(err as Error)?.message ?? String(err)}` });
-        });
-      if (navigator.locks?.request) void navigator.locks.request('keytrail-ingest', guarded);
-      else void guarded();
-    });
+    let end: PoolEnd;
+    try {
+      end = this.cancelRequested
+        ? { kind: 'cancelled' }
+        : await pool.run(tasks, {
+            onProgress: (p: TaskProgress) => {
+              this.bytesByTask.set(p.fileId, p.bytesRead);
+              this.update(p.fileId, { bytesRead: p.bytesRead });
+              for (const r of p.results) {
+                this.update(r.fileId, { path: r.path, status: r.status, events: r.events, newEvents: r.newEvents, reason: r.reason, conflicts: r.conflicts, format: r.format, ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}) });
+                if (r.fileId === p.fileId) final.add(r.fileId);
+              }
+              if (p.done) {
+                this.bytesByTask.delete(p.fileId);
+                bytesDone += p.bytesRead;
+                eventsFound += p.events;
+              }
+              progressTimer ??= setTimeout(pushRun, 100);
+            },
+            onTaskEnd: (task: IngestTask, outcome: TaskOutcome) => {
+              this.run = { ...this.run, filesDone: this.run.filesDone + 1 };
+              if (!outcome.ok) {
+                const status: FileStatus = outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
+                const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
+                void this.db.files.update(task.fileId, { status, reason }).catch(() => undefined);
+                this.update(task.fileId, { status, reason });
+              } else if (!final.has(task.fileId)) {
+                rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f)), () => undefined));
+              }
+            },
+          });
+    } catch (err) {
+      this.pool?.terminate();
+      this.pool = null;
+      end = { kind: 'failed', message: `${(err as Error)?.message ?? String(err)}` };
+    }
+    if (end.kind === 'failed' || end.kind === 'updated') this.pool = null; // its workers were terminated
     if (progressTimer) clearTimeout(progressTimer);
     pushRun();
     // every finished file's final row is read before the run reports done
     await Promise.all(rowReads);
-    // Files not stored (cancel or quota) go back to a retryable state.
+    // Files not stored (cancel, quota, a worker that failed) go back to a retryable state.
     if (end.kind !== 'done') {
-      const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
       const reason =
         end.kind === 'quota' ? 'not stored: storage is full'
+        : end.kind === 'updated' ? 'not stored: KeyTrail was updated; reload this tab and drop it again'
         : end.kind === 'failed' ? 'not stored: the ingest stopped with an error; drop it again to retry'
         : 'cancelled before it was stored; drop it again to finish';
-      await this.db.files.bulkUpdate(still.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
-      for (const id of still) this.update(id, { status: 'cancelled', reason });
+      try {
+        const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
+        await this.db.files.bulkUpdate(still.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
+        for (const id of still) this.update(id, { status: 'cancelled', reason });
+      } catch {
+        /* the store is being deleted (Delete all) */
+      }
     }
+    this.channel.postMessage({ type: 'files', ids: tasks.map((t) => t.fileId) } satisfies StoreMessage);
     this.flush();
     await this.refreshCount();
     this.run = { ...this.run, endedAt: performance.now() };
     if (end.kind === 'quota') {
       this.message = { kind: 'error', text: `Ingest stopped: ${end.message}. Free disk space or delete data; at least ${Math.ceil(end.needed / 1024 / 1024)} MiB more is needed for the next file.` };
+    } else if (end.kind === 'updated') {
+      this.message = { kind: 'error', text: `${end.message} (a worker script of this tab's version is no longer served). Stored files are kept; files not stored are marked cancelled: drop them again after the reload.` };
     } else if (end.kind === 'failed') {
       this.message = { kind: 'error', text: `Ingest stopped with an error (${end.message}). Stored files are kept; drop the others again to retry.` };
     } else if (end.kind === 'cancelled') {
       this.message = { kind: 'info', text: 'Ingest cancelled. Files not yet stored are marked cancelled; drop them again to finish.' };
     }
     void this.query.ingesting(false);
-    this.lastPhases = end.kind === 'failed' ? [] : await pool.phases();
+    this.lastPhases = end.kind === 'failed' || end.kind === 'updated' ? [] : await pool.phases().catch(() => []);
     this.ingest = 'done';
     void this.refreshStorage();
   }
 
-  /** Cancels the running ingest. */
+  /** Cancels the running ingest (or this tab's wait for another tab's ingest). Always ends the ingest. */
   cancel(): void {
+    this.cancelRequested = true;
+    this.lockWait?.abort();
     this.pool?.cancel();
   }
 
@@ -320,20 +488,42 @@ export class App {
     await this.addInputs(inputs);
   }
 
-  /** Deletes every stored file, event, digest and index row. */
+  /**
+   * Deletes every stored file, event, digest and index row, in every tab: tells every tab (`clearing`), which
+   * cancels its ingest; waits for every ingest to end (the `keytrail-ingest` lock) and for any commit in flight
+   * (`keytrail-commit`); closes this tab's connections (the other tabs' close when the deletion asks them);
+   * deletes the database with `indexedDB.deleteDatabase`, then its storage bucket (which removes its files
+   * from disk, see `deleteStore`); opens the new, empty store and tells every tab (`cleared`).
+   */
   async deleteAll(): Promise<void> {
-    this.pool?.cancel();
-    this.pool?.terminate();
-    this.pool = null;
-    await this.db.transaction('rw', this.db.tables, () => Promise.all(this.db.tables.map((t) => t.clear())));
-    this.channel.postMessage({ type: 'cleared' } satisfies StoreMessage);
-    await this.query.reset();
+    const wipe = wipeId();
+    this.wipe = wipe;
+    this.storeReady = new Promise((resolve) => (this.storeReopened = resolve));
+    this.channel.postMessage({ type: 'clearing', wipe } satisfies StoreMessage);
+    await this.query.storeClosing(wipe);
+    this.cancel();
+    try {
+      // an ingest that does not end within a few seconds (a tab that hangs) loses its lock
+      await lockOrSteal('keytrail-ingest', 15_000, () =>
+        lockOrSteal('keytrail-commit', 15_000, async () => {
+          this.pool?.terminate();
+          this.pool = null;
+          this.db.close({ disableAutoOpen: true });
+          await deleteStore(() => {
+            this.message = { kind: 'info', text: 'Deleting: waiting for other KeyTrail tabs to close the store…' };
+          });
+          this.db = await openStore();
+          await this.query.storeCleared(wipe);
+          this.channel.postMessage({ type: 'cleared', wipe } satisfies StoreMessage);
+        }),
+      );
+    } finally {
+      this.storeReopened?.();
+      this.storeReopened = null;
+    }
     // every cache but the service worker's copy of the app itself (so it still opens offline)
     if ('caches' in globalThis) for (const k of await caches.keys()) if (!k.startsWith('workbox-precache')) await caches.delete(k);
-    this.files = [];
-    this.byId.clear();
-    this.dirty.clear();
-    this.eventCount = 0;
+    this.forgetAll();
     this.ingest = 'idle';
     this.message = { kind: 'info', text: 'All data deleted.' };
     this.index = await this.query.open();
