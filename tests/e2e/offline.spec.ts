@@ -166,7 +166,7 @@ test.describe('served from a sub-path of a plain static host', () => {
 });
 
 test.describe('updates', () => {
-  const PORT = 4181;
+  const PORT = Number(process.env.E2E_PORT ?? 4173) + 8; // a second server beside the one the config starts
   test.use({ ownOrigins: [`http://127.0.0.1:${PORT}`] });
 
   for (const visit of ['second visit', 'first visit'] as const) {
