@@ -6,6 +6,7 @@ import type { TaskOutcome } from '../../lib/ingest/worker';
 import { deleteStore, FINAL_STATUSES, openStore, STORE_CHANNEL, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
+import { StoreWrites } from '../../lib/store/writes';
 import { Search } from './search.svelte';
 import { formatRoute } from './route';
 
@@ -112,6 +113,18 @@ export class App {
   /** The events view's search (query, window, sort, open event, result). */
   readonly search = new Search(() => this.query);
   private channel = new BroadcastChannel(STORE_CHANNEL);
+  /**
+   * The page's writes to the store outside a commit (configuration documents, file statuses): each is announced
+   * on the store channel (other tabs) and handed to this tab's query worker (its next read sees the write).
+   */
+  readonly writes = new StoreWrites(
+    () => this.db,
+    async (m) => {
+      this.channel.postMessage(m);
+      await this.query?.storeMessage(m);
+      if (m.type === 'configs') this.indexVersion++;
+    },
+  );
   /** Resolves once the store is open (again, after a Delete all); every use of `db` outside init waits for it. */
   private storeReady: Promise<void> = Promise.resolve();
   private storeReopened: (() => void) | null = null;
@@ -344,7 +357,7 @@ export class App {
       }
       if (prior) {
         tasks.push({ fileId: prior.id!, path: i.path, source: i.file, size: i.file.size, lastModified: i.file.lastModified, fingerprint: key });
-        await this.db.files.update(prior.id!, { status: 'pending', reason: undefined });
+        await this.writes.setFileStatus([prior.id!], 'pending');
         this.update(prior.id!, { status: 'pending', reason: undefined });
         continue;
       }
@@ -417,7 +430,7 @@ export class App {
               if (!outcome.ok) {
                 const status: FileStatus = outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
                 const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
-                void this.db.files.update(task.fileId, { status, reason }).catch(() => undefined);
+                void this.writes.setFileStatus([task.fileId], status, reason).catch(() => undefined);
                 this.update(task.fileId, { status, reason });
               } else if (!final.has(task.fileId)) {
                 rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f)), () => undefined));
