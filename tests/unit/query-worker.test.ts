@@ -133,3 +133,21 @@ describe('query service: analyses memoised on the index version', () => {
     channel.close();
   });
 });
+
+describe('store write API', () => {
+  it('announces every write: configuration kinds, and file statuses with their ids; placeholder values are kept once', async () => {
+    const { db } = await storeWith(1);
+    const heard: StoreMessage[] = [];
+    const writes = new StoreWrites(() => db, (m) => void heard.push(m));
+    await writes.replaceConfig('sigma-placeholders', 'Sigma placeholder values', { A: ['1'] });
+    await writes.replaceConfig('sigma-placeholders', 'Sigma placeholder values', { A: ['2'] });
+    expect((await db.configs.toArray()).map((c) => [c.kind, c.doc])).toEqual([['sigma-placeholders', { A: ['2'] }]]);
+    const [file] = await db.files.toArray();
+    await writes.setFileStatus([file.id!], 'cancelled', 'cancelled before it was stored');
+    expect(await db.files.get(file.id!)).toMatchObject({ status: 'cancelled', reason: 'cancelled before it was stored' });
+    expect(heard.map((m) => m.type)).toEqual(['configs', 'configs', 'files']);
+    expect(heard[0]).toMatchObject({ kinds: ['sigma-placeholders'] });
+    expect(heard[2]).toEqual({ type: 'files', ids: [file.id] });
+    expect(new Set(heard.slice(0, 2).map((m) => (m.type === 'configs' ? m.id : '')).filter(Boolean)).size).toBe(2);
+  });
+});
