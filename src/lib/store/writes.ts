@@ -4,7 +4,7 @@
  * and to this tab's query worker, see {@link Announce}). Readers (the query service, other tabs) invalidate what
  * they derived from those messages only.
  */
-import type { ConfigKind, FileStatus, KeyTrailDB, StoreMessage } from './db';
+import type { ConfigKind, FileRecord, FileStatus, KeyTrailDB, StoreMessage } from './db';
 
 /**
  * Sends a store message to every context that derives state from the store: posts it on the store channel
@@ -69,5 +69,38 @@ export class StoreWrites {
       for (const id of ids) await db.files.update(id, { status, reason });
     });
     await this.announce({ type: 'files', ids });
+  }
+
+  /** Adds file records (queued as `pending`) and announces them. @returns their ids, in order. */
+  async addFiles(records: FileRecord[]): Promise<number[]> {
+    if (!records.length) return [];
+    const ids = (await this.db().files.bulkAdd(records, { allKeys: true })) as number[];
+    await this.announce({ type: 'files', ids });
+    return ids;
+  }
+
+  /**
+   * Marks every `pending` file record `interrupted` with this reason (a page closed or reloaded before they were
+   * stored) and announces it when there were some. @returns how many were marked.
+   */
+  async interruptPending(reason: string): Promise<number> {
+    const n = await this.db().files.where('status').equals('pending').modify({ status: 'interrupted', reason });
+    if (n) await this.announce({ type: 'files' });
+    return n;
+  }
+
+  /**
+   * Marks those of these file records still `pending` as `cancelled` with this reason (an ingest that ended before
+   * storing them) and announces them. @returns the ids marked.
+   */
+  async cancelPending(ids: number[], reason: string): Promise<number[]> {
+    const db = this.db();
+    const still = await db.transaction('rw', db.files, async () => {
+      const keys = (await db.files.where('id').anyOf(ids).filter((f) => f.status === 'pending').primaryKeys()) as number[];
+      await db.files.bulkUpdate(keys.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
+      return keys;
+    });
+    if (still.length) await this.announce({ type: 'files', ids: still });
+    return still;
   }
 }

@@ -157,8 +157,7 @@ export class App {
     );
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
-      const n = await this.db.files.where('status').equals('pending').modify({ status: 'interrupted', reason: 'the page was closed or reloaded before this file was stored; drop it again to finish' });
-      if (n) this.channel.postMessage({ type: 'files' } satisfies StoreMessage);
+      await this.writes.interruptPending('the page was closed or reloaded before this file was stored; drop it again to finish');
     }
     const all = await this.db.files.toArray();
     this.files = all.map(toRow);
@@ -368,7 +367,7 @@ export class App {
       freshInputs.push(i);
     }
     if (fresh.length) {
-      const ids = (await this.db.files.bulkAdd(fresh, { allKeys: true })) as number[];
+      const ids = await this.writes.addFiles(fresh);
       const rows = this.files.slice();
       ids.forEach((id, k) => {
         const r = fresh[k];
@@ -455,8 +454,7 @@ export class App {
         : end.kind === 'failed' ? 'not stored: the ingest stopped with an error; drop it again to retry'
         : 'cancelled before it was stored; drop it again to finish';
       try {
-        const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
-        await this.db.files.bulkUpdate(still.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
+        const still = await this.writes.cancelPending(tasks.map((t) => t.fileId), reason);
         for (const id of still) this.update(id, { status: 'cancelled', reason });
       } catch {
         /* the store is being deleted (Delete all) */
