@@ -1,5 +1,6 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { trailConfigKind } from './formats/trailConfig';
+import type { ConfigKind } from '../store/db';
 import { isPublicKeyList } from '../analysis/integrity';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 import { jsonHook } from './formats/types';
@@ -20,7 +21,7 @@ export type ParseOutcome =
       aligned?: boolean;
     }
   | { kind: 'digest'; digest: DigestDocument }
-  | { kind: 'not-cloudtrail'; reason: string; config?: { kind: string; doc: unknown } }
+  | { kind: 'not-cloudtrail'; reason: string; config?: { kind: ConfigKind; doc: unknown } }
   | { kind: 'corrupt'; reason: string };
 
 /**

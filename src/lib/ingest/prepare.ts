@@ -1,5 +1,6 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import type { DigestDocument } from './formats';
+import type { ConfigKind } from '../store/db';
 import { MAX_DEPTH, stringHash } from './hash';
 import { FieldStoreBuilder, type FieldStore } from '../store/fields';
 import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
@@ -55,7 +56,7 @@ export interface Prepared {
   /** Otherwise, each event's JSON text (its original text when known, else re-serialised), aligned with `events`. */
   texts?: string[];
   /** A trail configuration document (describe-trails, get-event-selectors, get-trail-status output). */
-  config?: { kind: string; doc: unknown };
+  config?: { kind: ConfigKind; doc: unknown };
   /** Whether `source` is gzip. */
   sourceGzip?: boolean;
   digest?: DigestDocument;

@@ -100,13 +100,26 @@ export interface DigestRecord {
   digest: DigestDocument;
 }
 
-/** A trail configuration document dropped as input (CLI output), with when it was captured. */
+/**
+ * What a stored configuration document is:
+ * - `describe-trails`, `get-event-selectors`, `get-trail-status`: AWS CLI outputs describing trails (dropped files;
+ *   coverage analysis);
+ * - `list-public-keys`: `aws cloudtrail list-public-keys` output (dropped or pasted; digest signatures);
+ * - `sigma`: one imported Sigma YAML document (text); `sigma-placeholders`: the values given for the rules'
+ *   `|expand` placeholders (`{ name: values[] }`, at most one record).
+ */
+export type ConfigKind = 'describe-trails' | 'get-event-selectors' | 'get-trail-status' | 'list-public-keys' | 'sigma' | 'sigma-placeholders';
+
+/** Configuration kinds describing trails (the coverage analysis reads these). */
+export const TRAIL_CONFIG_KINDS: ReadonlySet<ConfigKind> = new Set(['describe-trails', 'get-event-selectors', 'get-trail-status']);
+
+/** A configuration document (dropped CLI output, pasted public keys, imported Sigma rules), with when it was captured. */
 export interface ConfigRecord {
   id?: number;
+  /** The dropped file's record id; 0 for a document pasted or imported in the page. */
   fileId: number;
   path: string;
-  /** `describe-trails`, `get-event-selectors` or `get-trail-status`. */
-  kind: string;
+  kind: ConfigKind;
   doc: unknown;
   /** The file's lastModified, epoch ms: the best available capture time. */
   capturedAt: number;
@@ -281,11 +294,15 @@ export const STORE_CHANNEL = 'keytrail-store';
  *   when `ids` is absent;
  * - `clearing`: Delete all started: stop ingesting, let go of the store (its connections close when the
  *   deletion asks them to);
- * - `cleared`: the store was deleted: forget everything held in memory and open the (new, empty) store.
+ * - `cleared`: the store was deleted: forget everything held in memory and open the (new, empty) store;
+ * - `configs`: configuration documents of these kinds were added or removed outside a commit (pasted public
+ *   keys, imported Sigma rules, placeholder values); `id` identifies the write (a context handles each once,
+ *   however it heard of it).
  * `wipe` identifies one Delete all (a context handles each once, however it heard of it).
  */
 export type StoreMessage =
   | { type: 'commit'; segmentIds: number[]; events: number; fileIds?: number[] }
   | { type: 'files'; ids?: number[] }
   | { type: 'clearing'; wipe: string }
-  | { type: 'cleared'; wipe: string };
+  | { type: 'cleared'; wipe: string }
+  | { type: 'configs'; kinds: ConfigKind[]; id: string };

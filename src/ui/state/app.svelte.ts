@@ -6,6 +6,7 @@ import type { TaskOutcome } from '../../lib/ingest/worker';
 import { deleteStore, FINAL_STATUSES, openStore, STORE_CHANNEL, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
+import { StoreWrites } from '../../lib/store/writes';
 import { Search } from './search.svelte';
 import { formatRoute } from './route';
 
@@ -112,6 +113,18 @@ export class App {
   /** The events view's search (query, window, sort, open event, result). */
   readonly search = new Search(() => this.query);
   private channel = new BroadcastChannel(STORE_CHANNEL);
+  /**
+   * The page's writes to the store outside a commit (configuration documents, file statuses): each is announced
+   * on the store channel (other tabs) and handed to this tab's query worker (its next read sees the write).
+   */
+  readonly writes = new StoreWrites(
+    () => this.db,
+    async (m) => {
+      this.channel.postMessage(m);
+      await this.query?.storeMessage(m);
+      if (m.type === 'configs') this.indexVersion++;
+    },
+  );
   /** Resolves once the store is open (again, after a Delete all); every use of `db` outside init waits for it. */
   private storeReady: Promise<void> = Promise.resolve();
   private storeReopened: (() => void) | null = null;
@@ -144,8 +157,7 @@ export class App {
     );
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
-      const n = await this.db.files.where('status').equals('pending').modify({ status: 'interrupted', reason: 'the page was closed or reloaded before this file was stored; drop it again to finish' });
-      if (n) this.channel.postMessage({ type: 'files' } satisfies StoreMessage);
+      await this.writes.interruptPending('the page was closed or reloaded before this file was stored; drop it again to finish');
     }
     const all = await this.db.files.toArray();
     this.files = all.map(toRow);
@@ -344,7 +356,7 @@ export class App {
       }
       if (prior) {
         tasks.push({ fileId: prior.id!, path: i.path, source: i.file, size: i.file.size, lastModified: i.file.lastModified, fingerprint: key });
-        await this.db.files.update(prior.id!, { status: 'pending', reason: undefined });
+        await this.writes.setFileStatus([prior.id!], 'pending');
         this.update(prior.id!, { status: 'pending', reason: undefined });
         continue;
       }
@@ -355,7 +367,7 @@ export class App {
       freshInputs.push(i);
     }
     if (fresh.length) {
-      const ids = (await this.db.files.bulkAdd(fresh, { allKeys: true })) as number[];
+      const ids = await this.writes.addFiles(fresh);
       const rows = this.files.slice();
       ids.forEach((id, k) => {
         const r = fresh[k];
@@ -417,7 +429,7 @@ export class App {
               if (!outcome.ok) {
                 const status: FileStatus = outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
                 const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
-                void this.db.files.update(task.fileId, { status, reason }).catch(() => undefined);
+                void this.writes.setFileStatus([task.fileId], status, reason).catch(() => undefined);
                 this.update(task.fileId, { status, reason });
               } else if (!final.has(task.fileId)) {
                 rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f)), () => undefined));
@@ -442,8 +454,7 @@ export class App {
         : end.kind === 'failed' ? 'not stored: the ingest stopped with an error; drop it again to retry'
         : 'cancelled before it was stored; drop it again to finish';
       try {
-        const still = (await this.db.files.where('id').anyOf(tasks.map((t) => t.fileId)).filter((f) => f.status === 'pending').primaryKeys()) as number[];
-        await this.db.files.bulkUpdate(still.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
+        const still = await this.writes.cancelPending(tasks.map((t) => t.fileId), reason);
         for (const id of still) this.update(id, { status: 'cancelled', reason });
       } catch {
         /* the store is being deleted (Delete all) */

@@ -1,0 +1,589 @@
+/**
+ * The query service: the in-memory index of the store's events (columns, then field stores), the current query
+ * result, and the analyses (see ../analysis/registry.ts), kept in one object. The query worker (worker.ts)
+ * creates one and exposes it with comlink; tests create one in Node over fake-indexeddb.
+ *
+ * State changes only through store messages ({@link StoreMessage}, heard on {@link STORE_CHANNEL} or handed
+ * over with {@link QueryService.storeMessage}): a commit loads the new chunks and bumps the index version, a
+ * `configs` message bumps it, Delete all drops everything. Analyses are memoised on that version.
+ */
+import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
+import { RawReader } from '../store/raw';
+import { stringHash } from '../ingest/hash';
+import { prettyJson } from '../ingest/exact';
+import { ColumnarIndex } from './columnar';
+import { Engine, needsFieldIndex, usesFindings } from './engine';
+import { analyzePrincipals, keyDetail } from '../analysis/kms';
+import type { Correlation } from '../analysis/crossAccount';
+import type { IntegrityReport } from '../analysis/integrity';
+import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
+import { AnalysisCache, type AnalysisInput, type CoverageResult, type SigmaPlaceholder, type SigmaResult } from '../analysis/registry';
+import { compareFindings } from '../analysis/severity';
+import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
+import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
+import { FieldIndex } from './fieldIndex';
+import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
+import { rowView, type RowView } from './rowView';
+import { exportRows, type ResultFormat } from './export';
+
+export type { RowView } from './rowView';
+export type { CoverageResult, SigmaPlaceholder, SigmaResult } from '../analysis/registry';
+
+/** A stored event fetched for the detail view. */
+export interface EventDetail {
+  row: number;
+  /**
+   * The event's JSON as stored, pretty-printed (2-space indent) token by token: numbers as written
+   * (`9007199254740993`, `1e400`), repeated keys all shown in order.
+   */
+  json: string;
+  /** How the caller is classified (identity type, credentials, MFA, console/CLI/SDK/service). */
+  caller: CallerClass | null;
+  file: Pick<FileRecord, 'id' | 'path' | 'status' | 's3'> | null;
+}
+
+/** Index status. */
+export interface IndexStatus {
+  rows: number;
+  /** True while the columns are loading from the store (queries wait). */
+  loading: boolean;
+  /** Chunks whose generic field index is loaded, of all chunks. */
+  fieldsLoaded: number;
+  fieldsTotal: number;
+  /**
+   * True while an ingest in this page runs and some field stores wait for its end (a query that needs them
+   * loads them at once).
+   */
+  fieldsDeferred: boolean;
+  /** Time range of all rows, epoch ms (NaN when empty). */
+  minTime: number;
+  maxTime: number;
+}
+
+/** A query to run: text plus the time window and sort. */
+export interface QueryRequest {
+  q: string;
+  /** Inclusive start, epoch ms. */
+  from?: number;
+  /** Exclusive end, epoch ms. */
+  to?: number;
+  descending?: boolean;
+  /** "Now" for `last:` (epoch ms); default the worker's clock. */
+  now?: number;
+}
+
+/** Outcome of {@link QueryService.run}. On a syntax error the previous result stays current. */
+export type QueryResponse =
+  | {
+      ok: true; total: number; ms: number; warnings: string[];
+      /** Matching events a time window left out because their eventTime cannot be read (0 without a window). */
+      untimed: number;
+    }
+  | { ok: false; message: string; pos: number; end: number };
+
+/** How a {@link QueryService} reaches the store. */
+export interface QueryServiceOptions {
+  /** Opens the store (at start and again after Delete all); default {@link openStore}. */
+  open?: () => Promise<KeyTrailDB>;
+  /** Listen for store messages on {@link STORE_CHANNEL} (default true). */
+  listen?: boolean;
+  /** Delay before status listeners hear of a change, ms (default 250: at most 4 calls/s). */
+  notifyMs?: number;
+}
+
+/** The index, the current result and the analyses of one context (the query worker). */
+export class QueryService {
+  private db!: KeyTrailDB;
+  private raw!: RawReader;
+  private readonly ix = new ColumnarIndex();
+  private readonly fields = new FieldIndex();
+  private readonly engine: Engine;
+  private readonly analyses: AnalysisCache;
+  /**
+   * The index version: bumped whenever the index or the store's analysis inputs change (chunks loaded, field
+   * stores loaded, configuration documents written, store wiped). Analyses are memoised on it.
+   */
+  private indexVersion = 0;
+  /** Resolves once the store is open (at start, and again after Delete all); reads wait for it. */
+  private reopening: Promise<void> | null = null;
+  private loading: Promise<void> | null = null;
+  private fieldsLoading: Promise<void> | null = null;
+  private fieldsTotal = 0;
+  private result: Uint32Array = new Uint32Array(0);
+  private lastRequest: QueryRequest = { q: '' };
+  private listeners: ((s: IndexStatus) => void)[] = [];
+  private notifyTimer: ReturnType<typeof setTimeout> | null = null;
+  private minTime = NaN;
+  private maxTime = NaN;
+  /** Bumped when the store is wiped: loads started before stop adding what they read. */
+  private epoch = 0;
+  private pendingIds: number[] = [];
+  private pendingLoad: Promise<void> | null = null;
+  /**
+   * While this page ingests (see `ingesting`), new chunks' columns load at once (the events view and the count
+   * follow the ingest) but their field stores wait: reading back every field store as it is written took CPU
+   * from the ingest (about 2 s of 22 at 1M events). They load when the ingest ends, or as soon as a query
+   * needs the field index.
+   */
+  private ingestRunning = false;
+  private deferredFieldIds: number[] = [];
+  private deferredLoad: Promise<void> | null = null;
+  private closedFor = '';
+  private clearedFor = '';
+  /** Ids of the `configs` writes already handled (heard on the channel and handed over directly). */
+  private seenWrites = new Set<string>();
+  private channel: BroadcastChannel | null = null;
+  private readonly openFn: () => Promise<KeyTrailDB>;
+  private readonly notifyMs: number;
+
+  constructor(options: QueryServiceOptions = {}) {
+    this.openFn = options.open ?? (() => openStore());
+    this.notifyMs = options.notifyMs ?? 250;
+    this.engine = new Engine(this.ix, this.fields, () => this.analyses.ruleRows());
+    this.analyses = new AnalysisCache(
+      {
+        ix: this.ix, fields: this.fields, engine: this.engine,
+        raw: () => this.raw,
+        configs: () => this.db.configs.toArray(),
+        files: () => this.db.files.toArray(),
+        digests: () => this.db.digests.toArray(),
+      },
+      () => this.indexVersion,
+      (inputs) => this.prepare(inputs),
+    );
+    void this.openAgain();
+    if (options.listen ?? true) {
+      this.channel = new BroadcastChannel(STORE_CHANNEL);
+      this.channel.onmessage = (ev: MessageEvent<StoreMessage>) => void this.storeMessage(ev.data);
+    }
+  }
+
+  /** The current index version (see {@link QueryService}): bumped by every change an analysis can see. */
+  get version(): number {
+    return this.indexVersion;
+  }
+
+  /** Resolves once the store is open (every exposed call waits for it). */
+  ready(): Promise<void> {
+    return this.reopening ?? Promise.resolve();
+  }
+
+  /** Stops listening on the store channel and closes the store (tests). */
+  close(): void {
+    this.channel?.close();
+    this.channel = null;
+    if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    this.db?.close();
+  }
+
+  /**
+   * Handles one store message (heard on the channel, or handed over by the page right after its own write so
+   * that its next read sees it; each write or wipe is handled once).
+   */
+  async storeMessage(m: StoreMessage): Promise<void> {
+    if (m.type === 'clearing') this.storeClosing(m.wipe);
+    else if (m.type === 'cleared') await this.storeCleared(m.wipe);
+    else if (m.type === 'configs') {
+      if (this.seenWrites.has(m.id)) return;
+      this.seenWrites.add(m.id);
+      this.bump();
+      this.notify();
+    } else if (m.type === 'commit') {
+      if (!m.segmentIds.length) {
+        // a digest, public keys or a trail configuration: no events, but the analyses change
+        this.bump();
+        this.notify();
+        return;
+      }
+      this.pendingIds.push(...m.segmentIds);
+      this.pendingLoad ??= this.loadPending();
+    }
+  }
+
+  /** Opens the store (again), after any opening under way. */
+  private openAgain(): Promise<void> {
+    const p: Promise<void> = (this.reopening ?? Promise.resolve())
+      .then(async () => {
+        const fresh = await this.openFn();
+        this.db = fresh;
+        this.raw = new RawReader(fresh);
+      })
+      .finally(() => {
+        if (this.reopening === p) this.reopening = null;
+      });
+    this.reopening = p;
+    return p;
+  }
+
+  /** The analyses' inputs change: every memoised analysis result is stale. */
+  private bump(): void {
+    this.indexVersion++;
+  }
+
+  private async prepare(inputs: readonly AnalysisInput[]): Promise<void> {
+    if (inputs.some((i) => i === 'columns' || i === 'fields' || i === 'raw')) await this.ensureLoaded();
+    if (inputs.includes('fields')) await this.fieldIndexReady();
+  }
+
+  /** Index status without waiting for a load. */
+  status(): IndexStatus {
+    return {
+      rows: this.ix.n, loading: this.loading !== null, fieldsLoaded: this.fields.size, fieldsTotal: Math.max(this.fieldsTotal, this.fields.size),
+      fieldsDeferred: this.ingestRunning && this.deferredFieldIds.length > 0 && this.deferredLoad === null, minTime: this.minTime, maxTime: this.maxTime,
+    };
+  }
+
+  private updateRange(from: number): void {
+    const t = this.ix.time;
+    let min = Number.isNaN(this.minTime) ? Infinity : this.minTime;
+    let max = Number.isNaN(this.maxTime) ? -Infinity : this.maxTime;
+    for (let i = from; i < this.ix.n; i++) {
+      const v = t[i];
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
+    this.minTime = Number.isFinite(min) ? min : NaN;
+    this.maxTime = Number.isFinite(max) ? max : NaN;
+  }
+
+  private notify(): void {
+    if (this.notifyTimer) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = null;
+      const s = this.status();
+      for (const l of this.listeners) l(s);
+    }, this.notifyMs);
+  }
+
+  private async loadSegments(ids: number[]): Promise<void> {
+    const e = this.epoch;
+    for (let i = 0; i < ids.length; i += 64) {
+      const segs = await this.db.segments.bulkGet(ids.slice(i, i + 64));
+      if (e !== this.epoch) return;
+      const start = this.ix.n;
+      for (const s of segs) if (s) this.ix.addSegment(s);
+      this.updateRange(start);
+    }
+  }
+
+  private async loadFields(ids: number[]): Promise<void> {
+    const e = this.epoch;
+    for (let i = 0; i < ids.length; i += 32) {
+      const stores = await this.db.fields.bulkGet(ids.slice(i, i + 32));
+      if (e !== this.epoch) return;
+      for (const s of stores) {
+        const base = s && this.ix.segBase.get(s.id);
+        if (s && base !== undefined) this.fields.add(s, base);
+      }
+      this.notify();
+    }
+  }
+
+  /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
+  private ensureLoaded(): Promise<void> {
+    if (!this.loading) {
+      const e = this.epoch;
+      const p: Promise<void> = (async () => {
+        await this.reopening;
+        const keys = (await this.db.segments.toCollection().primaryKeys()) as number[];
+        await this.loadSegments(keys.filter((k) => !this.ix.segments.has(k)));
+        if (e !== this.epoch) return;
+        this.fieldsTotal = keys.length;
+        this.fieldsLoading = this.loadFields(keys.filter((k) => !this.fields.loaded.has(k))).catch(() => undefined).finally(() => this.notify());
+      })().finally(() => {
+        if (this.loading === p) this.loading = null;
+        this.notify();
+      });
+      this.loading = p;
+    }
+    return this.loading;
+  }
+
+  private async loadPending(): Promise<void> {
+    try {
+      while (this.pendingIds.length) {
+        const ids = this.pendingIds;
+        this.pendingIds = [];
+        await this.loadSegments(ids);
+        this.fieldsTotal += ids.length;
+        if (this.ingestRunning) this.deferredFieldIds.push(...ids);
+        else await this.loadFields(ids);
+        this.bump();
+      }
+    } catch {
+      /* the store was closed (Delete all): `reset` dropped what was loaded */
+    } finally {
+      this.pendingLoad = null;
+      this.notify();
+    }
+  }
+
+  /** Loads the field stores whose loading was deferred during an ingest. */
+  private loadDeferredFields(): Promise<void> {
+    this.deferredLoad ??= (async () => {
+      while (this.deferredFieldIds.length) {
+        const ids = this.deferredFieldIds;
+        this.deferredFieldIds = [];
+        await this.loadFields(ids);
+        this.bump();
+      }
+    })().finally(() => {
+      this.deferredLoad = null;
+      this.notify();
+    });
+    return this.deferredLoad;
+  }
+
+  /** Resolves when every stored chunk's field store is loaded (free text, any-path queries, analyses). */
+  private async fieldIndexReady(): Promise<void> {
+    await this.fieldsLoading;
+    await this.pendingLoad;
+    await this.loadDeferredFields();
+  }
+
+  /** Delete all `wipe` started (in this tab or another): drop every reference to stored data and close the store. */
+  storeClosing(wipe: string): void {
+    if (this.closedFor === wipe) return;
+    this.closedFor = wipe;
+    this.db?.close({ disableAutoOpen: true });
+    this.reset();
+  }
+
+  /** Delete all `wipe` deleted the store: forget what was loaded and open the new (empty) store. Resolves once it is open. */
+  storeCleared(wipe: string): Promise<void> {
+    if (this.clearedFor !== wipe) {
+      this.clearedFor = wipe;
+      this.storeClosing(wipe);
+      void this.openAgain();
+    }
+    return this.reopening ?? Promise.resolve();
+  }
+
+  /** Drops the in-memory index (after the store was wiped). */
+  reset(): void {
+    this.epoch++;
+    this.pendingIds = [];
+    this.pendingLoad = null;
+    this.loading = null;
+    this.fieldsLoading = null;
+    this.bump();
+    this.analyses.clear();
+    this.ix.clear();
+    this.fields.clear();
+    this.raw?.clear();
+    this.deferredFieldIds = [];
+    this.fieldsTotal = 0;
+    this.minTime = NaN;
+    this.maxTime = NaN;
+    this.result = new Uint32Array(0);
+    this.notify();
+  }
+
+  private rowsOf(bm: Uint8Array, descending: boolean): Uint32Array {
+    const sorted = this.ix.sortedByTime();
+    const buf = new Uint32Array(sorted.length);
+    let k = 0;
+    for (let i = 0; i < sorted.length; i++) {
+      const r = sorted[i];
+      if (bm[r]) buf[k++] = r;
+    }
+    const out = buf.slice(0, k);
+    if (descending) out.reverse();
+    return out;
+  }
+
+  /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
+  async open(): Promise<IndexStatus> {
+    await this.reopening;
+    await this.ensureLoaded();
+    return this.status();
+  }
+
+  /** Calls `cb` (a comlink proxy in the worker) with the status whenever rows are added or removed (at most 4 times/s). */
+  subscribe(cb: (s: IndexStatus) => void): void {
+    this.listeners.push(cb);
+  }
+
+  /** Removes all listeners. */
+  unsubscribeAll(): void {
+    this.listeners = [];
+  }
+
+  /**
+   * Parses and runs a query over every stored event. On success the result (row ids sorted by eventTime)
+   * becomes current; on a syntax error the previous result stays and the error's position is returned.
+   */
+  async run(req: QueryRequest): Promise<QueryResponse> {
+    const t0 = performance.now();
+    let ast: QueryNode;
+    try {
+      ast = parseQuery(req.q);
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
+      throw err;
+    }
+    await this.ensureLoaded();
+    if (needsFieldIndex(ast)) await this.fieldIndexReady();
+    if (usesFindings(ast)) await this.analyses.findings();
+    const info: { warnings: string[]; usedFields: boolean; untimed?: number } = { warnings: [], usedFields: false };
+    let bm: Uint8Array;
+    try {
+      bm = this.engine.evaluate(ast, { from: req.from, to: req.to, now: req.now }, info);
+    } catch (err) {
+      if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
+      throw err;
+    }
+    this.result = this.rowsOf(bm, !!req.descending);
+    this.lastRequest = req;
+    return { ok: true, total: this.result.length, ms: performance.now() - t0, warnings: info.warnings, untimed: info.untimed ?? 0 };
+  }
+
+  /**
+   * Rows `offset..offset+limit` of the current result. A row whose eventTime cannot be read carries the
+   * eventTime text as written (`timeText`, from the field stores, awaited when not yet loaded).
+   */
+  async page(offset: number, limit: number): Promise<RowView[]> {
+    const out: RowView[] = [];
+    const end = Math.min(this.result.length, offset + limit);
+    const rows = this.result.slice(Math.max(0, offset), end);
+    for (const r of rows) out.push(rowView(this.ix, r));
+    if (out.some((v) => v.time !== v.time)) {
+      await this.fieldIndexReady();
+      for (const v of out) {
+        if (v.time === v.time || v.row >= this.ix.n) continue;
+        const t = this.fields.valueOfRow(v.row, 'eventTime');
+        if (t !== undefined) v.timeText = t;
+      }
+    }
+    return out;
+  }
+
+  /** Top values of each facet over the current result. */
+  facets(limit = 8): FacetResult[] {
+    return computeFacets(this.ix, this.result, limit);
+  }
+
+  /** Time histogram of the current result (about `bins` buckets; the window's range when one is set). */
+  histogram(bins = 120): Histogram {
+    return computeHistogram(this.ix, this.result, bins, this.lastRequest.from, this.lastRequest.to);
+  }
+
+  /** Position in the current result of the first event with this eventID, or -1. */
+  indexOfEventId(eventID: string): number {
+    const h = new Uint32Array(2);
+    stringHash(eventID, h, 0);
+    const eid = this.ix.eid;
+    for (let i = 0; i < this.result.length; i++) {
+      const r = this.result[i];
+      if (eid[r * 2] === h[0] && eid[r * 2 + 1] === h[1]) return i;
+    }
+    return -1;
+  }
+
+  /** The raw JSON of one row and the file it came from. */
+  async event(row: number): Promise<EventDetail | null> {
+    return this.eventDetail(row);
+  }
+
+  /** The raw JSON of the first event with this eventID (for links from analyses), or null. */
+  async eventById(eventID: string): Promise<EventDetail | null> {
+    const h = new Uint32Array(2);
+    stringHash(eventID, h, 0);
+    const ix = this.ix;
+    for (let r = 0; r < ix.n; r++) if (ix.eid[r * 2] === h[0] && ix.eid[r * 2 + 1] === h[1]) return this.eventDetail(r);
+    return null;
+  }
+
+  /** Exports the current result, in result order, as a Blob (see {@link exportRows} for the formats). */
+  async exportResult(format: ResultFormat): Promise<Blob> {
+    return exportRows(format, this.result, this.ix, this.fields, this.raw);
+  }
+
+  /** Every KMS key the events mention, most recently seen first. */
+  async keys(): Promise<KeySummary[]> {
+    return (await this.analyses.get('kms')).keys;
+  }
+
+  /** One key's page (lifecycle, use over time, principals, accounts, failures), or null. */
+  async key(arn: string): Promise<KeyDetail | null> {
+    return keyDetail(this.ix, await this.analyses.get('kms'), arn);
+  }
+
+  /** Every finding (keys, CloudHSM, cross-account, coverage, integrity, imported Sigma rules), most severe first, then most recent. */
+  async findings(): Promise<Finding[]> {
+    return (await this.analyses.findings()).sort(compareFindings);
+  }
+
+  /** Trails over time, KMS exclusion windows, KMS silences and the cross-account calls they explain. */
+  async coverage(): Promise<CoverageResult> {
+    return this.analyses.get('coverage');
+  }
+
+  /** Integrity of the loaded log files against the loaded digest files (and supplied public keys). */
+  async integrity(): Promise<IntegrityReport> {
+    return this.analyses.get('integrity');
+  }
+
+  /** Imported Sigma rules: each rule's outcome (matches, or why it is unsupported), YAML errors, and the `|expand` placeholders with their values. */
+  async sigma(): Promise<{ results: SigmaResult[]; errors: { rule?: string; message: string }[]; placeholders: SigmaPlaceholder[] }> {
+    const g = await this.analyses.get('sigma');
+    return { results: g.results, errors: g.errors, placeholders: g.placeholders };
+  }
+
+  /**
+   * Tells the service whether this page is ingesting: while it is, new chunks' field stores are loaded only
+   * when a query needs them; when it ends, they load in the background.
+   */
+  ingesting(on: boolean): void {
+    this.ingestRunning = on;
+    if (!on) void this.loadDeferredFields();
+  }
+
+  /** Accounts, the account-to-account matrix of KMS use, and every cross-account call with its status. */
+  async crossAccount(): Promise<Correlation> {
+    return this.analyses.get('crossAccount');
+  }
+
+  /** CloudHSM clusters with their HSMs, backups, custom key stores and keys. */
+  async clusters(): Promise<ClusterSummary[]> {
+    return (await this.analyses.get('kms')).clusters;
+  }
+
+  /** Principals (assumed-role sessions grouped under their role), most active first. */
+  async principals(): Promise<PrincipalSummary[]> {
+    const a = await this.analyses.get('kms');
+    return analyzePrincipals(this.ix, a.keyOfRow);
+  }
+
+  /** How long the last key analysis took, ms. */
+  async analysisMs(): Promise<number> {
+    return (await this.analyses.get('kms')).ms;
+  }
+
+  /** The eventID of a row ('' when none or while the field index loads). */
+  eventId(row: number): string {
+    return this.fields.valueOfRow(row, 'eventID') ?? '';
+  }
+
+  /** Rules `finding:<rule>` selects rows of, with their rows (union over every analysis run for this version). */
+  findingRules(): Map<string, Uint32Array> {
+    return this.analyses.ruleRows();
+  }
+
+  private async eventDetail(row: number): Promise<EventDetail | null> {
+    if (row < 0 || row >= this.ix.n) return null;
+    const text = await this.raw.eventText(this.ix.seg[row], this.ix.off[row]);
+    if (text === undefined) return null;
+    let json = text;
+    let caller: CallerClass | null = null;
+    try {
+      const ev = JSON.parse(text);
+      json = prettyJson(text); // tokens as written: numbers keep their digits, repeated keys all show
+      caller = classifyCaller(ev);
+    } catch {
+      /* stored text is always JSON; show it as is otherwise */
+    }
+    const f = await this.db.files.get(this.ix.file[row]);
+    return { row, json, caller, file: f ? { id: f.id, path: f.path, status: f.status, s3: f.s3 } : null };
+  }
+}
