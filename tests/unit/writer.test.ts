@@ -1,9 +1,9 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { contentHash, stringHash } from '../../src/lib/ingest/hash';
+import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
-import { SEP, type FieldStore } from '../../src/lib/store/fields';
+import { SEP, type FieldStore } from '../../src/lib/codec/fields';
 import { RawReader } from '../../src/lib/store/raw';
 import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
 import { prepare } from '../../src/lib/ingest/prepare';

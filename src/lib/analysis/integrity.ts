@@ -1,6 +1,8 @@
 import { md5 } from '@noble/hashes/legacy.js';
 import { parseCompactUtc, parseS3Path } from '../cloudtrail/s3path';
-import type { DigestDocument } from '../ingest/formats/digest';
+import { isPublicKeyList, keyList, type DigestDocument } from '../cloudtrail/digest';
+
+export { isPublicKeyList } from '../cloudtrail/digest';
 import type { Finding, Severity } from './types';
 import { utcDay, utcIso } from '../format/utc';
 
@@ -346,26 +348,6 @@ function hexToBytes(s: string): Uint8Array | null {
  */
 export function publicKeyFingerprint(der: Uint8Array): string {
   return hex(md5(der));
-}
-
-function keyList(doc: unknown): unknown[] | null {
-  if (Array.isArray(doc)) return doc.every((k) => k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string') ? doc : null;
-  if (!doc || typeof doc !== 'object') return null;
-  const o = doc as Record<string, unknown>;
-  // the AWS CLI prints PublicKeyList; the User Guide's sample response spells it publicKeyList
-  const list = o.PublicKeyList ?? o.publicKeyList;
-  if (Array.isArray(list)) return list;
-  if (typeof o.Value === 'string' && (typeof o.Fingerprint === 'string' || o.ValidityStartTime !== undefined)) return [o];
-  return null;
-}
-
-/**
- * True for `aws cloudtrail list-public-keys` output (`{"PublicKeyList":[{"Value","Fingerprint",...}]}`, also an
- * empty list), a bare array of such keys, or one key object.
- */
-export function isPublicKeyList(doc: unknown): boolean {
-  const list = keyList(doc);
-  return !!list && list.every((k) => !!k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string');
 }
 
 /** A list-public-keys time: epoch seconds (number or numeric string, as the CLI v1 and the API print), or ISO 8601. */

@@ -1,6 +1,6 @@
 import type { ColumnarIndex } from '../query/columnar';
 import type { FieldIndex } from '../query/fieldIndex';
-import type { StringColumn } from '../store/segment';
+import type { StringColumn } from '../codec/segment';
 import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
 import { utcIso } from '../format/utc';
 

@@ -1,4 +1,4 @@
-import { STRING_COLUMNS, type Segment, type StringColumn } from '../store/segment';
+import { STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
 
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {

@@ -1,4 +1,4 @@
-import { SEP, type FieldStore } from '../store/fields';
+import { SEP, type FieldStore } from '../codec/fields';
 import { foldCase } from './resolve';
 
 /** One chunk's field store as loaded in the query worker, with its first global row. */

@@ -2,8 +2,8 @@
 import * as Comlink from 'comlink';
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
-import { stringHash } from '../ingest/hash';
-import { prettyJson } from '../ingest/exact';
+import { stringHash } from '../codec/hash';
+import { prettyJson } from '../codec/exact';
 import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';

@@ -1,8 +1,8 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { S3PathInfo } from '../cloudtrail/s3path';
-import type { DigestDocument } from '../ingest/formats';
-import type { FieldStore } from './fields';
-import type { Segment } from './segment';
+import type { DigestDocument } from '../cloudtrail/digest';
+import type { FieldStore } from '../codec/fields';
+import type { Segment } from '../codec/segment';
 
 /** Status of a file or archive member, as the files view shows it. */
 export type FileStatus =

@@ -1,14 +1,14 @@
 import { parseS3Path } from '../cloudtrail/s3path';
-import type { Prepared } from '../ingest/prepare';
+import type { Prepared } from './prepared';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
-import { phase } from '../ingest/phases';
-import { exactHash } from '../ingest/exact';
+import { phase } from '../codec/phases';
+import { exactHash } from '../codec/exact';
 import { RawReader } from './raw';
-import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from './fields';
-import { CHUNK_EVENTS, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
+import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from '../codec/fields';
+import { CHUNK_EVENTS, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from '../codec/segment';
 
-export { CHUNK_EVENTS } from './segment';
+export { CHUNK_EVENTS } from '../codec/segment';
 
 /** The content hash scheme this writer stores (see `StatsRecord.hashScheme`). */
 export const HASH_SCHEME = 2;
