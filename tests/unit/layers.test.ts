@@ -24,6 +24,17 @@ export const LAYERS: readonly string[] = [
  */
 export const ROOTS: readonly string[] = ['query/worker.ts'];
 
+/**
+ * Edges allowed by the layer order but still forbidden: analyses read the event index through the narrow
+ * `EventTable` / `FieldValues` / `RowQuery` interfaces (codec/table.ts, analysis/sigma.ts), never through the
+ * query layer's index classes, so the index layout can change without touching them.
+ */
+export const NARROW: readonly { from: string; to: string }[] = [
+  { from: 'analysis/', to: 'query/columnar' },
+  { from: 'analysis/', to: 'query/fieldIndex' },
+  { from: 'analysis/', to: 'query/engine' },
+];
+
 const LIB = resolve(__dirname, '../../src/lib');
 
 function sources(dir: string): string[] {
@@ -66,6 +77,7 @@ export function forbiddenEdges(lib: string): string[] {
       const toRank = LAYERS.indexOf(toLayer);
       if (ROOTS.some((r) => r.replace(/\.ts$/, '') === to.replace(/\.ts$/, ''))) bad.push(`${from} -> ${to} (a composition root)`);
       else if (toRank > fromRank) bad.push(`${from} -> ${to} (${fromLayer} may not import ${toLayer})`);
+      else if (NARROW.some((e) => from.startsWith(e.from) && to.replace(/\.ts$/, '') === e.to)) bad.push(`${from} -> ${to} (use the EventTable interfaces)`);
     }
   }
   return bad;
@@ -75,6 +87,11 @@ describe('layers of src/lib', () => {
   it('reads import, re-export and dynamic import statements', () => {
     const text = `import { a } from '../store/db';\nimport type {\n  B,\n} from './x';\nexport { c } from "../codec/hash";\nconst w = import('../query/worker');\nimport 'fake-indexeddb/auto';`;
     expect(importsOf(text)).toEqual(['../store/db', './x', '../codec/hash', '../query/worker']);
+  });
+
+  it('analyses never index dictionary codes by hand (EventTable.column(c).at(row) / value(c, row))', () => {
+    const hits = sources(join(LIB, 'analysis')).filter((f) => /\bdict\[[^\]]*codes\[/.test(readFileSync(f, 'utf8')));
+    expect(hits.map((f) => relative(LIB, f))).toEqual([]);
   });
 
   it('imports only from the same or a lower layer (one-way dependency direction)', () => {

@@ -1,10 +1,16 @@
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
-import type { ColumnarIndex } from '../query/columnar';
-import type { Engine } from '../query/engine';
-import type { FieldIndex } from '../query/fieldIndex';
+import type { EventTable, FieldValues } from '../codec/table';
 import type { QueryNode, Value } from '../query/parser';
 import { KNOWN_FIELDS } from '../query/resolve';
 import type { Finding, Severity } from './types';
+
+/**
+ * What Sigma needs of the query engine: a query tree evaluated to a row bitmap (one byte per row of the
+ * {@link EventTable}, non-zero when the row matches). `query/engine.ts`'s `Engine` satisfies it.
+ */
+export interface RowQuery {
+  evaluate(node: QueryNode): Uint8Array;
+}
 
 /**
  * Sigma rules for AWS CloudTrail (`logsource: {product: aws, service: cloudtrail}`), translated to KeyTrail's
@@ -673,10 +679,10 @@ export function sigmaAggregate(rows: ArrayLike<number>, agg: SigmaAggregation, t
  * The rows (ids of the query index, time order) a compiled rule matches: its query's rows, aggregated when the
  * rule has an aggregation (values read from the generic field index).
  */
-export function sigmaMatches(engine: Engine, ix: ColumnarIndex, fields: FieldIndex, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
+export function sigmaMatches(engine: RowQuery, ix: EventTable, fields: FieldValues, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
   const rows = sigmaRows(engine, ix, compiled.query);
   if (!compiled.aggregation) return rows;
-  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.time[r], (r, path) => fields.valueOfRow(r, path));
+  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.timeOf(r), (r, path) => fields.valueOfRow(r, path));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -698,11 +704,11 @@ export function sigmaRuleId(rule: SigmaRule): string {
 }
 
 /** The rows (ids of the query index, time order) a compiled rule selects. */
-export function sigmaRows(engine: Engine, ix: ColumnarIndex, query: QueryNode): Uint32Array {
+export function sigmaRows(engine: RowQuery, ix: EventTable, query: QueryNode): Uint32Array {
   const bm = engine.evaluate(query);
   const rows: number[] = [];
   for (let i = 0; i < bm.length; i++) if (bm[i]) rows.push(i);
-  rows.sort((a, b) => ix.time[a] - ix.time[b] || a - b);
+  rows.sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
   return Uint32Array.from(rows);
 }
 
@@ -712,18 +718,18 @@ export function sigmaRows(engine: Engine, ix: ColumnarIndex, query: QueryNode): 
  * events, and the aggregation when the rule has one; `query` is `finding:<rule id>` (the query worker maps the
  * rule's rows to it).
  */
-export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: ColumnarIndex, aggregation?: SigmaAggregation): Finding {
-  const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.time[a] - ix.time[b] || a - b);
-  const { accountId: acct, recipientAccountId: recip, principal: princ, key } = ix.cols;
+export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: EventTable, aggregation?: SigmaAggregation): Finding {
+  const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
+  const [acct, recip, princ, key] = (['accountId', 'recipientAccountId', 'principal', 'key'] as const).map((c) => ix.column(c));
   const accounts = new Set<string>();
   const principals = new Set<string>();
   const keys = new Set<string>();
   for (const r of uniq) {
-    const a = acct.dict[acct.codes[r]] || recip.dict[recip.codes[r]];
+    const a = acct.at(r) || recip.at(r);
     if (a) accounts.add(a);
-    const p = princ.dict[princ.codes[r]];
+    const p = princ.at(r);
     if (p) principals.add(p);
-    const k = key.dict[key.codes[r]];
+    const k = key.at(r);
     if (k) for (const x of k.split('\n')) if (x) keys.add(x);
   }
   const parts = [rule.description?.trim() || rule.title];
@@ -733,7 +739,7 @@ export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: Colum
   const id = sigmaRuleId(rule);
   return {
     rule: id, title: rule.title, severity: sigmaSeverity(rule), description: parts.join(' '), count: uniq.length,
-    first: uniq.length ? ix.time[uniq[0]] : NaN, last: uniq.length ? ix.time[uniq[uniq.length - 1]] : NaN,
+    first: uniq.length ? ix.timeOf(uniq[0]) : NaN, last: uniq.length ? ix.timeOf(uniq[uniq.length - 1]) : NaN,
     accounts: [...accounts], keys: [...keys], principals: [...principals], rows: uniq, query: `finding:${id}`,
   };
 }

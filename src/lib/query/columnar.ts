@@ -1,4 +1,5 @@
 import { STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
+import type { EventColumn, EventTable } from '../codec/table';
 
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
@@ -12,7 +13,7 @@ export interface GlobalColumn {
  * dictionary-encoded into Uint32Array codes, plus each row's location (segment id, offset) for fetching
  * its raw JSON. Rows are numbered in load order; `sortedByTime()` gives the time order.
  */
-export class ColumnarIndex {
+export class ColumnarIndex implements EventTable {
   /** Number of rows. */
   n = 0;
   time = new Float64Array(1024);
@@ -159,6 +160,23 @@ export class ColumnarIndex {
   value(col: StringColumn, row: number): string {
     const c = this.cols[col];
     return c.dict[c.codes[row]];
+  }
+
+  /** A row's eventTime, epoch ms UTC (NaN when absent). */
+  timeOf(row: number): number {
+    return this.time[row];
+  }
+
+  /** A string column as an {@link EventColumn} view (valid until rows are added). */
+  column(col: StringColumn): EventColumn {
+    const c = this.cols[col];
+    const { dict, map, codes } = c;
+    return { codes, size: dict.length, text: (code) => dict[code], code: (v) => map.get(v), at: (row) => dict[codes[row]] };
+  }
+
+  /** Where a row's JSON is stored: chunk (segment) id and offset inside it. */
+  locationOf(row: number): { segment: number; offset: number } {
+    return { segment: this.seg[row], offset: this.off[row] };
   }
 
   /** Forgets every row. */
