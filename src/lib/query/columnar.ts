@@ -1,4 +1,4 @@
-import { STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
+import { COLUMNS_SCHEME, columnsSchemeOf, STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
 import type { EventColumn, EventTable } from '../codec/table';
 
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
@@ -30,6 +30,11 @@ export class ColumnarIndex implements EventTable {
   readonly segments = new Set<number>();
   /** First row of each loaded segment, by segment id. */
   readonly segBase = new Map<number, number>();
+  /**
+   * Ids of loaded segments whose string columns were derived with an older COLUMNS_SCHEME than this build's
+   * (codec/segment.ts): their column values may differ from what the current derivation gives.
+   */
+  readonly staleColumnSegments = new Set<number>();
   private sorted: Uint32Array | null = null;
 
   constructor() {
@@ -66,6 +71,7 @@ export class ColumnarIndex implements EventTable {
   addSegment(s: Segment): number {
     if (this.segments.has(s.id)) return 0;
     this.segments.add(s.id);
+    if (columnsSchemeOf(s) < COLUMNS_SCHEME) this.staleColumnSegments.add(s.id);
     this.ensure(s.n);
     const base = this.n;
     this.segBase.set(s.id, base);

@@ -138,6 +138,12 @@ export interface StatsRecord {
    * first scheme (stores written before it), which the writer rehashes once before its first commit.
    */
   hashScheme?: number;
+  /**
+   * The lowest derived-columns scheme (COLUMNS_SCHEME, codec/segment.ts) of any stored segment; absent means
+   * a store written before versioning (scheme 1). Lower than COLUMNS_SCHEME: some segments' string columns
+   * were derived by an older KeyTrail and may differ from what the current one would derive.
+   */
+  columnsScheme?: number;
 }
 
 /** The KeyTrail IndexedDB database. */
