@@ -5,6 +5,7 @@ import { isPublicKeyList, keyList, type DigestDocument } from '../cloudtrail/dig
 export { isPublicKeyList } from '../cloudtrail/digest';
 import type { Finding, Severity } from './types';
 import { utcDay, utcIso } from '../format/utc';
+import { SEVERITY_RANK } from './severity';
 
 /**
  * CloudTrail log file integrity validation on local copies of a trail's log and digest files (the AWS CLI's
@@ -858,8 +859,7 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     make('digest-chain-restarted', restarts.map((r) => r.s.d.path), restarts.map((r) => r.s.start), restarts.map((r) => r.s.info.account), {
       description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${restarts.map((r) => `${r.s.label}: no digest between ${fmt(r.before.end)} and ${fmt(r.s.start)}`).join('; ')}.`,
     });
-  const sevRank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
+  findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 
   return { trails: [...trails.values()], totals, files, missing, findings, keyProblems };
 }

@@ -1,4 +1,6 @@
 import type { EventTable, FieldValues } from '../codec/table';
+import { quotedTerm } from '../query/text';
+import { compareFindings, moreSevere } from './severity';
 import type { StringColumn } from '../codec/segment';
 import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
 import { utcIso } from '../format/utc';
@@ -560,9 +562,8 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     if (!l) notes.set(k, (l = []));
     if (!l.includes(text)) l.push(text);
     if (sev) {
-      const rank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
       const prev = severityOf.get(k);
-      if (!prev || rank[sev] < rank[prev]) severityOf.set(k, sev);
+      severityOf.set(k, prev ? moreSevere(prev, sev) : sev);
     }
   };
 
@@ -841,13 +842,12 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
         rule, title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title, severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
         description: [meta.description, ...extra].join(' '), count: uniq.length,
         first: ix.timeOf(uniq[0]), last: ix.timeOf(uniq[uniq.length - 1]), accounts: [...accounts], keys: key ? [key.arn] : [],
-        principals: [...principals], rows: uniq, query: key ? `finding:${rule} key:"${key.arn}"` : `finding:${rule}`,
+        principals: [...principals], rows: uniq, query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
       });
     }
     ruleRowsOut.set(rule, Uint32Array.from(new Set(all)));
   }
-  const sevRank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity] || b.last - a.last);
+  findings.sort(compareFindings);
 
   const lifecycles = new Map<string, LifecycleStep[]>();
   const summaries = keys.map((K) => {
