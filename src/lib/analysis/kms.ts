@@ -1,6 +1,7 @@
 import type { EventTable, FieldValues } from '../codec/table';
 import { quotedTerm } from '../query/text';
 import { compareFindings, moreSevere } from './severity';
+import { accountOf, isKmsKeyArn, kmsKeyArn, parseKmsAliasArn, parseKmsKeyArn, roleOfSession } from '../cloudtrail/arn';
 import type { StringColumn } from '../codec/segment';
 import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
 import { utcIso } from '../format/utc';
@@ -139,8 +140,6 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
 
 const isoTime = (t: number) => utcIso(t) || '?';
 
-const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
-
 /**
  * The principal an event's principal belongs to: an assumed-role session ARN
  * (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`) stands for its role (`arn:aws:iam::ACCOUNT:role/ROLE`, the
@@ -148,18 +147,13 @@ const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
  * for `AWSAccount:ROLEID`.
  */
 export function principalGroup(p: string): string {
-  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(p);
-  if (m) return `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`;
+  const role = roleOfSession(p);
+  if (role) return role;
   const a = /^(AWSAccount:[^:]+):/.exec(p);
   return a ? a[1] : p;
 }
 
-/** The account of an ARN or a bare account ID / account root principal; '' when none. */
-export function accountOf(principal: string): string {
-  if (/^\d{12}$/.test(principal)) return principal;
-  const m = ACCOUNT_IN_ARN.exec(principal);
-  return m ? m[1] : '';
-}
+export { accountOf } from '../cloudtrail/arn';
 
 /** Condition keys that limit a `*` principal to an organization or an account (global and KMS condition keys). */
 const LIMITING_CONDITION_KEYS = ['aws:principalorgid', 'aws:principalorgpaths', 'aws:principalaccount', 'aws:sourceaccount', 'aws:sourceorgid', 'aws:sourceorgpaths', 'aws:sourcearn', 'kms:calleraccount'];
@@ -303,7 +297,7 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   const resArnOf = (code: number): string => {
     let v = resArn.get(code);
     if (v === undefined) {
-      v = resCol.text(code).split('\n').find((a) => /^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(a)) ?? '';
+      v = resCol.text(code).split('\n').find(isKmsKeyArn) ?? '';
       resArn.set(code, v);
     }
     return v;
@@ -311,7 +305,7 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   const arnOfId = (id: string, r: number) => {
     const reg = region.at(r);
     const acc = recip.at(r) || acct.at(r);
-    return reg && acc ? `arn:aws:kms:${reg}:${acc}:key/${id}` : id;
+    return reg && acc ? kmsKeyArn(reg, acc, id) : id;
   };
 
   // Alias timelines per (account, region, alias name): [time, key ARN | '', eventName] in time order.
@@ -319,14 +313,14 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   const aliasKey = (acc: string, reg: string, name: string) => `${acc}|${reg}|${name}`;
   const toArn = (ref: string, r: number): string => {
     if (!ref) return '';
-    if (/^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(ref)) return ref;
+    if (isKmsKeyArn(ref)) return ref;
     if (/^(mrk-)?[0-9a-f-]{32,40}$/i.test(ref) || /^mrk-[0-9a-f]{32}$/.test(ref)) return arnOfId(ref, r);
     return '';
   };
   const aliasNameOf = (ref: string): { name: string; acc?: string; reg?: string } | null => {
     if (ref.startsWith('alias/')) return { name: ref };
-    const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):(alias\/.+)$/.exec(ref);
-    return m ? { name: m[3], acc: m[2], reg: m[1] } : null;
+    const m = parseKmsAliasArn(ref);
+    return m ? { name: m.alias, acc: m.account, reg: m.region } : null;
   };
 
   // KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
@@ -406,10 +400,10 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     if (i === undefined) {
       i = keys.length;
       keyIndex.set(arn, i);
-      const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):key\/(.+)$/.exec(arn);
+      const m = parseKmsKeyArn(arn);
       keys.push({
         s: {
-          arn, keyId: m ? m[3] : arn, account: m ? m[2] : '', region: m ? m[1] : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
+          arn, keyId: m ? m.keyId : arn, account: m ? m.account : '', region: m ? m.region : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
           managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [],
         },
         principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
