@@ -140,6 +140,145 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
 
 const isoTime = (t: number) => utcIso(t) || '?';
 
+/** What a successful key management step sees: its row, time, key aggregate and the analysis' helpers. */
+interface StepContext {
+  /** Row of the event; `t` its eventTime (epoch ms). */
+  r: number;
+  t: number;
+  /** The key's summary and aggregate, and its index in the analysis' keys (-2: no key). */
+  s: KeySummary;
+  K: KeyAgg;
+  ki: number;
+  /** The key ARN of the row ('' when unknown). */
+  arn: string;
+  /** A field of a row (FieldValues.valueOfRow). */
+  f: (row: number, path: string) => string | undefined;
+  /** Records a row for a finding rule of a key; `note` adds a line to the finding's description. */
+  hit: (rule: string, key: number, r: number) => void;
+  note: (rule: string, ki: number, text: string, sev?: Severity) => void;
+  /** The key policy rules of a CreateKey / PutKeyPolicy (see analyzeKms); returns what the step says. */
+  policyChecks: (r: number, ki: number, owner: string, policy: string | undefined) => string;
+  /** For each UpdateAlias row: the key the alias pointed to before (null: unknown). */
+  aliasPrev: Map<number, string | null>;
+}
+
+/** What a step sets: the lifecycle detail text and the key state it leads to. */
+interface StepOut {
+  detail?: string;
+  state?: KeyState;
+}
+
+/**
+ * Successful KMS key management operations by eventName: each updates the key's summary, records findings and
+ * says what the lifecycle step shows. Operations and their effects on key state: "Key states of AWS KMS keys"
+ * and the AWS KMS API Reference pages of each operation.
+ */
+const KEY_STEPS: Record<string, (c: StepContext, out: StepOut) => void> = {
+  CreateKey: ({ r, s, ki, f, policyChecks }: StepContext, out: StepOut) => {
+    const md = 'responseElements.keyMetadata.';
+    s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
+    s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
+    s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
+    const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
+    if (mr !== undefined) s.multiRegion = mr === 'true';
+    s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
+    s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
+    const ks = f(r, md + 'keyState') as KeyState | undefined;
+    out.state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
+    out.detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
+    const said = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy'));
+    if (said) out.detail += ` · policy ${said}`;
+  },
+  PutKeyPolicy: ({ r, s, ki, f, policyChecks }: StepContext, out: StepOut) => {
+    out.detail = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy') ?? '') || 'policy replaced';
+  },
+  CreateGrant: ({ r, s, ki, f, hit }: StepContext, out: StepOut) => {
+    const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
+    const ops = f(r, 'requestParameters.operations') ?? '';
+    const ga = accountOf(grantee);
+    if (ga && s.account && ga !== s.account) hit('kms-grant-external', ki, r);
+    out.detail = `to ${grantee}${ops ? ` (${ops}…)` : ''}`;
+  },
+  RetireGrant: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.grantId') ?? f(r, 'additionalEventData.grantId') ?? '';
+  },
+  RevokeGrant: (c, o) => KEY_STEPS.RetireGrant(c, o),
+  EnableKey: (_c: StepContext, out: StepOut) => {
+    out.state = 'Enabled';
+  },
+  DisableKey: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'Disabled';
+    hit('kms-key-disabled', ki, r);
+  },
+  ScheduleKeyDeletion: ({ r, t, s, ki, f, hit }: StepContext, out: StepOut) => {
+    // a multi-Region primary key with replicas: no deletion date until its last replica is deleted
+    const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
+    out.state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
+    const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
+    s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
+    out.detail = replicas
+      ? `deletion ${days} days after the last replica is deleted`
+      : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
+    hit('kms-key-deletion-scheduled', ki, r);
+  },
+  CancelKeyDeletion: ({ s }: StepContext, out: StepOut) => {
+    out.state = 'Disabled';
+    s.deletionDate = undefined;
+  },
+  DeleteKey: (_c: StepContext, out: StepOut) => {
+    out.state = 'Deleted';
+  },
+  ImportKeyMaterial: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'Enabled';
+    hit('kms-key-material-change', ki, r);
+  },
+  DeleteImportedKeyMaterial: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'PendingImport';
+    hit('kms-key-material-change', ki, r);
+  },
+  DeleteExpiredKeyMaterial: (c, o) => KEY_STEPS.DeleteImportedKeyMaterial(c, o),
+  EnableKeyRotation: ({ s }: StepContext) => {
+    s.rotation = true;
+  },
+  DisableKeyRotation: ({ r, s, ki, hit }: StepContext) => {
+    s.rotation = false;
+    hit('kms-key-rotation-disabled', ki, r);
+  },
+  CreateAlias: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.aliasName') ?? '';
+  },
+  UpdateAlias: ({ r, t, ki, arn, f, hit, note, aliasPrev }: StepContext, out: StepOut) => {
+    const alias = f(r, 'requestParameters.aliasName') ?? '';
+    out.detail = alias;
+    // re-pointed unless the record shows the alias already pointing to this key
+    const prev = aliasPrev.get(r);
+    if (prev !== arn || !arn) {
+      hit('kms-alias-repointed', ki, r);
+      const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
+      note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
+    }
+  },
+  DeleteAlias: ({ r, K, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.aliasName') ?? '';
+    // the key it pointed to (in resources) had the alias
+    if (out.detail) K.aliasSet.add(out.detail);
+  },
+  ReplicateKey: ({ r, s, f }: StepContext, out: StepOut) => {
+    s.multiRegion = true;
+    out.detail = `to ${f(r, 'requestParameters.replicaRegion') ?? '?'}`;
+  },
+  UpdatePrimaryRegion: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = `primary → ${f(r, 'requestParameters.primaryRegion') ?? '?'}`;
+  },
+  UpdateKeyDescription: ({ r, s, f }: StepContext) => {
+    s.description = f(r, 'requestParameters.description') ?? s.description;
+  },
+  TagResource: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
+  },
+  UntagResource: (c, o) => KEY_STEPS.TagResource(c, o),
+};
+
 /**
  * The principal an event's principal belongs to: an assumed-role session ARN
  * (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`) stands for its role (`arn:aws:iam::ACCOUNT:role/ROLE`, the
@@ -638,114 +777,12 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     let detail = '';
     let state: KeyState | undefined;
     if (!err) {
-      switch (name) {
-        case 'CreateKey': {
-          const md = 'responseElements.keyMetadata.';
-          s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
-          s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
-          s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
-          const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
-          if (mr !== undefined) s.multiRegion = mr === 'true';
-          s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
-          s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
-          const ks = f(r, md + 'keyState') as KeyState | undefined;
-          state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
-          detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
-          const said = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy'));
-          if (said) detail += ` · policy ${said}`;
-          break;
-        }
-        case 'PutKeyPolicy':
-          detail = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy') ?? '') || 'policy replaced';
-          break;
-        case 'CreateGrant': {
-          const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
-          const ops = f(r, 'requestParameters.operations') ?? '';
-          const ga = accountOf(grantee);
-          if (ga && s.account && ga !== s.account) hit('kms-grant-external', ki, r);
-          detail = `to ${grantee}${ops ? ` (${ops}…)` : ''}`;
-          break;
-        }
-        case 'RetireGrant':
-        case 'RevokeGrant':
-          detail = f(r, 'requestParameters.grantId') ?? f(r, 'additionalEventData.grantId') ?? '';
-          break;
-        case 'EnableKey':
-          state = 'Enabled';
-          break;
-        case 'DisableKey':
-          state = 'Disabled';
-          hit('kms-key-disabled', ki, r);
-          break;
-        case 'ScheduleKeyDeletion': {
-          // a multi-Region primary key with replicas: no deletion date until its last replica is deleted
-          const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
-          state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
-          const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
-          s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
-          detail = replicas
-            ? `deletion ${days} days after the last replica is deleted`
-            : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
-          hit('kms-key-deletion-scheduled', ki, r);
-          break;
-        }
-        case 'CancelKeyDeletion':
-          state = 'Disabled';
-          s.deletionDate = undefined;
-          break;
-        case 'DeleteKey':
-          state = 'Deleted';
-          break;
-        case 'ImportKeyMaterial':
-          state = 'Enabled';
-          hit('kms-key-material-change', ki, r);
-          break;
-        case 'DeleteImportedKeyMaterial':
-        case 'DeleteExpiredKeyMaterial':
-          state = 'PendingImport';
-          hit('kms-key-material-change', ki, r);
-          break;
-        case 'EnableKeyRotation':
-          s.rotation = true;
-          break;
-        case 'DisableKeyRotation':
-          s.rotation = false;
-          hit('kms-key-rotation-disabled', ki, r);
-          break;
-        case 'CreateAlias':
-          detail = f(r, 'requestParameters.aliasName') ?? '';
-          break;
-        case 'UpdateAlias': {
-          const alias = f(r, 'requestParameters.aliasName') ?? '';
-          detail = alias;
-          // re-pointed unless the record shows the alias already pointing to this key
-          const prev = aliasPrev.get(r);
-          if (prev !== arn || !arn) {
-            hit('kms-alias-repointed', ki, r);
-            const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
-            note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
-          }
-          break;
-        }
-        case 'DeleteAlias':
-          detail = f(r, 'requestParameters.aliasName') ?? '';
-          // the key it pointed to (in resources) had the alias
-          if (detail) K.aliasSet.add(detail);
-          break;
-        case 'ReplicateKey':
-          s.multiRegion = true;
-          detail = `to ${f(r, 'requestParameters.replicaRegion') ?? '?'}`;
-          break;
-        case 'UpdatePrimaryRegion':
-          detail = `primary → ${f(r, 'requestParameters.primaryRegion') ?? '?'}`;
-          break;
-        case 'UpdateKeyDescription':
-          s.description = f(r, 'requestParameters.description') ?? s.description;
-          break;
-        case 'TagResource':
-        case 'UntagResource':
-          detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
-          break;
+      const step = KEY_STEPS[name];
+      if (step) {
+        const o: StepOut = {};
+        step({ r, t, s, K, ki, arn, f, hit, note, policyChecks, aliasPrev }, o);
+        if (o.detail !== undefined) detail = o.detail;
+        if (o.state !== undefined) state = o.state;
       }
       // the state after the step, as the tie ordering simulates it
       if (arn) state = stateAfter(r, name, s.state);
