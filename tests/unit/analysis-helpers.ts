@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import type { CloudTrailEvent, UserIdentity } from '../../src/lib/cloudtrail/event';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
-import { buildFieldStore } from '../../src/lib/store/fields';
-import { buildColumns, type Segment } from '../../src/lib/store/segment';
+import { buildFieldStore } from '../../src/lib/codec/fields';
+import { buildColumns, type Segment } from '../../src/lib/codec/segment';
 
 /**
  * An in-memory index as the query worker builds it: each inner array is one chunk (segment and field store with

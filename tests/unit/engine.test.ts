@@ -7,14 +7,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
-import { stringHash } from '../../src/lib/ingest/hash';
+import { stringHash } from '../../src/lib/codec/hash';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { Engine, type EvalOptions } from '../../src/lib/query/engine';
 import { computeFacets, computeHistogram, FACETS } from '../../src/lib/query/facets';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
 import { parseQuery, QuerySyntaxError } from '../../src/lib/query/parser';
-import { buildFieldStore, MAX_VALUE_CHARS } from '../../src/lib/store/fields';
-import { buildColumns, type Segment } from '../../src/lib/store/segment';
+import { buildFieldStore, MAX_VALUE_CHARS } from '../../src/lib/codec/fields';
+import { buildColumns, type Segment } from '../../src/lib/codec/segment';
 import { rng } from './helpers';
 import { derivedColumns, referenceMatch, refEvent } from './reference';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventTimeMs, parseEventTime } from '../../src/lib/cloudtrail/event';
-import { buildColumns } from '../../src/lib/store/segment';
+import { buildColumns } from '../../src/lib/codec/segment';
 
 const ZONES = ['UTC', 'America/New_York', 'Asia/Kolkata', 'Pacific/Chatham'];
 const savedTz = process.env.TZ;

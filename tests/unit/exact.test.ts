@@ -3,8 +3,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { prepare } from '../../src/lib/ingest/prepare';
-import { contentHash } from '../../src/lib/ingest/hash';
-import { exactHash, keyColons, parseWithRanges, prettyJson, rawTextOf, walkStats } from '../../src/lib/ingest/exact';
+import { contentHash } from '../../src/lib/codec/hash';
+import { exactHash, keyColons, parseWithRanges, prettyJson, rawTextOf, walkStats } from '../../src/lib/codec/exact';
 import { envelope, kmsEvent, lookupItem, s3File, te } from './helpers';
 
 const leaf = (text: string, path = 'f.json') => ({ path, bytes: te.encode(text), compressed: false });

@@ -8,8 +8,8 @@ import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { Engine } from '../../src/lib/query/engine';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
 import { parseQuery } from '../../src/lib/query/parser';
-import { buildFieldStore } from '../../src/lib/store/fields';
-import { buildColumns } from '../../src/lib/store/segment';
+import { buildFieldStore } from '../../src/lib/codec/fields';
+import { buildColumns } from '../../src/lib/codec/segment';
 import { kmsEvent } from './helpers';
 
 const KEY = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';

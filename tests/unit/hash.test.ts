@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contentHash, MAX_DEPTH, NestingTooDeepError, stringHash } from '../../src/lib/ingest/hash';
-import { FieldStoreBuilder } from '../../src/lib/store/fields';
+import { contentHash, MAX_DEPTH, NestingTooDeepError, stringHash } from '../../src/lib/codec/hash';
+import { FieldStoreBuilder } from '../../src/lib/codec/fields';
 import { kmsEvent, nestArrays, nestObjects, rng } from './helpers';
 
 function h(v: unknown): string {

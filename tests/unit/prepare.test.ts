@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { prepare } from '../../src/lib/ingest/prepare';
-import { contentHash, stringHash } from '../../src/lib/ingest/hash';
+import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { cat, digestDoc, kmsEvent, kmsEvents, s3File, te } from './helpers';
 
 const leaf = (text: string | Uint8Array, path = 'f.json') => ({ path, bytes: typeof text === 'string' ? te.encode(text) : text, compressed: false });

@@ -22,7 +22,7 @@ import {
 import { callerLabel, classifyCaller } from '../../src/lib/cloudtrail/identity';
 import type { QueryNode, Value } from '../../src/lib/query/parser';
 import { keyRefMatches } from '../../src/lib/query/resolve';
-import { COLUMN_PATHS, MAX_VALUE_CHARS } from '../../src/lib/store/fields';
+import { COLUMN_PATHS, MAX_VALUE_CHARS } from '../../src/lib/codec/fields';
 
 /** A leaf of an event: dotted path (array indices dropped) and its value as stored. */
 export interface Leaf {

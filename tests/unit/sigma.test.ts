@@ -6,13 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { compileSigma, parseSigma, queryText, sigmaAggregate, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRows, sigmaRuleId, sigmaSeverity, type SigmaRule } from '../../src/lib/analysis/sigma';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
-import { stringHash } from '../../src/lib/ingest/hash';
+import { stringHash } from '../../src/lib/codec/hash';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { Engine } from '../../src/lib/query/engine';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
 import { parseQuery, type QueryNode } from '../../src/lib/query/parser';
-import { buildFieldStore } from '../../src/lib/store/fields';
-import { buildColumns, type Segment } from '../../src/lib/store/segment';
+import { buildFieldStore } from '../../src/lib/codec/fields';
+import { buildColumns, type Segment } from '../../src/lib/codec/segment';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Events

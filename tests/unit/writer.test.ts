@@ -1,13 +1,14 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { contentHash, stringHash } from '../../src/lib/ingest/hash';
+import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
-import { SEP, type FieldStore } from '../../src/lib/store/fields';
+import { SEP, type FieldStore } from '../../src/lib/codec/fields';
 import { RawReader } from '../../src/lib/store/raw';
 import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
 import { prepare } from '../../src/lib/ingest/prepare';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
+import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
 import { kmsEvent, kmsEvents, s3File, te } from './helpers';
 
 let dbn = 0;
@@ -184,6 +185,26 @@ describe('StoreWriter', () => {
     expect(await reader.eventText(newId, 2)).toBeUndefined();
     const bad = (await db.chunks.add({ fileId: 1, sourceId, records: Uint32Array.from([7]) })) as number;
     await expect(reader.chunkTexts(bad)).rejects.toThrow(`stored source ${sourceId} has no record 7`);
+    db.close();
+  });
+
+  it('records the derived-columns scheme on every segment and in the stats record, and flags older segments', async () => {
+    const db = openDB(`writer-${++dbn}`);
+    const writer = new StoreWriter(db);
+    await drop(db, writer, 'a.json', s3File(kmsEvents(5)));
+    const segs = await db.segments.toArray();
+    expect(segs.length).toBe(1);
+    expect(segs[0].columnsScheme).toBe(COLUMNS_SCHEME);
+    expect(await db.meta.get('stats')).toMatchObject({ events: 5, columnsScheme: COLUMNS_SCHEME });
+    // a segment written before versioning (no columnsScheme) counts as scheme 1; one of an older scheme is stale
+    const ix = new ColumnarIndex();
+    ix.addSegment(segs[0]);
+    ix.addSegment({ ...segs[0], id: 99, columnsScheme: COLUMNS_SCHEME - 1 });
+    expect([...ix.staleColumnSegments]).toEqual([99]);
+    // a store whose stats were written before versioning (scheme 1) keeps the lowest scheme after a new commit
+    await db.meta.update('stats', { columnsScheme: undefined });
+    await drop(db, writer, 'b.json', s3File(kmsEvents(5, 5)));
+    expect((await db.meta.get('stats'))?.columnsScheme).toBe(Math.min(1, COLUMNS_SCHEME));
     db.close();
   });
 });

@@ -6,6 +6,7 @@ import {
 } from './trailConfig';
 import type { Finding, Severity } from './types';
 import { utcSeconds } from '../format/utc';
+import { compareFindings } from './severity';
 
 /**
  * Coverage: where the trails did not record AWS KMS events.
@@ -1042,6 +1043,5 @@ export function coverageFindings(input: CoverageInput): Finding[] {
     const text = `Threshold: per account and Region, hours with any event are active; a run of hours without KMS events is reported when at least 3 of its hours are active and (1 − p)^active < 0.001, p being the share of active hours with KMS events. ${lines.join(' ')}`;
     out.push(make('kms-silence-gap', text, sil.flatMap((s) => [s.startRow ?? -1, s.endRow ?? -1]), sil.flatMap((s) => [s.start, s.end ?? s.start]), sil.map((s) => s.account), []));
   }
-  const rank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  return out.sort((a, b) => rank[a.severity] - rank[b.severity] || b.last - a.last);
+  return out.sort(compareFindings);
 }

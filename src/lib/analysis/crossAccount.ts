@@ -1,4 +1,4 @@
-import { accountOf } from './kms';
+import { accountOf } from '../cloudtrail/arn';
 import type { Finding } from './types';
 import { utcSeconds } from '../format/utc';
 

@@ -1,5 +1,4 @@
-import type { ColumnarIndex } from '../query/columnar';
-import type { FieldIndex } from '../query/fieldIndex';
+import type { EventTable, FieldValues } from '../codec/table';
 import type { RawReader } from '../store/raw';
 import type { KmsAnalysis } from './kms';
 import type { CallRecord } from './crossAccount';
@@ -9,14 +8,13 @@ import type { TrailEvent } from './coverage';
  * Every KMS call that names a key, with the fields correlation needs. Three paths are materialised from
  * the field index in one pass each; everything else comes from the columns.
  */
-export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnalysis): CallRecord[] {
+export function kmsCallRecords(ix: EventTable, fields: FieldValues, a: KmsAnalysis): CallRecord[] {
   const n = ix.n;
   const shared = fields.materialize('sharedEventID', n);
   const request = fields.materialize('requestID', n);
   const eventId = fields.materialize('eventID', n);
   const arnOf: string[] = [];
   for (const [arn, i] of a.keyIndexByArn) arnOf[i] = arn;
-  const c = ix.cols;
   const out: CallRecord[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
@@ -24,10 +22,10 @@ export function kmsCallRecords(ix: ColumnarIndex, fields: FieldIndex, a: KmsAnal
     const ki = a.keyOfRow[r];
     if (ki < 0) continue;
     out.push({
-      row: r, time: ix.time[r], eventSource: c.eventSource.dict[c.eventSource.codes[r]], eventName: c.eventName.dict[c.eventName.codes[r]],
-      errorCode: c.errorCode.dict[c.errorCode.codes[r]], recipientAccountId: c.recipientAccountId.dict[c.recipientAccountId.codes[r]],
-      callerAccount: c.accountId.dict[c.accountId.codes[r]], principal: c.principal.dict[c.principal.codes[r]],
-      sharedEventID: shared[r] ?? '', requestID: request[r] ?? '', eventID: eventId[r] ?? '', awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]],
+      row: r, time: ix.timeOf(r), eventSource: ix.value('eventSource', r), eventName: ix.value('eventName', r),
+      errorCode: ix.value('errorCode', r), recipientAccountId: ix.value('recipientAccountId', r),
+      callerAccount: ix.value('accountId', r), principal: ix.value('principal', r),
+      sharedEventID: shared[r] ?? '', requestID: request[r] ?? '', eventID: eventId[r] ?? '', awsRegion: ix.value('awsRegion', r),
       resourceArn: arnOf[ki] ?? '',
     });
   }
@@ -44,20 +42,20 @@ export const ORGANIZATION_OPERATIONS: ReadonlySet<string> = new Set(['LeaveOrgan
  * Trail-management events (CreateTrail, UpdateTrail, PutEventSelectors, Start/StopLogging, DeleteTrail) and
  * LeaveOrganization / RemoveAccountFromOrganization, parsed from the stored text.
  */
-export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<TrailEvent[]> {
-  const c = ix.cols;
-  const ct = c.eventSource.map.get('cloudtrail.amazonaws.com');
-  const org = c.eventSource.map.get('organizations.amazonaws.com');
+export async function trailEvents(ix: EventTable, raw: RawReader): Promise<TrailEvent[]> {
+  const src = ix.column('eventSource');
+  const ct = src.code('cloudtrail.amazonaws.com');
+  const org = src.code('organizations.amazonaws.com');
   if (ct === undefined && org === undefined) return [];
   const out: TrailEvent[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
-    const code = c.eventSource.codes[r];
+    const code = src.codes[r];
     if (code !== ct && code !== org) continue;
-    const name = c.eventName.dict[c.eventName.codes[r]];
+    const name = ix.value('eventName', r);
     if (!(code === ct ? TRAIL_OPERATIONS : ORGANIZATION_OPERATIONS).has(name)) continue;
-    const text = await raw.eventText(ix.seg[r], ix.off[r]);
+    const text = await raw.eventText(ix.locationOf(r).segment, ix.locationOf(r).offset);
     let ev: Record<string, unknown> = {};
     try {
       ev = text ? JSON.parse(text) : {};
@@ -66,10 +64,10 @@ export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<Tr
     }
     const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
     out.push({
-      row: r, time: ix.time[r], eventName: name, errorCode: c.errorCode.dict[c.errorCode.codes[r]],
-      recipientAccountId: c.recipientAccountId.dict[c.recipientAccountId.codes[r]] || c.accountId.dict[c.accountId.codes[r]],
-      awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]], principal: c.principal.dict[c.principal.codes[r]],
-      sourceIPAddress: c.sourceIPAddress.dict[c.sourceIPAddress.codes[r]],
+      row: r, time: ix.timeOf(r), eventName: name, errorCode: ix.value('errorCode', r),
+      recipientAccountId: ix.value('recipientAccountId', r) || ix.value('accountId', r),
+      awsRegion: ix.value('awsRegion', r), principal: ix.value('principal', r),
+      sourceIPAddress: ix.value('sourceIPAddress', r),
       requestParameters: obj(ev.requestParameters), responseElements: obj(ev.responseElements),
       ...(typeof ev.eventID === 'string' ? { eventID: ev.eventID } : {}),
       ...(typeof ev.eventType === 'string' ? { eventType: ev.eventType } : {}),
@@ -80,11 +78,10 @@ export async function trailEvents(ix: ColumnarIndex, raw: RawReader): Promise<Tr
 }
 
 /** Per row, just what KMS-silence detection needs. */
-export function activityOf(ix: ColumnarIndex): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row: number }[] {
-  const c = ix.cols;
+export function activityOf(ix: EventTable): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row: number }[] {
   const out = new Array(ix.n);
   for (let r = 0; r < ix.n; r++) {
-    out[r] = { row: r, time: ix.time[r], recipientAccountId: c.recipientAccountId.dict[c.recipientAccountId.codes[r]], awsRegion: c.awsRegion.dict[c.awsRegion.codes[r]], eventSource: c.eventSource.dict[c.eventSource.codes[r]] };
+    out[r] = { row: r, time: ix.timeOf(r), recipientAccountId: ix.value('recipientAccountId', r), awsRegion: ix.value('awsRegion', r), eventSource: ix.value('eventSource', r) };
   }
   return out;
 }

@@ -1,8 +1,11 @@
 import { md5 } from '@noble/hashes/legacy.js';
 import { parseCompactUtc, parseS3Path } from '../cloudtrail/s3path';
-import type { DigestDocument } from '../ingest/formats/digest';
+import { isPublicKeyList, keyList, type DigestDocument } from '../cloudtrail/digest';
+
+export { isPublicKeyList } from '../cloudtrail/digest';
 import type { Finding, Severity } from './types';
 import { utcDay, utcIso } from '../format/utc';
+import { SEVERITY_RANK } from './severity';
 
 /**
  * CloudTrail log file integrity validation on local copies of a trail's log and digest files (the AWS CLI's
@@ -346,26 +349,6 @@ function hexToBytes(s: string): Uint8Array | null {
  */
 export function publicKeyFingerprint(der: Uint8Array): string {
   return hex(md5(der));
-}
-
-function keyList(doc: unknown): unknown[] | null {
-  if (Array.isArray(doc)) return doc.every((k) => k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string') ? doc : null;
-  if (!doc || typeof doc !== 'object') return null;
-  const o = doc as Record<string, unknown>;
-  // the AWS CLI prints PublicKeyList; the User Guide's sample response spells it publicKeyList
-  const list = o.PublicKeyList ?? o.publicKeyList;
-  if (Array.isArray(list)) return list;
-  if (typeof o.Value === 'string' && (typeof o.Fingerprint === 'string' || o.ValidityStartTime !== undefined)) return [o];
-  return null;
-}
-
-/**
- * True for `aws cloudtrail list-public-keys` output (`{"PublicKeyList":[{"Value","Fingerprint",...}]}`, also an
- * empty list), a bare array of such keys, or one key object.
- */
-export function isPublicKeyList(doc: unknown): boolean {
-  const list = keyList(doc);
-  return !!list && list.every((k) => !!k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string');
 }
 
 /** A list-public-keys time: epoch seconds (number or numeric string, as the CLI v1 and the API print), or ISO 8601. */
@@ -876,8 +859,7 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     make('digest-chain-restarted', restarts.map((r) => r.s.d.path), restarts.map((r) => r.s.start), restarts.map((r) => r.s.info.account), {
       description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${restarts.map((r) => `${r.s.label}: no digest between ${fmt(r.before.end)} and ${fmt(r.s.start)}`).join('; ')}.`,
     });
-  const sevRank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity]);
+  findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 
   return { trails: [...trails.values()], totals, files, missing, findings, keyProblems };
 }

@@ -1,6 +1,8 @@
-import type { ColumnarIndex } from '../query/columnar';
-import type { FieldIndex } from '../query/fieldIndex';
-import type { StringColumn } from '../store/segment';
+import type { EventTable, FieldValues } from '../codec/table';
+import { quotedTerm } from '../query/text';
+import { compareFindings, moreSevere } from './severity';
+import { accountOf, isKmsKeyArn, kmsKeyArn, parseKmsAliasArn, parseKmsKeyArn, roleOfSession } from '../cloudtrail/arn';
+import type { StringColumn } from '../codec/segment';
 import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
 import { utcIso } from '../format/utc';
 
@@ -138,7 +140,144 @@ function parseDate(s: string | undefined, fallback: number): number | undefined 
 
 const isoTime = (t: number) => utcIso(t) || '?';
 
-const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
+/** What a successful key management step sees: its row, time, key aggregate and the analysis' helpers. */
+interface StepContext {
+  /** Row of the event; `t` its eventTime (epoch ms). */
+  r: number;
+  t: number;
+  /** The key's summary and aggregate, and its index in the analysis' keys (-2: no key). */
+  s: KeySummary;
+  K: KeyAgg;
+  ki: number;
+  /** The key ARN of the row ('' when unknown). */
+  arn: string;
+  /** A field of a row (FieldValues.valueOfRow). */
+  f: (row: number, path: string) => string | undefined;
+  /** Records a row for a finding rule of a key; `note` adds a line to the finding's description. */
+  hit: (rule: string, key: number, r: number) => void;
+  note: (rule: string, ki: number, text: string, sev?: Severity) => void;
+  /** The key policy rules of a CreateKey / PutKeyPolicy (see analyzeKms); returns what the step says. */
+  policyChecks: (r: number, ki: number, owner: string, policy: string | undefined) => string;
+  /** For each UpdateAlias row: the key the alias pointed to before (null: unknown). */
+  aliasPrev: Map<number, string | null>;
+}
+
+/** What a step sets: the lifecycle detail text and the key state it leads to. */
+interface StepOut {
+  detail?: string;
+  state?: KeyState;
+}
+
+/**
+ * Successful KMS key management operations by eventName: each updates the key's summary, records findings and
+ * says what the lifecycle step shows. Operations and their effects on key state: "Key states of AWS KMS keys"
+ * and the AWS KMS API Reference pages of each operation.
+ */
+const KEY_STEPS: Record<string, (c: StepContext, out: StepOut) => void> = {
+  CreateKey: ({ r, s, ki, f, policyChecks }: StepContext, out: StepOut) => {
+    const md = 'responseElements.keyMetadata.';
+    s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
+    s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
+    s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
+    const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
+    if (mr !== undefined) s.multiRegion = mr === 'true';
+    s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
+    s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
+    const ks = f(r, md + 'keyState') as KeyState | undefined;
+    out.state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
+    out.detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
+    const said = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy'));
+    if (said) out.detail += ` · policy ${said}`;
+  },
+  PutKeyPolicy: ({ r, s, ki, f, policyChecks }: StepContext, out: StepOut) => {
+    out.detail = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy') ?? '') || 'policy replaced';
+  },
+  CreateGrant: ({ r, s, ki, f, hit }: StepContext, out: StepOut) => {
+    const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
+    const ops = f(r, 'requestParameters.operations') ?? '';
+    const ga = accountOf(grantee);
+    if (ga && s.account && ga !== s.account) hit('kms-grant-external', ki, r);
+    out.detail = `to ${grantee}${ops ? ` (${ops}…)` : ''}`;
+  },
+  RetireGrant: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.grantId') ?? f(r, 'additionalEventData.grantId') ?? '';
+  },
+  RevokeGrant: (c, o) => KEY_STEPS.RetireGrant(c, o),
+  EnableKey: (_c: StepContext, out: StepOut) => {
+    out.state = 'Enabled';
+  },
+  DisableKey: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'Disabled';
+    hit('kms-key-disabled', ki, r);
+  },
+  ScheduleKeyDeletion: ({ r, t, s, ki, f, hit }: StepContext, out: StepOut) => {
+    // a multi-Region primary key with replicas: no deletion date until its last replica is deleted
+    const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
+    out.state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
+    const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
+    s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
+    out.detail = replicas
+      ? `deletion ${days} days after the last replica is deleted`
+      : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
+    hit('kms-key-deletion-scheduled', ki, r);
+  },
+  CancelKeyDeletion: ({ s }: StepContext, out: StepOut) => {
+    out.state = 'Disabled';
+    s.deletionDate = undefined;
+  },
+  DeleteKey: (_c: StepContext, out: StepOut) => {
+    out.state = 'Deleted';
+  },
+  ImportKeyMaterial: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'Enabled';
+    hit('kms-key-material-change', ki, r);
+  },
+  DeleteImportedKeyMaterial: ({ r, ki, hit }: StepContext, out: StepOut) => {
+    out.state = 'PendingImport';
+    hit('kms-key-material-change', ki, r);
+  },
+  DeleteExpiredKeyMaterial: (c, o) => KEY_STEPS.DeleteImportedKeyMaterial(c, o),
+  EnableKeyRotation: ({ s }: StepContext) => {
+    s.rotation = true;
+  },
+  DisableKeyRotation: ({ r, s, ki, hit }: StepContext) => {
+    s.rotation = false;
+    hit('kms-key-rotation-disabled', ki, r);
+  },
+  CreateAlias: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.aliasName') ?? '';
+  },
+  UpdateAlias: ({ r, t, ki, arn, f, hit, note, aliasPrev }: StepContext, out: StepOut) => {
+    const alias = f(r, 'requestParameters.aliasName') ?? '';
+    out.detail = alias;
+    // re-pointed unless the record shows the alias already pointing to this key
+    const prev = aliasPrev.get(r);
+    if (prev !== arn || !arn) {
+      hit('kms-alias-repointed', ki, r);
+      const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
+      note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
+    }
+  },
+  DeleteAlias: ({ r, K, f }: StepContext, out: StepOut) => {
+    out.detail = f(r, 'requestParameters.aliasName') ?? '';
+    // the key it pointed to (in resources) had the alias
+    if (out.detail) K.aliasSet.add(out.detail);
+  },
+  ReplicateKey: ({ r, s, f }: StepContext, out: StepOut) => {
+    s.multiRegion = true;
+    out.detail = `to ${f(r, 'requestParameters.replicaRegion') ?? '?'}`;
+  },
+  UpdatePrimaryRegion: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = `primary → ${f(r, 'requestParameters.primaryRegion') ?? '?'}`;
+  },
+  UpdateKeyDescription: ({ r, s, f }: StepContext) => {
+    s.description = f(r, 'requestParameters.description') ?? s.description;
+  },
+  TagResource: ({ r, f }: StepContext, out: StepOut) => {
+    out.detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
+  },
+  UntagResource: (c, o) => KEY_STEPS.TagResource(c, o),
+};
 
 /**
  * The principal an event's principal belongs to: an assumed-role session ARN
@@ -147,18 +286,13 @@ const ACCOUNT_IN_ARN = /^arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):/;
  * for `AWSAccount:ROLEID`.
  */
 export function principalGroup(p: string): string {
-  const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\//.exec(p);
-  if (m) return `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`;
+  const role = roleOfSession(p);
+  if (role) return role;
   const a = /^(AWSAccount:[^:]+):/.exec(p);
   return a ? a[1] : p;
 }
 
-/** The account of an ARN or a bare account ID / account root principal; '' when none. */
-export function accountOf(principal: string): string {
-  if (/^\d{12}$/.test(principal)) return principal;
-  const m = ACCOUNT_IN_ARN.exec(principal);
-  return m ? m[1] : '';
-}
+export { accountOf } from '../cloudtrail/arn';
 
 /** Condition keys that limit a `*` principal to an organization or an account (global and KMS condition keys). */
 const LIMITING_CONDITION_KEYS = ['aws:principalorgid', 'aws:principalorgpaths', 'aws:principalaccount', 'aws:sourceaccount', 'aws:sourceorgid', 'aws:sourceorgpaths', 'aws:sourcearn', 'kms:calleraccount'];
@@ -278,13 +412,13 @@ export function policyKeepsOwnerAccess(policyJson: string, owner: string): boole
  * Sources: "Logging AWS KMS API calls with AWS CloudTrail" and "Key states of AWS KMS keys" (AWS KMS Developer
  * Guide); "Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide).
  */
-export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
+export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   const t0 = performance.now();
   const n = ix.n;
-  const col = (c: StringColumn) => ix.cols[c];
+  const col = (c: StringColumn) => ix.column(c);
   const src = col('eventSource');
-  const kmsCode = src.map.get('kms.amazonaws.com');
-  const hsmCode = src.map.get('cloudhsm.amazonaws.com');
+  const kmsCode = src.code('kms.amazonaws.com');
+  const hsmCode = src.code('cloudhsm.amazonaws.com');
   const names = col('eventName');
   const errs = col('errorCode');
   const region = col('awsRegion');
@@ -302,15 +436,15 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const resArnOf = (code: number): string => {
     let v = resArn.get(code);
     if (v === undefined) {
-      v = resCol.dict[code].split('\n').find((a) => /^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(a)) ?? '';
+      v = resCol.text(code).split('\n').find(isKmsKeyArn) ?? '';
       resArn.set(code, v);
     }
     return v;
   };
   const arnOfId = (id: string, r: number) => {
-    const reg = region.dict[region.codes[r]];
-    const acc = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
-    return reg && acc ? `arn:aws:kms:${reg}:${acc}:key/${id}` : id;
+    const reg = region.at(r);
+    const acc = recip.at(r) || acct.at(r);
+    return reg && acc ? kmsKeyArn(reg, acc, id) : id;
   };
 
   // Alias timelines per (account, region, alias name): [time, key ARN | '', eventName] in time order.
@@ -318,14 +452,14 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const aliasKey = (acc: string, reg: string, name: string) => `${acc}|${reg}|${name}`;
   const toArn = (ref: string, r: number): string => {
     if (!ref) return '';
-    if (/^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(ref)) return ref;
+    if (isKmsKeyArn(ref)) return ref;
     if (/^(mrk-)?[0-9a-f-]{32,40}$/i.test(ref) || /^mrk-[0-9a-f]{32}$/.test(ref)) return arnOfId(ref, r);
     return '';
   };
   const aliasNameOf = (ref: string): { name: string; acc?: string; reg?: string } | null => {
     if (ref.startsWith('alias/')) return { name: ref };
-    const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):(alias\/.+)$/.exec(ref);
-    return m ? { name: m[3], acc: m[2], reg: m[1] } : null;
+    const m = parseKmsAliasArn(ref);
+    return m ? { name: m.alias, acc: m.account, reg: m.region } : null;
   };
 
   // KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
@@ -338,7 +472,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const tieKeys = new Map<number, string>();
   const tieKey = (r: number) => {
     let v = tieKeys.get(r);
-    if (v === undefined) tieKeys.set(r, (v = `${f(r, 'eventID') ?? ''}\u0000${names.dict[names.codes[r]]}\u0000${errs.dict[errs.codes[r]]}`));
+    if (v === undefined) tieKeys.set(r, (v = `${f(r, 'eventID') ?? ''}\u0000${names.at(r)}\u0000${errs.at(r)}`));
     return v;
   };
   const cmpTie = (a: number, b: number) => {
@@ -348,7 +482,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const groups: [number, number][] = [];
   for (let i = 0; i < kmsRows.length; ) {
     let j = i + 1;
-    while (j < kmsRows.length && ix.time[kmsRows[j]] === ix.time[kmsRows[i]]) j++;
+    while (j < kmsRows.length && ix.timeOf(kmsRows[j]) === ix.timeOf(kmsRows[i])) j++;
     if (j - i > 1) {
       const g = kmsRows.slice(i, j).sort(cmpTie);
       for (let x = 0; x < g.length; x++) kmsRows[i + x] = g[x];
@@ -358,35 +492,35 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   }
   const etype = col('eventType');
   /** VPC endpoint network-activity records (eventType AwsVpceEvent): not API calls, they never change a key. */
-  const isNetwork = (r: number) => etype.dict[etype.codes[r]] === 'AwsVpceEvent';
+  const isNetwork = (r: number) => etype.at(r) === 'AwsVpceEvent';
 
   // pass 1: alias changes (successful CreateAlias / UpdateAlias / DeleteAlias)
   const aliasOps = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
   /** UpdateAlias row → the key the alias pointed to before ('' deleted or unknown key; null: no earlier change recorded). */
   const aliasPrev = new Map<number, string | null>();
   for (const r of kmsRows) {
-    if (errs.dict[errs.codes[r]] || isNetwork(r)) continue;
-    const name = names.dict[names.codes[r]];
+    if (errs.at(r) || isNetwork(r)) continue;
+    const name = names.at(r);
     if (!aliasOps.has(name)) continue;
     const alias = f(r, 'requestParameters.aliasName') ?? '';
     if (!alias) continue;
     const target = name === 'DeleteAlias' ? '' : toArn(f(r, 'requestParameters.targetKeyId') ?? '', r);
-    const acc = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
-    const reg = region.dict[region.codes[r]];
+    const acc = recip.at(r) || acct.at(r);
+    const reg = region.at(r);
     const key = aliasKey(acc, reg, alias);
     let tl = aliasTl.get(key);
     if (!tl) aliasTl.set(key, (tl = []));
     if (name === 'UpdateAlias') aliasPrev.set(r, tl.length ? tl[tl.length - 1][1] : null);
-    tl.push([ix.time[r], target, name]);
+    tl.push([ix.timeOf(r), target, name]);
   }
   const resolveAlias = (ref: string, r: number): string => {
     const a = aliasNameOf(ref);
     if (!a) return '';
-    const acc = a.acc ?? (recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]]);
-    const reg = a.reg ?? region.dict[region.codes[r]];
+    const acc = a.acc ?? (recip.at(r) || acct.at(r));
+    const reg = a.reg ?? region.at(r);
     const tl = aliasTl.get(aliasKey(acc, reg, a.name));
     if (!tl) return '';
-    const t = ix.time[r];
+    const t = ix.timeOf(r);
     let cur = '';
     for (const [at, arn] of tl) {
       if (at <= t) cur = arn;
@@ -405,10 +539,10 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     if (i === undefined) {
       i = keys.length;
       keyIndex.set(arn, i);
-      const m = /^arn:aws[a-z-]*:kms:([^:]*):(\d{12}):key\/(.+)$/.exec(arn);
+      const m = parseKmsKeyArn(arn);
       keys.push({
         s: {
-          arn, keyId: m ? m[3] : arn, account: m ? m[2] : '', region: m ? m[1] : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
+          arn, keyId: m ? m.keyId : arn, account: m ? m.account : '', region: m ? m.region : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
           managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [],
         },
         principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
@@ -436,14 +570,14 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const keyArnOfRow = (r: number): string => {
     let arn = arnCache.get(r);
     if (arn !== undefined) return arn;
-    const name = names.dict[names.codes[r]];
+    const name = names.at(r);
     const crypto = CRYPTO_OPERATIONS.has(name);
-    const readOnly = !crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
+    const readOnly = !crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
     arn = name === 'CreateAlias' || name === 'UpdateAlias' ? toArn(f(r, 'requestParameters.targetKeyId') ?? '', r) : '';
     if (!arn) arn = resArnOf(resCol.codes[r]);
     if (!arn && !readOnly && !crypto) arn = toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
     if (!arn) {
-      const ref = keyCol.dict[keyCol.codes[r]];
+      const ref = keyCol.at(r);
       arn = toArn(ref, r) || resolveAlias(ref, r);
     }
     if (!arn) {
@@ -498,8 +632,8 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
    */
   const possible = (r: number, st: KeyState): boolean => {
     if (st === 'Unknown') return true;
-    const name = names.dict[names.codes[r]];
-    const err = errs.dict[errs.codes[r]];
+    const name = names.at(r);
+    const err = errs.at(r);
     if (err) {
       if (err === 'DisabledException') return st === 'Disabled';
       if (pendingFailureOf(r, err)) return PENDING(st);
@@ -530,7 +664,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
   const orderTies = (g: number[]): number[] => {
     const sim = new Map<string, KeyState>();
     const stOf = (arn: string): KeyState => sim.get(arn) ?? (keyIndex.has(arn) ? keys[keyIndex.get(arn)!].s.state : 'Unknown');
-    const rest = g.slice().sort((a, b) => tieRank(names.dict[names.codes[a]]) - tieRank(names.dict[names.codes[b]]) || cmpTie(a, b));
+    const rest = g.slice().sort((a, b) => tieRank(names.at(a)) - tieRank(names.at(b)) || cmpTie(a, b));
     const out: number[] = [];
     while (rest.length) {
       let i = rest.findIndex((r) => {
@@ -541,7 +675,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       const r = rest.splice(i, 1)[0];
       out.push(r);
       const arn = keyArnOfRow(r);
-      if (arn && !isNetwork(r) && !errs.dict[errs.codes[r]]) sim.set(arn, stateAfter(r, names.dict[names.codes[r]], stOf(arn)));
+      if (arn && !isNetwork(r) && !errs.at(r)) sim.set(arn, stateAfter(r, names.at(r), stOf(arn)));
     }
     return out;
   };
@@ -561,22 +695,21 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     if (!l) notes.set(k, (l = []));
     if (!l.includes(text)) l.push(text);
     if (sev) {
-      const rank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
       const prev = severityOf.get(k);
-      if (!prev || rank[sev] < rank[prev]) severityOf.set(k, sev);
+      severityOf.set(k, prev ? moreSevere(prev, sev) : sev);
     }
   };
 
   const groupCache: string[] = [];
   const step = (r: number) => {
-    const name = names.dict[names.codes[r]];
-    const err = errs.dict[errs.codes[r]];
+    const name = names.at(r);
+    const err = errs.at(r);
     const network = isNetwork(r);
     const crypto = !network && CRYPTO_OPERATIONS.has(name);
     // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key);
     // network-activity records change nothing
-    const readOnly = network || (!crypto && (ro.dict[ro.codes[r]] === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
-    const t = ix.time[r];
+    const readOnly = network || (!crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
+    const t = ix.timeOf(r);
 
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
       if (!err && !network) {
@@ -600,7 +733,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     const ki = arn ? getKey(arn) : UNKNOWN_KEY;
     const K = arn ? keys[ki] : unknownAgg();
     const s = K.s;
-    if (!arn) s.account = recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]];
+    if (!arn) s.account = recip.at(r) || acct.at(r);
     else keyOfRow[r] = ki;
     const seenBefore = s.firstSeen <= t;
     if (t < s.firstSeen) s.firstSeen = t;
@@ -609,9 +742,9 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     else s.managementCalls++;
     if (err) s.failures++;
     const pc = princ.codes[r];
-    const group = (groupCache[pc] ??= principalGroup(princ.dict[pc]));
+    const group = (groupCache[pc] ??= principalGroup(princ.text(pc)));
     K.principalSet.add(group);
-    const callerAcc = acct.dict[acct.codes[r]];
+    const callerAcc = acct.at(r);
     if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(group);
 
     // state-dependent use
@@ -632,7 +765,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       if (gap) {
         s.deletionDate = undefined;
         K.lifecycle.push({
-          row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: '', state: 'Enabled',
+          row: r, time: t, eventName: name, principal: princ.text(pc), account: callerAcc, errorCode: '', state: 'Enabled',
           detail: 'succeeded: the key was enabled again by a call that is not in the loaded events (events missing)',
         });
       }
@@ -644,114 +777,12 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     let detail = '';
     let state: KeyState | undefined;
     if (!err) {
-      switch (name) {
-        case 'CreateKey': {
-          const md = 'responseElements.keyMetadata.';
-          s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
-          s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
-          s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
-          const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
-          if (mr !== undefined) s.multiRegion = mr === 'true';
-          s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
-          s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
-          const ks = f(r, md + 'keyState') as KeyState | undefined;
-          state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
-          detail = [s.keySpec, s.keyUsage, s.origin, s.multiRegion ? 'multi-Region' : ''].filter(Boolean).join(', ');
-          const said = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy'));
-          if (said) detail += ` · policy ${said}`;
-          break;
-        }
-        case 'PutKeyPolicy':
-          detail = policyChecks(r, ki, s.account, f(r, 'requestParameters.policy') ?? '') || 'policy replaced';
-          break;
-        case 'CreateGrant': {
-          const grantee = f(r, 'requestParameters.granteePrincipal') ?? '';
-          const ops = f(r, 'requestParameters.operations') ?? '';
-          const ga = accountOf(grantee);
-          if (ga && s.account && ga !== s.account) hit('kms-grant-external', ki, r);
-          detail = `to ${grantee}${ops ? ` (${ops}…)` : ''}`;
-          break;
-        }
-        case 'RetireGrant':
-        case 'RevokeGrant':
-          detail = f(r, 'requestParameters.grantId') ?? f(r, 'additionalEventData.grantId') ?? '';
-          break;
-        case 'EnableKey':
-          state = 'Enabled';
-          break;
-        case 'DisableKey':
-          state = 'Disabled';
-          hit('kms-key-disabled', ki, r);
-          break;
-        case 'ScheduleKeyDeletion': {
-          // a multi-Region primary key with replicas: no deletion date until its last replica is deleted
-          const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
-          state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
-          const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
-          s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
-          detail = replicas
-            ? `deletion ${days} days after the last replica is deleted`
-            : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
-          hit('kms-key-deletion-scheduled', ki, r);
-          break;
-        }
-        case 'CancelKeyDeletion':
-          state = 'Disabled';
-          s.deletionDate = undefined;
-          break;
-        case 'DeleteKey':
-          state = 'Deleted';
-          break;
-        case 'ImportKeyMaterial':
-          state = 'Enabled';
-          hit('kms-key-material-change', ki, r);
-          break;
-        case 'DeleteImportedKeyMaterial':
-        case 'DeleteExpiredKeyMaterial':
-          state = 'PendingImport';
-          hit('kms-key-material-change', ki, r);
-          break;
-        case 'EnableKeyRotation':
-          s.rotation = true;
-          break;
-        case 'DisableKeyRotation':
-          s.rotation = false;
-          hit('kms-key-rotation-disabled', ki, r);
-          break;
-        case 'CreateAlias':
-          detail = f(r, 'requestParameters.aliasName') ?? '';
-          break;
-        case 'UpdateAlias': {
-          const alias = f(r, 'requestParameters.aliasName') ?? '';
-          detail = alias;
-          // re-pointed unless the record shows the alias already pointing to this key
-          const prev = aliasPrev.get(r);
-          if (prev !== arn || !arn) {
-            hit('kms-alias-repointed', ki, r);
-            const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
-            note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
-          }
-          break;
-        }
-        case 'DeleteAlias':
-          detail = f(r, 'requestParameters.aliasName') ?? '';
-          // the key it pointed to (in resources) had the alias
-          if (detail) K.aliasSet.add(detail);
-          break;
-        case 'ReplicateKey':
-          s.multiRegion = true;
-          detail = `to ${f(r, 'requestParameters.replicaRegion') ?? '?'}`;
-          break;
-        case 'UpdatePrimaryRegion':
-          detail = `primary → ${f(r, 'requestParameters.primaryRegion') ?? '?'}`;
-          break;
-        case 'UpdateKeyDescription':
-          s.description = f(r, 'requestParameters.description') ?? s.description;
-          break;
-        case 'TagResource':
-        case 'UntagResource':
-          detail = (f(r, 'requestParameters.tags.tagKey') ?? f(r, 'requestParameters.tagKeys') ?? '') as string;
-          break;
+      const step = KEY_STEPS[name];
+      if (step) {
+        const o: StepOut = {};
+        step({ r, t, s, K, ki, arn, f, hit, note, policyChecks, aliasPrev }, o);
+        if (o.detail !== undefined) detail = o.detail;
+        if (o.state !== undefined) state = o.state;
       }
       // the state after the step, as the tie ordering simulates it
       if (arn) state = stateAfter(r, name, s.state);
@@ -760,7 +791,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
       detail = `failed: ${err}`;
     }
-    if (arn) K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[pc], account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
+    if (arn) K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.text(pc), account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
   };
 
   /**
@@ -777,7 +808,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
         hit('kms-key-policy-external-access', ki, r);
         const open = grants.some((g) => !g.conditions.length);
         const text = grants.map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal)).join(', ');
-        note('kms-key-policy-external-access', ki, `${names.dict[names.codes[r]]} at ${isoTime(ix.time[r])} grants ${text}`, open ? 'high' : 'medium');
+        note('kms-key-policy-external-access', ki, `${names.at(r)} at ${isoTime(ix.timeOf(r))} grants ${text}`, open ? 'high' : 'medium');
         parts.push(`grants ${text}`);
       }
     }
@@ -785,7 +816,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
     if (bypass || keeps === false) {
       hit('kms-key-policy-lockout', ki, r);
       const why = [bypass ? 'bypassPolicyLockoutSafetyCheck true' : '', keeps === false ? `no statement lets account ${owner} manage the key policy` : ''].filter(Boolean).join('; ');
-      note('kms-key-policy-lockout', ki, `${names.dict[names.codes[r]]} at ${isoTime(ix.time[r])}: ${why}`);
+      note('kms-key-policy-lockout', ki, `${names.at(r)} at ${isoTime(ix.timeOf(r))}: ${why}`);
       parts.push(`lockout risk: ${why}`);
     }
     return parts.join(' · ');
@@ -798,7 +829,7 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       const [a, b] = groups[gi++];
       const g = kmsRows.slice(a, b);
       // without a call that changes a key's state, every row sees the same states: the canonical order stands
-      for (const r of g.some((x) => STATE_OPS.has(names.dict[names.codes[x]])) ? orderTies(g) : g) step(r);
+      for (const r of g.some((x) => STATE_OPS.has(names.at(x))) ? orderTies(g) : g) step(r);
       i = b;
     } else step(kmsRows[i++]);
   }
@@ -828,27 +859,26 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
       all.push(...rows);
       const key = ki >= 0 ? keys[ki].s : undefined;
       if (key && !key.findings.includes(rule)) key.findings.push(rule);
-      const uniq = [...new Set(rows)].sort((a, b) => ix.time[a] - ix.time[b]);
+      const uniq = [...new Set(rows)].sort((a, b) => ix.timeOf(a) - ix.timeOf(b));
       const accounts = new Set<string>();
       const principals = new Set<string>();
       for (const r of uniq) {
-        const a = acct.dict[acct.codes[r]] || recip.dict[recip.codes[r]];
+        const a = acct.at(r) || recip.at(r);
         if (a) accounts.add(a);
-        principals.add(princ.dict[princ.codes[r]]);
+        principals.add(princ.at(r));
       }
       const extra = [...(notes.get(`${rule}|${ki}`) ?? [])];
       if (ki === UNKNOWN_KEY) extra.unshift(`Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`);
       findings.push({
         rule, title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title, severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
         description: [meta.description, ...extra].join(' '), count: uniq.length,
-        first: ix.time[uniq[0]], last: ix.time[uniq[uniq.length - 1]], accounts: [...accounts], keys: key ? [key.arn] : [],
-        principals: [...principals], rows: uniq, query: key ? `finding:${rule} key:"${key.arn}"` : `finding:${rule}`,
+        first: ix.timeOf(uniq[0]), last: ix.timeOf(uniq[uniq.length - 1]), accounts: [...accounts], keys: key ? [key.arn] : [],
+        principals: [...principals], rows: uniq, query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
       });
     }
     ruleRowsOut.set(rule, Uint32Array.from(new Set(all)));
   }
-  const sevRank: Record<Severity, number> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
-  findings.sort((a, b) => sevRank[a.severity] - sevRank[b.severity] || b.last - a.last);
+  findings.sort(compareFindings);
 
   const lifecycles = new Map<string, LifecycleStep[]>();
   const summaries = keys.map((K) => {
@@ -868,25 +898,25 @@ export function analyzeKms(ix: ColumnarIndex, fields: FieldIndex): KmsAnalysis {
 }
 
 function analyzeCloudHsm(
-  ix: ColumnarIndex, fields: FieldIndex, order: Uint32Array, hsmCode: number | undefined,
+  ix: EventTable, fields: FieldValues, order: Uint32Array, hsmCode: number | undefined,
   hit: (rule: string, key: number, r: number) => void,
   customKeyStores: Map<string, { id: string; name: string; clusterId: string; state: string }>,
   _keys: KeySummary[],
 ): ClusterSummary[] {
   const clusters = new Map<string, ClusterSummary>();
-  const names = ix.cols.eventName;
-  const errs = ix.cols.errorCode;
-  const princ = ix.cols.principal;
-  const acct = ix.cols.accountId;
-  const recip = ix.cols.recipientAccountId;
-  const region = ix.cols.awsRegion;
+  const names = ix.column('eventName');
+  const errs = ix.column('errorCode');
+  const princ = ix.column('principal');
+  const acct = ix.column('accountId');
+  const recip = ix.column('recipientAccountId');
+  const region = ix.column('awsRegion');
   const f = (row: number, path: string) => fields.valueOfRow(row, path);
   const backupCluster = new Map<string, string>();
   const get = (id: string, r: number): ClusterSummary => {
     let c = clusters.get(id);
     if (!c) {
       c = {
-        clusterId: id, account: recip.dict[recip.codes[r]] || acct.dict[acct.codes[r]], region: region.dict[region.codes[r]], state: 'Unknown',
+        clusterId: id, account: recip.at(r) || acct.at(r), region: region.at(r), state: 'Unknown',
         firstSeen: Infinity, lastSeen: -Infinity, hsms: [], backups: [], customKeyStores: [], keys: [], lifecycle: [],
       };
       clusters.set(id, c);
@@ -911,10 +941,10 @@ function analyzeCloudHsm(
   if (hsmCode !== undefined) {
     for (let k = 0; k < order.length; k++) {
       const r = order[k];
-      if (ix.cols.eventSource.codes[r] !== hsmCode) continue;
-      const name = names.dict[names.codes[r]];
-      const err = errs.dict[errs.codes[r]];
-      const t = ix.time[r];
+      if (ix.column('eventSource').codes[r] !== hsmCode) continue;
+      const name = names.at(r);
+      const err = errs.at(r);
+      const t = ix.timeOf(r);
       if (/^(Describe|List)/.test(name)) {
         // a DescribeClusters response that lists HSMs shows which are active
         if (!err) seenActive(r);
@@ -998,7 +1028,7 @@ function analyzeCloudHsm(
         seenActive(r);
         if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
       }
-      c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.dict[princ.codes[r]], account: acct.dict[acct.codes[r]], errorCode: err, detail });
+      c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.at(r), account: acct.at(r), errorCode: err, detail });
     }
   }
   for (const cks of customKeyStores.values()) {
@@ -1013,20 +1043,19 @@ function analyzeCloudHsm(
 }
 
 /** A key's page from an analysis: lifecycle, use over time by operation, principals, accounts, failures. */
-export function keyDetail(ix: ColumnarIndex, a: KmsAnalysis, arn: string, bins = 60): KeyDetail | null {
+export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60): KeyDetail | null {
   const s = a.keys.find((k) => k.arn === arn);
   if (!s) return null;
   const ki = a.keyIndexByArn.get(arn) ?? -1;
   const rows: number[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) if (a.keyOfRow[order[k]] === ki) rows.push(order[k]);
-  const names = ix.cols.eventName;
-  const errs = ix.cols.errorCode;
-  const princ = ix.cols.principal;
-  const acct = ix.cols.accountId;
-  const t = ix.time;
-  const first = rows.length ? t[rows[0]] : 0;
-  const last = rows.length ? t[rows[rows.length - 1]] : 0;
+  const names = ix.column('eventName');
+  const errs = ix.column('errorCode');
+  const princ = ix.column('principal');
+  const acct = ix.column('accountId');
+  const first = rows.length ? ix.timeOf(rows[0]) : 0;
+  const last = rows.length ? ix.timeOf(rows[rows.length - 1]) : 0;
   const span = Math.max(36e5, last - first);
   const step = [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ?? Math.ceil(span / bins / 864e5) * 864e5;
   const start = Math.floor(first / step) * step;
@@ -1037,20 +1066,20 @@ export function keyDetail(ix: ColumnarIndex, a: KmsAnalysis, arn: string, bins =
   const accounts = new Map<string, { account: string; calls: number; failures: number }>();
   const failures = new Map<string, { errorCode: string; count: number; eventNames: Set<string> }>();
   for (const r of rows) {
-    const op = names.dict[names.codes[r]];
+    const op = names.at(r);
     total.set(op, (total.get(op) ?? 0) + 1);
     let arr = byOp.get(op);
     if (!arr) byOp.set(op, (arr = new Array(nb).fill(0)));
-    const b = Math.floor((t[r] - start) / step);
+    const b = Math.floor((ix.timeOf(r) - start) / step);
     if (b >= 0 && b < nb) arr[b]++;
-    const p = princ.dict[princ.codes[r]];
-    const acc = acct.dict[acct.codes[r]];
-    const err = errs.dict[errs.codes[r]];
+    const p = princ.at(r);
+    const acc = acct.at(r);
+    const err = errs.at(r);
     let pp = principals.get(p);
-    if (!pp) principals.set(p, (pp = { principal: p, account: acc, calls: 0, failures: 0, crossAccount: !!acc && !!s.account && acc !== s.account, first: t[r], last: t[r] }));
+    if (!pp) principals.set(p, (pp = { principal: p, account: acc, calls: 0, failures: 0, crossAccount: !!acc && !!s.account && acc !== s.account, first: ix.timeOf(r), last: ix.timeOf(r) }));
     pp.calls++;
     if (err) pp.failures++;
-    pp.last = t[r];
+    pp.last = ix.timeOf(r);
     const key = acc || '(unknown)';
     let aa = accounts.get(key);
     if (!aa) accounts.set(key, (aa = { account: key, calls: 0, failures: 0 }));
@@ -1084,29 +1113,29 @@ export function keyDetail(ix: ColumnarIndex, a: KmsAnalysis, arn: string, bins =
  * Principals: one row per principal (an assumed role's sessions are grouped under the role, derived from the
  * session ARN `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` → `arn:aws:iam::ACCOUNT:role/ROLE`).
  */
-export function analyzePrincipals(ix: ColumnarIndex, keyOfRow: Int32Array | null): PrincipalSummary[] {
-  const princ = ix.cols.principal;
-  const groupOf = princ.dict.map(principalGroup);
-  const type = ix.cols.identityType;
-  const acct = ix.cols.accountId;
-  const names = ix.cols.eventName;
-  const errs = ix.cols.errorCode;
-  const ips = ix.cols.sourceIPAddress;
+export function analyzePrincipals(ix: EventTable, keyOfRow: Int32Array | null): PrincipalSummary[] {
+  const princ = ix.column('principal');
+  const groupOf = Array.from({ length: princ.size }, (_, c) => principalGroup(princ.text(c)));
+  const type = ix.column('identityType');
+  const acct = ix.column('accountId');
+  const names = ix.column('eventName');
+  const errs = ix.column('errorCode');
+  const ips = ix.column('sourceIPAddress');
   const groups = new Map<string, { s: PrincipalSummary; accounts: Set<number>; keys: Set<number>; ops: Map<number, number>; ips: Map<number, number> }>();
   for (let r = 0; r < ix.n; r++) {
     const g = groupOf[princ.codes[r]] || '(none)';
     let G = groups.get(g);
     if (!G) {
       G = {
-        s: { principal: g, type: type.dict[type.codes[r]], accounts: [], keys: 0, calls: 0, failures: 0, operations: [], sourceIPs: [], first: Infinity, last: -Infinity },
+        s: { principal: g, type: type.at(r), accounts: [], keys: 0, calls: 0, failures: 0, operations: [], sourceIPs: [], first: Infinity, last: -Infinity },
         accounts: new Set(), keys: new Set(), ops: new Map(), ips: new Map(),
       };
       groups.set(g, G);
     }
     const s = G.s;
     s.calls++;
-    if (errs.codes[r] !== undefined && errs.dict[errs.codes[r]]) s.failures++;
-    const t = ix.time[r];
+    if (errs.codes[r] !== undefined && errs.at(r)) s.failures++;
+    const t = ix.timeOf(r);
     if (t < s.first) s.first = t;
     if (t > s.last) s.last = t;
     G.accounts.add(acct.codes[r]);
@@ -1116,10 +1145,10 @@ export function analyzePrincipals(ix: ColumnarIndex, keyOfRow: Int32Array | null
   }
   const out: PrincipalSummary[] = [];
   for (const G of groups.values()) {
-    G.s.accounts = [...G.accounts].map((c) => acct.dict[c]).filter(Boolean);
+    G.s.accounts = [...G.accounts].map((c) => acct.text(c)).filter(Boolean);
     G.s.keys = G.keys.size;
-    G.s.operations = [...G.ops.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, count]) => ({ eventName: names.dict[c], count }));
-    G.s.sourceIPs = [...G.ips.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([c]) => ips.dict[c]).filter(Boolean);
+    G.s.operations = [...G.ops.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, count]) => ({ eventName: names.text(c), count }));
+    G.s.sourceIPs = [...G.ips.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([c]) => ips.text(c)).filter(Boolean);
     out.push(G.s);
   }
   return out.sort((a, b) => b.calls - a.calls);

@@ -4,9 +4,7 @@
  * change), and the `finding:` rows are the union over every entry's findings (plus the key analysis's rule
  * rows), so no analysis can overwrite another's rows whatever order they ran in.
  */
-import type { ColumnarIndex } from '../query/columnar';
-import type { Engine } from '../query/engine';
-import type { FieldIndex } from '../query/fieldIndex';
+import type { EventTable, FieldValues } from '../codec/table';
 import type { RawReader } from '../store/raw';
 import { TRAIL_CONFIG_KINDS, type ConfigRecord, type DigestRecord, type FileRecord } from '../store/db';
 import { analyzeKms, type KmsAnalysis } from './kms';
@@ -14,7 +12,7 @@ import { correlate, type Correlation } from './crossAccount';
 import { activityOf, kmsCallRecords, trailEvents } from './inputs';
 import { coverageFindings, exclusionWindows, kmsSilence, trailTimelines, unrecordedCrossAccountCalls, type ExclusionWindow, type KmsSilenceSpan, type TrailTimeline, type UnrecordedCall } from './coverage';
 import { trailConfigSnapshots, type TrailConfigSnapshot } from './trailConfig';
-import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRuleId, type SigmaPlaceholderValues } from './sigma';
+import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRuleId, type RowQuery, type SigmaPlaceholderValues } from './sigma';
 import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from './integrity';
 import type { Finding } from './types';
 
@@ -80,11 +78,11 @@ export type AnalysisInput = 'columns' | 'fields' | 'raw' | 'configs' | 'files' |
 
 /** What an analysis runs over; the service provides it (store reads go through it, never to the store directly). */
 export interface AnalysisContext {
-  ix: ColumnarIndex;
-  fields: FieldIndex;
+  ix: EventTable;
+  fields: FieldValues;
   /** The reader of stored event texts (a function: the store is opened again after Delete all). */
   raw(): RawReader;
-  engine: Engine;
+  engine: RowQuery;
   /** The stored configuration documents (trail configurations, public keys, Sigma rules). */
   configs(): Promise<ConfigRecord[]>;
   /** The stored file records. */
@@ -128,7 +126,9 @@ const crossAccount: AnalysisEntry<'crossAccount'> = {
   async run(ctx) {
     const a = await ctx.get('kms');
     const calls = kmsCallRecords(ctx.ix, ctx.fields, a);
-    const loaded = new Set<string>(ctx.ix.cols.recipientAccountId.dict.filter(Boolean));
+    const accounts = ctx.ix.column('recipientAccountId');
+    const loaded = new Set<string>();
+    for (let c = 0; c < accounts.size; c++) if (accounts.text(c)) loaded.add(accounts.text(c));
     return correlate(calls, loaded);
   },
   findings: (c) => c.findings,

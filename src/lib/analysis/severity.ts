@@ -1,12 +1,20 @@
-import type { Finding } from './types';
+import type { Finding, Severity } from './types';
 
-/** Rank of each finding severity, most severe first (0 = critical); an unknown severity ranks after `info`. */
-export const SEVERITY_RANK: Readonly<Record<string, number>> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+/** Finding severities, most severe first (the order findings are listed and counted in). */
+export const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'info'];
+
+/** Rank of each severity: 0 is the most severe (`critical`), 4 the least (`info`). */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { critical: 0, high: 1, medium: 2, low: 3, info: 4 };
+
+/** The more severe of two severities (the first when equal). */
+export function moreSevere(a: Severity, b: Severity): Severity {
+  return SEVERITY_RANK[b] < SEVERITY_RANK[a] ? b : a;
+}
 
 /**
- * Order of findings as every list shows them: most severe first, then most recent (`last`, epoch ms, descending).
- * A comparator for `Array.prototype.sort`.
+ * Order of findings: most severe first, then the most recent (`last`, epoch ms) first. An unknown severity
+ * sorts after `info`. For `Array.prototype.sort`.
  */
-export function compareFindings(x: Pick<Finding, 'severity' | 'last'>, y: Pick<Finding, 'severity' | 'last'>): number {
-  return (SEVERITY_RANK[x.severity] ?? 9) - (SEVERITY_RANK[y.severity] ?? 9) || y.last - x.last;
+export function compareFindings(a: Pick<Finding, 'severity' | 'last'>, b: Pick<Finding, 'severity' | 'last'>): number {
+  return (SEVERITY_RANK[a.severity] ?? 9) - (SEVERITY_RANK[b.severity] ?? 9) || b.last - a.last;
 }

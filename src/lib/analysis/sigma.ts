@@ -1,10 +1,16 @@
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Document, type Node as YamlNode } from 'yaml';
-import type { ColumnarIndex } from '../query/columnar';
-import type { Engine } from '../query/engine';
-import type { FieldIndex } from '../query/fieldIndex';
+import type { EventTable, FieldValues } from '../codec/table';
 import type { QueryNode, Value } from '../query/parser';
 import { KNOWN_FIELDS } from '../query/resolve';
 import type { Finding, Severity } from './types';
+
+/**
+ * What Sigma needs of the query engine: a query tree evaluated to a row bitmap (one byte per row of the
+ * {@link EventTable}, non-zero when the row matches). `query/engine.ts`'s `Engine` satisfies it.
+ */
+export interface RowQuery {
+  evaluate(node: QueryNode): Uint8Array;
+}
 
 /**
  * Sigma rules for AWS CloudTrail (`logsource: {product: aws, service: cloudtrail}`), translated to KeyTrail's
@@ -673,10 +679,10 @@ export function sigmaAggregate(rows: ArrayLike<number>, agg: SigmaAggregation, t
  * The rows (ids of the query index, time order) a compiled rule matches: its query's rows, aggregated when the
  * rule has an aggregation (values read from the generic field index).
  */
-export function sigmaMatches(engine: Engine, ix: ColumnarIndex, fields: FieldIndex, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
+export function sigmaMatches(engine: RowQuery, ix: EventTable, fields: FieldValues, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
   const rows = sigmaRows(engine, ix, compiled.query);
   if (!compiled.aggregation) return rows;
-  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.time[r], (r, path) => fields.valueOfRow(r, path));
+  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.timeOf(r), (r, path) => fields.valueOfRow(r, path));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -698,11 +704,11 @@ export function sigmaRuleId(rule: SigmaRule): string {
 }
 
 /** The rows (ids of the query index, time order) a compiled rule selects. */
-export function sigmaRows(engine: Engine, ix: ColumnarIndex, query: QueryNode): Uint32Array {
+export function sigmaRows(engine: RowQuery, ix: EventTable, query: QueryNode): Uint32Array {
   const bm = engine.evaluate(query);
   const rows: number[] = [];
   for (let i = 0; i < bm.length; i++) if (bm[i]) rows.push(i);
-  rows.sort((a, b) => ix.time[a] - ix.time[b] || a - b);
+  rows.sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
   return Uint32Array.from(rows);
 }
 
@@ -712,18 +718,18 @@ export function sigmaRows(engine: Engine, ix: ColumnarIndex, query: QueryNode): 
  * events, and the aggregation when the rule has one; `query` is `finding:<rule id>` (the query worker maps the
  * rule's rows to it).
  */
-export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: ColumnarIndex, aggregation?: SigmaAggregation): Finding {
-  const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.time[a] - ix.time[b] || a - b);
-  const { accountId: acct, recipientAccountId: recip, principal: princ, key } = ix.cols;
+export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: EventTable, aggregation?: SigmaAggregation): Finding {
+  const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
+  const [acct, recip, princ, key] = (['accountId', 'recipientAccountId', 'principal', 'key'] as const).map((c) => ix.column(c));
   const accounts = new Set<string>();
   const principals = new Set<string>();
   const keys = new Set<string>();
   for (const r of uniq) {
-    const a = acct.dict[acct.codes[r]] || recip.dict[recip.codes[r]];
+    const a = acct.at(r) || recip.at(r);
     if (a) accounts.add(a);
-    const p = princ.dict[princ.codes[r]];
+    const p = princ.at(r);
     if (p) principals.add(p);
-    const k = key.dict[key.codes[r]];
+    const k = key.at(r);
     if (k) for (const x of k.split('\n')) if (x) keys.add(x);
   }
   const parts = [rule.description?.trim() || rule.title];
@@ -733,104 +739,12 @@ export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: Colum
   const id = sigmaRuleId(rule);
   return {
     rule: id, title: rule.title, severity: sigmaSeverity(rule), description: parts.join(' '), count: uniq.length,
-    first: uniq.length ? ix.time[uniq[0]] : NaN, last: uniq.length ? ix.time[uniq[uniq.length - 1]] : NaN,
+    first: uniq.length ? ix.timeOf(uniq[0]) : NaN, last: uniq.length ? ix.timeOf(uniq[uniq.length - 1]) : NaN,
     accounts: [...accounts], keys: [...keys], principals: [...principals], rows: uniq, query: `finding:${id}`,
   };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Query text
+// Query text: see query/text.ts (re-exported for the query worker and tests)
 
-const KEYWORDS = new Set(['AND', 'OR', 'NOT']);
-
-function quote(s: string): string {
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
-}
-
-/** A regex source with every `/` outside a character class escaped, so it reads back inside `/.../`. */
-function slashEscape(source: string): string {
-  let out = '';
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const c = source[i];
-    if (c === '\\' && i + 1 < source.length) {
-      out += c + source[++i];
-      continue;
-    }
-    if (c === '[') inClass = true;
-    else if (c === ']') inClass = false;
-    else if (c === '/' && !inClass) {
-      out += '\\/';
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-function wildcardAsRegex(pattern: string, anchored: boolean): string {
-  const core = anchored ? pattern : pattern.replace(/^\*+|\*+$/g, '');
-  const body = core.split('*').map(escapeRe).join('.*');
-  return `/${anchored ? `^${body}$` : body}/is`;
-}
-
-function valueText(v: Value, field: boolean): string {
-  switch (v.kind) {
-    case 'any':
-      return '*';
-    case 'exact':
-      return quote(v.text);
-    case 'regex':
-      return `/${slashEscape(v.source)}/${v.flags}`;
-    case 'wildcard': {
-      const bare = field ? /^[^\s()"'/][^\s()]*$/.test(v.pattern) : /^[^\s()"'/-][^\s()"':<>=]*$/.test(v.pattern) && !KEYWORDS.has(v.pattern);
-      return bare && v.pattern.includes('*') ? v.pattern : wildcardAsRegex(v.pattern, field);
-    }
-  }
-}
-
-/**
- * The query text of an AST (for the events view's query box): `parseQuery(queryText(q))` selects the same
- * events as `q`. Null when a field name cannot be written in the query language.
- */
-export function queryText(node: QueryNode): string | null {
-  const FIELD = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
-  const walk = (n: QueryNode, top: boolean): string | null => {
-    switch (n.type) {
-      case 'all':
-        return top ? '' : '*';
-      case 'last':
-        return `last:${n.text}`;
-      case 'compare':
-        return FIELD.test(n.field) ? `${n.field}${n.op}${n.text}` : null;
-      case 'match':
-        if (n.field === null) return valueText(n.value, false);
-        if (!FIELD.test(n.field) || n.field.toLowerCase() === 'last') return null;
-        return `${n.field}:${valueText(n.value, true)}`;
-      case 'not': {
-        const c = walk(n.child, false);
-        if (c === null) return null;
-        return n.child.type === 'and' || n.child.type === 'or' ? `NOT (${c})` : `NOT ${c}`;
-      }
-      case 'and': {
-        const parts: string[] = [];
-        for (const c of n.children) {
-          const t = walk(c, false);
-          if (t === null) return null;
-          parts.push(c.type === 'or' ? `(${t})` : t);
-        }
-        return parts.join(' ');
-      }
-      case 'or': {
-        const parts: string[] = [];
-        for (const c of n.children) {
-          const t = walk(c, false);
-          if (t === null) return null;
-          parts.push(c.type === 'or' ? `(${t})` : t);
-        }
-        return parts.join(' OR ');
-      }
-    }
-  };
-  return walk(node, true);
-}
+export { queryText } from '../query/text';

@@ -1,3 +1,5 @@
+import { parseTrailArn } from '../cloudtrail/arn';
+
 /**
  * Trail configuration outputs as input files: the JSON that `aws cloudtrail describe-trails`, `get-trail`,
  * `get-event-selectors` and `get-trail-status` print (and `create-trail` / `update-trail`, which print the
@@ -119,11 +121,7 @@ export function parseConfigTime(v: unknown): number | undefined {
   return undefined;
 }
 
-/** Splits a trail ARN (`arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME`); null when `s` is not one. */
-export function parseTrailArn(s: string): { region: string; account: string; name: string } | null {
-  const m = /^arn:aws[a-z-]*:cloudtrail:([a-z0-9-]+):(\d{12}):trail\/(.+)$/.exec(s);
-  return m ? { region: m[1], account: m[2], name: m[3] } : null;
-}
+export { parseTrailArn };
 
 /** Basic event selectors from an API/CLI/event structure (either casing); [] for anything else. */
 export function normalizeBasicSelectors(v: unknown): BasicEventSelector[] {

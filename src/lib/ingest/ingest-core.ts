@@ -3,7 +3,7 @@ import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
 import type { CommitInput, CommitResult } from '../store/writer';
 import { CancelledError, openInput, type CancelToken, type Source } from './open';
 import { prepare } from './prepare';
-import { phase } from './phases';
+import { phase } from '../codec/phases';
 
 /** SHA-256 of bytes as lower-case hex (WebCrypto; native speed). */
 async function sha256Hex(bytes: Uint8Array): Promise<string> {

@@ -1,10 +1,10 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { trailConfigKind } from './formats/trailConfig';
 import type { ConfigKind } from '../store/db';
-import { isPublicKeyList } from '../analysis/integrity';
+import { isPublicKeyList } from '../cloudtrail/digest';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 import { jsonHook } from './formats/types';
-import { parseWithRanges } from './exact';
+import { parseWithRanges } from '../codec/exact';
 
 /** What one text document turned out to be. */
 export type ParseOutcome =

@@ -1,66 +1,16 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
-import type { DigestDocument } from './formats';
-import type { ConfigKind } from '../store/db';
-import { MAX_DEPTH, stringHash } from './hash';
-import { FieldStoreBuilder, type FieldStore } from '../store/fields';
-import { buildColumns, CHUNK_EVENTS, type DictColumn, type StringColumn } from '../store/segment';
-import type { Leaf, Source } from './open';
+import { MAX_DEPTH, stringHash } from '../codec/hash';
+import { FieldStoreBuilder } from '../codec/fields';
+import { buildColumns, CHUNK_EVENTS } from '../codec/segment';
+import type { Leaf } from './open';
+import type { Prepared, PreparedBlock } from '../store/prepared';
 import { documentOf, parseText, parseTextExact } from './parse';
-import { countKeysOutside, exactHash, keyColons, rawTextOf } from './exact';
-import { walkStats } from './hash';
-import { arrayRanges } from './slices';
-import { phase } from './phases';
+import { countKeysOutside, exactHash, keyColons, rawTextOf } from '../codec/exact';
+import { walkStats } from '../codec/hash';
+import { arrayRanges } from '../codec/slices';
+import { phase } from '../codec/phases';
 
-/**
- * The query index of up to `CHUNK_EVENTS` consecutive events of a prepared document, built before
- * deduplication (outside the store's commit lock): its field store and columns. The writer stores each
- * block's new events as one chunk (selecting rows when some events were already stored).
- */
-export interface PreparedBlock {
-  /** Index in `Prepared.events` of the block's first event. */
-  start: number;
-  /** Events in the block. */
-  n: number;
-  fields: Omit<FieldStore, 'id'>;
-  /** eventTime, epoch ms UTC (NaN when absent). */
-  time: Float64Array;
-  cols: Record<StringColumn, DictColumn>;
-}
-
-/** One document read, parsed, hashed and indexed, ready to be deduplicated and committed. */
-export interface Prepared {
-  path: string;
-  kind: 'events' | 'digest' | 'not-cloudtrail' | 'corrupt';
-  /** Why not-cloudtrail / corrupt, or notes on skipped records. */
-  reason?: string;
-  /** Input shape id. */
-  format?: string;
-  /** Decompressed size in bytes. */
-  bytes: number;
-  /** Records skipped (not events, too deep). */
-  skipped: number;
-  /** The events, with their content hashes and eventID hashes (two u32 lanes each). */
-  events: CloudTrailEvent[];
-  h: Uint32Array;
-  e: Uint32Array;
-  /** The events' index, in blocks of consecutive events (empty unless kind is 'events'). */
-  blocks: PreparedBlock[];
-  /**
-   * Each event's index in the `Records` array of `source` (aligned with `events`), when the document is an
-   * S3 delivery file and its bytes are at hand: the stored copy of the events is then the source itself
-   * plus these indices (an event's text is found again when read; see store/raw.ts).
-   */
-  records?: Uint32Array;
-  /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `records`. */
-  source?: Source;
-  /** Otherwise, each event's JSON text (its original text when known, else re-serialised), aligned with `events`. */
-  texts?: string[];
-  /** A trail configuration document (describe-trails, get-event-selectors, get-trail-status output). */
-  config?: { kind: ConfigKind; doc: unknown };
-  /** Whether `source` is gzip. */
-  sourceGzip?: boolean;
-  digest?: DigestDocument;
-}
+export type { Prepared, PreparedBlock } from '../store/prepared';
 
 const decoder = new TextDecoder('utf-8', { fatal: true });
 

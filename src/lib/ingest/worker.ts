@@ -5,7 +5,7 @@ import { QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
 import { CancelledError } from './open';
-import { PHASES } from './phases';
+import { PHASES } from '../codec/phases';
 
 /** Outcome of one task as the pool sees it. */
 export type TaskOutcome =

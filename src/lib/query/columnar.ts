@@ -1,4 +1,5 @@
-import { STRING_COLUMNS, type Segment, type StringColumn } from '../store/segment';
+import { COLUMNS_SCHEME, columnsSchemeOf, STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
+import type { EventColumn, EventTable } from '../codec/table';
 
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
@@ -12,7 +13,7 @@ export interface GlobalColumn {
  * dictionary-encoded into Uint32Array codes, plus each row's location (segment id, offset) for fetching
  * its raw JSON. Rows are numbered in load order; `sortedByTime()` gives the time order.
  */
-export class ColumnarIndex {
+export class ColumnarIndex implements EventTable {
   /** Number of rows. */
   n = 0;
   time = new Float64Array(1024);
@@ -29,6 +30,11 @@ export class ColumnarIndex {
   readonly segments = new Set<number>();
   /** First row of each loaded segment, by segment id. */
   readonly segBase = new Map<number, number>();
+  /**
+   * Ids of loaded segments whose string columns were derived with an older COLUMNS_SCHEME than this build's
+   * (codec/segment.ts): their column values may differ from what the current derivation gives.
+   */
+  readonly staleColumnSegments = new Set<number>();
   private sorted: Uint32Array | null = null;
 
   constructor() {
@@ -65,6 +71,7 @@ export class ColumnarIndex {
   addSegment(s: Segment): number {
     if (this.segments.has(s.id)) return 0;
     this.segments.add(s.id);
+    if (columnsSchemeOf(s) < COLUMNS_SCHEME) this.staleColumnSegments.add(s.id);
     this.ensure(s.n);
     const base = this.n;
     this.segBase.set(s.id, base);
@@ -159,6 +166,23 @@ export class ColumnarIndex {
   value(col: StringColumn, row: number): string {
     const c = this.cols[col];
     return c.dict[c.codes[row]];
+  }
+
+  /** A row's eventTime, epoch ms UTC (NaN when absent). */
+  timeOf(row: number): number {
+    return this.time[row];
+  }
+
+  /** A string column as an {@link EventColumn} view (valid until rows are added). */
+  column(col: StringColumn): EventColumn {
+    const c = this.cols[col];
+    const { dict, map, codes } = c;
+    return { codes, size: dict.length, text: (code) => dict[code], code: (v) => map.get(v), at: (row) => dict[codes[row]] };
+  }
+
+  /** Where a row's JSON is stored: chunk (segment) id and offset inside it. */
+  locationOf(row: number): { segment: number; offset: number } {
+    return { segment: this.seg[row], offset: this.off[row] };
   }
 
   /** Forgets every row. */

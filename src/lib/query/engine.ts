@@ -1,5 +1,5 @@
-import { stringHash } from '../ingest/hash';
-import type { StringColumn } from '../store/segment';
+import { stringHash } from '../codec/hash';
+import type { StringColumn } from '../codec/segment';
 import type { ColumnarIndex } from './columnar';
 import type { FieldIndex, ValueTest } from './fieldIndex';
 import { QuerySyntaxError, type QueryNode, type Value } from './parser';

@@ -1,4 +1,4 @@
-import type { StringColumn } from '../store/segment';
+import type { StringColumn } from '../codec/segment';
 import type { ColumnarIndex } from './columnar';
 
 /** A facet: the query field a click filters on, the column counted, and its label. */

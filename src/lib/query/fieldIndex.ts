@@ -1,5 +1,6 @@
-import { SEP, type FieldStore } from '../store/fields';
+import { SEP, type FieldStore } from '../codec/fields';
 import { foldCase } from './resolve';
+import type { FieldValues } from '../codec/table';
 
 /** One chunk's field store as loaded in the query worker, with its first global row. */
 interface LoadedFields {
@@ -26,7 +27,7 @@ export type ValueTest = (value: string) => boolean;
  * workers. Answers matches on any CloudTrail path and free-text search over all values, writing matches
  * into a row bitmap (one byte per global row).
  */
-export class FieldIndex {
+export class FieldIndex implements FieldValues {
   private segs: LoadedFields[] = [];
   /** Chunk ids loaded. */
   readonly loaded = new Set<number>();

@@ -1,4 +1,4 @@
-import type { StringColumn } from '../store/segment';
+import type { StringColumn } from '../codec/segment';
 
 /** Where a query field's values come from. */
 export type Target =

@@ -9,8 +9,8 @@
  */
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { RawReader } from '../store/raw';
-import { stringHash } from '../ingest/hash';
-import { prettyJson } from '../ingest/exact';
+import { stringHash } from '../codec/hash';
+import { prettyJson } from '../codec/exact';
 import { ColumnarIndex } from './columnar';
 import { Engine, needsFieldIndex, usesFindings } from './engine';
 import { analyzePrincipals, keyDetail } from '../analysis/kms';
@@ -24,7 +24,7 @@ import { computeFacets, computeHistogram, type FacetResult, type Histogram } fro
 import { FieldIndex } from './fieldIndex';
 import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
 import { rowView, type RowView } from './rowView';
-import { exportRows, type ResultFormat } from './export';
+import { exportRows, type ResultFormat } from '../export/result';
 
 export type { RowView } from './rowView';
 export type { CoverageResult, SigmaPlaceholder, SigmaResult } from '../analysis/registry';

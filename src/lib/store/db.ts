@@ -1,8 +1,8 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { S3PathInfo } from '../cloudtrail/s3path';
-import type { DigestDocument } from '../ingest/formats';
-import type { FieldStore } from './fields';
-import type { Segment } from './segment';
+import type { DigestDocument } from '../cloudtrail/digest';
+import type { FieldStore } from '../codec/fields';
+import type { Segment } from '../codec/segment';
 
 /** Status of a file or archive member, as the files view shows it. */
 export type FileStatus =
@@ -151,6 +151,12 @@ export interface StatsRecord {
    * first scheme (stores written before it), which the writer rehashes once before its first commit.
    */
   hashScheme?: number;
+  /**
+   * The lowest derived-columns scheme (COLUMNS_SCHEME, codec/segment.ts) of any stored segment; absent means
+   * a store written before versioning (scheme 1). Lower than COLUMNS_SCHEME: some segments' string columns
+   * were derived by an older KeyTrail and may differ from what the current one would derive.
+   */
+  columnsScheme?: number;
 }
 
 /** The KeyTrail IndexedDB database. */

@@ -1,6 +1,6 @@
-import { gunzipFast } from '../ingest/open';
-import { LIMITS } from '../ingest/limits';
-import { arrayRanges } from '../ingest/slices';
+import { gunzipFast } from '../codec/gzip';
+import { LIMITS } from '../codec/limits';
+import { arrayRanges } from '../codec/slices';
 import type { ChunkRecord, KeyTrailDB } from './db';
 
 /**

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
-import { PHASES } from '../ingest/phases';
+import { PHASES } from '../codec/phases';
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from './db';
 import { QuotaError, StoreWriter, type CommitInput, type CommitResult } from './writer';
 

@@ -1,14 +1,14 @@
 import { parseS3Path } from '../cloudtrail/s3path';
-import type { Prepared } from '../ingest/prepare';
+import type { Prepared } from './prepared';
 import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
 import { HashMap64 } from './hashmap';
-import { phase } from '../ingest/phases';
-import { exactHash } from '../ingest/exact';
+import { phase } from '../codec/phases';
+import { exactHash } from '../codec/exact';
 import { RawReader } from './raw';
-import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from './fields';
-import { CHUNK_EVENTS, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from './segment';
+import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from '../codec/fields';
+import { CHUNK_EVENTS, COLUMNS_SCHEME, columnsSchemeOf, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from '../codec/segment';
 
-export { CHUNK_EVENTS } from './segment';
+export { CHUNK_EVENTS } from '../codec/segment';
 
 /** The content hash scheme this writer stores (see `StatsRecord.hashScheme`). */
 export const HASH_SCHEME = 2;
@@ -271,7 +271,7 @@ export class StoreWriter {
               }
             }
             const ix = pieces.length === 1 ? pieces[0].index : { ...concatColumns(pieces.map((x) => x.index)), fields: concatFieldStores(pieces.map((x) => x.index.fields)) };
-            const seg: Segment = { id, fileId, n, time: ix.time, eid: e, cols: ix.cols };
+            const seg: Segment = { id, fileId, n, time: ix.time, eid: e, cols: ix.cols, columnsScheme: COLUMNS_SCHEME };
             if (pieces.length > 1) {
               const files = new Uint32Array(n);
               let r = 0;
@@ -285,7 +285,9 @@ export class StoreWriter {
           });
           if (chunks.length) await Promise.all([db.segments.bulkAdd(segments), db.fields.bulkAdd(fieldRows), db.hashes.bulkAdd(hashRows)]);
           if (newEvents || !before?.storeId) {
-            const stats = before ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME };
+            const stats = before ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME, columnsScheme: COLUMNS_SCHEME };
+            // the lowest columns scheme of any stored segment (a store written before versioning counts as 1)
+            if (before) stats.columnsScheme = Math.min(before.events > 0 ? columnsSchemeOf(before) : COLUMNS_SCHEME, COLUMNS_SCHEME);
             stats.storeId ??= newStoreId();
             stats.events += newEvents;
             stats.rawChars += rawChars;

@@ -9,7 +9,7 @@ export function count(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export { formatBytes as bytes } from '../../lib/ingest/limits';
+export { formatBytes as bytes } from '../../lib/codec/limits';
 
 /**
  * Unicode bidirectional formatting characters (Unicode Standard Annex #9, "Explicit Directional Formatting"):

@@ -2,6 +2,7 @@ import type { FacetResult, Histogram } from '../../lib/query/facets';
 import type { QueryWorkerApi } from '../../lib/query/worker';
 import type * as Comlink from 'comlink';
 import { formatRoute, parseRoute, type Route } from './route';
+import { fieldTerm } from '../../lib/query/text';
 
 /**
  * The search state of the events view (Svelte 5 runes): query text, time window, sort, the open event, and
@@ -131,7 +132,7 @@ export class Search {
 
   /** Adds `field:"value"` (or its negation) to the query and runs it. '' means "absent": `-field:*`. */
   async addFilter(field: string, value: string, exclude: boolean): Promise<void> {
-    const term = value === '' ? `${exclude ? '' : '-'}${field}:*` : `${exclude ? '-' : ''}${field}:${quote(value)}`;
+    const term = fieldTerm(field, value, exclude);
     const base = this.applied.trim();
     this.q = base ? (/\bOR\b/.test(base) ? `(${base}) ${term}` : `${base} ${term}`) : term;
     await this.run({ push: true });
@@ -155,9 +156,4 @@ export class Search {
     const r = parseRoute(location.hash);
     if (r.view === 'events') await this.applyRoute(r);
   }
-}
-
-/** Quotes a value for the query language when it needs it. */
-function quote(v: string): string {
-  return /^[A-Za-z0-9_.@/+=,-]+$/.test(v) && !v.includes('*') && !['AND', 'OR', 'NOT'].includes(v) ? v : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }

@@ -1,4 +1,7 @@
+import type { DigestDocument } from '../../cloudtrail/digest';
 import { isObject, type InputFormat } from './types';
+
+export type { DigestDocument } from '../../cloudtrail/digest';
 
 /**
  * True for a CloudTrail digest file: `{"digestStartTime", "digestEndTime", "logFiles": [...], ...}`.
@@ -6,26 +9,6 @@ import { isObject, type InputFormat } from './types';
  */
 export function isDigest(doc: unknown): doc is DigestDocument {
   return isObject(doc) && typeof doc.digestStartTime === 'string' && typeof doc.digestEndTime === 'string' && Array.isArray(doc.logFiles);
-}
-
-/** The fields of a digest file KeyTrail keeps. */
-export interface DigestDocument {
-  awsAccountId?: string;
-  digestStartTime: string;
-  digestEndTime: string;
-  digestS3Bucket?: string;
-  digestS3Object?: string;
-  digestPublicKeyFingerprint?: string;
-  digestSignatureAlgorithm?: string;
-  newestEventTime?: string | null;
-  oldestEventTime?: string | null;
-  previousDigestS3Bucket?: string | null;
-  previousDigestS3Object?: string | null;
-  previousDigestHashValue?: string | null;
-  previousDigestHashAlgorithm?: string | null;
-  previousDigestSignature?: string | null;
-  logFiles: { s3Bucket?: string; s3Object?: string; hashValue?: string; hashAlgorithm?: string; newestEventTime?: string; oldestEventTime?: string }[];
-  [k: string]: unknown;
 }
 
 /** Digest files carry no events; they are recognised so they can be stored as digests. */

@@ -1,4 +1,5 @@
 import { isEvent, type CloudTrailEvent } from '../../cloudtrail/event';
+import { isKmsKeyArn, kmsKeyArn } from '../../cloudtrail/arn';
 import { isObject, type InputFormat } from './types';
 
 /** True for an Amazon EventBridge envelope (`detail-type`/`source`/`detail`) whose `detail` is a CloudTrail event. */
@@ -37,7 +38,7 @@ export function kmsEventBridgeEvent(v: unknown): CloudTrailEvent | null {
   const region = s(v.region);
   const keyId = s(detail['key-id']);
   const listed = Array.isArray(v.resources) ? v.resources.filter((x): x is string => typeof x === 'string') : [];
-  const arn = listed.find((a) => /^arn:aws[a-z-]*:kms:[^:]*:\d{12}:key\//.test(a)) ?? (keyId && account && region ? `arn:aws:kms:${region}:${account}:key/${keyId}` : '');
+  const arn = listed.find(isKmsKeyArn) ?? (keyId && account && region ? kmsKeyArn(region, account, keyId) : '');
   const ev: CloudTrailEvent = {
     eventVersion: '1.08',
     userIdentity: { accountId: account, invokedBy: 'AWS Internal' },

@@ -1,11 +1,11 @@
 /**
  * Export of a query result (rows of the index, in result order) as a Blob: `csv`, `records` or `jsonl`.
  */
-import { csvOf, jsonLinesParts, recordsJsonParts } from '../export/formats';
+import { csvOf, jsonLinesParts, recordsJsonParts } from './formats';
 import type { RawReader } from '../store/raw';
-import type { ColumnarIndex } from './columnar';
-import type { FieldIndex } from './fieldIndex';
-import { rowView } from './rowView';
+import type { ColumnarIndex } from '../query/columnar';
+import type { FieldIndex } from '../query/fieldIndex';
+import { rowView } from '../query/rowView';
 
 /** Export formats of a query result. */
 export type ResultFormat = 'csv' | 'records' | 'jsonl';

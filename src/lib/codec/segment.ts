@@ -42,6 +42,22 @@ export interface DictColumn {
  * The compact, query-ready columns of one chunk of stored events (same id as its chunk). Loaded by the query
  * worker at start-up without touching raw events.
  */
+/**
+ * Version of the derived string columns (STRING_COLUMNS: how `principal`, `key`, `resourceNames`, `readOnly`,
+ * ... are computed from an event), stored with every segment (`Segment.columnsScheme`) and in the store's
+ * stats record (`StatsRecord.columnsScheme`), like the content hash scheme. Bump it whenever a column's
+ * derivation changes (e.g. the case of `resources[].ARN` values), so that segments written by an older
+ * KeyTrail can be detected (ColumnarIndex.staleColumnSegments) and re-derived from their stored event text.
+ * 1: the columns as of KeyTrail's first versioned store (segments without the field were written by the same
+ * derivation).
+ */
+export const COLUMNS_SCHEME = 1;
+
+/** The columns scheme a segment was written with (absent: 1, the columns before versioning). */
+export function columnsSchemeOf(s: Pick<Segment, 'columnsScheme'>): number {
+  return s.columnsScheme ?? 1;
+}
+
 export interface Segment {
   /** Same as the chunk id. */
   id: number;
@@ -57,6 +73,8 @@ export interface Segment {
   eid: Uint32Array;
   /** String columns. */
   cols: Record<StringColumn, DictColumn>;
+  /** The {@link COLUMNS_SCHEME} the string columns were derived with (absent: 1, written before versioning). */
+  columnsScheme?: number;
 }
 
 /** Dictionary-encodes one column of values. */

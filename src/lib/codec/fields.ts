@@ -3,7 +3,7 @@ import {
   hashStringTo, index1, index2, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2,
   TAG_KEY, TAG_VALUE, TRUE1, TRUE2, type LeafSum,
   walkStats, lossyNumber,
-} from '../ingest/hash';
+} from './hash';
 
 /**
  * The generic field store of one chunk: every leaf of every event (path → value), dictionary-encoded, so that
