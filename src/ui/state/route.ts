@@ -11,8 +11,6 @@
 import { utcIso } from '../../lib/format/utc';
 import { viewSpec, type RouteParam, type ViewName } from '../views';
 
-export type { ViewName } from '../views';
-
 export interface Route {
   view: ViewName;
   /** The key ARN of an open key page (`#keys?key=<ARN>`). */
