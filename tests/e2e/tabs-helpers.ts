@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 
 /** One KMS Decrypt/Encrypt event; `tag` makes a set of files distinct from another set (same shape). */
-export function kmsEvent(tag: string, f: number, i: number, marker = '') {
+function kmsEvent(tag: string, f: number, i: number, marker = '') {
   return {
     eventVersion: '1.08', eventTime: `2024-03-${String(1 + (f % 28)).padStart(2, '0')}T01:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
     eventSource: 'kms.amazonaws.com', eventName: i % 3 ? 'Decrypt' : 'Encrypt', awsRegion: 'eu-west-1', sourceIPAddress: `10.1.${f % 250}.${i % 250}`,

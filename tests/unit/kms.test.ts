@@ -2,34 +2,23 @@
  * Key, CloudHSM and principal analyses (src/lib/analysis/kms.ts) over an in-memory index built as the query
  * worker builds it: key lifecycle and state step by step, alias resolution over time, every finding rule on a
  * positive fixture and on near-misses, the public AWS KMS and CloudHSM documentation examples (values checked by
- * hand), CloudHSM clusters and custom key stores, and a ~200k event run whose counts must add up.
+ * hand), and CloudHSM clusters and custom key stores. The ~200k event run is in kms-volume.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
-  accountOf, analyzeKms, analyzePrincipals, CRYPTO_OPERATIONS, externalPrincipals, keyDetail, KEY_RULES, principalGroup,
+  accountOf, analyzePrincipals, externalPrincipals, KEY_RULES, principalGroup,
 } from '../../src/lib/analysis/kms';
 import type { KeyState } from '../../src/lib/analysis/types';
 import { kmsEventBridgeEvent } from '../../src/lib/ingest/formats/eventBridge';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import {
-  alice, aliasArn, datasetEvents, datasetFiles, hsmCall, indexOf, KEY1, KEY1_ID, KEY2, KEY2_ID, keyArn, kmsCall, kmsInternal,
+  alice, aliasArn, datasetEvents, datasetFiles, hsmCall, KEY1, KEY1_ID, KEY2, KEY2_ID, keyArn, kmsCall, kmsInternal,
   MRK_ID, OTHER, OWNER, ownerStatement, policy, REGION, roleSession,
 } from './analysis-helpers';
+import { createKey, keyOp, run, use } from './kms-helpers';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
-
-/** Analyses the events (one chunk per argument) and offers look-ups. */
-function run(...chunks: CloudTrailEvent[][]) {
-  const { ix, fields } = indexOf(chunks);
-  const a = analyzeKms(ix, fields);
-  return {
-    ix, fields, a,
-    key: (arn: string) => a.keys.find((k) => k.arn === arn),
-    detail: (arn: string) => keyDetail(ix, a, arn),
-    findings: (rule: string) => a.findings.filter((f) => f.rule === rule),
-  };
-}
 
 /** Key state after each event of `events` (the analysis of every prefix). */
 function statesAfterEach(events: CloudTrailEvent[], arn: string): (KeyState | undefined)[] {
@@ -39,46 +28,6 @@ function statesAfterEach(events: CloudTrailEvent[], arn: string): (KeyState | un
 /** Time `min` minutes after 2024-03-01T10:00:00Z, as CloudTrail writes it. */
 const at = (min: number) => new Date(Date.UTC(2024, 2, 1, 10, 0, 0) + min * 60_000).toISOString().replace('.000Z', 'Z');
 const ms = (iso: string) => Date.parse(iso);
-
-/** CreateKey as AWS KMS logs it (requestParameters + responseElements.keyMetadata). */
-function createKey(id: string, time: string, o: { origin?: string; keySpec?: string; keyUsage?: string; multiRegion?: boolean; customKeyStoreId?: string; policy?: string; keyState?: string | null; region?: string; account?: string; resources?: boolean; user?: typeof alice } = {}): CloudTrailEvent {
-  const region = o.region ?? REGION;
-  const account = o.account ?? OWNER;
-  const arn = keyArn(id, region, account);
-  const origin = o.origin ?? 'AWS_KMS';
-  const keySpec = o.keySpec ?? 'SYMMETRIC_DEFAULT';
-  const keyUsage = o.keyUsage ?? 'ENCRYPT_DECRYPT';
-  const keyState = o.keyState === null ? undefined : o.keyState ?? (origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
-  return kmsCall('CreateKey', {
-    time, region, recipient: account, key: o.resources === false ? null : arn, user: o.user,
-    requestParameters: {
-      description: '', origin, bypassPolicyLockoutSafetyCheck: false, customerMasterKeySpec: keySpec, keySpec, keyUsage,
-      ...(o.multiRegion !== undefined ? { multiRegion: o.multiRegion } : {}),
-      ...(o.customKeyStoreId ? { customKeyStoreId: o.customKeyStoreId } : {}),
-      ...(o.policy ? { policy: o.policy } : {}),
-    },
-    responseElements: {
-      keyMetadata: {
-        AWSAccountId: account, keyId: id, arn, creationDate: 'Mar 1, 2024, 10:00:00 AM', enabled: keyState === 'Enabled', description: '', keyUsage,
-        ...(keyState ? { keyState } : {}), origin, keyManager: 'CUSTOMER', customerMasterKeySpec: keySpec, keySpec,
-        ...(keyUsage === 'ENCRYPT_DECRYPT' ? { encryptionAlgorithms: ['SYMMETRIC_DEFAULT'] } : {}),
-        multiRegion: o.multiRegion ?? false,
-        ...(o.customKeyStoreId ? { customKeyStoreId: o.customKeyStoreId, cloudHsmClusterId: 'cluster-igklspoyj5v' } : {}),
-      },
-    },
-  });
-}
-
-/** A cryptographic call naming the key in requestParameters.keyId and resources (as KMS logs them). */
-function use(op: string, arn: string, time: string, o: { error?: [string, string]; keyId?: string; user?: typeof alice; resources?: boolean; region?: string; recipient?: string } = {}): CloudTrailEvent {
-  return kmsCall(op, {
-    time, key: o.resources === false ? null : arn, error: o.error, user: o.user, region: o.region, recipient: o.recipient,
-    requestParameters: { keyId: o.keyId ?? arn, encryptionAlgorithm: 'SYMMETRIC_DEFAULT', ...(op === 'GenerateDataKey' ? { keySpec: 'AES_256' } : {}) },
-  });
-}
-
-const keyOp = (op: string, arn: string, time: string, extra: Record<string, unknown> = {}, o: { error?: [string, string]; user?: typeof alice } = {}) =>
-  kmsCall(op, { time, key: arn, requestParameters: { keyId: arn.slice(arn.lastIndexOf('/') + 1), ...extra }, error: o.error, user: o.user });
 
 const pendingDeletionMessage = (arn: string) => `${arn} is pending deletion.`;
 const disabledMessage = (arn: string) => `${arn} is disabled.`;
@@ -1062,77 +1011,6 @@ describe.skipIf(hsmFiles.length === 0)('AWS CloudHSM User Guide example', () => 
     expect(a.clusters[0].lifecycle[0]).toMatchObject({ eventName: 'CreateHsm', principal: 'arn:aws:sts::111122223333:assumed-role/AdminRole/ExampleSession', detail: 'hsm-6lz2hfmnzbx in us-west-2b' });
     expect(a.findings).toEqual([]);
   });
-});
-
-// ---------------------------------------------------------------------------------------------------------------
-// 6. Many events (a sanity check, not a timing)
-
-describe('about 200,000 generated KMS events', () => {
-  it('completes, and the per-key counts add up to the rows attributed to keys', () => {
-    const N_KEYS = 400;
-    const N = 200_000;
-    const ids = Array.from({ length: N_KEYS }, (_, i) => `${i.toString(16).padStart(8, '0')}-12ab-34cd-56ef-1234567890ab`);
-    const arns = ids.map((id) => keyArn(id));
-    const crypto = new Array<number>(N_KEYS).fill(0);
-    const mgmt = new Array<number>(N_KEYS).fill(0);
-    const t0 = Date.UTC(2024, 0, 1);
-    const iso = (s: number) => new Date(t0 + s * 1000).toISOString().replace('.000Z', 'Z');
-    const events: CloudTrailEvent[] = [];
-    let s = 0;
-    for (let k = 0; k < N_KEYS; k++) {
-      events.push(createKey(ids[k], iso(s++)));
-      mgmt[k]++;
-      events.push(kmsCall('CreateAlias', { time: iso(s++), key: arns[k], requestParameters: { aliasName: `alias/k${k}`, targetKeyId: ids[k] } }));
-      mgmt[k]++;
-    }
-    const ops = ['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncrypt'];
-    let unattributed = 0;
-    for (let i = 0; events.length < N; i++) {
-      const k = (i * 7919) % N_KEYS;
-      const m = i % 50;
-      if (m === 0) {
-        events.push(keyOp('DescribeKey', arns[k], iso(s++)));
-        mgmt[k]++;
-      } else if (m === 1) {
-        events.push(kmsCall('GenerateRandom', { time: iso(s++), key: null, requestParameters: { numberOfBytes: 32 } }));
-        unattributed++;
-      } else if (m === 2) {
-        // by alias, no resources
-        events.push(use('Decrypt', '', iso(s++), { keyId: `alias/k${k}`, resources: false }));
-        crypto[k]++;
-      } else if (m === 3) {
-        // another service's event
-        events.push({ ...kmsCall('GetObject', { time: iso(s++), key: null }), eventSource: 's3.amazonaws.com' });
-        unattributed++;
-      } else if (m === 4 && i % 1000 === 4) {
-        events.push(keyOp('DisableKey', arns[k], iso(s++)));
-        mgmt[k]++;
-      } else if (m === 5 && i % 1000 === 5) {
-        events.push(keyOp('EnableKey', arns[k], iso(s++)));
-        mgmt[k]++;
-      } else {
-        events.push(use(ops[i % ops.length], arns[k], iso(s++), i % 97 === 0 ? { error: ['AccessDeniedException', 'denied'] } : {}));
-        crypto[k]++;
-      }
-    }
-    const chunks: CloudTrailEvent[][] = [];
-    for (let i = 0; i < events.length; i += 10_000) chunks.push(events.slice(i, i + 10_000));
-    const { ix, a } = run(...chunks);
-    expect(ix.n).toBe(N);
-    expect(a.keys).toHaveLength(N_KEYS);
-    const kmsRows = [...a.keyOfRow].filter((k, r) => k >= 0 && ix.value('eventSource', r) === 'kms.amazonaws.com').length;
-    const sum = a.keys.reduce((n, k) => n + k.cryptoCalls + k.managementCalls, 0);
-    expect(sum).toBe(kmsRows);
-    expect(sum).toBe(N - unattributed);
-    for (let k = 0; k < N_KEYS; k++) {
-      const key = a.keys.find((x) => x.arn === arns[k])!;
-      expect(key.cryptoCalls).toBe(crypto[k]);
-      expect(key.managementCalls).toBe(mgmt[k]);
-      expect(key.aliases).toEqual([`alias/k${k}`]);
-    }
-    expect(a.keys.every((k) => k.state === 'Enabled' || k.state === 'Disabled')).toBe(true);
-    expect(CRYPTO_OPERATIONS.has('ReEncrypt')).toBe(true);
-  }, 120_000);
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import { keyRefMatches } from '../../src/lib/query/resolve';
 import { COLUMN_PATHS, MAX_VALUE_CHARS } from '../../src/lib/codec/fields';
 
 /** A leaf of an event: dotted path (array indices dropped) and its value as stored. */
-export interface Leaf {
+interface Leaf {
   path: string;
   value: string;
   /** False for the paths kept only as columns (not in the generic field store). */

@@ -17,7 +17,7 @@ export { formatBytes as bytes } from '../../lib/codec/limits';
  * In event text they can make `user/\u202Etoor` read as `user/root` or `report\u202Egpj.json` as
  * `reportnosj.jpg`.
  */
-export const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
 
 /**
  * Event-derived text made safe to read: each bidi control character (see {@link BIDI_CONTROLS}) is replaced by
