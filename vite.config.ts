@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
  * `vite preview` (and so the Playwright tests) also sends it as a header, with what a meta tag cannot say
  * (frame-ancestors): a header covers the workers and the service worker too, a meta tag only the page.
  */
-const CSP = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(readFileSync(new URL('./index.html', import.meta.url), 'utf8'))![1];
+const CSP = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(
+  readFileSync(new URL('./index.html', import.meta.url), 'utf8'),
+)![1];
 
 /** The headers worth setting on any host (README, "Hosting the built site"). */
 export const HOSTING_HEADERS: Record<string, string> = {
@@ -60,7 +62,8 @@ export default defineConfig({
         id: './',
         name: 'KeyTrail: CloudTrail for KMS & CloudHSM investigations',
         short_name: 'KeyTrail',
-        description: 'Offline analyser of AWS CloudTrail logs for AWS KMS and AWS CloudHSM investigations. Nothing leaves your machine.',
+        description:
+          'Offline analyser of AWS CloudTrail logs for AWS KMS and AWS CloudHSM investigations. Nothing leaves your machine.',
         start_url: './',
         scope: './',
         display: 'standalone',

@@ -71,12 +71,15 @@ function parseArgs(argv) {
     else if (a === '--no-jq') o.jq = false;
     else if (a === '--port') o.port = Number(val());
     else if (a === '--help' || a === '-h') {
-      process.stderr.write('usage: node scripts/bench.mjs [--events N] [--files N] [--skip-build] [--no-jq] [--port N]\n');
+      process.stderr.write(
+        'usage: node scripts/bench.mjs [--events N] [--files N] [--skip-build] [--no-jq] [--port N]\n',
+      );
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
   if (!Number.isInteger(o.events) || o.events < 1) throw new Error(`--events must be a positive integer`);
-  if (!Number.isInteger(o.files) || o.files < 1 || o.files > o.events) throw new Error(`--files must be an integer in [1, events]`);
+  if (!Number.isInteger(o.files) || o.files < 1 || o.files > o.events)
+    throw new Error(`--files must be an integer in [1, events]`);
   return o;
 }
 
@@ -98,7 +101,10 @@ const MEASUREMENTS = [
     result.maxLongTaskMs = round(tasks.length ? Math.max(...tasks) : 0, 0);
     result.longTasksOver200ms = tasks.filter((d) => d > 200).length;
     result.longTasks = tasks.length;
-    result.longTaskTotalMs = round(tasks.reduce((s, d) => s + d, 0), 0);
+    result.longTaskTotalMs = round(
+      tasks.reduce((s, d) => s + d, 0),
+      0,
+    );
   },
   // Ingest phase totals per worker (ms), from the ingest workers' own counters.
   async ({ page, result }) => {
@@ -107,10 +113,14 @@ const MEASUREMENTS = [
   // After an ingest the field stores (free text, any-path queries) load in the background: time until done.
   async ({ page, result }) => {
     const { ms } = await timeIt(() =>
-      page.waitForFunction(() => {
-        const s = window.keytrail?.app?.index;
-        return s && !s.loading && s.fieldsLoaded >= s.fieldsTotal;
-      }, null, { timeout: 600_000, polling: 50 }),
+      page.waitForFunction(
+        () => {
+          const s = window.keytrail?.app?.index;
+          return s && !s.loading && s.fieldsLoaded >= s.fieldsTotal;
+        },
+        null,
+        { timeout: 600_000, polling: 50 },
+      ),
     );
     result.fullTextReadyAfterIngestSeconds = round(ms / 1000, 2);
   },
@@ -133,30 +143,39 @@ const MEASUREMENTS = [
     };
     result.queryMs = {};
     for (const [name, q] of Object.entries(QUERIES)) {
-      const times = await page.evaluate(async ({ q, n }) => {
-        const out = [];
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now();
-          const r = await window.keytrail.query.run({ q });
-          out.push(performance.now() - t0);
-          if (!r.ok) throw new Error(r.message);
-        }
-        return out;
-      }, { q, n: REPEAT });
+      const times = await page.evaluate(
+        async ({ q, n }) => {
+          const out = [];
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now();
+            const r = await window.keytrail.query.run({ q });
+            out.push(performance.now() - t0);
+            if (!r.ok) throw new Error(r.message);
+          }
+          return out;
+        },
+        { q, n: REPEAT },
+      );
       result.queryMs[name] = stats(times);
       log(`query ${name}: ${JSON.stringify(result.queryMs[name])}`);
     }
     await page.evaluate(() => window.keytrail.query.run({ q: '' }));
-    for (const [name, fn] of [['facets', 'facets'], ['histogram', 'histogram']]) {
-      const times = await page.evaluate(async ({ fn, n }) => {
-        const out = [];
-        for (let i = 0; i < n; i++) {
-          const t0 = performance.now();
-          await window.keytrail.query[fn]();
-          out.push(performance.now() - t0);
-        }
-        return out;
-      }, { fn, n: REPEAT });
+    for (const [name, fn] of [
+      ['facets', 'facets'],
+      ['histogram', 'histogram'],
+    ]) {
+      const times = await page.evaluate(
+        async ({ fn, n }) => {
+          const out = [];
+          for (let i = 0; i < n; i++) {
+            const t0 = performance.now();
+            await window.keytrail.query[fn]();
+            out.push(performance.now() - t0);
+          }
+          return out;
+        },
+        { fn, n: REPEAT },
+      );
       result.queryMs[name] = stats(times);
       log(`${name}: ${JSON.stringify(result.queryMs[name])}`);
     }
@@ -166,7 +185,9 @@ const MEASUREMENTS = [
       let t0 = performance.now();
       const keys = await q.keys();
       const keysMs = performance.now() - t0;
-      const busiest = [...keys].sort((a, b) => b.cryptoCalls + b.managementCalls - (a.cryptoCalls + a.managementCalls))[0];
+      const busiest = [...keys].sort(
+        (a, b) => b.cryptoCalls + b.managementCalls - (a.cryptoCalls + a.managementCalls),
+      )[0];
       t0 = performance.now();
       if (busiest) await q.key(busiest.arn);
       const keyPageMs = performance.now() - t0;
@@ -180,13 +201,32 @@ const MEASUREMENTS = [
       const integrityMs = await time(() => q.integrity());
       const findingsMs = await time(() => q.findings());
       const principalsMs = await time(() => q.principals());
-      return { keys: keys.length, keysMs, keyPageMs, crossAccountMs, coverageMs, integrityMs, findingsMs, principalsMs, analysisMs: await q.analysisMs() };
+      return {
+        keys: keys.length,
+        keysMs,
+        keyPageMs,
+        crossAccountMs,
+        coverageMs,
+        integrityMs,
+        findingsMs,
+        principalsMs,
+        analysisMs: await q.analysisMs(),
+      };
     });
     result.analysisMs = {
-      keysViewFirst: round(analyses.keysMs, 0), keyPage: round(analyses.keyPageMs, 0), kmsAnalysis: round(analyses.analysisMs, 0),
-      crossAccount: round(analyses.crossAccountMs, 0), coverage: round(analyses.coverageMs, 0), integrity: round(analyses.integrityMs, 0),
-      allFindingsAfter: round(analyses.findingsMs, 0), principals: round(analyses.principalsMs, 0), keys: analyses.keys,
-      allAnalyses: round(analyses.keysMs + analyses.crossAccountMs + analyses.coverageMs + analyses.integrityMs + analyses.findingsMs, 0),
+      keysViewFirst: round(analyses.keysMs, 0),
+      keyPage: round(analyses.keyPageMs, 0),
+      kmsAnalysis: round(analyses.analysisMs, 0),
+      crossAccount: round(analyses.crossAccountMs, 0),
+      coverage: round(analyses.coverageMs, 0),
+      integrity: round(analyses.integrityMs, 0),
+      allFindingsAfter: round(analyses.findingsMs, 0),
+      principals: round(analyses.principalsMs, 0),
+      keys: analyses.keys,
+      allAnalyses: round(
+        analyses.keysMs + analyses.crossAccountMs + analyses.coverageMs + analyses.integrityMs + analyses.findingsMs,
+        0,
+      ),
     };
     log(`analyses: ${JSON.stringify(result.analysisMs)}`);
     // A reloaded page with every event stored: time from navigation start to the first query answer.
@@ -200,7 +240,9 @@ const MEASUREMENTS = [
     });
     result.reloadToFirstQuerySeconds = round(ready.firstAnswerMs / 1000, 2);
     result.reloadToFreeTextSeconds = round(ready.firstFreeTextMs / 1000, 2);
-    log(`reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`);
+    log(
+      `reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`,
+    );
   },
 ];
 
@@ -316,7 +358,15 @@ function chromiumMemory() {
 async function startHeapSampler(page) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
-  const state = { page: 0, workers: new Map(), peakPage: 0, peakWorkers: 0, peakTotal: 0, workerSupport: false, workerNames: new Set() };
+  const state = {
+    page: 0,
+    workers: new Map(),
+    peakPage: 0,
+    peakWorkers: 0,
+    peakTotal: 0,
+    workerSupport: false,
+    workerNames: new Set(),
+  };
   // Non-flattened auto-attach: our own sessions to the page's dedicated workers, driven through
   // Target.sendMessageToTarget (Playwright's CDPSession does not expose flattened child sessions).
   let nextId = 1;
@@ -351,10 +401,12 @@ async function startHeapSampler(page) {
     const id = nextId++;
     return new Promise((res, rej) => {
       pending.set(`${sessionId}:${id}`, res);
-      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch((e) => {
-        pending.delete(`${sessionId}:${id}`);
-        rej(e);
-      });
+      cdp
+        .send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) })
+        .catch((e) => {
+          pending.delete(`${sessionId}:${id}`);
+          rej(e);
+        });
     });
   }
   try {
@@ -444,7 +496,12 @@ function runJq(dir, files) {
   const s = performance.now();
   const r = spawnSync(
     'bash',
-    ['-c', `set -o pipefail; xargs -0 zcat < "$1" | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, 'jq-bench', list],
+    [
+      '-c',
+      `set -o pipefail; xargs -0 zcat < "$1" | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`,
+      'jq-bench',
+      list,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
   );
   const sec = (performance.now() - s) / 1000;
@@ -467,7 +524,14 @@ async function main() {
   log('launching chromium ...');
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
   cleanups.push(() => browser.close());
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -555,7 +619,10 @@ async function main() {
 
   await page.setInputFiles('[data-testid=file-input]', data.files);
   try {
-    await page.waitForSelector('[data-testid=ingest-status][data-state=done]', { timeout: opts.ingestTimeoutMs, state: 'attached' });
+    await page.waitForSelector('[data-testid=ingest-status][data-state=done]', {
+      timeout: opts.ingestTimeoutMs,
+      state: 'attached',
+    });
   } catch (e) {
     await fail(`ingest did not finish within ${opts.ingestTimeoutMs / 1000} s (${e.message.split('\n')[0]})`);
   }
@@ -564,7 +631,8 @@ async function main() {
   if (t2 === null) {
     const deadline = performance.now() + opts.countGraceMs;
     while (t2 === null && performance.now() < deadline) await sleep(100);
-    if (t2 === null) await fail(`event-count did not reach ${want} within ${opts.countGraceMs / 1000} s after ingest finished`);
+    if (t2 === null)
+      await fail(`event-count did not reach ${want} within ${opts.countGraceMs / 1000} s after ingest finished`);
   }
   pollDone = true;
   await poller;

@@ -19,7 +19,16 @@
  * - Streams: each file is written in chunks of CHUNK events through createGzip, honouring back-pressure.
  */
 import { createGzip } from 'node:zlib';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +47,6 @@ const SPAN = 30 * 24 * 3600_000;
 // ---------------------------------------------------------------------------------------------------------
 // Deterministic randomness
 // ---------------------------------------------------------------------------------------------------------
-
 
 function rng(seed) {
   const r = mulberry32(seed);
@@ -74,18 +82,62 @@ const ACCOUNTS = ['111122223333', '444455556666', '777788889999', '210987654321'
 const REGIONS = ['us-east-1', 'eu-west-1', 'us-west-2', 'ap-southeast-2'];
 
 const ROLE_NAMES = [
-  'OrganizationAccountAccessRole', 'payments-api-task', 'ledger-writer', 'etl-batch-runner', 'AWSReservedSSO_AdministratorAccess_6f1c2a9b3d4e5f60',
-  'AWSReservedSSO_ReadOnlyAccess_0a1b2c3d4e5f6071', 'github-actions-deploy', 'lambda-invoice-renderer', 'eks-node-group-ng-2', 'backup-operator',
-  'data-lake-reader', 'secrets-rotation', 'kms-key-admin', 'SecurityAudit', 'cloudhsm-operator', 'reporting-service', 'ingest-pipeline',
-  'customer-exports', 'AWSServiceRoleForAutoScaling', 'ecsTaskExecutionRole',
+  'OrganizationAccountAccessRole',
+  'payments-api-task',
+  'ledger-writer',
+  'etl-batch-runner',
+  'AWSReservedSSO_AdministratorAccess_6f1c2a9b3d4e5f60',
+  'AWSReservedSSO_ReadOnlyAccess_0a1b2c3d4e5f6071',
+  'github-actions-deploy',
+  'lambda-invoice-renderer',
+  'eks-node-group-ng-2',
+  'backup-operator',
+  'data-lake-reader',
+  'secrets-rotation',
+  'kms-key-admin',
+  'SecurityAudit',
+  'cloudhsm-operator',
+  'reporting-service',
+  'ingest-pipeline',
+  'customer-exports',
+  'AWSServiceRoleForAutoScaling',
+  'ecsTaskExecutionRole',
 ];
 const USER_NAMES = [
-  'alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'mallory', 'niaj', 'olivia', 'peggy',
-  'rupert', 'sybil', 'trent', 'victor', 'walter', 'ci-deployer', 'terraform', 'legacy-batch',
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'mallory',
+  'niaj',
+  'olivia',
+  'peggy',
+  'rupert',
+  'sybil',
+  'trent',
+  'victor',
+  'walter',
+  'ci-deployer',
+  'terraform',
+  'legacy-batch',
 ];
 const SERVICES = [
-  's3.amazonaws.com', 'ec2.amazonaws.com', 'lambda.amazonaws.com', 'rds.amazonaws.com', 'secretsmanager.amazonaws.com',
-  'dynamodb.amazonaws.com', 'autoscaling.amazonaws.com', 'backup.amazonaws.com', 'elasticfilesystem.amazonaws.com', 'logs.amazonaws.com',
+  's3.amazonaws.com',
+  'ec2.amazonaws.com',
+  'lambda.amazonaws.com',
+  'rds.amazonaws.com',
+  'secretsmanager.amazonaws.com',
+  'dynamodb.amazonaws.com',
+  'autoscaling.amazonaws.com',
+  'backup.amazonaws.com',
+  'elasticfilesystem.amazonaws.com',
+  'logs.amazonaws.com',
 ];
 const USER_AGENTS = [
   'aws-sdk-java/2.20.162 Linux/5.10.199-190.747.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.9+8-LTS Java/17.0.9 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/legacy',
@@ -132,17 +184,27 @@ function buildPools() {
       list.push({ type: 'AssumedRole', account: a, role, roleId: roleIds.get(role), session });
     }
     for (let i = 0; i < 18; i++) {
-      list.push({ type: 'IAMUser', account: a, user: USER_NAMES[(i + ACCOUNTS.indexOf(a)) % USER_NAMES.length], userId: `AIDA${g.chars(UPPER_ALNUM, 17)}`, accessKeyId: `AKIA${g.chars(UPPER_ALNUM, 16)}` });
+      list.push({
+        type: 'IAMUser',
+        account: a,
+        user: USER_NAMES[(i + ACCOUNTS.indexOf(a)) % USER_NAMES.length],
+        userId: `AIDA${g.chars(UPPER_ALNUM, 17)}`,
+        accessKeyId: `AKIA${g.chars(UPPER_ALNUM, 16)}`,
+      });
     }
     principals[a] = list;
   }
   const services = SERVICES.map((s) => ({ type: 'AWSService', service: s }));
   // ~50 source IPs: public and VPC-private addresses.
   const ips = [];
-  for (let i = 0; i < 30; i++) ips.push(`${g.pick([3, 18, 34, 35, 44, 52, 54, 198, 203])}.${g.int(0, 255)}.${g.int(0, 255)}.${g.int(1, 254)}`);
+  for (let i = 0; i < 30; i++)
+    ips.push(`${g.pick([3, 18, 34, 35, 44, 52, 54, 198, 203])}.${g.int(0, 255)}.${g.int(0, 255)}.${g.int(1, 254)}`);
   for (let i = 0; i < 20; i++) ips.push(`10.${g.int(0, 255)}.${g.int(0, 255)}.${g.int(1, 254)}`);
   const buckets = [];
-  for (let i = 0; i < 40; i++) buckets.push(`${g.pick(['prod', 'staging', 'dev', 'shared'])}-${g.pick(['invoices', 'exports', 'backups', 'data-lake', 'artifacts', 'logs', 'reports'])}-${g.hex(6)}`);
+  for (let i = 0; i < 40; i++)
+    buckets.push(
+      `${g.pick(['prod', 'staging', 'dev', 'shared'])}-${g.pick(['invoices', 'exports', 'backups', 'data-lake', 'artifacts', 'logs', 'reports'])}-${g.hex(6)}`,
+    );
   const instances = [];
   for (let i = 0; i < 200; i++) instances.push(`i-0${g.hex(16)}`);
   const clusters = [];
@@ -167,14 +229,27 @@ function identity(g, p, t) {
       accountId: p.account,
       accessKeyId: `ASIA${g.chars(UPPER_ALNUM, 16)}`,
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: p.roleId, arn: `arn:aws:iam::${p.account}:role/${p.role}`, accountId: p.account, userName: p.role },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: p.roleId,
+          arn: `arn:aws:iam::${p.account}:role/${p.role}`,
+          accountId: p.account,
+          userName: p.role,
+        },
         webIdFederationData: {},
         attributes: { creationDate: iso(t - g.int(60, 3600 * 11) * 1000), mfaAuthenticated: 'false' },
       },
     };
   }
   if (p.type === 'IAMUser') {
-    return { type: 'IAMUser', principalId: p.userId, arn: `arn:aws:iam::${p.account}:user/${p.user}`, accountId: p.account, accessKeyId: p.accessKeyId, userName: p.user };
+    return {
+      type: 'IAMUser',
+      principalId: p.userId,
+      arn: `arn:aws:iam::${p.account}:user/${p.user}`,
+      accountId: p.account,
+      accessKeyId: p.accessKeyId,
+      userName: p.user,
+    };
   }
   return { type: 'AWSService', invokedBy: p.service };
 }
@@ -204,15 +279,54 @@ const OTHER_EVENTS = [
   [3, ['cloudhsm.amazonaws.com', 'DescribeBackups']],
   [1, ['cloudhsm.amazonaws.com', 'CreateHsm']],
 ];
-const READ_ONLY = new Set(['Decrypt', 'GenerateDataKey', 'Encrypt', 'DescribeKey', 'ListAliases', 'GetBucketAcl', 'GetBucketLocation', 'ListBuckets', 'AssumeRole', 'GetCallerIdentity', 'DescribeInstances', 'DescribeVolumes', 'GetRole', 'ListAttachedRolePolicies', 'DescribeClusters', 'DescribeBackups']);
+const READ_ONLY = new Set([
+  'Decrypt',
+  'GenerateDataKey',
+  'Encrypt',
+  'DescribeKey',
+  'ListAliases',
+  'GetBucketAcl',
+  'GetBucketLocation',
+  'ListBuckets',
+  'AssumeRole',
+  'GetCallerIdentity',
+  'DescribeInstances',
+  'DescribeVolumes',
+  'GetRole',
+  'ListAttachedRolePolicies',
+  'DescribeClusters',
+  'DescribeBackups',
+]);
 
 function encryptionContext(g, account, region) {
   return g.weighted([
-    [4, () => ({ 'aws:s3:arn': `arn:aws:s3:::${g.pick(POOLS.buckets)}/${g.pick(['invoices', 'exports', 'snapshots', 'raw'])}/${2024}/${g.int(1, 12)}/${g.uuid()}.parquet` })],
+    [
+      4,
+      () => ({
+        'aws:s3:arn': `arn:aws:s3:::${g.pick(POOLS.buckets)}/${g.pick(['invoices', 'exports', 'snapshots', 'raw'])}/${2024}/${g.int(1, 12)}/${g.uuid()}.parquet`,
+      }),
+    ],
     [2, () => ({ 'aws:ebs:id': `vol-0${g.hex(16)}` })],
-    [2, () => ({ SecretARN: `arn:aws:secretsmanager:${region}:${account}:secret:${g.pick(['prod/db/password', 'payments/api-key', 'ledger/signing'])}-${g.chars(ALNUM, 6)}`, SecretVersionId: g.uuid() })],
-    [1, () => ({ 'aws:lambda:FunctionArn': `arn:aws:lambda:${region}:${account}:function:${g.pick(['invoice-renderer', 'ledger-sync', 'exporter'])}` })],
-    [1, () => ({ 'aws:dynamodb:tableName': g.pick(['payments', 'ledger', 'sessions']), 'aws:dynamodb:subscriberId': account })],
+    [
+      2,
+      () => ({
+        SecretARN: `arn:aws:secretsmanager:${region}:${account}:secret:${g.pick(['prod/db/password', 'payments/api-key', 'ledger/signing'])}-${g.chars(ALNUM, 6)}`,
+        SecretVersionId: g.uuid(),
+      }),
+    ],
+    [
+      1,
+      () => ({
+        'aws:lambda:FunctionArn': `arn:aws:lambda:${region}:${account}:function:${g.pick(['invoice-renderer', 'ledger-sync', 'exporter'])}`,
+      }),
+    ],
+    [
+      1,
+      () => ({
+        'aws:dynamodb:tableName': g.pick(['payments', 'ledger', 'sessions']),
+        'aws:dynamodb:subscriberId': account,
+      }),
+    ],
   ])();
 }
 
@@ -223,16 +337,28 @@ function kmsEvent(g, name, key, account, region) {
   let resources = [{ accountId: keyAccount, type: 'AWS::KMS::Key', ARN: key }];
   switch (name) {
     case 'Decrypt':
-      requestParameters = { encryptionContext: encryptionContext(g, account, region), encryptionAlgorithm: 'SYMMETRIC_DEFAULT', keyId: key };
+      requestParameters = {
+        encryptionContext: encryptionContext(g, account, region),
+        encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+        keyId: key,
+      };
       break;
     case 'Encrypt':
-      requestParameters = { keyId: key, encryptionContext: encryptionContext(g, account, region), encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
+      requestParameters = {
+        keyId: key,
+        encryptionContext: encryptionContext(g, account, region),
+        encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+      };
       break;
     case 'GenerateDataKey':
       requestParameters = { keyId: key, encryptionContext: encryptionContext(g, account, region), keySpec: 'AES_256' };
       break;
     case 'DescribeKey':
-      requestParameters = { keyId: g.chance(0.5) ? key : `alias/${g.pick(['payments', 'backup', 'ledger', 'data-lake', 'aws/ebs', 'aws/s3'])}` };
+      requestParameters = {
+        keyId: g.chance(0.5)
+          ? key
+          : `alias/${g.pick(['payments', 'backup', 'ledger', 'data-lake', 'aws/ebs', 'aws/s3'])}`,
+      };
       break;
     case 'ListAliases':
       requestParameters = g.chance(0.5) ? null : { limit: 100 };
@@ -244,7 +370,15 @@ function kmsEvent(g, name, key, account, region) {
         keyId: key,
         granteePrincipal: grantee,
         retiringPrincipal: `${g.pick(['ec2', 'rds', 'lambda'])}.${region}.amazonaws.com`,
-        operations: ['Decrypt', 'Encrypt', 'GenerateDataKeyWithoutPlaintext', 'ReEncryptFrom', 'ReEncryptTo', 'CreateGrant', 'DescribeKey'],
+        operations: [
+          'Decrypt',
+          'Encrypt',
+          'GenerateDataKeyWithoutPlaintext',
+          'ReEncryptFrom',
+          'ReEncryptTo',
+          'CreateGrant',
+          'DescribeKey',
+        ],
         constraints: { encryptionContextSubset: { 'aws:ebs:id': `vol-0${g.hex(16)}` } },
       };
       responseElements = { grantId: g.hex(64), keyId: key };
@@ -252,7 +386,12 @@ function kmsEvent(g, name, key, account, region) {
     }
     case 'ScheduleKeyDeletion':
       requestParameters = { keyId: key, pendingWindowInDays: 7 };
-      responseElements = { keyId: key, deletionDate: '2024-06-30T00:00:00Z', keyState: 'PendingDeletion', pendingWindowInDays: 7 };
+      responseElements = {
+        keyId: key,
+        deletionDate: '2024-06-30T00:00:00Z',
+        keyState: 'PendingDeletion',
+        pendingWindowInDays: 7,
+      };
       break;
   }
   return { requestParameters, responseElements, resources };
@@ -267,23 +406,49 @@ function otherEvent(g, source, name, account, region, t) {
     case 'GetBucketAcl':
     case 'GetBucketLocation':
     case 'PutBucketEncryption':
-      requestParameters = { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, [name === 'GetBucketAcl' ? 'acl' : name === 'GetBucketLocation' ? 'location' : 'encryption']: '' };
+      requestParameters = {
+        bucketName: bucket,
+        Host: `${bucket}.s3.${region}.amazonaws.com`,
+        [name === 'GetBucketAcl' ? 'acl' : name === 'GetBucketLocation' ? 'location' : 'encryption']: '',
+      };
       additionalEventData = {
-        SignatureVersion: 'SigV4', CipherSuite: 'ECDHE-RSA-AES128-GCM-SHA256', bytesTransferredIn: 0, AuthenticationMethod: 'AuthHeader',
-        'x-amz-id-2': `${g.chars(ALNUM, 60)}=`, bytesTransferredOut: name === 'PutBucketEncryption' ? 0 : g.int(100, 600),
+        SignatureVersion: 'SigV4',
+        CipherSuite: 'ECDHE-RSA-AES128-GCM-SHA256',
+        bytesTransferredIn: 0,
+        AuthenticationMethod: 'AuthHeader',
+        'x-amz-id-2': `${g.chars(ALNUM, 60)}=`,
+        bytesTransferredOut: name === 'PutBucketEncryption' ? 0 : g.int(100, 600),
       };
       break;
     case 'ListBuckets':
       requestParameters = { Host: `s3.${region}.amazonaws.com` };
-      additionalEventData = { SignatureVersion: 'SigV4', CipherSuite: 'ECDHE-RSA-AES128-GCM-SHA256', bytesTransferredIn: 0, AuthenticationMethod: 'AuthHeader', 'x-amz-id-2': `${g.chars(ALNUM, 60)}=`, bytesTransferredOut: g.int(1000, 9000) };
+      additionalEventData = {
+        SignatureVersion: 'SigV4',
+        CipherSuite: 'ECDHE-RSA-AES128-GCM-SHA256',
+        bytesTransferredIn: 0,
+        AuthenticationMethod: 'AuthHeader',
+        'x-amz-id-2': `${g.chars(ALNUM, 60)}=`,
+        bytesTransferredOut: g.int(1000, 9000),
+      };
       break;
     case 'AssumeRole': {
       const role = g.pick(ROLE_NAMES);
       const session = `${g.pick(USER_NAMES)}-${g.int(1700000000, 1716000000)}`;
-      requestParameters = { roleArn: `arn:aws:iam::${account}:role/${role}`, roleSessionName: session, durationSeconds: g.pick([900, 3600, 43200]) };
+      requestParameters = {
+        roleArn: `arn:aws:iam::${account}:role/${role}`,
+        roleSessionName: session,
+        durationSeconds: g.pick([900, 3600, 43200]),
+      };
       responseElements = {
-        credentials: { accessKeyId: `ASIA${g.chars(UPPER_ALNUM, 16)}`, sessionToken: g.chars(ALNUM, 180), expiration: new Date(t + 3600_000).toUTCString() },
-        assumedRoleUser: { assumedRoleId: `AROA${g.chars(UPPER_ALNUM, 17)}:${session}`, arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}` },
+        credentials: {
+          accessKeyId: `ASIA${g.chars(UPPER_ALNUM, 16)}`,
+          sessionToken: g.chars(ALNUM, 180),
+          expiration: new Date(t + 3600_000).toUTCString(),
+        },
+        assumedRoleUser: {
+          assumedRoleId: `AROA${g.chars(UPPER_ALNUM, 17)}:${session}`,
+          arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+        },
       };
       break;
     }
@@ -296,12 +461,23 @@ function otherEvent(g, source, name, account, region, t) {
       break;
     }
     case 'DescribeVolumes':
-      requestParameters = { volumeSet: {}, filterSet: { items: [{ name: 'attachment.instance-id', valueSet: { items: [{ value: g.pick(POOLS.instances) }] } }] }, maxResults: 500 };
+      requestParameters = {
+        volumeSet: {},
+        filterSet: {
+          items: [{ name: 'attachment.instance-id', valueSet: { items: [{ value: g.pick(POOLS.instances) }] } }],
+        },
+        maxResults: 500,
+      };
       break;
     case 'CreateTags':
       requestParameters = {
         resourcesSet: { items: [{ resourceId: g.pick(POOLS.instances) }] },
-        tagSet: { items: [{ key: 'Name', value: `${g.pick(['web', 'worker', 'batch'])}-${g.int(1, 40)}` }, { key: 'CostCenter', value: `cc-${g.int(1000, 9999)}` }] },
+        tagSet: {
+          items: [
+            { key: 'Name', value: `${g.pick(['web', 'worker', 'batch'])}-${g.int(1, 40)}` },
+            { key: 'CostCenter', value: `cc-${g.int(1000, 9999)}` },
+          ],
+        },
       };
       responseElements = { requestId: g.uuid(), _return: true };
       break;
@@ -313,13 +489,24 @@ function otherEvent(g, source, name, account, region, t) {
       requestParameters = { filters: { clusterIds: [g.pick(POOLS.clusters)] } };
       break;
     case 'DescribeBackups':
-      requestParameters = { filters: { clusterIds: [g.pick(POOLS.clusters)], states: ['READY'] }, sortAscending: false };
+      requestParameters = {
+        filters: { clusterIds: [g.pick(POOLS.clusters)], states: ['READY'] },
+        sortAscending: false,
+      };
       break;
     case 'CreateHsm': {
       const cluster = g.pick(POOLS.clusters);
       const az = `${region}${g.pick(['a', 'b', 'c'])}`;
       requestParameters = { clusterId: cluster, availabilityZone: az };
-      responseElements = { hsm: { availabilityZone: az, clusterId: cluster, subnetId: `subnet-0${g.hex(16)}`, hsmId: `hsm-${g.chars('abcdefghijklmnopqrstuvwxyz234567', 11)}`, state: 'CREATE_IN_PROGRESS' } };
+      responseElements = {
+        hsm: {
+          availabilityZone: az,
+          clusterId: cluster,
+          subnetId: `subnet-0${g.hex(16)}`,
+          hsmId: `hsm-${g.chars('abcdefghijklmnopqrstuvwxyz234567', 11)}`,
+          state: 'CREATE_IN_PROGRESS',
+        },
+      };
       break;
     }
   }
@@ -328,13 +515,21 @@ function otherEvent(g, source, name, account, region, t) {
 
 const ERRORS = {
   kms: [
-    ['AccessDenied', (arn, name, key) => `User: ${arn} is not authorized to perform: kms:${name} on resource: ${key} because no resource-based policy allows the kms:${name} action`],
+    [
+      'AccessDenied',
+      (arn, name, key) =>
+        `User: ${arn} is not authorized to perform: kms:${name} on resource: ${key} because no resource-based policy allows the kms:${name} action`,
+    ],
     ['KMSInvalidStateException', (arn, name, key) => `${key} is pending deletion.`],
     ['InvalidCiphertextException', () => null],
     ['ThrottlingException', () => 'Rate exceeded'],
   ],
   other: [
-    ['AccessDenied', (arn, name) => `User: ${arn} is not authorized to perform: ${name} because no identity-based policy allows the ${name} action`],
+    [
+      'AccessDenied',
+      (arn, name) =>
+        `User: ${arn} is not authorized to perform: ${name} because no identity-based policy allows the ${name} action`,
+    ],
     ['ThrottlingException', () => 'Rate exceeded'],
     ['InvalidParameterValueException', () => 'The request must contain the parameter'],
   ],
@@ -347,7 +542,9 @@ function makeEvent(g, t, account, region) {
   const [source, eventName] = isKms ? ['kms.amazonaws.com', name] : g.weighted(OTHER_EVENTS);
   // 5% of KMS calls are cross-account: the caller is another account's principal using this account's key.
   const cross = isKms && eventName !== 'ListAliases' && eventName !== 'ScheduleKeyDeletion' && g.chance(0.05);
-  const callerAccount = cross ? ACCOUNTS[(ACCOUNTS.indexOf(account) + g.int(1, ACCOUNTS.length - 1)) % ACCOUNTS.length] : account;
+  const callerAccount = cross
+    ? ACCOUNTS[(ACCOUNTS.indexOf(account) + g.int(1, ACCOUNTS.length - 1)) % ACCOUNTS.length]
+    : account;
   const principal = !cross && g.chance(0.06) ? g.pick(POOLS.services) : g.pick(POOLS.principals[callerAccount]);
   const userIdentity = identity(g, principal, t);
   const svc = principal.type === 'AWSService';
@@ -439,7 +636,8 @@ async function writeFile(plan, path) {
   await write('{"Records":[');
   for (let k = 0; k < n; k += CHUNK) {
     const parts = [];
-    for (let j = k; j < Math.min(n, k + CHUNK); j++) parts.push(JSON.stringify(makeEvent(g, times[j], account, region)));
+    for (let j = k; j < Math.min(n, k + CHUNK); j++)
+      parts.push(JSON.stringify(makeEvent(g, times[j], account, region)));
     await write((k ? ',' : '') + parts.join(','));
   }
   await write(']}');
@@ -461,16 +659,31 @@ function readParams(file) {
  * Ensures the data set exists. Returns { dir, files: [absolute paths], events, compressedBytes,
  * uncompressedBytes, generated: boolean }.
  */
-export async function generate({ events = DEFAULTS.events, files = DEFAULTS.files, dir = DEFAULT_DIR, force = false, log = (m) => process.stderr.write(`${m}\n`) } = {}) {
+export async function generate({
+  events = DEFAULTS.events,
+  files = DEFAULTS.files,
+  dir = DEFAULT_DIR,
+  force = false,
+  log = (m) => process.stderr.write(`${m}\n`),
+} = {}) {
   events = Number(events);
   files = Number(files);
   if (!Number.isInteger(events) || events < 1) throw new Error(`events must be a positive integer, got ${events}`);
-  if (!Number.isInteger(files) || files < 1 || files > events) throw new Error(`files must be an integer in [1, events], got ${files}`);
+  if (!Number.isInteger(files) || files < 1 || files > events)
+    throw new Error(`files must be an integer in [1, events], got ${files}`);
   dir = resolve(dir);
   const paramsFile = join(dir, '.params.json');
   const want = { generator: GENERATOR_VERSION, seed: SEED, events, files };
   const have = readParams(paramsFile);
-  if (!force && have && have.generator === want.generator && have.seed === want.seed && have.events === events && have.files === files && Array.isArray(have.list)) {
+  if (
+    !force &&
+    have &&
+    have.generator === want.generator &&
+    have.seed === want.seed &&
+    have.events === events &&
+    have.files === files &&
+    Array.isArray(have.list)
+  ) {
     const ok = have.list.every((f) => {
       const p = join(dir, f.path);
       return existsSync(p) && statSync(p).size === f.size;
@@ -491,7 +704,8 @@ export async function generate({ events = DEFAULTS.events, files = DEFAULTS.file
     const plan = planFile(i, events, files);
     const { raw, size } = await writeFile(plan, join(dir, plan.rel));
     list.push({ path: plan.rel, events: plan.n, size, raw });
-    if ((i + 1) % Math.max(1, Math.floor(files / 20)) === 0 || i + 1 === files) log(`  ${i + 1}/${files} files (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    if ((i + 1) % Math.max(1, Math.floor(files / 20)) === 0 || i + 1 === files)
+      log(`  ${i + 1}/${files} files (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   }
   const params = { ...want, list };
   writeFileSync(paramsFile, `${JSON.stringify(params, null, 1)}\n`);
@@ -516,6 +730,13 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : def;
   };
-  const r = await generate({ events: Number(opt('events', DEFAULTS.events)), files: Number(opt('files', DEFAULTS.files)), dir: opt('dir', DEFAULT_DIR), force: args.includes('--force') });
-  process.stdout.write(`${JSON.stringify({ dir: r.dir, events: r.events, files: r.files.length, compressedMiB: +(r.compressedBytes / 2 ** 20).toFixed(1), uncompressedMiB: +(r.uncompressedBytes / 2 ** 20).toFixed(1), generated: r.generated })}\n`);
+  const r = await generate({
+    events: Number(opt('events', DEFAULTS.events)),
+    files: Number(opt('files', DEFAULTS.files)),
+    dir: opt('dir', DEFAULT_DIR),
+    force: args.includes('--force'),
+  });
+  process.stdout.write(
+    `${JSON.stringify({ dir: r.dir, events: r.events, files: r.files.length, compressedMiB: +(r.compressedBytes / 2 ** 20).toFixed(1), uncompressedMiB: +(r.uncompressedBytes / 2 ** 20).toFixed(1), generated: r.generated })}\n`,
+  );
 }

@@ -48,16 +48,40 @@ const MiB = 1024 * 1024;
 
 /** A KMS event with a deterministic, distinct eventID (series `s`, number `i`). */
 function event(s, i, extra = {}) {
-  const sec = i % 60, min = Math.floor(i / 60) % 60, hour = Math.floor(i / 3600) % 24;
+  const sec = i % 60,
+    min = Math.floor(i / 60) % 60,
+    hour = Math.floor(i / 3600) % 24;
   return {
     eventVersion: '1.08',
-    userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: 'arn:aws:iam::111122223333:user/hostile', accountId: '111122223333', userName: 'hostile' },
+    userIdentity: {
+      type: 'IAMUser',
+      principalId: 'AIDAEXAMPLE',
+      arn: 'arn:aws:iam::111122223333:user/hostile',
+      accountId: '111122223333',
+      userName: 'hostile',
+    },
     eventTime: `2024-06-0${1 + (s % 9)}T${String(hour).padStart(2, '0')}:${String(min).padStart(2, '0')}:${String(sec).padStart(2, '0')}Z`,
-    eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', awsRegion: 'us-east-1', sourceIPAddress: '203.0.113.9',
-    userAgent: 'aws-cli/2.15.0', requestParameters: { encryptionAlgorithm: 'SYMMETRIC_DEFAULT' }, responseElements: null,
-    requestID: `req-${s}-${i}`, eventID: `${String(s).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    readOnly: true, eventType: 'AwsApiCall', managementEvent: true, recipientAccountId: '111122223333', eventCategory: 'Management',
-    resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }],
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '203.0.113.9',
+    userAgent: 'aws-cli/2.15.0',
+    requestParameters: { encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+    responseElements: null,
+    requestID: `req-${s}-${i}`,
+    eventID: `${String(s).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    readOnly: true,
+    eventType: 'AwsApiCall',
+    managementEvent: true,
+    recipientAccountId: '111122223333',
+    eventCategory: 'Management',
+    resources: [
+      {
+        accountId: '111122223333',
+        type: 'AWS::KMS::Key',
+        ARN: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+      },
+    ],
     ...extra,
   };
 }
@@ -137,8 +161,20 @@ function zip(members) {
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
 }
-const stored = (name, data) => ({ name, data: Buffer.from(data), method: 0, crc: zlib.crc32(Buffer.from(data)) >>> 0, size: Buffer.byteLength(data) });
-const deflated = (name, data) => ({ name, data: zlib.deflateRawSync(Buffer.from(data)), method: 8, crc: zlib.crc32(Buffer.from(data)) >>> 0, size: Buffer.byteLength(data) });
+const stored = (name, data) => ({
+  name,
+  data: Buffer.from(data),
+  method: 0,
+  crc: zlib.crc32(Buffer.from(data)) >>> 0,
+  size: Buffer.byteLength(data),
+});
+const deflated = (name, data) => ({
+  name,
+  data: zlib.deflateRawSync(Buffer.from(data)),
+  method: 8,
+  crc: zlib.crc32(Buffer.from(data)) >>> 0,
+  size: Buffer.byteLength(data),
+});
 
 const cases = {};
 /** Writes one case and records what the app must show for it. */
@@ -159,10 +195,20 @@ put('dup/renamed-good-1.gz', good1, { status: 'ingested|duplicate', events: 50 }
 
 // Truncated gzip.
 const trunc = gz(records(3, 40));
-put('truncated.json.gz', trunc.subarray(0, Math.floor(trunc.length / 2)), { status: 'corrupt', reason: 'truncated|unexpected end|EOF' });
+put('truncated.json.gz', trunc.subarray(0, Math.floor(trunc.length / 2)), {
+  status: 'corrupt',
+  reason: 'truncated|unexpected end|EOF',
+});
 
 // Garbage behind a gzip magic number.
-put('garbage.json.gz', Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]), Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256)))]), { status: 'corrupt', reason: '.' });
+put(
+  'garbage.json.gz',
+  Buffer.concat([
+    Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]),
+    Buffer.from(Array.from({ length: 4096 }, () => Math.floor(rand() * 256))),
+  ]),
+  { status: 'corrupt', reason: '.' },
+);
 
 // Gzip bomb: 1.1 GiB of JSON white space inside {"Records":[ ... (about 1 MB compressed).
 const bomb = await compressRepeated(() => zlib.createGzip({ level: 9 }), '{"Records":[', 0x20, 1100 * MiB);
@@ -188,7 +234,11 @@ cases['zip-slip.zip!ok/up.json'] = { status: 'ingested', events: 1, new: 1 };
 const zbomb = await compressRepeated(() => zlib.createDeflateRaw({ level: 9 }), '{"Records":[', 0x20, 1024 * MiB);
 put(
   'zip-bomb.zip',
-  zip([deflated('before.json', records(8, 5)), { name: 'bomb.json', data: zbomb.data, method: 8, crc: zbomb.crc, size: zbomb.size }, deflated('after.json', records(9, 5))]),
+  zip([
+    deflated('before.json', records(8, 5)),
+    { name: 'bomb.json', data: zbomb.data, method: 8, crc: zbomb.crc, size: zbomb.size },
+    deflated('after.json', records(9, 5)),
+  ]),
   { status: 'archive', events: 10 },
 );
 cases['zip-bomb.zip!before.json'] = { status: 'ingested', events: 5, new: 5 };
@@ -198,7 +248,14 @@ cases['zip-bomb.zip!after.json'] = { status: 'ingested', events: 5, new: 5 };
 // A zip of gzip bombs: each member is capped at 256 MiB, and together they hit the 2 GiB per-archive cap.
 const gbomb = await compressRepeated(() => zlib.createGzip({ level: 9 }), '', 0x20, 300 * MiB);
 const gbombs = [];
-for (let k = 0; k < 10; k++) gbombs.push({ name: `bomb-${k}.json.gz`, data: gbomb.data, method: 0, crc: zlib.crc32(gbomb.data) >>> 0, size: gbomb.data.length });
+for (let k = 0; k < 10; k++)
+  gbombs.push({
+    name: `bomb-${k}.json.gz`,
+    data: gbomb.data,
+    method: 0,
+    crc: zlib.crc32(gbomb.data) >>> 0,
+    size: gbomb.data.length,
+  });
 gbombs.push(stored('zz-last.json', records(10, 3)));
 put('zip-of-gzip-bombs.zip', zip(gbombs), { status: 'archive|corrupt' });
 for (let k = 0; k < 10; k++) cases[`zip-of-gzip-bombs.zip!bomb-${k}.json.gz`] = { status: 'corrupt', reason: 'cap' };
@@ -210,9 +267,18 @@ for (let k = 0; k < 5; k++) nested = zip([stored(`level-${k}.zip`, nested)]);
 put('nested-6-deep.zip', nested, { status: 'archive' });
 
 // Invalid UTF-8 inside a JSON string.
-put('invalid-utf8.json', Buffer.concat([Buffer.from(records(12, 2).slice(0, 200)), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from(records(12, 2).slice(200))]), {
-  status: 'corrupt', reason: 'not valid UTF-8',
-});
+put(
+  'invalid-utf8.json',
+  Buffer.concat([
+    Buffer.from(records(12, 2).slice(0, 200)),
+    Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+    Buffer.from(records(12, 2).slice(200)),
+  ]),
+  {
+    status: 'corrupt',
+    reason: 'not valid UTF-8',
+  },
+);
 
 // A 100 MB single-line JSON document (valid: 10,000 events of ~10 KB each, one line, no newline at all).
 {
@@ -220,7 +286,9 @@ put('invalid-utf8.json', Buffer.concat([Buffer.from(records(12, 2).slice(0, 200)
   f.write('{"Records":[');
   const pad = 'x'.repeat(10_000);
   for (let i = 0; i < 10_000; i++) {
-    const e = JSON.stringify(event(13, i, { requestParameters: { keyId: `alias/pad-${i}`, encryptionContext: { blob: pad } } }));
+    const e = JSON.stringify(
+      event(13, i, { requestParameters: { keyId: `alias/pad-${i}`, encryptionContext: { blob: pad } } }),
+    );
     if (!f.write(i ? ',' + e : e)) await once(f, 'drain');
   }
   f.end(']}');
@@ -231,29 +299,66 @@ put('invalid-utf8.json', Buffer.concat([Buffer.from(records(12, 2).slice(0, 200)
 // JSON nested 100,000 levels deep: inside an event's requestParameters (that record is skipped, its neighbour kept),
 // and as a bare document.
 const deep = '['.repeat(100_000) + ']'.repeat(100_000);
-put('deep-100k-in-event.json', `{"Records":[${JSON.stringify(event(14, 0)).replace('"requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}', `"requestParameters":${deep}`)},${JSON.stringify(event(14, 1))}]}`, {
-  status: 'ingested', events: 1, new: 1, reason: 'nested more than 256',
-});
+put(
+  'deep-100k-in-event.json',
+  `{"Records":[${JSON.stringify(event(14, 0)).replace('"requestParameters":{"encryptionAlgorithm":"SYMMETRIC_DEFAULT"}', `"requestParameters":${deep}`)},${JSON.stringify(event(14, 1))}]}`,
+  {
+    status: 'ingested',
+    events: 1,
+    new: 1,
+    reason: 'nested more than 256',
+  },
+);
 put('deep-100k.json', deep, { status: 'not-cloudtrail', reason: '.' });
 put('deep-100k-unclosed.json', '{"a":'.repeat(100_000), { status: 'corrupt', reason: 'bad JSON|too deeply nested' });
 
 // "Records" that is not an array, and records of the wrong types.
-put('records-object.json', '{"Records":{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}}', { status: 'corrupt', reason: 'not an array' });
+put('records-object.json', '{"Records":{"eventSource":"kms.amazonaws.com","eventName":"Decrypt"}}', {
+  status: 'corrupt',
+  reason: 'not an array',
+});
 put('records-string.json', '{"Records":"[]"}', { status: 'corrupt', reason: 'not an array' });
 put('records-null.json', '{"Records":null}', { status: 'corrupt', reason: 'not an array' });
 put(
   'wrong-types.json',
   JSON.stringify({
     Records: [
-      1, 'x', null, [], true, { eventSource: 5, eventName: true }, { eventSource: 'kms.amazonaws.com' },
+      1,
+      'x',
+      null,
+      [],
+      true,
+      { eventSource: 5, eventName: true },
+      { eventSource: 'kms.amazonaws.com' },
       // an event whose fields all have the wrong types: stored (it is an event), indexed without crashing
       {
-        eventSource: 'kms.amazonaws.com', eventName: 'Encrypt', eventTime: 12345, eventID: 42, awsRegion: { a: 1 }, sourceIPAddress: [1, 2],
-        userIdentity: 'root', userAgent: null, errorCode: ['x'], errorMessage: { m: 1 }, readOnly: 'maybe', recipientAccountId: 111122223333,
-        requestParameters: 'keyId', responseElements: [1], resources: 'arn:aws:kms:us-east-1:111122223333:key/x', eventType: false,
-        sharedEventID: {}, requestID: 7, vpcEndpointId: [], additionalEventData: 'x', tlsDetails: 1,
+        eventSource: 'kms.amazonaws.com',
+        eventName: 'Encrypt',
+        eventTime: 12345,
+        eventID: 42,
+        awsRegion: { a: 1 },
+        sourceIPAddress: [1, 2],
+        userIdentity: 'root',
+        userAgent: null,
+        errorCode: ['x'],
+        errorMessage: { m: 1 },
+        readOnly: 'maybe',
+        recipientAccountId: 111122223333,
+        requestParameters: 'keyId',
+        responseElements: [1],
+        resources: 'arn:aws:kms:us-east-1:111122223333:key/x',
+        eventType: false,
+        sharedEventID: {},
+        requestID: 7,
+        vpcEndpointId: [],
+        additionalEventData: 'x',
+        tlsDetails: 1,
       },
-      event(15, 0, { eventTime: 'not a time', resources: [null, 1, 'x', { ARN: 5 }], userIdentity: { type: 7, arn: {}, sessionContext: 'x' } }),
+      event(15, 0, {
+        eventTime: 'not a time',
+        resources: [null, 1, 'x', { ARN: 5 }],
+        userIdentity: { type: 7, arn: {}, sessionContext: 'x' },
+      }),
       event(15, 1, { eventTime: '2024-13-45T99:99:99Z' }),
     ],
   }),
@@ -262,17 +367,38 @@ put(
 
 // Empty and binary files.
 put('empty.json', Buffer.alloc(0), { status: 'not-cloudtrail', reason: 'empty' });
-put('random.bin', Buffer.from(Array.from({ length: 65536 }, () => Math.floor(rand() * 256))), { status: 'not-cloudtrail', reason: 'binary' });
+put('random.bin', Buffer.from(Array.from({ length: 65536 }, () => Math.floor(rand() * 256))), {
+  status: 'not-cloudtrail',
+  reason: 'binary',
+});
 put('image.png', readFileSync(join(root, 'public/icons/icon-192.png')), { status: 'not-cloudtrail', reason: 'binary' });
-put('program.elf.json', Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(8), Buffer.from(Array.from({ length: 8192 }, () => Math.floor(rand() * 256)))]), { status: 'not-cloudtrail', reason: 'binary' });
+put(
+  'program.elf.json',
+  Buffer.concat([
+    Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]),
+    Buffer.alloc(8),
+    Buffer.from(Array.from({ length: 8192 }, () => Math.floor(rand() * 256))),
+  ]),
+  { status: 'not-cloudtrail', reason: 'binary' },
+);
 put('utf16.json', Buffer.from('\ufeff' + records(16, 1), 'utf16le'), { status: 'not-cloudtrail', reason: 'UTF-16' });
 
 // Enormous fields: a 5 MB userAgent and a 5 MB errorMessage.
-put('huge-fields.json', records(17, 2, { userAgent: 'A'.repeat(5 * MiB), errorCode: 'AccessDenied', errorMessage: 'M'.repeat(5 * MiB) }), { status: 'ingested', events: 2, new: 2 });
+put(
+  'huge-fields.json',
+  records(17, 2, { userAgent: 'A'.repeat(5 * MiB), errorCode: 'AccessDenied', errorMessage: 'M'.repeat(5 * MiB) }),
+  { status: 'ingested', events: 2, new: 2 },
+);
 
 // 10,000 tiny files (one event each).
-for (let i = 0; i < 10_000; i++) writeFileSync(join(out, 'many', `f${String(i).padStart(5, '0')}.json`), JSON.stringify(event(20 + Math.floor(i / 1000), i % 1000)));
+for (let i = 0; i < 10_000; i++)
+  writeFileSync(
+    join(out, 'many', `f${String(i).padStart(5, '0')}.json`),
+    JSON.stringify(event(20 + Math.floor(i / 1000), i % 1000)),
+  );
 
 writeFileSync(join(out, 'CASES.json'), JSON.stringify(cases, null, 1));
 writeFileSync(join(out, 'STAMP'), VERSION);
-console.log(`hostile corpus written to ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s (gzip bomb ${bomb.data.length} bytes -> ${bomb.size}; zip bomb member ${zbomb.data.length} -> ${zbomb.size})`);
+console.log(
+  `hostile corpus written to ${out} in ${((Date.now() - t0) / 1000).toFixed(1)} s (gzip bomb ${bomb.data.length} bytes -> ${bomb.size}; zip bomb member ${zbomb.data.length} -> ${zbomb.size})`,
+);

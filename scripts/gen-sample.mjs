@@ -121,11 +121,29 @@ const USE1 = 'us-east-1';
 const EUW1 = 'eu-west-1';
 
 const TRAILS = [
-  { account: OWNER, name: 'org-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/org-trail`, s3BucketName: `org-trail-logs-${OWNER}` },
-  { account: APP, name: 'app-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${APP}:trail/app-trail`, s3BucketName: `app-trail-logs-${APP}` },
+  {
+    account: OWNER,
+    name: 'org-trail',
+    homeRegion: USE1,
+    arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/org-trail`,
+    s3BucketName: `org-trail-logs-${OWNER}`,
+  },
+  {
+    account: APP,
+    name: 'app-trail',
+    homeRegion: USE1,
+    arn: `arn:aws:cloudtrail:${USE1}:${APP}:trail/app-trail`,
+    s3BucketName: `app-trail-logs-${APP}`,
+  },
   // A secondary, data-events-only trail (its own logs are not in the sample): created on day 2, redirected to
   // a bucket of the external account and deleted by mallory.
-  { account: OWNER, name: 'payments-data-trail', homeRegion: USE1, arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/payments-data-trail`, s3BucketName: `payments-data-events-${OWNER}` },
+  {
+    account: OWNER,
+    name: 'payments-data-trail',
+    homeRegion: USE1,
+    arn: `arn:aws:cloudtrail:${USE1}:${OWNER}:trail/payments-data-trail`,
+    s3BucketName: `payments-data-events-${OWNER}`,
+  },
 ];
 
 const keyArn = (id, region = USE1, account = OWNER) => `arn:aws:kms:${region}:${account}:key/${id}`;
@@ -185,34 +203,45 @@ const UA = {
   cliMac: (cmd) => `aws-cli/2.15.17 Python/3.11.6 Darwin/23.3.0 exe/x86_64 prompt/off command/${cmd}`,
   java: 'aws-sdk-java/2.25.6 Linux/5.10.209-198.858.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. md/internal exec-env/AWS_ECS_FARGATE io/sync http/Apache cfg/retry-mode/legacy',
   boto: 'Boto3/1.34.50 md/Botocore#1.34.50 ua/2.0 os/linux#5.10.209-198.858.amzn2.x86_64 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.50',
-  botoLambda: 'Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.209-220.835.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.42',
+  botoLambda:
+    'Boto3/1.34.42 md/Botocore#1.34.42 ua/2.0 os/linux#5.10.209-220.835.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.2 md/pyimpl#CPython exec-env/AWS_Lambda_python3.12 cfg/retry-mode#legacy Botocore/1.34.42',
   go: 'aws-sdk-go-v2/1.25.2 os/linux lang/go#1.22.0 md/GOOS#linux md/GOARCH#amd64 api/kms#1.29.1',
   console: 'AWS Internal',
-  browser: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36',
-  browserMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Safari/605.1.15',
+  browser:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36',
+  browserMac:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Safari/605.1.15',
 };
 
 /** IAM users. */
 function iamUser(account, name, opts = {}) {
   return {
-    kind: 'user', account, name,
+    kind: 'user',
+    account,
+    name,
     principalId: 'AIDA' + chars(UPPER_ALNUM, 17),
     accessKeyId: 'AKIA' + chars(UPPER_ALNUM, 16),
     arn: `arn:aws:iam::${account}:user/${name}`,
-    ip: opts.ip, ua: opts.ua,
+    ip: opts.ip,
+    ua: opts.ua,
   };
 }
 /** IAM roles; sessions are created by AssumeRole every `period` ms starting at `offset` within the day. */
 function role(account, name, opts) {
   return {
-    kind: 'role', account, name,
+    kind: 'role',
+    account,
+    name,
     roleId: 'AROA' + chars(UPPER_ALNUM, 17),
     arn: `arn:aws:iam::${account}:role/${name}`,
-    period: opts.period ?? 6 * HOUR, offset: opts.offset ?? 0,
+    period: opts.period ?? 6 * HOUR,
+    offset: opts.offset ?? 0,
     assumedBy: opts.assumedBy, // a service principal, or an iamUser actor
     sessionName: opts.sessionName, // (idx) => name
     mfa: opts.mfa ?? false,
-    ip: opts.ip, ua: opts.ua, vpce: opts.vpce,
+    ip: opts.ip,
+    ua: opts.ua,
+    vpce: opts.vpce,
     sessions: new Map(),
   };
 }
@@ -222,56 +251,112 @@ const ID = {
   mallory: iamUser(OWNER, 'mallory', { ip: '203.0.113.77' }),
   carol: iamUser(APP, 'carol', { ip: '192.0.2.41', ua: UA.browserMac }),
   extUser: iamUser(EXTERNAL, 'sync-bot', { ip: '198.51.100.201', ua: UA.go }),
-  ciDeploy: iamUser(APP, 'ci-deploy', { ip: '203.0.113.140', ua: 'APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.2 os/linux lang/go#1.22.0 md/GOOS#linux md/GOARCH#amd64 api/cloudtrail#1.37.3' }),
+  ciDeploy: iamUser(APP, 'ci-deploy', {
+    ip: '203.0.113.140',
+    ua: 'APN/1.0 HashiCorp/1.0 Terraform/1.7.4 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.2 os/linux lang/go#1.22.0 md/GOOS#linux md/GOARCH#amd64 api/cloudtrail#1.37.3',
+  }),
 };
 ID.keyAdmin = role(OWNER, 'KeyAdmin', {
-  period: DAY, offset: 9 * HOUR + 4 * MIN, assumedBy: ID.alice, sessionName: () => 'alice', mfa: true,
-  ip: '192.0.2.10', ua: UA.console,
+  period: DAY,
+  offset: 9 * HOUR + 4 * MIN,
+  assumedBy: ID.alice,
+  sessionName: () => 'alice',
+  mfa: true,
+  ip: '192.0.2.10',
+  ua: UA.console,
 });
 ID.cryptoOps = role(OWNER, 'CryptoOps', {
-  period: DAY, offset: 12 * HOUR + 10 * MIN, assumedBy: 'sso', sessionName: () => 'bob', mfa: true,
-  ip: '192.0.2.22', ua: UA.cliMac('cloudhsmv2'),
+  period: DAY,
+  offset: 12 * HOUR + 10 * MIN,
+  assumedBy: 'sso',
+  sessionName: () => 'bob',
+  mfa: true,
+  ip: '192.0.2.22',
+  ua: UA.cliMac('cloudhsmv2'),
 });
 ID.paymentsBatch = role(OWNER, 'payments-batch', {
-  period: 6 * HOUR, offset: 11 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-0a1b2c3d4e5f60718',
-  ip: '10.20.3.41', ua: UA.java.replace('exec-env/AWS_ECS_FARGATE ', ''), vpce: 'vpce-0a1b2c3d4e5f67890',
+  period: 6 * HOUR,
+  offset: 11 * MIN,
+  assumedBy: 'ec2.amazonaws.com',
+  sessionName: () => 'i-0a1b2c3d4e5f60718',
+  ip: '10.20.3.41',
+  ua: UA.java.replace('exec-env/AWS_ECS_FARGATE ', ''),
+  vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.backupAgent = role(OWNER, 'backup-agent', {
-  period: DAY, offset: 30 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'backup-agent',
-  ip: '198.51.100.14', ua: UA.botoLambda,
+  period: DAY,
+  offset: 30 * MIN,
+  assumedBy: 'lambda.amazonaws.com',
+  sessionName: () => 'backup-agent',
+  ip: '198.51.100.14',
+  ua: UA.botoLambda,
 });
 ID.legacyArchiver = role(OWNER, 'legacy-archiver', {
-  period: DAY, offset: 3 * HOUR + 27 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-0f9e8d7c6b5a41302',
-  ip: '10.20.7.18', ua: UA.cli('kms.generate-data-key'), vpce: 'vpce-0a1b2c3d4e5f67890',
+  period: DAY,
+  offset: 3 * HOUR + 27 * MIN,
+  assumedBy: 'ec2.amazonaws.com',
+  sessionName: () => 'i-0f9e8d7c6b5a41302',
+  ip: '10.20.7.18',
+  ua: UA.cli('kms.generate-data-key'),
+  vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.vaultSvc = role(OWNER, 'vault-svc', {
-  period: 6 * HOUR, offset: 12 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-07c6d5e4f3a2b1908',
-  ip: '10.20.5.77', ua: UA.go, vpce: 'vpce-0a1b2c3d4e5f67890',
+  period: 6 * HOUR,
+  offset: 12 * MIN,
+  assumedBy: 'ec2.amazonaws.com',
+  sessionName: () => 'i-07c6d5e4f3a2b1908',
+  ip: '10.20.5.77',
+  ua: UA.go,
+  vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.inventory = role(OWNER, 'inventory-scanner', {
-  period: 12 * HOUR, offset: 14 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'inventory-scanner',
-  ip: '198.51.100.30', ua: UA.botoLambda,
+  period: 12 * HOUR,
+  offset: 14 * MIN,
+  assumedBy: 'lambda.amazonaws.com',
+  sessionName: () => 'inventory-scanner',
+  ip: '198.51.100.30',
+  ua: UA.botoLambda,
 });
 ID.paymentsApp = role(APP, 'payments-app', {
-  period: 6 * HOUR, offset: 13 * MIN, assumedBy: 'ecs-tasks.amazonaws.com',
+  period: 6 * HOUR,
+  offset: 13 * MIN,
+  assumedBy: 'ecs-tasks.amazonaws.com',
   sessionName: (i) => `payments-app-${(0x1f3a + i * 7919).toString(16)}`,
-  ip: '198.51.100.61', ua: UA.java,
+  ip: '198.51.100.61',
+  ua: UA.java,
 });
 ID.reporting = role(APP, 'reporting-lambda', {
-  period: DAY, offset: 18 * HOUR + 8 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'reporting-lambda',
-  ip: '198.51.100.88', ua: UA.botoLambda,
+  period: DAY,
+  offset: 18 * HOUR + 8 * MIN,
+  assumedBy: 'lambda.amazonaws.com',
+  sessionName: () => 'reporting-lambda',
+  ip: '198.51.100.88',
+  ua: UA.botoLambda,
 });
 ID.invoiceWorker = role(APP, 'invoice-worker', {
-  period: 6 * HOUR, offset: 7 * MIN, assumedBy: 'ecs-tasks.amazonaws.com', sessionName: (i) => `invoice-worker-${(0x2b7 + i * 131).toString(16)}`,
-  ip: '198.51.100.70', ua: UA.java,
+  period: 6 * HOUR,
+  offset: 7 * MIN,
+  assumedBy: 'ecs-tasks.amazonaws.com',
+  sessionName: (i) => `invoice-worker-${(0x2b7 + i * 131).toString(16)}`,
+  ip: '198.51.100.70',
+  ua: UA.java,
 });
 ID.ledgerSync = role(OWNER, 'ledger-sync', {
-  period: 6 * HOUR, offset: 40 * MIN, assumedBy: 'ec2.amazonaws.com', sessionName: () => 'i-0d1c2b3a4f5e60789',
-  ip: '10.20.9.12', ua: UA.boto, vpce: 'vpce-0a1b2c3d4e5f67890',
+  period: 6 * HOUR,
+  offset: 40 * MIN,
+  assumedBy: 'ec2.amazonaws.com',
+  sessionName: () => 'i-0d1c2b3a4f5e60789',
+  ip: '10.20.9.12',
+  ua: UA.boto,
+  vpce: 'vpce-0a1b2c3d4e5f67890',
 });
 ID.appMonitor = role(APP, 'ops-monitor', {
-  period: 12 * HOUR, offset: 16 * MIN, assumedBy: 'lambda.amazonaws.com', sessionName: () => 'ops-monitor',
-  ip: '198.51.100.95', ua: UA.botoLambda,
+  period: 12 * HOUR,
+  offset: 16 * MIN,
+  assumedBy: 'lambda.amazonaws.com',
+  sessionName: () => 'ops-monitor',
+  ip: '198.51.100.95',
+  ua: UA.botoLambda,
 });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -293,7 +378,8 @@ function isLogged(account, source, t) {
     if (source === 'kms.amazonaws.com' && t > EXCLUDE_START && t <= EXCLUDE_END) return 'excludedEventSource';
   }
   // app-trail's advanced selectors: management events except kms.amazonaws.com, and S3 data events
-  if (account === APP && source === 'kms.amazonaws.com' && t > ADV_START && t <= ADV_END) return 'excludedEventSourceAdvanced';
+  if (account === APP && source === 'kms.amazonaws.com' && t > ADV_START && t <= ADV_END)
+    return 'excludedEventSourceAdvanced';
   return true;
 }
 
@@ -308,12 +394,21 @@ function deliver(ev, t) {
 function identityOf(actor, t) {
   if (actor.kind === 'user') {
     return {
-      type: 'IAMUser', principalId: actor.principalId, arn: actor.arn, accountId: actor.account,
-      accessKeyId: actor.accessKeyId, userName: actor.name,
+      type: 'IAMUser',
+      principalId: actor.principalId,
+      arn: actor.arn,
+      accountId: actor.account,
+      accessKeyId: actor.accessKeyId,
+      userName: actor.name,
     };
   }
   if (actor.kind === 'root') {
-    return { type: 'Root', principalId: actor.account, arn: `arn:aws:iam::${actor.account}:root`, accountId: actor.account };
+    return {
+      type: 'Root',
+      principalId: actor.account,
+      arn: `arn:aws:iam::${actor.account}:root`,
+      accountId: actor.account,
+    };
   }
   if (actor.kind === 'service') return { type: 'AWSService', invokedBy: actor.service };
   const s = sessionOf(actor, t);
@@ -324,7 +419,13 @@ function identityOf(actor, t) {
     accountId: actor.account,
     accessKeyId: s.accessKeyId,
     sessionContext: {
-      sessionIssuer: { type: 'Role', principalId: actor.roleId, arn: actor.arn, accountId: actor.account, userName: actor.name },
+      sessionIssuer: {
+        type: 'Role',
+        principalId: actor.roleId,
+        arn: actor.arn,
+        accountId: actor.account,
+        userName: actor.name,
+      },
       attributes: { creationDate: iso(s.start), mfaAuthenticated: actor.mfa ? 'true' : 'false' },
     },
   };
@@ -352,29 +453,57 @@ function recordAssumeRole(r, s) {
   const by = r.assumedBy;
   let actor;
   if (typeof by === 'string' && by !== 'sso') actor = { kind: 'service', service: by };
-  else if (by === 'sso') actor = null; // AssumeRoleWithSAML via IAM Identity Center: modelled below
+  else if (by === 'sso')
+    actor = null; // AssumeRoleWithSAML via IAM Identity Center: modelled below
   else actor = by;
   const requestParameters = actor
     ? { roleArn: r.arn, roleSessionName: s.name, durationSeconds: Math.min(r.period / 1000, 43200) }
-    : { SAMLAssertionID: '_' + hex(32), roleSessionName: s.name, roleArn: r.arn, principalArn: `arn:aws:iam::${r.account}:saml-provider/AWSSSO_4c1f8a2e9b7d3605_DO_NOT_DELETE`, durationSeconds: 43200 };
+    : {
+        SAMLAssertionID: '_' + hex(32),
+        roleSessionName: s.name,
+        roleArn: r.arn,
+        principalArn: `arn:aws:iam::${r.account}:saml-provider/AWSSSO_4c1f8a2e9b7d3605_DO_NOT_DELETE`,
+        durationSeconds: 43200,
+      };
   const responseElements = {
     credentials: { accessKeyId: s.accessKeyId, expiration: awsDate(t + Math.min(r.period, 12 * HOUR)) },
-    assumedRoleUser: { assumedRoleId: `${r.roleId}:${s.name}`, arn: `arn:aws:sts::${r.account}:assumed-role/${r.name}/${s.name}` },
+    assumedRoleUser: {
+      assumedRoleId: `${r.roleId}:${s.name}`,
+      arn: `arn:aws:sts::${r.account}:assumed-role/${r.name}/${s.name}`,
+    },
   };
   if (!actor) {
     Object.assign(responseElements, {
-      subject: 'bob@example.com', subjectType: 'persistent', issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/NDQ1NTY2Njc3Nzg4',
-      audience: 'https://signin.aws.amazon.com/saml', nameQualifier: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=',
+      subject: 'bob@example.com',
+      subjectType: 'persistent',
+      issuer: 'https://portal.sso.us-east-1.amazonaws.com/saml/assertion/NDQ1NTY2Njc3Nzg4',
+      audience: 'https://signin.aws.amazon.com/saml',
+      nameQualifier: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=',
     });
   }
   const ev = build({
-    t, region: USE1, source: 'sts.amazonaws.com', name: actor ? 'AssumeRole' : 'AssumeRoleWithSAML',
+    t,
+    region: USE1,
+    source: 'sts.amazonaws.com',
+    name: actor ? 'AssumeRole' : 'AssumeRoleWithSAML',
     userIdentity: actor
-      ? actor.kind === 'service' ? { type: 'AWSService', invokedBy: actor.service } : identityOf(actor, t)
-      : { type: 'SAMLUser', principalId: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=:bob@example.com', userName: 'bob@example.com', identityProvider: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=' },
+      ? actor.kind === 'service'
+        ? { type: 'AWSService', invokedBy: actor.service }
+        : identityOf(actor, t)
+      : {
+          type: 'SAMLUser',
+          principalId: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=:bob@example.com',
+          userName: 'bob@example.com',
+          identityProvider: 'Qm9iRXhhbXBsZVF1YWxpZmllcg=',
+        },
     ip: actor ? (actor.kind === 'service' ? actor.service : actor.ip) : '192.0.2.22',
-    ua: actor ? (actor.kind === 'service' ? actor.service : actor.ua ?? UA.cli('sts.assume-role')) : 'aws-internal/3 aws-sdk-java/1.12.669',
-    requestParameters, responseElements,
+    ua: actor
+      ? actor.kind === 'service'
+        ? actor.service
+        : (actor.ua ?? UA.cli('sts.assume-role'))
+      : 'aws-internal/3 aws-sdk-java/1.12.669',
+    requestParameters,
+    responseElements,
     readOnly: true,
     resources: [{ accountId: r.account, type: 'AWS::IAM::Role', ARN: r.arn }],
     recipient: r.account,
@@ -416,7 +545,8 @@ function build(o) {
   if (o.serviceEventDetails) ev.serviceEventDetails = o.serviceEventDetails;
   if (o.vpce) ev.vpcEndpointId = o.vpce;
   ev.eventCategory = o.eventCategory ?? 'Management';
-  if (o.tls) ev.tlsDetails = { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: o.tls };
+  if (o.tls)
+    ev.tlsDetails = { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: o.tls };
   if (o.sessionCredentialFromConsole) ev.sessionCredentialFromConsole = 'true';
   return ev;
 }
@@ -424,7 +554,11 @@ function build(o) {
 /** An API call by an actor on a same-account resource (one copy). */
 function call(actor, t, o) {
   const svc = o.source.split('.')[0];
-  const host = o.host ?? (svc === 'iam' ? 'iam.amazonaws.com' : `${svc === 'cloudhsm' ? 'cloudhsmv2' : svc}.${o.region ?? USE1}.amazonaws.com`);
+  const host =
+    o.host ??
+    (svc === 'iam'
+      ? 'iam.amazonaws.com'
+      : `${svc === 'cloudhsm' ? 'cloudhsmv2' : svc}.${o.region ?? USE1}.amazonaws.com`);
   const service = actor.kind === 'service';
   const ev = build({
     ...o,
@@ -459,10 +593,14 @@ function kms(actor, t, name, k, o = {}) {
   const keyOwner = k?.account ?? actor.account ?? OWNER;
   const cross = actor.kind !== 'service' && actor.account !== keyOwner;
   const common = {
-    t, region: USE1, source: KMS, name,
+    t,
+    region: USE1,
+    source: KMS,
+    name,
     ip: actor.kind === 'service' ? actor.service : actor.ip,
     ua,
-    errorCode: o.errorCode, errorMessage: o.errorMessage,
+    errorCode: o.errorCode,
+    errorMessage: o.errorMessage,
     requestParameters: o.rp ?? null,
     responseElements: o.re ?? null,
     readOnly: o.readOnly ?? CRYPTO_OPS.includes(name),
@@ -478,13 +616,21 @@ function kms(actor, t, name, k, o = {}) {
   const denied = o.errorCode === 'AccessDeniedException';
   const requestID = uuid();
   const sharedEventID = denied ? undefined : uuid();
-  const callerCopy = build({ ...common, userIdentity: identityOf(actor, t), recipient: actor.account, requestID, sharedEventID });
+  const callerCopy = build({
+    ...common,
+    userIdentity: identityOf(actor, t),
+    recipient: actor.account,
+    requestID,
+    sharedEventID,
+  });
   deliver(callerCopy, t);
   if (denied) return [callerCopy];
   const ownerCopy = build({
     ...common,
     userIdentity: { type: 'AWSAccount', principalId: principalIdOf(actor, t), accountId: actor.account },
-    recipient: keyOwner, requestID, sharedEventID,
+    recipient: keyOwner,
+    requestID,
+    sharedEventID,
   });
   deliver(ownerCopy, t);
   return [callerCopy, ownerCopy];
@@ -495,10 +641,33 @@ function keyPolicy(extraStatements = [], account = OWNER, admin = `arn:aws:iam::
     Version: '2012-10-17',
     Id: 'key-consolepolicy-3',
     Statement: [
-      { Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: 'kms:*', Resource: '*' },
       {
-        Sid: 'Allow access for Key Administrators', Effect: 'Allow', Principal: { AWS: admin },
-        Action: ['kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion'],
+        Sid: 'Enable IAM User Permissions',
+        Effect: 'Allow',
+        Principal: { AWS: `arn:aws:iam::${account}:root` },
+        Action: 'kms:*',
+        Resource: '*',
+      },
+      {
+        Sid: 'Allow access for Key Administrators',
+        Effect: 'Allow',
+        Principal: { AWS: admin },
+        Action: [
+          'kms:Create*',
+          'kms:Describe*',
+          'kms:Enable*',
+          'kms:List*',
+          'kms:Put*',
+          'kms:Update*',
+          'kms:Revoke*',
+          'kms:Disable*',
+          'kms:Get*',
+          'kms:Delete*',
+          'kms:TagResource',
+          'kms:UntagResource',
+          'kms:ScheduleKeyDeletion',
+          'kms:CancelKeyDeletion',
+        ],
         Resource: '*',
       },
       ...extraStatements,
@@ -506,8 +675,11 @@ function keyPolicy(extraStatements = [], account = OWNER, admin = `arn:aws:iam::
   });
 }
 const appAccountStatement = {
-  Sid: 'Allow use of the key by the application account', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${APP}:root` },
-  Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'], Resource: '*',
+  Sid: 'Allow use of the key by the application account',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${APP}:root` },
+  Action: ['kms:Encrypt', 'kms:Decrypt', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:DescribeKey'],
+  Resource: '*',
 };
 
 function createKey(actor, t, k, o) {
@@ -539,14 +711,23 @@ function createKey(actor, t, k, o) {
     encryptionAlgorithms: ['SYMMETRIC_DEFAULT'],
     multiRegion: false,
   };
-  if (o.customKeyStoreId) Object.assign(keyMetadata, { customKeyStoreId: o.customKeyStoreId, cloudHsmClusterId: CLUSTER_ID });
+  if (o.customKeyStoreId)
+    Object.assign(keyMetadata, { customKeyStoreId: o.customKeyStoreId, cloudHsmClusterId: CLUSTER_ID });
   return kms(actor, t, 'CreateKey', k, { rp, re: { keyMetadata }, readOnly: false });
 }
 
 function aliasOp(actor, t, name, aliasName, k, oldKey) {
-  const resources = [{ accountId: k.account, type: 'AWS::KMS::Key', ARN: aliasArn(aliasName, USE1, k.account) }, ...kmsRes(k)];
+  const resources = [
+    { accountId: k.account, type: 'AWS::KMS::Key', ARN: aliasArn(aliasName, USE1, k.account) },
+    ...kmsRes(k),
+  ];
   if (oldKey) resources.push(...kmsRes(oldKey));
-  return kms(actor, t, name, k, { rp: { aliasName, targetKeyId: k.id }, re: { keyId: k.arn }, readOnly: false, resources });
+  return kms(actor, t, name, k, {
+    rp: { aliasName, targetKeyId: k.id },
+    re: { keyId: k.arn },
+    readOnly: false,
+    resources,
+  });
 }
 
 /** A management call that (since Dec 2022) logs the key ARN in responseElements.keyId. */
@@ -574,37 +755,73 @@ function crypto(actor, t, name, k, o = {}) {
 function consoleLogin(actor, t, o = {}) {
   const { accessKeyId, ...userIdentity } = identityOf(actor, t); // sign-ins use no access key
   const ev = build({
-    t, region: USE1, source: 'signin.amazonaws.com', name: 'ConsoleLogin',
-    userIdentity, ip: o.ip ?? actor.ip, ua: o.ua ?? actor.ua,
-    requestParameters: null, responseElements: { ConsoleLogin: 'Success' },
+    t,
+    region: USE1,
+    source: 'signin.amazonaws.com',
+    name: 'ConsoleLogin',
+    userIdentity,
+    ip: o.ip ?? actor.ip,
+    ua: o.ua ?? actor.ua,
+    requestParameters: null,
+    responseElements: { ConsoleLogin: 'Success' },
     additionalEventData: {
-      LoginTo: 'https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_us-east-1_' + hex(16),
-      MobileVersion: 'No', MFAUsed: o.mfa === false ? 'No' : 'Yes',
+      LoginTo:
+        'https://console.aws.amazon.com/console/home?hashArgs=%23&isauthcode=true&state=hashArgsFromTB_us-east-1_' +
+        hex(16),
+      MobileVersion: 'No',
+      MFAUsed: o.mfa === false ? 'No' : 'Yes',
     },
-    requestID: null, readOnly: false, eventType: 'AwsConsoleSignIn', recipient: actor.account,
+    requestID: null,
+    readOnly: false,
+    eventType: 'AwsConsoleSignIn',
+    recipient: actor.account,
   });
   deliver(ev, t);
 }
 
 function describeInstances(actor, t, region) {
   return call(actor, t, {
-    region, source: 'ec2.amazonaws.com', name: 'DescribeInstances', readOnly: true,
+    region,
+    source: 'ec2.amazonaws.com',
+    name: 'DescribeInstances',
+    readOnly: true,
     requestParameters: { instancesSet: {}, filterSet: {} },
   });
 }
 function describeVolumes(actor, t, region) {
   return call(actor, t, {
-    region, source: 'ec2.amazonaws.com', name: 'DescribeVolumes', readOnly: true,
+    region,
+    source: 'ec2.amazonaws.com',
+    name: 'DescribeVolumes',
+    readOnly: true,
     requestParameters: { volumeSet: {}, filterSet: {} },
   });
 }
 function s3Mgmt(actor, t, name, bucket, region = USE1) {
   return call(actor, t, {
-    region, source: 's3.amazonaws.com', name, readOnly: true,
-    requestParameters: bucket ? { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, [name === 'GetBucketEncryption' ? 'encryption' : 'acl']: '' } : { Host: `s3.${region}.amazonaws.com` },
-    additionalEventData: { SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256', bytesTransferredIn: 0, AuthenticationMethod: 'AuthHeader', 'x-amz-id-2': chars(ALNUM, 56), bytesTransferredOut: int(200, 900) },
+    region,
+    source: 's3.amazonaws.com',
+    name,
+    readOnly: true,
+    requestParameters: bucket
+      ? {
+          bucketName: bucket,
+          Host: `${bucket}.s3.${region}.amazonaws.com`,
+          [name === 'GetBucketEncryption' ? 'encryption' : 'acl']: '',
+        }
+      : { Host: `s3.${region}.amazonaws.com` },
+    additionalEventData: {
+      SignatureVersion: 'SigV4',
+      CipherSuite: 'TLS_AES_128_GCM_SHA256',
+      bytesTransferredIn: 0,
+      AuthenticationMethod: 'AuthHeader',
+      'x-amz-id-2': chars(ALNUM, 56),
+      bytesTransferredOut: int(200, 900),
+    },
     requestID: chars('0123456789ABCDEF', 16),
-    resources: bucket ? [{ accountId: actor.account, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${bucket}` }] : undefined,
+    resources: bucket
+      ? [{ accountId: actor.account, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${bucket}` }]
+      : undefined,
     host: bucket ? `${bucket}.s3.${region}.amazonaws.com` : `s3.${region}.amazonaws.com`,
   });
 }
@@ -612,20 +829,28 @@ function s3Mgmt(actor, t, name, bucket, region = USE1) {
 function s3Data(actor, t, name, bucket, key, region = USE1) {
   const put = name === 'PutObject';
   return call(actor, t, {
-    region, source: 's3.amazonaws.com', name, readOnly: !put,
+    region,
+    source: 's3.amazonaws.com',
+    name,
+    readOnly: !put,
     requestParameters: { bucketName: bucket, Host: `${bucket}.s3.${region}.amazonaws.com`, key },
     responseElements: put ? { 'x-amz-server-side-encryption': 'AES256', 'x-amz-version-id': chars(ALNUM, 32) } : null,
     additionalEventData: {
-      SignatureVersion: 'SigV4', CipherSuite: 'TLS_AES_128_GCM_SHA256',
-      bytesTransferredIn: put ? int(2_000, 90_000) : 0, SSEApplied: 'SSE_S3', AuthenticationMethod: 'AuthHeader',
-      'x-amz-id-2': chars(ALNUM, 56), bytesTransferredOut: put ? 0 : int(2_000, 90_000),
+      SignatureVersion: 'SigV4',
+      CipherSuite: 'TLS_AES_128_GCM_SHA256',
+      bytesTransferredIn: put ? int(2_000, 90_000) : 0,
+      SSEApplied: 'SSE_S3',
+      AuthenticationMethod: 'AuthHeader',
+      'x-amz-id-2': chars(ALNUM, 56),
+      bytesTransferredOut: put ? 0 : int(2_000, 90_000),
     },
     requestID: chars('0123456789ABCDEF', 16),
     resources: [
       { type: 'AWS::S3::Object', ARN: `arn:aws:s3:::${bucket}/${key}` },
       { accountId: actor.account, type: 'AWS::S3::Bucket', ARN: `arn:aws:s3:::${bucket}` },
     ],
-    managementEvent: false, eventCategory: 'Data',
+    managementEvent: false,
+    eventCategory: 'Data',
     host: `${bucket}.s3.${region}.amazonaws.com`,
   });
 }
@@ -633,13 +858,23 @@ function listRoles(actor, t) {
   return call(actor, t, { source: 'iam.amazonaws.com', name: 'ListRoles', readOnly: true, requestParameters: null });
 }
 function getCallerIdentity(actor, t) {
-  return call(actor, t, { source: 'sts.amazonaws.com', name: 'GetCallerIdentity', readOnly: true, host: 'sts.us-east-1.amazonaws.com', ua: actor.ua ?? UA.cli('sts.get-caller-identity') });
+  return call(actor, t, {
+    source: 'sts.amazonaws.com',
+    name: 'GetCallerIdentity',
+    readOnly: true,
+    host: 'sts.us-east-1.amazonaws.com',
+    ua: actor.ua ?? UA.cli('sts.get-caller-identity'),
+  });
 }
 
 // CloudTrail's own API
 function cloudtrail(actor, t, name, requestParameters, responseElements, readOnly = false, ua) {
   return call(actor, t, {
-    source: 'cloudtrail.amazonaws.com', name, readOnly, requestParameters, responseElements,
+    source: 'cloudtrail.amazonaws.com',
+    name,
+    readOnly,
+    requestParameters,
+    responseElements,
     ua: ua ?? UA.cli(`cloudtrail.${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`),
     resources: undefined,
   });
@@ -650,30 +885,56 @@ function advancedSelectors(excludeKms) {
   if (excludeKms) mgmt.push({ field: 'eventSource', notEquals: ['kms.amazonaws.com'] });
   return [
     { name: excludeKms ? 'Management events except AWS KMS' : 'Management events', fieldSelectors: mgmt },
-    { name: 'S3 data events', fieldSelectors: [{ field: 'eventCategory', equals: ['Data'] }, { field: 'resources.type', equals: ['AWS::S3::Object'] }] },
+    {
+      name: 'S3 data events',
+      fieldSelectors: [
+        { field: 'eventCategory', equals: ['Data'] },
+        { field: 'resources.type', equals: ['AWS::S3::Object'] },
+      ],
+    },
   ];
 }
 function eventSelectors(excluded) {
-  return [{ readWriteType: 'All', includeManagementEvents: true, dataResources: [], excludeManagementEventSources: excluded }];
+  return [
+    { readWriteType: 'All', includeManagementEvents: true, dataResources: [], excludeManagementEventSources: excluded },
+  ];
 }
 
 // CloudHSM (cloudhsmv2 API, eventSource cloudhsm.amazonaws.com)
 const HSMSRC = 'cloudhsm.amazonaws.com';
 function hsm(actor, t, name, requestParameters, responseElements, o = {}) {
   return call(actor, t, {
-    source: HSMSRC, name, requestParameters, responseElements, readOnly: o.readOnly ?? false,
-    apiVersion: '2017-04-28', region: o.region ?? USE1,
+    source: HSMSRC,
+    name,
+    requestParameters,
+    responseElements,
+    readOnly: o.readOnly ?? false,
+    apiVersion: '2017-04-28',
+    region: o.region ?? USE1,
     host: `cloudhsmv2.${o.region ?? USE1}.amazonaws.com`,
-    ua: o.ua ?? (actor.kind === 'service' ? undefined : UA.cliMac(`cloudhsmv2.${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`)),
+    ua:
+      o.ua ??
+      (actor.kind === 'service'
+        ? undefined
+        : UA.cliMac(`cloudhsmv2.${name.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`)),
   });
 }
 function hsmServiceEvent(t, name, serviceEventDetails) {
   const ev = build({
-    t, region: USE1, source: HSMSRC, name,
+    t,
+    region: USE1,
+    source: HSMSRC,
+    name,
     userIdentity: { accountId: OWNER, invokedBy: 'cloudhsm.amazonaws.com' },
-    ip: 'cloudhsm.amazonaws.com', ua: 'cloudhsm.amazonaws.com',
-    requestParameters: null, responseElements: null, requestID: null, readOnly: false,
-    eventType: 'AwsServiceEvent', recipient: OWNER, serviceEventDetails,
+    ip: 'cloudhsm.amazonaws.com',
+    ua: 'cloudhsm.amazonaws.com',
+    requestParameters: null,
+    responseElements: null,
+    requestID: null,
+    readOnly: false,
+    eventType: 'AwsServiceEvent',
+    recipient: OWNER,
+    serviceEventDetails,
   });
   deliver(ev, t);
 }
@@ -691,28 +952,101 @@ const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.brows
 // --- Day 1 (Fri 1 Mar): CloudHSM cluster, the payments key, backup key, imported key -----------------------
 {
   const t0 = at(1, 12, 12, 14);
-  hsm(ops, t0, 'CreateCluster',
-    { hsmType: 'hsm1.medium', subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], backupRetentionPolicy: { type: 'DAYS', value: '90' } },
-    { cluster: { backupPolicy: 'DEFAULT', backupRetentionPolicy: { type: 'DAYS', value: '90' }, clusterId: CLUSTER_ID, createTimestamp: awsDate(t0), hsmType: 'hsm1.medium', securityGroup: 'sg-03c1f2a4b5d6e7f80', state: 'CREATE_IN_PROGRESS', subnetMapping: { 'us-east-1a': 'subnet-0a1b2c3d4e5f60001', 'us-east-1b': 'subnet-0a1b2c3d4e5f60002' }, vpcId: 'vpc-0f1e2d3c4b5a69788', hsms: [], certificates: {}, tagList: [] } });
-  hsm(ops, at(1, 12, 13, 40), 'TagResource', { resourceId: CLUSTER_ID, tagList: [{ key: 'env', value: 'prod' }, { key: 'owner', value: 'crypto-ops' }] }, null);
+  hsm(
+    ops,
+    t0,
+    'CreateCluster',
+    {
+      hsmType: 'hsm1.medium',
+      subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'],
+      backupRetentionPolicy: { type: 'DAYS', value: '90' },
+    },
+    {
+      cluster: {
+        backupPolicy: 'DEFAULT',
+        backupRetentionPolicy: { type: 'DAYS', value: '90' },
+        clusterId: CLUSTER_ID,
+        createTimestamp: awsDate(t0),
+        hsmType: 'hsm1.medium',
+        securityGroup: 'sg-03c1f2a4b5d6e7f80',
+        state: 'CREATE_IN_PROGRESS',
+        subnetMapping: { 'us-east-1a': 'subnet-0a1b2c3d4e5f60001', 'us-east-1b': 'subnet-0a1b2c3d4e5f60002' },
+        vpcId: 'vpc-0f1e2d3c4b5a69788',
+        hsms: [],
+        certificates: {},
+        tagList: [],
+      },
+    },
+  );
+  hsm(
+    ops,
+    at(1, 12, 13, 40),
+    'TagResource',
+    {
+      resourceId: CLUSTER_ID,
+      tagList: [
+        { key: 'env', value: 'prod' },
+        { key: 'owner', value: 'crypto-ops' },
+      ],
+    },
+    null,
+  );
   hsm(ops, at(1, 12, 15, 3), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
   HSM_IDS.forEach((hsmId, i) => {
     const t = at(1, 12, 20 + i, 7 + i * 13);
     const az = i === 0 ? 'us-east-1a' : 'us-east-1b';
-    hsm(ops, t, 'CreateHsm', { clusterId: CLUSTER_ID, availabilityZone: az },
-      { hsm: { availabilityZone: az, clusterId: CLUSTER_ID, hsmId, state: 'CREATE_IN_PROGRESS', subnetId: `subnet-0a1b2c3d4e5f6000${i + 1}` } });
+    hsm(
+      ops,
+      t,
+      'CreateHsm',
+      { clusterId: CLUSTER_ID, availabilityZone: az },
+      {
+        hsm: {
+          availabilityZone: az,
+          clusterId: CLUSTER_ID,
+          hsmId,
+          state: 'CREATE_IN_PROGRESS',
+          subnetId: `subnet-0a1b2c3d4e5f6000${i + 1}`,
+        },
+      },
+    );
   });
-  for (const m of [33, 51]) hsm(ops, at(1, 12, m, int(0, 59)), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
-  hsm(ops, at(1, 15, 20, 26), 'InitializeCluster',
-    { clusterId: CLUSTER_ID, signedCert: '-----BEGIN CERTIFICATE-----\nMIIDjTCCAnWgAwIBAgIUSampleSignedClusterCsr...\n-----END CERTIFICATE-----', trustAnchor: '-----BEGIN CERTIFICATE-----\nMIIDhzCCAm+gAwIBAgIUSampleIssuingCa...\n-----END CERTIFICATE-----' },
-    { state: 'INITIALIZE_IN_PROGRESS', stateMessage: 'Cluster is initializing. State will change to INITIALIZED upon completion.' });
+  for (const m of [33, 51])
+    hsm(ops, at(1, 12, m, int(0, 59)), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, {
+      readOnly: true,
+    });
+  hsm(
+    ops,
+    at(1, 15, 20, 26),
+    'InitializeCluster',
+    {
+      clusterId: CLUSTER_ID,
+      signedCert:
+        '-----BEGIN CERTIFICATE-----\nMIIDjTCCAnWgAwIBAgIUSampleSignedClusterCsr...\n-----END CERTIFICATE-----',
+      trustAnchor: '-----BEGIN CERTIFICATE-----\nMIIDhzCCAm+gAwIBAgIUSampleIssuingCa...\n-----END CERTIFICATE-----',
+    },
+    {
+      state: 'INITIALIZE_IN_PROGRESS',
+      stateMessage: 'Cluster is initializing. State will change to INITIALIZED upon completion.',
+    },
+  );
   hsm(ops, at(1, 15, 38, 2), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
-  hsmServiceEvent(at(1, 15, 52, 44), 'CreateBackup', { backupId: BACKUPS[0], clusterId: CLUSTER_ID, backupState: 'READY' });
+  hsmServiceEvent(at(1, 15, 52, 44), 'CreateBackup', {
+    backupId: BACKUPS[0],
+    clusterId: CLUSTER_ID,
+    backupState: 'READY',
+  });
 
   // alias/payments
   consoleLogin(ID.alice, at(1, 9, 3, 19));
   const p = KEY.payments;
-  createKey(keyAdmin, at(1, 9, 6, 11), p, { description: 'Payments data encryption (tokenised PAN vault)', tags: [{ tagKey: 'app', tagValue: 'payments' }, { tagKey: 'data-class', tagValue: 'pci' }] });
+  createKey(keyAdmin, at(1, 9, 6, 11), p, {
+    description: 'Payments data encryption (tokenised PAN vault)',
+    tags: [
+      { tagKey: 'app', tagValue: 'payments' },
+      { tagKey: 'data-class', tagValue: 'pci' },
+    ],
+  });
   aliasOp(keyAdmin, at(1, 9, 6, 58), 'CreateAlias', 'alias/payments', p);
   keyMgmt(keyAdmin, at(1, 9, 7, 40), 'EnableKeyRotation', p);
   keyRead(keyAdmin, at(1, 9, 7, 52), 'GetKeyRotationStatus', p);
@@ -727,26 +1061,50 @@ const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.brows
     errorCode: 'AccessDeniedException',
     errorMessage: `User: arn:aws:sts::${APP}:assumed-role/payments-app/${sessionOf(ID.paymentsApp, at(1, 9, 10, 37)).name} is not authorized to perform: kms:GenerateDataKey on resource: ${p.arn} because no resource-based policy allows the kms:GenerateDataKey action`,
   });
-  keyMgmt(keyAdmin, at(1, 9, 20, 4), 'PutKeyPolicy', p, { policyName: 'default', policy: keyPolicy([appAccountStatement]), bypassPolicyLockoutSafetyCheck: false });
-  keyMgmt(keyAdmin, at(1, 9, 25, 31), 'CreateGrant', p, {
-    granteePrincipal: `arn:aws:iam::${APP}:role/payments-app`,
-    operations: ['Decrypt', 'GenerateDataKey'],
-    constraints: { encryptionContextSubset: { service: 'payments' } },
-    name: 'payments-app-runtime',
-  }, { grantId: hex(64) });
+  keyMgmt(keyAdmin, at(1, 9, 20, 4), 'PutKeyPolicy', p, {
+    policyName: 'default',
+    policy: keyPolicy([appAccountStatement]),
+    bypassPolicyLockoutSafetyCheck: false,
+  });
+  keyMgmt(
+    keyAdmin,
+    at(1, 9, 25, 31),
+    'CreateGrant',
+    p,
+    {
+      granteePrincipal: `arn:aws:iam::${APP}:role/payments-app`,
+      operations: ['Decrypt', 'GenerateDataKey'],
+      constraints: { encryptionContextSubset: { service: 'payments' } },
+      name: 'payments-app-runtime',
+    },
+    { grantId: hex(64) },
+  );
   keyRead(keyAdmin, at(1, 9, 26, 2), 'DescribeKey', p);
 
   // alias/backup (first key)
-  createKey(keyAdmin, at(1, 11, 4, 50), KEY.backupV1, { description: 'Backup data keys', tags: [{ tagKey: 'app', tagValue: 'backup' }] });
+  createKey(keyAdmin, at(1, 11, 4, 50), KEY.backupV1, {
+    description: 'Backup data keys',
+    tags: [{ tagKey: 'app', tagValue: 'backup' }],
+  });
   aliasOp(keyAdmin, at(1, 11, 5, 33), 'CreateAlias', 'alias/backup', KEY.backupV1);
 
   // A key with imported key material (BYOK)
   const im = KEY.imported;
-  createKey(keyAdmin, at(1, 13, 0, 9), im, { origin: 'EXTERNAL', description: 'Archive key, key material imported from on-prem HSM', tags: [{ tagKey: 'app', tagValue: 'archive' }] });
+  createKey(keyAdmin, at(1, 13, 0, 9), im, {
+    origin: 'EXTERNAL',
+    description: 'Archive key, key material imported from on-prem HSM',
+    tags: [{ tagKey: 'app', tagValue: 'archive' }],
+  });
   aliasOp(keyAdmin, at(1, 13, 0, 47), 'CreateAlias', 'alias/byok-archive', im);
-  keyMgmt(keyAdmin, at(1, 13, 2, 18), 'GetParametersForImport', im, { wrappingAlgorithm: 'RSAES_OAEP_SHA_256', wrappingKeySpec: 'RSA_2048' });
+  keyMgmt(keyAdmin, at(1, 13, 2, 18), 'GetParametersForImport', im, {
+    wrappingAlgorithm: 'RSAES_OAEP_SHA_256',
+    wrappingKeySpec: 'RSA_2048',
+  });
   keyMgmt(keyAdmin, at(1, 13, 11, 40), 'ImportKeyMaterial', im, { expirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' });
-  crypto(keyAdmin, at(1, 13, 14, 2), 'Encrypt', im, { keyId: 'alias/byok-archive', context: { purpose: 'import-check' } });
+  crypto(keyAdmin, at(1, 13, 14, 2), 'Encrypt', im, {
+    keyId: 'alias/byok-archive',
+    context: { purpose: 'import-check' },
+  });
   crypto(keyAdmin, at(1, 13, 14, 29), 'Decrypt', im, { keyId: false, context: { purpose: 'import-check' } });
 }
 
@@ -754,31 +1112,65 @@ const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.brows
 {
   const a = { ...ID.alice, ua: UA.console };
   const dt = TRAILS[2];
-  const dataSelectors = [{
-    readWriteType: 'All', includeManagementEvents: false,
-    dataResources: [{ type: 'AWS::S3::Object', values: [`arn:aws:s3:::payments-archive-${OWNER}/`] }], excludeManagementEventSources: [],
-  }];
+  const dataSelectors = [
+    {
+      readWriteType: 'All',
+      includeManagementEvents: false,
+      dataResources: [{ type: 'AWS::S3::Object', values: [`arn:aws:s3:::payments-archive-${OWNER}/`] }],
+      excludeManagementEventSources: [],
+    },
+  ];
   const trailDesc = (bucket) => ({
-    name: dt.name, s3BucketName: bucket, includeGlobalServiceEvents: true, isMultiRegionTrail: false, trailARN: dt.arn,
-    logFileValidationEnabled: true, isOrganizationTrail: false,
+    name: dt.name,
+    s3BucketName: bucket,
+    includeGlobalServiceEvents: true,
+    isMultiRegionTrail: false,
+    trailARN: dt.arn,
+    logFileValidationEnabled: true,
+    isOrganizationTrail: false,
   });
   consoleLogin(ID.alice, DATA_TRAIL_CREATED - 4 * MIN - 11_000);
   // The console creates the trail, sets its selectors, then starts it (a new trail does not log until StartLogging).
-  cloudtrail(a, DATA_TRAIL_CREATED, 'CreateTrail',
-    { name: dt.name, s3BucketName: dt.s3BucketName, includeGlobalServiceEvents: true, isMultiRegionTrail: false, enableLogFileValidation: true, isOrganizationTrail: false },
-    trailDesc(dt.s3BucketName), false, UA.console);
-  cloudtrail(a, DATA_TRAIL_CREATED + 3000, 'PutEventSelectors', { trailName: dt.name, eventSelectors: dataSelectors }, { trailARN: dt.arn, eventSelectors: dataSelectors }, false, UA.console);
+  cloudtrail(
+    a,
+    DATA_TRAIL_CREATED,
+    'CreateTrail',
+    {
+      name: dt.name,
+      s3BucketName: dt.s3BucketName,
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: false,
+      enableLogFileValidation: true,
+      isOrganizationTrail: false,
+    },
+    trailDesc(dt.s3BucketName),
+    false,
+    UA.console,
+  );
+  cloudtrail(
+    a,
+    DATA_TRAIL_CREATED + 3000,
+    'PutEventSelectors',
+    { trailName: dt.name, eventSelectors: dataSelectors },
+    { trailARN: dt.arn, eventSelectors: dataSelectors },
+    false,
+    UA.console,
+  );
   cloudtrail(a, DATA_TRAIL_CREATED + 6000, 'StartLogging', { name: dt.arn }, null, false, UA.console);
 
   // 444455556666's own key for invoice data; the owner account's ledger-sync role may decrypt with it.
   const c = ID.carol;
   consoleLogin(c, at(2, 10, 27, 40));
   const ledgerStatement = {
-    Sid: 'Allow ledger-sync in the key owner account to decrypt', Effect: 'Allow', Principal: { AWS: ID.ledgerSync.arn },
-    Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: '*',
+    Sid: 'Allow ledger-sync in the key owner account to decrypt',
+    Effect: 'Allow',
+    Principal: { AWS: ID.ledgerSync.arn },
+    Action: ['kms:Decrypt', 'kms:DescribeKey'],
+    Resource: '*',
   };
   createKey(c, at(2, 10, 31, 12), KEY.invoices, {
-    description: 'Invoice exports (application account)', tags: [{ tagKey: 'app', tagValue: 'invoices' }],
+    description: 'Invoice exports (application account)',
+    tags: [{ tagKey: 'app', tagValue: 'invoices' }],
     policy: keyPolicy([ledgerStatement], APP, c.arn),
   });
   aliasOp(c, at(2, 10, 31, 50), 'CreateAlias', 'alias/invoices', KEY.invoices);
@@ -787,29 +1179,71 @@ const rootOwner = { kind: 'root', account: OWNER, ip: '192.0.2.99', ua: UA.brows
 // --- Day 4 (Mon 4 Mar): KMS custom key store on the cluster, the HSM-backed key; a root sign-in ---------
 {
   const cks = { customKeyStoreId: CKS_ID };
-  const mk = (t, name, rp, re, readOnly = false) => kms(keyAdmin, t, name, null, { rp, re, readOnly, resources: undefined });
-  mk(at(4, 10, 0, 37), 'CreateCustomKeyStore',
-    { customKeyStoreName: CKS_NAME, cloudHsmClusterId: CLUSTER_ID, keyStorePassword: 'HIDDEN_DUE_TO_SECURITY_REASONS', trustAnchorCertificate: '-----BEGIN CERTIFICATE-----\nMIIDhzCCAm+gAwIBAgIUSampleIssuingCa...\n-----END CERTIFICATE-----' },
-    { customKeyStoreId: CKS_ID });
-  hsm(kmsSvc, at(4, 10, 0, 38), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
+  const mk = (t, name, rp, re, readOnly = false) =>
+    kms(keyAdmin, t, name, null, { rp, re, readOnly, resources: undefined });
+  mk(
+    at(4, 10, 0, 37),
+    'CreateCustomKeyStore',
+    {
+      customKeyStoreName: CKS_NAME,
+      cloudHsmClusterId: CLUSTER_ID,
+      keyStorePassword: 'HIDDEN_DUE_TO_SECURITY_REASONS',
+      trustAnchorCertificate:
+        '-----BEGIN CERTIFICATE-----\nMIIDhzCCAm+gAwIBAgIUSampleIssuingCa...\n-----END CERTIFICATE-----',
+    },
+    { customKeyStoreId: CKS_ID },
+  );
+  hsm(kmsSvc, at(4, 10, 0, 38), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, {
+    readOnly: true,
+  });
   mk(at(4, 10, 5, 12), 'ConnectCustomKeyStore', cks, null);
-  hsm(kmsSvc, at(4, 10, 5, 14), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
+  hsm(kmsSvc, at(4, 10, 5, 14), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, {
+    readOnly: true,
+  });
   mk(at(4, 10, 21, 3), 'DescribeCustomKeyStores', { customKeyStoreId: CKS_ID }, null, true);
-  createKey(keyAdmin, at(4, 10, 40, 55), KEY.hsm, { origin: 'AWS_CLOUDHSM', customKeyStoreId: CKS_ID, description: 'Vault master key in CloudHSM key store', tags: [{ tagKey: 'app', tagValue: 'vault' }] });
+  createKey(keyAdmin, at(4, 10, 40, 55), KEY.hsm, {
+    origin: 'AWS_CLOUDHSM',
+    customKeyStoreId: CKS_ID,
+    description: 'Vault master key in CloudHSM key store',
+    tags: [{ tagKey: 'app', tagValue: 'vault' }],
+  });
   aliasOp(keyAdmin, at(4, 10, 41, 30), 'CreateAlias', 'alias/hsm-vault', KEY.hsm);
   consoleLogin(rootOwner, at(4, 14, 12, 8), { mfa: true });
-  call(rootOwner, at(4, 14, 13, 40), { source: 'iam.amazonaws.com', name: 'GetAccountSummary', readOnly: true, requestParameters: null, ua: UA.console, host: 'iam.amazonaws.com', sessionCredentialFromConsole: true });
+  call(rootOwner, at(4, 14, 13, 40), {
+    source: 'iam.amazonaws.com',
+    name: 'GetAccountSummary',
+    readOnly: true,
+    requestParameters: null,
+    ua: UA.console,
+    host: 'iam.amazonaws.com',
+    sessionCredentialFromConsole: true,
+  });
 }
 
 // --- Day 5: payments key briefly disabled; backup copied to eu-west-1 ------------------------------------
 keyMgmt(keyAdmin, DISABLE_PAYMENTS[0], 'DisableKey', KEY.payments);
 keyMgmt(keyAdmin, DISABLE_PAYMENTS[1], 'EnableKey', KEY.payments);
 hsmServiceEvent(at(5, 3, 12, 9), 'CreateBackup', { backupId: BACKUPS[1], clusterId: CLUSTER_ID, backupState: 'READY' });
-hsm(ops, at(5, 12, 17, 45), 'CopyBackupToRegion', { destinationRegion: EUW1, backupId: BACKUPS[1], tagList: [{ key: 'purpose', value: 'dr' }] },
-  { destinationBackup: { createTimestamp: awsDate(at(5, 12, 17, 45)), sourceBackup: BACKUPS[1], sourceCluster: CLUSTER_ID, sourceRegion: USE1 } });
+hsm(
+  ops,
+  at(5, 12, 17, 45),
+  'CopyBackupToRegion',
+  { destinationRegion: EUW1, backupId: BACKUPS[1], tagList: [{ key: 'purpose', value: 'dr' }] },
+  {
+    destinationBackup: {
+      createTimestamp: awsDate(at(5, 12, 17, 45)),
+      sourceBackup: BACKUPS[1],
+      sourceCluster: CLUSTER_ID,
+      sourceRegion: USE1,
+    },
+  },
+);
 
 // --- Day 6-7: alias/backup moves to a new key, the old one is disabled -----------------------------------
-createKey(keyAdmin, at(6, 9, 4, 2), KEY.backupV2, { description: 'Backup data keys (2024 rotation)', tags: [{ tagKey: 'app', tagValue: 'backup' }] });
+createKey(keyAdmin, at(6, 9, 4, 2), KEY.backupV2, {
+  description: 'Backup data keys (2024 rotation)',
+  tags: [{ tagKey: 'app', tagValue: 'backup' }],
+});
 aliasOp(keyAdmin, BACKUP_ALIAS_MOVE_AT, 'UpdateAlias', 'alias/backup', KEY.backupV2, KEY.backupV1);
 keyMgmt(keyAdmin, DISABLE_BACKUP_V1_AT, 'DisableKey', KEY.backupV1);
 
@@ -819,31 +1253,63 @@ keyMgmt(keyAdmin, DISABLE_BACKUP_V1_AT, 'DisableKey', KEY.backupV1);
   const cli = (cmd) => ({ ...m, ua: UA.cli(cmd) });
   getCallerIdentity(cli('sts.get-caller-identity'), at(7, 20, 14, 51));
   listRoles(cli('iam.list-roles'), at(7, 20, 15, 30));
-  call(cli('iam.list-attached-user-policies'), at(7, 20, 16, 2), { source: 'iam.amazonaws.com', name: 'ListAttachedUserPolicies', readOnly: true, requestParameters: { userName: 'mallory' } });
-  call(cli('kms.list-aliases'), at(7, 20, 18, 44), { source: KMS, name: 'ListAliases', readOnly: true, requestParameters: null, resources: undefined });
+  call(cli('iam.list-attached-user-policies'), at(7, 20, 16, 2), {
+    source: 'iam.amazonaws.com',
+    name: 'ListAttachedUserPolicies',
+    readOnly: true,
+    requestParameters: { userName: 'mallory' },
+  });
+  call(cli('kms.list-aliases'), at(7, 20, 18, 44), {
+    source: KMS,
+    name: 'ListAliases',
+    readOnly: true,
+    requestParameters: null,
+    resources: undefined,
+  });
   cloudtrail(m, at(8, 9, 52, 3), 'DescribeTrails', { trailNameList: [], includeShadowTrails: true }, null, true);
   cloudtrail(m, at(8, 9, 53, 37), 'GetEventSelectors', { trailName: 'org-trail' }, null, true);
-  cloudtrail(m, EXCLUDE_START, 'PutEventSelectors',
+  cloudtrail(
+    m,
+    EXCLUDE_START,
+    'PutEventSelectors',
     { trailName: 'org-trail', eventSelectors: eventSelectors(['kms.amazonaws.com']) },
-    { trailARN: TRAILS[0].arn, eventSelectors: eventSelectors(['kms.amazonaws.com']) });
+    { trailARN: TRAILS[0].arn, eventSelectors: eventSelectors(['kms.amazonaws.com']) },
+  );
   // Inside the window (never delivered by org-trail): the key policy of alias/payments is widened to the
   // external account, and the change is checked.
   keyMgmt(cli('kms.put-key-policy'), at(8, 11, 32, 9), 'PutKeyPolicy', KEY.payments, {
-    policyName: 'default', bypassPolicyLockoutSafetyCheck: false,
-    policy: keyPolicy([appAccountStatement, { ...appAccountStatement, Sid: 'Allow partner sync', Principal: { AWS: `arn:aws:iam::${EXTERNAL}:root` } }]),
+    policyName: 'default',
+    bypassPolicyLockoutSafetyCheck: false,
+    policy: keyPolicy([
+      appAccountStatement,
+      { ...appAccountStatement, Sid: 'Allow partner sync', Principal: { AWS: `arn:aws:iam::${EXTERNAL}:root` } },
+    ]),
   });
   keyRead(cli('kms.get-key-policy'), at(8, 11, 33, 1), 'GetKeyPolicy', KEY.payments, { policyName: 'default' });
-  cloudtrail(m, EXCLUDE_END, 'PutEventSelectors',
+  cloudtrail(
+    m,
+    EXCLUDE_END,
+    'PutEventSelectors',
     { trailName: 'org-trail', eventSelectors: eventSelectors([]) },
-    { trailARN: TRAILS[0].arn, eventSelectors: eventSelectors([]) });
+    { trailARN: TRAILS[0].arn, eventSelectors: eventSelectors([]) },
+  );
   cloudtrail(m, STOP_AT, 'StopLogging', { name: 'org-trail' }, null);
   // Inside the StopLogging gap (never delivered): a look at the key and its grants.
   keyRead(cli('kms.list-grants'), at(11, 3, 12, 40), 'ListGrants', KEY.payments);
   keyRead(cli('kms.describe-key'), at(11, 3, 13, 5), 'DescribeKey', KEY.payments);
   cloudtrail(m, START_AT, 'StartLogging', { name: 'org-trail' }, null);
-  keyMgmt(cli('kms.schedule-key-deletion'), SCHEDULE_DELETION_AT, 'ScheduleKeyDeletion', KEY.payments,
+  keyMgmt(
+    cli('kms.schedule-key-deletion'),
+    SCHEDULE_DELETION_AT,
+    'ScheduleKeyDeletion',
+    KEY.payments,
     { pendingWindowInDays: PENDING_WINDOW_DAYS },
-    { deletionDate: awsDate(SCHEDULE_DELETION_AT + PENDING_WINDOW_DAYS * DAY), keyState: 'PendingDeletion', pendingWindowInDays: PENDING_WINDOW_DAYS });
+    {
+      deletionDate: awsDate(SCHEDULE_DELETION_AT + PENDING_WINDOW_DAYS * DAY),
+      keyState: 'PendingDeletion',
+      pendingWindowInDays: PENDING_WINDOW_DAYS,
+    },
+  );
 }
 
 // --- Day 7: a CI change leaves AWS KMS out of app-trail for ~4.5 hours (advanced event selectors) -----------
@@ -851,12 +1317,24 @@ keyMgmt(keyAdmin, DISABLE_BACKUP_V1_AT, 'DisableKey', KEY.backupV1);
   const ci = ID.ciDeploy;
   const appTrail = TRAILS[1];
   cloudtrail(ci, ADV_START - 41_000, 'GetEventSelectors', { trailName: appTrail.arn }, null, true, ci.ua);
-  cloudtrail(ci, ADV_START, 'PutEventSelectors',
+  cloudtrail(
+    ci,
+    ADV_START,
+    'PutEventSelectors',
     { trailName: appTrail.arn, advancedEventSelectors: advancedSelectors(true) },
-    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(true) }, false, ci.ua);
-  cloudtrail(ci, ADV_END, 'PutEventSelectors',
+    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(true) },
+    false,
+    ci.ua,
+  );
+  cloudtrail(
+    ci,
+    ADV_END,
+    'PutEventSelectors',
     { trailName: appTrail.name, advancedEventSelectors: advancedSelectors(false) },
-    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(false) }, false, ci.ua);
+    { trailARN: appTrail.arn, advancedEventSelectors: advancedSelectors(false) },
+    false,
+    ci.ua,
+  );
 }
 
 // --- Day 11-12: mallory redirects, then deletes, the data-events trail -----------------------------------
@@ -864,20 +1342,66 @@ keyMgmt(keyAdmin, DISABLE_BACKUP_V1_AT, 'DisableKey', KEY.backupV1);
   const m = ID.mallory;
   const dt = TRAILS[2];
   const sink = `partner-sync-logs-${EXTERNAL}`;
-  cloudtrail(m, DATA_TRAIL_UPDATED - 52_000, 'DescribeTrails', { trailNameList: [], includeShadowTrails: true }, null, true);
-  cloudtrail(m, DATA_TRAIL_UPDATED, 'UpdateTrail', { name: dt.name, s3BucketName: sink },
-    { name: dt.name, s3BucketName: sink, includeGlobalServiceEvents: true, isMultiRegionTrail: false, trailARN: dt.arn, logFileValidationEnabled: true, isOrganizationTrail: false });
+  cloudtrail(
+    m,
+    DATA_TRAIL_UPDATED - 52_000,
+    'DescribeTrails',
+    { trailNameList: [], includeShadowTrails: true },
+    null,
+    true,
+  );
+  cloudtrail(
+    m,
+    DATA_TRAIL_UPDATED,
+    'UpdateTrail',
+    { name: dt.name, s3BucketName: sink },
+    {
+      name: dt.name,
+      s3BucketName: sink,
+      includeGlobalServiceEvents: true,
+      isMultiRegionTrail: false,
+      trailARN: dt.arn,
+      logFileValidationEnabled: true,
+      isOrganizationTrail: false,
+    },
+  );
   cloudtrail(m, DATA_TRAIL_DELETED, 'DeleteTrail', { name: dt.arn }, null);
 }
 
 // --- Later CloudHSM and key-store housekeeping ------------------------------------------------------------
-hsmServiceEvent(at(10, 3, 8, 31), 'CreateBackup', { backupId: BACKUPS[2], clusterId: CLUSTER_ID, backupState: 'READY' });
+hsmServiceEvent(at(10, 3, 8, 31), 'CreateBackup', {
+  backupId: BACKUPS[2],
+  clusterId: CLUSTER_ID,
+  backupState: 'READY',
+});
 hsm(ops, at(12, 12, 22, 16), 'DeleteHsm', { clusterId: CLUSTER_ID, hsmId: HSM_IDS[1] }, { hsmId: HSM_IDS[1] });
 hsm(ops, at(12, 12, 29, 50), 'DescribeClusters', { filters: { clusterIds: [CLUSTER_ID] } }, null, { readOnly: true });
-hsmServiceEvent(at(13, 3, 10, 2), 'CreateBackup', { backupId: BACKUPS[3], clusterId: CLUSTER_ID, backupState: 'READY' });
-hsm(ops, at(13, 12, 40, 12), 'DeleteBackup', { backupId: BACKUPS[0] },
-  { backup: { backupId: BACKUPS[0], backupState: 'PENDING_DELETION', clusterId: CLUSTER_ID, createTimestamp: awsDate(at(1, 15, 52, 44)), deleteTimestamp: awsDate(at(13, 12, 40, 12) + 7 * DAY) } });
-kms(keyAdmin, CKS_DISCONNECT_AT, 'DisconnectCustomKeyStore', null, { rp: { customKeyStoreId: CKS_ID }, re: null, readOnly: false, resources: undefined });
+hsmServiceEvent(at(13, 3, 10, 2), 'CreateBackup', {
+  backupId: BACKUPS[3],
+  clusterId: CLUSTER_ID,
+  backupState: 'READY',
+});
+hsm(
+  ops,
+  at(13, 12, 40, 12),
+  'DeleteBackup',
+  { backupId: BACKUPS[0] },
+  {
+    backup: {
+      backupId: BACKUPS[0],
+      backupState: 'PENDING_DELETION',
+      clusterId: CLUSTER_ID,
+      createTimestamp: awsDate(at(1, 15, 52, 44)),
+      deleteTimestamp: awsDate(at(13, 12, 40, 12) + 7 * DAY),
+    },
+  },
+);
+kms(keyAdmin, CKS_DISCONNECT_AT, 'DisconnectCustomKeyStore', null, {
+  rp: { customKeyStoreId: CKS_ID },
+  re: null,
+  readOnly: false,
+  resources: undefined,
+});
 keyMgmt(keyAdmin, DELETE_IMPORTED_AT, 'DeleteImportedKeyMaterial', KEY.imported);
 
 // --- Recurring activity, hour by hour --------------------------------------------------------------------
@@ -894,20 +1418,38 @@ for (let d = 1; d <= 14; d++) {
       if (paymentsEnabled(t)) {
         const batch = `pb-${d.toString().padStart(2, '0')}${h.toString().padStart(2, '0')}-${++batchSeq}`;
         let s = t;
-        crypto(ID.paymentsBatch, s, 'GenerateDataKey', KEY.payments, { keyId: 'alias/payments', context: { service: 'payments', batch } });
+        crypto(ID.paymentsBatch, s, 'GenerateDataKey', KEY.payments, {
+          keyId: 'alias/payments',
+          context: { service: 'payments', batch },
+        });
         for (let i = int(3, 6); i > 0; i--) {
           s += int(20, 300) * 1000;
-          crypto(ID.paymentsBatch, s, 'Decrypt', KEY.payments, { keyId: false, context: { service: 'payments', tenant: tenant() } });
+          crypto(ID.paymentsBatch, s, 'Decrypt', KEY.payments, {
+            keyId: false,
+            context: { service: 'payments', tenant: tenant() },
+          });
         }
-        if (chance(0.5)) crypto(ID.paymentsBatch, s + int(5, 90) * 1000, 'Encrypt', KEY.payments, { keyId: 'alias/payments', context: { service: 'payments', batch } });
+        if (chance(0.5))
+          crypto(ID.paymentsBatch, s + int(5, 90) * 1000, 'Encrypt', KEY.payments, {
+            keyId: 'alias/payments',
+            context: { service: 'payments', batch },
+          });
       }
     }
     // payments-app (application account) uses alias/payments cross-account every 3 hours.
     if (h % 6 === 0 && H >= at(1, 10) && H < at(12, 22)) {
       let t = H + rmin(15, 30);
       if (paymentsEnabled(t)) {
-        crypto(ID.paymentsApp, t, 'GenerateDataKey', KEY.payments, { context: { service: 'payments', tenant: tenant() } });
-        s3Data(ID.paymentsApp, t + int(1, 4) * 1000, 'PutObject', `payments-app-data-${APP}`, `settlements/2024/03/${String(d).padStart(2, '0')}/batch-${h}.json.enc`);
+        crypto(ID.paymentsApp, t, 'GenerateDataKey', KEY.payments, {
+          context: { service: 'payments', tenant: tenant() },
+        });
+        s3Data(
+          ID.paymentsApp,
+          t + int(1, 4) * 1000,
+          'PutObject',
+          `payments-app-data-${APP}`,
+          `settlements/2024/03/${String(d).padStart(2, '0')}/batch-${h}.json.enc`,
+        );
         for (let i = int(2, 5); i > 0; i--) {
           t += int(20, 240) * 1000;
           crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, { context: { service: 'payments', tenant: tenant() } });
@@ -918,7 +1460,9 @@ for (let d = 1; d <= 14; d++) {
     if (h === 3 && H >= at(2, 0) && H < at(12, 22)) {
       let t = H + rmin(15, 40);
       for (let i = int(1, 3); i > 0; i--) {
-        crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, { context: { service: 'payments', tenant: tenant(), job: 'reconcile' } });
+        crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, {
+          context: { service: 'payments', tenant: tenant(), job: 'reconcile' },
+        });
         t += int(20, 200) * 1000;
       }
     }
@@ -928,7 +1472,8 @@ for (let d = 1; d <= 14; d++) {
       for (let i = int(3, 5); i > 0; i--) {
         crypto(ID.paymentsApp, t, 'Decrypt', KEY.payments, {
           context: { service: 'payments', tenant: tenant() },
-          errorCode: 'KMSInvalidStateException', errorMessage: `${KEY.payments.arn} is pending deletion.`,
+          errorCode: 'KMSInvalidStateException',
+          errorMessage: `${KEY.payments.arn} is pending deletion.`,
         });
         t += int(1, 8) * 1000;
       }
@@ -937,7 +1482,9 @@ for (let d = 1; d <= 14; d++) {
     if (H >= at(9, 16) && H < at(12, 22) && [3, 18].includes(h) && chance(0.75)) {
       let t = H + rmin(5, 50);
       for (let i = int(2, 5); i > 0; i--) {
-        crypto(ID.extUser, t, pick(['Decrypt', 'Decrypt', 'GenerateDataKey']), KEY.payments, { context: { service: 'payments', tenant: tenant() } });
+        crypto(ID.extUser, t, pick(['Decrypt', 'Decrypt', 'GenerateDataKey']), KEY.payments, {
+          context: { service: 'payments', tenant: tenant() },
+        });
         t += int(3, 40) * 1000;
       }
     }
@@ -946,32 +1493,56 @@ for (let d = 1; d <= 14; d++) {
     // event that app-trail records).
     if (d >= 7 && d <= 8 && h >= 9 && h <= 17) {
       const t = H + rmin(38, 44);
-      crypto(ID.invoiceWorker, t, 'GenerateDataKey', KEY.invoices, { keyId: 'alias/invoices', context: { app: 'invoices', run: `inv-${d}-${h}` } });
-      s3Data(ID.invoiceWorker, t + int(1, 3) * 1000, 'PutObject', `invoices-${APP}`, `exports/2024/03/${String(d).padStart(2, '0')}/run-${String(h).padStart(2, '0')}.json.enc`);
+      crypto(ID.invoiceWorker, t, 'GenerateDataKey', KEY.invoices, {
+        keyId: 'alias/invoices',
+        context: { app: 'invoices', run: `inv-${d}-${h}` },
+      });
+      s3Data(
+        ID.invoiceWorker,
+        t + int(1, 3) * 1000,
+        'PutObject',
+        `invoices-${APP}`,
+        `exports/2024/03/${String(d).padStart(2, '0')}/run-${String(h).padStart(2, '0')}.json.enc`,
+      );
     }
     // ledger-sync (owner account) decrypts the application's ledger exports with the application's key
     // (cross-account, the other way round), 4-7 March.
     if (d >= 4 && d <= 7 && [12, 15].includes(h)) {
       let t = H + rmin(45, 52);
       for (let i = int(1, 3); i > 0; i--) {
-        crypto(ID.ledgerSync, t, 'Decrypt', KEY.invoices, { keyId: false, context: { app: 'invoices', export: `ledger-${d}-${h}` } });
+        crypto(ID.ledgerSync, t, 'Decrypt', KEY.invoices, {
+          keyId: false,
+          context: { app: 'invoices', export: `ledger-${d}-${h}` },
+        });
         t += int(10, 60) * 1000;
       }
     }
     // backup-agent: daily GenerateDataKey through alias/backup (resolves to whichever key the alias targets).
     if (h === 0 && d >= 2) {
       const t = H + rmin(31, 36);
-      crypto(ID.backupAgent, t, 'GenerateDataKey', t >= BACKUP_ALIAS_MOVE_AT ? KEY.backupV2 : KEY.backupV1,
-        { keyId: 'alias/backup', context: { 'aws:backup:source-resource': `arn:aws:rds:us-east-1:${OWNER}:db:payments-db` } });
+      crypto(ID.backupAgent, t, 'GenerateDataKey', t >= BACKUP_ALIAS_MOVE_AT ? KEY.backupV2 : KEY.backupV1, {
+        keyId: 'alias/backup',
+        context: { 'aws:backup:source-resource': `arn:aws:rds:us-east-1:${OWNER}:db:payments-db` },
+      });
     }
     // legacy-archiver: daily, hard-coded to the old backup key's ARN; fails once it is disabled, with retries.
     if (h === 3 && d >= 2) {
       let t = H + rmin(28, 34);
       const disabled = t >= DISABLE_BACKUP_V1_AT;
       for (let i = disabled ? int(2, 3) : 1; i > 0; i--) {
-        crypto(ID.legacyArchiver, t, 'GenerateDataKey', KEY.backupV1, disabled
-          ? { context: { job: 'nightly-archive' }, errorCode: 'DisabledException', errorMessage: `${KEY.backupV1.arn} is disabled.` }
-          : { context: { job: 'nightly-archive' } });
+        crypto(
+          ID.legacyArchiver,
+          t,
+          'GenerateDataKey',
+          KEY.backupV1,
+          disabled
+            ? {
+                context: { job: 'nightly-archive' },
+                errorCode: 'DisabledException',
+                errorMessage: `${KEY.backupV1.arn} is disabled.`,
+              }
+            : { context: { job: 'nightly-archive' } },
+        );
         t += int(30, 70) * 1000;
       }
     }
@@ -979,7 +1550,10 @@ for (let d = 1; d <= 14; d++) {
     if ([9, 15].includes(h) && H >= at(4, 11) && H < CKS_DISCONNECT_AT) {
       let t = H + rmin(3, 40);
       for (let i = int(1, 3); i > 0; i--) {
-        crypto(ID.vaultSvc, t, pick(['Encrypt', 'Decrypt']), KEY.hsm, { keyId: 'alias/hsm-vault', context: { vault: 'secrets', path: `kv/app/${int(1, 30)}` } });
+        crypto(ID.vaultSvc, t, pick(['Encrypt', 'Decrypt']), KEY.hsm, {
+          keyId: 'alias/hsm-vault',
+          context: { vault: 'secrets', path: `kv/app/${int(1, 30)}` },
+        });
         t += int(10, 120) * 1000;
       }
     }
@@ -995,9 +1569,16 @@ for (let d = 1; d <= 14; d++) {
       const t = H + rmin(8, 50);
       // Only keys that exist by then; GetKeyRotationStatus only where KMS supports it (AWS_KMS origin).
       const k = pick([KEY.payments, KEY.backupV1, KEY.imported, KEY.backupV2, KEY.hsm].filter((x) => t > x.createdAt));
-      const name = pick(['DescribeKey', 'ListGrants', 'GetKeyPolicy', 'ListResourceTags', ...(k.origin === 'AWS_KMS' ? ['GetKeyRotationStatus'] : [])]);
+      const name = pick([
+        'DescribeKey',
+        'ListGrants',
+        'GetKeyPolicy',
+        'ListResourceTags',
+        ...(k.origin === 'AWS_KMS' ? ['GetKeyRotationStatus'] : []),
+      ]);
       keyRead(keyAdmin, t, name, k, name === 'GetKeyPolicy' ? { policyName: 'default' } : {});
-      if (chance(0.5)) kms(keyAdmin, t + int(5, 60) * 1000, 'ListAliases', null, { rp: null, readOnly: true, resources: undefined });
+      if (chance(0.5))
+        kms(keyAdmin, t + int(5, 60) * 1000, 'ListAliases', null, { rp: null, readOnly: true, resources: undefined });
     }
     // Sign-ins (workdays).
     if (isWorkday(d) && h === 9 && d > 1) consoleLogin(ID.alice, H + 3 * MIN + int(0, 50) * 1000);
@@ -1032,7 +1613,14 @@ for (let d = 1; d <= 14; d++) {
     if (h === 18) {
       const t = H + rmin(10, 20);
       for (let i = int(2, 4); i > 0; i--) {
-        s3Data(ID.reporting, t + i * int(2, 9) * 1000, 'GetObject', `app-reports-eu-${APP}`, `daily/2024-03-${String(d).padStart(2, '0')}/part-${String(i).padStart(4, '0')}.parquet`, EUW1);
+        s3Data(
+          ID.reporting,
+          t + i * int(2, 9) * 1000,
+          'GetObject',
+          `app-reports-eu-${APP}`,
+          `daily/2024-03-${String(d).padStart(2, '0')}/part-${String(i).padStart(4, '0')}.parquet`,
+          EUW1,
+        );
       }
       if (d === 6 || d === 10) {
         let s = t + 90_000;
@@ -1054,7 +1642,12 @@ for (let d = 1; d <= 14; d++) {
 // ---------------------------------------------------------------------------------------------------------
 
 /** Delivery cadence offset (minutes past the hour) of each account + Region's files. */
-const STREAM_OFFSET = { [`${OWNER}/${USE1}`]: 1, [`${OWNER}/${EUW1}`]: 2, [`${APP}/${USE1}`]: 1, [`${APP}/${EUW1}`]: 2 };
+const STREAM_OFFSET = {
+  [`${OWNER}/${USE1}`]: 1,
+  [`${OWNER}/${EUW1}`]: 2,
+  [`${APP}/${USE1}`]: 1,
+  [`${APP}/${EUW1}`]: 2,
+};
 
 const files = new Map(); // path -> { stamp, events: [{t, ev}] }
 for (const d of delivered) {
@@ -1070,7 +1663,8 @@ for (const d of delivered) {
 }
 
 const fileKeys = [...files.keys()].sort((a, b) => {
-  const fa = files.get(a), fb = files.get(b);
+  const fa = files.get(a),
+    fb = files.get(b);
   return fa.acct.localeCompare(fb.acct) || fa.region.localeCompare(fb.region) || fa.stamp - fb.stamp;
 });
 
@@ -1092,7 +1686,13 @@ for (const k of fileKeys) {
   let body = JSON.stringify({ Records: f.events.map((e) => e.ev) });
   if (f.acct === OWNER && f.region === USE1) {
     // The digest lists the file as CloudTrail delivered it: hex SHA-256 of the uncompressed content.
-    digestInputs.push({ rel, stamp: f.stamp, hash: sha256hex(Buffer.from(body, 'utf8')), oldest: f.events[0].ev.eventTime, newest: f.events.at(-1).ev.eventTime });
+    digestInputs.push({
+      rel,
+      stamp: f.stamp,
+      hash: sha256hex(Buffer.from(body, 'utf8')),
+      oldest: f.events[0].ev.eventTime,
+      newest: f.events.at(-1).ev.eventTime,
+    });
     if (f.stamp === MISSING_LOG_STAMP) {
       // Delivered, listed in its digest, then deleted: not in the sample.
       missingLog = { rel, f, hash: digestInputs.at(-1).hash };
@@ -1100,10 +1700,19 @@ for (const k of fileKeys) {
     }
     if (f.stamp === CHANGED_LOG_STAMP) {
       // Changed after delivery: mallory's reconnaissance calls removed from the file.
-      const removed = f.events.filter((e) => e.ev.eventSource === 'cloudtrail.amazonaws.com' && ['DescribeTrails', 'GetEventSelectors'].includes(e.ev.eventName));
+      const removed = f.events.filter(
+        (e) =>
+          e.ev.eventSource === 'cloudtrail.amazonaws.com' &&
+          ['DescribeTrails', 'GetEventSelectors'].includes(e.ev.eventName),
+      );
       f.events = f.events.filter((e) => !removed.includes(e));
       body = JSON.stringify({ Records: f.events.map((e) => e.ev) });
-      changedLog = { rel, listedHash: digestInputs.at(-1).hash, actualHash: sha256hex(Buffer.from(body, 'utf8')), removed: removed.map((e) => e.ev) };
+      changedLog = {
+        rel,
+        listedHash: digestInputs.at(-1).hash,
+        actualHash: sha256hex(Buffer.from(body, 'utf8')),
+        removed: removed.map((e) => e.ev),
+      };
     }
   }
   const gz = gzipSync(Buffer.from(body, 'utf8'), { level: 9 });
@@ -1113,7 +1722,8 @@ for (const k of fileKeys) {
   totalBytes += gz.length;
   written.push({ rel, f });
 }
-if (!missingLog || !changedLog || changedLog.removed.length !== 2) throw new Error('the missing and changed log files were not found');
+if (!missingLog || !changedLog || changedLog.removed.length !== 2)
+  throw new Error('the missing and changed log files were not found');
 
 // ---------------------------------------------------------------------------------------------------------
 // Digest files (org-trail, 111122223333, us-east-1), signed with the committed TEST key
@@ -1138,10 +1748,12 @@ const TEST_KEY_PATH = resolve(HERE, 'sample-test-key.pem');
 function testKey() {
   if (!existsSync(TEST_KEY_PATH)) {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(TEST_KEY_PATH,
+    writeFileSync(
+      TEST_KEY_PATH,
       '# TEST KEY ONLY. KeyTrail sample data: signs the synthetic CloudTrail digest files in public/sample/.\n' +
-      '# It is public on purpose, protects nothing and must never be used for anything else.\n' +
-      privateKey.export({ type: 'pkcs1', format: 'pem' }));
+        '# It is public on purpose, protects nothing and must never be used for anything else.\n' +
+        privateKey.export({ type: 'pkcs1', format: 'pem' }),
+    );
   }
   const text = readFileSync(TEST_KEY_PATH, 'utf8');
   return createPrivateKey(text.slice(text.indexOf('-----BEGIN')));
@@ -1162,7 +1774,12 @@ for (const d of digestInputs.sort((a, b) => a.stamp - b.stamp)) {
   const e = iso(end);
   const object = `AWSLogs/${OWNER}/CloudTrail-Digest/${USE1}/${e.slice(0, 4)}/${e.slice(5, 7)}/${e.slice(8, 10)}/${OWNER}_CloudTrail-Digest_${USE1}_${TRAILS[0].name}_${USE1}_${e.replace(/[-:]/g, '')}.json.gz`;
   const restarted = prevDigest && prevStamp < START_AT && d.stamp > START_AT;
-  if (restarted) chainBreaks.push({ digest: object, lastBefore: prevDigest.object, reason: `logging stopped ${iso(STOP_AT)} to ${iso(START_AT)} (StopLogging / StartLogging): the chain restarts` });
+  if (restarted)
+    chainBreaks.push({
+      digest: object,
+      lastBefore: prevDigest.object,
+      reason: `logging stopped ${iso(STOP_AT)} to ${iso(START_AT)} (StopLogging / StartLogging): the chain restarts`,
+    });
   const prev = restarted ? null : prevDigest;
   const digest = {
     awsAccountId: OWNER,
@@ -1179,7 +1796,16 @@ for (const d of digestInputs.sort((a, b) => a.stamp - b.stamp)) {
     previousDigestHashValue: prev ? prev.hash : null,
     previousDigestHashAlgorithm: prev ? 'SHA-256' : null,
     previousDigestSignature: prev ? prev.signature : null,
-    logFiles: [{ s3Bucket: DIGEST_BUCKET, s3Object: d.rel, hashValue: d.hash, hashAlgorithm: 'SHA-256', newestEventTime: d.newest, oldestEventTime: d.oldest }],
+    logFiles: [
+      {
+        s3Bucket: DIGEST_BUCKET,
+        s3Object: d.rel,
+        hashValue: d.hash,
+        hashAlgorithm: 'SHA-256',
+        newestEventTime: d.newest,
+        oldestEventTime: d.oldest,
+      },
+    ],
   };
   const content = Buffer.from(JSON.stringify(digest), 'utf8');
   const hash = sha256hex(content);
@@ -1190,14 +1816,37 @@ for (const d of digestInputs.sort((a, b) => a.stamp - b.stamp)) {
   mkdirSync(dirname(abs), { recursive: true });
   writeFileSync(abs, gz);
   totalBytes += gz.length;
-  digestsOut.push({ object, start, end, hash, signature, previous: prev?.object ?? null, logFile: d.rel, logFileHash: d.hash });
+  digestsOut.push({
+    object,
+    start,
+    end,
+    hash,
+    signature,
+    previous: prev?.object ?? null,
+    logFile: d.rel,
+    logFileHash: d.hash,
+  });
   prevDigest = { object, hash, signature };
   prevStamp = d.stamp;
 }
 // The public key as `aws cloudtrail list-public-keys` prints it (Value: base64 DER PKCS#1; Fingerprint: hex MD5 of it).
-writeFileSync(join(OUT, 'test-public-keys.json'), JSON.stringify({
-  PublicKeyList: [{ ValidityStartTime: KEY_VALID_FROM / 1000, ValidityEndTime: KEY_VALID_TO / 1000, Value: publicDer.toString('base64'), Fingerprint: FINGERPRINT }],
-}, null, 4) + '\n');
+writeFileSync(
+  join(OUT, 'test-public-keys.json'),
+  JSON.stringify(
+    {
+      PublicKeyList: [
+        {
+          ValidityStartTime: KEY_VALID_FROM / 1000,
+          ValidityEndTime: KEY_VALID_TO / 1000,
+          Value: publicDer.toString('base64'),
+          Fingerprint: FINGERPRINT,
+        },
+      ],
+    },
+    null,
+    4,
+  ) + '\n',
+);
 
 // ---------------------------------------------------------------------------------------------------------
 // Self-checks (throw on any violation of the scenario's rules)
@@ -1217,13 +1866,18 @@ function check(cond, msg) {
     check(t >= SPAN_START && t <= SPAN_END, `event outside span ${ev.eventTime}`);
     if (ev.recipientAccountId === OWNER) {
       check(!(t > STOP_AT && t < START_AT), `owner event in StopLogging gap ${ev.eventTime}`);
-      check(!(ev.eventSource === KMS && t > EXCLUDE_START && t <= EXCLUDE_END), `owner KMS event in exclusion window ${ev.eventTime}`);
+      check(
+        !(ev.eventSource === KMS && t > EXCLUDE_START && t <= EXCLUDE_END),
+        `owner KMS event in exclusion window ${ev.eventTime}`,
+      );
     }
     check(ev.recipientAccountId !== EXTERNAL, 'external account logs must not be in the sample');
   }
   for (const w of written) {
-    for (const e of w.f.events) check(e.t < w.f.stamp && e.t >= w.f.stamp - HOUR, `event ${e.ev.eventTime} not in the hour before ${w.rel}`);
-    for (const e of w.f.events) check(e.ev.recipientAccountId === w.f.acct && e.ev.awsRegion === w.f.region, `event in wrong file ${w.rel}`);
+    for (const e of w.f.events)
+      check(e.t < w.f.stamp && e.t >= w.f.stamp - HOUR, `event ${e.ev.eventTime} not in the hour before ${w.rel}`);
+    for (const e of w.f.events)
+      check(e.ev.recipientAccountId === w.f.acct && e.ev.awsRegion === w.f.region, `event in wrong file ${w.rel}`);
   }
 }
 
@@ -1235,7 +1889,11 @@ const inc = (o, k, n = 1) => ((o[k] = (o[k] ?? 0) + n), o);
 const sortObj = (o) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 const byTime = [...events].sort((a, b) => ms(a) - ms(b) || (a.eventID < b.eventID ? -1 : 1));
 
-const eventsByAccount = {}, eventsByRegion = {}, eventsByEventSource = {}, eventsByAccountAndSource = {}, errorsByCode = {};
+const eventsByAccount = {},
+  eventsByRegion = {},
+  eventsByEventSource = {},
+  eventsByAccountAndSource = {},
+  errorsByCode = {};
 const eventsByCategory = {};
 for (const ev of events) {
   inc(eventsByAccount, ev.recipientAccountId);
@@ -1267,7 +1925,26 @@ for (const ev of byTime) {
   if (ev.eventSource !== KMS) continue;
   const arn = keyArnOf(ev);
   if (arn && !keys.has(arn)) {
-    keys.set(arn, { keyId: arn.slice(arn.indexOf('/') + 1), arn, account: arn.split(':')[4], region: arn.split(':')[3], firstSeen: ev.eventTime, createdAt: null, createdBy: null, origin: null, keyManager: null, customKeyStoreId: null, description: null, state: null, stateChangedAt: null, deletionDate: null, deletionDateRaw: null, pendingWindowInDays: null, scheduledForDeletionBy: null, rotationEnabled: null });
+    keys.set(arn, {
+      keyId: arn.slice(arn.indexOf('/') + 1),
+      arn,
+      account: arn.split(':')[4],
+      region: arn.split(':')[3],
+      firstSeen: ev.eventTime,
+      createdAt: null,
+      createdBy: null,
+      origin: null,
+      keyManager: null,
+      customKeyStoreId: null,
+      description: null,
+      state: null,
+      stateChangedAt: null,
+      deletionDate: null,
+      deletionDateRaw: null,
+      pendingWindowInDays: null,
+      scheduledForDeletionBy: null,
+      rotationEnabled: null,
+    });
   }
   if (ev.errorCode || !arn || ev.recipientAccountId !== arn.split(':')[4]) continue;
   const k = keys.get(arn);
@@ -1275,17 +1952,39 @@ for (const ev of byTime) {
   switch (ev.eventName) {
     case 'CreateKey': {
       const md = ev.responseElements.keyMetadata;
-      Object.assign(k, { createdAt: ev.eventTime, createdBy: ev.userIdentity.arn, origin: md.origin, keyManager: md.keyManager, customKeyStoreId: md.customKeyStoreId ?? null, description: md.description });
+      Object.assign(k, {
+        createdAt: ev.eventTime,
+        createdBy: ev.userIdentity.arn,
+        origin: md.origin,
+        keyManager: md.keyManager,
+        customKeyStoreId: md.customKeyStoreId ?? null,
+        description: md.description,
+      });
       setState(md.keyState);
       break;
     }
-    case 'EnableKey': setState('Enabled'); break;
-    case 'DisableKey': setState('Disabled'); break;
-    case 'ImportKeyMaterial': setState('Enabled'); break;
-    case 'DeleteImportedKeyMaterial': setState('PendingImport'); break;
-    case 'CancelKeyDeletion': setState('Disabled'); k.deletionDate = k.deletionDateRaw = null; break;
-    case 'EnableKeyRotation': k.rotationEnabled = true; break;
-    case 'DisableKeyRotation': k.rotationEnabled = false; break;
+    case 'EnableKey':
+      setState('Enabled');
+      break;
+    case 'DisableKey':
+      setState('Disabled');
+      break;
+    case 'ImportKeyMaterial':
+      setState('Enabled');
+      break;
+    case 'DeleteImportedKeyMaterial':
+      setState('PendingImport');
+      break;
+    case 'CancelKeyDeletion':
+      setState('Disabled');
+      k.deletionDate = k.deletionDateRaw = null;
+      break;
+    case 'EnableKeyRotation':
+      k.rotationEnabled = true;
+      break;
+    case 'DisableKeyRotation':
+      k.rotationEnabled = false;
+      break;
     case 'ScheduleKeyDeletion':
       setState(ev.responseElements.keyState);
       k.deletionDateRaw = ev.responseElements.deletionDate;
@@ -1301,14 +2000,22 @@ for (const ev of byTime) {
       aliasHistory.push({ alias: a, eventName: ev.eventName, eventTime: ev.eventTime, from, to: arn });
       break;
     }
-    case 'DeleteAlias': aliases.delete(ev.requestParameters.aliasName); break;
+    case 'DeleteAlias':
+      aliases.delete(ev.requestParameters.aliasName);
+      break;
   }
 }
 const keyList = [...keys.values()].map((k) => ({
   ...k,
-  aliases: [...aliases.entries()].filter(([, a]) => a === k.arn).map(([n]) => n).sort(),
+  aliases: [...aliases.entries()]
+    .filter(([, a]) => a === k.arn)
+    .map(([n]) => n)
+    .sort(),
   formerAliases: aliasHistory.filter((h) => h.from === k.arn).map((h) => h.alias),
-  note: k.state === null ? 'No lifecycle event in the logs (AWS managed key for EBS, seen only through use by ec2.amazonaws.com); state unknown from logs.' : undefined,
+  note:
+    k.state === null
+      ? 'No lifecycle event in the logs (AWS managed key for EBS, seen only through use by ec2.amazonaws.com); state unknown from logs.'
+      : undefined,
 }));
 
 // Cross-account KMS calls: the caller's account differs from the key owner's.
@@ -1331,9 +2038,19 @@ const inStop = (t) => t > STOP_AT && t < START_AT;
 const inAdvanced = (t) => t > ADV_START && t <= ADV_END;
 const missingShared = new Set(missingLog.f.events.map((e) => e.ev.sharedEventID).filter(Boolean));
 const emptyCounts = () => ({
-  requests: 0, paired: 0, pairedSucceeded: 0, pairedFailed: 0, callerOnlyDenied: 0, callerOnlySucceeded: 0,
-  callerOnlySucceededInExclusionWindow: 0, callerOnlySucceededInStopLoggingGap: 0, callerOnlySucceededInAdvancedExclusionWindow: 0,
-  callerOnlySucceededInMissingLogFile: 0, callerOnlyOtherFailure: 0, ownerOnly: 0, ownerOnlyCallerLoaded: 0,
+  requests: 0,
+  paired: 0,
+  pairedSucceeded: 0,
+  pairedFailed: 0,
+  callerOnlyDenied: 0,
+  callerOnlySucceeded: 0,
+  callerOnlySucceededInExclusionWindow: 0,
+  callerOnlySucceededInStopLoggingGap: 0,
+  callerOnlySucceededInAdvancedExclusionWindow: 0,
+  callerOnlySucceededInMissingLogFile: 0,
+  callerOnlyOtherFailure: 0,
+  ownerOnly: 0,
+  ownerOnlyCallerLoaded: 0,
 });
 const crossAccount = {
   keyOwnerAccount: OWNER,
@@ -1355,7 +2072,10 @@ for (const { caller, owner } of xa.values()) {
   inc(crossAccount.byCallerAccount, ev.userIdentity.accountId);
   if (caller && owner) {
     bump('paired');
-    check(caller.requestID === owner.requestID && caller.eventTime === owner.eventTime && caller.eventID !== owner.eventID, 'pair mismatch');
+    check(
+      caller.requestID === owner.requestID && caller.eventTime === owner.eventTime && caller.eventID !== owner.eventID,
+      'pair mismatch',
+    );
     bump(caller.errorCode ? 'pairedFailed' : 'pairedSucceeded');
   } else if (caller) {
     const t = ms(caller);
@@ -1366,7 +2086,8 @@ for (const { caller, owner } of xa.values()) {
       if (ownerAcct === OWNER && inExclusion(t)) bump('callerOnlySucceededInExclusionWindow');
       else if (ownerAcct === OWNER && inStop(t)) bump('callerOnlySucceededInStopLoggingGap');
       else if (ownerAcct === APP && inAdvanced(t)) bump('callerOnlySucceededInAdvancedExclusionWindow');
-      else if (ownerAcct === OWNER && missingShared.has(caller.sharedEventID)) bump('callerOnlySucceededInMissingLogFile');
+      else if (ownerAcct === OWNER && missingShared.has(caller.sharedEventID))
+        bump('callerOnlySucceededInMissingLogFile');
       else throw new Error(`unexplained caller-only call ${caller.eventID}`);
     }
   } else {
@@ -1377,11 +2098,16 @@ for (const { caller, owner } of xa.values()) {
 }
 crossAccount.pairedEvents = crossAccount.paired * 2;
 check(crossAccount.ownerOnlyCallerLoaded === 0, 'owner-only copies are from the external account only');
-check(crossAccount.callerOnlySucceededInAdvancedExclusionWindow > 0 && crossAccount.callerOnlySucceededInMissingLogFile > 0, 'both new caller-only cases occur');
+check(
+  crossAccount.callerOnlySucceededInAdvancedExclusionWindow > 0 && crossAccount.callerOnlySucceededInMissingLogFile > 0,
+  'both new caller-only cases occur',
+);
 
 // Failures.
 const pendingKey = keyList.find((k) => k.state === 'PendingDeletion');
-const invalidState = events.filter((ev) => ev.errorCode === 'KMSInvalidStateException' && ev.eventName === 'Decrypt' && keyArnOf(ev) === pendingKey?.arn);
+const invalidState = events.filter(
+  (ev) => ev.errorCode === 'KMSInvalidStateException' && ev.eventName === 'Decrypt' && keyArnOf(ev) === pendingKey?.arn,
+);
 const disabledEx = events.filter((ev) => ev.errorCode === 'DisabledException');
 const denied = events.filter((ev) => /^AccessDenied/.test(ev.errorCode ?? ''));
 const failures = {
@@ -1392,18 +2118,26 @@ const failures = {
     byRecipientAccount: sortObj(invalidState.reduce((o, e) => inc(o, e.recipientAccountId), {})),
     byCallerAccount: sortObj(invalidState.reduce((o, e) => inc(o, e.userIdentity.accountId), {})),
     first: invalidState.map((e) => e.eventTime).sort()[0] ?? null,
-    last: invalidState.map((e) => e.eventTime).sort().at(-1) ?? null,
+    last:
+      invalidState
+        .map((e) => e.eventTime)
+        .sort()
+        .at(-1) ?? null,
   },
   disabledException: {
     events: disabledEx.length,
     byKey: sortObj(disabledEx.reduce((o, e) => inc(o, keyArnOf(e)), {})),
     byEventName: sortObj(disabledEx.reduce((o, e) => inc(o, e.eventName), {})),
-    byPrincipal: sortObj(disabledEx.reduce((o, e) => inc(o, e.userIdentity.sessionContext?.sessionIssuer?.arn ?? e.userIdentity.arn), {})),
+    byPrincipal: sortObj(
+      disabledEx.reduce((o, e) => inc(o, e.userIdentity.sessionContext?.sessionIssuer?.arn ?? e.userIdentity.arn), {}),
+    ),
   },
   accessDenied: {
     events: denied.length,
     byRecipientAccount: sortObj(denied.reduce((o, e) => inc(o, e.recipientAccountId), {})),
-    byPrincipal: sortObj(denied.reduce((o, e) => inc(o, e.userIdentity.sessionContext?.sessionIssuer?.arn ?? e.userIdentity.arn), {})),
+    byPrincipal: sortObj(
+      denied.reduce((o, e) => inc(o, e.userIdentity.sessionContext?.sessionIssuer?.arn ?? e.userIdentity.arn), {}),
+    ),
   },
   byErrorCode: sortObj(errorsByCode),
 };
@@ -1415,41 +2149,76 @@ const trailNameOf = (ev) => {
   return n.includes(':trail/') ? n.slice(n.indexOf(':trail/') + 7) : n;
 };
 const ctOf = (trail, name) => ct.filter((ev) => trailNameOf(ev) === trail && ev.eventName === name);
-const basicExcludesKms = (ev) => (ev.requestParameters.eventSelectors ?? []).some((s) => (s.excludeManagementEventSources ?? []).includes(KMS));
+const basicExcludesKms = (ev) =>
+  (ev.requestParameters.eventSelectors ?? []).some((s) => (s.excludeManagementEventSources ?? []).includes(KMS));
 const putSel = ctOf('org-trail', 'PutEventSelectors');
 const exclStart = putSel.find(basicExcludesKms);
 const exclEnd = exclStart && putSel.find((ev) => ms(ev) > ms(exclStart) && !basicExcludesKms(ev));
 const stop = ctOf('org-trail', 'StopLogging')[0];
 const start = stop && ctOf('org-trail', 'StartLogging').find((ev) => ms(ev) > ms(stop));
-const who = (ev) => ev && { arn: ev.userIdentity.arn, accessKeyId: ev.userIdentity.accessKeyId, sourceIPAddress: ev.sourceIPAddress };
+const who = (ev) =>
+  ev && { arn: ev.userIdentity.arn, accessKeyId: ev.userIdentity.accessKeyId, sourceIPAddress: ev.sourceIPAddress };
 const exclusionWindow = exclStart && {
-  account: exclStart.recipientAccountId, trail: exclStart.requestParameters.trailName, excludedEventSources: [KMS],
-  start: exclStart.eventTime, end: exclEnd?.eventTime ?? null,
-  startEventID: exclStart.eventID, endEventID: exclEnd?.eventID ?? null,
-  startedBy: who(exclStart), endedBy: who(exclEnd),
-  ownerKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource === KMS && inExclusion(ms(ev))).length,
-  ownerOtherEventsInWindow: events.filter((ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource !== KMS && inExclusion(ms(ev))).length,
-  callerSideKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId !== exclStart.recipientAccountId && ev.eventSource === KMS && keyArnOf(ev)?.split(':')[4] === exclStart.recipientAccountId && inExclusion(ms(ev))).length,
+  account: exclStart.recipientAccountId,
+  trail: exclStart.requestParameters.trailName,
+  excludedEventSources: [KMS],
+  start: exclStart.eventTime,
+  end: exclEnd?.eventTime ?? null,
+  startEventID: exclStart.eventID,
+  endEventID: exclEnd?.eventID ?? null,
+  startedBy: who(exclStart),
+  endedBy: who(exclEnd),
+  ownerKmsEventsInWindow: events.filter(
+    (ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource === KMS && inExclusion(ms(ev)),
+  ).length,
+  ownerOtherEventsInWindow: events.filter(
+    (ev) => ev.recipientAccountId === exclStart.recipientAccountId && ev.eventSource !== KMS && inExclusion(ms(ev)),
+  ).length,
+  callerSideKmsEventsInWindow: events.filter(
+    (ev) =>
+      ev.recipientAccountId !== exclStart.recipientAccountId &&
+      ev.eventSource === KMS &&
+      keyArnOf(ev)?.split(':')[4] === exclStart.recipientAccountId &&
+      inExclusion(ms(ev)),
+  ).length,
 };
 const stopLogging = stop && {
-  account: stop.recipientAccountId, trail: stop.requestParameters.name,
-  stoppedAt: stop.eventTime, startedAt: start?.eventTime ?? null,
-  stopEventID: stop.eventID, startEventID: start?.eventID ?? null,
+  account: stop.recipientAccountId,
+  trail: stop.requestParameters.name,
+  stoppedAt: stop.eventTime,
+  startedAt: start?.eventTime ?? null,
+  stopEventID: stop.eventID,
+  startEventID: start?.eventID ?? null,
   by: who(stop),
   ownerEventsInGap: events.filter((ev) => ev.recipientAccountId === stop.recipientAccountId && inStop(ms(ev))).length,
-  otherAccountEventsInGap: events.filter((ev) => ev.recipientAccountId !== stop.recipientAccountId && inStop(ms(ev))).length,
+  otherAccountEventsInGap: events.filter((ev) => ev.recipientAccountId !== stop.recipientAccountId && inStop(ms(ev)))
+    .length,
 };
 // app-trail's advanced selectors
 const appSel = ctOf('app-trail', 'PutEventSelectors');
-const advExcludesKms = (ev) => (ev.requestParameters.advancedEventSelectors ?? []).some((s) => s.fieldSelectors.some((f) => f.field === 'eventSource' && (f.notEquals ?? []).includes(KMS)));
+const advExcludesKms = (ev) =>
+  (ev.requestParameters.advancedEventSelectors ?? []).some((s) =>
+    s.fieldSelectors.some((f) => f.field === 'eventSource' && (f.notEquals ?? []).includes(KMS)),
+  );
 const advStart = appSel.find(advExcludesKms);
 const advEnd = advStart && appSel.find((ev) => ms(ev) > ms(advStart) && !advExcludesKms(ev));
 const advancedExclusionWindow = advStart && {
-  account: advStart.recipientAccountId, trail: 'app-trail', trailNamedAs: { start: advStart.requestParameters.trailName, end: advEnd?.requestParameters.trailName ?? null },
-  selectorKind: 'advanced', start: advStart.eventTime, end: advEnd?.eventTime ?? null, startEventID: advStart.eventID, endEventID: advEnd?.eventID ?? null,
-  startedBy: who(advStart), endedBy: who(advEnd),
-  recipientKmsEventsInWindow: events.filter((ev) => ev.recipientAccountId === APP && ev.eventSource === KMS && inAdvanced(ms(ev))).length,
-  recipientOtherEventsInWindow: events.filter((ev) => ev.recipientAccountId === APP && ev.eventSource !== KMS && inAdvanced(ms(ev))).length,
+  account: advStart.recipientAccountId,
+  trail: 'app-trail',
+  trailNamedAs: { start: advStart.requestParameters.trailName, end: advEnd?.requestParameters.trailName ?? null },
+  selectorKind: 'advanced',
+  start: advStart.eventTime,
+  end: advEnd?.eventTime ?? null,
+  startEventID: advStart.eventID,
+  endEventID: advEnd?.eventID ?? null,
+  startedBy: who(advStart),
+  endedBy: who(advEnd),
+  recipientKmsEventsInWindow: events.filter(
+    (ev) => ev.recipientAccountId === APP && ev.eventSource === KMS && inAdvanced(ms(ev)),
+  ).length,
+  recipientOtherEventsInWindow: events.filter(
+    (ev) => ev.recipientAccountId === APP && ev.eventSource !== KMS && inAdvanced(ms(ev)),
+  ).length,
 };
 
 /**
@@ -1458,13 +2227,29 @@ const advancedExclusionWindow = advStart && {
  * kms-excluded window hid, from the last KMS event before the window to the first one after it (us-east-1,
  * where the account's KMS activity is).
  */
-const actorOf = (ev) => ev && { principal: ev.userIdentity.arn, sourceIPAddress: ev.sourceIPAddress, eventName: ev.eventName, eventID: ev.eventID, time: ev.eventTime };
+const actorOf = (ev) =>
+  ev && {
+    principal: ev.userIdentity.arn,
+    sourceIPAddress: ev.sourceIPAddress,
+    eventName: ev.eventName,
+    eventID: ev.eventID,
+    time: ev.eventTime,
+  };
 const dtCreate = ctOf('payments-data-trail', 'CreateTrail')[0];
 const dtStart = ctOf('payments-data-trail', 'StartLogging')[0];
 const dtSel = ctOf('payments-data-trail', 'PutEventSelectors')[0];
 const dtUpdate = ctOf('payments-data-trail', 'UpdateTrail')[0];
 const dtDelete = ctOf('payments-data-trail', 'DeleteTrail')[0];
-const win = (trail, account, kind, selectorKind, s, e) => ({ trail, account, kind, selectorKind, start: s.eventTime, end: e?.eventTime ?? null, startedBy: actorOf(s), endedBy: actorOf(e) ?? null });
+const win = (trail, account, kind, selectorKind, s, e) => ({
+  trail,
+  account,
+  kind,
+  selectorKind,
+  start: s.eventTime,
+  end: e?.eventTime ?? null,
+  startedBy: actorOf(s),
+  endedBy: actorOf(e) ?? null,
+});
 const windowsExpected = [
   win('payments-data-trail', OWNER, 'logging-stopped', null, dtCreate, dtStart),
   win('payments-data-trail', OWNER, 'management-disabled', 'basic', dtSel, dtDelete),
@@ -1473,47 +2258,111 @@ const windowsExpected = [
   win('org-trail', OWNER, 'logging-stopped', null, stop, start),
   win('payments-data-trail', OWNER, 'logging-stopped', null, dtDelete, null),
 ].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-const kmsTimes = (acct) => events.filter((ev) => ev.recipientAccountId === acct && ev.awsRegion === USE1 && ev.eventSource === KMS).map(ms).sort((a, b) => a - b);
+const kmsTimes = (acct) =>
+  events
+    .filter((ev) => ev.recipientAccountId === acct && ev.awsRegion === USE1 && ev.eventSource === KMS)
+    .map(ms)
+    .sort((a, b) => a - b);
 const silenceAround = (acct, s, e) => {
   const ts = kmsTimes(acct);
-  return { account: acct, region: USE1, start: iso(ts.filter((t) => t < s).at(-1)), end: iso(ts.find((t) => t > e)), explainedBy: 'kms-excluded' };
+  return {
+    account: acct,
+    region: USE1,
+    start: iso(ts.filter((t) => t < s).at(-1)),
+    end: iso(ts.find((t) => t > e)),
+    explainedBy: 'kms-excluded',
+  };
 };
 const coverage = {
   note: 'Exclusion windows per trail and kind (a window ends with the change that restored recording; end null = open-ended). Windows of different kinds may overlap. principal = userIdentity.arn of the change.',
   windows: windowsExpected,
-  trailUpdated: [{ trail: 'payments-data-trail', account: OWNER, time: dtUpdate.eventTime, eventID: dtUpdate.eventID, principal: dtUpdate.userIdentity.arn, sourceIPAddress: dtUpdate.sourceIPAddress, field: 's3BucketName', from: TRAILS[2].s3BucketName, to: dtUpdate.requestParameters.s3BucketName }],
-  trailDeleted: [{ trail: 'payments-data-trail', account: OWNER, time: dtDelete.eventTime, eventID: dtDelete.eventID, principal: dtDelete.userIdentity.arn, sourceIPAddress: dtDelete.sourceIPAddress }],
-  kmsSilence: [silenceAround(APP, ADV_START, ADV_END), silenceAround(OWNER, EXCLUDE_START, EXCLUDE_END)].sort((a, b) => (a.start < b.start ? -1 : 1)),
-  notKmsSilence: 'The StopLogging gap (nothing logged at all) and the hour of the missing log file are not KMS silence: no other source logged in them.',
+  trailUpdated: [
+    {
+      trail: 'payments-data-trail',
+      account: OWNER,
+      time: dtUpdate.eventTime,
+      eventID: dtUpdate.eventID,
+      principal: dtUpdate.userIdentity.arn,
+      sourceIPAddress: dtUpdate.sourceIPAddress,
+      field: 's3BucketName',
+      from: TRAILS[2].s3BucketName,
+      to: dtUpdate.requestParameters.s3BucketName,
+    },
+  ],
+  trailDeleted: [
+    {
+      trail: 'payments-data-trail',
+      account: OWNER,
+      time: dtDelete.eventTime,
+      eventID: dtDelete.eventID,
+      principal: dtDelete.userIdentity.arn,
+      sourceIPAddress: dtDelete.sourceIPAddress,
+    },
+  ],
+  kmsSilence: [silenceAround(APP, ADV_START, ADV_END), silenceAround(OWNER, EXCLUDE_START, EXCLUDE_END)].sort((a, b) =>
+    a.start < b.start ? -1 : 1,
+  ),
+  notKmsSilence:
+    'The StopLogging gap (nothing logged at all) and the hour of the missing log file are not KMS silence: no other source logged in them.',
   unrecordedCrossAccountCalls: {
-    note: 'caller-only-succeeded calls inside the key owner\'s exclusion windows (every trail of the owner not recording KMS then). The calls whose owner copy is in the missing log file are not inside any window.',
-    ownerCopyMissingInWindow: crossAccount.callerOnlySucceededInExclusionWindow + crossAccount.callerOnlySucceededInStopLoggingGap + crossAccount.callerOnlySucceededInAdvancedExclusionWindow,
+    note: "caller-only-succeeded calls inside the key owner's exclusion windows (every trail of the owner not recording KMS then). The calls whose owner copy is in the missing log file are not inside any window.",
+    ownerCopyMissingInWindow:
+      crossAccount.callerOnlySucceededInExclusionWindow +
+      crossAccount.callerOnlySucceededInStopLoggingGap +
+      crossAccount.callerOnlySucceededInAdvancedExclusionWindow,
     byOwnerAccount: {
       [OWNER]: crossAccount.callerOnlySucceededInExclusionWindow + crossAccount.callerOnlySucceededInStopLoggingGap,
       [APP]: crossAccount.callerOnlySucceededInAdvancedExclusionWindow,
     },
     notInWindow: crossAccount.callerOnlySucceededInMissingLogFile,
   },
-  findings: ['kms-events-excluded', 'management-events-disabled', 'trail-logging-stopped', 'trail-deleted', 'trail-updated', 'kms-silence-gap', 'cross-account-owner-copy-missing', 'external-account-key-use'],
+  findings: [
+    'kms-events-excluded',
+    'management-events-disabled',
+    'trail-logging-stopped',
+    'trail-deleted',
+    'trail-updated',
+    'kms-silence-gap',
+    'cross-account-owner-copy-missing',
+    'external-account-key-use',
+  ],
 };
 
 // Digests and log file integrity
 const digestOf = (rel) => digestsOut.find((d) => d.logFile === rel);
 const digests = {
-  account: OWNER, region: USE1, trail: TRAILS[0].name, trailArn: TRAILS[0].arn, bucket: DIGEST_BUCKET,
+  account: OWNER,
+  region: USE1,
+  trail: TRAILS[0].name,
+  trailArn: TRAILS[0].arn,
+  bucket: DIGEST_BUCKET,
   count: digestsOut.length,
-  publicKeyFingerprint: FINGERPRINT, signatureAlgorithm: 'SHA256withRSA', publicKeysFile: 'test-public-keys.json', testPrivateKey: 'scripts/sample-test-key.pem',
+  publicKeyFingerprint: FINGERPRINT,
+  signatureAlgorithm: 'SHA256withRSA',
+  publicKeysFile: 'test-public-keys.json',
+  testPrivateKey: 'scripts/sample-test-key.pem',
   note: 'One digest per hour that has an org-trail us-east-1 log file (real CloudTrail also delivers digests for hours without log files). Signature: RSA PKCS#1 v1.5 SHA-256 over "digestEndTime\\ndigestS3Bucket/digestS3Object\\nhex(sha256(uncompressed digest))\\npreviousDigestSignature" (null -> "null"), hex. Offline the signature of digest N is the previousDigestSignature of digest N+1; the last one, and those before a chain restart, only here. previousDigestHashValue = hex SHA-256 of the previous digest\'s uncompressed content.',
   chainBreaks,
   signatures: Object.fromEntries(digestsOut.map((d) => [d.object, d.signature])),
 };
 const logFileIntegrity = {
   changed: {
-    path: changedLog.rel, digest: digestOf(changedLog.rel).object, listedHash: changedLog.listedHash, actualHash: changedLog.actualHash,
-    removedEvents: changedLog.removed.map((ev) => ({ eventID: ev.eventID, eventName: ev.eventName, eventTime: ev.eventTime, principal: ev.userIdentity.arn })),
+    path: changedLog.rel,
+    digest: digestOf(changedLog.rel).object,
+    listedHash: changedLog.listedHash,
+    actualHash: changedLog.actualHash,
+    removedEvents: changedLog.removed.map((ev) => ({
+      eventID: ev.eventID,
+      eventName: ev.eventName,
+      eventTime: ev.eventTime,
+      principal: ev.userIdentity.arn,
+    })),
   },
   missing: {
-    path: missingLog.rel, digest: digestOf(missingLog.rel).object, listedHash: missingLog.hash, inIndex: false,
+    path: missingLog.rel,
+    digest: digestOf(missingLog.rel).object,
+    listedHash: missingLog.hash,
+    inIndex: false,
     events: missingLog.f.events.length,
     eventsBySource: sortObj(missingLog.f.events.reduce((o, e) => inc(o, e.ev.eventSource), {})),
     crossAccountOwnerCopies: crossAccount.callerOnlySucceededInMissingLogFile,
@@ -1526,7 +2375,9 @@ const createCluster = hsmEv.find((ev) => ev.eventName === 'CreateCluster');
 const hsmsCreated = hsmEv.filter((ev) => ev.eventName === 'CreateHsm').map((ev) => ev.responseElements.hsm.hsmId);
 const hsmsDeleted = hsmEv.filter((ev) => ev.eventName === 'DeleteHsm').map((ev) => ev.requestParameters.hsmId);
 const cksCreate = byTime.find((ev) => ev.eventName === 'CreateCustomKeyStore');
-const cksConn = byTime.filter((ev) => ev.eventName === 'ConnectCustomKeyStore' || ev.eventName === 'DisconnectCustomKeyStore');
+const cksConn = byTime.filter(
+  (ev) => ev.eventName === 'ConnectCustomKeyStore' || ev.eventName === 'DisconnectCustomKeyStore',
+);
 const cloudhsm = {
   account: createCluster.recipientAccountId,
   region: createCluster.awsRegion,
@@ -1538,7 +2389,12 @@ const cloudhsm = {
   initializedAt: hsmEv.find((ev) => ev.eventName === 'InitializeCluster')?.eventTime ?? null,
   backupsCreated: hsmEv.filter((ev) => ev.eventName === 'CreateBackup').map((ev) => ev.serviceEventDetails.backupId),
   backupsDeleted: hsmEv.filter((ev) => ev.eventName === 'DeleteBackup').map((ev) => ev.requestParameters.backupId),
-  backupsCopied: hsmEv.filter((ev) => ev.eventName === 'CopyBackupToRegion').map((ev) => ({ backupId: ev.requestParameters.backupId, destinationRegion: ev.requestParameters.destinationRegion })),
+  backupsCopied: hsmEv
+    .filter((ev) => ev.eventName === 'CopyBackupToRegion')
+    .map((ev) => ({
+      backupId: ev.requestParameters.backupId,
+      destinationRegion: ev.requestParameters.destinationRegion,
+    })),
   eventsByName: sortObj(hsmEv.reduce((o, e) => inc(o, e.eventName), {})),
   customKeyStore: {
     customKeyStoreId: cksCreate.responseElements.customKeyStoreId,
@@ -1576,20 +2432,33 @@ const expected = {
   accounts: {
     [OWNER]: { role: 'security / key-owner account (prod-keys)', logsInSample: true },
     [APP]: { role: 'application account', logsInSample: true },
-    [EXTERNAL]: { role: 'external account; appears only as a caller in the key owner\'s copies', logsInSample: false },
+    [EXTERNAL]: { role: "external account; appears only as a caller in the key owner's copies", logsInSample: false },
   },
-  trails: TRAILS.map(({ account, name, homeRegion, arn, s3BucketName }) => ({ account, name, homeRegion, arn, s3BucketName })),
+  trails: TRAILS.map(({ account, name, homeRegion, arn, s3BucketName }) => ({
+    account,
+    name,
+    homeRegion,
+    arn,
+    s3BucketName,
+  })),
   eventsByAccount: sortObj(eventsByAccount),
   eventsByRegion: sortObj(eventsByRegion),
   eventsByEventSource: sortObj(eventsByEventSource),
-  eventsByAccountAndSource: sortObj(Object.fromEntries(Object.entries(eventsByAccountAndSource).map(([k, v]) => [k, sortObj(v)]))),
+  eventsByAccountAndSource: sortObj(
+    Object.fromEntries(Object.entries(eventsByAccountAndSource).map(([k, v]) => [k, sortObj(v)])),
+  ),
   eventsByCategory: sortObj(eventsByCategory),
   filesByAccountRegion: sortObj(filesByAccountRegion),
   keys: keyList,
   aliases: sortObj(Object.fromEntries(aliases)),
   aliasHistory,
   failures,
-  crossAccount: { ...crossAccount, ownerOnlyByCallerAccount: sortObj(crossAccount.ownerOnlyByCallerAccount), byCallerAccount: sortObj(crossAccount.byCallerAccount), byOwnerAccount: sortObj(crossAccount.byOwnerAccount) },
+  crossAccount: {
+    ...crossAccount,
+    ownerOnlyByCallerAccount: sortObj(crossAccount.ownerOnlyByCallerAccount),
+    byCallerAccount: sortObj(crossAccount.byCallerAccount),
+    byOwnerAccount: sortObj(crossAccount.byOwnerAccount),
+  },
   exclusionWindow,
   stopLogging,
   advancedExclusionWindow,
@@ -1602,13 +2471,23 @@ const expected = {
 check(expected.distinctEvents === expected.events, 'distinct events must equal total events');
 
 writeFileSync(join(OUT, 'EXPECTED.json'), JSON.stringify(expected, null, 2) + '\n');
-writeFileSync(join(OUT, 'index.json'), JSON.stringify({
-  files: [...written.map((w) => w.rel), ...digestsOut.map((d) => d.object)],
-  events: events.length,
-  publicKeys: 'test-public-keys.json',
-  description: 'KeyTrail sample: two AWS accounts (key owner 111122223333 with trail org-trail, application 444455556666 with trail app-trail), 1-14 March 2024. AWS KMS key lifecycles and cross-account use both ways, a CloudHSM cluster and KMS custom key store, a ~30-hour exclusion of kms.amazonaws.com from org-trail (basic event selectors), a 4.5-hour exclusion from app-trail (advanced event selectors), a 3-hour StopLogging gap, a data-events trail redirected and deleted, an external account (777788889999) using a key that is then scheduled for deletion, and signed digest files for org-trail in us-east-1 (one log file changed after delivery, one missing; test key in test-public-keys.json). Synthetic data generated by scripts/gen-sample.mjs.',
-}, null, 2) + '\n');
+writeFileSync(
+  join(OUT, 'index.json'),
+  JSON.stringify(
+    {
+      files: [...written.map((w) => w.rel), ...digestsOut.map((d) => d.object)],
+      events: events.length,
+      publicKeys: 'test-public-keys.json',
+      description:
+        'KeyTrail sample: two AWS accounts (key owner 111122223333 with trail org-trail, application 444455556666 with trail app-trail), 1-14 March 2024. AWS KMS key lifecycles and cross-account use both ways, a CloudHSM cluster and KMS custom key store, a ~30-hour exclusion of kms.amazonaws.com from org-trail (basic event selectors), a 4.5-hour exclusion from app-trail (advanced event selectors), a 3-hour StopLogging gap, a data-events trail redirected and deleted, an external account (777788889999) using a key that is then scheduled for deletion, and signed digest files for org-trail in us-east-1 (one log file changed after delivery, one missing; test key in test-public-keys.json). Synthetic data generated by scripts/gen-sample.mjs.',
+    },
+    null,
+    2,
+  ) + '\n',
+);
 
-console.log(`wrote ${written.length} log files and ${digestsOut.length} digest files (${totalBytes} bytes gzipped), ${events.length} events, to ${OUT}`);
+console.log(
+  `wrote ${written.length} log files and ${digestsOut.length} digest files (${totalBytes} bytes gzipped), ${events.length} events, to ${OUT}`,
+);
 console.log(`by account: ${JSON.stringify(expected.eventsByAccount)}`);
 console.log(`by source:  ${JSON.stringify(expected.eventsByEventSource)}`);

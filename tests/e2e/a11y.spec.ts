@@ -18,15 +18,26 @@ async function axe(page: Page, where: string): Promise<string[]> {
   const r = await new AxeBuilder({ page }).withTags(TAGS).analyze();
   const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   const known = bad.filter((v) => KNOWN.has(v.id));
-  if (known.length) test.info().annotations.push({ type: 'known a11y debt', description: `${where}: ${known.map((v) => v.id).join(', ')}` });
+  if (known.length)
+    test
+      .info()
+      .annotations.push({ type: 'known a11y debt', description: `${where}: ${known.map((v) => v.id).join(', ')}` });
   return bad
     .filter((v) => !KNOWN.has(v.id))
-    .map((v) => `${where}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+    .map(
+      (v) =>
+        `${where}: ${v.impact} ${v.id} (${v.help}) at ${v.nodes
+          .slice(0, 3)
+          .map((n) => n.target.join(' '))
+          .join(' | ')}`,
+    );
 }
 
 async function loadSample(page: Page): Promise<void> {
   await page.getByTestId('load-sample').click();
-  await expect.poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), { timeout: 60_000 }).toBeGreaterThan(0);
+  await expect
+    .poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), { timeout: 60_000 })
+    .toBeGreaterThan(0);
   await ingestDone(page);
 }
 
@@ -74,7 +85,9 @@ async function focused(page: Page): Promise<{ what: string; visible: boolean } |
   });
 }
 
-test('keyboard: every control is reachable with Tab and shows visible focus; views, events and the dialog work from the keyboard', async ({ page }) => {
+test('keyboard: every control is reachable with Tab and shows visible focus; views, events and the dialog work from the keyboard', async ({
+  page,
+}) => {
   test.setTimeout(120_000);
   await openApp(page);
   await loadSample(page);
@@ -110,7 +123,8 @@ test('keyboard: every control is reachable with Tab and shows visible focus; vie
   await expect(page.getByTestId('result-count')).not.toHaveAttribute('data-value', '0');
   const table = page.getByRole('region', { name: /Event rows/ });
   // (past the query bar and every facet button)
-  for (let i = 0; i < 400 && !(await table.evaluate((el) => el === document.activeElement)); i++) await page.keyboard.press('Tab');
+  for (let i = 0; i < 400 && !(await table.evaluate((el) => el === document.activeElement)); i++)
+    await page.keyboard.press('Tab');
   await expect(table).toBeFocused();
   expect((await focused(page))?.visible).toBe(true);
   await page.keyboard.press('ArrowDown');

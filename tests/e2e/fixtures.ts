@@ -8,7 +8,10 @@ export const PUBLIC = fileURLToPath(new URL('../../../shared/datasets/public', i
 export const hasPublic = existsSync(join(PUBLIC, 'MANIFEST.json'));
 
 /** MANIFEST.json of the public corpus. */
-export function manifest(): { distinct_events: number; files: { path: string; kind: string; events: number; new_distinct: number }[] } {
+export function manifest(): {
+  distinct_events: number;
+  files: { path: string; kind: string; events: number; new_distinct: number }[];
+} {
   return JSON.parse(readFileSync(join(PUBLIC, 'MANIFEST.json'), 'utf8'));
 }
 

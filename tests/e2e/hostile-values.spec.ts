@@ -10,15 +10,29 @@ import { expect, fileRow, ingestDone, openApp, test } from './fixtures';
 
 function event(i: number, extra: Record<string, unknown> = {}) {
   return {
-    eventVersion: '1.08', eventTime: `2024-05-01T08:00:${String(i).padStart(2, '0')}Z`, eventSource: 'kms.amazonaws.com', eventName: 'Decrypt',
-    awsRegion: 'us-east-1', sourceIPAddress: '192.0.2.10', userAgent: 'aws-cli/2', eventID: `33333333-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    recipientAccountId: '111122223333', userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', userName: 'alice' },
+    eventVersion: '1.08',
+    eventTime: `2024-05-01T08:00:${String(i).padStart(2, '0')}Z`,
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '192.0.2.10',
+    userAgent: 'aws-cli/2',
+    eventID: `33333333-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    recipientAccountId: '111122223333',
+    userIdentity: {
+      type: 'IAMUser',
+      arn: 'arn:aws:iam::111122223333:user/alice',
+      accountId: '111122223333',
+      userName: 'alice',
+    },
     ...extra,
   };
 }
 
 async function drop(page: Page, name: string, text: string): Promise<number> {
-  await page.getByTestId('file-input').setInputFiles([{ name, mimeType: 'application/json', buffer: Buffer.from(text) }]);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([{ name, mimeType: 'application/json', buffer: Buffer.from(text) }]);
   return ingestDone(page);
 }
 
@@ -27,15 +41,26 @@ async function showEvents(page: Page, hash: string): Promise<void> {
   await expect(page.getByTestId('event-row').first()).toBeVisible();
 }
 
-test('CSV export: multi-line values starting with = + - @ tab or CR are not live formulas (item 5)', async ({ page }) => {
-  const hostile = ['=cmd|\' /C calc\'!A0\nsecond line', '+1+1\r\nx', '-2+3\ny', '@SUM(A1)\nz', '\t=1\nw', '\r=1\nv'];
+test('CSV export: multi-line values starting with = + - @ tab or CR are not live formulas (item 5)', async ({
+  page,
+}) => {
+  const hostile = ["=cmd|' /C calc'!A0\nsecond line", '+1+1\r\nx', '-2+3\ny', '@SUM(A1)\nz', '\t=1\nw', '\r=1\nv'];
   await openApp(page);
-  expect(await drop(page, 'formulas.json', JSON.stringify({ Records: hostile.map((ua, i) => event(i + 1, { userAgent: ua, errorCode: ua })) }))).toBe(hostile.length);
+  expect(
+    await drop(
+      page,
+      'formulas.json',
+      JSON.stringify({ Records: hostile.map((ua, i) => event(i + 1, { userAgent: ua, errorCode: ua })) }),
+    ),
+  ).toBe(hostile.length);
   await page.getByTestId('nav-events').click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', String(hostile.length));
   await page.getByTestId('export-menu').click();
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
-  const rows = Papa.parse<string[]>(readFileSync(await csv.path(), 'utf8'), { newline: '\r\n', skipEmptyLines: true }).data;
+  const rows = Papa.parse<string[]>(readFileSync(await csv.path(), 'utf8'), {
+    newline: '\r\n',
+    skipEmptyLines: true,
+  }).data;
   const header = rows[0];
   const body = rows.slice(1);
   expect(body).toHaveLength(hostile.length);
@@ -49,7 +74,9 @@ test.describe('event times (item 6)', () => {
   // a zone far from UTC, with a half-hour offset: a local-time reading of eventTime shows at once
   test.use({ timezoneId: 'Asia/Kolkata' });
 
-  test('an eventTime without an offset is UTC; an out-of-range time is kept, flagged and shown; a time window counts what it leaves out', async ({ page }) => {
+  test('an eventTime without an offset is UTC; an out-of-range time is kept, flagged and shown; a time window counts what it leaves out', async ({
+    page,
+  }) => {
     await openApp(page);
     expect(await page.evaluate(() => new Date(2024, 4, 1).getTimezoneOffset())).toBe(-330); // the emulated zone is in effect
     const records = [
@@ -83,12 +110,27 @@ test.describe('event times (item 6)', () => {
   });
 });
 
-test('bidi controls are isolated and shown as markers in file names, principals and the event view (item 7)', async ({ page }) => {
+test('bidi controls are isolated and shown as markers in file names, principals and the event view (item 7)', async ({
+  page,
+}) => {
   const RLO = '\u202E';
   const file = `report${RLO}gpj.json`;
   const arn = `arn:aws:iam::111122223333:user/${RLO}toor`;
   await openApp(page);
-  expect(await drop(page, file, JSON.stringify({ Records: [event(1, { userIdentity: { type: 'IAMUser', arn, accountId: '111122223333', userName: `${RLO}toor` }, userAgent: `aws-cli${RLO}/2` })] }))).toBe(1);
+  expect(
+    await drop(
+      page,
+      file,
+      JSON.stringify({
+        Records: [
+          event(1, {
+            userIdentity: { type: 'IAMUser', arn, accountId: '111122223333', userName: `${RLO}toor` },
+            userAgent: `aws-cli${RLO}/2`,
+          }),
+        ],
+      }),
+    ),
+  ).toBe(1);
 
   // the file name
   const f = await fileRow(page, file);
@@ -101,7 +143,13 @@ test('bidi controls are isolated and shown as markers in file names, principals 
   await expect(row.getByTestId('event-principal')).toHaveText('arn:aws:iam::111122223333:user/⟨U+202E⟩toor');
   // every cell of the row is a bidi isolate
   await expect
-    .poll(() => row.locator('span').evaluateAll((els) => els.map((e) => `${e.className}:${getComputedStyle(e).unicodeBidi}`).filter((x) => !x.endsWith(':isolate'))))
+    .poll(() =>
+      row
+        .locator('span')
+        .evaluateAll((els) =>
+          els.map((e) => `${e.className}:${getComputedStyle(e).unicodeBidi}`).filter((x) => !x.endsWith(':isolate')),
+        ),
+    )
     .toEqual([]);
   expect(await row.locator('span').count()).toBeGreaterThan(5);
   await row.click();
@@ -118,7 +166,9 @@ test('bidi controls are isolated and shown as markers in file names, principals 
   expect(await p.getByTestId('principal-name').evaluate((e) => getComputedStyle(e).unicodeBidi)).toBe('isolate');
 });
 
-test('distinct JSON is not merged: numbers past 2^53, past the double range, repeated keys; the event view shows numbers as written (item 8)', async ({ page }) => {
+test('distinct JSON is not merged: numbers past 2^53, past the double range, repeated keys; the event view shows numbers as written (item 8)', async ({
+  page,
+}) => {
   const base = JSON.stringify(event(1, { eventName: 'GenerateDataKey' }));
   const variant = (tail: string) => base.replace(/}$/, `,${tail}}`);
   const files: [string, string][] = [
@@ -130,7 +180,13 @@ test('distinct JSON is not merged: numbers past 2^53, past the double range, rep
     ['last-key.json', variant('"errorCode":"ThrottlingException"')],
   ];
   await openApp(page);
-  await page.getByTestId('file-input').setInputFiles(files.map(([name, text]) => ({ name, mimeType: 'application/json', buffer: Buffer.from(`{"Records":[${text}]}`) })));
+  await page.getByTestId('file-input').setInputFiles(
+    files.map(([name, text]) => ({
+      name,
+      mimeType: 'application/json',
+      buffer: Buffer.from(`{"Records":[${text}]}`),
+    })),
+  );
   expect(await ingestDone(page)).toBe(files.length);
   for (const [name] of files) {
     const f = await fileRow(page, name);
@@ -141,7 +197,8 @@ test('distinct JSON is not merged: numbers past 2^53, past the double range, rep
   await showEvents(page, '#events?q=' + encodeURIComponent('requestParameters.numberOfBytes:*'));
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '4');
   const shown: string[] = [];
-  const numberShown = async () => /"numberOfBytes": ([^\s,}]+)/.exec((await page.getByTestId('event-json').textContent()) ?? '')?.[1];
+  const numberShown = async () =>
+    /"numberOfBytes": ([^\s,}]+)/.exec((await page.getByTestId('event-json').textContent()) ?? '')?.[1];
   for (let i = 0; i < 4; i++) {
     await page.getByTestId('event-row').nth(i).click();
     // wait for this row's event (each of the four shows another number)

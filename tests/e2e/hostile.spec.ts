@@ -34,7 +34,13 @@ test.beforeAll(() => {
 /** Every file row the page holds (the app's automation hook), by path. */
 async function rows(page: Page): Promise<Map<string, Row>> {
   const list = await page.evaluate(() =>
-    (globalThis as unknown as { keytrail: { app: { files: Row[] } } }).keytrail.app.files.map((f) => ({ path: f.path, status: f.status, reason: f.reason, events: f.events, newEvents: f.newEvents })),
+    (globalThis as unknown as { keytrail: { app: { files: Row[] } } }).keytrail.app.files.map((f) => ({
+      path: f.path,
+      status: f.status,
+      reason: f.reason,
+      events: f.events,
+      newEvents: f.newEvents,
+    })),
   );
   return new Map(list.map((r) => [r.path, r]));
 }
@@ -42,7 +48,13 @@ async function rows(page: Page): Promise<Map<string, Row>> {
 /** Runs a query in the events view once the query index has caught up with the ingest. */
 async function search(page: Page, q: string): Promise<void> {
   await page.waitForFunction(() => {
-    const a = (globalThis as unknown as { keytrail: { app: { index: { loading: boolean; rows: number }; eventCount: number; search: { running: boolean } } } }).keytrail.app;
+    const a = (
+      globalThis as unknown as {
+        keytrail: {
+          app: { index: { loading: boolean; rows: number }; eventCount: number; search: { running: boolean } };
+        };
+      }
+    ).keytrail.app;
     return !a.index.loading && a.index.rows === a.eventCount && !a.search.running;
   });
   await page.waitForTimeout(1200); // the events view refreshes at most once a second after index changes
@@ -55,7 +67,9 @@ async function alive(page: Page): Promise<void> {
   expect(await page.evaluate(() => new Promise<number>((r) => requestAnimationFrame(() => r(1 + 1))))).toBe(2);
 }
 
-test('hostile corpus: each bad file gets a clear status and reason, the good ones are ingested, the tab stays alive', async ({ page }) => {
+test('hostile corpus: each bad file gets a clear status and reason, the good ones are ingested, the tab stays alive', async ({
+  page,
+}) => {
   test.setTimeout(300_000);
   const cases = JSON.parse(readFileSync(join(DATA, 'CASES.json'), 'utf8')) as Record<string, Expected>;
   await openApp(page);
@@ -68,7 +82,9 @@ test('hostile corpus: each bad file gets a clear status and reason, the good one
   test.info().annotations.push({ type: 'ingest time', description: `${((Date.now() - t0) / 1000).toFixed(1)} s` });
   await alive(page);
   // (an archive's own row can reach the page a moment after ingest-status says done: see the report)
-  await expect.poll(async () => [...(await rows(page)).values()].filter((r) => r.status === 'pending').map((r) => r.path)).toEqual([]);
+  await expect
+    .poll(async () => [...(await rows(page)).values()].filter((r) => r.status === 'pending').map((r) => r.path))
+    .toEqual([]);
   const got = await rows(page);
   const wrong: string[] = [];
   for (const [name, e] of Object.entries(cases)) {
@@ -80,24 +96,39 @@ test('hostile corpus: each bad file gets a clear status and reason, the good one
     }
     const line = `${path}: ${g.status} (${g.events} events, ${g.newEvents} new) ${g.reason ?? ''}`;
     if (!new RegExp(`^(${e.status})$`).test(g.status)) wrong.push(`${line} -- expected status ${e.status}`);
-    if (e.reason && !new RegExp(e.reason, 'i').test(g.reason ?? '')) wrong.push(`${line} -- expected reason /${e.reason}/`);
+    if (e.reason && !new RegExp(e.reason, 'i').test(g.reason ?? ''))
+      wrong.push(`${line} -- expected reason /${e.reason}/`);
     if (e.events !== undefined && g.events !== e.events) wrong.push(`${line} -- expected ${e.events} events`);
     if (e.new !== undefined && g.newEvents !== e.new) wrong.push(`${line} -- expected ${e.new} new`);
   }
   for (const g of got.values()) {
-    if ((g.status === 'corrupt' || g.status === 'not-cloudtrail') && !g.reason) wrong.push(`${g.path}: ${g.status} without a reason`);
-    if (g.status === 'pending' || g.status === 'interrupted' || g.status === 'cancelled') wrong.push(`${g.path}: left ${g.status}`);
+    if ((g.status === 'corrupt' || g.status === 'not-cloudtrail') && !g.reason)
+      wrong.push(`${g.path}: ${g.status} without a reason`);
+    if (g.status === 'pending' || g.status === 'interrupted' || g.status === 'cancelled')
+      wrong.push(`${g.path}: left ${g.status}`);
   }
-  test.info().annotations.push({ type: 'outcomes', description: [...got.values()].map((g) => `${g.path}: ${g.status} ${g.events}/${g.newEvents} ${(g.reason ?? '').slice(0, 120)}`).join('\n') });
+  test.info().annotations.push({
+    type: 'outcomes',
+    description: [...got.values()]
+      .map((g) => `${g.path}: ${g.status} ${g.events}/${g.newEvents} ${(g.reason ?? '').slice(0, 120)}`)
+      .join('\n'),
+  });
   expect(wrong).toEqual([]);
   // duplicates under other names: the 50 events stored once
-  expect(['good-1.json.gz', 'copy-of-good-1.json.gz', 'dup/renamed-good-1.gz'].map((p) => got.get(`corpus/${p}`)!.newEvents).sort()).toEqual([0, 0, 50]);
+  expect(
+    ['good-1.json.gz', 'copy-of-good-1.json.gz', 'dup/renamed-good-1.gz']
+      .map((p) => got.get(`corpus/${p}`)!.newEvents)
+      .sort(),
+  ).toEqual([0, 0, 50]);
   // every good event stored: 50 + 30 + 4 (zip-slip) + 10 (zip-bomb) + 10,000 (100 MB line) + 1 (deep) + 3 (wrong types) + 2 (huge fields)
   await expect(page.getByTestId('event-count')).toHaveAttribute('data-value', '10100');
 
   // the reasons are on screen
   await expect(await fileRow(page, 'corpus/gzip-bomb.json.gz')).toContainText('exceeds the 256 MiB cap');
-  await expect(await fileRow(page, 'corpus/zip-slip.zip!etc/cron.d/evil.json')).toHaveAttribute('data-status', 'ingested');
+  await expect(await fileRow(page, 'corpus/zip-slip.zip!etc/cron.d/evil.json')).toHaveAttribute(
+    'data-status',
+    'ingested',
+  );
   await expect(await fileRow(page, 'corpus/records-object.json')).toContainText('not an array');
 
   // the events with 5 MB fields are searchable and shown (as text) without hurting the tab

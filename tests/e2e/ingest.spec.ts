@@ -7,10 +7,16 @@ const KMS_DIR = join(PUBLIC, 'awsdocs-aws-kms-developer-guide');
 
 function event(i: number, extra: Record<string, unknown> = {}) {
   return {
-    eventVersion: '1.08', eventTime: `2024-03-01T00:00:${String(i % 60).padStart(2, '0')}Z`, eventSource: 'kms.amazonaws.com',
-    eventName: 'Decrypt', awsRegion: 'us-east-1', sourceIPAddress: '192.0.2.1', eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    eventVersion: '1.08',
+    eventTime: `2024-03-01T00:00:${String(i % 60).padStart(2, '0')}Z`,
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '192.0.2.1',
+    eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
     userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333' },
-    recipientAccountId: '111122223333', ...extra,
+    recipientAccountId: '111122223333',
+    ...extra,
   };
 }
 
@@ -20,7 +26,9 @@ test.describe('ingest', () => {
   test('drop real KMS files: counts, reload keeps them, dropping again changes nothing', async ({ page }) => {
     const m = manifest();
     const files = readdirSync(KMS_DIR).filter((f) => f.endsWith('.json'));
-    const expected = m.files.filter((f) => f.path.startsWith('awsdocs-aws-kms-developer-guide/') && !f.path.includes('/_unparsed/'));
+    const expected = m.files.filter(
+      (f) => f.path.startsWith('awsdocs-aws-kms-developer-guide/') && !f.path.includes('/_unparsed/'),
+    );
     const expectedEvents = expected.reduce((s, f) => s + f.events, 0);
     // Checked by hand: 71 documentation examples, one event each except the two EC2 "Records" examples (2 and 3? see manifest).
     expect(expected.length).toBe(files.length);
@@ -55,7 +63,10 @@ test.describe('ingest', () => {
     // archive members and a digest, by their paths (the folder picker prefixes the folder name)
     // The same 103 events arrive twice (inside a zip and as a plain file): whichever two workers commit first is
     // ingested with 103 new events, the other is a duplicate adding none.
-    const member = await fileRow(page, 'public/OTRF-Security-Datasets/ec2_proxy_s3_exfiltration.zip!ec2_proxy_s3_exfiltration_2020-09-14011940.json');
+    const member = await fileRow(
+      page,
+      'public/OTRF-Security-Datasets/ec2_proxy_s3_exfiltration.zip!ec2_proxy_s3_exfiltration_2020-09-14011940.json',
+    );
     await expect(member).toHaveAttribute('data-events', '103');
     const memberNew = Number(await member.getAttribute('data-new'));
     const copy = await fileRow(page, 'public/OTRF-Security-Datasets/ec2_proxy_s3_exfiltration_2020-09-14011940.json');
@@ -63,7 +74,10 @@ test.describe('ingest', () => {
     const copyNew = Number(await copy.getAttribute('data-new'));
     expect([memberNew, copyNew].sort()).toEqual([0, 103]);
     await expect(copy).toHaveAttribute('data-status', copyNew ? 'ingested' : 'duplicate');
-    const digest = await fileRow(page, 'public/elastic-integrations-aws-cloudtrail/pipeline-test-logs/test-cloudtrail-digest-json.log');
+    const digest = await fileRow(
+      page,
+      'public/elastic-integrations-aws-cloudtrail/pipeline-test-logs/test-cloudtrail-digest-json.log',
+    );
     await expect(digest).toHaveAttribute('data-status', 'digest');
     const gz = await fileRow(page, 'public/grafana-loki-lambda-promtail/cloudtrail-log-file.json.gz');
     await expect(gz).toHaveAttribute('data-status', 'ingested');
@@ -76,8 +90,13 @@ test.describe('ingest', () => {
 test('a corrupt file shows its error while the others ingest', async ({ page }) => {
   const good = gzipSync(strToU8(JSON.stringify({ Records: [event(1), event(2), event(3)] })));
   const truncated = gzipSync(strToU8(JSON.stringify({ Records: [event(4), event(5)] }))).subarray(0, 40);
-  const badJson = strToU8('{\n  "Records": [\n    {"eventSource": "kms.amazonaws.com", "eventName": "Decrypt",}\n  ]\n}\n');
-  const zip = zipSync({ 'logs/nested/a.json.gz': gzipSync(strToU8(JSON.stringify({ Records: [event(6)] }))), 'logs/readme.txt': strToU8('hello') });
+  const badJson = strToU8(
+    '{\n  "Records": [\n    {"eventSource": "kms.amazonaws.com", "eventName": "Decrypt",}\n  ]\n}\n',
+  );
+  const zip = zipSync({
+    'logs/nested/a.json.gz': gzipSync(strToU8(JSON.stringify({ Records: [event(6)] }))),
+    'logs/readme.txt': strToU8('hello'),
+  });
   await openApp(page);
   await page.getByTestId('file-input').setInputFiles([
     { name: 'good.json.gz', mimeType: 'application/gzip', buffer: Buffer.from(good) },
@@ -101,9 +120,25 @@ test('a corrupt file shows its error while the others ingest', async ({ page }) 
 });
 
 test('events view: lookup filter, detail with the source file, and delete all', async ({ page }) => {
-  const records = [event(1), event(2, { eventName: 'ScheduleKeyDeletion', requestParameters: { keyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', pendingWindowInDays: 7 } }), event(3, { eventName: 'Encrypt', userAgent: '<img src=x onerror=alert(1)>' })];
+  const records = [
+    event(1),
+    event(2, {
+      eventName: 'ScheduleKeyDeletion',
+      requestParameters: {
+        keyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        pendingWindowInDays: 7,
+      },
+    }),
+    event(3, { eventName: 'Encrypt', userAgent: '<img src=x onerror=alert(1)>' }),
+  ];
   await openApp(page);
-  await page.getByTestId('file-input').setInputFiles([{ name: 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/111122223333_CloudTrail_us-east-1_20240301T0005Z_abc123.json.gz', mimeType: 'application/gzip', buffer: Buffer.from(gzipSync(strToU8(JSON.stringify({ Records: records })))) }]);
+  await page.getByTestId('file-input').setInputFiles([
+    {
+      name: 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/03/01/111122223333_CloudTrail_us-east-1_20240301T0005Z_abc123.json.gz',
+      mimeType: 'application/gzip',
+      buffer: Buffer.from(gzipSync(strToU8(JSON.stringify({ Records: records })))),
+    },
+  ]);
   expect(await ingestDone(page)).toBe(3);
   await page.getByTestId('nav-events').click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '3');
@@ -113,7 +148,9 @@ test('events view: lookup filter, detail with the source file, and delete all', 
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '1');
   await page.getByTestId('event-row').first().click();
   await expect(page.getByTestId('event-json')).toContainText('"pendingWindowInDays": 7');
-  await expect(page.getByTestId('event-file')).toContainText('111122223333_CloudTrail_us-east-1_20240301T0005Z_abc123.json.gz');
+  await expect(page.getByTestId('event-file')).toContainText(
+    '111122223333_CloudTrail_us-east-1_20240301T0005Z_abc123.json.gz',
+  );
   // time range: from the second second on
   await page.getByTestId('query-input').fill('eventTime>=2024-03-01T00:00:02Z');
   await page.getByTestId('query-input').press('Enter');

@@ -11,8 +11,14 @@ import { HOSTING_HEADERS } from '../../vite.config';
 const DIST = fileURLToPath(new URL('../../dist', import.meta.url));
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png',
-  '.json': 'application/json', '.webmanifest': 'application/manifest+json', '.gz': 'application/gzip',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.gz': 'application/gzip',
 };
 
 /**
@@ -20,7 +26,12 @@ const TYPES: Record<string, string> = {
  * redirect to add the trailing slash, and index.html for folders), sends `headers` with every file, and
  * records every path asked for.
  */
-function serveStatic(root: string, base: string, port: number, headers: Record<string, string> = {}): Promise<{ server: Server; asked: string[] }> {
+function serveStatic(
+  root: string,
+  base: string,
+  port: number,
+  headers: Record<string, string> = {},
+): Promise<{ server: Server; asked: string[] }> {
   const asked: string[] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
@@ -41,7 +52,11 @@ function serveStatic(root: string, base: string, port: number, headers: Record<s
     try {
       if (statSync(file).isDirectory()) file = join(file, 'index.html');
       const body = readFileSync(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache', ...headers });
+      res.writeHead(200, {
+        'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+        'cache-control': 'no-cache',
+        ...headers,
+      });
       res.end(body);
     } catch {
       res.writeHead(404);
@@ -53,16 +68,29 @@ function serveStatic(root: string, base: string, port: number, headers: Record<s
 
 function event(i: number, extra: Record<string, unknown> = {}) {
   return {
-    eventVersion: '1.08', eventTime: `2024-05-01T10:00:${String(i % 60).padStart(2, '0')}Z`, eventSource: 'kms.amazonaws.com',
-    eventName: i % 2 ? 'Decrypt' : 'GenerateDataKey', awsRegion: 'eu-west-1', sourceIPAddress: '198.51.100.7',
-    eventID: `11111111-0000-4000-8000-${String(i).padStart(12, '0')}`, recipientAccountId: '111122223333',
-    userIdentity: { type: 'AssumedRole', arn: 'arn:aws:sts::111122223333:assumed-role/app/i-0abc', accountId: '111122223333' }, ...extra,
+    eventVersion: '1.08',
+    eventTime: `2024-05-01T10:00:${String(i % 60).padStart(2, '0')}Z`,
+    eventSource: 'kms.amazonaws.com',
+    eventName: i % 2 ? 'Decrypt' : 'GenerateDataKey',
+    awsRegion: 'eu-west-1',
+    sourceIPAddress: '198.51.100.7',
+    eventID: `11111111-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    recipientAccountId: '111122223333',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: 'arn:aws:sts::111122223333:assumed-role/app/i-0abc',
+      accountId: '111122223333',
+    },
+    ...extra,
   };
 }
 
 const trailFile = (name: string, from: number, n: number) => ({
-  name, mimeType: 'application/gzip',
-  buffer: Buffer.from(gzipSync(strToU8(JSON.stringify({ Records: Array.from({ length: n }, (_, k) => event(from + k)) })))),
+  name,
+  mimeType: 'application/gzip',
+  buffer: Buffer.from(
+    gzipSync(strToU8(JSON.stringify({ Records: Array.from({ length: n }, (_, k) => event(from + k)) }))),
+  ),
 });
 
 /** Opens the app at a full URL (a server other than the baseURL's) and waits until its store is open. */
@@ -80,7 +108,9 @@ async function swReady(page: Page): Promise<string> {
 
 /** Ingests two files and searches them: the journey that must work with the network off. */
 async function ingestAndSearch(page: Page): Promise<void> {
-  await page.getByTestId('file-input').setInputFiles([trailFile('offline-a.json.gz', 0, 40), trailFile('offline-b.json.gz', 40, 20)]);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([trailFile('offline-a.json.gz', 0, 40), trailFile('offline-b.json.gz', 40, 20)]);
   expect(await ingestDone(page)).toBe(60);
   await page.getByTestId('nav-events').click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '60');
@@ -93,10 +123,19 @@ async function ingestAndSearch(page: Page): Promise<void> {
 
 /** With the network off, a request the service worker does not answer from its cache really fails. */
 async function networkIsOff(page: Page): Promise<boolean> {
-  return page.evaluate(() => fetch(`./manifest.webmanifest?probe=${Date.now()}`, { cache: 'no-store' }).then(() => false, () => true));
+  return page.evaluate(() =>
+    fetch(`./manifest.webmanifest?probe=${Date.now()}`, { cache: 'no-store' }).then(
+      () => false,
+      () => true,
+    ),
+  );
 }
 
-test('the built HTML carries the CSP meta and the page cannot reach another origin', async ({ page, offOrigin, baseURL }) => {
+test('the built HTML carries the CSP meta and the page cannot reach another origin', async ({
+  page,
+  offOrigin,
+  baseURL,
+}) => {
   const html = readFileSync(join(DIST, 'index.html'), 'utf8');
   const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
   expect(csp).toContain("connect-src 'self'");
@@ -108,23 +147,38 @@ test('the built HTML carries the CSP meta and the page cannot reach another orig
   await openApp(page);
   // installable: a manifest with icons and a service worker
   const manifest = await page.evaluate(async () => (await fetch('./manifest.webmanifest')).json());
-  expect(manifest.icons.map((i: { sizes: string; purpose?: string }) => `${i.sizes}${i.purpose ? ' ' + i.purpose : ''}`)).toEqual(expect.arrayContaining(['192x192', '512x512', '512x512 maskable']));
+  expect(
+    manifest.icons.map((i: { sizes: string; purpose?: string }) => `${i.sizes}${i.purpose ? ' ' + i.purpose : ''}`),
+  ).toEqual(expect.arrayContaining(['192x192', '512x512', '512x512 maskable']));
   expect(manifest.display).toBe('standalone');
   expect(await swReady(page)).toBe(baseURL);
   // Chromium's own installability check (manifest, icons, service worker); test contexts are incognito, which
   // alone forbids installing
   const cdp = await page.context().newCDPSession(page);
-  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as { installabilityErrors: { errorId: string }[] };
+  const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+    installabilityErrors: { errorId: string }[];
+  };
   expect(installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito')).toEqual([]);
   // the policy refuses an off-origin fetch before anything leaves; the watcher reports the attempt
-  const refused = await page.evaluate(() => fetch('http://127.0.0.1:4191/leak').then(() => false, () => true));
+  const refused = await page.evaluate(() =>
+    fetch('http://127.0.0.1:4191/leak').then(
+      () => false,
+      () => true,
+    ),
+  );
   expect(refused).toBe(true);
   await expect.poll(() => offOrigin.some((s) => s.startsWith('CSP violation'))).toBe(true);
-  expect(offOrigin.filter((s) => !s.startsWith('CSP violation')), 'no request left').toEqual([]);
+  expect(
+    offOrigin.filter((s) => !s.startsWith('CSP violation')),
+    'no request left',
+  ).toEqual([]);
   offOrigin.length = 0; // expected here: the policy did its job
 });
 
-test('offline: after one online visit the app loads, ingests and searches with the network off', async ({ page, context }) => {
+test('offline: after one online visit the app loads, ingests and searches with the network off', async ({
+  page,
+  context,
+}) => {
   await openApp(page);
   await swReady(page);
   await expect(page.getByTestId('pwa-notice')).toHaveAttribute('data-notice', 'offline-ready');
@@ -137,7 +191,9 @@ test('offline: after one online visit the app loads, ingests and searches with t
   // the built-in sample data is precached too
   await page.getByTestId('nav-files').click();
   await page.getByTestId('load-sample').click();
-  await expect.poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), { timeout: 60_000 }).toBeGreaterThan(60);
+  await expect
+    .poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), { timeout: 60_000 })
+    .toBeGreaterThan(60);
   await ingestDone(page);
   await expect(page.getByTestId('message')).toHaveCount(0);
 });
@@ -161,7 +217,10 @@ test.describe('served from a sub-path of a plain static host', () => {
     await page.reload();
     await openAt(page, `http://127.0.0.1:${PORT}${BASE}`);
     await ingestAndSearch(page);
-    expect(srv.asked.filter((p) => !p.startsWith(BASE) && p !== BASE.replace(/\/$/, '')), 'every file asked for lies under the sub-path').toEqual([]);
+    expect(
+      srv.asked.filter((p) => !p.startsWith(BASE) && p !== BASE.replace(/\/$/, '')),
+      'every file asked for lies under the sub-path',
+    ).toEqual([]);
   });
 });
 
@@ -198,7 +257,13 @@ test.describe('updates', () => {
         await openAt(page, url);
         await expect(page.getByTestId('event-count')).toHaveAttribute('data-value', '25');
         expect(await page.evaluate(async () => (await fetch('./sw.js')).text())).toContain('// next version');
-        expect(await page.evaluate(async () => !!(await navigator.serviceWorker.getRegistration())?.active && !(await navigator.serviceWorker.getRegistration())?.waiting)).toBe(true);
+        expect(
+          await page.evaluate(
+            async () =>
+              !!(await navigator.serviceWorker.getRegistration())?.active &&
+              !(await navigator.serviceWorker.getRegistration())?.waiting,
+          ),
+        ).toBe(true);
         await expect(page.getByTestId('update-prompt')).toHaveCount(0);
       } finally {
         await new Promise<void>((r) => srv.server.close(() => r()));
@@ -220,9 +285,15 @@ test('the request watcher sees requests from the page, its workers and its servi
   await new Promise<void>((r) => sink.listen(4191, '127.0.0.1', () => r()));
   const files: Record<string, [string, string]> = {
     '/': ['text/html', `<script src="page.js"></script>`],
-    '/page.js': ['text/javascript', `navigator.serviceWorker.register('sw.js'); new Worker('w.js'); fetch('http://127.0.0.1:4191/from-page');`],
+    '/page.js': [
+      'text/javascript',
+      `navigator.serviceWorker.register('sw.js'); new Worker('w.js'); fetch('http://127.0.0.1:4191/from-page');`,
+    ],
     '/w.js': ['text/javascript', `fetch('http://127.0.0.1:4191/from-worker');`],
-    '/sw.js': ['text/javascript', `self.addEventListener('install', (e) => e.waitUntil(fetch('http://127.0.0.1:4191/from-service-worker').catch(() => 0)));`],
+    '/sw.js': [
+      'text/javascript',
+      `self.addEventListener('install', (e) => e.waitUntil(fetch('http://127.0.0.1:4191/from-service-worker').catch(() => 0)));`,
+    ],
   };
   const probe = createServer((req, res) => {
     const f = files[req.url ?? ''];
@@ -236,11 +307,13 @@ test('the request watcher sees requests from the page, its workers and its servi
     const page = await context.newPage();
     await page.goto('http://127.0.0.1:4192/');
     await expect.poll(() => hits.length, { timeout: 15_000 }).toBe(3);
-    await expect.poll(() => seen.slice().sort()).toEqual([
-      'request: http://127.0.0.1:4191/from-page',
-      'request: http://127.0.0.1:4191/from-worker',
-      'service worker request: http://127.0.0.1:4191/from-service-worker',
-    ]);
+    await expect
+      .poll(() => seen.slice().sort())
+      .toEqual([
+        'request: http://127.0.0.1:4191/from-page',
+        'request: http://127.0.0.1:4191/from-worker',
+        'service worker request: http://127.0.0.1:4191/from-service-worker',
+      ]);
   } finally {
     await context.close();
     sink.close();
@@ -254,7 +327,9 @@ test('every spec file takes `test` from fixtures.ts, so every test has the reque
     .filter((f) => f.endsWith('.spec.ts'))
     .filter((f) => {
       const src = readFileSync(join(dir, f), 'utf8');
-      return /import\s*\{[^}]*\btest\b[^}]*\}\s*from\s*'@playwright\/test'/.test(src) || !/from '\.\/fixtures'/.test(src);
+      return (
+        /import\s*\{[^}]*\btest\b[^}]*\}\s*from\s*'@playwright\/test'/.test(src) || !/from '\.\/fixtures'/.test(src)
+      );
     });
   expect(bad).toEqual([]);
 });

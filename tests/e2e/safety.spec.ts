@@ -8,11 +8,25 @@ import { expect, ingestDone, openApp, test } from './fixtures';
 
 function event(f: number, i: number) {
   return {
-    eventVersion: '1.08', eventTime: `2024-02-${String(1 + (f % 28)).padStart(2, '0')}T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
-    eventSource: 'kms.amazonaws.com', eventName: i % 3 ? 'Decrypt' : 'Encrypt', awsRegion: 'us-west-2', sourceIPAddress: `10.0.${f % 250}.${i % 250}`,
-    userAgent: `sdk/${f}.${i}`, requestID: `r-${f}-${i}`, eventID: `${String(f).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    recipientAccountId: '444455556666', requestParameters: { keyId: `arn:aws:kms:us-west-2:444455556666:key/k-${f % 7}`, encryptionContext: { job: `j-${f}-${i}`, pad: 'p'.repeat(200) } },
-    userIdentity: { type: 'AssumedRole', arn: `arn:aws:sts::444455556666:assumed-role/worker/i-${f}`, accountId: '444455556666' },
+    eventVersion: '1.08',
+    eventTime: `2024-02-${String(1 + (f % 28)).padStart(2, '0')}T00:${String(Math.floor(i / 60) % 60).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}Z`,
+    eventSource: 'kms.amazonaws.com',
+    eventName: i % 3 ? 'Decrypt' : 'Encrypt',
+    awsRegion: 'us-west-2',
+    sourceIPAddress: `10.0.${f % 250}.${i % 250}`,
+    userAgent: `sdk/${f}.${i}`,
+    requestID: `r-${f}-${i}`,
+    eventID: `${String(f).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    recipientAccountId: '444455556666',
+    requestParameters: {
+      keyId: `arn:aws:kms:us-west-2:444455556666:key/k-${f % 7}`,
+      encryptionContext: { job: `j-${f}-${i}`, pad: 'p'.repeat(200) },
+    },
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: `arn:aws:sts::444455556666:assumed-role/worker/i-${f}`,
+      accountId: '444455556666',
+    },
   };
 }
 
@@ -21,7 +35,10 @@ function trailFiles(dir: string, files: number, per: number): string[] {
   mkdirSync(dir, { recursive: true });
   return Array.from({ length: files }, (_, f) => {
     const p = join(dir, `444455556666_CloudTrail_us-west-2_20240201T${String(f).padStart(4, '0')}Z_${f}.json.gz`);
-    writeFileSync(p, gzipSync(strToU8(JSON.stringify({ Records: Array.from({ length: per }, (_, i) => event(f, i)) })), { mtime: 0 }));
+    writeFileSync(
+      p,
+      gzipSync(strToU8(JSON.stringify({ Records: Array.from({ length: per }, (_, i) => event(f, i)) })), { mtime: 0 }),
+    );
     return p;
   });
 }
@@ -39,7 +56,8 @@ async function storeState(page: Page): Promise<StoreState> {
   await page.waitForFunction(() => 'keytrail' in globalThis);
   return page.evaluate(async () => {
     type Tbl<T> = { toArray(): Promise<T[]>; get(k: string): Promise<T | undefined> };
-    const db = (globalThis as unknown as { keytrail: { app: { db: Record<string, Tbl<Record<string, unknown>>> } } }).keytrail.app.db;
+    const db = (globalThis as unknown as { keytrail: { app: { db: Record<string, Tbl<Record<string, unknown>>> } } })
+      .keytrail.app.db;
     const files = (await db.files.toArray()) as { status: string; newEvents: number; parentId?: number }[];
     const byStatus: Record<string, number> = {};
     for (const f of files) byStatus[f.status] = (byStatus[f.status] ?? 0) + 1;
@@ -49,7 +67,9 @@ async function storeState(page: Page): Promise<StoreState> {
       stats: ((await db.meta.get('stats')) as { events?: number } | undefined)?.events ?? 0,
       segments: segs.reduce((s, x) => s + x.n, 0),
       hashes: hashes.reduce((s, x) => s + x.h.length / 2, 0),
-      committedNew: files.filter((f) => f.status === 'ingested' || f.status === 'duplicate').reduce((s, f) => s + f.newEvents, 0),
+      committedNew: files
+        .filter((f) => f.status === 'ingested' || f.status === 'duplicate')
+        .reduce((s, f) => s + f.newEvents, 0),
       byStatus,
     };
   });
@@ -66,13 +86,21 @@ const FILES = 24;
 const PER = 2500;
 
 for (const how of ['reload', 'close the tab'] as const) {
-  test(`${how} mid-ingest: the store stays consistent, unfinished files are interrupted, dropping them again completes them`, async ({ page, context }) => {
+  test(`${how} mid-ingest: the store stays consistent, unfinished files are interrupted, dropping them again completes them`, async ({
+    page,
+    context,
+  }) => {
     test.setTimeout(180_000);
     const paths = trailFiles(test.info().outputPath('trail'), FILES, PER);
     await openApp(page);
     await page.getByTestId('file-input').setInputFiles(paths);
     // wait until some files are stored and others are not
-    await expect.poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), { timeout: 60_000, intervals: [50] }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await page.getByTestId('event-count').getAttribute('data-value')), {
+        timeout: 60_000,
+        intervals: [50],
+      })
+      .toBeGreaterThan(0);
     await expect(page.getByTestId('ingest-status')).toHaveAttribute('data-state', 'running');
     if (how === 'reload') await page.reload();
     else {
@@ -88,7 +116,9 @@ for (const how of ['reload', 'close the tab'] as const) {
     await expect(page.getByTestId('event-count')).toHaveAttribute('data-value', String(s.stats));
     // the files view says how to finish them
     await page.getByTestId('nav-files').click();
-    await expect(page.locator('[data-testid=file-row][data-status=interrupted]').first()).toContainText('drop it again');
+    await expect(page.locator('[data-testid=file-row][data-status=interrupted]').first()).toContainText(
+      'drop it again',
+    );
     // dropping everything again: stored files are skipped, interrupted ones are read again
     await page.getByTestId('file-input').setInputFiles(paths);
     expect(await ingestDone(page)).toBe(FILES * PER);
@@ -99,7 +129,9 @@ for (const how of ['reload', 'close the tab'] as const) {
   });
 }
 
-test('quota exhaustion stops the ingest cleanly, says how much space is needed, and the files can be finished later', async ({ page }) => {
+test('quota exhaustion stops the ingest cleanly, says how much space is needed, and the files can be finished later', async ({
+  page,
+}) => {
   test.setTimeout(180_000);
   const paths = trailFiles(test.info().outputPath('trail'), 16, 3000);
   await openApp(page);
@@ -117,7 +149,9 @@ test('quota exhaustion stops the ingest cleanly, says how much space is needed, 
   consistent(s);
   expect(s.byStatus.cancelled ?? 0, 'files not stored are retryable').toBeGreaterThan(0);
   await page.getByTestId('nav-files').click();
-  await expect(page.locator('[data-testid=file-row][data-status=cancelled]').first()).toContainText(/storage (quota exhausted|is full)/);
+  await expect(page.locator('[data-testid=file-row][data-status=cancelled]').first()).toContainText(
+    /storage (quota exhausted|is full)/,
+  );
   // space again: dropping the files finishes them
   await cdp.send('Storage.overrideQuotaForOrigin', { origin });
   await page.getByTestId('file-input').setInputFiles(paths);
@@ -141,13 +175,18 @@ test('storage persistence is requested on the first ingest and its state is show
   await openApp(page);
   await page.getByTestId('file-input').setInputFiles(trailFiles(test.info().outputPath('trail'), 1, 10));
   await ingestDone(page);
-  expect(await page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBeGreaterThan(0);
+  expect(await page.evaluate(() => (window as unknown as { __persistCalls: number }).__persistCalls)).toBeGreaterThan(
+    0,
+  );
   const persisted = await page.evaluate(() => navigator.storage.persisted());
   await expect(page.getByText(persisted ? 'Storage (persistent)' : 'Storage (best-effort)')).toBeVisible();
   await expect(page.getByTestId('storage')).toContainText(/used · .* free/);
 });
 
-test('"Delete all data" asks first, clears the store and the data caches, and keeps the app working offline', async ({ page, context }) => {
+test('"Delete all data" asks first, clears the store and the data caches, and keeps the app working offline', async ({
+  page,
+  context,
+}) => {
   await openApp(page);
   await page.evaluate(async () => navigator.serviceWorker.ready);
   await page.getByTestId('file-input').setInputFiles(trailFiles(test.info().outputPath('trail'), 2, 50));

@@ -7,7 +7,14 @@ async function search(page: Page, q: string): Promise<number> {
   await input.fill(q);
   await input.press('Enter');
   await expect(page.getByTestId('query-error')).toHaveCount(0);
-  await expect(page).toHaveURL(new RegExp('q=' + encodeURIComponent(q).replace(/[()*]/g, (c) => '\\' + c).replace(/%20/g, '(%20|\\+)')));
+  await expect(page).toHaveURL(
+    new RegExp(
+      'q=' +
+        encodeURIComponent(q)
+          .replace(/[()*]/g, (c) => '\\' + c)
+          .replace(/%20/g, '(%20|\\+)'),
+    ),
+  );
   return Number(await page.getByTestId('result-count').getAttribute('data-value'));
 }
 
@@ -41,10 +48,14 @@ test.describe('search over the public samples', () => {
     const facet = page.locator('[data-testid=facet-value][data-field=eventName][data-value=ScheduleKeyDeletion]');
     await expect(facet).toHaveAttribute('data-count', '4');
     await facet.click();
-    await expect(page.getByTestId('query-input')).toHaveValue('eventSource:kms.amazonaws.com eventName:ScheduleKeyDeletion');
+    await expect(page.getByTestId('query-input')).toHaveValue(
+      'eventSource:kms.amazonaws.com eventName:ScheduleKeyDeletion',
+    );
     await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '4');
     // Alt-click excludes
-    await page.locator('[data-testid=facet-value][data-field=eventName][data-value=ScheduleKeyDeletion]').click({ modifiers: ['Alt'] });
+    await page
+      .locator('[data-testid=facet-value][data-field=eventName][data-value=ScheduleKeyDeletion]')
+      .click({ modifiers: ['Alt'] });
     await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '0');
 
     // a bad query shows where the problem is and keeps the previous results
@@ -92,7 +103,9 @@ test('histogram brush zooms the time window', async ({ page }) => {
   await page.mouse.up();
   await expect(page.getByTestId('time-window')).toBeVisible();
   // the window chip shows at once; the zoomed result follows
-  await expect.poll(async () => Number(await page.getByTestId('result-count').getAttribute('data-value'))).toBeLessThan(n);
+  await expect
+    .poll(async () => Number(await page.getByTestId('result-count').getAttribute('data-value')))
+    .toBeLessThan(n);
   expect(Number(await page.getByTestId('result-count').getAttribute('data-value'))).toBeGreaterThan(0);
   await expect(page).toHaveURL(/from=.*&to=/);
 });
@@ -118,7 +131,10 @@ test('export round trip: Records JSON re-ingests to the same events; CSV and JSO
 
   await page.getByTestId('export-menu').click();
   const [jsonl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-jsonl').click()]);
-  const lines = (await import('node:fs')).readFileSync(await jsonl.path(), 'utf8').split('\n').filter(Boolean);
+  const lines = (await import('node:fs'))
+    .readFileSync(await jsonl.path(), 'utf8')
+    .split('\n')
+    .filter(Boolean);
   expect(lines).toHaveLength(matched);
   expect(lines.every((l) => JSON.parse(l).errorCode)).toBe(true);
 
@@ -136,7 +152,11 @@ test('export round trip: Records JSON re-ingests to the same events; CSV and JSO
   await page.getByTestId('delete-all-confirm').click();
   await expect(page.getByTestId('event-count')).toHaveAttribute('data-value', '0');
   await page.getByTestId('nav-files').click();
-  await page.getByTestId('file-input').setInputFiles({ name: 'export.json', mimeType: 'application/json', buffer: (await import('node:fs')).readFileSync(recordsPath) });
+  await page.getByTestId('file-input').setInputFiles({
+    name: 'export.json',
+    mimeType: 'application/json',
+    buffer: (await import('node:fs')).readFileSync(recordsPath),
+  });
   expect(await ingestDone(page)).toBe(matched);
   await page.getByTestId('nav-events').click();
   await page.getByTestId('query-input').fill(q);

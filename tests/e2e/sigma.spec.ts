@@ -8,7 +8,7 @@ import { expect, ingestDone, openApp, test } from './fixtures';
  * Sigma detections, as a responder uses them: load events, import rules on the Findings page, then follow a
  * finding to its events in the Events view (without a reload in between).
  */
-test('an imported Sigma rule\'s finding shows its events at once, without a reload', async ({ page }) => {
+test("an imported Sigma rule's finding shows its events at once, without a reload", async ({ page }) => {
   test.setTimeout(180_000);
   await openApp(page);
   await page.getByTestId('load-sample').click();
@@ -42,8 +42,13 @@ function sampleEvents(): Record<string, unknown>[] {
   const root = fileURLToPath(new URL('../../public/sample/AWSLogs', import.meta.url));
   const canon = (v: unknown): string =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`).join(',')}}`
-      : Array.isArray(v) ? `[${v.map(canon).join(',')}]` : JSON.stringify(v);
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canon((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : Array.isArray(v)
+        ? `[${v.map(canon).join(',')}]`
+        : JSON.stringify(v);
   const seen = new Map<string, Record<string, unknown>>();
   for (const f of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
     if (!f.endsWith('.json.gz') || !f.includes('/CloudTrail/')) continue;
@@ -52,7 +57,9 @@ function sampleEvents(): Record<string, unknown>[] {
   return [...seen.values()];
 }
 
-test('Sigma rules with count() by field within a timeframe, and |expand placeholders given on the page', async ({ page }) => {
+test('Sigma rules with count() by field within a timeframe, and |expand placeholders given on the page', async ({
+  page,
+}) => {
   test.setTimeout(180_000);
   // what the rules should select, computed here from the sample files with a brute-force count of every window
   const kms = sampleEvents().filter((e) => e.eventSource === 'kms.amazonaws.com');
@@ -66,12 +73,17 @@ test('Sigma rules with count() by field within a timeframe, and |expand placehol
   for (const times of byArn.values()) {
     times.sort((a, b) => a - b);
     const kept = new Set<number>();
-    for (let b = 0; b < times.length; b++) for (let a = 0; a <= b; a++) if (times[b] - times[a] <= 3600_000 && b - a + 1 > 5) for (let k = a; k <= b; k++) kept.add(k);
+    for (let b = 0; b < times.length; b++)
+      for (let a = 0; a <= b; a++)
+        if (times[b] - times[a] <= 3600_000 && b - a + 1 > 5) for (let k = a; k <= b; k++) kept.add(k);
     burst += kept.size;
   }
   expect(burst).toBeGreaterThan(0);
   expect(burst).toBeLessThan(kms.length);
-  const admins = [...byArn.entries()].sort((x, y) => y[1].length - x[1].length).slice(0, 2).map(([a]) => a);
+  const admins = [...byArn.entries()]
+    .sort((x, y) => y[1].length - x[1].length)
+    .slice(0, 2)
+    .map(([a]) => a);
   const notAdmins = kms.filter((e) => !admins.includes(arnOf(e)!)).length;
 
   await openApp(page);
@@ -106,7 +118,9 @@ level: low
   await expect(burstRule).toContainText('count() by userIdentity.arn > 5 within 1h');
 
   // the placeholder rule waits for values, with a field to give them
-  const expandRule = page.locator('[data-testid=sigma-rule][data-rule-id="sigma:0b8f5e1c-1111-4d2a-9c3e-000000000003"]');
+  const expandRule = page.locator(
+    '[data-testid=sigma-rule][data-rule-id="sigma:0b8f5e1c-1111-4d2a-9c3e-000000000003"]',
+  );
   await expect(expandRule).toHaveAttribute('data-ok', 'false');
   await expect(expandRule).toContainText('%kms_admins%');
   const field = page.locator('[data-testid=sigma-placeholder][data-name=kms_admins]');
@@ -123,6 +137,9 @@ level: low
   await finding.getByTestId('finding-events').click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', String(burst));
   await page.getByTestId('nav-findings').click();
-  await page.locator('[data-testid=finding][data-rule="sigma:0b8f5e1c-1111-4d2a-9c3e-000000000003"]').getByTestId('finding-events').click();
+  await page
+    .locator('[data-testid=finding][data-rule="sigma:0b8f5e1c-1111-4d2a-9c3e-000000000003"]')
+    .getByTestId('finding-events')
+    .click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', String(notAdmins));
 });

@@ -11,7 +11,10 @@ test.use({ serviceWorkers: 'block' });
 
 const WORKER_SCRIPT = /\/assets\/(worker|writer-worker)-[^/]*\.js(\?.*)?$/;
 
-test('worker scripts that never load: Cancel ends the ingest; scripts gone (404): the ingest ends with "KeyTrail was updated: reload this tab"', async ({ page, context }) => {
+test('worker scripts that never load: Cancel ends the ingest; scripts gone (404): the ingest ends with "KeyTrail was updated: reload this tab"', async ({
+  page,
+  context,
+}) => {
   const paths = trailFiles(test.info().outputPath('trail'), 2, 50, 'upd');
   await openApp(page); // the query worker is loaded; the ingest and writer workers start with the first ingest
   const status = page.getByTestId('ingest-status');
@@ -36,5 +39,7 @@ test('worker scripts that never load: Cancel ends the ingest; scripts gone (404)
   await page.reload();
   await openApp(page);
   await page.getByTestId('file-input').setInputFiles(paths);
-  await expect.poll(() => storeState(page), { timeout: 60_000 }).toEqual({ stats: 100, segments: 100, byStatus: { ingested: 2 } });
+  await expect
+    .poll(() => storeState(page), { timeout: 60_000 })
+    .toEqual({ stats: 100, segments: 100, byStatus: { ingested: 2 } });
 });

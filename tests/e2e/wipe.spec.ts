@@ -36,7 +36,11 @@ test('Delete all leaves no event text in the browser profile on disk', async ({ 
   // a real profile on disk (the default test context keeps nothing after it closes)
   const profile = mkdtempSync(join(tmpdir(), 'keytrail-profile-'));
   const { launchOptions } = test.info().project.use;
-  const context = await chromium.launchPersistentContext(profile, { ...launchOptions, baseURL, serviceWorkers: 'block' });
+  const context = await chromium.launchPersistentContext(profile, {
+    ...launchOptions,
+    baseURL,
+    serviceWorkers: 'block',
+  });
   const own = new URL(baseURL!).origin;
   const offOrigin = watchOffOrigin(context, (o) => o === own);
   try {
@@ -58,7 +62,9 @@ test('Delete all leaves no event text in the browser profile on disk', async ({ 
     expect(filesHolding(profile, marker), 'files still holding event text after Delete all').toEqual([]);
     // the app still works: a new ingest is stored
     await page.getByTestId('file-input').setInputFiles(paths.slice(0, 1));
-    await expect.poll(() => storeState(page), { timeout: 60_000 }).toEqual({ stats: 300, segments: 300, byStatus: { ingested: 1 } });
+    await expect
+      .poll(() => storeState(page), { timeout: 60_000 })
+      .toEqual({ stats: 300, segments: 300, byStatus: { ingested: 1 } });
     expect(offOrigin, 'requests outside the page origin, or CSP violations').toEqual([]);
   } finally {
     await context.close();

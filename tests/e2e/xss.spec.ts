@@ -25,21 +25,61 @@ const P = {
 
 function event(i: number, extra: Record<string, unknown>) {
   return {
-    eventVersion: '1.08', eventTime: `2024-04-02T08:00:${String(i).padStart(2, '0')}Z`, eventSource: 'kms.amazonaws.com', eventName: 'Decrypt',
-    awsRegion: 'us-east-1', sourceIPAddress: '192.0.2.10', userAgent: 'aws-cli/2', eventID: `22222222-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    recipientAccountId: '111122223333', userIdentity: { type: 'IAMUser', arn: 'arn:aws:iam::111122223333:user/alice', accountId: '111122223333', userName: 'alice' },
+    eventVersion: '1.08',
+    eventTime: `2024-04-02T08:00:${String(i).padStart(2, '0')}Z`,
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '192.0.2.10',
+    userAgent: 'aws-cli/2',
+    eventID: `22222222-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    recipientAccountId: '111122223333',
+    userIdentity: {
+      type: 'IAMUser',
+      arn: 'arn:aws:iam::111122223333:user/alice',
+      accountId: '111122223333',
+      userName: 'alice',
+    },
     ...extra,
   };
 }
 
 const EVENTS = [
   event(1, { userAgent: P.ua, errorCode: P.code, errorMessage: P.err, requestParameters: { keyId: P.key } }),
-  event(2, { eventName: 'CreateAlias', requestParameters: { aliasName: P.alias, targetKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, resources: [{ ARN: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', type: 'AWS::KMS::Key', accountId: '111122223333' }] }),
-  event(3, { eventName: 'PutKeyPolicy', requestParameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', policyName: 'default', policy: P.policy } }),
-  event(4, { sourceIPAddress: P.ip, userIdentity: { type: 'IAMUser', arn: `arn:aws:iam::111122223333:user/${P.user}`, accountId: '111122223333', userName: P.user } }),
+  event(2, {
+    eventName: 'CreateAlias',
+    requestParameters: {
+      aliasName: P.alias,
+      targetKeyId: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    },
+    resources: [
+      {
+        ARN: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        type: 'AWS::KMS::Key',
+        accountId: '111122223333',
+      },
+    ],
+  }),
+  event(3, {
+    eventName: 'PutKeyPolicy',
+    requestParameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab', policyName: 'default', policy: P.policy },
+  }),
+  event(4, {
+    sourceIPAddress: P.ip,
+    userIdentity: {
+      type: 'IAMUser',
+      arn: `arn:aws:iam::111122223333:user/${P.user}`,
+      accountId: '111122223333',
+      userName: P.user,
+    },
+  }),
   event(5, { eventName: P.name }),
   // prototype-pollution shaped names and keys are plain data too
-  event(6, { eventName: '__proto__', userAgent: 'constructor', requestParameters: { __proto__: { polluted: 'yes' }, constructor: { prototype: { polluted: 'yes' } } } }),
+  event(6, {
+    eventName: '__proto__',
+    userAgent: 'constructor',
+    requestParameters: { __proto__: { polluted: 'yes' }, constructor: { prototype: { polluted: 'yes' } } },
+  }),
 ];
 
 async function noMarkup(page: Page): Promise<void> {
@@ -47,7 +87,8 @@ async function noMarkup(page: Page): Promise<void> {
     xss: (window as unknown as { __xss?: unknown }).__xss ?? null,
     handlers: document.querySelectorAll('[onerror],[onload],[onmouseover],iframe,svg[onload]').length,
     scripts: [...document.scripts].filter((s) => !s.src).length,
-    offImages: [...document.images].filter((i) => !i.src.startsWith(location.origin) && !i.src.startsWith('data:')).length,
+    offImages: [...document.images].filter((i) => !i.src.startsWith(location.origin) && !i.src.startsWith('data:'))
+      .length,
     polluted: ({} as Record<string, unknown>).polluted ?? null,
     bodyShown: getComputedStyle(document.body).display !== 'none',
   }));
@@ -61,10 +102,16 @@ test('XSS: HTML and script in events and file names are shown as text and run no
     void d.dismiss();
   });
   await openApp(page);
-  const zip = zipSync({ [`logs/${P.member}`]: strToU8(JSON.stringify({ Records: [event(7, { errorMessage: P.err })] })) });
+  const zip = zipSync({
+    [`logs/${P.member}`]: strToU8(JSON.stringify({ Records: [event(7, { errorMessage: P.err })] })),
+  });
   await page.getByTestId('file-input').setInputFiles([
     { name: P.file, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ Records: EVENTS })) },
-    { name: 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/04/02/111122223333_CloudTrail_us-east-1_20240402T0805Z_xss.json.gz', mimeType: 'application/gzip', buffer: Buffer.from(gzipSync(strToU8(JSON.stringify({ Records: [event(8, { userAgent: P.ua })] })))) },
+    {
+      name: 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/04/02/111122223333_CloudTrail_us-east-1_20240402T0805Z_xss.json.gz',
+      mimeType: 'application/gzip',
+      buffer: Buffer.from(gzipSync(strToU8(JSON.stringify({ Records: [event(8, { userAgent: P.ua })] })))),
+    },
     { name: 'bundle.zip', mimeType: 'application/zip', buffer: Buffer.from(zip) },
   ]);
   expect(await ingestDone(page)).toBe(EVENTS.length + 2);
@@ -93,7 +140,8 @@ test('XSS: HTML and script in events and file names are shown as text and run no
     await noMarkup(page);
   }
   const all = shown.join('\n');
-  for (const p of [P.ua, P.err, P.key, P.alias, P.user, P.ip, P.name]) expect(all).toContain(JSON.stringify(p).slice(1, -1));
+  for (const p of [P.ua, P.err, P.key, P.alias, P.user, P.ip, P.name])
+    expect(all).toContain(JSON.stringify(p).slice(1, -1));
   expect(all).toContain('"eventName": "__proto__"');
   // the table shows the markup as text too (eventName column)
   await expect(page.getByTestId('event-row').filter({ hasText: P.name })).toHaveCount(1);

@@ -39,17 +39,30 @@ export const KEY2 = keyArn(KEY2_ID);
 
 /** IAM user Alice of the owner account with a long-term key (the KMS Developer Guide's examples' caller). */
 export const alice: UserIdentity = {
-  type: 'IAMUser', principalId: 'AIDAEXAMPLEALICE', arn: `arn:aws:iam::${OWNER}:user/Alice`, accountId: OWNER,
-  accessKeyId: 'AKIAIOSFODNN7EXAMPLE', userName: 'Alice',
+  type: 'IAMUser',
+  principalId: 'AIDAEXAMPLEALICE',
+  arn: `arn:aws:iam::${OWNER}:user/Alice`,
+  accountId: OWNER,
+  accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+  userName: 'Alice',
 };
 
 /** A session of role `role` in `account` with temporary credentials. */
 export function roleSession(role: string, session: string, account = OWNER, mfa = false): UserIdentity {
   return {
-    type: 'AssumedRole', principalId: `AROAEXAMPLE${role.toUpperCase()}:${session}`, arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
-    accountId: account, accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
+    type: 'AssumedRole',
+    principalId: `AROAEXAMPLE${role.toUpperCase()}:${session}`,
+    arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
+    accountId: account,
+    accessKeyId: 'ASIAIOSFODNN7EXAMPLE',
     sessionContext: {
-      sessionIssuer: { type: 'Role', principalId: `AROAEXAMPLE${role.toUpperCase()}`, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+      sessionIssuer: {
+        type: 'Role',
+        principalId: `AROAEXAMPLE${role.toUpperCase()}`,
+        arn: `arn:aws:iam::${account}:role/${role}`,
+        accountId: account,
+        userName: role,
+      },
       attributes: { creationDate: '2024-03-01T00:00:00Z', mfaAuthenticated: String(mfa) },
     },
   };
@@ -58,7 +71,8 @@ export function roleSession(role: string, session: string, account = OWNER, mfa 
 /** AWS KMS itself (service events: DeleteKey after the waiting period, RotateKey, DeleteExpiredKeyMaterial...). */
 export const kmsInternal: UserIdentity = { accountId: OWNER, invokedBy: 'AWS Internal' };
 
-const CRYPTO = /^(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|Sign|Verify|GenerateMac|VerifyMac|DeriveSharedSecret)/;
+const CRYPTO =
+  /^(Encrypt|Decrypt|ReEncrypt|GenerateDataKey|GenerateRandom|Sign|Verify|GenerateMac|VerifyMac|DeriveSharedSecret)/;
 
 export interface CallOptions {
   /** eventTime (ISO, whole seconds). */
@@ -86,9 +100,16 @@ export function kmsCall(eventName: string, o: CallOptions): CloudTrailEvent {
   const n = ++seq;
   const region = o.region ?? REGION;
   const recipient = o.recipient ?? OWNER;
-  const resources = o.key === null ? undefined : o.key || o.alsoResources?.length
-    ? [...(o.alsoResources ?? []), ...(o.key ? [o.key] : [])].map((ARN) => ({ accountId: /:(\d{12}):/.exec(ARN)?.[1] ?? recipient, type: 'AWS::KMS::Key', ARN }))
-    : undefined;
+  const resources =
+    o.key === null
+      ? undefined
+      : o.key || o.alsoResources?.length
+        ? [...(o.alsoResources ?? []), ...(o.key ? [o.key] : [])].map((ARN) => ({
+            accountId: /:(\d{12}):/.exec(ARN)?.[1] ?? recipient,
+            type: 'AWS::KMS::Key',
+            ARN,
+          }))
+        : undefined;
   const service = o.eventType === 'AwsServiceEvent';
   const ev: CloudTrailEvent = {
     eventVersion: '1.08',
@@ -116,12 +137,23 @@ export function kmsCall(eventName: string, o: CallOptions): CloudTrailEvent {
 }
 
 /** A CloudHSM (cloudhsmv2) CloudTrail event shaped like the CloudHSM User Guide's CreateHsm example. */
-export function hsmCall(eventName: string, o: { time: string; requestParameters?: Record<string, unknown> | null; responseElements?: Record<string, unknown> | null; error?: [string, string]; serviceEventDetails?: Record<string, unknown> }): CloudTrailEvent {
+export function hsmCall(
+  eventName: string,
+  o: {
+    time: string;
+    requestParameters?: Record<string, unknown> | null;
+    responseElements?: Record<string, unknown> | null;
+    error?: [string, string];
+    serviceEventDetails?: Record<string, unknown>;
+  },
+): CloudTrailEvent {
   const n = ++seq;
   const service = !!o.serviceEventDetails;
   return {
     eventVersion: '1.05',
-    userIdentity: service ? { accountId: OWNER, invokedBy: 'cloudhsm.amazonaws.com' } : roleSession('AdminRole', 'ExampleSession'),
+    userIdentity: service
+      ? { accountId: OWNER, invokedBy: 'cloudhsm.amazonaws.com' }
+      : roleSession('AdminRole', 'ExampleSession'),
     eventTime: o.time,
     eventSource: 'cloudhsm.amazonaws.com',
     eventName,
@@ -131,7 +163,9 @@ export function hsmCall(eventName: string, o: { time: string; requestParameters?
     ...(o.error ? { errorCode: o.error[0], errorMessage: o.error[1] } : {}),
     requestParameters: o.requestParameters ?? null,
     responseElements: o.responseElements ?? null,
-    ...(service ? { serviceEventDetails: o.serviceEventDetails } : { requestID: `1dae0370-65ec-11e7-a770-${n.toString().padStart(12, '0')}` }),
+    ...(service
+      ? { serviceEventDetails: o.serviceEventDetails }
+      : { requestID: `1dae0370-65ec-11e7-a770-${n.toString().padStart(12, '0')}` }),
     eventID: `b73a5617-8508-4c3d-900d-${n.toString().padStart(12, '0')}`,
     eventType: service ? 'AwsServiceEvent' : 'AwsApiCall',
     recipientAccountId: OWNER,
@@ -145,7 +179,11 @@ export function policy(...statements: Record<string, unknown>[]): string {
 
 /** The default key policy's statement: the owner account's root. */
 export const ownerStatement = {
-  Sid: 'Enable IAM User Permissions', Effect: 'Allow', Principal: { AWS: `arn:aws:iam::${OWNER}:root` }, Action: 'kms:*', Resource: '*',
+  Sid: 'Enable IAM User Permissions',
+  Effect: 'Allow',
+  Principal: { AWS: `arn:aws:iam::${OWNER}:root` },
+  Action: 'kms:*',
+  Resource: '*',
 };
 
 /** The public AWS documentation examples (../shared/datasets/public), when present. */
@@ -155,7 +193,9 @@ const PUBLIC_DATASETS = fileURLToPath(new URL('../../../shared/datasets/public',
 export function datasetFiles(folder: string): string[] {
   const dir = join(PUBLIC_DATASETS, folder);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort();
 }
 
 /** The events of one dataset file: a single event or `{"Records":[...]}`. */

@@ -39,7 +39,10 @@ const ALLOWED: Record<ManifestFile['kind'], FileStatus[]> = {
 
 describe.skipIf(!present)('public corpus conformance', () => {
   it('stores exactly the manifest distinct events with the expected status per file', async () => {
-    const manifest = JSON.parse(readFileSync(join(ROOT, 'MANIFEST.json'), 'utf8')) as { distinct_events: number; files: ManifestFile[] };
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'MANIFEST.json'), 'utf8')) as {
+      distinct_events: number;
+      files: ManifestFile[];
+    };
     const db = openDB(`conformance-${Date.now()}`);
     const writer = new StoreWriter(db);
     const files = walk(ROOT)
@@ -49,9 +52,26 @@ describe.skipIf(!present)('public corpus conformance', () => {
     let id = 0;
     for (const path of files) {
       const bytes = new Uint8Array(readFileSync(join(ROOT, path)));
-      const fileId = (await db.files.add({ path, size: bytes.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
+      const fileId = (await db.files.add({
+        path,
+        size: bytes.length,
+        lastModified: 0,
+        fingerprint: path,
+        status: 'pending',
+        events: 0,
+        newEvents: 0,
+        skipped: 0,
+        conflicts: 0,
+        bytes: 0,
+        s3: {},
+      })) as number;
       id = fileId;
-      const results = await ingestTask(db, writer, { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path }, () => {});
+      const results = await ingestTask(
+        db,
+        writer,
+        { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path },
+        () => {},
+      );
       for (const r of results) statuses.set(r.path, { status: r.status, events: r.events, newEvents: r.newEvents });
     }
     expect(id).toBeGreaterThan(0);
@@ -61,12 +81,18 @@ describe.skipIf(!present)('public corpus conformance', () => {
       if (!s) mismatches.push(`${f.path}: not read`);
       else if (!ALLOWED[f.kind].includes(s.status)) mismatches.push(`${f.path}: ${s.status}, manifest says ${f.kind}`);
       else if (s.events !== f.events) mismatches.push(`${f.path}: ${s.events} events, manifest says ${f.events}`);
-      else if (s.newEvents !== f.new_distinct) mismatches.push(`${f.path}: ${s.newEvents} new, manifest says ${f.new_distinct}`);
+      else if (s.newEvents !== f.new_distinct)
+        mismatches.push(`${f.path}: ${s.newEvents} new, manifest says ${f.new_distinct}`);
     }
     expect(mismatches).toEqual([]);
     const stats = await db.meta.get('stats');
     expect(stats?.events).toBe(manifest.distinct_events);
-    expect(await db.segments.toCollection().toArray().then((s) => s.reduce((n, x) => n + x.n, 0))).toBe(manifest.distinct_events);
+    expect(
+      await db.segments
+        .toCollection()
+        .toArray()
+        .then((s) => s.reduce((n, x) => n + x.n, 0)),
+    ).toBe(manifest.distinct_events);
     db.close();
   });
 });

@@ -14,8 +14,18 @@ let row = 0;
 /** One copy of a call. */
 function copy(o: Partial<CallRecord> & { recipientAccountId: string; callerAccount: string }): CallRecord {
   return {
-    row: row++, time: T0, eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', errorCode: '', principal: `arn:aws:sts::${o.callerAccount}:assumed-role/app/s`,
-    sharedEventID: '', requestID: `req-${row}`, eventID: `ev-${row}`, awsRegion: 'us-east-1', resourceArn: KEY, ...o,
+    row: row++,
+    time: T0,
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    errorCode: '',
+    principal: `arn:aws:sts::${o.callerAccount}:assumed-role/app/s`,
+    sharedEventID: '',
+    requestID: `req-${row}`,
+    eventID: `ev-${row}`,
+    awsRegion: 'us-east-1',
+    resourceArn: KEY,
+    ...o,
   };
 }
 /** Both copies of a cross-account call (caller's first). */
@@ -23,7 +33,14 @@ function pair(caller: string, owner: string, o: Partial<CallRecord> = {}): [Call
   const shared = o.sharedEventID ?? `shared-${row}`;
   const requestID = o.requestID ?? `req-pair-${row}`;
   const c = copy({ recipientAccountId: caller, callerAccount: caller, sharedEventID: shared, requestID, ...o });
-  const w = copy({ recipientAccountId: owner, callerAccount: caller, sharedEventID: shared, requestID, ...o, principal: `AWSAccount:AROAEXAMPLE:s` });
+  const w = copy({
+    recipientAccountId: owner,
+    callerAccount: caller,
+    sharedEventID: shared,
+    requestID,
+    ...o,
+    principal: `AWSAccount:AROAEXAMPLE:s`,
+  });
   return [c, w];
 }
 
@@ -33,8 +50,19 @@ describe('correlate: statuses', () => {
     const r = correlate([w, c], new Set([OWNER, APP]));
     expect(r.records).toHaveLength(1);
     expect(r.records[0]).toMatchObject({
-      status: 'paired', callerAccount: APP, ownerAccount: OWNER, rows: [c.row, w.row], callerRow: c.row, ownerRow: w.row, pairedBy: 'sharedEventID',
-      principal: c.principal, callerAccountLoaded: true, ownerAccountLoaded: true, eventName: 'Decrypt', time: T0, resourceArn: KEY,
+      status: 'paired',
+      callerAccount: APP,
+      ownerAccount: OWNER,
+      rows: [c.row, w.row],
+      callerRow: c.row,
+      ownerRow: w.row,
+      pairedBy: 'sharedEventID',
+      principal: c.principal,
+      callerAccountLoaded: true,
+      ownerAccountLoaded: true,
+      eventName: 'Decrypt',
+      time: T0,
+      resourceArn: KEY,
     });
     expect(r.findings).toEqual([]);
   });
@@ -50,13 +78,26 @@ describe('correlate: statuses', () => {
     // a copy with a sharedEventID pairs with one without, by the fallback key
     const [c2, w2] = pair(APP, OWNER, { requestID: 'r-mixed' });
     w2.sharedEventID = '';
-    expect(correlate([c2, w2], new Set([OWNER, APP])).records[0]).toMatchObject({ status: 'paired', pairedBy: 'requestID' });
+    expect(correlate([c2, w2], new Set([OWNER, APP])).records[0]).toMatchObject({
+      status: 'paired',
+      pairedBy: 'requestID',
+    });
   });
 
   it('caller-only, denied: rejected for lack of access, logged only in the caller account (expected, no finding)', () => {
-    const c = copy({ recipientAccountId: APP, callerAccount: APP, errorCode: 'AccessDeniedException', eventName: 'GenerateDataKey' });
+    const c = copy({
+      recipientAccountId: APP,
+      callerAccount: APP,
+      errorCode: 'AccessDeniedException',
+      eventName: 'GenerateDataKey',
+    });
     const r = correlate([c], new Set([OWNER, APP]));
-    expect(r.records[0]).toMatchObject({ status: 'caller-only-denied', errorCode: 'AccessDeniedException', rows: [c.row], callerRow: c.row });
+    expect(r.records[0]).toMatchObject({
+      status: 'caller-only-denied',
+      errorCode: 'AccessDeniedException',
+      rows: [c.row],
+      callerRow: c.row,
+    });
     expect(r.records[0].ownerRow).toBeUndefined();
     expect(r.findings).toEqual([]);
     expect(isDenied('AccessDenied')).toBe(true);
@@ -65,11 +106,22 @@ describe('correlate: statuses', () => {
 
   it("caller-only, succeeded: the owner's copy is missing although the owner's logs are loaded (high), or not loaded (low)", () => {
     const [c] = pair(APP, OWNER);
-    const failedOther = copy({ recipientAccountId: APP, callerAccount: APP, errorCode: 'KMSInvalidStateException', sharedEventID: 'x-1' });
+    const failedOther = copy({
+      recipientAccountId: APP,
+      callerAccount: APP,
+      errorCode: 'KMSInvalidStateException',
+      sharedEventID: 'x-1',
+    });
     const r = correlate([c, failedOther], new Set([OWNER, APP]));
     expect(r.records.map((x) => x.status)).toEqual(['caller-only-succeeded', 'caller-only-succeeded']);
     const f = r.findings.find((x) => x.rule === 'cross-account-owner-copy-missing')!;
-    expect(f).toMatchObject({ severity: 'high', count: 2, query: 'finding:cross-account-owner-copy-missing', accounts: [OWNER, APP], keys: [KEY] });
+    expect(f).toMatchObject({
+      severity: 'high',
+      count: 2,
+      query: 'finding:cross-account-owner-copy-missing',
+      accounts: [OWNER, APP],
+      keys: [KEY],
+    });
     expect(f.rows).toEqual([c.row, failedOther.row]);
 
     const notLoaded = correlate([c], new Set([APP]));
@@ -82,19 +134,38 @@ describe('correlate: statuses', () => {
   it("owner-only: an external caller (only the owner's copy exists), or a loaded caller whose copy is missing", () => {
     const [, w] = pair(EXT, OWNER, { eventName: 'GenerateDataKey' });
     const r = correlate([w], new Set([OWNER, APP]));
-    expect(r.records[0]).toMatchObject({ status: 'owner-only', callerAccount: EXT, ownerAccount: OWNER, callerAccountLoaded: false, rows: [w.row], ownerRow: w.row });
+    expect(r.records[0]).toMatchObject({
+      status: 'owner-only',
+      callerAccount: EXT,
+      ownerAccount: OWNER,
+      callerAccountLoaded: false,
+      rows: [w.row],
+      ownerRow: w.row,
+    });
     const f = r.findings.find((x) => x.rule === 'external-account-key-use')!;
-    expect(f).toMatchObject({ severity: 'high', count: 1, accounts: [OWNER, EXT], query: 'finding:external-account-key-use' });
+    expect(f).toMatchObject({
+      severity: 'high',
+      count: 1,
+      accounts: [OWNER, EXT],
+      query: 'finding:external-account-key-use',
+    });
     expect(f.description).toContain(EXT);
 
     const [, w2] = pair(APP, OWNER);
-    expect(correlate([w2], new Set([OWNER, APP])).records[0]).toMatchObject({ status: 'owner-only', callerAccountLoaded: true });
+    expect(correlate([w2], new Set([OWNER, APP])).records[0]).toMatchObject({
+      status: 'owner-only',
+      callerAccountLoaded: true,
+    });
   });
 
-  it("an owner copy without a resource ARN takes its recipient as the owner", () => {
+  it('an owner copy without a resource ARN takes its recipient as the owner', () => {
     const [c, w] = pair(APP, OWNER);
     w.resourceArn = '';
-    expect(correlate([c, w], new Set([OWNER, APP])).records[0]).toMatchObject({ status: 'paired', ownerAccount: OWNER, resourceArn: KEY });
+    expect(correlate([c, w], new Set([OWNER, APP])).records[0]).toMatchObject({
+      status: 'paired',
+      ownerAccount: OWNER,
+      resourceArn: KEY,
+    });
   });
 
   it('same-account calls and AWS service calls are not cross-account calls', () => {
@@ -103,7 +174,13 @@ describe('correlate: statuses', () => {
     const r = correlate([same, svc], new Set([OWNER]));
     expect(r.records).toEqual([]);
     expect(r.matrix).toHaveLength(1);
-    expect(r.matrix[0]).toMatchObject({ callerAccount: OWNER, ownerAccount: OWNER, calls: 1, crossAccount: false, external: false });
+    expect(r.matrix[0]).toMatchObject({
+      callerAccount: OWNER,
+      ownerAccount: OWNER,
+      calls: 1,
+      crossAccount: false,
+      external: false,
+    });
   });
 });
 
@@ -117,13 +194,34 @@ describe('correlate: matrix and accounts', () => {
       ...pair(OWNER, APP, { resourceArn: APP_KEY }),
       copy({ recipientAccountId: OWNER, callerAccount: OWNER, eventName: 'ListAliases', resourceArn: '' }),
       copy({ recipientAccountId: APP, callerAccount: APP, resourceArn: EXT_KEY, sharedEventID: 'to-ext' }),
-      copy({ recipientAccountId: OWNER, callerAccount: OWNER, eventSource: 'sts.amazonaws.com', eventName: 'AssumeRole', resourceArn: `arn:aws:iam::${OWNER}:role/x` }),
+      copy({
+        recipientAccountId: OWNER,
+        callerAccount: OWNER,
+        eventSource: 'sts.amazonaws.com',
+        eventName: 'AssumeRole',
+        resourceArn: `arn:aws:iam::${OWNER}:role/x`,
+      }),
     ];
     const r = correlate(calls, new Set([OWNER, APP]));
     const cell = (c: string, o: string) => r.matrix.find((m) => m.callerAccount === c && m.ownerAccount === o)!;
-    expect(cell(APP, OWNER)).toMatchObject({ calls: 3, keys: 1, keyArns: [KEY], failures: 2, denied: 1, crossAccount: true, external: false, statuses: { paired: 2, 'caller-only-denied': 1, 'caller-only-succeeded': 0, 'owner-only': 0 } });
+    expect(cell(APP, OWNER)).toMatchObject({
+      calls: 3,
+      keys: 1,
+      keyArns: [KEY],
+      failures: 2,
+      denied: 1,
+      crossAccount: true,
+      external: false,
+      statuses: { paired: 2, 'caller-only-denied': 1, 'caller-only-succeeded': 0, 'owner-only': 0 },
+    });
     expect(cell(APP, OWNER).rows).toHaveLength(5);
-    expect(cell(EXT, OWNER)).toMatchObject({ calls: 1, external: true, callerExternal: true, ownerExternal: false, statuses: { 'owner-only': 1 } });
+    expect(cell(EXT, OWNER)).toMatchObject({
+      calls: 1,
+      external: true,
+      callerExternal: true,
+      ownerExternal: false,
+      statuses: { 'owner-only': 1 },
+    });
     expect(cell(OWNER, APP)).toMatchObject({ calls: 1, keyArns: [APP_KEY], statuses: { paired: 1 } });
     expect(cell(OWNER, OWNER)).toMatchObject({ calls: 1, keys: 0, crossAccount: false }); // ListAliases; AssumeRole is not KMS
     expect(cell(APP, EXT)).toMatchObject({ calls: 1, ownerExternal: true, statuses: { 'caller-only-succeeded': 1 } });
@@ -136,9 +234,29 @@ describe('correlate: matrix and accounts', () => {
 
     const acct = (a: string) => r.accounts.find((x) => x.account === a)!;
     expect(r.accounts.map((a) => a.account)).toEqual([OWNER, APP, EXT]);
-    expect(acct(OWNER)).toMatchObject({ logsLoaded: true, external: false, roles: ['caller', 'recipient', 'key-owner'], asCaller: 2, asKeyOwner: 5, crossAccountIn: 4, crossAccountOut: 1, keysOwned: 1 });
-    expect(acct(APP)).toMatchObject({ roles: ['caller', 'recipient', 'key-owner'], asCaller: 4, crossAccountOut: 4, crossAccountIn: 1, failures: 2 });
-    expect(acct(EXT)).toMatchObject({ logsLoaded: false, external: true, roles: ['caller', 'key-owner'], asRecipient: 0 });
+    expect(acct(OWNER)).toMatchObject({
+      logsLoaded: true,
+      external: false,
+      roles: ['caller', 'recipient', 'key-owner'],
+      asCaller: 2,
+      asKeyOwner: 5,
+      crossAccountIn: 4,
+      crossAccountOut: 1,
+      keysOwned: 1,
+    });
+    expect(acct(APP)).toMatchObject({
+      roles: ['caller', 'recipient', 'key-owner'],
+      asCaller: 4,
+      crossAccountOut: 4,
+      crossAccountIn: 1,
+      failures: 2,
+    });
+    expect(acct(EXT)).toMatchObject({
+      logsLoaded: false,
+      external: true,
+      roles: ['caller', 'key-owner'],
+      asRecipient: 0,
+    });
   });
 
   it('copies of one call count once; records are in time order', () => {

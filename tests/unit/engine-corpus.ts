@@ -44,14 +44,40 @@ export const NOW = BASE + 20 * DAY + 12 * 36e5;
 export const ACCOUNTS = ['111122223333', '444455556666', '123456789012'];
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'US-East-1'];
 const SOURCES: Record<string, string[]> = {
-  'kms.amazonaws.com': ['Decrypt', 'Encrypt', 'GenerateDataKey', 'CreateKey', 'ScheduleKeyDeletion', 'DisableKey', 'CreateAlias', 'DescribeKey', 'ReEncrypt', 'ListAliases'],
+  'kms.amazonaws.com': [
+    'Decrypt',
+    'Encrypt',
+    'GenerateDataKey',
+    'CreateKey',
+    'ScheduleKeyDeletion',
+    'DisableKey',
+    'CreateAlias',
+    'DescribeKey',
+    'ReEncrypt',
+    'ListAliases',
+  ],
   'cloudhsm.amazonaws.com': ['CreateCluster', 'DescribeClusters', 'InitializeCluster'],
   'sts.amazonaws.com': ['AssumeRole', 'GetCallerIdentity'],
   's3.amazonaws.com': ['GetObject', 'PutObject'],
   'iam.amazonaws.com': ['CreateUser', 'AttachRolePolicy'],
   'signin.amazonaws.com': ['ConsoleLogin'],
 };
-const UNICODE = ['Zoë', 'İstanbul', 'ΣΊΣΥΦΟΣ', 'straße', 'STRASSE', 'ẞig', 'Kelvin\u212A', 'José', '用户', '🔑admin', 'MiXeD-CaSe', 'Ünïcödé', 'naïve café', 'Finance'];
+const UNICODE = [
+  'Zoë',
+  'İstanbul',
+  'ΣΊΣΥΦΟΣ',
+  'straße',
+  'STRASSE',
+  'ẞig',
+  'Kelvin\u212A',
+  'José',
+  '用户',
+  '🔑admin',
+  'MiXeD-CaSe',
+  'Ünïcödé',
+  'naïve café',
+  'Finance',
+];
 const USERS = ['alice', 'Bob', 'carol.smith', 'Zoë', 'İlker', '用户', 'MiXeD-CaSe'];
 const ROLES = ['Admin', 'ReadOnly', 'KeyManager', 'OrganizationAccountAccessRole'];
 export const KEY_IDS = Array.from({ length: 8 }, () => uuid());
@@ -60,18 +86,25 @@ export const ACCESS_KEYS = Array.from({ length: 9 }, (_, i) => `AKIAEXAMPLE0${i 
 /** Longer than the field store indexes (its tail is only in the columns). */
 const HUGE = 'HEADTOKEN ' + 'x'.repeat(MAX_VALUE_CHARS + 4_000) + ' TAILTOKEN';
 
-export const keyArn = (id: string, region = 'us-east-1', acct = ACCOUNTS[0]) => `arn:aws:kms:${region}:${acct}:key/${id}`;
-export const aliasArn = (a: string, region = 'us-east-1', acct = ACCOUNTS[0]) => `arn:aws:kms:${region}:${acct}:alias/${a}`;
+export const keyArn = (id: string, region = 'us-east-1', acct = ACCOUNTS[0]) =>
+  `arn:aws:kms:${region}:${acct}:key/${id}`;
+export const aliasArn = (a: string, region = 'us-east-1', acct = ACCOUNTS[0]) =>
+  `arn:aws:kms:${region}:${acct}:alias/${a}`;
 
 function keyRef(): string {
   const id = pick(KEY_IDS);
   const a = pick(ALIASES);
   switch (int(0, 4)) {
-    case 0: return id;
-    case 1: return keyArn(id, pick(REGIONS.slice(0, 3)), pick(ACCOUNTS));
-    case 2: return `alias/${a}`;
-    case 3: return aliasArn(a, pick(REGIONS.slice(0, 3)), pick(ACCOUNTS));
-    default: return id.toUpperCase();
+    case 0:
+      return id;
+    case 1:
+      return keyArn(id, pick(REGIONS.slice(0, 3)), pick(ACCOUNTS));
+    case 2:
+      return `alias/${a}`;
+    case 3:
+      return aliasArn(a, pick(REGIONS.slice(0, 3)), pick(ACCOUNTS));
+    default:
+      return id.toUpperCase();
   }
 }
 
@@ -83,11 +116,28 @@ function identity(acct: string): unknown {
   const r = rand();
   if (r < 0.03) return undefined;
   if (r < 0.04) return null;
-  const type = pick(['IAMUser', 'IAMUser', 'AssumedRole', 'AssumedRole', 'AssumedRole', 'AWSService', 'Root', 'AWSAccount', 'FederatedUser']);
+  const type = pick([
+    'IAMUser',
+    'IAMUser',
+    'AssumedRole',
+    'AssumedRole',
+    'AssumedRole',
+    'AWSService',
+    'Root',
+    'AWSAccount',
+    'FederatedUser',
+  ]);
   switch (type) {
     case 'IAMUser': {
       const u = pick(USERS);
-      const o: Record<string, unknown> = { type, principalId: `AIDA${hex(12).toUpperCase()}`, arn: `arn:aws:iam::${acct}:user/${u}`, accountId: acct, accessKeyId: pick(ACCESS_KEYS), userName: u };
+      const o: Record<string, unknown> = {
+        type,
+        principalId: `AIDA${hex(12).toUpperCase()}`,
+        arn: `arn:aws:iam::${acct}:user/${u}`,
+        accountId: acct,
+        accessKeyId: pick(ACCESS_KEYS),
+        userName: u,
+      };
       if (chance(0.1)) delete o.userName;
       if (chance(0.05)) o.userName = null;
       return o;
@@ -97,10 +147,19 @@ function identity(acct: string): unknown {
       const session = pick(['session-1', 'i-0abc', 'Zoë', 'botocore-session-1700000000']);
       const created = isoSeconds(BASE + int(0, 29) * DAY + int(0, 86399) * 1000);
       const o: Record<string, unknown> = {
-        type, principalId: `AROA${hex(10).toUpperCase()}:${session}`, arn: `arn:aws:sts::${acct}:assumed-role/${role}/${session}`,
-        accountId: acct, accessKeyId: `ASIA${hex(12).toUpperCase()}`,
+        type,
+        principalId: `AROA${hex(10).toUpperCase()}:${session}`,
+        arn: `arn:aws:sts::${acct}:assumed-role/${role}/${session}`,
+        accountId: acct,
+        accessKeyId: `ASIA${hex(12).toUpperCase()}`,
         sessionContext: {
-          sessionIssuer: { type: 'Role', principalId: `AROA${hex(10).toUpperCase()}`, arn: `arn:aws:iam::${acct}:role/${role}`, accountId: acct, userName: role },
+          sessionIssuer: {
+            type: 'Role',
+            principalId: `AROA${hex(10).toUpperCase()}`,
+            arn: `arn:aws:iam::${acct}:role/${role}`,
+            accountId: acct,
+            userName: role,
+          },
           webIdFederationData: {},
           attributes: { creationDate: created, mfaAuthenticated: pick(['false', 'true']) },
         },
@@ -113,11 +172,23 @@ function identity(acct: string): unknown {
     case 'AWSService':
       return { type, invokedBy: pick(['cloudtrail.amazonaws.com', 'S3.amazonaws.com', 'AWS Internal']) };
     case 'Root':
-      return { type, principalId: acct, arn: `arn:aws:iam::${acct}:root`, accountId: acct, ...(chance(0.5) ? { accessKeyId: pick(ACCESS_KEYS) } : {}) };
+      return {
+        type,
+        principalId: acct,
+        arn: `arn:aws:iam::${acct}:root`,
+        accountId: acct,
+        ...(chance(0.5) ? { accessKeyId: pick(ACCESS_KEYS) } : {}),
+      };
     case 'AWSAccount':
       return { type, principalId: `AIDA${hex(12).toUpperCase()}`, accountId: pick(ACCOUNTS) };
     default:
-      return { type, principalId: `${acct}:${pick(USERS)}`, arn: `arn:aws:sts::${acct}:federated-user/${pick(USERS)}`, accountId: acct, sessionContext: { sessionIssuer: { type: 'IAMUser', userName: pick(USERS) } } };
+      return {
+        type,
+        principalId: `${acct}:${pick(USERS)}`,
+        arn: `arn:aws:sts::${acct}:federated-user/${pick(USERS)}`,
+        accountId: acct,
+        sessionContext: { sessionIssuer: { type: 'IAMUser', userName: pick(USERS) } },
+      };
   }
 }
 
@@ -129,7 +200,12 @@ function requestParameters(src: string): unknown {
   const o: Record<string, unknown> = {};
   if (src === 'kms.amazonaws.com' || chance(0.1)) {
     if (chance(0.9)) o[chance(0.1) ? 'KeyId' : 'keyId'] = keyRef();
-    if (chance(0.5)) o.encryptionContext = { 'aws:s3:arn': `arn:aws:s3:::bucket-${int(1, 5)}/obj`, Department: pick(UNICODE), ...(chance(0.2) ? { department: pick(UNICODE) } : {}) };
+    if (chance(0.5))
+      o.encryptionContext = {
+        'aws:s3:arn': `arn:aws:s3:::bucket-${int(1, 5)}/obj`,
+        Department: pick(UNICODE),
+        ...(chance(0.2) ? { department: pick(UNICODE) } : {}),
+      };
     if (chance(0.5)) o.encryptionAlgorithm = pick(['SYMMETRIC_DEFAULT', 'RSAES_OAEP_SHA_256']);
     if (chance(0.4)) o.numberOfBytes = pick([16, 32, 64, 1024]);
     if (chance(0.2)) o.keySpec = pick(['AES_256', 'AES_128']);
@@ -141,13 +217,18 @@ function requestParameters(src: string): unknown {
   if (chance(0.05)) o.big = 1e21;
   if (chance(0.15)) o.dryRun = pick([true, false]);
   if (chance(0.1)) o.nothing = null;
-  if (chance(0.1)) o.filters = [{ name: 'tag:Env', values: pick([['a', 'b'], ['Prod'], []]) }, { name: 'state', values: ['running'] }];
+  if (chance(0.1))
+    o.filters = [
+      { name: 'tag:Env', values: pick([['a', 'b'], ['Prod'], []]) },
+      { name: 'state', values: ['running'] },
+    ];
   if (chance(0.1)) o.roleArn = `arn:aws:iam::${pick(ACCOUNTS)}:role/${pick(ROLES)}`;
   if (chance(0.05)) o.description = pick(UNICODE) + ' ' + pick(UNICODE);
   if (chance(0.01)) o.policy = HUGE;
   if (chance(0.01)) o.withNul = 'before\u0000after';
   if (chance(0.03)) o.serial = pick(['0x1F', '0b101', ' 42 ', '007', '1e3', 'Infinity', '-', '.5']);
-  if (chance(0.03)) o.createdAt = pick([isoSeconds(BASE + int(0, 40) * DAY), '2024-03-05', '42', 'Mar 1, 2024, 10:00:00 AM']);
+  if (chance(0.03))
+    o.createdAt = pick([isoSeconds(BASE + int(0, 40) * DAY), '2024-03-05', '42', 'Mar 1, 2024, 10:00:00 AM']);
   return o;
 }
 
@@ -159,13 +240,21 @@ function responseElements(src: string, name: string): unknown {
     const id = pick(KEY_IDS);
     return {
       keyMetadata: {
-        arn: keyArn(id), keyId: id, enabled: chance(0.8), keyUsage: 'ENCRYPT_DECRYPT', awsAccountId: ACCOUNTS[0],
+        arn: keyArn(id),
+        keyId: id,
+        enabled: chance(0.8),
+        keyUsage: 'ENCRYPT_DECRYPT',
+        awsAccountId: ACCOUNTS[0],
         creationDate: pick(['Mar 1, 2024, 10:00:00 AM', isoSeconds(BASE + int(0, 30) * DAY)]),
       },
     };
   }
   if (chance(0.3)) return { keyId: keyArn(pick(KEY_IDS)), encryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-  if (chance(0.3)) return { credentials: { accessKeyId: `ASIA${hex(12).toUpperCase()}`, expiration: 'Mar 2, 2024, 10:00:00 AM' }, packedPolicySize: int(1, 99) };
+  if (chance(0.3))
+    return {
+      credentials: { accessKeyId: `ASIA${hex(12).toUpperCase()}`, expiration: 'Mar 2, 2024, 10:00:00 AM' },
+      packedPolicySize: int(1, 99),
+    };
   return { ok: true };
 }
 
@@ -178,10 +267,15 @@ function resourceList(acct: string): unknown {
   const out: unknown[] = [];
   for (let i = 0; i < n; i++) {
     const kind = int(0, 3);
-    if (kind === 0) out.push({ accountId: acct, type: 'AWS::KMS::Key', ARN: keyArn(pick(KEY_IDS), pick(REGIONS.slice(0, 3)), acct) });
-    else if (kind === 1) out.push({ accountId: acct, type: 'AWS::S3::Object', ARN: `arn:aws:s3:::bucket-${int(1, 5)}/obj` });
+    if (kind === 0)
+      out.push({ accountId: acct, type: 'AWS::KMS::Key', ARN: keyArn(pick(KEY_IDS), pick(REGIONS.slice(0, 3)), acct) });
+    else if (kind === 1)
+      out.push({ accountId: acct, type: 'AWS::S3::Object', ARN: `arn:aws:s3:::bucket-${int(1, 5)}/obj` });
     else if (kind === 2) out.push({ type: 'AWS::IAM::Role', ARN: `arn:aws:iam::${acct}:role/${pick(ROLES)}` });
-    else out.push(chance(0.5) ? { accountId: acct, type: 'AWS::KMS::Key' } : { ARN: aliasArn(pick(ALIASES), 'us-east-1', acct) });
+    else
+      out.push(
+        chance(0.5) ? { accountId: acct, type: 'AWS::KMS::Key' } : { ARN: aliasArn(pick(ALIASES), 'us-east-1', acct) },
+      );
   }
   return out;
 }
@@ -199,8 +293,19 @@ function makeEvent(i: number): CloudTrailEvent {
   e.eventSource = src;
   e.eventName = name;
   if (chance(0.95)) e.awsRegion = pick(REGIONS);
-  e.sourceIPAddress = chance(0.9) ? pick(['10.0.0.1', '192.0.2.15', '203.0.113.7', 'kms.amazonaws.com', 'AWS Internal', '2001:db8::1']) : undefined;
-  e.userAgent = chance(0.01) ? HUGE : pick(['aws-cli/2.15.0 Python/3.11.6 Linux/6.1', 'AWS Internal', 'Mozilla/5.0 (X11; Linux x86_64)', 'Boto3/1.34.0 md/Botocore#1.34.0', 'kms.amazonaws.com', 'MiXeD-CaSe Agent']);
+  e.sourceIPAddress = chance(0.9)
+    ? pick(['10.0.0.1', '192.0.2.15', '203.0.113.7', 'kms.amazonaws.com', 'AWS Internal', '2001:db8::1'])
+    : undefined;
+  e.userAgent = chance(0.01)
+    ? HUGE
+    : pick([
+        'aws-cli/2.15.0 Python/3.11.6 Linux/6.1',
+        'AWS Internal',
+        'Mozilla/5.0 (X11; Linux x86_64)',
+        'Boto3/1.34.0 md/Botocore#1.34.0',
+        'kms.amazonaws.com',
+        'MiXeD-CaSe Agent',
+      ]);
   if (chance(0.15)) {
     e.errorCode = pick(['AccessDenied', 'KMSInvalidStateException', 'ThrottlingException', 'NotFoundException']);
     e.errorMessage = chance(0.1) ? null : chance(0.02) ? HUGE : `User is not authorized (${pick(UNICODE)})`;
@@ -216,7 +321,12 @@ function makeEvent(i: number): CloudTrailEvent {
   e.managementEvent = chance(0.9);
   e.recipientAccountId = chance(0.9) ? acct : chance(0.5) ? pick(ACCOUNTS) : undefined;
   e.eventCategory = pick(['Management', 'Data']);
-  if (chance(0.3)) e.tlsDetails = { tlsVersion: pick(['TLSv1.2', 'TLSv1.3']), cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: `kms.${pick(REGIONS)}.amazonaws.com` };
+  if (chance(0.3))
+    e.tlsDetails = {
+      tlsVersion: pick(['TLSv1.2', 'TLSv1.3']),
+      cipherSuite: 'TLS_AES_128_GCM_SHA256',
+      clientProvidedHostHeader: `kms.${pick(REGIONS)}.amazonaws.com`,
+    };
   if (chance(0.1)) e.additionalEventData = { 'aws:kms:key': pick(KEY_IDS), count: int(0, 3), MiXeD: pick(UNICODE) };
   if (chance(0.05)) e.sharedEventID = uuid();
   if (chance(0.05)) e.vpcEndpointId = '';
@@ -242,7 +352,7 @@ interface Chunk {
 const chunks: Chunk[] = [];
 {
   let id = 7;
-  for (let o = 0; o < events.length; ) {
+  for (let o = 0; o < events.length;) {
     const size = Math.min(events.length - o, int(1, 700));
     chunks.push({ id, events: events.slice(o, o + size) });
     o += size;
@@ -276,7 +386,9 @@ for (const c of chunks) {
 // Checking one query
 
 function show(ev: CloudTrailEvent): string {
-  const s = JSON.stringify(ev, (_k, v) => (typeof v === 'string' && v.length > 200 ? v.slice(0, 60) + `…(${v.length})` : v));
+  const s = JSON.stringify(ev, (_k, v) =>
+    typeof v === 'string' && v.length > 200 ? v.slice(0, 60) + `…(${v.length})` : v,
+  );
   return s.length > 1500 ? s.slice(0, 1500) + '…' : s;
 }
 
@@ -299,7 +411,10 @@ export function check(q: string, opts: EvalOptions = {}): number {
       want = t >= from && t < to;
     }
     if (want) count++;
-    if (!!bm[r] !== want && bad.length < 3) bad.push(`row ${r}: engine ${bm[r] ? 'matches' : 'does not match'}, reference ${want ? 'matches' : 'does not'}: ${show(ev)}`);
+    if (!!bm[r] !== want && bad.length < 3)
+      bad.push(
+        `row ${r}: engine ${bm[r] ? 'matches' : 'does not match'}, reference ${want ? 'matches' : 'does not'}: ${show(ev)}`,
+      );
   }
   if (bad.length) expect.fail(`query ${JSON.stringify(q)} ${JSON.stringify(opts)} disagrees:\n${bad.join('\n')}`);
   return count;

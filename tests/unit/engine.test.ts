@@ -23,7 +23,14 @@ function rowsOf(bm: Uint8Array): Uint32Array {
   return Uint32Array.from([...sorted].filter((r) => bm[r]));
 }
 
-const FACET_QUERIES = ['', 'eventSource:kms.amazonaws.com', 'errorCode:*', 'key:alias/app-key OR principal:*:role/*', 'zzznotfound', 'decrypt -readOnly:true'];
+const FACET_QUERIES = [
+  '',
+  'eventSource:kms.amazonaws.com',
+  'errorCode:*',
+  'key:alias/app-key OR principal:*:role/*',
+  'zzznotfound',
+  'decrypt -readOnly:true',
+];
 
 describe('facets and histogram', () => {
   it.each(FACET_QUERIES)('facets of %j', (q) => {
@@ -116,7 +123,13 @@ describe('time order', () => {
 
   it('sortedByTime with sub-second times (comparator sort) and after more rows are added', () => {
     const other = new ColumnarIndex();
-    const evs = events.slice(0, 900).map((e, i) => (i % 7 === 0 && typeof e.eventTime === 'string' && e.eventTime.endsWith('Z') ? { ...e, eventTime: e.eventTime.replace('Z', `.${String(i % 1000).padStart(3, '0')}Z`) } : e));
+    const evs = events
+      .slice(0, 900)
+      .map((e, i) =>
+        i % 7 === 0 && typeof e.eventTime === 'string' && e.eventTime.endsWith('Z')
+          ? { ...e, eventTime: e.eventTime.replace('Z', `.${String(i % 1000).padStart(3, '0')}Z`) }
+          : e,
+      );
     other.addSegment(segmentOf({ id: 1, events: evs.slice(0, 400) }));
     expectTimeOrder(other);
     other.addSegment(segmentOf({ id: 2, events: evs.slice(400) }));
@@ -126,7 +139,7 @@ describe('time order', () => {
     expect(other.n).toBe(900);
   });
 
-  it('valueOfRow finds each row\'s eventID whatever the load order', () => {
+  it("valueOfRow finds each row's eventID whatever the load order", () => {
     for (let r = 0; r < ix.n; r++) {
       const id = rowEvent[r].eventID;
       const want = id === undefined ? undefined : String(id);
@@ -144,7 +157,11 @@ describe('engine details', () => {
     f.add({ id: 1, ...buildFieldStore(evs) }, 0);
     return new Engine(i, f);
   }
-  const ev = (extra: Record<string, unknown>): CloudTrailEvent => ({ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', ...extra });
+  const ev = (extra: Record<string, unknown>): CloudTrailEvent => ({
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    ...extra,
+  });
 
   it('free text finds values after one whose lower case is longer (İ), without looping', () => {
     const e = small([ev({ a: 'İİİİ' }), ev({ b: 'needle' }), ev({ c: 'İ' }), ev({ d: 'x' })]);
@@ -161,7 +178,13 @@ describe('engine details', () => {
   });
 
   it('compares values as decimal numbers or ISO times only', () => {
-    const e = small([ev({ v: '0x1F' }), ev({ v: '42' }), ev({ v: 'us-east-1' }), ev({ v: '2024-03-02T00:00:00Z' }), ev({ v: '007' })]);
+    const e = small([
+      ev({ v: '0x1F' }),
+      ev({ v: '42' }),
+      ev({ v: 'us-east-1' }),
+      ev({ v: '2024-03-02T00:00:00Z' }),
+      ev({ v: '007' }),
+    ]);
     expect([...e.evaluate(parseQuery('v>5'))]).toEqual([0, 1, 0, 0, 1]);
     expect([...e.evaluate(parseQuery('v>2024-03-01'))]).toEqual([0, 0, 0, 1, 0]);
     expect([...e.evaluate(parseQuery('v<2024-03-01'))]).toEqual([0, 0, 0, 0, 0]);

@@ -40,29 +40,47 @@ function sampleEvents(): unknown[] {
 
 describe('distinct JSON is never merged as one event (issue 10, item 8)', () => {
   const pairs: [string, string, string][] = [
-    ['integers past 2^53', '"requestParameters":{"numberOfBytes":9007199254740993}', '"requestParameters":{"numberOfBytes":9007199254740992}'],
+    [
+      'integers past 2^53',
+      '"requestParameters":{"numberOfBytes":9007199254740993}',
+      '"requestParameters":{"numberOfBytes":9007199254740992}',
+    ],
     ['numbers past the double range', '"n":1e400', '"n":1e401'],
     ['decimals written differently', '"n":1.50', '"n":1.5'],
     ['minus zero', '"n":-0', '"n":0'],
-    ['a repeated key against the last value alone', '"eventName":"DeleteKey","eventName":"Decrypt"', '"eventName":"Decrypt"'],
+    [
+      'a repeated key against the last value alone',
+      '"eventName":"DeleteKey","eventName":"Decrypt"',
+      '"eventName":"Decrypt"',
+    ],
     ['repeated keys in another order', '"x":"a","x":"b"', '"x":"b","x":"a"'],
   ];
   for (const [what, a, b] of pairs) {
     it(`${what}: different hashes, in every input shape`, () => {
-      const ta = eventText(a), tb = eventText(b);
-      expect(hashOf(s3File([JSON.parse(ta)]).replace(JSON.stringify(JSON.parse(ta)), ta))).not.toBe(hashOf(s3File([JSON.parse(tb)]).replace(JSON.stringify(JSON.parse(tb)), tb)));
+      const ta = eventText(a),
+        tb = eventText(b);
+      expect(hashOf(s3File([JSON.parse(ta)]).replace(JSON.stringify(JSON.parse(ta)), ta))).not.toBe(
+        hashOf(s3File([JSON.parse(tb)]).replace(JSON.stringify(JSON.parse(tb)), tb)),
+      );
       expect(hashOf(`{"Records":[${ta}]}`)).not.toBe(hashOf(`{"Records":[${tb}]}`));
       expect(hashOf(ta)).not.toBe(hashOf(tb)); // a single event
       expect(hashOf(`[${ta}]`)).not.toBe(hashOf(`[${tb}]`)); // an event array
       expect(hashOf(`2024-05-01T00:00:00Z ${ta}\n`)).not.toBe(hashOf(`2024-05-01T00:00:00Z ${tb}\n`)); // JSON lines
-      expect(hashOf(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.kms","detail":${ta}}`)).not.toBe(hashOf(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.kms","detail":${tb}}`));
-      expect(hashOf(JSON.stringify({ Events: [{ EventId: 'x', CloudTrailEvent: ta }] }))).not.toBe(hashOf(JSON.stringify({ Events: [{ EventId: 'x', CloudTrailEvent: tb }] })));
+      expect(hashOf(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.kms","detail":${ta}}`)).not.toBe(
+        hashOf(`{"detail-type":"AWS API Call via CloudTrail","source":"aws.kms","detail":${tb}}`),
+      );
+      expect(hashOf(JSON.stringify({ Events: [{ EventId: 'x', CloudTrailEvent: ta }] }))).not.toBe(
+        hashOf(JSON.stringify({ Events: [{ EventId: 'x', CloudTrailEvent: tb }] })),
+      );
     });
   }
 
   it('the same event as written is still one event: key order, white space, document shape do not matter', () => {
     const a = eventText('"big":9007199254740993,"x":"a","x":"b"');
-    const reordered = JSON.stringify(kmsEvent(1), null, 2).replace(/\n}$/, ',\n  "x" : "a",  "big": 9007199254740993,\n "x":"b"\n}');
+    const reordered = JSON.stringify(kmsEvent(1), null, 2).replace(
+      /\n}$/,
+      ',\n  "x" : "a",  "big": 9007199254740993,\n "x":"b"\n}',
+    );
     const h = hashOf(`{"Records":[${a}]}`);
     expect(hashOf(reordered)).toBe(h);
     expect(hashOf(`[${a}]`)).toBe(h);
@@ -85,7 +103,8 @@ describe('distinct JSON is never merged as one event (issue 10, item 8)', () => 
   it('a plain event hashes as before (exactHash equals the walk hash for every sample event)', () => {
     const evs = sampleEvents();
     expect(evs.length).toBeGreaterThan(100);
-    const want = new Uint32Array(2), got = new Uint32Array(2);
+    const want = new Uint32Array(2),
+      got = new Uint32Array(2);
     for (const ev of evs) {
       contentHash(ev, want, 0);
       exactHash(JSON.stringify(ev), got, 0);
@@ -108,7 +127,9 @@ describe('distinct JSON is never merged as one event (issue 10, item 8)', () => 
     expect(p.texts).toEqual([a]);
     const q = prepare(leaf(`${a}\n${eventText('"n":1', 2)}\n`));
     expect(q.texts?.[0]).toBe(a);
-    expect(prepare(leaf(JSON.stringify(envelope(JSON.parse(a))).replace(JSON.stringify(JSON.parse(a)), a))).texts).toEqual([a]);
+    expect(
+      prepare(leaf(JSON.stringify(envelope(JSON.parse(a))).replace(JSON.stringify(JSON.parse(a)), a))).texts,
+    ).toEqual([a]);
     expect(prepare(leaf(JSON.stringify({ Events: [lookupItem(kmsEvent(3))] }))).texts).toHaveLength(1);
   });
 });
@@ -124,7 +145,10 @@ describe('parseWithRanges / prettyJson', () => {
   });
 
   it('prettyJson lays out like JSON.stringify(v, null, 2), numbers and repeated keys as written', () => {
-    for (const ev of sampleEvents().slice(0, 300)) expect(prettyJson(JSON.stringify(ev))).toBe(JSON.stringify(ev, null, 2));
-    expect(prettyJson('{"a" : 9007199254740993, "e":[], "o":{ },"a":1e400,"s":"x\\/y"}')).toBe('{\n  "a": 9007199254740993,\n  "e": [],\n  "o": {},\n  "a": 1e400,\n  "s": "x/y"\n}');
+    for (const ev of sampleEvents().slice(0, 300))
+      expect(prettyJson(JSON.stringify(ev))).toBe(JSON.stringify(ev, null, 2));
+    expect(prettyJson('{"a" : 9007199254740993, "e":[], "o":{ },"a":1e400,"s":"x\\/y"}')).toBe(
+      '{\n  "a": 9007199254740993,\n  "e": [],\n  "o": {},\n  "a": 1e400,\n  "s": "x/y"\n}',
+    );
   });
 });

@@ -35,15 +35,33 @@ describe('csvOf', () => {
 
   it('every formula-starting character is neutralised (= + - @ tab CR)', () => {
     const values = ['=1+1', '+SUM(A1)', '-2+3', '@SUM(A1)', '\tcmd', '\rcmd'];
-    const out = csvOf(values.map((v) => ({ v })), ['v']);
-    const cells = Papa.parse<string[]>(out, { skipEmptyLines: true }).data.slice(1).map((r) => r[0]);
+    const out = csvOf(
+      values.map((v) => ({ v })),
+      ['v'],
+    );
+    const cells = Papa.parse<string[]>(out, { skipEmptyLines: true })
+      .data.slice(1)
+      .map((r) => r[0]);
     expect(cells).toEqual(values.map((v) => `'${v}`));
   });
 
   it('multi-line values starting with a formula character are neutralised too (issue 10)', () => {
-    const values = ['=cmd|\' /C calc\'!A0\nsecond line', '+1\r\n2', '-2+3\nx', '@SUM(A1)\ny', '\tcmd\nz', '\rcmd\nw', '=A1\r'];
-    const out = csvOf(values.map((v) => ({ v })), ['v']);
-    const cells = Papa.parse<string[]>(out, { newline: '\r\n', skipEmptyLines: true }).data.slice(1).map((r) => r[0]);
+    const values = [
+      "=cmd|' /C calc'!A0\nsecond line",
+      '+1\r\n2',
+      '-2+3\nx',
+      '@SUM(A1)\ny',
+      '\tcmd\nz',
+      '\rcmd\nw',
+      '=A1\r',
+    ];
+    const out = csvOf(
+      values.map((v) => ({ v })),
+      ['v'],
+    );
+    const cells = Papa.parse<string[]>(out, { newline: '\r\n', skipEmptyLines: true })
+      .data.slice(1)
+      .map((r) => r[0]);
     expect(cells).toEqual(values.map((v) => `'${v}`));
   });
 
@@ -55,7 +73,11 @@ describe('csvOf', () => {
     const out = csvOf(rows, ['a', 'b', 'c']);
     expect(out.split('\r\n')[1]).toBe('"x,y","say ""hi""","line1\nline2"');
     const parsed = Papa.parse<string[]>(out, { newline: '\r\n', skipEmptyLines: true }).data;
-    expect(parsed).toEqual([['a', 'b', 'c'], ['x,y', 'say "hi"', 'line1\nline2'], ['plain', '', 'cr\r\nlf']]);
+    expect(parsed).toEqual([
+      ['a', 'b', 'c'],
+      ['x,y', 'say "hi"', 'line1\nline2'],
+      ['plain', '', 'cr\r\nlf'],
+    ]);
   });
 
   it('no rows: the header only', () => {
@@ -64,8 +86,19 @@ describe('csvOf', () => {
 });
 
 const events = [
-  { eventVersion: '1.08', eventTime: '2024-03-01T12:00:00Z', eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', requestParameters: { keyId: 'k' } },
-  { eventTime: '2024-03-01T12:00:01Z', eventSource: 'kms.amazonaws.com', eventName: 'Encrypt', resources: [{ ARN: 'arn:aws:kms:us-east-1:1:key/k' }] },
+  {
+    eventVersion: '1.08',
+    eventTime: '2024-03-01T12:00:00Z',
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    requestParameters: { keyId: 'k' },
+  },
+  {
+    eventTime: '2024-03-01T12:00:01Z',
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Encrypt',
+    resources: [{ ARN: 'arn:aws:kms:us-east-1:1:key/k' }],
+  },
   { eventSource: 'cloudhsm.amazonaws.com', eventName: 'CreateCluster', note: 'unicode ✓ "quoted" \\ back' },
 ];
 
@@ -102,7 +135,11 @@ describe('Records JSON', () => {
 
 describe('JSON lines', () => {
   it('one compact event per line; pretty-printed inputs are re-serialised', () => {
-    const texts = [JSON.stringify(events[0], null, 2), JSON.stringify(events[1], null, '\t').replaceAll('\n', '\r\n'), JSON.stringify(events[2])];
+    const texts = [
+      JSON.stringify(events[0], null, 2),
+      JSON.stringify(events[1], null, '\t').replaceAll('\n', '\r\n'),
+      JSON.stringify(events[2]),
+    ];
     const out = jsonLinesOf(texts);
     expect(out.endsWith('\n')).toBe(true);
     const lines = out.slice(0, -1).split('\n');
@@ -122,7 +159,9 @@ describe('JSON lines', () => {
     const t = JSON.stringify({ eventName: 'X', errorMessage: 'a\nb' });
     expect(t.includes('\n')).toBe(false);
     expect(jsonLinesOf([t])).toBe(`${t}\n`);
-    expect(JSON.parse(jsonLinesOf([JSON.stringify({ errorMessage: 'a\nb' }, null, 2)]))).toEqual({ errorMessage: 'a\nb' });
+    expect(JSON.parse(jsonLinesOf([JSON.stringify({ errorMessage: 'a\nb' }, null, 2)]))).toEqual({
+      errorMessage: 'a\nb',
+    });
   });
 
   it('no events: empty output; parts are one line each', async () => {

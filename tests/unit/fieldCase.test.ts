@@ -22,13 +22,23 @@ const events: CloudTrailEvent[] = [
 function engine(): Engine {
   const built = buildColumns(events);
   const ix = new ColumnarIndex();
-  ix.addSegment({ id: 1, fileId: 1, n: events.length, time: built.time, eid: new Uint32Array(events.length * 2), cols: built.cols });
+  ix.addSegment({
+    id: 1,
+    fileId: 1,
+    n: events.length,
+    time: built.time,
+    eid: new Uint32Array(events.length * 2),
+    cols: built.cols,
+  });
   const fx = new FieldIndex();
   fx.add({ id: 1, ...buildFieldStore(events) }, 0);
   return new Engine(ix, fx);
 }
 
-const count = (q: string) => engine().evaluate(parseQuery(q)).reduce((a, b) => a + b, 0);
+const count = (q: string) =>
+  engine()
+    .evaluate(parseQuery(q))
+    .reduce((a, b) => a + b, 0);
 
 describe('field names are case-insensitive', () => {
   it('resources[].arn and resources[].ARN are the same field (resources.ARN, ResourceName, key:)', () => {

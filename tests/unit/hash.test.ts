@@ -57,13 +57,16 @@ function randomValue(r: () => number, depth = 0): unknown {
   }
   if (t < 0.65) return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
   const o: Record<string, unknown> = {};
-  for (let i = Math.floor(r() * 4); i > 0; i--) o[['a', 'b', 'c', 'd', 'e'][Math.floor(r() * 5)]] = randomValue(r, depth + 1);
+  for (let i = Math.floor(r() * 4); i > 0; i--)
+    o[['a', 'b', 'c', 'd', 'e'][Math.floor(r() * 5)]] = randomValue(r, depth + 1);
   return o;
 }
 
 describe('contentHash', () => {
   it('is the same for an event with keys in another order at every level', () => {
-    const e = kmsEvent(5, { additionalEventData: { a: { b: { c: [{ x: 1, y: 2 }, { z: [3, { p: null, q: 'r' }] }] } } } });
+    const e = kmsEvent(5, {
+      additionalEventData: { a: { b: { c: [{ x: 1, y: 2 }, { z: [3, { p: null, q: 'r' }] }] } } },
+    });
     expect(h(reorder(e))).toBe(h(e));
     expect(JSON.stringify(reorder(e))).not.toBe(JSON.stringify(e));
   });
@@ -123,7 +126,9 @@ describe('contentHash', () => {
 
   it('differs for a null field and a missing field', () => {
     expect(h({ a: 1, b: null })).not.toBe(h({ a: 1 }));
-    expect(h({ ...kmsEvent(1), responseElements: null })).not.toBe(h((({ responseElements: _, ...rest }) => rest)(kmsEvent(1))));
+    expect(h({ ...kmsEvent(1), responseElements: null })).not.toBe(
+      h((({ responseElements: _, ...rest }) => rest)(kmsEvent(1))),
+    );
     expect(h([null])).not.toBe(h([]));
   });
 
@@ -155,7 +160,8 @@ describe('contentHash', () => {
 
   it('has no collisions among 100,000 distinct events', () => {
     const seen = new Set<string>();
-    for (let i = 0; i < 100_000; i++) seen.add(h({ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventID: String(i), n: i }));
+    for (let i = 0; i < 100_000; i++)
+      seen.add(h({ eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', eventID: String(i), n: i }));
     expect(seen.size).toBe(100_000);
   });
 
@@ -190,8 +196,15 @@ describe('the field store walk computes the same hash', () => {
     const r = rng(7);
     const evs: unknown[] = [];
     for (let i = 0; i < 3000; i++) {
-      const e: Record<string, unknown> = { eventSource: ['kms.amazonaws.com', 'a', 1, null][i % 4], eventName: randomValue(r) };
-      if (r() < 0.7) e.userIdentity = r() < 0.8 ? { type: randomValue(r), accountId: '1', arn: randomValue(r), x: { y: [randomValue(r)] } } : randomValue(r);
+      const e: Record<string, unknown> = {
+        eventSource: ['kms.amazonaws.com', 'a', 1, null][i % 4],
+        eventName: randomValue(r),
+      };
+      if (r() < 0.7)
+        e.userIdentity =
+          r() < 0.8
+            ? { type: randomValue(r), accountId: '1', arn: randomValue(r), x: { y: [randomValue(r)] } }
+            : randomValue(r);
       if (r() < 0.5) e.awsRegion = randomValue(r);
       if (r() < 0.5) e.requestParameters = randomValue(r);
       if (r() < 0.3) e.userIdentity = {};
@@ -217,7 +230,9 @@ describe('the field store walk computes the same hash', () => {
     ref.addEvent(kmsEvent(2) as unknown as Record<string, unknown>, out, 4);
     const want = ref.finish();
     expect([...fs.rowStart]).toEqual([...want.rowStart]);
-    expect([...fs.entryValue]).toEqual([...want.entryValue].map((c) => fs.values.split('\u0000').indexOf(want.values.split('\u0000')[c])));
+    expect([...fs.entryValue]).toEqual(
+      [...want.entryValue].map((c) => fs.values.split('\u0000').indexOf(want.values.split('\u0000')[c])),
+    );
     expect(h(kmsEvent(2))).toBe(`${out[2].toString(16)}:${out[3].toString(16)}`);
   });
 });

@@ -29,7 +29,13 @@ export function kmsEvent(i: number, extra: Record<string, unknown> = {}): CloudT
       accountId: '111122223333',
       accessKeyId: `ASIAEXAMPLE${i}`,
       sessionContext: {
-        sessionIssuer: { type: 'Role', principalId: 'AROAEXAMPLE', arn: 'arn:aws:iam::111122223333:role/Admin', accountId: '111122223333', userName: 'Admin' },
+        sessionIssuer: {
+          type: 'Role',
+          principalId: 'AROAEXAMPLE',
+          arn: 'arn:aws:iam::111122223333:role/Admin',
+          accountId: '111122223333',
+          userName: 'Admin',
+        },
         attributes: { creationDate: '2024-05-01T00:00:00Z', mfaAuthenticated: 'false' },
       },
     },
@@ -39,12 +45,17 @@ export function kmsEvent(i: number, extra: Record<string, unknown> = {}): CloudT
     awsRegion: 'us-east-1',
     sourceIPAddress: `198.51.100.${i % 250}`,
     userAgent: 'aws-cli/2.15.0',
-    requestParameters: { keyId: `arn:aws:kms:us-east-1:111122223333:key/0000-${i}`, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+    requestParameters: {
+      keyId: `arn:aws:kms:us-east-1:111122223333:key/0000-${i}`,
+      encryptionAlgorithm: 'SYMMETRIC_DEFAULT',
+    },
     responseElements: null,
     requestID: `req-${i}`,
     eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
     readOnly: true,
-    resources: [{ accountId: '111122223333', type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:111122223333:key/0000-${i}` }],
+    resources: [
+      { accountId: '111122223333', type: 'AWS::KMS::Key', ARN: `arn:aws:kms:us-east-1:111122223333:key/0000-${i}` },
+    ],
     eventType: 'AwsApiCall',
     managementEvent: true,
     recipientAccountId: '111122223333',
@@ -99,7 +110,8 @@ export function digestDoc(): Record<string, unknown> {
     digestStartTime: '2024-05-01T00:00:00Z',
     digestEndTime: '2024-05-01T01:00:00Z',
     digestS3Bucket: 'trail-bucket',
-    digestS3Object: 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20240501T010000Z.json.gz',
+    digestS3Object:
+      'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/111122223333_CloudTrail-Digest_us-east-1_main_us-east-1_20240501T010000Z.json.gz',
     digestPublicKeyFingerprint: '0123456789abcdef0123456789abcdef',
     digestSignatureAlgorithm: 'SHA256withRSA',
     newestEventTime: '2024-05-01T00:59:00Z',
@@ -112,7 +124,8 @@ export function digestDoc(): Record<string, unknown> {
     logFiles: [
       {
         s3Bucket: 'trail-bucket',
-        s3Object: 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json.gz',
+        s3Object:
+          'AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json.gz',
         hashValue: 'aa'.repeat(32),
         hashAlgorithm: 'SHA-256',
         newestEventTime: '2024-05-01T00:04:00Z',

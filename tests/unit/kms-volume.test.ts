@@ -9,12 +9,14 @@ import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import { keyArn, kmsCall } from './analysis-helpers';
 import { createKey, keyOp, run, use } from './kms-helpers';
 
-
 describe('about 200,000 generated KMS events', () => {
   it('completes, and the per-key counts add up to the rows attributed to keys', () => {
     const N_KEYS = 400;
     const N = 200_000;
-    const ids = Array.from({ length: N_KEYS }, (_, i) => `${i.toString(16).padStart(8, '0')}-12ab-34cd-56ef-1234567890ab`);
+    const ids = Array.from(
+      { length: N_KEYS },
+      (_, i) => `${i.toString(16).padStart(8, '0')}-12ab-34cd-56ef-1234567890ab`,
+    );
     const arns = ids.map((id) => keyArn(id));
     const crypto = new Array<number>(N_KEYS).fill(0);
     const mgmt = new Array<number>(N_KEYS).fill(0);
@@ -25,7 +27,13 @@ describe('about 200,000 generated KMS events', () => {
     for (let k = 0; k < N_KEYS; k++) {
       events.push(createKey(ids[k], iso(s++)));
       mgmt[k]++;
-      events.push(kmsCall('CreateAlias', { time: iso(s++), key: arns[k], requestParameters: { aliasName: `alias/k${k}`, targetKeyId: ids[k] } }));
+      events.push(
+        kmsCall('CreateAlias', {
+          time: iso(s++),
+          key: arns[k],
+          requestParameters: { aliasName: `alias/k${k}`, targetKeyId: ids[k] },
+        }),
+      );
       mgmt[k]++;
     }
     const ops = ['Decrypt', 'Encrypt', 'GenerateDataKey', 'ReEncrypt'];
@@ -54,7 +62,14 @@ describe('about 200,000 generated KMS events', () => {
         events.push(keyOp('EnableKey', arns[k], iso(s++)));
         mgmt[k]++;
       } else {
-        events.push(use(ops[i % ops.length], arns[k], iso(s++), i % 97 === 0 ? { error: ['AccessDeniedException', 'denied'] } : {}));
+        events.push(
+          use(
+            ops[i % ops.length],
+            arns[k],
+            iso(s++),
+            i % 97 === 0 ? { error: ['AccessDeniedException', 'denied'] } : {},
+          ),
+        );
         crypto[k]++;
       }
     }
@@ -63,7 +78,9 @@ describe('about 200,000 generated KMS events', () => {
     const { ix, a } = run(...chunks);
     expect(ix.n).toBe(N);
     expect(a.keys).toHaveLength(N_KEYS);
-    const kmsRows = [...a.keyOfRow].filter((k, r) => k >= 0 && ix.value('eventSource', r) === 'kms.amazonaws.com').length;
+    const kmsRows = [...a.keyOfRow].filter(
+      (k, r) => k >= 0 && ix.value('eventSource', r) === 'kms.amazonaws.com',
+    ).length;
     const sum = a.keys.reduce((n, k) => n + k.cryptoCalls + k.managementCalls, 0);
     expect(sum).toBe(kmsRows);
     expect(sum).toBe(N - unattributed);

@@ -50,7 +50,8 @@ function sources(dir: string): string[] {
 /** Relative module specifiers of a source text: static imports, re-exports and dynamic imports. */
 export function importsOf(text: string): string[] {
   const out: string[] = [];
-  const re = /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
+  const re =
+    /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s+['"]([^'"]+)['"]/gm;
   for (const m of text.matchAll(re)) {
     const spec = m[1] ?? m[2] ?? m[3];
     if (spec.startsWith('.')) out.push(spec);
@@ -67,7 +68,9 @@ export function forbiddenEdges(lib: string): string[] {
     const fromRank = LAYERS.indexOf(fromLayer);
     if (fromRank < 0) bad.push(`${from}: folder ${fromLayer} has no layer (add it to LAYERS)`);
     for (const spec of importsOf(readFileSync(file, 'utf8'))) {
-      const to = relative(lib, resolve(dirname(file), spec)).split('\\').join('/');
+      const to = relative(lib, resolve(dirname(file), spec))
+        .split('\\')
+        .join('/');
       if (to.startsWith('..')) {
         bad.push(`${from} -> ${spec} (src/lib must not import outside itself)`);
         continue;
@@ -75,9 +78,11 @@ export function forbiddenEdges(lib: string): string[] {
       if (ROOTS.includes(from)) continue;
       const toLayer = to.split('/')[0];
       const toRank = LAYERS.indexOf(toLayer);
-      if (ROOTS.some((r) => r.replace(/\.ts$/, '') === to.replace(/\.ts$/, ''))) bad.push(`${from} -> ${to} (a composition root)`);
+      if (ROOTS.some((r) => r.replace(/\.ts$/, '') === to.replace(/\.ts$/, '')))
+        bad.push(`${from} -> ${to} (a composition root)`);
       else if (toRank > fromRank) bad.push(`${from} -> ${to} (${fromLayer} may not import ${toLayer})`);
-      else if (NARROW.some((e) => from.startsWith(e.from) && to.replace(/\.ts$/, '') === e.to)) bad.push(`${from} -> ${to} (use the EventTable interfaces)`);
+      else if (NARROW.some((e) => from.startsWith(e.from) && to.replace(/\.ts$/, '') === e.to))
+        bad.push(`${from} -> ${to} (use the EventTable interfaces)`);
     }
   }
   return bad;

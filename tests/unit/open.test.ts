@@ -8,7 +8,8 @@ import { prepare } from '../../src/lib/ingest/prepare';
 import { blob, cat, kmsEvents, leafText, leavesOf, noise, s3File, td, te } from './helpers';
 import { LONGNAME_TGZ_BASE64 } from './tar-fixtures';
 
-const LOG = 'AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json.gz';
+const LOG =
+  'AWSLogs/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json.gz';
 
 const sources: [string, (b: Uint8Array) => Source][] = [
   ['Uint8Array', (b) => b],
@@ -137,25 +138,39 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('the empty file is not CloudTrail', async () => {
-    expect(summary(await leavesOf('empty.json', src(new Uint8Array(0))))).toEqual([['empty.json', 'not-cloudtrail: empty file (0 bytes)']]);
+    expect(summary(await leavesOf('empty.json', src(new Uint8Array(0))))).toEqual([
+      ['empty.json', 'not-cloudtrail: empty file (0 bytes)'],
+    ]);
   });
 
   it('a binary file (PNG) is not CloudTrail', async () => {
-    const png = cat(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]), noise(200));
+    const png = cat(
+      new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52]),
+      noise(200),
+    );
     const leaves = await leavesOf('img.png', src(png));
     expect(leaves).toHaveLength(1);
     expect(problem(leaves[0])).toEqual({ status: 'not-cloudtrail', reason: expect.stringContaining('binary') });
   });
 
   it('gzip of an empty file and of a binary file are not CloudTrail', async () => {
-    expect(problem((await leavesOf('e.gz', src(gzipSync(new Uint8Array(0)))))[0])).toEqual({ status: 'not-cloudtrail', reason: 'gzip of an empty file' });
-    expect(problem((await leavesOf('b.gz', src(gzipSync(noise(5000)))))[0])).toEqual({ status: 'not-cloudtrail', reason: 'gzip of a binary file (not text)' });
+    expect(problem((await leavesOf('e.gz', src(gzipSync(new Uint8Array(0)))))[0])).toEqual({
+      status: 'not-cloudtrail',
+      reason: 'gzip of an empty file',
+    });
+    expect(problem((await leavesOf('b.gz', src(gzipSync(noise(5000)))))[0])).toEqual({
+      status: 'not-cloudtrail',
+      reason: 'gzip of a binary file (not text)',
+    });
   });
 
   it('zip members in nested folders keep their paths', async () => {
     const a = s3File(kmsEvents(2));
     const b = s3File(kmsEvents(3, 10));
-    const z = zipSync({ 'top.json': strToU8('[]'), dir: { sub: { 'file.json': strToU8(a) }, 'b.json.gz': gzipSync(strToU8(b)) } });
+    const z = zipSync({
+      'top.json': strToU8('[]'),
+      dir: { sub: { 'file.json': strToU8(a) }, 'b.json.gz': gzipSync(strToU8(b)) },
+    });
     const leaves = await leavesOf('archive.zip', src(z));
     expect(summary(leaves).sort()).toEqual(
       [
@@ -169,9 +184,19 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('zip member names are cleaned: no "..", no leading "/", "\\\\" as "/"', async () => {
-    const z = zipSync({ '../evil.json': strToU8('{"a":1}'), '/abs/x.json': strToU8('{"b":2}'), 'win\\path\\y.json': strToU8('{"c":3}'), 'a/../../b/./z.json': strToU8('{}') });
+    const z = zipSync({
+      '../evil.json': strToU8('{"a":1}'),
+      '/abs/x.json': strToU8('{"b":2}'),
+      'win\\path\\y.json': strToU8('{"c":3}'),
+      'a/../../b/./z.json': strToU8('{}'),
+    });
     const paths = (await leavesOf('archive.zip', src(z))).map((l) => l.path).sort();
-    expect(paths).toEqual(['archive.zip!a/b/z.json', 'archive.zip!abs/x.json', 'archive.zip!evil.json', 'archive.zip!win/path/y.json']);
+    expect(paths).toEqual([
+      'archive.zip!a/b/z.json',
+      'archive.zip!abs/x.json',
+      'archive.zip!evil.json',
+      'archive.zip!win/path/y.json',
+    ]);
     for (const p of paths) expect(p).not.toContain('..');
   });
 
@@ -184,9 +209,17 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('a zip with stored and deflated members larger than a read chunk', async () => {
-    const big = te.encode(kmsEvents(4000).map((e) => JSON.stringify(e)).join('\n'));
+    const big = te.encode(
+      kmsEvents(4000)
+        .map((e) => JSON.stringify(e))
+        .join('\n'),
+    );
     expect(big.length).toBeGreaterThan(1 << 20);
-    const z = zipSync({ 'stored.json': [big, { level: 0 }], 'deflated.json': [big, { level: 9 }], 'after.json': strToU8('{"x":1}') });
+    const z = zipSync({
+      'stored.json': [big, { level: 0 }],
+      'deflated.json': [big, { level: 9 }],
+      'after.json': strToU8('{"x":1}'),
+    });
     const leaves = await leavesOf('big.zip', src(z));
     expect(leaves.map((l) => l.path)).toEqual(['big.zip!stored.json', 'big.zip!deflated.json', 'big.zip!after.json']);
     expect(sameBytes((leaves[0] as { bytes: Uint8Array }).bytes, big)).toBe(true);
@@ -194,11 +227,17 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('an empty zip archive', async () => {
-    expect(summary(await leavesOf('e.zip', src(zipSync({}))))).toEqual([['e.zip', 'not-cloudtrail: zip archive with no members']]);
+    expect(summary(await leavesOf('e.zip', src(zipSync({}))))).toEqual([
+      ['e.zip', 'not-cloudtrail: zip archive with no members'],
+    ]);
   });
 
   it('empty and binary zip members are reported, others read', async () => {
-    const z = zipSync({ 'empty.json': new Uint8Array(0), 'bin.dat': noise(3000), 'ok.json': strToU8('{"Records":[]}') });
+    const z = zipSync({
+      'empty.json': new Uint8Array(0),
+      'bin.dat': noise(3000),
+      'ok.json': strToU8('{"Records":[]}'),
+    });
     expect(summary(await leavesOf('m.zip', src(z))).sort()).toEqual(
       [
         ['m.zip!bin.dat', 'not-cloudtrail: binary file (not text, not gzip, zip or tar)'],
@@ -255,9 +294,13 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   });
 
   it('a zip cut exactly between two members: the members before are kept, a corrupt leaf names the truncation', async () => {
-    const z = zipSync({ 'a.json': strToU8('{"a":1}'), 'b.json': strToU8('{"b":2}'), 'c.json': strToU8('{"c":3}') }, { level: 0 });
+    const z = zipSync(
+      { 'a.json': strToU8('{"a":1}'), 'b.json': strToU8('{"b":2}'), 'c.json': strToU8('{"c":3}') },
+      { level: 0 },
+    );
     const starts: number[] = [];
-    for (let i = 0; i + 3 < z.length; i++) if (z[i] === 0x50 && z[i + 1] === 0x4b && z[i + 2] === 3 && z[i + 3] === 4) starts.push(i);
+    for (let i = 0; i + 3 < z.length; i++)
+      if (z[i] === 0x50 && z[i + 1] === 0x4b && z[i + 2] === 3 && z[i + 3] === 4) starts.push(i);
     expect(starts).toHaveLength(3);
     for (const cut of [starts[2], starts[2] + 10, starts[1] + 2]) {
       const s = summary(await leavesOf('cut.zip', src(z.subarray(0, cut))));
@@ -299,14 +342,21 @@ describe.each(sources)('openInput on a %s', (_, src) => {
 
   it('a tar.gz with nested folders', async () => {
     const a = s3File(kmsEvents(3));
-    const t = gzipSync(await createTar([{ name: 'AWSLogs/' }, { name: 'AWSLogs/111122223333/CloudTrail/us-east-1/x.json', data: a }, { name: 'other/readme.txt', data: 'hello' }]));
+    const t = gzipSync(
+      await createTar([
+        { name: 'AWSLogs/' },
+        { name: 'AWSLogs/111122223333/CloudTrail/us-east-1/x.json', data: a },
+        { name: 'other/readme.txt', data: 'hello' },
+      ]),
+    );
     expect(summary(await leavesOf('x.tar.gz', src(t)))).toEqual([
       ['x.tar.gz!AWSLogs/111122223333/CloudTrail/us-east-1/x.json', a],
       ['x.tar.gz!other/readme.txt', 'hello'],
     ]);
   });
 
-  const TAR_LOG = 'AWSLogs/o-aa111bb222/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json';
+  const TAR_LOG =
+    'AWSLogs/o-aa111bb222/111122223333/CloudTrail/us-east-1/2024/05/01/111122223333_CloudTrail_us-east-1_20240501T0005Z_abcDEF123.json';
   it.each([
     ['gnu', TAR_LOG, `exports/${'x'.repeat(120)}/events.json`],
     ['pax', `my exports é/${TAR_LOG}`, 'short name.json'],
@@ -314,18 +364,30 @@ describe.each(sources)('openInput on a %s', (_, src) => {
   ])('long member paths in %s-format tars are read whole (tar.gz and tar)', async (fmt, first, second) => {
     // written by Python's tarfile (tests/fixtures/make-tars.py)
     const tgz = base64Bytes(LONGNAME_TGZ_BASE64[fmt as 'gnu' | 'pax' | 'ustar']);
-    for (const [name, bytes] of [['l.tar.gz', tgz], ['l.tar', gunzipSync(tgz)]] as const) {
+    for (const [name, bytes] of [
+      ['l.tar.gz', tgz],
+      ['l.tar', gunzipSync(tgz)],
+    ] as const) {
       const leaves = await leavesOf(name, src(bytes));
       expect(leaves.map((l) => l.path)).toEqual([`${name}!${first}`, `${name}!${second}`]);
       const out = parseText(leafText(leaves[0]));
       expect(out.kind === 'events' && out.events[0].eventID).toBe('11111111-2222-4333-8444-555555555555');
-      expect(parseS3Path(leaves[0].path)).toMatchObject({ orgId: 'o-aa111bb222', account: '111122223333', region: 'us-east-1', fileType: 'log' });
+      expect(parseS3Path(leaves[0].path)).toMatchObject({
+        orgId: 'o-aa111bb222',
+        account: '111122223333',
+        region: 'us-east-1',
+        fileType: 'log',
+      });
     }
   });
 
   it('a tar inside a tar', async () => {
     const inner = await createTar([{ name: 'in/inner.json', data: '{"inner":true}' }]);
-    const outer = await createTar([{ name: 'first.json', data: '{"first":true}' }, { name: 'sub/inner.tar', data: inner }, { name: 'last.json', data: '{"last":true}' }]);
+    const outer = await createTar([
+      { name: 'first.json', data: '{"first":true}' },
+      { name: 'sub/inner.tar', data: inner },
+      { name: 'last.json', data: '{"last":true}' },
+    ]);
     expect(summary(await leavesOf('o.tar', src(outer)))).toEqual([
       ['o.tar!first.json', '{"first":true}'],
       ['o.tar!sub/inner.tar!in/inner.json', '{"inner":true}'],
@@ -364,7 +426,11 @@ describe.each(sources)('openInput on a %s', (_, src) => {
 describe('openInput: limits and control', () => {
   it('a tar is read as a stream: its first member is handed over before the archive is read to its end', async () => {
     const big = te.encode(s3File(kmsEvents(2)).padEnd(16 << 20, ' '));
-    const t = await createTar([{ name: 'first.json', data: '{"first":true}' }, { name: 'big.json', data: big }, { name: 'last.json', data: '{"last":true}' }]);
+    const t = await createTar([
+      { name: 'first.json', data: '{"first":true}' },
+      { name: 'big.json', data: big },
+      { name: 'last.json', data: '{"last":true}' },
+    ]);
     let read = 0;
     const seenAt: [string, number][] = [];
     for await (const l of openInput('s.tar', t, { progress: (n) => (read = n) })) seenAt.push([l.path, read]);
@@ -374,7 +440,10 @@ describe('openInput: limits and control', () => {
   });
 
   it('a tar member declared larger than 256 MiB is corrupt, naming the cap, without being read; one cut short says so', async () => {
-    const t = await createTar([{ name: 'ok.json', data: '{"ok":1}' }, { name: 'huge.json', data: '{}' }]);
+    const t = await createTar([
+      { name: 'ok.json', data: '{"ok":1}' },
+      { name: 'huge.json', data: '{}' },
+    ]);
     // the second header (at 1024) claims 300 MiB: rewrite its size field and checksum
     const h = t.subarray(1024, 1536);
     h.set(te.encode((300 * 1024 * 1024).toString(8).padStart(11, '0') + '\0'), 124);
@@ -386,7 +455,9 @@ describe('openInput: limits and control', () => {
       ['cap.tar!huge.json', expect.stringMatching(/^corrupt: cap\.tar!huge\.json exceeds the 256 MiB cap/)],
     ]);
     const cut = await createTar([{ name: 'a.json', data: 'x'.repeat(2000) }]);
-    expect(summary(await leavesOf('cut.tar', cut.subarray(0, 1024)))).toEqual([['cut.tar!a.json', 'corrupt: tar member truncated: the archive ends after 512 of its 2000 bytes']]);
+    expect(summary(await leavesOf('cut.tar', cut.subarray(0, 1024)))).toEqual([
+      ['cut.tar!a.json', 'corrupt: tar member truncated: the archive ends after 512 of its 2000 bytes'],
+    ]);
   });
 
   it('a plain text file over 256 MiB is corrupt, naming the cap, in memory (as tar members are) or as a Blob', async () => {
@@ -395,7 +466,10 @@ describe('openInput: limits and control', () => {
     for (const src of [big, blob(big)]) {
       const leaves = await leavesOf('huge.json', src);
       expect(leaves).toHaveLength(1);
-      expect(problem(leaves[0])).toEqual({ status: 'corrupt', reason: expect.stringMatching(/huge\.json exceeds the 256 MiB cap/) });
+      expect(problem(leaves[0])).toEqual({
+        status: 'corrupt',
+        reason: expect.stringMatching(/huge\.json exceeds the 256 MiB cap/),
+      });
     }
   });
 
@@ -416,7 +490,9 @@ describe('openInput: limits and control', () => {
 
   it('a cancelled read throws CancelledError', async () => {
     const gz = gzipSync(te.encode(s3File(kmsEvents(10))));
-    await expect(leavesOf('c.json.gz', blob(gz), { cancel: { cancelled: true } })).rejects.toBeInstanceOf(CancelledError);
+    await expect(leavesOf('c.json.gz', blob(gz), { cancel: { cancelled: true } })).rejects.toBeInstanceOf(
+      CancelledError,
+    );
     const z = zipSync({ 'a.json': strToU8('{}') });
     await expect(leavesOf('c.zip', z, { cancel: { cancelled: true } })).rejects.toBeInstanceOf(CancelledError);
     const t = await createTar([{ name: 'a.json', data: '{}' }]);

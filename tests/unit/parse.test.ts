@@ -9,7 +9,8 @@ function prettyLines(n = 3): string[] {
 }
 
 function reasonOf(out: ReturnType<typeof parseText>): string {
-  if (out.kind !== 'corrupt' && out.kind !== 'not-cloudtrail') throw new Error(`expected a problem outcome, got ${out.kind}`);
+  if (out.kind !== 'corrupt' && out.kind !== 'not-cloudtrail')
+    throw new Error(`expected a problem outcome, got ${out.kind}`);
   return out.reason;
 }
 
@@ -40,14 +41,17 @@ describe('parseText: edges of the text', () => {
   });
 
   it('YAML text is not CloudTrail, even with flow mappings containing " {"', () => {
-    const yaml = 'Records:\n  - eventSource: kms.amazonaws.com\n    userIdentity: {type: Root}\n    eventName: Decrypt\n';
+    const yaml =
+      'Records:\n  - eventSource: kms.amazonaws.com\n    userIdentity: {type: Root}\n    eventName: Decrypt\n';
     const out = parseText(yaml);
     expect(out.kind).toBe('not-cloudtrail');
     expect(reasonOf(out)).toBe('not JSON (starts with "Records:\\n  -")');
   });
 
   it('HTML is not CloudTrail', () => {
-    expect(reasonOf(parseText('<!DOCTYPE html><html><body>{}</body></html>'))).toMatch(/^not JSON \(starts with "<!DOCTYPE/);
+    expect(reasonOf(parseText('<!DOCTYPE html><html><body>{}</body></html>'))).toMatch(
+      /^not JSON \(starts with "<!DOCTYPE/,
+    );
   });
 });
 
@@ -121,7 +125,11 @@ describe('parseText: broken JSON', () => {
   });
 
   it('jsonErrorOffset agrees with JSON.parse on thousands of mangled documents', () => {
-    const base = JSON.stringify({ Records: kmsEvents(2), n: [-1.5e3, 0, 12, true, false, null, 'a\u00e9\n"x'] }, null, 1);
+    const base = JSON.stringify(
+      { Records: kmsEvents(2), n: [-1.5e3, 0, 12, true, false, null, 'a\u00e9\n"x'] },
+      null,
+      1,
+    );
     const r = rng(7);
     const alphabet = '{}[],:"\\ \n0123456789-+.eEtrufalsn\u0001xu';
     let compared = 0;
@@ -131,7 +139,12 @@ describe('parseText: broken JSON', () => {
         const p = (r() * t.length) | 0;
         const ch = alphabet[(r() * alphabet.length) | 0];
         const op = r();
-        t = op < 0.33 ? t.slice(0, p) + t.slice(p + 1) : op < 0.66 ? t.slice(0, p) + ch + t.slice(p) : t.slice(0, p) + ch + t.slice(p + 1);
+        t =
+          op < 0.33
+            ? t.slice(0, p) + t.slice(p + 1)
+            : op < 0.66
+              ? t.slice(0, p) + ch + t.slice(p)
+              : t.slice(0, p) + ch + t.slice(p + 1);
       }
       if (r() < 0.1) t = t.slice(0, (r() * t.length) | 0);
       let expected: number;
@@ -253,7 +266,8 @@ describe('parseText: deep nesting', () => {
 
   it('prepare of a file whose only event is too deep is not CloudTrail, naming the depth', () => {
     // built as text: JSON.stringify itself overflows the stack on such a value
-    const ev = JSON.stringify(kmsEvent(0)).slice(0, -1) + ',"deep":' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000) + '}';
+    const ev =
+      JSON.stringify(kmsEvent(0)).slice(0, -1) + ',"deep":' + '{"a":'.repeat(100_000) + '1' + '}'.repeat(100_000) + '}';
     const text = `{"Records":[${ev}]}`;
     const p = prepare({ path: 'deep.json', bytes: te.encode(text), compressed: false });
     expect(p.kind).toBe('not-cloudtrail');

@@ -5,14 +5,25 @@ import { parseDuration, parseQuery, QuerySyntaxError, type QueryNode, type Value
 
 /** An unquoted bare word (exact, wildcard or `*`) over the whole event, at `pos`. */
 function word(text: string, pos: number): QueryNode {
-  const value: Value = text === '*' ? { kind: 'any' } : text.includes('*') ? { kind: 'wildcard', pattern: text } : { kind: 'exact', text, quoted: false };
+  const value: Value =
+    text === '*'
+      ? { kind: 'any' }
+      : text.includes('*')
+        ? { kind: 'wildcard', pattern: text }
+        : { kind: 'exact', text, quoted: false };
   return { type: 'match', field: null, value, pos, end: pos + text.length };
 }
 const exact = (text: string, quoted = false): Value => ({ kind: 'exact', text, quoted });
 const wild = (pattern: string): Value => ({ kind: 'wildcard', pattern });
 const re = (source: string, flags = ''): Value => ({ kind: 'regex', source, flags });
 const ANY: Value = { kind: 'any' };
-const match = (field: string | null, value: Value, pos: number, end: number): QueryNode => ({ type: 'match', field, value, pos, end });
+const match = (field: string | null, value: Value, pos: number, end: number): QueryNode => ({
+  type: 'match',
+  field,
+  value,
+  pos,
+  end,
+});
 const and = (...children: QueryNode[]): QueryNode => ({ type: 'and', children });
 const or = (...children: QueryNode[]): QueryNode => ({ type: 'or', children });
 const not = (child: QueryNode): QueryNode => ({ type: 'not', child });
@@ -91,9 +102,13 @@ describe('parseQuery: bare words', () => {
     expect(parseQuery(arn)).toEqual(word(arn, 0));
     const kms = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(parseQuery(`Decrypt ${kms}`)).toEqual(and(word('Decrypt', 0), word(kms, 8)));
-    expect(parseQuery('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/x')).toEqual(word('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/x', 0));
+    expect(parseQuery('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/x')).toEqual(
+      word('arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/x', 0),
+    );
     expect(parseQuery('arn:aws-cn:s3:::bucket/key')).toEqual(word('arn:aws-cn:s3:::bucket/key', 0));
-    expect(parseQuery('arn:aws:kms:*:111122223333:key/*')).toEqual(match(null, wild('arn:aws:kms:*:111122223333:key/*'), 0, 32));
+    expect(parseQuery('arn:aws:kms:*:111122223333:key/*')).toEqual(
+      match(null, wild('arn:aws:kms:*:111122223333:key/*'), 0, 32),
+    );
     expect(parseQuery(`-${arn}`)).toEqual(not(word(arn, 1)));
     expect(parseQuery(`(${arn})`)).toEqual(word(arn, 1));
   });
@@ -164,18 +179,31 @@ describe('parseQuery: field:value', () => {
 
   it('dotted CloudTrail paths', () => {
     const q1 = 'userIdentity.sessionContext.sessionIssuer.arn:arn:aws:iam::111122223333:role/Admin';
-    expect(parseQuery(q1)).toEqual(match('userIdentity.sessionContext.sessionIssuer.arn', exact('arn:aws:iam::111122223333:role/Admin'), 0, 82));
+    expect(parseQuery(q1)).toEqual(
+      match('userIdentity.sessionContext.sessionIssuer.arn', exact('arn:aws:iam::111122223333:role/Admin'), 0, 82),
+    );
     const q2 = 'requestParameters.keyId:1234abcd-12ab-34cd-56ef-1234567890ab';
-    expect(parseQuery(q2)).toEqual(match('requestParameters.keyId', exact('1234abcd-12ab-34cd-56ef-1234567890ab'), 0, 60));
-    expect(parseQuery('tlsDetails.tlsVersion:TLSv1.3')).toEqual(match('tlsDetails.tlsVersion', exact('TLSv1.3'), 0, 29));
-    expect(parseQuery('additionalEventData.x-amz-id-2:abc')).toEqual(match('additionalEventData.x-amz-id-2', exact('abc'), 0, 34));
+    expect(parseQuery(q2)).toEqual(
+      match('requestParameters.keyId', exact('1234abcd-12ab-34cd-56ef-1234567890ab'), 0, 60),
+    );
+    expect(parseQuery('tlsDetails.tlsVersion:TLSv1.3')).toEqual(
+      match('tlsDetails.tlsVersion', exact('TLSv1.3'), 0, 29),
+    );
+    expect(parseQuery('additionalEventData.x-amz-id-2:abc')).toEqual(
+      match('additionalEventData.x-amz-id-2', exact('abc'), 0, 34),
+    );
   });
 
   it('a value with colons keeps the whole ARN', () => {
     const q = 'principal:arn:aws:iam::111122223333:role/Admin';
     expect(q.length).toBe(46);
     expect(parseQuery(q)).toEqual(match('principal', exact('arn:aws:iam::111122223333:role/Admin'), 0, 46));
-    expect(parseQuery(`${q} eventName:Decrypt`)).toEqual(and(match('principal', exact('arn:aws:iam::111122223333:role/Admin'), 0, 46), match('eventName', exact('Decrypt'), 47, 64)));
+    expect(parseQuery(`${q} eventName:Decrypt`)).toEqual(
+      and(
+        match('principal', exact('arn:aws:iam::111122223333:role/Admin'), 0, 46),
+        match('eventName', exact('Decrypt'), 47, 64),
+      ),
+    );
     expect(parseQuery(`(${q})`)).toEqual(match('principal', exact('arn:aws:iam::111122223333:role/Admin'), 1, 47));
     expect(parseQuery('a:b:c')).toEqual(match('a', exact('b:c'), 0, 5));
     expect(parseQuery('a:b>c')).toEqual(match('a', exact('b>c'), 0, 5));
@@ -186,8 +214,12 @@ describe('parseQuery: field:value', () => {
     expect(parseQuery('key:alias/payments')).toEqual(match('key', exact('alias/payments'), 0, 18));
     const arn = 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
     expect(parseQuery(`key:${arn}`)).toEqual(match('key', exact(arn), 0, 4 + arn.length));
-    expect(parseQuery('key:arn:aws:kms:us-east-1:111122223333:alias/payments')).toEqual(match('key', exact('arn:aws:kms:us-east-1:111122223333:alias/payments'), 0, 53));
-    expect(parseQuery('requestParameters.url:https://example.com/a')).toEqual(match('requestParameters.url', exact('https://example.com/a'), 0, 43));
+    expect(parseQuery('key:arn:aws:kms:us-east-1:111122223333:alias/payments')).toEqual(
+      match('key', exact('arn:aws:kms:us-east-1:111122223333:alias/payments'), 0, 53),
+    );
+    expect(parseQuery('requestParameters.url:https://example.com/a')).toEqual(
+      match('requestParameters.url', exact('https://example.com/a'), 0, 43),
+    );
   });
 
   it('keywords, "-" and operators right after the colon are part of the value', () => {
@@ -199,8 +231,12 @@ describe('parseQuery: field:value', () => {
   });
 
   it('quoted field values', () => {
-    expect(parseQuery('userAgent:"aws-cli/2.0 Python"')).toEqual(match('userAgent', exact('aws-cli/2.0 Python', true), 0, 30));
-    expect(parseQuery("userAgent:'aws-cli/2.0 Python'")).toEqual(match('userAgent', exact('aws-cli/2.0 Python', true), 0, 30));
+    expect(parseQuery('userAgent:"aws-cli/2.0 Python"')).toEqual(
+      match('userAgent', exact('aws-cli/2.0 Python', true), 0, 30),
+    );
+    expect(parseQuery("userAgent:'aws-cli/2.0 Python'")).toEqual(
+      match('userAgent', exact('aws-cli/2.0 Python', true), 0, 30),
+    );
     expect(parseQuery('errorMessage:"say \\"no\\""')).toEqual(match('errorMessage', exact('say "no"', true), 0, 25));
     expect(parseQuery('errorCode:""')).toEqual(match('errorCode', exact('', true), 0, 12));
     expect(parseQuery('eventName:"Create*"')).toEqual(match('eventName', exact('Create*', true), 0, 19));
@@ -216,7 +252,9 @@ describe('parseQuery: field:value', () => {
   it('absence: -field:* and NOT field:*', () => {
     expect(parseQuery('-errorCode:*')).toEqual(not(match('errorCode', ANY, 1, 12)));
     expect(parseQuery('NOT errorCode:*')).toEqual(not(match('errorCode', ANY, 4, 15)));
-    expect(parseQuery('eventName:Decrypt -errorCode:*')).toEqual(and(match('eventName', exact('Decrypt'), 0, 17), not(match('errorCode', ANY, 19, 30))));
+    expect(parseQuery('eventName:Decrypt -errorCode:*')).toEqual(
+      and(match('eventName', exact('Decrypt'), 0, 17), not(match('errorCode', ANY, 19, 30))),
+    );
   });
 });
 
@@ -231,7 +269,9 @@ describe('parseQuery: regexes', () => {
 
   it('a fielded regex with a flag', () => {
     expect(parseQuery('eventName:/^Get.*/i')).toEqual(match('eventName', re('^Get.*', 'i'), 0, 19));
-    expect(parseQuery('eventName:/^Get.*/i errorCode:*')).toEqual(and(match('eventName', re('^Get.*', 'i'), 0, 19), match('errorCode', ANY, 20, 31)));
+    expect(parseQuery('eventName:/^Get.*/i errorCode:*')).toEqual(
+      and(match('eventName', re('^Get.*', 'i'), 0, 19), match('errorCode', ANY, 20, 31)),
+    );
   });
 
   it('an escaped "/" stays escaped in the source', () => {
@@ -262,22 +302,52 @@ describe('parseQuery: regexes', () => {
 
 describe('parseQuery: comparisons', () => {
   it('each operator', () => {
-    expect(parseQuery('eventTime>=2024-03-01')).toEqual({ type: 'compare', field: 'eventTime', op: '>=', text: '2024-03-01', pos: 0, end: 21 });
-    expect(parseQuery('eventTime<2024-03-01T12:00Z')).toEqual({ type: 'compare', field: 'eventTime', op: '<', text: '2024-03-01T12:00Z', pos: 0, end: 27 });
-    expect(parseQuery('responseElements.x>5')).toEqual({ type: 'compare', field: 'responseElements.x', op: '>', text: '5', pos: 0, end: 20 });
+    expect(parseQuery('eventTime>=2024-03-01')).toEqual({
+      type: 'compare',
+      field: 'eventTime',
+      op: '>=',
+      text: '2024-03-01',
+      pos: 0,
+      end: 21,
+    });
+    expect(parseQuery('eventTime<2024-03-01T12:00Z')).toEqual({
+      type: 'compare',
+      field: 'eventTime',
+      op: '<',
+      text: '2024-03-01T12:00Z',
+      pos: 0,
+      end: 27,
+    });
+    expect(parseQuery('responseElements.x>5')).toEqual({
+      type: 'compare',
+      field: 'responseElements.x',
+      op: '>',
+      text: '5',
+      pos: 0,
+      end: 20,
+    });
     expect(parseQuery('x<=1.5')).toEqual({ type: 'compare', field: 'x', op: '<=', text: '1.5', pos: 0, end: 6 });
   });
 
   it('a negative number and a quoted value', () => {
     expect(parseQuery('x>-5')).toEqual({ type: 'compare', field: 'x', op: '>', text: '-5', pos: 0, end: 4 });
-    expect(parseQuery('eventTime>="2024-03-01 12:00"')).toEqual({ type: 'compare', field: 'eventTime', op: '>=', text: '2024-03-01 12:00', pos: 0, end: 29 });
+    expect(parseQuery('eventTime>="2024-03-01 12:00"')).toEqual({
+      type: 'compare',
+      field: 'eventTime',
+      op: '>=',
+      text: '2024-03-01 12:00',
+      pos: 0,
+      end: 29,
+    });
   });
 
   it('a time range', () => {
-    expect(parseQuery('eventTime>=2024-03-01 eventTime<2024-03-02')).toEqual(and(
-      { type: 'compare', field: 'eventTime', op: '>=', text: '2024-03-01', pos: 0, end: 21 },
-      { type: 'compare', field: 'eventTime', op: '<', text: '2024-03-02', pos: 22, end: 42 },
-    ));
+    expect(parseQuery('eventTime>=2024-03-01 eventTime<2024-03-02')).toEqual(
+      and(
+        { type: 'compare', field: 'eventTime', op: '>=', text: '2024-03-01', pos: 0, end: 21 },
+        { type: 'compare', field: 'eventTime', op: '<', text: '2024-03-02', pos: 22, end: 42 },
+      ),
+    );
   });
 
   it('"last" with a comparison operator is an ordinary comparison', () => {
@@ -299,7 +369,9 @@ describe('parseQuery: last:', () => {
   });
 
   it('inside a larger query, with any case of "last", and with a quoted duration', () => {
-    expect(parseQuery('eventName:Decrypt last:24h')).toEqual(and(match('eventName', exact('Decrypt'), 0, 17), { type: 'last', ms: 864e5, text: '24h', pos: 18, end: 26 }));
+    expect(parseQuery('eventName:Decrypt last:24h')).toEqual(
+      and(match('eventName', exact('Decrypt'), 0, 17), { type: 'last', ms: 864e5, text: '24h', pos: 18, end: 26 }),
+    );
     expect(parseQuery('Last:7d')).toEqual({ type: 'last', ms: 6048e5, text: '7d', pos: 0, end: 7 });
     expect(parseQuery('LAST:30m')).toEqual({ type: 'last', ms: 18e5, text: '30m', pos: 0, end: 8 });
     expect(parseQuery('last:"24h"')).toEqual({ type: 'last', ms: 864e5, text: '24h', pos: 0, end: 10 });
@@ -331,7 +403,9 @@ describe('parseQuery: boolean structure', () => {
   it('AND binds tighter than OR', () => {
     expect(parseQuery('a OR b c')).toEqual(or(word('a', 0), and(word('b', 5), word('c', 7))));
     expect(parseQuery('a b OR c')).toEqual(or(and(word('a', 0), word('b', 2)), word('c', 7)));
-    expect(parseQuery('a AND b OR c AND d')).toEqual(or(and(word('a', 0), word('b', 6)), and(word('c', 11), word('d', 17))));
+    expect(parseQuery('a AND b OR c AND d')).toEqual(
+      or(and(word('a', 0), word('b', 6)), and(word('c', 11), word('d', 17))),
+    );
   });
 
   it('NOT and - bind tighter than AND', () => {
@@ -350,10 +424,12 @@ describe('parseQuery: boolean structure', () => {
   it('NOT and - on groups', () => {
     expect(parseQuery('-(a OR b)')).toEqual(not(or(word('a', 2), word('b', 7))));
     expect(parseQuery('NOT (a OR b)')).toEqual(not(or(word('a', 5), word('b', 10))));
-    expect(parseQuery('eventName:Decrypt -(errorCode:AccessDenied OR errorCode:*Exception)')).toEqual(and(
-      match('eventName', exact('Decrypt'), 0, 17),
-      not(or(match('errorCode', exact('AccessDenied'), 20, 42), match('errorCode', wild('*Exception'), 46, 66))),
-    ));
+    expect(parseQuery('eventName:Decrypt -(errorCode:AccessDenied OR errorCode:*Exception)')).toEqual(
+      and(
+        match('eventName', exact('Decrypt'), 0, 17),
+        not(or(match('errorCode', exact('AccessDenied'), 20, 42), match('errorCode', wild('*Exception'), 46, 66))),
+      ),
+    );
   });
 
   it('parentheses group without adding a node, and override precedence', () => {
@@ -366,19 +442,26 @@ describe('parseQuery: boolean structure', () => {
   });
 
   it('nested parentheses', () => {
-    expect(parseQuery('((a OR b) c) OR d')).toEqual(or(and(or(word('a', 2), word('b', 7)), word('c', 10)), word('d', 16)));
-    expect(parseQuery('(a (b (c OR d)))')).toEqual(and(word('a', 1), and(word('b', 4), or(word('c', 7), word('d', 12)))));
+    expect(parseQuery('((a OR b) c) OR d')).toEqual(
+      or(and(or(word('a', 2), word('b', 7)), word('c', 10)), word('d', 16)),
+    );
+    expect(parseQuery('(a (b (c OR d)))')).toEqual(
+      and(word('a', 1), and(word('b', 4), or(word('c', 7), word('d', 12)))),
+    );
     expect(parseQuery('( a )')).toEqual(word('a', 2));
   });
 
   it('a realistic investigation query', () => {
-    const q = 'eventSource:kms.amazonaws.com (eventName:Decrypt OR eventName:/^ReEncrypt/) -userIdentity.type:AWSService last:7d';
-    expect(parseQuery(q)).toEqual(and(
-      match('eventSource', exact('kms.amazonaws.com'), 0, 29),
-      or(match('eventName', exact('Decrypt'), 31, 48), match('eventName', re('^ReEncrypt'), 52, 74)),
-      not(match('userIdentity.type', exact('AWSService'), 77, 105)),
-      { type: 'last', ms: 6048e5, text: '7d', pos: 106, end: 113 },
-    ));
+    const q =
+      'eventSource:kms.amazonaws.com (eventName:Decrypt OR eventName:/^ReEncrypt/) -userIdentity.type:AWSService last:7d';
+    expect(parseQuery(q)).toEqual(
+      and(
+        match('eventSource', exact('kms.amazonaws.com'), 0, 29),
+        or(match('eventName', exact('Decrypt'), 31, 48), match('eventName', re('^ReEncrypt'), 52, 74)),
+        not(match('userIdentity.type', exact('AWSService'), 77, 105)),
+        { type: 'last', ms: 6048e5, text: '7d', pos: 106, end: 113 },
+      ),
+    );
   });
 });
 
@@ -568,7 +651,9 @@ function checkSpans(q: string, n: QueryNode): void {
     case 'compare': {
       const s = q.slice(n.pos, n.end);
       expect(s.startsWith(n.field + n.op)).toBe(true);
-      expect(s.slice(n.field.length + n.op.length).includes(n.text) || /^["']/.test(s.slice(n.field.length + n.op.length))).toBe(true);
+      expect(
+        s.slice(n.field.length + n.op.length).includes(n.text) || /^["']/.test(s.slice(n.field.length + n.op.length)),
+      ).toBe(true);
       return;
     }
     case 'last': {
@@ -593,23 +678,92 @@ function shift(n: QueryNode, d: number): QueryNode {
   }
 }
 
-interface Gen { text: string; ast: QueryNode }
+interface Gen {
+  text: string;
+  ast: QueryNode;
+}
 
 /** A generator of valid queries together with the AST the parser must produce for them. */
 function grammar(rand: () => number) {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
-  const WORDS = ['Decrypt', 'us-east-1', 'and', 'or', 'not', 'kms.amazonaws.com', 'AccessDenied', '10.0.0.1', 'Create*', '*Key*', '*', '2024-03-01',
-    'arn:aws:iam::111122223333:role/Admin', 'arn:aws:kms:*:111122223333:key/*', 'a=b', 'x-', '12:00', 'ÄÖ', "it's"];
-  const VALUES = [...WORDS, 'AND', 'OR', 'NOT', '-1', 'a:b', 'a<b', 'alias/payments', 'https://example.com/x', 'TLSv1.3',
-    'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab', '1234abcd-12ab-34cd-56ef-1234567890ab'];
-  const FIELDS = ['eventName', 'EventName', 'errorCode', 'userIdentity.sessionContext.sessionIssuer.arn', 'requestParameters.keyId',
-    'tlsDetails.tlsVersion', 'principal', 'key', 'awsRegion', 'userAgent', 'resources.ARN', 'x-amz-id', '_f'];
-  const REGEXES = ['Decrypt|Encrypt', '^Get.*', 'alias\\/pay', '[/]x', '[\\]/]+', 'key[/:][0-9a-f-]+$', '(?:Create|Delete)Key', 'a b', '"q"'];
+  const WORDS = [
+    'Decrypt',
+    'us-east-1',
+    'and',
+    'or',
+    'not',
+    'kms.amazonaws.com',
+    'AccessDenied',
+    '10.0.0.1',
+    'Create*',
+    '*Key*',
+    '*',
+    '2024-03-01',
+    'arn:aws:iam::111122223333:role/Admin',
+    'arn:aws:kms:*:111122223333:key/*',
+    'a=b',
+    'x-',
+    '12:00',
+    'ÄÖ',
+    "it's",
+  ];
+  const VALUES = [
+    ...WORDS,
+    'AND',
+    'OR',
+    'NOT',
+    '-1',
+    'a:b',
+    'a<b',
+    'alias/payments',
+    'https://example.com/x',
+    'TLSv1.3',
+    'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+    '1234abcd-12ab-34cd-56ef-1234567890ab',
+  ];
+  const FIELDS = [
+    'eventName',
+    'EventName',
+    'errorCode',
+    'userIdentity.sessionContext.sessionIssuer.arn',
+    'requestParameters.keyId',
+    'tlsDetails.tlsVersion',
+    'principal',
+    'key',
+    'awsRegion',
+    'userAgent',
+    'resources.ARN',
+    'x-amz-id',
+    '_f',
+  ];
+  const REGEXES = [
+    'Decrypt|Encrypt',
+    '^Get.*',
+    'alias\\/pay',
+    '[/]x',
+    '[\\]/]+',
+    'key[/:][0-9a-f-]+$',
+    '(?:Create|Delete)Key',
+    'a b',
+    '"q"',
+  ];
   const PHRASE_CHARS = ['a', 'b', ' ', '"', "'", '\\', '(', ')', ':', '*', '/', '-', 'AND', 'OR', '\t'];
   const SCALARS = ['5', '-5', '1.5', '2024-03-01', '2024-03-01T12:00Z', '0'];
-  const DURATIONS: [string, number][] = [['24h', 864e5], ['7d', 6048e5], ['30m', 18e5], ['15s', 15e3], ['2w', 12096e5], ['1.5h', 54e5]];
+  const DURATIONS: [string, number][] = [
+    ['24h', 864e5],
+    ['7d', 6048e5],
+    ['30m', 18e5],
+    ['15s', 15e3],
+    ['2w', 12096e5],
+    ['1.5h', 54e5],
+  ];
 
-  const wordValue = (text: string): Value => (text === '*' ? { kind: 'any' } : text.includes('*') ? { kind: 'wildcard', pattern: text } : { kind: 'exact', text, quoted: false });
+  const wordValue = (text: string): Value =>
+    text === '*'
+      ? { kind: 'any' }
+      : text.includes('*')
+        ? { kind: 'wildcard', pattern: text }
+        : { kind: 'exact', text, quoted: false };
 
   function quoted(): { text: string; value: Value } {
     const quote = rand() < 0.5 ? '"' : "'";
@@ -646,7 +800,15 @@ function grammar(rand: () => number) {
     if (r < 0.75) {
       const f = pick(FIELDS);
       const k = rand();
-      const v = k < 0.6 ? (() => { const w = pick(VALUES); return { text: w, value: wordValue(w) }; })() : k < 0.8 ? quoted() : regex();
+      const v =
+        k < 0.6
+          ? (() => {
+              const w = pick(VALUES);
+              return { text: w, value: wordValue(w) };
+            })()
+          : k < 0.8
+            ? quoted()
+            : regex();
       const text = `${f}:${v.text}`;
       return { text, ast: { type: 'match', field: f, value: v.value, pos: 0, end: text.length } };
     }
@@ -696,11 +858,19 @@ function grammar(rand: () => number) {
   }
   function and(depth: number): Gen {
     const n = 1 + Math.floor(rand() * 3);
-    return join(Array.from({ length: n }, () => unary(depth)), () => pick([' ', ' AND ', '  ', '\t', '\n AND\t']), 'and');
+    return join(
+      Array.from({ length: n }, () => unary(depth)),
+      () => pick([' ', ' AND ', '  ', '\t', '\n AND\t']),
+      'and',
+    );
   }
   function or(depth: number): Gen {
     const n = 1 + Math.floor(rand() * 3);
-    return join(Array.from({ length: n }, () => and(depth)), () => pick([' OR ', '\nOR ', ' OR\t']), 'or');
+    return join(
+      Array.from({ length: n }, () => and(depth)),
+      () => pick([' OR ', '\nOR ', ' OR\t']),
+      'or',
+    );
   }
   return (): Gen => {
     const g = or(3);
@@ -718,7 +888,10 @@ describe('parseQuery: property tests', () => {
       try {
         got = parseQuery(text);
       } catch (err) {
-        throw new Error(`query #${i} ${JSON.stringify(text)} failed to parse: ${(err as Error).message} at ${(err as QuerySyntaxError).pos}`, { cause: err });
+        throw new Error(
+          `query #${i} ${JSON.stringify(text)} failed to parse: ${(err as Error).message} at ${(err as QuerySyntaxError).pos}`,
+          { cause: err },
+        );
       }
       expect({ i, text, ast: got }).toEqual({ i, text, ast });
       checkSpans(text, got);
@@ -727,8 +900,44 @@ describe('parseQuery: property tests', () => {
 
   it('2,000 random token soups either parse (with consistent spans) or throw a QuerySyntaxError inside the text', () => {
     const rand = prng(42);
-    const FRAGMENTS = ['(', ')', 'AND', 'OR', 'NOT', '-', '"', "'", '/', ':', '*', '\\', 'a', 'b1', 'eventName:', 'last:', 'x>', 'x>=', '<',
-      '"a b"', "'c'", '/a(/', '/a/i', '/a/g', '/[/]/', '24h', 'arn:aws:kms', 'arn:', '[', ']', 'and', 'us-east-1', '=', '?', 'é', '\t'];
+    const FRAGMENTS = [
+      '(',
+      ')',
+      'AND',
+      'OR',
+      'NOT',
+      '-',
+      '"',
+      "'",
+      '/',
+      ':',
+      '*',
+      '\\',
+      'a',
+      'b1',
+      'eventName:',
+      'last:',
+      'x>',
+      'x>=',
+      '<',
+      '"a b"',
+      "'c'",
+      '/a(/',
+      '/a/i',
+      '/a/g',
+      '/[/]/',
+      '24h',
+      'arn:aws:kms',
+      'arn:',
+      '[',
+      ']',
+      'and',
+      'us-east-1',
+      '=',
+      '?',
+      'é',
+      '\t',
+    ];
     let parsed = 0;
     let failed = 0;
     for (let i = 0; i < 2000; i++) {
@@ -739,7 +948,8 @@ describe('parseQuery: property tests', () => {
       try {
         ast = parseQuery(q);
       } catch (err) {
-        if (!(err instanceof QuerySyntaxError)) throw new Error(`query #${i} ${JSON.stringify(q)} threw ${String(err)}`, { cause: err });
+        if (!(err instanceof QuerySyntaxError))
+          throw new Error(`query #${i} ${JSON.stringify(q)} threw ${String(err)}`, { cause: err });
         expect(Number.isInteger(err.pos) && Number.isInteger(err.end)).toBe(true);
         expect(0 <= err.pos && err.pos <= err.end && err.end <= q.length).toBe(true);
         // an empty range only at the very end ("unexpected end of query")

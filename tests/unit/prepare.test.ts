@@ -3,12 +3,23 @@ import { prepare } from '../../src/lib/ingest/prepare';
 import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { cat, digestDoc, kmsEvent, kmsEvents, s3File, te } from './helpers';
 
-const leaf = (text: string | Uint8Array, path = 'f.json') => ({ path, bytes: typeof text === 'string' ? te.encode(text) : text, compressed: false });
+const leaf = (text: string | Uint8Array, path = 'f.json') => ({
+  path,
+  bytes: typeof text === 'string' ? te.encode(text) : text,
+  compressed: false,
+});
 
 describe('prepare', () => {
   it('passes a problem leaf through', () => {
     const p = prepare({ path: 'x.gz', status: 'corrupt', reason: 'truncated gzip' });
-    expect(p).toMatchObject({ path: 'x.gz', kind: 'corrupt', reason: 'truncated gzip', bytes: 0, skipped: 0, events: [] });
+    expect(p).toMatchObject({
+      path: 'x.gz',
+      kind: 'corrupt',
+      reason: 'truncated gzip',
+      bytes: 0,
+      skipped: 0,
+      events: [],
+    });
     expect(p.h).toHaveLength(0);
   });
 
@@ -67,7 +78,13 @@ describe('prepare', () => {
   });
 
   it('not-CloudTrail and corrupt text keep their reasons', () => {
-    expect(prepare(leaf('a,b,c\n1,2,3\n'))).toMatchObject({ kind: 'not-cloudtrail', reason: 'not JSON (starts with "a,b,c\\n1,2,3\\n")' });
-    expect(prepare(leaf('{"Records": 5}'))).toMatchObject({ kind: 'corrupt', reason: 's3-delivery: "Records" is number, not an array' });
+    expect(prepare(leaf('a,b,c\n1,2,3\n'))).toMatchObject({
+      kind: 'not-cloudtrail',
+      reason: 'not JSON (starts with "a,b,c\\n1,2,3\\n")',
+    });
+    expect(prepare(leaf('{"Records": 5}'))).toMatchObject({
+      kind: 'corrupt',
+      reason: 's3-delivery: "Records" is number, not an array',
+    });
   });
 });

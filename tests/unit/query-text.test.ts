@@ -5,11 +5,28 @@ import { queryText as sigmaQueryText } from '../../src/lib/analysis/sigma';
 
 /** The exact value a one-term query matches in `field` (throws when it is not one exact match). */
 function exactOf(q: QueryNode, field: string): string {
-  if (q.type !== 'match' || q.field !== field || q.value.kind !== 'exact') throw new Error(`not one exact match: ${JSON.stringify(q)}`);
+  if (q.type !== 'match' || q.field !== field || q.value.kind !== 'exact')
+    throw new Error(`not one exact match: ${JSON.stringify(q)}`);
   return q.value.text;
 }
 
-const HOSTILE = ['plain', 'AND', 'OR', 'NOT', 'a b', 'say "hi"', 'back\\slash', 'a*b', '(x)', 'arn:aws:kms:us-east-1:111122223333:key/1234', '-lead', 'k=v,w', 'é ü', '"', '\\'];
+const HOSTILE = [
+  'plain',
+  'AND',
+  'OR',
+  'NOT',
+  'a b',
+  'say "hi"',
+  'back\\slash',
+  'a*b',
+  '(x)',
+  'arn:aws:kms:us-east-1:111122223333:key/1234',
+  '-lead',
+  'k=v,w',
+  'é ü',
+  '"',
+  '\\',
+];
 
 describe('query text (query/text.ts)', () => {
   it('quotes values only when the query language needs it, escaping \\ and "', () => {
@@ -23,7 +40,9 @@ describe('query text (query/text.ts)', () => {
     expect(fieldTerm('errorCode', 'AccessDenied', true)).toBe('-errorCode:AccessDenied');
     expect(fieldTerm('errorCode', '')).toBe('-errorCode:*');
     expect(fieldTerm('errorCode', '', true)).toBe('errorCode:*');
-    expect(quotedTerm('key', 'arn:aws:kms:us-east-1:111122223333:key/1')).toBe('key:"arn:aws:kms:us-east-1:111122223333:key/1"');
+    expect(quotedTerm('key', 'arn:aws:kms:us-east-1:111122223333:key/1')).toBe(
+      'key:"arn:aws:kms:us-east-1:111122223333:key/1"',
+    );
   });
 
   it('writes terms that parse back to an exact match of the same value', () => {

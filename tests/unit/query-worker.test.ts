@@ -10,11 +10,18 @@ import { openDB, STORE_CHANNEL, type KeyTrailDB, type StoreMessage } from '../..
 import { StoreWriter } from '../../src/lib/store/writer';
 import { StoreWrites } from '../../src/lib/store/writes';
 import { QueryService } from '../../src/lib/query/service';
-import { ANALYSES, AnalysisCache, type AnalysisContext, type AnalysisEntry, type AnalysisId } from '../../src/lib/analysis/registry';
+import {
+  ANALYSES,
+  AnalysisCache,
+  type AnalysisContext,
+  type AnalysisEntry,
+  type AnalysisId,
+} from '../../src/lib/analysis/registry';
 import type { DigestDocument } from '../../src/lib/ingest/formats';
 import { digestDoc, kmsEvents, s3File, te } from './helpers';
 
-const RULE = 'title: KMS calls\nid: 5d1c0000-0000-4000-8000-000000000001\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventSource: kms.amazonaws.com\n  condition: sel\n';
+const RULE =
+  'title: KMS calls\nid: 5d1c0000-0000-4000-8000-000000000001\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventSource: kms.amazonaws.com\n  condition: sel\n';
 const RULE_ID = 'sigma:5d1c0000-0000-4000-8000-000000000001';
 
 let dbCount = 0;
@@ -29,8 +36,25 @@ async function storeWith(n: number): Promise<{ name: string; db: KeyTrailDB }> {
   const db = openDB(name);
   const writer = new StoreWriter(db);
   const bytes = te.encode(s3File(kmsEvents(n)));
-  const fileId = (await db.files.add({ path: 'a.json', size: bytes.length, lastModified: 0, fingerprint: 'a', status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
-  await ingestTask(db, writer, { fileId, path: 'a.json', source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: 'a' }, () => {});
+  const fileId = (await db.files.add({
+    path: 'a.json',
+    size: bytes.length,
+    lastModified: 0,
+    fingerprint: 'a',
+    status: 'pending',
+    events: 0,
+    newEvents: 0,
+    skipped: 0,
+    conflicts: 0,
+    bytes: 0,
+    s3: {},
+  })) as number;
+  await ingestTask(
+    db,
+    writer,
+    { fileId, path: 'a.json', source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: 'a' },
+    () => {},
+  );
   return { name, db };
 }
 
@@ -59,7 +83,11 @@ describe('query service: finding: queries', () => {
     const { name, db } = await storeWith(12);
     await db.configs.add({ fileId: 0, path: 'rules.yml', kind: 'sigma', capturedAt: 0, doc: RULE });
     // a digest listing a log file that is not loaded: an integrity finding
-    await db.digests.add({ fileId: 0, path: 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/d.json.gz', digest: digestDoc() as unknown as DigestDocument });
+    await db.digests.add({
+      fileId: 0,
+      path: 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/05/01/d.json.gz',
+      digest: digestDoc() as unknown as DigestDocument,
+    });
     const api = serviceOn(name);
     await api.open();
     // integrity and Sigma before the key analysis, coverage after it
@@ -85,7 +113,13 @@ describe('query service: analyses memoised on the index version', () => {
   it('each analysis runs once per version, however often and in whatever order it is asked for', async () => {
     const runs: Record<string, number> = {};
     const counted = Object.fromEntries(
-      Object.entries(ANALYSES).map(([id, e]) => [id, { ...e, run: (ctx: AnalysisContext) => ((runs[id] = (runs[id] ?? 0) + 1), (e as AnalysisEntry<AnalysisId>).run(ctx)) }]),
+      Object.entries(ANALYSES).map(([id, e]) => [
+        id,
+        {
+          ...e,
+          run: (ctx: AnalysisContext) => ((runs[id] = (runs[id] ?? 0) + 1), (e as AnalysisEntry<AnalysisId>).run(ctx)),
+        },
+      ]),
     ) as unknown as typeof ANALYSES;
     const { name } = await storeWith(5);
     const api = serviceOn(name);
@@ -94,7 +128,12 @@ describe('query service: analyses memoised on the index version', () => {
     const inner = api as unknown as { analyses: AnalysisCache };
     const original = inner.analyses;
     const ctx = (original as unknown as { ctx: Omit<AnalysisContext, 'get'> }).ctx;
-    inner.analyses = new AnalysisCache(ctx, () => api.version, async () => {}, counted);
+    inner.analyses = new AnalysisCache(
+      ctx,
+      () => api.version,
+      async () => {},
+      counted,
+    );
     await Promise.all([api.coverage(), api.keys(), api.crossAccount(), api.findings()]);
     await api.findings();
     await api.run({ q: 'finding:*' });
@@ -120,7 +159,10 @@ describe('query service: analyses memoised on the index version', () => {
     // written through the write API, announced on the store channel only (as another tab would)
     const channel = new BroadcastChannel(STORE_CHANNEL);
     const before = api.version;
-    const writes = new StoreWrites(() => db, (m: StoreMessage) => channel.postMessage(m));
+    const writes = new StoreWrites(
+      () => db,
+      (m: StoreMessage) => channel.postMessage(m),
+    );
     await writes.addConfig('sigma', 'rules.yml', RULE);
     await vi.waitFor(() => expect(api.version).toBeGreaterThan(before));
     expect((await api.sigma()).results).toMatchObject([{ id: RULE_ID, ok: true, count: 12 }]);
@@ -138,16 +180,29 @@ describe('store write API', () => {
   it('announces every write: configuration kinds, and file statuses with their ids; placeholder values are kept once', async () => {
     const { db } = await storeWith(1);
     const heard: StoreMessage[] = [];
-    const writes = new StoreWrites(() => db, (m) => void heard.push(m));
+    const writes = new StoreWrites(
+      () => db,
+      (m) => void heard.push(m),
+    );
     await writes.replaceConfig('sigma-placeholders', 'Sigma placeholder values', { A: ['1'] });
     await writes.replaceConfig('sigma-placeholders', 'Sigma placeholder values', { A: ['2'] });
     expect((await db.configs.toArray()).map((c) => [c.kind, c.doc])).toEqual([['sigma-placeholders', { A: ['2'] }]]);
     const [file] = await db.files.toArray();
     await writes.setFileStatus([file.id!], 'cancelled', 'cancelled before it was stored');
-    expect(await db.files.get(file.id!)).toMatchObject({ status: 'cancelled', reason: 'cancelled before it was stored' });
+    expect(await db.files.get(file.id!)).toMatchObject({
+      status: 'cancelled',
+      reason: 'cancelled before it was stored',
+    });
     expect(heard.map((m) => m.type)).toEqual(['configs', 'configs', 'files']);
     expect(heard[0]).toMatchObject({ kinds: ['sigma-placeholders'] });
     expect(heard[2]).toEqual({ type: 'files', ids: [file.id] });
-    expect(new Set(heard.slice(0, 2).map((m) => (m.type === 'configs' ? m.id : '')).filter(Boolean)).size).toBe(2);
+    expect(
+      new Set(
+        heard
+          .slice(0, 2)
+          .map((m) => (m.type === 'configs' ? m.id : ''))
+          .filter(Boolean),
+      ).size,
+    ).toBe(2);
   });
 });

@@ -17,7 +17,13 @@
  *   those values.
  */
 import {
-  eventTimeMs, fieldString, keyOf, principalOf, readOnlyOf, usernameOf, type CloudTrailEvent,
+  eventTimeMs,
+  fieldString,
+  keyOf,
+  principalOf,
+  readOnlyOf,
+  usernameOf,
+  type CloudTrailEvent,
 } from '../../src/lib/cloudtrail/event';
 import { callerLabel, classifyCaller } from '../../src/lib/cloudtrail/identity';
 import type { QueryNode, Value } from '../../src/lib/query/parser';
@@ -51,7 +57,9 @@ export interface RefEvent {
 const str = fieldString;
 
 function resources(e: CloudTrailEvent): Record<string, unknown>[] {
-  return Array.isArray(e.resources) ? (e.resources as unknown[]).filter((r): r is Record<string, unknown> => !!r && typeof r === 'object') : [];
+  return Array.isArray(e.resources)
+    ? (e.resources as unknown[]).filter((r): r is Record<string, unknown> => !!r && typeof r === 'object')
+    : [];
 }
 
 /** Derived column values of an event (single values, '' when absent). */
@@ -73,8 +81,16 @@ export function derivedColumns(e: CloudTrailEvent): Record<string, string | stri
     accessKeyId: str(u?.accessKeyId),
     username: usernameOf(e),
     key: keyOf(e),
-    resourceNames: resources(e).flatMap((r) => Object.keys(r).filter((k) => k.toLowerCase() === 'arn' && typeof r[k] === 'string').map((k) => r[k] as string)),
-    resourceTypes: resources(e).flatMap((r) => Object.keys(r).filter((k) => k.toLowerCase() === 'type' && typeof r[k] === 'string').map((k) => r[k] as string)),
+    resourceNames: resources(e).flatMap((r) =>
+      Object.keys(r)
+        .filter((k) => k.toLowerCase() === 'arn' && typeof r[k] === 'string')
+        .map((k) => r[k] as string),
+    ),
+    resourceTypes: resources(e).flatMap((r) =>
+      Object.keys(r)
+        .filter((k) => k.toLowerCase() === 'type' && typeof r[k] === 'string')
+        .map((k) => r[k] as string),
+    ),
     caller: callerLabel(classifyCaller(e)),
   };
 }
@@ -85,12 +101,19 @@ function leafValue(v: string): string {
 }
 
 function collectLeaves(v: unknown, path: string, out: Leaf[]): void {
-  const leaf = (value: string): Leaf => ({ path, value, generic: true, foldedValue: fold(value), foldedPath: fold(path) });
+  const leaf = (value: string): Leaf => ({
+    path,
+    value,
+    generic: true,
+    foldedValue: fold(value),
+    foldedPath: fold(path),
+  });
   if (v === null) out.push(leaf('null'));
   else if (typeof v === 'string') out.push(leaf(leafValue(v)));
   else if (typeof v === 'number' || typeof v === 'boolean') out.push(leaf(String(v)));
   else if (Array.isArray(v)) for (const x of v) collectLeaves(x, path, out);
-  else if (typeof v === 'object') for (const [k, x] of Object.entries(v)) collectLeaves(x, path ? `${path}.${k}` : k, out);
+  else if (typeof v === 'object')
+    for (const [k, x] of Object.entries(v)) collectLeaves(x, path ? `${path}.${k}` : k, out);
 }
 
 const cache = new WeakMap<object, RefEvent>();
@@ -103,9 +126,17 @@ export function refEvent(event: CloudTrailEvent): RefEvent {
   collectLeaves(event, '', leaves);
   for (const l of leaves) l.generic = !COLUMN_PATHS.has(l.path);
   const cols: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(derivedColumns(event))) cols[k] = (Array.isArray(v) ? v : [v]).filter((s) => s !== '');
+  for (const [k, v] of Object.entries(derivedColumns(event)))
+    cols[k] = (Array.isArray(v) ? v : [v]).filter((s) => s !== '');
   const textCols = Object.entries(cols).flatMap(([c, vs]) => (c === 'caller' ? [] : vs));
-  r = { time: eventTimeMs(event), leaves, cols, textCols, foldedTextCols: textCols.map(fold), eventID: typeof event.eventID === 'string' && event.eventID ? event.eventID : null };
+  r = {
+    time: eventTimeMs(event),
+    leaves,
+    cols,
+    textCols,
+    foldedTextCols: textCols.map(fold),
+    eventID: typeof event.eventID === 'string' && event.eventID ? event.eventID : null,
+  };
   cache.set(event, r);
   return r;
 }
@@ -190,7 +221,8 @@ function underPath(leafPath: string, path: string): boolean {
   return l === p || l.startsWith(p + '.');
 }
 
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+const TIME_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3})\d*)?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
 
 /** A strict ISO 8601 UTC time (date only = midnight UTC; no zone = UTC) as epoch ms, else NaN. */
 function isoTime(s: string): number {
@@ -271,7 +303,10 @@ function freeText(r: RefEvent, v: Value): boolean {
       return true;
     case 'exact': {
       const needle = fold(v.text);
-      return generic.some((l) => l.foldedValue.includes(needle) || l.foldedPath.includes(needle)) || r.foldedTextCols.some((s) => s.includes(needle));
+      return (
+        generic.some((l) => l.foldedValue.includes(needle) || l.foldedPath.includes(needle)) ||
+        r.foldedTextCols.some((s) => s.includes(needle))
+      );
     }
     case 'wildcard': {
       const p = `*${fold(v.pattern)}*`;

@@ -35,8 +35,12 @@ describe('routes of the view table (src/ui/views.ts)', () => {
   });
 
   test('hashes written before the table keep their meaning', () => {
-    expect(formatRoute({ view: 'events', q: 'a b', desc: true, from: Date.UTC(2024, 0, 1) })).toBe('#events?q=a%20b&from=2024-01-01T00%3A00%3A00Z&sort=desc');
-    expect(formatRoute({ view: 'keys', key: 'arn:aws:kms:us-east-1:111122223333:key/k1', q: '', desc: false })).toBe('#keys?key=' + encodeURIComponent('arn:aws:kms:us-east-1:111122223333:key/k1'));
+    expect(formatRoute({ view: 'events', q: 'a b', desc: true, from: Date.UTC(2024, 0, 1) })).toBe(
+      '#events?q=a%20b&from=2024-01-01T00%3A00%3A00Z&sort=desc',
+    );
+    expect(formatRoute({ view: 'keys', key: 'arn:aws:kms:us-east-1:111122223333:key/k1', q: '', desc: false })).toBe(
+      '#keys?key=' + encodeURIComponent('arn:aws:kms:us-east-1:111122223333:key/k1'),
+    );
     expect(formatRoute({ view: 'keys', q: 'x', desc: false })).toBe('#keys');
     expect(formatRoute({ view: 'findings', q: 'x', desc: true })).toBe('#findings');
     expect(parseRoute('#nope?q=x').view).toBe('events');

@@ -8,7 +8,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { coverageFindings, exclusionWindows, kmsSilence, trailTimelines, unrecordedCrossAccountCalls, type TrailEvent } from '../../src/lib/analysis/coverage';
+import {
+  coverageFindings,
+  exclusionWindows,
+  kmsSilence,
+  trailTimelines,
+  unrecordedCrossAccountCalls,
+  type TrailEvent,
+} from '../../src/lib/analysis/coverage';
 import { correlate, type CallRecord } from '../../src/lib/analysis/crossAccount';
 import { keyOf, principalOf, type CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 
@@ -30,7 +37,8 @@ const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\//;
 
 /** The key (or resource) ARN of an event, as the lead's index gives it: the key ARN when the event names one. */
 function resourceArnOf(e: CloudTrailEvent): string {
-  for (const r of (e.resources as { ARN?: string; type?: string }[] | undefined) ?? []) if (r && typeof r.ARN === 'string' && r.type === 'AWS::KMS::Key' && KEY_ARN.test(r.ARN)) return r.ARN;
+  for (const r of (e.resources as { ARN?: string; type?: string }[] | undefined) ?? [])
+    if (r && typeof r.ARN === 'string' && r.type === 'AWS::KMS::Key' && KEY_ARN.test(r.ARN)) return r.ARN;
   const k = keyOf(e);
   return KEY_ARN.test(k) ? k : '';
 }
@@ -52,23 +60,39 @@ function loadSample(): Sample {
     const time = Date.parse(e.eventTime as string);
     if (e.eventSource === 'kms.amazonaws.com') {
       calls.push({
-        row, time, eventSource: e.eventSource, eventName: e.eventName, errorCode: (e.errorCode as string) ?? '', recipientAccountId: (e.recipientAccountId as string) ?? '',
-        callerAccount: (e.userIdentity?.accountId as string) ?? '', principal: principalOf(e), sharedEventID: (e.sharedEventID as string) ?? '', requestID: (e.requestID as string) ?? '',
-        eventID: (e.eventID as string) ?? '', awsRegion: (e.awsRegion as string) ?? '', resourceArn: resourceArnOf(e),
+        row,
+        time,
+        eventSource: e.eventSource,
+        eventName: e.eventName,
+        errorCode: (e.errorCode as string) ?? '',
+        recipientAccountId: (e.recipientAccountId as string) ?? '',
+        callerAccount: (e.userIdentity?.accountId as string) ?? '',
+        principal: principalOf(e),
+        sharedEventID: (e.sharedEventID as string) ?? '',
+        requestID: (e.requestID as string) ?? '',
+        eventID: (e.eventID as string) ?? '',
+        awsRegion: (e.awsRegion as string) ?? '',
+        resourceArn: resourceArnOf(e),
       });
     }
     if (e.eventSource === 'cloudtrail.amazonaws.com') {
       trailEvents.push({
-        row, time, eventName: e.eventName, errorCode: (e.errorCode as string) ?? '', recipientAccountId: (e.recipientAccountId as string) ?? '', awsRegion: (e.awsRegion as string) ?? '',
-        principal: principalOf(e), sourceIPAddress: (e.sourceIPAddress as string) ?? '',
-        requestParameters: (e.requestParameters as Record<string, unknown>) ?? null, responseElements: (e.responseElements as Record<string, unknown>) ?? null,
+        row,
+        time,
+        eventName: e.eventName,
+        errorCode: (e.errorCode as string) ?? '',
+        recipientAccountId: (e.recipientAccountId as string) ?? '',
+        awsRegion: (e.awsRegion as string) ?? '',
+        principal: principalOf(e),
+        sourceIPAddress: (e.sourceIPAddress as string) ?? '',
+        requestParameters: (e.requestParameters as Record<string, unknown>) ?? null,
+        responseElements: (e.responseElements as Record<string, unknown>) ?? null,
       });
     }
   });
   const loadedAccounts = new Set(events.map((e) => e.recipientAccountId as string).filter(Boolean));
   return { expected, index, events, digests, calls, trailEvents, loadedAccounts };
 }
-
 
 const iso = (t: number | undefined) => (t === undefined ? null : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'));
 
@@ -88,30 +112,60 @@ describe('sample data (public/sample)', () => {
 
   it('cross-account calls per status, per key owner', () => {
     const count = (owner?: string) => {
-      const c: Record<string, number> = { paired: 0, 'caller-only-denied': 0, 'caller-only-succeeded': 0, 'owner-only': 0 };
+      const c: Record<string, number> = {
+        paired: 0,
+        'caller-only-denied': 0,
+        'caller-only-succeeded': 0,
+        'owner-only': 0,
+      };
       for (const r of corr.records) if (!owner || r.ownerAccount === owner) c[r.status]++;
       return c;
     };
     const xa = X.crossAccount;
     expect(corr.records).toHaveLength(xa.requests);
-    expect(count()).toEqual({ paired: xa.paired, 'caller-only-denied': xa.callerOnlyDenied, 'caller-only-succeeded': xa.callerOnlySucceeded + xa.callerOnlyOtherFailure, 'owner-only': xa.ownerOnly });
+    expect(count()).toEqual({
+      paired: xa.paired,
+      'caller-only-denied': xa.callerOnlyDenied,
+      'caller-only-succeeded': xa.callerOnlySucceeded + xa.callerOnlyOtherFailure,
+      'owner-only': xa.ownerOnly,
+    });
     for (const [owner, o] of Object.entries(xa.byOwnerAccount) as [string, any][]) {
-      expect(count(owner), owner).toEqual({ paired: o.paired, 'caller-only-denied': o.callerOnlyDenied, 'caller-only-succeeded': o.callerOnlySucceeded + o.callerOnlyOtherFailure, 'owner-only': o.ownerOnly });
+      expect(count(owner), owner).toEqual({
+        paired: o.paired,
+        'caller-only-denied': o.callerOnlyDenied,
+        'caller-only-succeeded': o.callerOnlySucceeded + o.callerOnlyOtherFailure,
+        'owner-only': o.ownerOnly,
+      });
     }
     expect(corr.records.filter((r) => r.status === 'paired' && r.errorCode).length).toBe(xa.pairedFailed);
     const byCaller: Record<string, number> = {};
     for (const r of corr.records) byCaller[r.callerAccount] = (byCaller[r.callerAccount] ?? 0) + 1;
     expect(byCaller).toEqual(xa.byCallerAccount);
-    expect(corr.records.filter((r) => r.status === 'owner-only').every((r) => !r.callerAccountLoaded)).toBe(xa.ownerOnlyCallerLoaded === 0);
+    expect(corr.records.filter((r) => r.status === 'owner-only').every((r) => !r.callerAccountLoaded)).toBe(
+      xa.ownerOnlyCallerLoaded === 0,
+    );
   });
 
   it('accounts view and matrix: the external account is marked', () => {
     const ext = corr.accounts.find((a) => a.account === '777788889999')!;
-    expect(ext).toMatchObject({ external: true, logsLoaded: false, asCaller: X.crossAccount.ownerOnlyByCallerAccount['777788889999'] });
+    expect(ext).toMatchObject({
+      external: true,
+      logsLoaded: false,
+      asCaller: X.crossAccount.ownerOnlyByCallerAccount['777788889999'],
+    });
     const cell = corr.matrix.find((m) => m.callerAccount === '777788889999')!;
-    expect(cell).toMatchObject({ ownerAccount: '111122223333', external: true, calls: X.crossAccount.ownerOnlyByCallerAccount['777788889999'] });
-    expect(corr.matrix.find((m) => m.callerAccount === '111122223333' && m.ownerAccount === '444455556666')!.calls).toBe(X.crossAccount.byOwnerAccount['444455556666'].requests);
-    expect(corr.findings.map((f) => f.rule).sort()).toEqual(['cross-account-owner-copy-missing', 'external-account-key-use']);
+    expect(cell).toMatchObject({
+      ownerAccount: '111122223333',
+      external: true,
+      calls: X.crossAccount.ownerOnlyByCallerAccount['777788889999'],
+    });
+    expect(
+      corr.matrix.find((m) => m.callerAccount === '111122223333' && m.ownerAccount === '444455556666')!.calls,
+    ).toBe(X.crossAccount.byOwnerAccount['444455556666'].requests);
+    expect(corr.findings.map((f) => f.rule).sort()).toEqual([
+      'cross-account-owner-copy-missing',
+      'external-account-key-use',
+    ]);
   });
 
   const tls = trailTimelines(s.trailEvents);
@@ -119,9 +173,28 @@ describe('sample data (public/sample)', () => {
 
   it('every exclusion window: trail, account, kind, selector kind, start, end, who', () => {
     const got = ws.map((w) => ({
-      trail: w.trail, account: w.account, kind: w.kind, selectorKind: w.selectorKind ?? null, start: iso(w.start), end: iso(w.end),
-      startedBy: { principal: w.startedBy.principal, sourceIPAddress: w.startedBy.sourceIPAddress, eventName: w.startedBy.eventName, eventID: s.events[w.startedBy.row].eventID, time: iso(w.startedBy.time) },
-      endedBy: w.endedBy ? { principal: w.endedBy.principal, sourceIPAddress: w.endedBy.sourceIPAddress, eventName: w.endedBy.eventName, eventID: s.events[w.endedBy.row].eventID, time: iso(w.endedBy.time) } : null,
+      trail: w.trail,
+      account: w.account,
+      kind: w.kind,
+      selectorKind: w.selectorKind ?? null,
+      start: iso(w.start),
+      end: iso(w.end),
+      startedBy: {
+        principal: w.startedBy.principal,
+        sourceIPAddress: w.startedBy.sourceIPAddress,
+        eventName: w.startedBy.eventName,
+        eventID: s.events[w.startedBy.row].eventID,
+        time: iso(w.startedBy.time),
+      },
+      endedBy: w.endedBy
+        ? {
+            principal: w.endedBy.principal,
+            sourceIPAddress: w.endedBy.sourceIPAddress,
+            eventName: w.endedBy.eventName,
+            eventID: s.events[w.endedBy.row].eventID,
+            time: iso(w.endedBy.time),
+          }
+        : null,
     }));
     expect(got).toEqual(X.coverage.windows);
     // the older answers still hold
@@ -134,18 +207,46 @@ describe('sample data (public/sample)', () => {
   it('trail updates and deletions', () => {
     const changes = tls.flatMap((t) => t.changes.map((c) => ({ t, c })));
     const upd = changes.filter(({ c }) => c.eventName === 'UpdateTrail');
-    expect(upd.map(({ t, c }) => ({ trail: t.trail, account: t.account, time: iso(c.time), eventID: s.events[c.row].eventID, principal: c.principal, sourceIPAddress: c.sourceIPAddress, field: c.diff[0].field, from: c.diff[0].from, to: c.diff[0].to })))
-      .toEqual(X.coverage.trailUpdated);
+    expect(
+      upd.map(({ t, c }) => ({
+        trail: t.trail,
+        account: t.account,
+        time: iso(c.time),
+        eventID: s.events[c.row].eventID,
+        principal: c.principal,
+        sourceIPAddress: c.sourceIPAddress,
+        field: c.diff[0].field,
+        from: c.diff[0].from,
+        to: c.diff[0].to,
+      })),
+    ).toEqual(X.coverage.trailUpdated);
     const del = changes.filter(({ c }) => c.changed.includes('deleted'));
-    expect(del.map(({ t, c }) => ({ trail: t.trail, account: t.account, time: iso(c.time), eventID: s.events[c.row].eventID, principal: c.principal, sourceIPAddress: c.sourceIPAddress })))
-      .toEqual(X.coverage.trailDeleted);
+    expect(
+      del.map(({ t, c }) => ({
+        trail: t.trail,
+        account: t.account,
+        time: iso(c.time),
+        eventID: s.events[c.row].eventID,
+        principal: c.principal,
+        sourceIPAddress: c.sourceIPAddress,
+      })),
+    ).toEqual(X.coverage.trailDeleted);
   });
 
-  const silences = kmsSilence(s.events.map((e, row) => ({ time: Date.parse(e.eventTime as string), recipientAccountId: e.recipientAccountId as string, awsRegion: e.awsRegion as string, eventSource: e.eventSource, row })));
+  const silences = kmsSilence(
+    s.events.map((e, row) => ({
+      time: Date.parse(e.eventTime as string),
+      recipientAccountId: e.recipientAccountId as string,
+      awsRegion: e.awsRegion as string,
+      eventSource: e.eventSource,
+      row,
+    })),
+  );
 
   it('KMS silence: exactly the expected gaps (not the StopLogging gap, not the missing log file)', () => {
-    expect(silences.map((x) => ({ account: x.account, region: x.region, start: iso(x.start), end: iso(x.end) })))
-      .toEqual(X.coverage.kmsSilence.map(({ account, region, start, end }: any) => ({ account, region, start, end })));
+    expect(
+      silences.map((x) => ({ account: x.account, region: x.region, start: iso(x.start), end: iso(x.end) })),
+    ).toEqual(X.coverage.kmsSilence.map(({ account, region, start, end }: any) => ({ account, region, start, end })));
   });
 
   it("corroboration: caller-side calls whose owner copy is missing inside the owner's exclusion windows", () => {
@@ -160,7 +261,10 @@ describe('sample data (public/sample)', () => {
   });
 
   it('findings: every expected rule', () => {
-    const f = [...coverageFindings({ timelines: tls, windows: ws, crossAccount: corr.records, silences }), ...corr.findings];
+    const f = [
+      ...coverageFindings({ timelines: tls, windows: ws, crossAccount: corr.records, silences }),
+      ...corr.findings,
+    ];
     expect(f.map((x) => x.rule).sort()).toEqual([...X.coverage.findings].sort());
     const ex = f.find((x) => x.rule === 'kms-events-excluded')!;
     expect(ex.description).toContain('basic event selectors');

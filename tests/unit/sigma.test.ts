@@ -4,7 +4,19 @@
  * chunks); the matched events are asserted per rule. Unsupported features must be refused with a reason.
  */
 import { describe, expect, it } from 'vitest';
-import { compileSigma, parseSigma, queryText, sigmaAggregate, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRows, sigmaRuleId, sigmaSeverity, type SigmaRule } from '../../src/lib/analysis/sigma';
+import {
+  compileSigma,
+  parseSigma,
+  queryText,
+  sigmaAggregate,
+  sigmaFinding,
+  sigmaMatches,
+  sigmaPlaceholders,
+  sigmaRows,
+  sigmaRuleId,
+  sigmaSeverity,
+  type SigmaRule,
+} from '../../src/lib/analysis/sigma';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import { stringHash } from '../../src/lib/codec/hash';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
@@ -19,45 +31,139 @@ import { buildColumns, type Segment } from '../../src/lib/codec/segment';
 
 const ACCT = '111122223333';
 const role = (name: string) => ({
-  type: 'AssumedRole', principalId: `AROAEXAMPLE:${name}`, arn: `arn:aws:sts::${ACCT}:assumed-role/${name}/session`, accountId: ACCT,
-  accessKeyId: 'ASIAEXAMPLE', sessionContext: { sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCT}:role/${name}`, accountId: ACCT, userName: name } },
+  type: 'AssumedRole',
+  principalId: `AROAEXAMPLE:${name}`,
+  arn: `arn:aws:sts::${ACCT}:assumed-role/${name}/session`,
+  accountId: ACCT,
+  accessKeyId: 'ASIAEXAMPLE',
+  sessionContext: {
+    sessionIssuer: { type: 'Role', arn: `arn:aws:iam::${ACCT}:role/${name}`, accountId: ACCT, userName: name },
+  },
 });
-const root = (invokedBy?: string) => ({ type: 'Root', principalId: ACCT, arn: `arn:aws:iam::${ACCT}:root`, accountId: ACCT, ...(invokedBy ? { invokedBy } : {}) });
+const root = (invokedBy?: string) => ({
+  type: 'Root',
+  principalId: ACCT,
+  arn: `arn:aws:iam::${ACCT}:root`,
+  accountId: ACCT,
+  ...(invokedBy ? { invokedBy } : {}),
+});
 const KEY_ARN = `arn:aws:kms:us-east-1:${ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 let n = 0;
-function ev(id: string, e: Partial<CloudTrailEvent> & Pick<CloudTrailEvent, 'eventSource' | 'eventName'>): CloudTrailEvent {
+function ev(
+  id: string,
+  e: Partial<CloudTrailEvent> & Pick<CloudTrailEvent, 'eventSource' | 'eventName'>,
+): CloudTrailEvent {
   n++;
   return {
-    eventVersion: '1.10', eventTime: `2024-05-01T10:${String(n).padStart(2, '0')}:00Z`, awsRegion: 'us-east-1', sourceIPAddress: '198.51.100.7',
-    userAgent: 'aws-cli/2.15.0 Python/3.11.6', eventID: id, eventType: 'AwsApiCall', recipientAccountId: ACCT, readOnly: false,
-    userIdentity: role('Admin'), requestParameters: null, responseElements: null, ...e,
+    eventVersion: '1.10',
+    eventTime: `2024-05-01T10:${String(n).padStart(2, '0')}:00Z`,
+    awsRegion: 'us-east-1',
+    sourceIPAddress: '198.51.100.7',
+    userAgent: 'aws-cli/2.15.0 Python/3.11.6',
+    eventID: id,
+    eventType: 'AwsApiCall',
+    recipientAccountId: ACCT,
+    readOnly: false,
+    userIdentity: role('Admin'),
+    requestParameters: null,
+    responseElements: null,
+    ...e,
   };
 }
 
 const EVENTS: CloudTrailEvent[] = [
-  ev('schedule', { eventSource: 'kms.amazonaws.com', eventName: 'ScheduleKeyDeletion', requestParameters: { keyId: KEY_ARN, pendingWindowInDays: 7 } }),
+  ev('schedule', {
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'ScheduleKeyDeletion',
+    requestParameters: { keyId: KEY_ARN, pendingWindowInDays: 7 },
+  }),
   ev('disable', { eventSource: 'kms.amazonaws.com', eventName: 'DisableKey', requestParameters: { keyId: KEY_ARN } }),
-  ev('decrypt', { eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', readOnly: true, requestParameters: { keyId: KEY_ARN, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' } }),
-  ev('stop', { eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging', userIdentity: root(), requestParameters: { name: 'management-events' } }),
-  ev('update', { eventSource: 'cloudtrail.amazonaws.com', eventName: 'UpdateTrail', requestParameters: { name: 'management-events', s3BucketName: 'elsewhere' } }),
-  ev('delete-trail', { eventSource: 'cloudtrail.amazonaws.com', eventName: 'DeleteTrail', requestParameters: { name: 'org-trail' } }),
+  ev('decrypt', {
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    readOnly: true,
+    requestParameters: { keyId: KEY_ARN, encryptionAlgorithm: 'SYMMETRIC_DEFAULT' },
+  }),
+  ev('stop', {
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'StopLogging',
+    userIdentity: root(),
+    requestParameters: { name: 'management-events' },
+  }),
+  ev('update', {
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'UpdateTrail',
+    requestParameters: { name: 'management-events', s3BucketName: 'elsewhere' },
+  }),
+  ev('delete-trail', {
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'DeleteTrail',
+    requestParameters: { name: 'org-trail' },
+  }),
   ev('describe-trails', { eventSource: 'cloudtrail.amazonaws.com', eventName: 'DescribeTrails', readOnly: true }),
-  ev('root-login', { eventSource: 'signin.amazonaws.com', eventName: 'ConsoleLogin', userIdentity: root(), responseElements: { ConsoleLogin: 'Success' }, additionalEventData: { MFAUsed: 'No' } }),
-  ev('root-by-service', { eventSource: 's3.amazonaws.com', eventName: 'GetBucketAcl', userIdentity: root('support.amazonaws.com'), readOnly: true }),
-  ev('root-service-event', { eventSource: 'health.amazonaws.com', eventName: 'HealthEvent', eventType: 'AwsServiceEvent', userIdentity: root() }),
+  ev('root-login', {
+    eventSource: 'signin.amazonaws.com',
+    eventName: 'ConsoleLogin',
+    userIdentity: root(),
+    responseElements: { ConsoleLogin: 'Success' },
+    additionalEventData: { MFAUsed: 'No' },
+  }),
+  ev('root-by-service', {
+    eventSource: 's3.amazonaws.com',
+    eventName: 'GetBucketAcl',
+    userIdentity: root('support.amazonaws.com'),
+    readOnly: true,
+  }),
+  ev('root-service-event', {
+    eventSource: 'health.amazonaws.com',
+    eventName: 'HealthEvent',
+    eventType: 'AwsServiceEvent',
+    userIdentity: root(),
+  }),
   ev('policy-public', {
-    eventSource: 'kms.amazonaws.com', eventName: 'PutKeyPolicy',
-    requestParameters: { keyId: KEY_ARN, policyName: 'default', policy: '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*"}]}' },
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'PutKeyPolicy',
+    requestParameters: {
+      keyId: KEY_ARN,
+      policyName: 'default',
+      policy: '{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*"}]}',
+    },
   }),
   ev('policy-account', {
-    eventSource: 'kms.amazonaws.com', eventName: 'PutKeyPolicy',
-    requestParameters: { keyId: KEY_ARN, policyName: 'default', policy: `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${ACCT}:root"}, "Action": "kms:*"}]}` },
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'PutKeyPolicy',
+    requestParameters: {
+      keyId: KEY_ARN,
+      policyName: 'default',
+      policy: `{"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::${ACCT}:root"}, "Action": "kms:*"}]}`,
+    },
   }),
-  ev('secret', { eventSource: 'secretsmanager.amazonaws.com', eventName: 'GetSecretValue', readOnly: true, requestParameters: { secretId: 'prod/db' } }),
-  ev('access-key', { eventSource: 'iam.amazonaws.com', eventName: 'CreateAccessKey', requestParameters: { userName: 'mallory' } }),
-  ev('denied', { eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', errorCode: 'AccessDenied', errorMessage: 'User is not authorized', userAgent: 'aws-cli/2.1.0', sourceIPAddress: '203.0.113.9' }),
-  ev('old-cli', { eventSource: 'sts.amazonaws.com', eventName: 'GetCallerIdentity', userAgent: 'AWS-CLI/2.17.1', sourceIPAddress: '203.0.113.10' }),
+  ev('secret', {
+    eventSource: 'secretsmanager.amazonaws.com',
+    eventName: 'GetSecretValue',
+    readOnly: true,
+    requestParameters: { secretId: 'prod/db' },
+  }),
+  ev('access-key', {
+    eventSource: 'iam.amazonaws.com',
+    eventName: 'CreateAccessKey',
+    requestParameters: { userName: 'mallory' },
+  }),
+  ev('denied', {
+    eventSource: 'kms.amazonaws.com',
+    eventName: 'Decrypt',
+    errorCode: 'AccessDenied',
+    errorMessage: 'User is not authorized',
+    userAgent: 'aws-cli/2.1.0',
+    sourceIPAddress: '203.0.113.9',
+  }),
+  ev('old-cli', {
+    eventSource: 'sts.amazonaws.com',
+    eventName: 'GetCallerIdentity',
+    userAgent: 'AWS-CLI/2.17.1',
+    sourceIPAddress: '203.0.113.10',
+  }),
   ev('star-agent', { eventSource: 'sts.amazonaws.com', eventName: 'GetCallerIdentity', userAgent: 'scanner*bot' }),
 ];
 
@@ -70,7 +176,10 @@ function segmentOf(id: number, events: CloudTrailEvent[]): Segment {
 
 const ix = new ColumnarIndex();
 const fx = new FieldIndex();
-const chunks: [number, CloudTrailEvent[]][] = [[2, EVENTS.slice(9)], [1, EVENTS.slice(0, 9)]];
+const chunks: [number, CloudTrailEvent[]][] = [
+  [2, EVENTS.slice(9)],
+  [1, EVENTS.slice(0, 9)],
+];
 for (const [id, evs] of chunks) ix.addSegment(segmentOf(id, evs));
 for (const [id, evs] of chunks) fx.add({ id, ...buildFieldStore(evs) }, ix.segBase.get(id)!);
 const engine = new Engine(ix, fx);
@@ -93,7 +202,13 @@ function compiled(rule: SigmaRule): QueryNode {
 }
 /** The events a rule's detection (under the standard aws/cloudtrail header) matches. */
 function matches(detection: string): string[] {
-  return run(compiled(one(`title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n${detection.replace(/^/gm, '  ')}\n`)));
+  return run(
+    compiled(
+      one(
+        `title: t\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n${detection.replace(/^/gm, '  ')}\n`,
+      ),
+    ),
+  );
 }
 function reason(detection: string, header = 'logsource:\n  product: aws\n  service: cloudtrail\n'): string {
   const c = compileSigma(one(`title: t\n${header}detection:\n${detection.replace(/^/gm, '  ')}\n`));
@@ -209,9 +324,22 @@ describe('real-world-style rules, run by the engine', () => {
 
   it('reads every document of a multi-document file', () => {
     expect(parsed.errors).toEqual([]);
-    expect(parsed.rules.map((r) => r.source)).toEqual(['aws.yml#1', 'aws.yml#2', 'aws.yml#3', 'aws.yml#4', 'aws.yml#5', 'aws.yml#6']);
+    expect(parsed.rules.map((r) => r.source)).toEqual([
+      'aws.yml#1',
+      'aws.yml#2',
+      'aws.yml#3',
+      'aws.yml#4',
+      'aws.yml#5',
+      'aws.yml#6',
+    ]);
     const r = parsed.rules[0];
-    expect(r).toMatchObject({ id: '7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11', level: 'high', status: 'experimental', tags: ['attack.impact', 'attack.t1485'], falsepositives: ['Planned key retirement'] });
+    expect(r).toMatchObject({
+      id: '7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11',
+      level: 'high',
+      status: 'experimental',
+      tags: ['attack.impact', 'attack.t1485'],
+      falsepositives: ['Planned key retirement'],
+    });
     expect(r.logsource).toMatchObject({ product: 'aws', service: 'cloudtrail' });
   });
 
@@ -248,10 +376,18 @@ describe('real-world-style rules, run by the engine', () => {
     const rule = byTitle('AWS KMS Key Scheduled For Deletion');
     const f = sigmaFinding(rule, sigmaRows(engine, ix, compiled(rule)), ix);
     expect(f).toMatchObject({
-      rule: 'sigma:7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11', title: rule.title, severity: 'high', count: 1, accounts: [ACCT], keys: [KEY_ARN],
-      principals: [`arn:aws:sts::${ACCT}:assumed-role/Admin/session`], query: 'finding:sigma:7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11',
+      rule: 'sigma:7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11',
+      title: rule.title,
+      severity: 'high',
+      count: 1,
+      accounts: [ACCT],
+      keys: [KEY_ARN],
+      principals: [`arn:aws:sts::${ACCT}:assumed-role/Admin/session`],
+      query: 'finding:sigma:7a3c1e52-2f3b-4d38-9d1e-5b8f0c7e4a11',
     });
-    expect(f.description).toMatch(/^Detects the scheduling.*False positives: Planned key retirement\. Sigma rule 7a3c1e52.* \(aws\.yml#1\)\.$/);
+    expect(f.description).toMatch(
+      /^Detects the scheduling.*False positives: Planned key retirement\. Sigma rule 7a3c1e52.* \(aws\.yml#1\)\.$/,
+    );
     expect(f.first).toBe(Date.parse('2024-05-01T10:01:00Z'));
     const trail = byTitle('AWS CloudTrail Logging Disabled Or Changed');
     const g = sigmaFinding(trail, sigmaRows(engine, ix, compiled(trail)), ix);
@@ -267,14 +403,30 @@ describe('real-world-style rules, run by the engine', () => {
 describe('matching semantics', () => {
   it('values are case-insensitive; lists OR; maps AND; lists of maps OR', () => {
     expect(matches('sel:\n  eventname: scheduleKEYdeletion\ncondition: sel')).toEqual(['schedule']);
-    expect(matches('sel:\n  - eventName: DisableKey\n  - eventName: StopLogging\n    userIdentity.type: root\ncondition: sel')).toEqual(['disable', 'stop']);
-    expect(matches('sel:\n  - eventName: DisableKey\n  - eventName: StopLogging\n    userIdentity.type: IAMUser\ncondition: sel')).toEqual(['disable']);
+    expect(
+      matches(
+        'sel:\n  - eventName: DisableKey\n  - eventName: StopLogging\n    userIdentity.type: root\ncondition: sel',
+      ),
+    ).toEqual(['disable', 'stop']);
+    expect(
+      matches(
+        'sel:\n  - eventName: DisableKey\n  - eventName: StopLogging\n    userIdentity.type: IAMUser\ncondition: sel',
+      ),
+    ).toEqual(['disable']);
   });
 
   it('wildcards: * anywhere, ? one character, escapes', () => {
-    expect(matches("sel:\n  eventName: '*Trail*'\ncondition: sel")).toEqual(['delete-trail', 'describe-trails', 'update']);
+    expect(matches("sel:\n  eventName: '*Trail*'\ncondition: sel")).toEqual([
+      'delete-trail',
+      'describe-trails',
+      'update',
+    ]);
     // ? is one character: 2.15.0 and 2.17.1 (case-insensitive) but not 2.1.0
-    expect(matches("sel:\n  userAgent: 'aws-cli/2.1?.*'\ncondition: sel")).toEqual(EVENTS.filter((e) => /^aws-cli\/2\.1.\./i.test(e.userAgent!)).map((e) => e.eventID!).sort());
+    expect(matches("sel:\n  userAgent: 'aws-cli/2.1?.*'\ncondition: sel")).toEqual(
+      EVENTS.filter((e) => /^aws-cli\/2\.1.\./i.test(e.userAgent!))
+        .map((e) => e.eventID!)
+        .sort(),
+    );
     // \\* is a literal star, \\? a literal question mark
     expect(matches("sel:\n  userAgent: 'scanner\\*bot'\ncondition: sel")).toEqual(['star-agent']);
     expect(matches("sel:\n  userAgent: 'scanner\\?bot'\ncondition: sel")).toEqual([]);
@@ -284,7 +436,12 @@ describe('matching semantics', () => {
   });
 
   it('contains, startswith, endswith, re (with flags), cased, all', () => {
-    expect(matches('sel:\n  eventName|startswith: Get\ncondition: sel')).toEqual(['old-cli', 'root-by-service', 'secret', 'star-agent']);
+    expect(matches('sel:\n  eventName|startswith: Get\ncondition: sel')).toEqual([
+      'old-cli',
+      'root-by-service',
+      'secret',
+      'star-agent',
+    ]);
     expect(matches('sel:\n  eventName|endswith: trails\ncondition: sel')).toEqual(['describe-trails']);
     expect(matches("sel:\n  requestParameters|contains: 'prod/'\ncondition: sel")).toEqual(['secret']);
     expect(matches("sel:\n  sourceIPAddress|re: '^203\\.0\\.113\\.1\\d*$'\ncondition: sel")).toEqual(['old-cli']);
@@ -292,14 +449,30 @@ describe('matching semantics', () => {
     expect(matches("sel:\n  userAgent|re|i: '^aws-cli/'\ncondition: sel")).toContain('old-cli');
     expect(matches("sel:\n  userAgent|re: '(?i)^aws-cli/2\\.17'\ncondition: sel")).toEqual(['old-cli']);
     expect(matches("sel:\n  userAgent|cased|startswith: 'AWS-CLI'\ncondition: sel")).toEqual(['old-cli']);
-    expect(matches("sel:\n  userAgent|contains|all:\n    - cli\n    - Python\ncondition: sel").length).toBe(EVENTS.filter((e) => e.userAgent?.includes('Python')).length);
+    expect(matches('sel:\n  userAgent|contains|all:\n    - cli\n    - Python\ncondition: sel').length).toBe(
+      EVENTS.filter((e) => e.userAgent?.includes('Python')).length,
+    );
   });
 
   it('null is an absent field; exists; neq; numeric comparisons; booleans and numbers as written', () => {
-    expect(matches('sel:\n  eventSource: kms.amazonaws.com\n  errorCode: null\ncondition: sel')).toEqual(['decrypt', 'disable', 'policy-account', 'policy-public', 'schedule']);
+    expect(matches('sel:\n  eventSource: kms.amazonaws.com\n  errorCode: null\ncondition: sel')).toEqual([
+      'decrypt',
+      'disable',
+      'policy-account',
+      'policy-public',
+      'schedule',
+    ]);
     expect(matches('sel:\n  errorCode|exists: true\ncondition: sel')).toEqual(['denied']);
-    expect(matches('sel:\n  userIdentity.invokedBy|exists: false\n  userIdentity.type: Root\ncondition: sel')).toEqual(['root-login', 'root-service-event', 'stop']);
-    expect(matches('sel:\n  eventSource: kms.amazonaws.com\n  eventName|neq:\n    - Decrypt\n    - PutKeyPolicy\ncondition: sel')).toEqual(['disable', 'schedule']);
+    expect(matches('sel:\n  userIdentity.invokedBy|exists: false\n  userIdentity.type: Root\ncondition: sel')).toEqual([
+      'root-login',
+      'root-service-event',
+      'stop',
+    ]);
+    expect(
+      matches(
+        'sel:\n  eventSource: kms.amazonaws.com\n  eventName|neq:\n    - Decrypt\n    - PutKeyPolicy\ncondition: sel',
+      ),
+    ).toEqual(['disable', 'schedule']);
     expect(matches('sel:\n  requestParameters.pendingWindowInDays|lt: 10\ncondition: sel')).toEqual(['schedule']);
     expect(matches('sel:\n  requestParameters.pendingWindowInDays|gte: 10\ncondition: sel')).toEqual([]);
     expect(matches('sel:\n  readOnly: true\n  eventSource: kms.amazonaws.com\ncondition: sel')).toEqual(['decrypt']);
@@ -316,14 +489,27 @@ describe('matching semantics', () => {
   });
 
   it('conditions: and, or, not, parentheses, 1/any/all of pattern, them, condition lists', () => {
-    const d = 'kms:\n  eventSource: kms.amazonaws.com\nsel_disable:\n  eventName: DisableKey\nsel_schedule:\n  eventName: ScheduleKeyDeletion\n_other:\n  eventName: StopLogging\n';
+    const d =
+      'kms:\n  eventSource: kms.amazonaws.com\nsel_disable:\n  eventName: DisableKey\nsel_schedule:\n  eventName: ScheduleKeyDeletion\n_other:\n  eventName: StopLogging\n';
     expect(matches(`${d}condition: kms and (sel_disable or sel_schedule)`)).toEqual(['disable', 'schedule']);
-    expect(matches(`${d}condition: kms and not sel_disable and not sel_schedule`)).toEqual(['decrypt', 'denied', 'policy-account', 'policy-public']);
+    expect(matches(`${d}condition: kms and not sel_disable and not sel_schedule`)).toEqual([
+      'decrypt',
+      'denied',
+      'policy-account',
+      'policy-public',
+    ]);
     expect(matches(`${d}condition: 1 of sel_*`)).toEqual(['disable', 'schedule']);
     expect(matches(`${d}condition: any of sel_* and kms`)).toEqual(['disable', 'schedule']);
     expect(matches(`${d}condition: all of sel_*`)).toEqual([]);
     expect(matches(`${d}condition: all of them`)).toEqual([]);
-    expect(matches(`${d}condition: 1 of them`)).toEqual(['decrypt', 'denied', 'disable', 'policy-account', 'policy-public', 'schedule']);
+    expect(matches(`${d}condition: 1 of them`)).toEqual([
+      'decrypt',
+      'denied',
+      'disable',
+      'policy-account',
+      'policy-public',
+      'schedule',
+    ]);
     expect(matches(`${d}condition: _other or sel_disable`)).toEqual(['disable', 'stop']);
     expect(matches(`${d}condition: NOT kms AND _other`)).toEqual(['stop']);
     expect(matches(`${d}condition:\n  - sel_disable\n  - _other`)).toEqual(['disable', 'stop']);
@@ -339,14 +525,26 @@ describe('unsupported features are reported with a reason', () => {
     ['sel:\n  eventName|windash: x\ncondition: sel', /\|windash/],
     ['sel:\n  eventName|sparkle: x\ncondition: sel', /unknown modifier \|sparkle/],
     ['sel:\n  eventName|i: x\ncondition: sel', /\|i only qualifies \|re/],
-    ['sel:\n  eventName: x\ncondition: sel | sum(requestParameters.size) by sourceIPAddress > 10', /aggregation sum\(\) is not supported/],
-    ['sel:\n  eventName: x\ntimeframe: 5m\ncondition: sel | count() by sourceIPAddress < 3', /within a timeframe is not supported/],
+    [
+      'sel:\n  eventName: x\ncondition: sel | sum(requestParameters.size) by sourceIPAddress > 10',
+      /aggregation sum\(\) is not supported/,
+    ],
+    [
+      'sel:\n  eventName: x\ntimeframe: 5m\ncondition: sel | count() by sourceIPAddress < 3',
+      /within a timeframe is not supported/,
+    ],
     ['sel:\n  eventName: x\ncondition: sel | count() by', /not of the form count/],
     ['sel:\n  eventName: x\ncondition: sel | count() by principal > 2', /field "principal" is not a CloudTrail field/],
-    ['sel:\n  eventName: x\ncondition:\n  - sel | count() > 2\n  - sel', /aggregation \("\|"\) in a list of conditions/],
+    [
+      'sel:\n  eventName: x\ncondition:\n  - sel | count() > 2\n  - sel',
+      /aggregation \("\|"\) in a list of conditions/,
+    ],
     ['sel:\n  eventName: x\ncondition: sel near other', /"near"/],
     ['sel:\n  eventName: x\ntimeframe: soon\ncondition: sel | count() > 1', /timeframe "soon" is not a duration/],
-    ['sel:\n  eventName|expand: "%names%"\ncondition: sel', /placeholder %names% \(field eventName\|expand\) has no values/],
+    [
+      'sel:\n  eventName|expand: "%names%"\ncondition: sel',
+      /placeholder %names% \(field eventName\|expand\) has no values/,
+    ],
     ["sel:\n  eventName|re|expand: '%names%'\ncondition: sel", /\|expand on a regular expression/],
     ['sel1:\n  eventName: x\nsel2:\n  eventName: y\ncondition: 2 of sel*', /"2 of sel\*" \(more than one of\)/],
     ['sel:\n  eventName: x\ncondition: sel and missing', /names "missing", which is not a search identifier/],
@@ -369,8 +567,12 @@ describe('unsupported features are reported with a reason', () => {
   });
 
   it('log sources other than aws/cloudtrail', () => {
-    expect(reason('sel:\n  EventID: 4625\ncondition: sel', 'logsource:\n  product: windows\n  service: security\n')).toMatch(/is not AWS CloudTrail/);
-    expect(reason('sel:\n  eventName: x\ncondition: sel', 'logsource:\n  product: aws\n')).toMatch(/is not AWS CloudTrail/);
+    expect(
+      reason('sel:\n  EventID: 4625\ncondition: sel', 'logsource:\n  product: windows\n  service: security\n'),
+    ).toMatch(/is not AWS CloudTrail/);
+    expect(reason('sel:\n  eventName: x\ncondition: sel', 'logsource:\n  product: aws\n')).toMatch(
+      /is not AWS CloudTrail/,
+    );
     expect(reason('sel:\n  eventName: x\ncondition: sel', '')).toMatch(/is not AWS CloudTrail/);
   });
 
@@ -404,15 +606,21 @@ describe('unsupported features are reported with a reason', () => {
 
 describe('queryText', () => {
   it('writes values the query language cannot hold bare as quoted strings or regexes', () => {
-    const m = (field: string | null, value: QueryNode & { type: 'match' } extends { value: infer V } ? V : never): QueryNode => ({ type: 'match', field, value, pos: 0, end: 0 });
+    const m = (
+      field: string | null,
+      value: QueryNode & { type: 'match' } extends { value: infer V } ? V : never,
+    ): QueryNode => ({ type: 'match', field, value, pos: 0, end: 0 });
     expect(queryText(m('userAgent', { kind: 'wildcard', pattern: 'a b*' }))).toBe('userAgent:/^a b.*$/is');
     expect(queryText(m('userAgent', { kind: 'wildcard', pattern: '(x)*' }))).toBe('userAgent:/^\\(x\\).*$/is');
     expect(queryText(m(null, { kind: 'wildcard', pattern: 'eventName:x*' }))).toBe('/eventName:x/is');
     expect(queryText(m(null, { kind: 'wildcard', pattern: 'OR' }))).toBe('/OR/is');
     expect(queryText(m('a', { kind: 'regex', source: 'x/y[/]', flags: '' }))).toBe('a:/x\\/y[/]/');
-    expect(queryText(m('a', { kind: 'exact', text: 'say "hi" \\ bye', quoted: true }))).toBe('a:"say \\"hi\\" \\\\ bye"');
+    expect(queryText(m('a', { kind: 'exact', text: 'say "hi" \\ bye', quoted: true }))).toBe(
+      'a:"say \\"hi\\" \\\\ bye"',
+    );
     expect(queryText(m('aws:SourceIp', { kind: 'any' }))).toBeNull();
-    for (const q of ['userAgent:/^a b.*$/is', 'a:/x\\/y[/]/', 'a:"say \\"hi\\" \\\\ bye"']) expect(queryText(parseQuery(q))).toBe(q);
+    for (const q of ['userAgent:/^a b.*$/is', 'a:/x\\/y[/]/', 'a:"say \\"hi\\" \\\\ bye"'])
+      expect(queryText(parseQuery(q))).toBe(q);
   });
 });
 
@@ -432,9 +640,22 @@ describe('Sigma 1 aggregations: count() [by field] with and without timeframe', 
   // Modelled on SigmaHQ's "AWS Secrets Manager Mass Secret Retrieval" and "Account Enumeration on AWS" rules
   const t0 = Date.parse('2024-06-01T09:00:00Z');
   const at = (min: number) => new Date(t0 + min * 60_000).toISOString().replace('.000Z', 'Z');
-  const user = (name: string) => ({ type: 'IAMUser', principalId: `AIDA${name.toUpperCase()}`, arn: `arn:aws:iam::${ACCT}:user/${name}`, accountId: ACCT, userName: name });
+  const user = (name: string) => ({
+    type: 'IAMUser',
+    principalId: `AIDA${name.toUpperCase()}`,
+    arn: `arn:aws:iam::${ACCT}:user/${name}`,
+    accountId: ACCT,
+    userName: name,
+  });
   const secret = (id: string, min: number, who: string, secretId = `prod/${id}`) =>
-    ev(id, { eventTime: at(min), eventSource: 'secretsmanager.amazonaws.com', eventName: 'GetSecretValue', readOnly: true, userIdentity: user(who), requestParameters: { secretId } });
+    ev(id, {
+      eventTime: at(min),
+      eventSource: 'secretsmanager.amazonaws.com',
+      eventName: 'GetSecretValue',
+      readOnly: true,
+      userIdentity: user(who),
+      requestParameters: { secretId },
+    });
   const events: CloudTrailEvent[] = [
     // mallory reads 6 secrets within 4 minutes, then one more an hour later
     ...[0, 1, 1, 2, 3, 4].map((m, k) => secret(`m${k}`, m, 'mallory')),
@@ -442,7 +663,15 @@ describe('Sigma 1 aggregations: count() [by field] with and without timeframe', 
     // the app reads the same secret every 20 minutes, 7 times
     ...[0, 20, 40, 60, 80, 100, 120].map((m, k) => secret(`app${k}`, m, 'app', 'prod/app')),
     // a list burst by bob
-    ...[10, 10, 11].map((m, k) => ev(`list${k}`, { eventTime: at(m), eventSource: 's3.amazonaws.com', eventName: 'ListBuckets', readOnly: true, userIdentity: user('bob') })),
+    ...[10, 10, 11].map((m, k) =>
+      ev(`list${k}`, {
+        eventTime: at(m),
+        eventSource: 's3.amazonaws.com',
+        eventName: 'ListBuckets',
+        readOnly: true,
+        userIdentity: user('bob'),
+      }),
+    ),
   ];
   const { ix: aix, fields, engine: aengine, idOf } = indexOf(events);
   const header = 'title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n';
@@ -451,36 +680,131 @@ describe('Sigma 1 aggregations: count() [by field] with and without timeframe', 
     if (!c.ok) throw new Error(c.reason);
     return Array.from(sigmaMatches(aengine, aix, fields, c), idOf).sort();
   };
-  const sel = 'sel:\n  eventSource: secretsmanager.amazonaws.com\n  eventName:\n    - GetSecretValue\n    - BatchGetSecretValue\n';
+  const sel =
+    'sel:\n  eventSource: secretsmanager.amazonaws.com\n  eventName:\n    - GetSecretValue\n    - BatchGetSecretValue\n';
 
   it('count() by userIdentity.arn > N within a timeframe keeps the events of every window that passes', () => {
-    expect(hits(`${sel}timeframe: 10m\ncondition: sel | count() by userIdentity.arn > 5`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 10m\ncondition: sel | count() by userIdentity.arn > 5`)).toEqual([
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
     // the window is first to last event, inclusive: 6 events from minute 0 to 4
-    expect(hits(`${sel}timeframe: 4m\ncondition: sel | count() by userIdentity.arn >= 6`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 4m\ncondition: sel | count() by userIdentity.arn >= 6`)).toEqual([
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
     expect(hits(`${sel}timeframe: 3m\ncondition: sel | count() by userIdentity.arn >= 6`)).toEqual([]);
     // 7 app reads over 2 hours: only a 2-hour window holds them all
-    expect(hits(`${sel}timeframe: 2h\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
-    expect(hits(`${sel}timeframe: 119m\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual(['m-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}timeframe: 2h\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual([
+      'app0',
+      'app1',
+      'app2',
+      'app3',
+      'app4',
+      'app5',
+      'app6',
+      'm-late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
+    expect(hits(`${sel}timeframe: 119m\ncondition: sel | count() by userIdentity.arn > 6`)).toEqual([
+      'm-late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
     // no group-by: every matching event counts together
     expect(hits(`${sel}timeframe: 1m\ncondition: sel | count() > 3`)).toEqual(['app0', 'm0', 'm1', 'm2']);
-    expect(hits("sel:\n  eventName: 'list*'\ntimeframe: 10m\ncondition: sel | count() > 2")).toEqual(['list0', 'list1', 'list2']);
+    expect(hits("sel:\n  eventName: 'list*'\ntimeframe: 10m\ncondition: sel | count() > 2")).toEqual([
+      'list0',
+      'list1',
+      'list2',
+    ]);
   });
 
   it('count(field) counts distinct values; without timeframe the count is over all stored events', () => {
     // mallory reads 7 distinct secrets, the app 1
-    expect(hits(`${sel}condition: sel | count(requestParameters.secretId) by userIdentity.arn > 3`)).toEqual(['m-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
-    expect(hits(`${sel}timeframe: 10m\ncondition: sel | count(requestParameters.secretId) by userIdentity.arn > 5`)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
-    expect(hits(`${sel}condition: sel | count() by userIdentity.arn < 8`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
-    expect(hits(`${sel}condition: sel | count() by userIdentity.arn == 7`)).toEqual(['app0', 'app1', 'app2', 'app3', 'app4', 'app5', 'app6', 'm-late', 'm0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}condition: sel | count(requestParameters.secretId) by userIdentity.arn > 3`)).toEqual([
+      'm-late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
+    expect(
+      hits(`${sel}timeframe: 10m\ncondition: sel | count(requestParameters.secretId) by userIdentity.arn > 5`),
+    ).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    expect(hits(`${sel}condition: sel | count() by userIdentity.arn < 8`)).toEqual([
+      'app0',
+      'app1',
+      'app2',
+      'app3',
+      'app4',
+      'app5',
+      'app6',
+      'm-late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
+    expect(hits(`${sel}condition: sel | count() by userIdentity.arn == 7`)).toEqual([
+      'app0',
+      'app1',
+      'app2',
+      'app3',
+      'app4',
+      'app5',
+      'app6',
+      'm-late',
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+      'm5',
+    ]);
     expect(hits(`${sel}condition: sel | count() by userIdentity.arn > 7`)).toEqual([]);
     // events without the group-by field are left out
     expect(hits(`${sel}condition: sel | count() by userIdentity.invokedBy > 0`)).toEqual([]);
   });
 
   it('describes the aggregation, and the finding holds the kept events in time order', () => {
-    const rule = one(`${header}  ${sel.replace(/\n/g, '\n  ')}timeframe: 10m\n  condition: sel | count() by userIdentity.arn > 5\n`);
+    const rule = one(
+      `${header}  ${sel.replace(/\n/g, '\n  ')}timeframe: 10m\n  condition: sel | count() by userIdentity.arn > 5\n`,
+    );
     const c = compileSigma(rule);
-    expect(c).toMatchObject({ ok: true, aggregation: { fn: 'count', field: null, by: 'userIdentity.arn', op: '>', value: 5, timeframeMs: 600_000, text: 'count() by userIdentity.arn > 5 within 10m' } });
+    expect(c).toMatchObject({
+      ok: true,
+      aggregation: {
+        fn: 'count',
+        field: null,
+        by: 'userIdentity.arn',
+        op: '>',
+        value: 5,
+        timeframeMs: 600_000,
+        text: 'count() by userIdentity.arn > 5 within 10m',
+      },
+    });
     const ok = c as Extract<typeof c, { ok: true }>;
     const f = sigmaFinding(rule, sigmaMatches(aengine, aix, fields, ok), aix, ok.aggregation);
     expect(f.count).toBe(6);
@@ -492,11 +816,55 @@ describe('Sigma 1 aggregations: count() [by field] with and without timeframe', 
 
   it('sigmaAggregate: a window slides; NaN times are left out of timeframe counts', () => {
     const times = [0, 1000, 2000, 10_000, 11_000, 12_000, 13_000, NaN];
-    const agg = { fn: 'count' as const, field: null, by: null, op: '>' as const, value: 2, timeframeMs: 2000, text: '' };
-    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], agg, (r) => times[r], () => undefined))).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, timeframeMs: 1999 }, (r) => times[r], () => undefined))).toEqual([]);
-    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, value: 3 }, (r) => times[r], () => undefined))).toEqual([]);
-    expect(Array.from(sigmaAggregate([0, 1, 2, 3, 4, 5, 6, 7], { ...agg, value: 3, timeframeMs: 3000 }, (r) => times[r], () => undefined))).toEqual([3, 4, 5, 6]);
+    const agg = {
+      fn: 'count' as const,
+      field: null,
+      by: null,
+      op: '>' as const,
+      value: 2,
+      timeframeMs: 2000,
+      text: '',
+    };
+    expect(
+      Array.from(
+        sigmaAggregate(
+          [0, 1, 2, 3, 4, 5, 6, 7],
+          agg,
+          (r) => times[r],
+          () => undefined,
+        ),
+      ),
+    ).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(
+      Array.from(
+        sigmaAggregate(
+          [0, 1, 2, 3, 4, 5, 6, 7],
+          { ...agg, timeframeMs: 1999 },
+          (r) => times[r],
+          () => undefined,
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      Array.from(
+        sigmaAggregate(
+          [0, 1, 2, 3, 4, 5, 6, 7],
+          { ...agg, value: 3 },
+          (r) => times[r],
+          () => undefined,
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      Array.from(
+        sigmaAggregate(
+          [0, 1, 2, 3, 4, 5, 6, 7],
+          { ...agg, value: 3, timeframeMs: 3000 },
+          (r) => times[r],
+          () => undefined,
+        ),
+      ),
+    ).toEqual([3, 4, 5, 6]);
   });
 });
 
@@ -517,7 +885,10 @@ detection:
   it('lists the placeholders a rule needs, and refuses to run without values', () => {
     expect(sigmaPlaceholders(rule)).toEqual(['admin_arns', 'trusted_prefix']);
     expect(compileSigma(rule)).toEqual({ ok: false, reason: expect.stringMatching(/placeholder %admin_arns%/) });
-    expect(compileSigma(rule, { admin_arns: [admin] })).toEqual({ ok: false, reason: expect.stringMatching(/placeholder %trusted_prefix%/) });
+    expect(compileSigma(rule, { admin_arns: [admin] })).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/placeholder %trusted_prefix%/),
+    });
   });
 
   it('each placeholder becomes its values, ORed, under the field modifiers (values are Sigma strings)', () => {
@@ -530,20 +901,40 @@ detection:
     expect(q({ admin_arns: [admin], trusted_prefix: ['10.'] })).toEqual([]);
     // another admin only: the trusted prefix filters the events from 198.51.100.7
     expect(q({ admin_arns: ['arn:aws:iam::111122223333:user/ops'], trusted_prefix: ['198.51.'] })).toEqual(['denied']);
-    expect(q({ admin_arns: ['arn:aws:iam::111122223333:user/ops'], trusted_prefix: ['192.0.2.', '203.0.113.'] })).toEqual(['decrypt', 'disable', 'policy-account', 'policy-public', 'schedule']);
+    expect(
+      q({ admin_arns: ['arn:aws:iam::111122223333:user/ops'], trusted_prefix: ['192.0.2.', '203.0.113.'] }),
+    ).toEqual(['decrypt', 'disable', 'policy-account', 'policy-public', 'schedule']);
     // wildcards in values
     expect(q({ admin_arns: ['*:assumed-role/admin/*'], trusted_prefix: ['x'] })).toEqual([]);
   });
 
   it('text around placeholders, several placeholders (every combination), escaped \\%', () => {
     const m = (detection: string, values: Record<string, string[]>) => {
-      const c = compileSigma(one(`title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n${detection.replace(/^/gm, '  ')}\n`), values);
+      const c = compileSigma(
+        one(
+          `title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n${detection.replace(/^/gm, '  ')}\n`,
+        ),
+        values,
+      );
       if (!c.ok) throw new Error(c.reason);
       return run(c.query);
     };
-    expect(m("sel:\n  eventName|expand: '%verb%Key%what%'\ncondition: sel", { verb: ['Disable', 'Schedule'], what: ['', 'Deletion'] })).toEqual(['disable', 'schedule']);
-    expect(m("sel:\n  requestParameters.secretId|expand: '%env%/db'\ncondition: sel", { env: ['prod', 'dev'] })).toEqual(['secret']);
+    expect(
+      m("sel:\n  eventName|expand: '%verb%Key%what%'\ncondition: sel", {
+        verb: ['Disable', 'Schedule'],
+        what: ['', 'Deletion'],
+      }),
+    ).toEqual(['disable', 'schedule']);
+    expect(
+      m("sel:\n  requestParameters.secretId|expand: '%env%/db'\ncondition: sel", { env: ['prod', 'dev'] }),
+    ).toEqual(['secret']);
     expect(m("sel:\n  requestParameters.secretId|expand: '\\%env%/db'\ncondition: sel", { env: ['prod'] })).toEqual([]);
-    expect(sigmaPlaceholders(one("title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    - a|expand: ['%x%', '%y%z%']\n    - b: '%not_expanded%'\n  condition: sel\n"))).toEqual(['x', 'y']);
+    expect(
+      sigmaPlaceholders(
+        one(
+          "title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    - a|expand: ['%x%', '%y%z%']\n    - b: '%not_expanded%'\n  condition: sel\n",
+        ),
+      ),
+    ).toEqual(['x', 'y']);
   });
 });

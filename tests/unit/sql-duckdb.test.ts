@@ -59,7 +59,8 @@ const PRESTO_TO_DUCKDB: Record<string, string> = {
  * Corpus queries not run in DuckDB, with the reason (a syntax difference of the engines, not of KeyTrail's SQL).
  */
 const NOT_IN_DUCKDB: Record<string, string> = {
-  'requestParameters.x-amz-acl:private': 'the JSONPath of a key that is not an identifier is $["x-amz-acl"] in Trino, $."x-amz-acl" in DuckDB',
+  'requestParameters.x-amz-acl:private':
+    'the JSONPath of a key that is not an identifier is $["x-amz-acl"] in Trino, $."x-amz-acl" in DuckDB',
 };
 
 const MACROS = [
@@ -75,14 +76,25 @@ function toDuckdb(sql: string): string {
     .filter((l) => !l.startsWith('--'))
     .join('\n')
     .split(/('(?:[^']|'')*')/)
-    .map((part, i) => (i % 2 ? part : part.replace(/\b([a-z_0-9]+)\s*\(/gi, (m, name: string) => (PRESTO_TO_DUCKDB[name.toLowerCase()] ? `${PRESTO_TO_DUCKDB[name.toLowerCase()]}(` : m))))
+    .map((part, i) =>
+      i % 2
+        ? part
+        : part.replace(/\b([a-z_0-9]+)\s*\(/gi, (m, name: string) =>
+            PRESTO_TO_DUCKDB[name.toLowerCase()] ? `${PRESTO_TO_DUCKDB[name.toLowerCase()]}(` : m,
+          ),
+    )
     .join('');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The table: Hive types of the DDL, as DuckDB types, and rows as the JSON SerDe reads them
 
-type HiveType = { t: 'string' } | { t: 'boolean' } | { t: 'struct'; fields: [string, HiveType][] } | { t: 'array'; of: HiveType } | { t: 'map' };
+type HiveType =
+  | { t: 'string' }
+  | { t: 'boolean' }
+  | { t: 'struct'; fields: [string, HiveType][] }
+  | { t: 'array'; of: HiveType }
+  | { t: 'map' };
 
 function parseType(s: string, at: { i: number }): HiveType {
   const word = /^\s*([A-Za-z]+)/.exec(s.slice(at.i))!;
@@ -145,11 +157,16 @@ function ddlColumns(): [string, HiveType][] {
 
 function duckType(h: HiveType): string {
   switch (h.t) {
-    case 'string': return 'VARCHAR';
-    case 'boolean': return 'BOOLEAN';
-    case 'map': return 'MAP(VARCHAR, VARCHAR)';
-    case 'array': return `${duckType(h.of)}[]`;
-    case 'struct': return `STRUCT(${h.fields.map(([n, t]) => `"${n}" ${duckType(t)}`).join(', ')})`;
+    case 'string':
+      return 'VARCHAR';
+    case 'boolean':
+      return 'BOOLEAN';
+    case 'map':
+      return 'MAP(VARCHAR, VARCHAR)';
+    case 'array':
+      return `${duckType(h.of)}[]`;
+    case 'struct':
+      return `STRUCT(${h.fields.map(([n, t]) => `"${n}" ${duckType(t)}`).join(', ')})`;
   }
 }
 
@@ -164,7 +181,9 @@ function serde(v: unknown, h: HiveType): unknown {
     case 'array':
       return Array.isArray(v) ? v.map((x) => serde(x, h.of)) : null;
     case 'map':
-      return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, serde(x, { t: 'string' })])) : null;
+      return v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, serde(x, { t: 'string' })]))
+        : null;
     case 'struct': {
       if (typeof v !== 'object' || Array.isArray(v)) return null;
       const byLower = new Map(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k.toLowerCase(), x]));
@@ -225,11 +244,30 @@ describe.skipIf(!present)('Athena SQL in DuckDB agrees with KeyTrail over the pu
     const manifest = JSON.parse(readFileSync(join(ROOT, 'MANIFEST.json'), 'utf8')) as { files: { path: string }[] };
     const db = openDB(`sql-duckdb-${Date.now()}`);
     const writer = new StoreWriter(db);
-    const files = walk(ROOT).filter((p) => manifest.files.some((f) => f.path === p || f.path.startsWith(p + '!'))).sort();
+    const files = walk(ROOT)
+      .filter((p) => manifest.files.some((f) => f.path === p || f.path.startsWith(p + '!')))
+      .sort();
     for (const path of files) {
       const bytes = new Uint8Array(readFileSync(join(ROOT, path)));
-      const fileId = (await db.files.add({ path, size: bytes.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
-      await ingestTask(db, writer, { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path }, () => {});
+      const fileId = (await db.files.add({
+        path,
+        size: bytes.length,
+        lastModified: 0,
+        fingerprint: path,
+        status: 'pending',
+        events: 0,
+        newEvents: 0,
+        skipped: 0,
+        conflicts: 0,
+        bytes: 0,
+        s3: {},
+      })) as number;
+      await ingestTask(
+        db,
+        writer,
+        { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path },
+        () => {},
+      );
     }
     const raw = new RawReader(db);
     texts = [];
@@ -241,7 +279,16 @@ describe.skipIf(!present)('Athena SQL in DuckDB agrees with KeyTrail over the pu
     db.close();
     expect(texts.length).toBe(stored);
     // one record of our own whose eventTime is not a time: a time window must skip it, not fail the query
-    texts.push(JSON.stringify({ eventVersion: '1.08', eventTime: '14/09/2020 00:50', eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', awsRegion: 'us-east-1', eventID: 'malformed-time-0001' }));
+    texts.push(
+      JSON.stringify({
+        eventVersion: '1.08',
+        eventTime: '14/09/2020 00:50',
+        eventSource: 'kms.amazonaws.com',
+        eventName: 'Decrypt',
+        awsRegion: 'us-east-1',
+        eventID: 'malformed-time-0001',
+      }),
+    );
     n = texts.length;
 
     // KeyTrail's engine over the stored events restricted to the table's columns
@@ -257,21 +304,31 @@ describe.skipIf(!present)('Athena SQL in DuckDB agrees with KeyTrail over the pu
     // the same events as the Athena table
     tmp = mkdtempSync(join(tmpdir(), 'keytrail-sql-'));
     const file = join(tmp, 'events.ndjson');
-    writeFileSync(file, texts.map((t, i) => {
-      const e = JSON.parse(t) as Record<string, unknown>;
-      const row = serde(e, record) as Record<string, unknown>;
-      const time = typeof e.eventTime === 'string' ? e.eventTime : '';
-      row.region = typeof e.awsRegion === 'string' ? e.awsRegion : null;
-      row.timestamp = /^\d{4}-\d{2}-\d{2}/.test(time) ? time.slice(0, 10).replaceAll('-', '/') : null;
-      row.keytrail_row = i; // not a column of the DDL: names the event when a count differs
-      return JSON.stringify(row);
-    }).join('\n'));
+    writeFileSync(
+      file,
+      texts
+        .map((t, i) => {
+          const e = JSON.parse(t) as Record<string, unknown>;
+          const row = serde(e, record) as Record<string, unknown>;
+          const time = typeof e.eventTime === 'string' ? e.eventTime : '';
+          row.region = typeof e.awsRegion === 'string' ? e.awsRegion : null;
+          row.timestamp = /^\d{4}-\d{2}-\d{2}/.test(time) ? time.slice(0, 10).replaceAll('-', '/') : null;
+          row.keytrail_row = i; // not a column of the DDL: names the event when a count differs
+          return JSON.stringify(row);
+        })
+        .join('\n'),
+    );
     const inst = await DuckDBInstance.create(':memory:');
     con = await inst.connect();
     await con.run(`SET TimeZone = 'UTC'`);
     for (const m of MACROS) await con.run(m);
-    const spec = [...cols.map(([c, t]) => `'${c}': '${duckType(t).replaceAll("'", "''")}'`), `'keytrail_row': 'INTEGER'`].join(', ');
-    await con.run(`CREATE TABLE cloudtrail_logs AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${spec}})`);
+    const spec = [
+      ...cols.map(([c, t]) => `'${c}': '${duckType(t).replaceAll("'", "''")}'`),
+      `'keytrail_row': 'INTEGER'`,
+    ].join(', ');
+    await con.run(
+      `CREATE TABLE cloudtrail_logs AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${spec}})`,
+    );
   }, 120_000);
 
   afterAll(() => {
@@ -306,10 +363,24 @@ describe.skipIf(!present)('Athena SQL in DuckDB agrees with KeyTrail over the pu
         continue;
       }
       if (got !== want) {
-        const rows = (await con.runAndReadAll(`SELECT keytrail_row FROM (\n${sql.replace(/^SELECT\n/m, 'SELECT keytrail_row,\n')}\n)`)).getRows().map((r) => Number(r[0]));
-        const sqlOnly = rows.filter((r) => !bm[r]).slice(0, 3).map((r) => texts[r].slice(0, 300));
-        const ktOnly = [...bm.keys()].filter((r) => bm[r] && !rows.includes(r)).slice(0, 3).map((r) => texts[r].slice(0, 300));
-        bad.push(`${q}: KeyTrail ${want}, SQL ${got} (only SQL: ${sqlOnly.join(' ')}; only KeyTrail: ${ktOnly.join(' ')})\n${sql}`);
+        const rows = (
+          await con.runAndReadAll(
+            `SELECT keytrail_row FROM (\n${sql.replace(/^SELECT\n/m, 'SELECT keytrail_row,\n')}\n)`,
+          )
+        )
+          .getRows()
+          .map((r) => Number(r[0]));
+        const sqlOnly = rows
+          .filter((r) => !bm[r])
+          .slice(0, 3)
+          .map((r) => texts[r].slice(0, 300));
+        const ktOnly = [...bm.keys()]
+          .filter((r) => bm[r] && !rows.includes(r))
+          .slice(0, 3)
+          .map((r) => texts[r].slice(0, 300));
+        bad.push(
+          `${q}: KeyTrail ${want}, SQL ${got} (only SQL: ${sqlOnly.join(' ')}; only KeyTrail: ${ktOnly.join(' ')})\n${sql}`,
+        );
       }
     }
     return { bad, matched };

@@ -26,7 +26,10 @@ const cond = (q: string, d: SqlDialect) => {
 };
 
 /** `--` note lines above the SELECT (of the statement without LIMIT, whose note is tested on its own). */
-const notes = (q: string, d: SqlDialect) => sql(q, d, { limit: 0 }).split('\n').filter((l) => l.startsWith('-- '));
+const notes = (q: string, d: SqlDialect) =>
+  sql(q, d, { limit: 0 })
+    .split('\n')
+    .filter((l) => l.startsWith('-- '));
 
 /** Parentheses balance and string literals close, outside of literals. */
 function balanced(text: string): boolean {
@@ -136,7 +139,9 @@ describe('toSql: whole statements', () => {
   it('Lake: free text runs over the eventJson column, with the difference announced in a leading comment', () => {
     const out = sql('"kms:Decrypt"', 'lake', { table: 'EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE' });
     const lines = out.split('\n');
-    expect(lines[0]).toMatch(/^-- Free text runs over the JSON text of the event \(eventJson\): key names and JSON punctuation match too/);
+    expect(lines[0]).toMatch(
+      /^-- Free text runs over the JSON text of the event \(eventJson\): key names and JSON punctuation match too/,
+    );
     expect(lines[1]).toMatch(/^-- At most 1000 rows/);
     expect(lines[2]).toBe('SELECT');
     expect(out).toContain('FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE\n');
@@ -149,7 +154,9 @@ describe('toSql: whole statements', () => {
     const athena = sql('', 'athena');
     expect(athena).not.toContain('WHERE');
     expect(athena.endsWith('FROM cloudtrail_logs\nORDER BY eventtime\nLIMIT 1000')).toBe(true);
-    expect(sql('  ', 'lake', { to: MAR2 })).toContain("FROM $EDS_ID\nWHERE eventTime < '2024-03-02 00:00:00'\nORDER BY eventTime\nLIMIT 1000");
+    expect(sql('  ', 'lake', { to: MAR2 })).toContain(
+      "FROM $EDS_ID\nWHERE eventTime < '2024-03-02 00:00:00'\nORDER BY eventTime\nLIMIT 1000",
+    );
     expect(sql('', 'athena', { from: MAR1 + 1500 })).toContain(
       "WHERE try(from_iso8601_timestamp(eventtime)) >= from_iso8601_timestamp('2024-03-01T00:00:01.500Z')\n  AND \"timestamp\" >= '2024/03/01'\nORDER BY",
     );
@@ -160,14 +167,16 @@ describe('toSql: whole statements', () => {
 
   it('LIMIT: default 1000, a given number, none for 0 or Infinity; stated in a comment', () => {
     expect(sql('', 'athena').split('\n').at(-1)).toBe('LIMIT 1000');
-    expect(sql('', 'athena').split('\n')[0]).toBe('-- At most 1000 rows (LIMIT 1000): remove the LIMIT to get every matching event.');
+    expect(sql('', 'athena').split('\n')[0]).toBe(
+      '-- At most 1000 rows (LIMIT 1000): remove the LIMIT to get every matching event.',
+    );
     expect(sql('', 'athena', { limit: 25.7 }).split('\n').at(-1)).toBe('LIMIT 25');
     expect(sql('', 'athena', { limit: 0 })).not.toContain('LIMIT');
     expect(sql('', 'lake', { limit: Infinity })).not.toContain('LIMIT');
   });
 
   it('rejects a table name that is not a name', () => {
-    expect(() => sql('', 'athena', { table: "logs; DROP TABLE x" })).toThrow(/not a table name/);
+    expect(() => sql('', 'athena', { table: 'logs; DROP TABLE x' })).toThrow(/not a table name/);
     expect(() => sql('', 'lake', { table: "a'b" })).toThrow(/not a table name/);
   });
 });
@@ -194,7 +203,9 @@ describe('toSql: values', () => {
     expect(cond('userAgent:/^aws-cli\\/2/i', 'athena')).toBe("regexp_like(useragent, '(?i)^aws-cli\\/2')");
     expect(cond('userAgent:/^Boto3/', 'lake')).toBe("regexp_like(userAgent, '^Boto3')");
     expect(cond("errorMessage:/can't.+key/si", 'athena')).toBe("regexp_like(errormessage, '(?is)can''t.+key')");
-    expect(notes('userAgent:/x/', 'athena')).toEqual(['-- Regexes run as regexp_like (Java pattern syntax); JavaScript-only syntax may behave differently.']);
+    expect(notes('userAgent:/x/', 'athena')).toEqual([
+      '-- Regexes run as regexp_like (Java pattern syntax); JavaScript-only syntax may behave differently.',
+    ]);
   });
 
   it('field:* means present and not empty', () => {
@@ -207,12 +218,16 @@ describe('toSql: values', () => {
       "element_at(requestParameters, 'grantTokens') IS NOT NULL AND element_at(requestParameters, 'grantTokens') <> ''",
     );
     expect(cond('resources:*', 'athena')).toBe('cardinality(resources) > 0');
-    expect(cond('resources.accountId:*', 'lake')).toBe("cardinality(filter(resources, r -> r.accountid IS NOT NULL AND r.accountid <> '')) > 0");
+    expect(cond('resources.accountId:*', 'lake')).toBe(
+      "cardinality(filter(resources, r -> r.accountid IS NOT NULL AND r.accountid <> '')) > 0",
+    );
     expect(cond('userIdentity.sessionContext:*', 'athena')).toBe('useridentity.sessioncontext IS NOT NULL');
     expect(cond('requestParameters:*', 'lake')).toBe(
       `regexp_like(lower(json_format(CAST(requestParameters AS JSON))), '(^|[\\[:,])\\s*(?:"(?:[^"\\\\]|\\\\.)+"\\s*($|[,}\\]])|-?[0-9]|true|false)')`,
     );
-    expect(notes('requestParameters:*', 'lake')[0]).toMatch(/^-- The whole requestParameters map is matched in its JSON text/);
+    expect(notes('requestParameters:*', 'lake')[0]).toMatch(
+      /^-- The whole requestParameters map is matched in its JSON text/,
+    );
     expect(cond('readOnly:*', 'lake')).toBe('readOnly IS NOT NULL');
   });
 });
@@ -223,7 +238,9 @@ describe('toSql: boolean structure', () => {
     expect(cond('-(eventName:Decrypt OR errorCode:*)', 'lake')).toBe(
       "NOT coalesce(lower(eventName) = lower('Decrypt') OR (errorCode IS NOT NULL AND errorCode <> ''), FALSE)",
     );
-    expect(cond('NOT NOT region:us-east-1', 'athena')).toBe("NOT coalesce(NOT coalesce(lower(awsregion) = lower('us-east-1'), FALSE), FALSE)");
+    expect(cond('NOT NOT region:us-east-1', 'athena')).toBe(
+      "NOT coalesce(NOT coalesce(lower(awsregion) = lower('us-east-1'), FALSE), FALSE)",
+    );
   });
 
   it('OR groups and AND inside OR are parenthesised', () => {
@@ -271,7 +288,9 @@ describe('toSql: times', () => {
     expect(cond('requestParameters.numberOfBytes>=64', 'athena')).toBe(
       "TRY_CAST(json_extract_scalar(requestparameters, '$.numberOfBytes') AS DOUBLE) >= 64",
     );
-    expect(cond('requestParameters.numberOfBytes>=64', 'lake')).toBe("TRY_CAST(element_at(requestParameters, 'numberOfBytes') AS DOUBLE) >= 64");
+    expect(cond('requestParameters.numberOfBytes>=64', 'lake')).toBe(
+      "TRY_CAST(element_at(requestParameters, 'numberOfBytes') AS DOUBLE) >= 64",
+    );
     expect(cond('additionalEventData.bytesTransferredOut>-1.5', 'athena')).toBe(
       "TRY_CAST(json_extract_scalar(additionaleventdata, '$.bytesTransferredOut') AS DOUBLE) > -1.5",
     );
@@ -283,9 +302,13 @@ describe('toSql: times', () => {
   });
 
   it('last: is relative to current_timestamp, in the unit typed (Lake: date_add, no INTERVAL)', () => {
-    expect(cond('last:24h', 'athena')).toBe("try(from_iso8601_timestamp(eventtime)) >= current_timestamp - interval '24' hour");
+    expect(cond('last:24h', 'athena')).toBe(
+      "try(from_iso8601_timestamp(eventtime)) >= current_timestamp - interval '24' hour",
+    );
     expect(cond('last:24h', 'lake')).toBe("eventTime >= date_add('hour', -24, current_timestamp)");
-    expect(cond('last:2w', 'athena')).toBe("try(from_iso8601_timestamp(eventtime)) >= current_timestamp - interval '14' day");
+    expect(cond('last:2w', 'athena')).toBe(
+      "try(from_iso8601_timestamp(eventtime)) >= current_timestamp - interval '14' day",
+    );
     expect(cond('last:90m', 'lake')).toBe("eventTime >= date_add('minute', -90, current_timestamp)");
     expect(cond('last:1.5h', 'lake')).toBe("eventTime >= date_add('minute', -90, current_timestamp)");
     expect(cond('last:30s', 'lake')).toBe("eventTime >= date_add('second', -30, current_timestamp)");
@@ -299,7 +322,9 @@ describe('toSql: times', () => {
   });
 
   it('a string match on Lake eventTime formats the timestamp as CloudTrail writes it', () => {
-    expect(cond('eventTime:2024-03-01*', 'lake')).toBe("lower(format_datetime(eventTime, 'yyyy-MM-dd''T''HH:mm:ss''Z''')) LIKE lower('2024-03-01%')");
+    expect(cond('eventTime:2024-03-01*', 'lake')).toBe(
+      "lower(format_datetime(eventTime, 'yyyy-MM-dd''T''HH:mm:ss''Z''')) LIKE lower('2024-03-01%')",
+    );
     expect(cond('eventTime:2024-03-01*', 'athena')).toBe("lower(eventtime) LIKE lower('2024-03-01%')");
   });
 });
@@ -309,7 +334,9 @@ describe('toSql: fields', () => {
     expect(cond('userIdentity.sessionContext.sessionIssuer.arn:arn:aws:iam::111122223333:role/Admin', 'athena')).toBe(
       "lower(useridentity.sessioncontext.sessionissuer.arn) = lower('arn:aws:iam::111122223333:role/Admin')",
     );
-    expect(cond('USERIDENTITY.SessionContext.sessionissuer.ARN:x', 'lake')).toBe("lower(userIdentity.sessionContext.sessionIssuer.arn) = lower('x')");
+    expect(cond('USERIDENTITY.SessionContext.sessionissuer.ARN:x', 'lake')).toBe(
+      "lower(userIdentity.sessionContext.sessionIssuer.arn) = lower('x')",
+    );
     expect(cond('userIdentity.type:AssumedRole', 'lake')).toBe("lower(userIdentity.type) = lower('AssumedRole')");
     expect(cond('tlsDetails.tlsVersion:TLSv1.2', 'athena')).toBe("lower(tlsdetails.tlsversion) = lower('TLSv1.2')");
   });
@@ -330,7 +357,9 @@ describe('toSql: fields', () => {
       `regexp_like(lower(responseelements), '(^|[\\[:,])\\s*(?:"success")\\s*($|[,}\\]])')`,
     );
     // numbers and booleans appear bare in JSON text
-    expect(cond('requestParameters.dryRun:TRUE', 'athena')).toContain(`'(^|[\\[:,])\\s*(?:"true"|true)\\s*($|[,}\\]])'`);
+    expect(cond('requestParameters.dryRun:TRUE', 'athena')).toContain(
+      `'(^|[\\[:,])\\s*(?:"true"|true)\\s*($|[,}\\]])'`,
+    );
     // a regex tests each string value
     expect(cond('requestParameters:/^i-[0-9a-f]+$/', 'athena')).toBe(
       `cardinality(filter(regexp_extract_all(requestparameters, '"((?:[^"\\\\]|\\\\.)*)"\\s*($|[,}\\]])', 1), r -> regexp_like(r, '^i-[0-9a-f]+$'))) > 0`,
@@ -350,8 +379,12 @@ describe('toSql: fields', () => {
   });
 
   it('resources: cardinality(filter(...)) > 0 over the array', () => {
-    expect(cond('resources.type:AWS::KMS::Key', 'athena')).toBe("cardinality(filter(resources, r -> lower(r.type) = lower('AWS::KMS::Key'))) > 0");
-    expect(cond('resources.ARN:*key/1234*', 'lake')).toBe("cardinality(filter(resources, r -> lower(r.arn) LIKE lower('%key/1234%'))) > 0");
+    expect(cond('resources.type:AWS::KMS::Key', 'athena')).toBe(
+      "cardinality(filter(resources, r -> lower(r.type) = lower('AWS::KMS::Key'))) > 0",
+    );
+    expect(cond('resources.ARN:*key/1234*', 'lake')).toBe(
+      "cardinality(filter(resources, r -> lower(r.arn) LIKE lower('%key/1234%'))) > 0",
+    );
   });
 
   it('shorthands principal:, ip:, region:', () => {
@@ -383,7 +416,9 @@ describe('toSql: fields', () => {
 
   it('Event history lookup attribute names', () => {
     // an exact eventID is matched as written, as KeyTrail matches it
-    expect(cond('EventId:5a4B3c2d-0000-4000-8000-000000000001', 'athena')).toBe("eventid = '5a4B3c2d-0000-4000-8000-000000000001'");
+    expect(cond('EventId:5a4B3c2d-0000-4000-8000-000000000001', 'athena')).toBe(
+      "eventid = '5a4B3c2d-0000-4000-8000-000000000001'",
+    );
     expect(cond('eventID:5a4b*', 'lake')).toBe("lower(eventID) LIKE lower('5a4b%')");
     expect(cond('EventName:Decrypt', 'lake')).toBe("lower(eventName) = lower('Decrypt')");
     expect(cond('EventSource:kms.amazonaws.com', 'athena')).toBe("lower(eventsource) = lower('kms.amazonaws.com')");
@@ -396,9 +431,15 @@ describe('toSql: fields', () => {
         " useridentity.sessioncontext.sessionissuer.username)) = lower('alice')",
     );
     expect(notes('Username:alice', 'athena')).toEqual([]);
-    expect(cond('ResourceType:AWS::KMS::Key', 'lake')).toBe("cardinality(filter(resources, r -> lower(r.type) = lower('AWS::KMS::Key'))) > 0");
-    expect(cond('ResourceName:arn:aws:kms:*', 'athena')).toBe("cardinality(filter(resources, r -> lower(r.arn) LIKE lower('arn:aws:kms:%'))) > 0");
-    expect(cond('AccessKeyId:AKIAIOSFODNN7EXAMPLE', 'lake')).toBe("lower(userIdentity.accessKeyId) = lower('AKIAIOSFODNN7EXAMPLE')");
+    expect(cond('ResourceType:AWS::KMS::Key', 'lake')).toBe(
+      "cardinality(filter(resources, r -> lower(r.type) = lower('AWS::KMS::Key'))) > 0",
+    );
+    expect(cond('ResourceName:arn:aws:kms:*', 'athena')).toBe(
+      "cardinality(filter(resources, r -> lower(r.arn) LIKE lower('arn:aws:kms:%'))) > 0",
+    );
+    expect(cond('AccessKeyId:AKIAIOSFODNN7EXAMPLE', 'lake')).toBe(
+      "lower(userIdentity.accessKeyId) = lower('AKIAIOSFODNN7EXAMPLE')",
+    );
   });
 
   it('a field that is not a column is FALSE, with a note', () => {
@@ -412,9 +453,15 @@ describe('toSql: fields', () => {
 
 describe('toSql: CloudTrail Lake schema', () => {
   it('addendum and edgeDeviceDetails are maps', () => {
-    expect(cond('addendum.reason:DELIVERY_DELAY', 'lake')).toBe("lower(element_at(addendum, 'reason')) = lower('DELIVERY_DELAY')");
-    expect(cond('addendum.ORIGINALEVENTID:*', 'lake')).toBe("element_at(addendum, 'originalEventID') IS NOT NULL AND element_at(addendum, 'originalEventID') <> ''");
-    expect(cond('edgeDeviceDetails.deviceID:x', 'lake')).toBe("lower(element_at(edgeDeviceDetails, 'deviceID')) = lower('x')");
+    expect(cond('addendum.reason:DELIVERY_DELAY', 'lake')).toBe(
+      "lower(element_at(addendum, 'reason')) = lower('DELIVERY_DELAY')",
+    );
+    expect(cond('addendum.ORIGINALEVENTID:*', 'lake')).toBe(
+      "element_at(addendum, 'originalEventID') IS NOT NULL AND element_at(addendum, 'originalEventID') <> ''",
+    );
+    expect(cond('edgeDeviceDetails.deviceID:x', 'lake')).toBe(
+      "lower(element_at(edgeDeviceDetails, 'deviceID')) = lower('x')",
+    );
     expect(notes('edgeDeviceDetails.deviceID:x', 'lake')).toEqual([
       '-- Keys in the edgeDeviceDetails map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).',
     ]);
@@ -424,10 +471,19 @@ describe('toSql: CloudTrail Lake schema', () => {
 
   it('managementEvent, sessionContext.sourceIdentity, inScopeOf and identityProvider are columns', () => {
     expect(cond('managementEvent:true', 'lake')).toBe("lower(CAST(managementEvent AS varchar)) = lower('true')");
-    expect(cond('userIdentity.sessionContext.sourceIdentity:alice', 'lake')).toBe("lower(userIdentity.sessionContext.sourceIdentity) = lower('alice')");
-    expect(cond('userIdentity.inScopeOf.issuerType:*', 'lake')).toBe("userIdentity.inScopeOf.issuerType IS NOT NULL AND userIdentity.inScopeOf.issuerType <> ''");
+    expect(cond('userIdentity.sessionContext.sourceIdentity:alice', 'lake')).toBe(
+      "lower(userIdentity.sessionContext.sourceIdentity) = lower('alice')",
+    );
+    expect(cond('userIdentity.inScopeOf.issuerType:*', 'lake')).toBe(
+      "userIdentity.inScopeOf.issuerType IS NOT NULL AND userIdentity.inScopeOf.issuerType <> ''",
+    );
     expect(cond('userIdentity.identityProvider:x', 'lake')).toBe("lower(userIdentity.identityProvider) = lower('x')");
-    for (const q of ['managementEvent:true', 'userIdentity.sessionContext.sourceIdentity:alice', 'userIdentity.inScopeOf.sourceArn:*', 'userIdentity.identityProvider:x']) {
+    for (const q of [
+      'managementEvent:true',
+      'userIdentity.sessionContext.sourceIdentity:alice',
+      'userIdentity.inScopeOf.sourceArn:*',
+      'userIdentity.identityProvider:x',
+    ]) {
       expect(notes(q, 'lake'), q).toEqual([]);
       // not in the Athena table of the user guide
       expect(cond(q, 'athena'), q).toBe('FALSE');
@@ -438,16 +494,24 @@ describe('toSql: CloudTrail Lake schema', () => {
 describe('toSql: free text', () => {
   it('a bare word is a LIKE over every column, the JSON text and the derived principal and user name (Athena)', () => {
     const c = cond('Decrypt', 'athena');
-    expect(c.startsWith("(lower(eventversion) LIKE lower('%Decrypt%') OR lower(useridentity.type) LIKE lower('%Decrypt%') OR ")).toBe(true);
+    expect(
+      c.startsWith(
+        "(lower(eventversion) LIKE lower('%Decrypt%') OR lower(useridentity.type) LIKE lower('%Decrypt%') OR ",
+      ),
+    ).toBe(true);
     expect(c).toContain("lower(eventname) LIKE lower('%Decrypt%')");
     expect(c).toContain("lower(useridentity.sessioncontext.sessionissuer.username) LIKE lower('%Decrypt%')");
     expect(c).toContain("lower(tlsdetails.clientprovidedhostheader) LIKE lower('%Decrypt%')");
-    expect(c).toContain("lower(coalesce(nullif(useridentity.username, ''), CASE WHEN useridentity.type = 'Root' THEN 'root' END,");
+    expect(c).toContain(
+      "lower(coalesce(nullif(useridentity.username, ''), CASE WHEN useridentity.type = 'Root' THEN 'root' END,",
+    );
     expect(c).toContain("lower(requestparameters) LIKE lower('%Decrypt%')");
     expect(c).toContain("lower(responseelements) LIKE lower('%Decrypt%')");
     expect(c).toContain("lower(additionaleventdata) LIKE lower('%Decrypt%')");
     expect(c).toContain("cardinality(filter(resources, r -> lower(r.arn) LIKE lower('%Decrypt%'))) > 0");
-    expect(notes('Decrypt', 'athena')[0]).toMatch(/^-- Free text has no column in the CloudTrail table: it runs over every column/);
+    expect(notes('Decrypt', 'athena')[0]).toMatch(
+      /^-- Free text has no column in the CloudTrail table: it runs over every column/,
+    );
   });
 
   it('phrases are literal, wildcards and regexes apply to each column', () => {
@@ -475,10 +539,32 @@ describe('toSql: free text', () => {
 describe('toSql: every output is well formed', () => {
   const queries = [
     ...SQL_CORPUS,
-    '', 'Decrypt', '"a \'quoted\' phrase"', 'Gen*Key', '/x(y)?/i', '*', 'eventName:Decrypt', 'eventName:*crypt', 'eventName:/^De/i',
-    'errorCode:*', '-errorCode:*', 'NOT (a:1 OR b:2)', 'account:1 OR key:2', 'key:alias/x_y', 'principal:*', 'ip:1.2.3.4',
-    'region:us-east-1', 'eventTime>2024-01-01', 'requestParameters.n<=3', 'last:15m', 'resources.ARN:*', 'resources:*',
-    'userIdentity.sessionContext.attributes.mfaAuthenticated:true', 'unknown.field:1', `userAgent:"it's"`, 'Username:bob',
+    '',
+    'Decrypt',
+    '"a \'quoted\' phrase"',
+    'Gen*Key',
+    '/x(y)?/i',
+    '*',
+    'eventName:Decrypt',
+    'eventName:*crypt',
+    'eventName:/^De/i',
+    'errorCode:*',
+    '-errorCode:*',
+    'NOT (a:1 OR b:2)',
+    'account:1 OR key:2',
+    'key:alias/x_y',
+    'principal:*',
+    'ip:1.2.3.4',
+    'region:us-east-1',
+    'eventTime>2024-01-01',
+    'requestParameters.n<=3',
+    'last:15m',
+    'resources.ARN:*',
+    'resources:*',
+    'userIdentity.sessionContext.attributes.mfaAuthenticated:true',
+    'unknown.field:1',
+    `userAgent:"it's"`,
+    'Username:bob',
   ];
   for (const d of ['athena', 'lake'] as const) {
     it(`${d}: balanced parentheses and quotes, one SELECT`, () => {
@@ -506,16 +592,39 @@ describe('ATHENA_TABLE_DDL', () => {
     expect(ATHENA_TABLE_DDL).toContain("ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'");
     expect(ATHENA_TABLE_DDL).toContain("STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'");
     for (const col of [
-      'eventversion STRING', 'eventtime STRING', 'eventsource STRING', 'eventname STRING', 'awsregion STRING', 'sourceipaddress STRING',
-      'useragent STRING', 'errorcode STRING', 'errormessage STRING', 'requestparameters STRING', 'responseelements STRING',
-      'additionaleventdata STRING', 'requestid STRING', 'eventid STRING', 'resources ARRAY<STRUCT<', 'eventtype STRING',
-      'apiversion STRING', 'readonly STRING', 'recipientaccountid STRING', 'serviceeventdetails STRING', 'sharedeventid STRING',
-      'vpcendpointid STRING', 'tlsdetails STRUCT<', 'useridentity STRUCT<', 'sessionissuer: STRUCT<', 'creationdate: STRING',
+      'eventversion STRING',
+      'eventtime STRING',
+      'eventsource STRING',
+      'eventname STRING',
+      'awsregion STRING',
+      'sourceipaddress STRING',
+      'useragent STRING',
+      'errorcode STRING',
+      'errormessage STRING',
+      'requestparameters STRING',
+      'responseelements STRING',
+      'additionaleventdata STRING',
+      'requestid STRING',
+      'eventid STRING',
+      'resources ARRAY<STRUCT<',
+      'eventtype STRING',
+      'apiversion STRING',
+      'readonly STRING',
+      'recipientaccountid STRING',
+      'serviceeventdetails STRING',
+      'sharedeventid STRING',
+      'vpcendpointid STRING',
+      'tlsdetails STRUCT<',
+      'useridentity STRUCT<',
+      'sessionissuer: STRUCT<',
+      'creationdate: STRING',
     ]) {
       expect(ATHENA_TABLE_DDL).toContain(col);
     }
     for (const p of ['<BUCKET>', '<ACCOUNT_ID>', '<REGIONS>', '<START_DATE>']) expect(ATHENA_TABLE_DDL).toContain(p);
-    expect(ATHENA_TABLE_DDL).toContain("'storage.location.template' = 's3://<BUCKET>/AWSLogs/<ACCOUNT_ID>/CloudTrail/${region}/${timestamp}'");
+    expect(ATHENA_TABLE_DDL).toContain(
+      "'storage.location.template' = 's3://<BUCKET>/AWSLogs/<ACCOUNT_ID>/CloudTrail/${region}/${timestamp}'",
+    );
     const filled = ATHENA_TABLE_DDL.replace(/<[A-Z_]+>/g, 'x');
     expect(balanced(filled)).toBe(true);
     expect(filled.match(/</g)?.length).toBe(filled.match(/>/g)?.length); // struct brackets close

@@ -14,8 +14,25 @@ import { kmsEvent, kmsEvents, s3File, te } from './helpers';
 let dbn = 0;
 async function drop(db: KeyTrailDB, writer: StoreWriter, path: string, text: string) {
   const bytes = te.encode(text);
-  const fileId = (await db.files.add({ path, size: bytes.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
-  const [r] = await ingestTask(db, writer, { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path }, () => {});
+  const fileId = (await db.files.add({
+    path,
+    size: bytes.length,
+    lastModified: 0,
+    fingerprint: path,
+    status: 'pending',
+    events: 0,
+    newEvents: 0,
+    skipped: 0,
+    conflicts: 0,
+    bytes: 0,
+    s3: {},
+  })) as number;
+  const [r] = await ingestTask(
+    db,
+    writer,
+    { fileId, path, source: new Blob([bytes]), size: bytes.length, lastModified: 0, fingerprint: path },
+    () => {},
+  );
   return r;
 }
 
@@ -23,14 +40,22 @@ async function drop(db: KeyTrailDB, writer: StoreWriter, path: string, text: str
 function fieldValue(fs: FieldStore, row: number, path: string): string {
   const p = fs.paths.indexOf(path);
   const values = fs.values.split(SEP);
-  for (let e = fs.rowStart[row]; e < fs.rowStart[row + 1]; e++) if (fs.entryPath[e] === p) return values[fs.entryValue[e]];
+  for (let e = fs.rowStart[row]; e < fs.rowStart[row + 1]; e++)
+    if (fs.entryPath[e] === p) return values[fs.entryValue[e]];
   return '';
 }
 
 /** Every stored event of a file, in chunk order, with its segment row, field store row and hash row. */
 async function stored(db: KeyTrailDB, fileId: number) {
   const reader = new RawReader(db);
-  const out: { event: Record<string, unknown>; eventName: string; time: number; keyField: string; h: number[]; e: number[] }[] = [];
+  const out: {
+    event: Record<string, unknown>;
+    eventName: string;
+    time: number;
+    keyField: string;
+    h: number[];
+    e: number[];
+  }[] = [];
   for (const c of await db.chunks.where('fileId').equals(fileId).sortBy('id')) {
     const seg = (await db.segments.get(c.id!))!;
     const fs = (await db.fields.get(c.id!))!;
@@ -41,8 +66,12 @@ async function stored(db: KeyTrailDB, fileId: number) {
     texts.forEach((t, i) => {
       const col = seg.cols.eventName;
       out.push({
-        event: JSON.parse(t), eventName: col.dict[col.codes[i]], time: seg.time[i], keyField: fieldValue(fs, i, 'requestParameters.keyId'),
-        h: [hr.h[i * 2], hr.h[i * 2 + 1]], e: [seg.eid[i * 2], seg.eid[i * 2 + 1]],
+        event: JSON.parse(t),
+        eventName: col.dict[col.codes[i]],
+        time: seg.time[i],
+        keyField: fieldValue(fs, i, 'requestParameters.keyId'),
+        h: [hr.h[i * 2], hr.h[i * 2 + 1]],
+        e: [seg.eid[i * 2], seg.eid[i * 2 + 1]],
       });
     });
     // compacted dictionaries: every value is used by some row
@@ -74,7 +103,7 @@ describe('StoreWriter', () => {
       stringHash(r.event.eventID as string, wantE, 0);
       expect(r.e).toEqual([...wantE]);
     }
-    expect((await db.meta.get('stats'))).toMatchObject({ events: 4500, hashScheme: HASH_SCHEME });
+    expect(await db.meta.get('stats')).toMatchObject({ events: 4500, hashScheme: HASH_SCHEME });
     const again = await drop(db, writer, 'c.json', s3File([...kmsEvents(10, 4000)].reverse()));
     expect(again).toMatchObject({ status: 'duplicate', events: 10, newEvents: 0 });
     db.close();
@@ -87,7 +116,9 @@ describe('StoreWriter', () => {
     const tampered = kmsEvent(3, { eventName: 'ScheduleKeyDeletion' });
     const r = await drop(db, writer, 'b.json', s3File([kmsEvent(1), tampered]));
     expect(r).toMatchObject({ status: 'ingested', events: 2, newEvents: 1, conflicts: 1 });
-    expect(await db.conflicts.toArray()).toMatchObject([{ eventID: tampered.eventID, fileId: r.fileId, path: 'b.json' }]);
+    expect(await db.conflicts.toArray()).toMatchObject([
+      { eventID: tampered.eventID, fileId: r.fileId, path: 'b.json' },
+    ]);
     expect((await stored(db, r.fileId)).map((x) => x.eventName)).toEqual(['ScheduleKeyDeletion']);
     db.close();
   });
@@ -95,12 +126,21 @@ describe('StoreWriter', () => {
   it('forgets what it knew of a store that was wiped and recreated meanwhile (Delete all in another tab): the same file is stored again', async () => {
     const db = openDB(`writer-${++dbn}`);
     const writer = new StoreWriter(db);
-    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'ingested', newEvents: 500 });
+    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({
+      status: 'ingested',
+      newEvents: 500,
+    });
     // another context wipes every table (this writer hears no message)
     await db.transaction('rw', db.tables, () => Promise.all(db.tables.map((t) => t.clear())));
-    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'ingested', newEvents: 500 });
+    expect(await drop(db, writer, 'a.json', s3File(kmsEvents(500)))).toMatchObject({
+      status: 'ingested',
+      newEvents: 500,
+    });
     expect(await db.meta.get('stats')).toMatchObject({ events: 500 });
-    expect(await drop(db, writer, 'b.json', s3File(kmsEvents(500)))).toMatchObject({ status: 'duplicate', newEvents: 0 });
+    expect(await drop(db, writer, 'b.json', s3File(kmsEvents(500)))).toMatchObject({
+      status: 'duplicate',
+      newEvents: 0,
+    });
     db.close();
   });
 
@@ -110,12 +150,13 @@ describe('StoreWriter', () => {
     const a = await drop(db, new StoreWriter(db), 'a.json', s3File(kmsEvents(2500)));
     expect(a.newEvents).toBe(2500);
     // make it look like an older store: other hash values, no scheme recorded
-    for (const row of await db.hashes.toArray()) await db.hashes.update(row.id, { h: row.h.map((x) => x ^ 0x5a5a5a5a) });
+    for (const row of await db.hashes.toArray())
+      await db.hashes.update(row.id, { h: row.h.map((x) => x ^ 0x5a5a5a5a) });
     await db.meta.update('stats', { hashScheme: undefined });
     const writer = new StoreWriter(db);
     const again = await drop(db, writer, 'b.json', s3File(kmsEvents(2500)));
     expect(again).toMatchObject({ status: 'duplicate', newEvents: 0 });
-    expect((await db.meta.get('stats'))).toMatchObject({ events: 2500, hashScheme: HASH_SCHEME });
+    expect(await db.meta.get('stats')).toMatchObject({ events: 2500, hashScheme: HASH_SCHEME });
     const rows = await stored(db, a.fileId);
     const want = new Uint32Array(2);
     for (const r of rows) {
@@ -135,7 +176,19 @@ describe('StoreWriter', () => {
       // file f holds events 40f .. 40f+39; event 2 (in file 0) is already stored
       const evs = kmsEvents(40, f * 40);
       const text = s3File(evs);
-      const id = (await db.files.add({ path, size: text.length, lastModified: 0, fingerprint: path, status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: {} })) as number;
+      const id = (await db.files.add({
+        path,
+        size: text.length,
+        lastModified: 0,
+        fingerprint: path,
+        status: 'pending',
+        events: 0,
+        newEvents: 0,
+        skipped: 0,
+        conflicts: 0,
+        bytes: 0,
+        s3: {},
+      })) as number;
       const p = prepare({ path, bytes: te.encode(text), compressed: false, source: new Blob([text]) });
       expect(p.texts).toHaveLength(40); // small: stored as text, packable
       items.push({ record: (await db.files.get(id))!, input: p });
@@ -180,7 +233,10 @@ describe('StoreWriter', () => {
     const newId = (await db.chunks.add({ fileId: 1, sourceId, records: Uint32Array.from([2, 0]) })) as number;
     const reader = new RawReader(db);
     expect((await reader.chunkTexts(oldId)).map((t) => JSON.parse(t).eventID)).toEqual(evs.map((e) => e.eventID));
-    expect((await reader.chunkTexts(newId)).map((t) => JSON.parse(t).eventID)).toEqual([evs[2].eventID, evs[0].eventID]);
+    expect((await reader.chunkTexts(newId)).map((t) => JSON.parse(t).eventID)).toEqual([
+      evs[2].eventID,
+      evs[0].eventID,
+    ]);
     expect(JSON.parse((await reader.eventText(newId, 1))!).eventID).toBe(evs[0].eventID);
     expect(await reader.eventText(newId, 2)).toBeUndefined();
     const bad = (await db.chunks.add({ fileId: 1, sourceId, records: Uint32Array.from([7]) })) as number;

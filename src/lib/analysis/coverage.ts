@@ -1,7 +1,12 @@
 import type { CrossAccountCall } from './crossAccount';
 import {
-  normalizeAdvancedSelectors, normalizeBasicSelectors, parseTrailArn,
-  type AdvancedEventSelector, type AdvancedFieldSelector, type BasicEventSelector, type TrailConfigSnapshot,
+  normalizeAdvancedSelectors,
+  normalizeBasicSelectors,
+  parseTrailArn,
+  type AdvancedEventSelector,
+  type AdvancedFieldSelector,
+  type BasicEventSelector,
+  type TrailConfigSnapshot,
   type TrailSettings,
 } from './trailConfig';
 import type { Finding, Severity } from './types';
@@ -79,7 +84,15 @@ export interface TrailState extends TrailSettings {
 }
 
 /** Trail settings whose change `trail-updated` reports. */
-export const WATCHED_TRAIL_FIELDS = ['s3BucketName', 's3KeyPrefix', 'kmsKeyId', 'isMultiRegionTrail', 'includeGlobalServiceEvents', 'logFileValidationEnabled', 'isOrganizationTrail'] as const;
+export const WATCHED_TRAIL_FIELDS = [
+  's3BucketName',
+  's3KeyPrefix',
+  'kmsKeyId',
+  'isMultiRegionTrail',
+  'includeGlobalServiceEvents',
+  'logFileValidationEnabled',
+  'isOrganizationTrail',
+] as const;
 type WatchedField = (typeof WATCHED_TRAIL_FIELDS)[number];
 
 /** One change to a trail (or a failed attempt, which changes nothing). */
@@ -169,7 +182,8 @@ export interface ExclusionWindow {
 const KMS = 'kms.amazonaws.com';
 type Obj = Record<string, unknown>;
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined);
+const bool = (v: unknown): boolean | undefined =>
+  typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined;
 const iso = (t: number) => utcSeconds(t) || '?';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -211,7 +225,8 @@ function advancedMatch(sels: AdvancedEventSelector[], probe: Record<string, stri
   return any;
 }
 
-const cov = (read: Tri, write: Tri): Coverage => (read === 2 && write === 2 ? 'all' : read === 0 && write === 0 ? 'none' : 'partial');
+const cov = (read: Tri, write: Tri): Coverage =>
+  read === 2 && write === 2 ? 'all' : read === 0 && write === 0 ? 'none' : 'partial';
 const covOne = (t: Tri): Coverage => (t === 2 ? 'all' : t === 0 ? 'none' : 'partial');
 
 /**
@@ -222,11 +237,19 @@ const covOne = (t: Tri): Coverage => (t === 2 ? 'all' : t === 0 ? 'none' : 'part
  */
 export function selectorCoverage(basic?: BasicEventSelector[], advanced?: AdvancedEventSelector[]): RecordingCoverage {
   if (advanced) {
-    const at = (src: string | undefined, ro: string) => advancedMatch(advanced, { eventCategory: 'Management', eventSource: src, readOnly: ro });
-    return { management: cov(at(undefined, 'true'), at(undefined, 'false')), kmsRead: covOne(at(KMS, 'true')), kmsWrite: covOne(at(KMS, 'false')) };
+    const at = (src: string | undefined, ro: string) =>
+      advancedMatch(advanced, { eventCategory: 'Management', eventSource: src, readOnly: ro });
+    return {
+      management: cov(at(undefined, 'true'), at(undefined, 'false')),
+      kmsRead: covOne(at(KMS, 'true')),
+      kmsWrite: covOne(at(KMS, 'false')),
+    };
   }
   if (basic) {
-    let mr: Tri = 0, mw: Tri = 0, kr: Tri = 0, kw: Tri = 0;
+    let mr: Tri = 0,
+      mw: Tri = 0,
+      kr: Tri = 0,
+      kw: Tri = 0;
     for (const s of basic) {
       if (!s.includeManagementEvents) continue;
       const r = s.readWriteType !== 'WriteOnly';
@@ -246,7 +269,15 @@ export function selectorCoverage(basic?: BasicEventSelector[], advanced?: Advanc
 // Timelines
 // ---------------------------------------------------------------------------------------------------------
 
-const TRAIL_EVENTS = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StartLogging', 'StopLogging', 'DeleteTrail', ...ORG_EVENTS]);
+const TRAIL_EVENTS = new Set([
+  'CreateTrail',
+  'UpdateTrail',
+  'PutEventSelectors',
+  'StartLogging',
+  'StopLogging',
+  'DeleteTrail',
+  ...ORG_EVENTS,
+]);
 
 /** A VPC endpoint network-activity record: not an API call, it never changes a trail. Source: "Logging network activity events" (AWS CloudTrail User Guide). */
 const isNetworkActivity = (e: TrailEvent) => e.eventType === 'AwsVpceEvent' || e.eventCategory === 'NetworkActivity';
@@ -274,11 +305,19 @@ export function trailOfEvent(e: TrailEvent): TrailRef | null {
   const a = fromRaw ?? fromRe;
   const name = fromRaw ? fromRaw.name : raw;
   // trail commands run in the trail's home Region
-  return { name, account: a?.account ?? e.recipientAccountId, region: a?.region ?? e.awsRegion, arn: fromRaw ? raw : reArn };
+  return {
+    name,
+    account: a?.account ?? e.recipientAccountId,
+    region: a?.region ?? e.awsRegion,
+    arn: fromRaw ? raw : reArn,
+  };
 }
 
 /** Trail settings an event states: in its request (what the caller set) and its response (the result). */
-function settingsOf(e: TrailEvent): { req: Partial<Record<WatchedField, string | boolean>>; res: Partial<Record<WatchedField, string | boolean>> } {
+function settingsOf(e: TrailEvent): {
+  req: Partial<Record<WatchedField, string | boolean>>;
+  res: Partial<Record<WatchedField, string | boolean>>;
+} {
   const read = (o: Obj, request: boolean) => {
     const out: Partial<Record<WatchedField, string | boolean>> = {};
     for (const f of WATCHED_TRAIL_FIELDS) {
@@ -319,7 +358,11 @@ const defaultSelectors = (s: TrailState) => {
 };
 
 function sameSelectors(a: TrailState, b: TrailState): boolean {
-  return a.selectorKind === b.selectorKind && JSON.stringify(a.eventSelectors ?? a.advancedEventSelectors ?? null) === JSON.stringify(b.eventSelectors ?? b.advancedEventSelectors ?? null);
+  return (
+    a.selectorKind === b.selectorKind &&
+    JSON.stringify(a.eventSelectors ?? a.advancedEventSelectors ?? null) ===
+      JSON.stringify(b.eventSelectors ?? b.advancedEventSelectors ?? null)
+  );
 }
 
 /**
@@ -343,7 +386,11 @@ export function trailTimelines(events: TrailEvent[], snapshots: TrailConfigSnaps
     const key = `${ref.account}|${ref.region}|${ref.name}`;
     let b = trails.get(key);
     if (!b) {
-      b = { key, ops: [], tl: { trail: ref.name, account: ref.account, homeRegion: ref.region || undefined, changes: [], notes: [] } };
+      b = {
+        key,
+        ops: [],
+        tl: { trail: ref.name, account: ref.account, homeRegion: ref.region || undefined, changes: [], notes: [] },
+      };
       if (!b.tl.homeRegion) delete b.tl.homeRegion;
       trails.set(key, b);
     }
@@ -364,17 +411,25 @@ export function trailTimelines(events: TrailEvent[], snapshots: TrailConfigSnaps
       continue;
     }
     let b: Building | undefined;
-    if (s.account && s.homeRegion) b = get({ name: s.trailName, account: s.account, region: s.homeRegion, arn: s.trailArn });
+    if (s.account && s.homeRegion)
+      b = get({ name: s.trailName, account: s.account, region: s.homeRegion, arn: s.trailArn });
     else {
-      const cands = [...trails.values()].filter((x) => x.tl.trail === s.trailName && (!s.account || x.tl.account === s.account));
-      b = cands.length === 1 ? cands[0] : get({ name: s.trailName, account: s.account ?? '', region: s.homeRegion ?? '', arn: s.trailArn });
+      const cands = [...trails.values()].filter(
+        (x) => x.tl.trail === s.trailName && (!s.account || x.tl.account === s.account),
+      );
+      b =
+        cands.length === 1
+          ? cands[0]
+          : get({ name: s.trailName, account: s.account ?? '', region: s.homeRegion ?? '', arn: s.trailArn });
     }
     addSnapshotOps(b, s, () => order++);
   }
   for (const s of pending) {
     const all = [...trails.values()];
     const tokens = new Set((s.path ?? '').split(/[^A-Za-z0-9._-]+/).filter(Boolean));
-    const byPath = all.filter((b) => tokens.has(b.tl.trail) || [...tokens].some((t) => t.includes(b.tl.trail) && b.tl.trail.length >= 3));
+    const byPath = all.filter(
+      (b) => tokens.has(b.tl.trail) || [...tokens].some((t) => t.includes(b.tl.trail) && b.tl.trail.length >= 3),
+    );
     const b = byPath.length === 1 ? byPath[0] : all.length === 1 ? all[0] : undefined;
     if (b) addSnapshotOps(b, s, () => order++);
   }
@@ -384,14 +439,30 @@ export function trailTimelines(events: TrailEvent[], snapshots: TrailConfigSnaps
     // events before snapshots at the same time; snapshots without a time after everything; events of the same
     // time by eventID, never by file order (CloudTrail log files are not ordered)
     const eid = (o: Op) => o.event?.eventID ?? '';
-    b.ops.sort((x, y) => x.time - y.time || Number(!!x.snapshot) - Number(!!y.snapshot) || (eid(x) < eid(y) ? -1 : eid(x) > eid(y) ? 1 : 0) || x.order - y.order);
+    b.ops.sort(
+      (x, y) =>
+        x.time - y.time ||
+        Number(!!x.snapshot) - Number(!!y.snapshot) ||
+        (eid(x) < eid(y) ? -1 : eid(x) > eid(y) ? 1 : 0) ||
+        x.order - y.order,
+    );
     // get-trail-status times already shown by a loaded StartLogging / StopLogging event
-    const evTimes = (name: string) => b.ops.filter((o) => o.event && !o.event.errorCode && o.event.eventName === name).map((o) => o.time);
-    b.ops = b.ops.filter((o) => o.statusLogging === undefined || !evTimes(o.statusLogging ? 'StartLogging' : 'StopLogging').some((t) => Math.abs(t - o.time) <= 60_000));
+    const evTimes = (name: string) =>
+      b.ops.filter((o) => o.event && !o.event.errorCode && o.event.eventName === name).map((o) => o.time);
+    b.ops = b.ops.filter(
+      (o) =>
+        o.statusLogging === undefined ||
+        !evTimes(o.statusLogging ? 'StartLogging' : 'StopLogging').some((t) => Math.abs(t - o.time) <= 60_000),
+    );
     replay(b);
     out.push(b.tl);
   }
-  out.sort((a, b) => a.account.localeCompare(b.account) || a.trail.localeCompare(b.trail) || (a.homeRegion ?? '').localeCompare(b.homeRegion ?? ''));
+  out.sort(
+    (a, b) =>
+      a.account.localeCompare(b.account) ||
+      a.trail.localeCompare(b.trail) ||
+      (a.homeRegion ?? '').localeCompare(b.homeRegion ?? ''),
+  );
   return out;
 }
 
@@ -399,8 +470,10 @@ function addSnapshotOps(b: Building, s: TrailConfigSnapshot, next: () => number)
   if (s.trailArn && !b.tl.trailArn) b.tl.trailArn = s.trailArn;
   if (s.homeRegion && !b.tl.homeRegion) b.tl.homeRegion = s.homeRegion;
   if (s.source === 'get-trail-status') {
-    if (s.stopLoggingTime !== undefined) b.ops.push({ time: s.stopLoggingTime, order: next(), snapshot: s, statusLogging: false });
-    if (s.startLoggingTime !== undefined) b.ops.push({ time: s.startLoggingTime, order: next(), snapshot: s, statusLogging: true });
+    if (s.stopLoggingTime !== undefined)
+      b.ops.push({ time: s.stopLoggingTime, order: next(), snapshot: s, statusLogging: false });
+    if (s.startLoggingTime !== undefined)
+      b.ops.push({ time: s.startLoggingTime, order: next(), snapshot: s, statusLogging: true });
   }
   b.ops.push({ time: s.capturedAt ?? s.capturedAfter ?? Infinity, order: next(), snapshot: s });
 }
@@ -417,7 +490,15 @@ function replay(b: Building): void {
     const diff: TrailChange['diff'] = [];
     if (op.event) {
       const e = op.event;
-      const base = { time: e.time, row: e.row, eventName: e.eventName, principal: e.principal, sourceIPAddress: e.sourceIPAddress, errorCode: e.errorCode, source: 'event' as const };
+      const base = {
+        time: e.time,
+        row: e.row,
+        eventName: e.eventName,
+        principal: e.principal,
+        sourceIPAddress: e.sourceIPAddress,
+        errorCode: e.errorCode,
+        source: 'event' as const,
+      };
       if (e.errorCode) {
         tl.changes.push({ ...base, changed: [], diff: [], state: prev });
         continue;
@@ -454,7 +535,12 @@ function replay(b: Building): void {
           break;
         }
         case 'PutEventSelectors': {
-          const src = (e.responseElements && (Array.isArray(e.responseElements.advancedEventSelectors) || Array.isArray(e.responseElements.eventSelectors)) ? e.responseElements : e.requestParameters) ?? {};
+          const src =
+            (e.responseElements &&
+            (Array.isArray(e.responseElements.advancedEventSelectors) ||
+              Array.isArray(e.responseElements.eventSelectors))
+              ? e.responseElements
+              : e.requestParameters) ?? {};
           const adv = src.advancedEventSelectors ?? src.AdvancedEventSelectors;
           const basic = src.eventSelectors ?? src.EventSelectors;
           if (Array.isArray(adv) && (adv.length || !Array.isArray(basic))) {
@@ -471,7 +557,10 @@ function replay(b: Building): void {
           break;
         }
         case 'StartLogging':
-          if (prev.logging === undefined && !sawStop) tl.notes.push(`StartLogging at ${iso(e.time)} with no earlier StopLogging or CreateTrail in the logs: the trail may not have been logging before.`);
+          if (prev.logging === undefined && !sawStop)
+            tl.notes.push(
+              `StartLogging at ${iso(e.time)} with no earlier StopLogging or CreateTrail in the logs: the trail may not have been logging before.`,
+            );
           next.logging = true;
           if (prev.logging !== true) changed.push('logging');
           break;
@@ -499,14 +588,23 @@ function replay(b: Building): void {
     // a configuration output
     const s = op.snapshot!;
     const at = op.time;
-    const approxTime = Number.isFinite(at) ? at : lastTime ?? s.capturedAfter ?? NaN;
+    const approxTime = Number.isFinite(at) ? at : (lastTime ?? s.capturedAfter ?? NaN);
     if (op.statusLogging !== undefined) {
       next.logging = op.statusLogging;
       if (prev.exists === undefined) next.exists = true;
       if (prev.logging === next.logging) continue;
       tl.changes.push({
-        time: at, row: -1, eventName: op.statusLogging ? 'StartLogging' : 'StopLogging', principal: '', sourceIPAddress: '', errorCode: '',
-        source: 'snapshot', path: s.path, changed: ['logging'], diff: [], state: next,
+        time: at,
+        row: -1,
+        eventName: op.statusLogging ? 'StartLogging' : 'StopLogging',
+        principal: '',
+        sourceIPAddress: '',
+        errorCode: '',
+        source: 'snapshot',
+        path: s.path,
+        changed: ['logging'],
+        diff: [],
+        state: next,
       });
       state = next;
       lastTime = at;
@@ -537,15 +635,32 @@ function replay(b: Building): void {
       if (!next.eventSelectors) delete next.eventSelectors;
       if (!next.advancedEventSelectors) delete next.advancedEventSelectors;
       next.coverage = selectorCoverage(next.eventSelectors, next.advancedEventSelectors);
-      if (!sameSelectors(prev, next) && (prev.coverage === undefined || JSON.stringify(prev.coverage) !== JSON.stringify(next.coverage) || prev.selectorKind !== next.selectorKind)) changed.push('selectors');
+      if (
+        !sameSelectors(prev, next) &&
+        (prev.coverage === undefined ||
+          JSON.stringify(prev.coverage) !== JSON.stringify(next.coverage) ||
+          prev.selectorKind !== next.selectorKind)
+      )
+        changed.push('selectors');
     } else if (s.hasCustomEventSelectors === false && prev.selectorKind !== 'default') {
       defaultSelectors(next);
       changed.push('selectors');
     }
     // a configuration output states the configuration at capture: any change it reveals happened at or before then
     tl.changes.push({
-      time: approxTime, row: -1, eventName: s.source, principal: '', sourceIPAddress: '', errorCode: '', source: 'snapshot', path: s.path, changed, diff, state: next,
-      approximate: true, ...(lastTime !== undefined ? { notBefore: lastTime } : {}),
+      time: approxTime,
+      row: -1,
+      eventName: s.source,
+      principal: '',
+      sourceIPAddress: '',
+      errorCode: '',
+      source: 'snapshot',
+      path: s.path,
+      changed,
+      diff,
+      state: next,
+      approximate: true,
+      ...(lastTime !== undefined ? { notBefore: lastTime } : {}),
     });
     state = next;
     if (Number.isFinite(approxTime)) lastTime = approxTime;
@@ -571,45 +686,75 @@ function predicate(kind: WindowKind, s: TrailState): boolean | undefined {
       return s.coverage ? s.coverage.management === 'none' : undefined;
     case 'kms-excluded':
       if (s.exists === false) return false;
-      return s.coverage ? s.coverage.management !== 'none' && (s.coverage.kmsRead !== 'all' || s.coverage.kmsWrite !== 'all') : undefined;
+      return s.coverage
+        ? s.coverage.management !== 'none' && (s.coverage.kmsRead !== 'all' || s.coverage.kmsWrite !== 'all')
+        : undefined;
   }
 }
 
-function describe(kind: WindowKind, s: TrailState, c: TrailChange): { detail: string; partial?: boolean; selectorKind?: 'basic' | 'advanced' } {
+function describe(
+  kind: WindowKind,
+  s: TrailState,
+  c: TrailChange,
+): { detail: string; partial?: boolean; selectorKind?: 'basic' | 'advanced' } {
   if (kind === 'organization-left') {
-    return { detail: `The account left the organization (${c.eventName}): the organization trail no longer records its events; only trails of the account itself do.` };
+    return {
+      detail: `The account left the organization (${c.eventName}): the organization trail no longer records its events; only trails of the account itself do.`,
+    };
   }
   if (kind === 'logging-stopped') {
     if (s.exists === false) return { detail: 'The trail was deleted: it recorded nothing from then on.' };
-    if (c.eventName === 'CreateTrail') return { detail: 'The trail was created but records nothing until StartLogging.' };
+    if (c.eventName === 'CreateTrail')
+      return { detail: 'The trail was created but records nothing until StartLogging.' };
     return { detail: 'Logging was stopped (StopLogging): the trail recorded nothing, of any service.' };
   }
   const selectorKind = s.selectorKind === 'advanced' ? 'advanced' : s.selectorKind === 'basic' ? 'basic' : undefined;
   if (kind === 'management-disabled') {
     return {
       selectorKind,
-      detail: selectorKind === 'advanced'
-        ? 'No advanced event selector matches management events (eventCategory Management): no management event of any service, KMS included, was recorded.'
-        : 'No event selector includes management events (includeManagementEvents false): no management event of any service, KMS included, was recorded.',
+      detail:
+        selectorKind === 'advanced'
+          ? 'No advanced event selector matches management events (eventCategory Management): no management event of any service, KMS included, was recorded.'
+          : 'No event selector includes management events (includeManagementEvents false): no management event of any service, KMS included, was recorded.',
     };
   }
   const cv = s.coverage!;
   const partial = cv.kmsRead !== 'none' || cv.kmsWrite !== 'none';
   let what: string;
   if (cv.kmsRead === 'none' && cv.kmsWrite === 'none') what = 'no kms.amazonaws.com management event';
-  else if (cv.kmsRead === 'none') what = 'no read-only KMS event (Decrypt, Encrypt, GenerateDataKey, Sign, Describe*, List*, Get*...)';
-  else if (cv.kmsWrite === 'none') what = 'no KMS write event (CreateKey, PutKeyPolicy, DisableKey, ScheduleKeyDeletion...)';
+  else if (cv.kmsRead === 'none')
+    what = 'no read-only KMS event (Decrypt, Encrypt, GenerateDataKey, Sign, Describe*, List*, Get*...)';
+  else if (cv.kmsWrite === 'none')
+    what = 'no KMS write event (CreateKey, PutKeyPolicy, DisableKey, ScheduleKeyDeletion...)';
   else what = 'only some kms.amazonaws.com management events (the selectors filter on other fields, such as eventName)';
   let how: string;
   if (selectorKind === 'basic') {
-    const excl = (s.eventSelectors ?? []).some((x) => x.includeManagementEvents && x.excludeManagementEventSources.includes(KMS));
-    const rw = [...new Set((s.eventSelectors ?? []).filter((x) => x.includeManagementEvents).map((x) => x.readWriteType))].join('/');
-    how = excl ? 'basic event selectors with excludeManagementEventSources containing kms.amazonaws.com' : `basic event selectors with readWriteType ${rw}`;
-  } else how = 'advanced event selectors (eventSource conditions exclude kms.amazonaws.com, or eventSource Equals lists other sources)';
-  return { selectorKind, partial, detail: `The trail recorded ${what}: ${how}; management events of other services were still recorded.` };
+    const excl = (s.eventSelectors ?? []).some(
+      (x) => x.includeManagementEvents && x.excludeManagementEventSources.includes(KMS),
+    );
+    const rw = [
+      ...new Set((s.eventSelectors ?? []).filter((x) => x.includeManagementEvents).map((x) => x.readWriteType)),
+    ].join('/');
+    how = excl
+      ? 'basic event selectors with excludeManagementEventSources containing kms.amazonaws.com'
+      : `basic event selectors with readWriteType ${rw}`;
+  } else
+    how =
+      'advanced event selectors (eventSource conditions exclude kms.amazonaws.com, or eventSource Equals lists other sources)';
+  return {
+    selectorKind,
+    partial,
+    detail: `The trail recorded ${what}: ${how}; management events of other services were still recorded.`,
+  };
 }
 
-const actor = (c: TrailChange): ChangeActor => ({ principal: c.principal, sourceIPAddress: c.sourceIPAddress, eventName: c.eventName, row: c.row, time: c.time });
+const actor = (c: TrailChange): ChangeActor => ({
+  principal: c.principal,
+  sourceIPAddress: c.sourceIPAddress,
+  eventName: c.eventName,
+  row: c.row,
+  time: c.time,
+});
 
 /**
  * The exclusion windows of every trail: for each kind, each maximal span in which the kind's condition held —
@@ -629,7 +774,14 @@ export function exclusionWindows(timelines: TrailTimeline[]): ExclusionWindow[] 
         if (p === true && !w) {
           if (!Number.isFinite(c.time)) continue;
           const d = describe(kind, c.state, c);
-          const nw: ExclusionWindow = { trail: tl.trail, account: tl.account, kind, start: c.time, startedBy: actor(c), detail: d.detail };
+          const nw: ExclusionWindow = {
+            trail: tl.trail,
+            account: tl.account,
+            kind,
+            start: c.time,
+            startedBy: actor(c),
+            detail: d.detail,
+          };
           if (tl.trailArn) nw.trailArn = tl.trailArn;
           if (tl.homeRegion) nw.homeRegion = tl.homeRegion;
           if (d.selectorKind && kind !== 'logging-stopped') nw.selectorKind = d.selectorKind;
@@ -651,7 +803,13 @@ export function exclusionWindows(timelines: TrailTimeline[]): ExclusionWindow[] 
     }
     out.push(...open.values());
   }
-  return out.sort((a, b) => a.start - b.start || a.account.localeCompare(b.account) || a.trail.localeCompare(b.trail) || KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind));
+  return out.sort(
+    (a, b) =>
+      a.start - b.start ||
+      a.account.localeCompare(b.account) ||
+      a.trail.localeCompare(b.trail) ||
+      KINDS.indexOf(a.kind) - KINDS.indexOf(b.kind),
+  );
 }
 
 const covers = (w: ExclusionWindow, t: number) => w.start <= t && (w.end === undefined || t < w.end);
@@ -673,12 +831,20 @@ function existsAt(tl: TrailTimeline, t: number): boolean {
  * The windows that explain why `account` recorded no KMS event at `t`: every trail of the account that existed
  * at `t` was in an exclusion window (of any kind); null when some trail was recording (or none is known).
  */
-export function accountExclusionAt(account: string, t: number, timelines: TrailTimeline[], windows: ExclusionWindow[]): ExclusionWindow[] | null {
+export function accountExclusionAt(
+  account: string,
+  t: number,
+  timelines: TrailTimeline[],
+  windows: ExclusionWindow[],
+): ExclusionWindow[] | null {
   const trails = timelines.filter((tl) => tl.account === account);
   if (!trails.length) return null;
   const hit: ExclusionWindow[] = [];
   for (const tl of trails) {
-    const ws = windows.filter((w) => w.account === account && w.trail === tl.trail && (w.homeRegion ?? '') === (tl.homeRegion ?? '') && covers(w, t));
+    const ws = windows.filter(
+      (w) =>
+        w.account === account && w.trail === tl.trail && (w.homeRegion ?? '') === (tl.homeRegion ?? '') && covers(w, t),
+    );
     if (ws.length) hit.push(...ws);
     else if (existsAt(tl, t)) return null;
   }
@@ -701,7 +867,11 @@ export interface UnrecordedCall {
  * although the caller's logs are loaded (`owner-only` with `callerAccountLoaded`) inside the caller's windows.
  * A call counts only when every trail of that account known to exist then was in a window.
  */
-export function unrecordedCrossAccountCalls(records: CrossAccountCall[], timelines: TrailTimeline[], windows: ExclusionWindow[]): UnrecordedCall[] {
+export function unrecordedCrossAccountCalls(
+  records: CrossAccountCall[],
+  timelines: TrailTimeline[],
+  windows: ExclusionWindow[],
+): UnrecordedCall[] {
   const out: UnrecordedCall[] = [];
   for (const call of records) {
     let missing: UnrecordedCall['missing'];
@@ -780,8 +950,15 @@ export function kmsSilence(
   const alpha = opts.alpha ?? 0.001;
   const minActive = opts.minActiveBuckets ?? 3;
   const minKms = opts.minKmsBuckets ?? 24;
-  interface Bucket { kms: number; other: number; sources: Map<string, number> }
-  interface AR { buckets: Map<number, Bucket>; kmsTimes: { time: number; row?: number }[] }
+  interface Bucket {
+    kms: number;
+    other: number;
+    sources: Map<string, number>;
+  }
+  interface AR {
+    buckets: Map<number, Bucket>;
+    kmsTimes: { time: number; row?: number }[];
+  }
   const groups = new Map<string, AR>();
   for (const e of events) {
     if (!Number.isFinite(e.time) || !e.recipientAccountId) continue;
@@ -827,9 +1004,16 @@ export function kmsSilence(
           for (const [s, n] of B.sources) sources.set(s, (sources.get(s) ?? 0) + n);
         }
         const span: KmsSilenceSpan = {
-          account, region, start: before?.time ?? runStart, silentBuckets: run.length, activeBuckets: active.length, otherEvents: other,
+          account,
+          region,
+          start: before?.time ?? runStart,
+          silentBuckets: run.length,
+          activeBuckets: active.length,
+          otherEvents: other,
           otherSources: [...sources.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([s]) => s),
-          kmsShare: p, probability: prob, bucketMs,
+          kmsShare: p,
+          probability: prob,
+          bucketMs,
         };
         if (before?.row !== undefined) span.startRow = before.row;
         if (afterEv) {
@@ -851,7 +1035,8 @@ export function kmsSilence(
 }
 
 function lastBefore(times: { time: number; row?: number }[], t: number) {
-  let lo = 0, hi = times.length;
+  let lo = 0,
+    hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (times[mid].time < t) lo = mid + 1;
@@ -860,7 +1045,8 @@ function lastBefore(times: { time: number; row?: number }[], t: number) {
   return lo > 0 ? times[lo - 1] : undefined;
 }
 function firstAtOrAfter(times: { time: number; row?: number }[], t: number) {
-  let lo = 0, hi = times.length;
+  let lo = 0,
+    hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (times[mid].time < t) lo = mid + 1;
@@ -877,45 +1063,70 @@ function firstAtOrAfter(times: { time: number; row?: number }[], t: number) {
  * The rule ids raised here (listed in the README's Findings section), each with its reason (`description`) and
  * AWS source (`source`).
  */
-export const COVERAGE_RULES: Record<string, { title: string; severity: Severity; description: string; source: string }> = {
+export const COVERAGE_RULES: Record<
+  string,
+  { title: string; severity: Severity; description: string; source: string }
+> = {
   'kms-events-excluded': {
-    title: 'Trail excluded AWS KMS events', severity: 'high',
-    description: 'Event selectors made a trail stop recording kms.amazonaws.com management events (basic selectors: excludeManagementEventSources; advanced selectors: eventSource conditions) while it kept recording other services. KMS calls in such a span are not in that trail\'s logs and AWS cannot recover them. A classic way to hide key use or a key policy change.',
-    source: '"Logging management events" (ExcludeManagementEventSources; advanced event selectors) (AWS CloudTrail User Guide); PutEventSelectors (AWS CloudTrail API Reference); "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide)',
+    title: 'Trail excluded AWS KMS events',
+    severity: 'high',
+    description:
+      "Event selectors made a trail stop recording kms.amazonaws.com management events (basic selectors: excludeManagementEventSources; advanced selectors: eventSource conditions) while it kept recording other services. KMS calls in such a span are not in that trail's logs and AWS cannot recover them. A classic way to hide key use or a key policy change.",
+    source:
+      '"Logging management events" (ExcludeManagementEventSources; advanced event selectors) (AWS CloudTrail User Guide); PutEventSelectors (AWS CloudTrail API Reference); "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide)',
   },
   'management-events-disabled': {
-    title: 'Trail recorded no management events', severity: 'high',
-    description: 'A trail\'s event selectors recorded no management events at all (includeManagementEvents false, or no advanced selector for eventCategory Management): no KMS call, and no management event of any other service, was recorded by it in that span, and AWS cannot recover them. This hides at least as much as excluding KMS events alone, so it rates as high. A trail dedicated to data events does this by design: check that another trail recorded management events for the account then.',
-    source: '"Logging management events" (AWS CloudTrail User Guide); PutEventSelectors, EventSelector IncludeManagementEvents, AdvancedEventSelector (AWS CloudTrail API Reference)',
+    title: 'Trail recorded no management events',
+    severity: 'high',
+    description:
+      "A trail's event selectors recorded no management events at all (includeManagementEvents false, or no advanced selector for eventCategory Management): no KMS call, and no management event of any other service, was recorded by it in that span, and AWS cannot recover them. This hides at least as much as excluding KMS events alone, so it rates as high. A trail dedicated to data events does this by design: check that another trail recorded management events for the account then.",
+    source:
+      '"Logging management events" (AWS CloudTrail User Guide); PutEventSelectors, EventSelector IncludeManagementEvents, AdvancedEventSelector (AWS CloudTrail API Reference)',
   },
   'trail-logging-stopped': {
-    title: 'Trail logging stopped', severity: 'high',
-    description: 'StopLogging suspended a trail (or a configuration output shows it stopped, or a new trail was started only more than an hour after CreateTrail): it recorded nothing, of any service, until StartLogging. AWS cannot recover events from that span.',
-    source: 'StopLogging ("Suspends the recording of AWS API calls and log file delivery"), StartLogging (AWS CloudTrail API Reference)',
+    title: 'Trail logging stopped',
+    severity: 'high',
+    description:
+      'StopLogging suspended a trail (or a configuration output shows it stopped, or a new trail was started only more than an hour after CreateTrail): it recorded nothing, of any service, until StartLogging. AWS cannot recover events from that span.',
+    source:
+      'StopLogging ("Suspends the recording of AWS API calls and log file delivery"), StartLogging (AWS CloudTrail API Reference)',
   },
   'trail-not-known-logging': {
-    title: 'Trail not known to be logging', severity: 'low',
-    description: 'CreateTrail, and no StartLogging for the trail in the loaded data: a trail created with the API or CLI records nothing until StartLogging, but the console starts it at once and the StartLogging event may simply not be loaded. Load the trail\'s later events or a get-trail-status output to know.',
-    source: 'CreateTrail, StartLogging (AWS CloudTrail API Reference); "Managing trails with the AWS CLI" (a trail created with create-trail logs only after start-logging) (AWS CloudTrail User Guide)',
+    title: 'Trail not known to be logging',
+    severity: 'low',
+    description:
+      "CreateTrail, and no StartLogging for the trail in the loaded data: a trail created with the API or CLI records nothing until StartLogging, but the console starts it at once and the StartLogging event may simply not be loaded. Load the trail's later events or a get-trail-status output to know.",
+    source:
+      'CreateTrail, StartLogging (AWS CloudTrail API Reference); "Managing trails with the AWS CLI" (a trail created with create-trail logs only after start-logging) (AWS CloudTrail User Guide)',
   },
   'organization-left': {
-    title: 'Account left the organization (organization trail no longer records it)', severity: 'high',
-    description: 'LeaveOrganization (called by the member account) or RemoveAccountFromOrganization (by the management account): from then on the organization trail does not record the account\'s events; only trails of the account itself do. A known way to escape an organization\'s logging.',
-    source: '"Creating a trail for an organization" (AWS CloudTrail User Guide); LeaveOrganization, RemoveAccountFromOrganization (AWS Organizations API Reference)',
+    title: 'Account left the organization (organization trail no longer records it)',
+    severity: 'high',
+    description:
+      "LeaveOrganization (called by the member account) or RemoveAccountFromOrganization (by the management account): from then on the organization trail does not record the account's events; only trails of the account itself do. A known way to escape an organization's logging.",
+    source:
+      '"Creating a trail for an organization" (AWS CloudTrail User Guide); LeaveOrganization, RemoveAccountFromOrganization (AWS Organizations API Reference)',
   },
   'trail-deleted': {
-    title: 'Trail deleted', severity: 'high',
-    description: 'DeleteTrail: the trail recorded nothing from then on. Its delivered log files stay in the bucket unless deleted too.',
+    title: 'Trail deleted',
+    severity: 'high',
+    description:
+      'DeleteTrail: the trail recorded nothing from then on. Its delivered log files stay in the bucket unless deleted too.',
     source: 'DeleteTrail (AWS CloudTrail API Reference)',
   },
   'trail-updated': {
-    title: 'Trail delivery settings changed', severity: 'medium',
-    description: 'UpdateTrail changed where or how a trail delivers its logs (S3 bucket or prefix, KMS key for log encryption, multi-Region, global service events, log file validation, organization trail): logs after the change go elsewhere or cover less, and log file validation off means no digest files.',
-    source: 'UpdateTrail (AWS CloudTrail API Reference); "Validating CloudTrail log file integrity" (AWS CloudTrail User Guide)',
+    title: 'Trail delivery settings changed',
+    severity: 'medium',
+    description:
+      'UpdateTrail changed where or how a trail delivers its logs (S3 bucket or prefix, KMS key for log encryption, multi-Region, global service events, log file validation, organization trail): logs after the change go elsewhere or cover less, and log file validation off means no digest files.',
+    source:
+      'UpdateTrail (AWS CloudTrail API Reference); "Validating CloudTrail log file integrity" (AWS CloudTrail User Guide)',
   },
   'kms-silence-gap': {
-    title: 'KMS silence while other services kept logging', severity: 'medium',
-    description: 'An account and Region that normally log KMS calls logged none for a span while other event sources kept logging.',
+    title: 'KMS silence while other services kept logging',
+    severity: 'medium',
+    description:
+      'An account and Region that normally log KMS calls logged none for a span while other event sources kept logging.',
     source: '"Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is an event) (AWS KMS Developer Guide)',
   },
 };
@@ -936,9 +1147,13 @@ export interface CoverageInput {
 }
 
 function windowLine(w: ExclusionWindow): string {
-  const by = (a: ChangeActor) => (a.row >= 0 ? `${a.eventName} by ${a.principal || '?'} from ${a.sourceIPAddress || '?'}` : `shown by ${a.eventName}`);
+  const by = (a: ChangeActor) =>
+    a.row >= 0 ? `${a.eventName} by ${a.principal || '?'} from ${a.sourceIPAddress || '?'}` : `shown by ${a.eventName}`;
   const from = `from ${iso(w.start)}${w.startApproximate ? ` or earlier${w.notBefore !== undefined ? ` (after ${iso(w.notBefore)})` : ''}` : ''} (${by(w.startedBy)})`;
-  const to = w.end === undefined ? 'open-ended (not restored in the loaded logs)' : `until ${iso(w.end)}${w.endedBy ? ` (${by(w.endedBy)})` : ''}`;
+  const to =
+    w.end === undefined
+      ? 'open-ended (not restored in the loaded logs)'
+      : `until ${iso(w.end)}${w.endedBy ? ` (${by(w.endedBy)})` : ''}`;
   return `${w.trail} (${w.account}${w.homeRegion ? ', ' + w.homeRegion : ''}${w.selectorKind ? `, ${w.selectorKind} event selectors` : ''}) ${from} ${to}: ${w.detail}`;
 }
 
@@ -963,15 +1178,31 @@ export function coverageFindings(input: CoverageInput): Finding[] {
   const grace = input.createGraceMs ?? 3_600_000;
   const out: Finding[] = [];
   const unrecorded = input.crossAccount ? unrecordedCrossAccountCalls(input.crossAccount, timelines, windows) : [];
-  const make = (rule: string, text: string, rows: number[], times: number[], accounts: string[], principals: string[], keys: string[] = []): Finding => {
+  const make = (
+    rule: string,
+    text: string,
+    rows: number[],
+    times: number[],
+    accounts: string[],
+    principals: string[],
+    keys: string[] = [],
+  ): Finding => {
     const meta = COVERAGE_RULES[rule];
     const r = [...new Set(rows.filter((x) => x >= 0))];
     const ts = times.filter(Number.isFinite);
     return {
-      rule, title: meta.title, severity: meta.severity, description: `${meta.description} ${text}`.trim(), count: r.length,
-      first: ts.length ? Math.min(...ts) : NaN, last: ts.length ? Math.max(...ts) : NaN,
-      accounts: [...new Set(accounts.filter(Boolean))].sort(), keys: [...new Set(keys.filter(Boolean))].sort(),
-      principals: [...new Set(principals.filter(Boolean))].sort(), rows: r, query: `finding:${rule}`,
+      rule,
+      title: meta.title,
+      severity: meta.severity,
+      description: `${meta.description} ${text}`.trim(),
+      count: r.length,
+      first: ts.length ? Math.min(...ts) : NaN,
+      last: ts.length ? Math.max(...ts) : NaN,
+      accounts: [...new Set(accounts.filter(Boolean))].sort(),
+      keys: [...new Set(keys.filter(Boolean))].sort(),
+      principals: [...new Set(principals.filter(Boolean))].sort(),
+      rows: r,
+      query: `finding:${rule}`,
     };
   };
   const timeOfRow = new Map<number, number>();
@@ -985,9 +1216,15 @@ export function coverageFindings(input: CoverageInput): Finding[] {
     const us = unrecorded.filter((u) => primaryWindows(u.windows).some((w) => set.has(w)));
     if (!us.length) return { text: '', us };
     const byWin = new Map<ExclusionWindow, UnrecordedCall[]>();
-    for (const u of us) for (const w of primaryWindows(u.windows)) if (set.has(w)) byWin.set(w, [...(byWin.get(w) ?? []), u]);
-    const text = ` Corroboration: ${us.length} cross-account call(s) in these spans are in the loaded logs only on the other account's side: ${[...byWin]
-      .map(([w, xs]) => `${xs.length} in ${w.trail} (${w.account}) from ${iso(w.start)} (${xs.filter((u) => u.missing === 'owner-copy').length} whose key owner's copy is missing, ${xs.filter((u) => u.missing === 'caller-copy').length} whose caller's copy is missing)`)
+    for (const u of us)
+      for (const w of primaryWindows(u.windows)) if (set.has(w)) byWin.set(w, [...(byWin.get(w) ?? []), u]);
+    const text = ` Corroboration: ${us.length} cross-account call(s) in these spans are in the loaded logs only on the other account's side: ${[
+      ...byWin,
+    ]
+      .map(
+        ([w, xs]) =>
+          `${xs.length} in ${w.trail} (${w.account}) from ${iso(w.start)} (${xs.filter((u) => u.missing === 'owner-copy').length} whose key owner's copy is missing, ${xs.filter((u) => u.missing === 'caller-copy').length} whose caller's copy is missing)`,
+      )
       .join('; ')}.`;
     return { text, us };
   };
@@ -998,19 +1235,40 @@ export function coverageFindings(input: CoverageInput): Finding[] {
     const { text: corroText, us } = corroboration(ws);
     const rows = [...ws.map((w) => w.startedBy.row), ...us.flatMap((u) => u.call.rows)];
     const text = `${ws.length} span(s): ${ws.map(windowLine).join(' ')} AWS cannot recover events from these spans.${corroText}`;
-    const f = make(rule, text, rows, [...ws.map((w) => w.start), ...us.map((u) => u.call.time)], [...ws.map((w) => w.account), ...us.map((u) => u.account)],
-      ws.flatMap((w) => [w.startedBy.principal, w.endedBy?.principal ?? '']), us.map((u) => u.call.resourceArn));
+    const f = make(
+      rule,
+      text,
+      rows,
+      [...ws.map((w) => w.start), ...us.map((u) => u.call.time)],
+      [...ws.map((w) => w.account), ...us.map((u) => u.account)],
+      ws.flatMap((w) => [w.startedBy.principal, w.endedBy?.principal ?? '']),
+      us.map((u) => u.call.resourceArn),
+    );
     f.rows = sortRows(f.rows);
     out.push(f);
   };
 
-  windowFinding('kms-events-excluded', windows.filter((w) => w.kind === 'kms-excluded'));
-  windowFinding('management-events-disabled', windows.filter((w) => w.kind === 'management-disabled'));
+  windowFinding(
+    'kms-events-excluded',
+    windows.filter((w) => w.kind === 'kms-excluded'),
+  );
+  windowFinding(
+    'management-events-disabled',
+    windows.filter((w) => w.kind === 'management-disabled'),
+  );
   const stopped = windows.filter((w) => w.kind === 'logging-stopped' && w.startedBy.eventName !== 'DeleteTrail');
   const lone = (w: ExclusionWindow) => w.startedBy.eventName === 'CreateTrail' && w.end === undefined;
-  windowFinding('trail-logging-stopped', stopped.filter((w) => !lone(w) && !(w.startedBy.eventName === 'CreateTrail' && w.end !== undefined && w.end - w.start <= grace)));
+  windowFinding(
+    'trail-logging-stopped',
+    stopped.filter(
+      (w) => !lone(w) && !(w.startedBy.eventName === 'CreateTrail' && w.end !== undefined && w.end - w.start <= grace),
+    ),
+  );
   windowFinding('trail-not-known-logging', stopped.filter(lone));
-  windowFinding('organization-left', windows.filter((w) => w.kind === 'organization-left'));
+  windowFinding(
+    'organization-left',
+    windows.filter((w) => w.kind === 'organization-left'),
+  );
 
   // trail-deleted, trail-updated: from the timelines
   const deleted: { tl: TrailTimeline; c: TrailChange }[] = [];
@@ -1019,29 +1277,68 @@ export function coverageFindings(input: CoverageInput): Finding[] {
     for (const c of tl.changes) {
       if (c.errorCode) continue;
       if (c.changed.includes('deleted')) deleted.push({ tl, c });
-      if (c.eventName === 'UpdateTrail' || c.source === 'snapshot' ? c.changed.some((f) => (WATCHED_TRAIL_FIELDS as readonly string[]).includes(f)) : false) updated.push({ tl, c });
+      if (
+        c.eventName === 'UpdateTrail' || c.source === 'snapshot'
+          ? c.changed.some((f) => (WATCHED_TRAIL_FIELDS as readonly string[]).includes(f))
+          : false
+      )
+        updated.push({ tl, c });
     }
   }
   const changeList = (xs: { tl: TrailTimeline; c: TrailChange }[], what: (c: TrailChange) => string) =>
-    xs.sort((a, b) => a.c.time - b.c.time).map(({ tl, c }) => `${tl.trail} (${tl.account}${tl.homeRegion ? ', ' + tl.homeRegion : ''}) at ${iso(c.time)}${c.approximate ? ' or earlier' : ''}: ${what(c)}${c.row >= 0 ? ` by ${c.principal || '?'} from ${c.sourceIPAddress || '?'}` : ` (shown by ${c.eventName})`}.`).join(' ');
+    xs
+      .sort((a, b) => a.c.time - b.c.time)
+      .map(
+        ({ tl, c }) =>
+          `${tl.trail} (${tl.account}${tl.homeRegion ? ', ' + tl.homeRegion : ''}) at ${iso(c.time)}${c.approximate ? ' or earlier' : ''}: ${what(c)}${c.row >= 0 ? ` by ${c.principal || '?'} from ${c.sourceIPAddress || '?'}` : ` (shown by ${c.eventName})`}.`,
+      )
+      .join(' ');
   const push = (rule: string, xs: { tl: TrailTimeline; c: TrailChange }[], what: (c: TrailChange) => string) => {
     if (!xs.length) return;
-    const f = make(rule, changeList(xs, what), xs.map((x) => x.c.row), xs.map((x) => x.c.time), xs.map((x) => x.tl.account), xs.map((x) => x.c.principal));
+    const f = make(
+      rule,
+      changeList(xs, what),
+      xs.map((x) => x.c.row),
+      xs.map((x) => x.c.time),
+      xs.map((x) => x.tl.account),
+      xs.map((x) => x.c.principal),
+    );
     f.rows = sortRows(f.rows);
     out.push(f);
   };
   push('trail-deleted', deleted, () => 'DeleteTrail');
-  push('trail-updated', updated, (c) => c.diff.filter((d) => c.changed.includes(d.field)).map((d) => `${d.field} ${d.from === undefined ? '(previous value not in the logs)' : String(d.from)} → ${String(d.to)}`).join(', '));
+  push('trail-updated', updated, (c) =>
+    c.diff
+      .filter((d) => c.changed.includes(d.field))
+      .map(
+        (d) =>
+          `${d.field} ${d.from === undefined ? '(previous value not in the logs)' : String(d.from)} → ${String(d.to)}`,
+      )
+      .join(', '),
+  );
 
   // kms-silence-gap
   const sil = input.silences ?? [];
   if (sil.length) {
     const lines = sil.map((s) => {
-      const explained = primaryWindows(windows.filter((w) => w.account === s.account && w.start < (s.end ?? Infinity) && (w.end === undefined || w.end > s.start)));
+      const explained = primaryWindows(
+        windows.filter(
+          (w) => w.account === s.account && w.start < (s.end ?? Infinity) && (w.end === undefined || w.end > s.start),
+        ),
+      );
       return `${s.account} ${s.region}: no KMS event from ${iso(s.start)} to ${s.end === undefined ? 'the end of the logs' : iso(s.end)} (${s.silentBuckets} hour(s) without KMS events, ${s.activeBuckets} of them with ${s.otherEvents} event(s) of other sources: ${s.otherSources.slice(0, 4).join(', ')}); KMS events normally appear in ${Math.round(s.kmsShare * 100)}% of the hours in which this account and Region log anything, so such a run has a chance of ${s.probability.toExponential(1)}${explained.length ? `; overlaps exclusion window(s): ${explained.map((w) => `${w.trail} ${w.kind} from ${iso(w.start)}`).join(', ')}` : '; no trail change in the logs explains it'}.`;
     });
     const text = `Threshold: per account and Region, hours with any event are active; a run of hours without KMS events is reported when at least 3 of its hours are active and (1 − p)^active < 0.001, p being the share of active hours with KMS events. ${lines.join(' ')}`;
-    out.push(make('kms-silence-gap', text, sil.flatMap((s) => [s.startRow ?? -1, s.endRow ?? -1]), sil.flatMap((s) => [s.start, s.end ?? s.start]), sil.map((s) => s.account), []));
+    out.push(
+      make(
+        'kms-silence-gap',
+        text,
+        sil.flatMap((s) => [s.startRow ?? -1, s.endRow ?? -1]),
+        sil.flatMap((s) => [s.start, s.end ?? s.start]),
+        sil.map((s) => s.account),
+        [],
+      ),
+    );
   }
   return out.sort(compareFindings);
 }

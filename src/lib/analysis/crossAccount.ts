@@ -140,7 +140,12 @@ export interface Correlation {
  * Reference, "Common Errors" and each operation's errors); other services use `AccessDenied` (Amazon S3) or
  * `AccessDeniedException`; EC2 writes `Client.UnauthorizedOperation` into CloudTrail.
  */
-export const DENIED_ERROR_CODES: ReadonlySet<string> = new Set(['AccessDenied', 'AccessDeniedException', 'Client.UnauthorizedOperation', 'UnauthorizedOperation']);
+export const DENIED_ERROR_CODES: ReadonlySet<string> = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'Client.UnauthorizedOperation',
+  'UnauthorizedOperation',
+]);
 
 /** Is `errorCode` a rejection for lack of access? */
 export function isDenied(errorCode: string): boolean {
@@ -167,7 +172,8 @@ export interface CorrelateOptions {
   matrixSources?: ReadonlySet<string>;
 }
 
-const byTime = (rows: number[], time: Map<number, number>) => rows.sort((a, b) => (time.get(a) ?? 0) - (time.get(b) ?? 0) || a - b);
+const byTime = (rows: number[], time: Map<number, number>) =>
+  rows.sort((a, b) => (time.get(a) ?? 0) - (time.get(b) ?? 0) || a - b);
 
 interface Group {
   caller: CallRecord[];
@@ -198,7 +204,9 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
   for (const c of calls) timeOf.set(c.row, c.time);
 
   // ---- group the copies of cross-account calls
-  const ownerGuess = (c: CallRecord) => accountOf(c.resourceArn) || (c.recipientAccountId && c.recipientAccountId !== c.callerAccount ? c.recipientAccountId : '');
+  const ownerGuess = (c: CallRecord) =>
+    accountOf(c.resourceArn) ||
+    (c.recipientAccountId && c.recipientAccountId !== c.callerAccount ? c.recipientAccountId : '');
   const groups: Group[] = [];
   const byShared = new Map<string, Group>();
   const loose: CallRecord[] = [];
@@ -212,15 +220,22 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
       const k = `${c.sharedEventID}|${c.callerAccount}`;
       let g = byShared.get(k);
       if (!g) {
-        byShared.set(k, (g = { caller: [], owner: [], owners: new Set(), callerAccount: c.callerAccount, pairedBy: 'sharedEventID' }));
+        byShared.set(
+          k,
+          (g = { caller: [], owner: [], owners: new Set(), callerAccount: c.callerAccount, pairedBy: 'sharedEventID' }),
+        );
         groups.push(g);
       }
       if (o) g.owners.add(o);
-      (c.recipientAccountId && c.recipientAccountId !== c.callerAccount && (!o || c.recipientAccountId === o) ? g.owner : g.caller).push(c);
+      (c.recipientAccountId && c.recipientAccountId !== c.callerAccount && (!o || c.recipientAccountId === o)
+        ? g.owner
+        : g.caller
+      ).push(c);
     } else loose.push(c);
   }
   // fallback: requestID + eventName + eventTime, for copies without sharedEventID and groups left with one side
-  const fallbackKey = (c: CallRecord) => (c.requestID ? `${c.requestID}|${c.eventName}|${c.time}|${c.callerAccount}` : '');
+  const fallbackKey = (c: CallRecord) =>
+    c.requestID ? `${c.requestID}|${c.eventName}|${c.time}|${c.callerAccount}` : '';
   const single = new Map<string, Group>();
   for (const g of groups) {
     const one = g.caller.length + g.owner.length === 1 ? (g.caller[0] ?? g.owner[0]) : undefined;
@@ -260,13 +275,29 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     if (cc && oc) status = 'paired';
     else if (cc) status = isDenied(cc.errorCode) ? 'caller-only-denied' : 'caller-only-succeeded';
     else status = 'owner-only';
-    const rows = [...(cc ? [cc.row] : []), ...(oc ? [oc.row] : []), ...callerCopies.slice(1).map((c) => c.row), ...ownerCopies.slice(1).map((c) => c.row)];
+    const rows = [
+      ...(cc ? [cc.row] : []),
+      ...(oc ? [oc.row] : []),
+      ...callerCopies.slice(1).map((c) => c.row),
+      ...ownerCopies.slice(1).map((c) => c.row),
+    ];
     for (const r of rows) crossRows.add(r);
     const rec: CrossAccountCall = {
-      status, callerAccount: g.callerAccount, ownerAccount: owner, eventSource: ref.eventSource, eventName: ref.eventName, time: ref.time, rows,
-      sharedEventID: ref.sharedEventID || oc?.sharedEventID || '', requestID: ref.requestID || oc?.requestID || '', errorCode: ref.errorCode || oc?.errorCode || '',
-      principal: cc?.principal ?? oc.principal, resourceArn: cc?.resourceArn || oc?.resourceArn || '', awsRegion: ref.awsRegion,
-      callerAccountLoaded: loadedAccounts.has(g.callerAccount), ownerAccountLoaded: loadedAccounts.has(owner),
+      status,
+      callerAccount: g.callerAccount,
+      ownerAccount: owner,
+      eventSource: ref.eventSource,
+      eventName: ref.eventName,
+      time: ref.time,
+      rows,
+      sharedEventID: ref.sharedEventID || oc?.sharedEventID || '',
+      requestID: ref.requestID || oc?.requestID || '',
+      errorCode: ref.errorCode || oc?.errorCode || '',
+      principal: cc?.principal ?? oc.principal,
+      resourceArn: cc?.resourceArn || oc?.resourceArn || '',
+      awsRegion: ref.awsRegion,
+      callerAccountLoaded: loadedAccounts.has(g.callerAccount),
+      ownerAccountLoaded: loadedAccounts.has(owner),
     };
     if (cc) rec.callerRow = cc.row;
     if (oc) rec.ownerRow = oc.row;
@@ -276,14 +307,40 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
   records.sort((a, b) => a.time - b.time || a.rows[0] - b.rows[0]);
 
   // ---- matrix and accounts over logical calls: cross-account records plus every other (single-copy) call
-  interface Logical { caller: string; owner: string; arn: string; time: number; errorCode: string; rows: number[]; status?: CrossAccountStatus; source: string }
-  const logical: Logical[] = records.map((r) => ({ caller: r.callerAccount, owner: r.ownerAccount, arn: r.resourceArn, time: r.time, errorCode: r.errorCode, rows: r.rows, status: r.status, source: r.eventSource }));
+  interface Logical {
+    caller: string;
+    owner: string;
+    arn: string;
+    time: number;
+    errorCode: string;
+    rows: number[];
+    status?: CrossAccountStatus;
+    source: string;
+  }
+  const logical: Logical[] = records.map((r) => ({
+    caller: r.callerAccount,
+    owner: r.ownerAccount,
+    arn: r.resourceArn,
+    time: r.time,
+    errorCode: r.errorCode,
+    rows: r.rows,
+    status: r.status,
+    source: r.eventSource,
+  }));
   for (const c of calls) {
     if (crossRows.has(c.row) || !c.callerAccount) continue;
     // a call that is not cross-account: on a key of the caller's account, or (no resource) on its own account
     const o = accountOf(c.resourceArn) || c.recipientAccountId;
     if (!o) continue;
-    logical.push({ caller: c.callerAccount, owner: o, arn: c.resourceArn, time: c.time, errorCode: c.errorCode, rows: [c.row], source: c.eventSource });
+    logical.push({
+      caller: c.callerAccount,
+      owner: o,
+      arn: c.resourceArn,
+      time: c.time,
+      errorCode: c.errorCode,
+      rows: [c.row],
+      source: c.eventSource,
+    });
   }
 
   const cells = new Map<string, MatrixCell & { arnSet: Set<string> }>();
@@ -291,10 +348,26 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
   const getAcct = (a: string) => {
     let s = acct.get(a);
     if (!s) {
-      acct.set(a, (s = {
-        account: a, logsLoaded: loadedAccounts.has(a), external: !loadedAccounts.has(a), roles: [], asCaller: 0, asRecipient: 0, asKeyOwner: 0, keysOwned: 0,
-        crossAccountOut: 0, crossAccountIn: 0, failures: 0, first: Infinity, last: -Infinity, keySet: new Set(), roleSet: new Set(),
-      }));
+      acct.set(
+        a,
+        (s = {
+          account: a,
+          logsLoaded: loadedAccounts.has(a),
+          external: !loadedAccounts.has(a),
+          roles: [],
+          asCaller: 0,
+          asRecipient: 0,
+          asKeyOwner: 0,
+          keysOwned: 0,
+          crossAccountOut: 0,
+          crossAccountIn: 0,
+          failures: 0,
+          first: Infinity,
+          last: -Infinity,
+          keySet: new Set(),
+          roleSet: new Set(),
+        }),
+      );
     }
     return s;
   };
@@ -335,12 +408,28 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     if (!cell) {
       const callerExternal = !loadedAccounts.has(L.caller);
       const ownerExternal = !loadedAccounts.has(L.owner);
-      cells.set(k, (cell = {
-        callerAccount: L.caller, ownerAccount: L.owner, calls: 0, keys: 0, keyArns: [], failures: 0, denied: 0,
-        statuses: { paired: 0, 'caller-only-denied': 0, 'caller-only-succeeded': 0, 'owner-only': 0 },
-        crossAccount: cross, external: callerExternal || ownerExternal, callerExternal, ownerExternal, first: Infinity, last: -Infinity, rows: [],
-        query: `eventSource:kms.amazonaws.com userIdentity.accountId:${L.caller} key:/^arn:aws[a-z-]*:kms:[a-z0-9-]*:${L.owner}:/`, arnSet: new Set(),
-      }));
+      cells.set(
+        k,
+        (cell = {
+          callerAccount: L.caller,
+          ownerAccount: L.owner,
+          calls: 0,
+          keys: 0,
+          keyArns: [],
+          failures: 0,
+          denied: 0,
+          statuses: { paired: 0, 'caller-only-denied': 0, 'caller-only-succeeded': 0, 'owner-only': 0 },
+          crossAccount: cross,
+          external: callerExternal || ownerExternal,
+          callerExternal,
+          ownerExternal,
+          first: Infinity,
+          last: -Infinity,
+          rows: [],
+          query: `eventSource:kms.amazonaws.com userIdentity.accountId:${L.caller} key:/^arn:aws[a-z-]*:kms:[a-z0-9-]*:${L.owner}:/`,
+          arnSet: new Set(),
+        }),
+      );
     }
     cell.calls++;
     if (L.arn) cell.arnSet.add(L.arn);
@@ -351,10 +440,17 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     if (L.time > cell.last) cell.last = L.time;
     cell.rows.push(...L.rows);
   }
-  const matrix: MatrixCell[] = [...cells.values()].map(({ arnSet, ...c }) => ({ ...c, keyArns: [...arnSet].sort(), keys: arnSet.size, rows: byTime(c.rows, timeOf) }));
+  const matrix: MatrixCell[] = [...cells.values()].map(({ arnSet, ...c }) => ({
+    ...c,
+    keyArns: [...arnSet].sort(),
+    keys: arnSet.size,
+    rows: byTime(c.rows, timeOf),
+  }));
   matrix.sort((a, b) => a.callerAccount.localeCompare(b.callerAccount) || a.ownerAccount.localeCompare(b.ownerAccount));
   const accounts: AccountSummary[] = [...acct.values()].map(({ keySet, roleSet, ...s }) => ({
-    ...s, keysOwned: keySet.size, roles: (['caller', 'recipient', 'key-owner'] as const).filter((r) => roleSet.has(r)),
+    ...s,
+    keysOwned: keySet.size,
+    roles: (['caller', 'recipient', 'key-owner'] as const).filter((r) => roleSet.has(r)),
   }));
   accounts.sort((a, b) => Number(a.external) - Number(b.external) || a.account.localeCompare(b.account));
 
@@ -365,19 +461,38 @@ function fmt(t: number): string {
   return utcSeconds(t);
 }
 
-function finding(rule: keyof typeof CROSS_ACCOUNT_RULES, severity: Finding['severity'], extra: string, recs: CrossAccountCall[], rowsOf: (r: CrossAccountCall) => number[], accountsOf: (r: CrossAccountCall) => string[], timeOf: Map<number, number>): Finding {
+function finding(
+  rule: keyof typeof CROSS_ACCOUNT_RULES,
+  severity: Finding['severity'],
+  extra: string,
+  recs: CrossAccountCall[],
+  rowsOf: (r: CrossAccountCall) => number[],
+  accountsOf: (r: CrossAccountCall) => string[],
+  timeOf: Map<number, number>,
+): Finding {
   const meta = CROSS_ACCOUNT_RULES[rule];
   const rows = byTime([...new Set(recs.flatMap(rowsOf))], timeOf);
   return {
-    rule, title: meta.title, severity, description: `${meta.description} ${extra}`.trim(), count: rows.length,
-    first: Math.min(...recs.map((r) => r.time)), last: Math.max(...recs.map((r) => r.time)),
-    accounts: [...new Set(recs.flatMap(accountsOf))].sort(), keys: [...new Set(recs.map((r) => r.resourceArn).filter(Boolean))].sort(),
-    principals: [...new Set(recs.map((r) => r.principal).filter(Boolean))].sort(), rows, query: `finding:${rule}`,
+    rule,
+    title: meta.title,
+    severity,
+    description: `${meta.description} ${extra}`.trim(),
+    count: rows.length,
+    first: Math.min(...recs.map((r) => r.time)),
+    last: Math.max(...recs.map((r) => r.time)),
+    accounts: [...new Set(recs.flatMap(accountsOf))].sort(),
+    keys: [...new Set(recs.map((r) => r.resourceArn).filter(Boolean))].sort(),
+    principals: [...new Set(recs.map((r) => r.principal).filter(Boolean))].sort(),
+    rows,
+    query: `finding:${rule}`,
   };
 }
 
 /** `cross-account-owner-copy-missing` and `external-account-key-use` from the classified calls. */
-export function crossAccountFindings(records: CrossAccountCall[], timeOf: Map<number, number> = new Map(records.flatMap((r) => r.rows.map((row) => [row, r.time] as [number, number])))): Finding[] {
+export function crossAccountFindings(
+  records: CrossAccountCall[],
+  timeOf: Map<number, number> = new Map(records.flatMap((r) => r.rows.map((row) => [row, r.time] as [number, number]))),
+): Finding[] {
   const out: Finding[] = [];
   const missing = records.filter((r) => r.status === 'caller-only-succeeded');
   if (missing.length) {
@@ -388,14 +503,34 @@ export function crossAccountFindings(records: CrossAccountCall[], timeOf: Map<nu
       per.set(k, (per.get(k) ?? 0) + 1);
     }
     const extra = `${missing.length} call(s) between ${fmt(missing[0].time)} and ${fmt(missing[missing.length - 1].time)}; ${loadedOwner.length} of them on keys of an account whose logs are loaded: ${[...per].map(([k, n]) => `${k}: ${n}`).join('; ')}.`;
-    out.push(finding('cross-account-owner-copy-missing', loadedOwner.length ? 'high' : 'low', extra, missing, (r) => r.rows, (r) => [r.callerAccount, r.ownerAccount], timeOf));
+    out.push(
+      finding(
+        'cross-account-owner-copy-missing',
+        loadedOwner.length ? 'high' : 'low',
+        extra,
+        missing,
+        (r) => r.rows,
+        (r) => [r.callerAccount, r.ownerAccount],
+        timeOf,
+      ),
+    );
   }
   const external = records.filter((r) => r.callerAccountLoaded !== r.ownerAccountLoaded);
   if (external.length) {
     const inbound = external.filter((r) => !r.callerAccountLoaded);
     const ext = [...new Set(external.map((r) => (r.callerAccountLoaded ? r.ownerAccount : r.callerAccount)))].sort();
     const extra = `External account(s): ${ext.join(', ')}. ${inbound.length} call(s) by external principals on keys of loaded accounts, ${external.length - inbound.length} by loaded accounts on external keys; ${fmt(external[0].time)} to ${fmt(external[external.length - 1].time)}.`;
-    out.push(finding('external-account-key-use', inbound.length ? 'high' : 'medium', extra, external, (r) => r.rows, (r) => [r.callerAccount, r.ownerAccount], timeOf));
+    out.push(
+      finding(
+        'external-account-key-use',
+        inbound.length ? 'high' : 'medium',
+        extra,
+        external,
+        (r) => r.rows,
+        (r) => [r.callerAccount, r.ownerAccount],
+        timeOf,
+      ),
+    );
   }
   return out;
 }

@@ -22,10 +22,18 @@ export function kmsCallRecords(ix: EventTable, fields: FieldValues, a: KmsAnalys
     const ki = a.keyOfRow[r];
     if (ki < 0) continue;
     out.push({
-      row: r, time: ix.timeOf(r), eventSource: ix.value('eventSource', r), eventName: ix.value('eventName', r),
-      errorCode: ix.value('errorCode', r), recipientAccountId: ix.value('recipientAccountId', r),
-      callerAccount: ix.value('accountId', r), principal: ix.value('principal', r),
-      sharedEventID: shared[r] ?? '', requestID: request[r] ?? '', eventID: eventId[r] ?? '', awsRegion: ix.value('awsRegion', r),
+      row: r,
+      time: ix.timeOf(r),
+      eventSource: ix.value('eventSource', r),
+      eventName: ix.value('eventName', r),
+      errorCode: ix.value('errorCode', r),
+      recipientAccountId: ix.value('recipientAccountId', r),
+      callerAccount: ix.value('accountId', r),
+      principal: ix.value('principal', r),
+      sharedEventID: shared[r] ?? '',
+      requestID: request[r] ?? '',
+      eventID: eventId[r] ?? '',
+      awsRegion: ix.value('awsRegion', r),
       resourceArn: arnOf[ki] ?? '',
     });
   }
@@ -33,10 +41,20 @@ export function kmsCallRecords(ix: EventTable, fields: FieldValues, a: KmsAnalys
 }
 
 /** The trail-management operations that change what a trail records. */
-export const TRAIL_OPERATIONS: ReadonlySet<string> = new Set(['CreateTrail', 'UpdateTrail', 'PutEventSelectors', 'StopLogging', 'StartLogging', 'DeleteTrail']);
+export const TRAIL_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateTrail',
+  'UpdateTrail',
+  'PutEventSelectors',
+  'StopLogging',
+  'StartLogging',
+  'DeleteTrail',
+]);
 
 /** The AWS Organizations operations that take an account out of the organization trail. */
-export const ORGANIZATION_OPERATIONS: ReadonlySet<string> = new Set(['LeaveOrganization', 'RemoveAccountFromOrganization']);
+export const ORGANIZATION_OPERATIONS: ReadonlySet<string> = new Set([
+  'LeaveOrganization',
+  'RemoveAccountFromOrganization',
+]);
 
 /**
  * Trail-management events (CreateTrail, UpdateTrail, PutEventSelectors, Start/StopLogging, DeleteTrail) and
@@ -62,13 +80,19 @@ export async function trailEvents(ix: EventTable, raw: RawReader): Promise<Trail
     } catch {
       /* stored text is JSON */
     }
-    const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null);
+    const obj = (v: unknown) =>
+      v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
     out.push({
-      row: r, time: ix.timeOf(r), eventName: name, errorCode: ix.value('errorCode', r),
+      row: r,
+      time: ix.timeOf(r),
+      eventName: name,
+      errorCode: ix.value('errorCode', r),
       recipientAccountId: ix.value('recipientAccountId', r) || ix.value('accountId', r),
-      awsRegion: ix.value('awsRegion', r), principal: ix.value('principal', r),
+      awsRegion: ix.value('awsRegion', r),
+      principal: ix.value('principal', r),
       sourceIPAddress: ix.value('sourceIPAddress', r),
-      requestParameters: obj(ev.requestParameters), responseElements: obj(ev.responseElements),
+      requestParameters: obj(ev.requestParameters),
+      responseElements: obj(ev.responseElements),
       ...(typeof ev.eventID === 'string' ? { eventID: ev.eventID } : {}),
       ...(typeof ev.eventType === 'string' ? { eventType: ev.eventType } : {}),
       ...(typeof ev.eventCategory === 'string' ? { eventCategory: ev.eventCategory } : {}),
@@ -78,10 +102,18 @@ export async function trailEvents(ix: EventTable, raw: RawReader): Promise<Trail
 }
 
 /** Per row, just what KMS-silence detection needs. */
-export function activityOf(ix: EventTable): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row: number }[] {
+export function activityOf(
+  ix: EventTable,
+): { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row: number }[] {
   const out = new Array(ix.n);
   for (let r = 0; r < ix.n; r++) {
-    out[r] = { row: r, time: ix.timeOf(r), recipientAccountId: ix.value('recipientAccountId', r), awsRegion: ix.value('awsRegion', r), eventSource: ix.value('eventSource', r) };
+    out[r] = {
+      row: r,
+      time: ix.timeOf(r),
+      recipientAccountId: ix.value('recipientAccountId', r),
+      awsRegion: ix.value('awsRegion', r),
+      eventSource: ix.value('eventSource', r),
+    };
   }
   return out;
 }

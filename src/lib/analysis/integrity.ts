@@ -111,14 +111,21 @@ export type ChainStatus =
   | 'backfill'; // a backfill digest (`_backfill` name): not part of the hourly chain
 
 /** Status of a digest file for the UI: the worst of its signature and content checks. */
-export type DigestFileStatus = 'valid' | 'invalid' | 'changed' | 'not-checkable' | 'no-keys' | 'key-not-found' | 'unsupported';
+export type DigestFileStatus =
+  'valid' | 'invalid' | 'changed' | 'not-checkable' | 'no-keys' | 'key-not-found' | 'unsupported';
 
 /** Result for one loaded file. */
 export type IntegrityFileResult =
   | { kind: 'log'; path: string; fileId: number; status: LogFileStatus; detail: string; trail: string | null }
   | {
-      kind: 'digest'; path: string; fileId: number; status: DigestFileStatus; detail: string; trail: string;
-      signature: SignatureStatus; chain: ChainStatus;
+      kind: 'digest';
+      path: string;
+      fileId: number;
+      status: DigestFileStatus;
+      detail: string;
+      trail: string;
+      signature: SignatureStatus;
+      chain: ChainStatus;
       /** False when the next digest records another SHA-256 for this digest's content (digest-file-changed). */
       contentMatchesNext: boolean | null;
     };
@@ -208,43 +215,60 @@ export interface IntegrityReport {
 /** The rule ids the integrity validation raises (listed in the README). */
 export const INTEGRITY_RULES: Record<string, { title: string; severity: Severity; description: string }> = {
   'digest-hash-mismatch': {
-    title: 'Log file changed after delivery', severity: 'critical',
-    description: 'The SHA-256 of the log file\'s content differs from the hash its digest file recorded when CloudTrail delivered it: the file was modified (events added, removed or edited) after delivery.',
+    title: 'Log file changed after delivery',
+    severity: 'critical',
+    description:
+      "The SHA-256 of the log file's content differs from the hash its digest file recorded when CloudTrail delivered it: the file was modified (events added, removed or edited) after delivery.",
   },
   'digest-missing-log-file': {
-    title: 'Log file listed in a digest is missing', severity: 'high',
+    title: 'Log file listed in a digest is missing',
+    severity: 'high',
     description: 'A digest file lists a log file that was not loaded.',
   },
   'digest-chain-gap': {
-    title: 'Digest file missing from the chain', severity: 'high',
-    description: 'A digest names a previous digest file that was not loaded, while older files of the same trail were: the previous digest was deleted or not copied, and the log files it listed cannot be validated.',
+    title: 'Digest file missing from the chain',
+    severity: 'high',
+    description:
+      'A digest names a previous digest file that was not loaded, while older files of the same trail were: the previous digest was deleted or not copied, and the log files it listed cannot be validated.',
   },
   'digest-signature-invalid': {
-    title: 'Digest file signature invalid', severity: 'critical',
-    description: 'The RSA signature of the digest file (SHA256withRSA over its end time, S3 path, content hash and the previous signature) does not verify with the CloudTrail public key it names: the digest file was forged or modified.',
+    title: 'Digest file signature invalid',
+    severity: 'critical',
+    description:
+      'The RSA signature of the digest file (SHA256withRSA over its end time, S3 path, content hash and the previous signature) does not verify with the CloudTrail public key it names: the digest file was forged or modified.',
   },
   'digest-file-changed': {
-    title: 'Digest file changed after delivery', severity: 'critical',
-    description: 'The SHA-256 of the digest file\'s content differs from the hash the next digest recorded for it (previousDigestHashValue): one of the two digest files was modified.',
+    title: 'Digest file changed after delivery',
+    severity: 'critical',
+    description:
+      "The SHA-256 of the digest file's content differs from the hash the next digest recorded for it (previousDigestHashValue): one of the two digest files was modified.",
   },
   'digest-public-key-not-found': {
-    title: 'No public key for a digest\'s fingerprint', severity: 'low',
-    description: 'No supplied CloudTrail public key has the fingerprint the digest names, so its signature cannot be checked. Fetch the keys of the digest\'s Region and time with `aws cloudtrail list-public-keys --region REGION --start-time ... --end-time ...`; a fingerprint CloudTrail never published means a forged digest.',
+    title: "No public key for a digest's fingerprint",
+    severity: 'low',
+    description:
+      "No supplied CloudTrail public key has the fingerprint the digest names, so its signature cannot be checked. Fetch the keys of the digest's Region and time with `aws cloudtrail list-public-keys --region REGION --start-time ... --end-time ...`; a fingerprint CloudTrail never published means a forged digest.",
   },
   'log-file-not-in-digest': {
-    title: 'Log file not listed in its digest', severity: 'medium',
-    description: 'A log file named as delivered well inside the window of a loaded digest file is not listed in any loaded digest. CloudTrail lists every log file it delivers, so the file may have been added to the bucket by someone else; it may also belong to another trail of the same account and Region, or be listed in a backfill digest that was not loaded.',
+    title: 'Log file not listed in its digest',
+    severity: 'medium',
+    description:
+      'A log file named as delivered well inside the window of a loaded digest file is not listed in any loaded digest. CloudTrail lists every log file it delivers, so the file may have been added to the bucket by someone else; it may also belong to another trail of the same account and Region, or be listed in a backfill digest that was not loaded.',
   },
   'digest-chain-restarted': {
-    title: 'Digest chain restarted', severity: 'low',
-    description: 'A starting digest file (no previous digest) follows earlier digests of the same trail: log file validation was disabled or logging was stopped in between, and log files delivered meanwhile are covered by no digest.',
+    title: 'Digest chain restarted',
+    severity: 'low',
+    description:
+      'A starting digest file (no previous digest) follows earlier digests of the same trail: log file validation was disabled or logging was stopped in between, and log files delivered meanwhile are covered by no digest.',
   },
 };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public keys
 
-const RSA_ENCRYPTION_ALGORITHM_ID = new Uint8Array([0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00]);
+const RSA_ENCRYPTION_ALGORITHM_ID = new Uint8Array([
+  0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+]);
 
 /** DER length octets. */
 function derLength(n: number): number[] {
@@ -294,7 +318,8 @@ export function publicKeyForm(der: Uint8Array): 'spki' | 'pkcs1' | null {
 export function toSpki(der: Uint8Array): Uint8Array {
   const form = publicKeyForm(der);
   if (form === 'spki') return der;
-  if (form !== 'pkcs1') throw new Error('not a DER RSA public key (neither SubjectPublicKeyInfo nor PKCS#1 RSAPublicKey)');
+  if (form !== 'pkcs1')
+    throw new Error('not a DER RSA public key (neither SubjectPublicKeyInfo nor PKCS#1 RSAPublicKey)');
   const bitString = [0x03, ...derLength(der.length + 1), 0x00];
   const bodyLen = RSA_ENCRYPTION_ALGORITHM_ID.length + bitString.length + der.length;
   const head = [0x30, ...derLength(bodyLen)];
@@ -321,7 +346,11 @@ export function toPkcs1(der: Uint8Array): Uint8Array | null {
 
 /** Decodes base64 (standard or URL alphabet, white space and PEM armour ignored). @throws Error when malformed. */
 export function base64ToBytes(s: string): Uint8Array {
-  const clean = s.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/');
+  const clean = s
+    .replace(/-----(BEGIN|END)[^-]*-----/g, '')
+    .replace(/\s+/g, '')
+    .replace(/-/g, '+')
+    .replace(/_/g, '/');
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean)) throw new Error('not base64');
   const bin = atob(clean.padEnd(Math.ceil(clean.length / 4) * 4, '='));
   const out = new Uint8Array(bin.length);
@@ -368,7 +397,10 @@ function keyTime(v: unknown): number | undefined {
  */
 export function parsePublicKeys(doc: unknown): PublicKey[] {
   const list = keyList(doc);
-  if (!list || !isPublicKeyList(doc)) throw new Error('not a CloudTrail public key list (aws cloudtrail list-public-keys output: {"PublicKeyList":[{"Value":..., "Fingerprint":...}]})');
+  if (!list || !isPublicKeyList(doc))
+    throw new Error(
+      'not a CloudTrail public key list (aws cloudtrail list-public-keys output: {"PublicKeyList":[{"Value":..., "Fingerprint":...}]})',
+    );
   return list.map((k) => {
     const o = k as Record<string, unknown>;
     const value = String(o.Value).replace(/\s+/g, '');
@@ -408,7 +440,8 @@ function logName(s: string): string {
 
 const DIGEST_KEY_RE =
   /AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/CloudTrail-Digest\/([a-z0-9-]+)\/\d{4}\/\d{2}\/\d{2}\/\d{12}_CloudTrail-Digest_[a-z0-9-]+_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)(_backfill)?\.json(?:\.gz)?$/;
-const DIGEST_NAME_RE = /(?:^|\/)(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)(_backfill)?\.json(?:\.gz)?$/;
+const DIGEST_NAME_RE =
+  /(?:^|\/)(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)(_backfill)?\.json(?:\.gz)?$/;
 const LOG_DAY_RE = /\/CloudTrail\/[a-z0-9-]+\/(\d{4})\/(\d{2})\/(\d{2})\//;
 
 interface DigestInfo {
@@ -507,7 +540,12 @@ export function signingString(d: DigestDocument, sha256Hex: string): string {
  *   without one it is `not-checkable`. The next digest's `previousDigestHashValue` is compared with the
  *   digest's own SHA-256 (`digest-file-changed`), with or without keys.
  */
-export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], keys: PublicKey[], opts: ValidateOptions = {}): Promise<IntegrityReport> {
+export async function validate(
+  logs: LoadedLogFile[],
+  digests: LoadedDigest[],
+  keys: PublicKey[],
+  opts: ValidateOptions = {},
+): Promise<IntegrityReport> {
   const subtle = opts.subtle ?? globalThis.crypto?.subtle;
   const keyProblems: string[] = [];
 
@@ -516,10 +554,18 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     const info = digestInfo(d);
     const id = keyTail(d.digest.digestS3Object || d.s3Key || d.path);
     return {
-      d, id, info, label: `${info.account}/${info.region}/${info.trail}`,
-      start: isoTime(d.digest.digestStartTime), end: isoTime(d.digest.digestEndTime),
+      d,
+      id,
+      info,
+      label: `${info.account}/${info.region}/${info.trail}`,
+      start: isoTime(d.digest.digestStartTime),
+      end: isoTime(d.digest.digestEndTime),
       prevId: d.digest.previousDigestS3Object ? keyTail(d.digest.previousDigestS3Object) : null,
-      next: null, chain: 'start', signature: 'not-checkable', sigDetail: '', contentMatchesNext: null,
+      next: null,
+      chain: 'start',
+      signature: 'not-checkable',
+      sigDetail: '',
+      contentMatchesNext: null,
     };
   });
   const byId = new Map<string, DigestState>();
@@ -536,9 +582,25 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     let t = trails.get(label);
     if (!t) {
       t = {
-        label, account, region, trail, homeRegion: info?.homeRegion, orgId: info?.orgId, digests: 0, verified: 0, changed: 0,
-        missing: 0, missingLikelyDeleted: 0, notCovered: 0, notCoveredInWindow: 0, chainGaps: 0, signaturesValid: 0,
-        signaturesInvalid: 0, signaturesNotCheckable: 0, from: NaN, to: NaN,
+        label,
+        account,
+        region,
+        trail,
+        homeRegion: info?.homeRegion,
+        orgId: info?.orgId,
+        digests: 0,
+        verified: 0,
+        changed: 0,
+        missing: 0,
+        missingLikelyDeleted: 0,
+        notCovered: 0,
+        notCoveredInWindow: 0,
+        chainGaps: 0,
+        signaturesValid: 0,
+        signaturesInvalid: 0,
+        signaturesNotCheckable: 0,
+        from: NaN,
+        to: NaN,
       };
       trails.set(label, t);
     }
@@ -555,7 +617,14 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
   const logInfos: LogInfo[] = logs.map((f) => {
     const p = parseS3Path(f.s3Key || f.path);
     const time = p.deliveryTime ?? NaN;
-    return { f, name: logName(f.s3Key || f.path), account: p.account ?? '', region: p.region ?? '', time, day: logDay(f.s3Key || f.path, time) };
+    return {
+      f,
+      name: logName(f.s3Key || f.path),
+      account: p.account ?? '',
+      region: p.region ?? '',
+      time,
+      day: logDay(f.s3Key || f.path, time),
+    };
   });
   const logsByName = new Map<string, LogInfo[]>();
   for (const l of logInfos) {
@@ -582,8 +651,16 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
   const changedFiles: LogInfo[] = [];
   const unlistedInWindow: { l: LogInfo; s: DigestState }[] = [];
   const totals = {
-    verified: 0, changed: 0, missing: 0, missingLikelyDeleted: 0, notCovered: 0, digests: states.length,
-    signaturesValid: 0, signaturesInvalid: 0, signaturesNotCheckable: 0, chainGaps: 0,
+    verified: 0,
+    changed: 0,
+    missing: 0,
+    missingLikelyDeleted: 0,
+    notCovered: 0,
+    digests: states.length,
+    signaturesValid: 0,
+    signaturesInvalid: 0,
+    signaturesNotCheckable: 0,
+    chainGaps: 0,
   };
 
   for (const [name, list] of listings) {
@@ -596,7 +673,13 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
       const account = p.account ?? first.s.info.account;
       const region = p.region ?? first.s.info.region;
       const likely = loadedDays.has(`${account}|${region}|${day}`) ? 'deleted' : 'not-loaded';
-      missing.push({ s3Object: first.entry.s3Object!, digestPath: first.s.d.path, trail: t.label, likely, deliveryTime: p.deliveryTime ?? NaN });
+      missing.push({
+        s3Object: first.entry.s3Object!,
+        digestPath: first.s.d.path,
+        trail: t.label,
+        likely,
+        deliveryTime: p.deliveryTime ?? NaN,
+      });
       t.missing++;
       totals.missing++;
       if (likely === 'deleted') {
@@ -617,7 +700,9 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
       let detail: string;
       if (!h || !hashes.length) {
         status = 'unhashed';
-        detail = !h ? 'the file\'s SHA-256 is unknown' : `the digest records no SHA-256 hash (${list.map((x) => x.entry.hashAlgorithm).join(', ')})`;
+        detail = !h
+          ? "the file's SHA-256 is unknown"
+          : `the digest records no SHA-256 hash (${list.map((x) => x.entry.hashAlgorithm).join(', ')})`;
         allVerified = false;
       } else if (hashes.includes(h)) {
         status = 'verified';
@@ -655,18 +740,32 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     const k = `${l.account}|${l.region}`;
     (uncoveredByAcctRegion.get(k) ?? uncoveredByAcctRegion.set(k, []).get(k)!).push(l);
     const ds = statesByAcctRegion.get(k) ?? [];
-    const inside = ds.find((s) => !s.info.backfill && Number.isFinite(l.time) && l.time >= s.start + WINDOW_MARGIN && l.time + 60_000 <= s.end - WINDOW_MARGIN);
-    const trailsHere = ds.length ? [...new Set(ds.map((s) => s.label))].map((lab) => trails.get(lab)!) : [trailOf(l.account, l.region, null)];
+    const inside = ds.find(
+      (s) =>
+        !s.info.backfill &&
+        Number.isFinite(l.time) &&
+        l.time >= s.start + WINDOW_MARGIN &&
+        l.time + 60_000 <= s.end - WINDOW_MARGIN,
+    );
+    const trailsHere = ds.length
+      ? [...new Set(ds.map((s) => s.label))].map((lab) => trails.get(lab)!)
+      : [trailOf(l.account, l.region, null)];
     for (const t of trailsHere) {
       t.notCovered++;
       if (inside) t.notCoveredInWindow++;
     }
     if (inside) unlistedInWindow.push({ l, s: inside });
     files.push({
-      kind: 'log', path: l.f.path, fileId: l.f.fileId, status: 'not-covered', trail: ds.length ? ds[0].label : trailsHere[0].label,
+      kind: 'log',
+      path: l.f.path,
+      fileId: l.f.fileId,
+      status: 'not-covered',
+      trail: ds.length ? ds[0].label : trailsHere[0].label,
       detail: inside
         ? `not listed in ${inside.d.path}, whose window (${fmt(inside.start)} – ${fmt(inside.end)}) includes its delivery time ${fmt(l.time)}`
-        : ds.length ? 'listed in no loaded digest (its digest was not loaded)' : 'no digest of its account and Region was loaded',
+        : ds.length
+          ? 'listed in no loaded digest (its digest was not loaded)'
+          : 'no digest of its account and Region was loaded',
     });
   }
 
@@ -734,14 +833,27 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     const prints = new Set([publicKeyFingerprint(der), publicKeyFingerprint(toSpki(der))]);
     if (pkcs1) prints.add(publicKeyFingerprint(pkcs1));
     const stated = k.fingerprint.trim().toLowerCase();
-    if (stated && !prints.has(stated)) keyProblems.push(`public key ${stated}: its fingerprint is not the MD5 of its Value (${publicKeyFingerprint(der)}); used only under the computed fingerprint`);
+    if (stated && !prints.has(stated))
+      keyProblems.push(
+        `public key ${stated}: its fingerprint is not the MD5 of its Value (${publicKeyFingerprint(der)}); used only under the computed fingerprint`,
+      );
     const entry = { der, key: k };
     for (const p of prints) if (!keyIndex.has(p)) keyIndex.set(p, entry);
   }
-  const importKey = async (e: { der: Uint8Array; crypto?: CryptoKey | null; key: PublicKey }): Promise<CryptoKey | null> => {
+  const importKey = async (e: {
+    der: Uint8Array;
+    crypto?: CryptoKey | null;
+    key: PublicKey;
+  }): Promise<CryptoKey | null> => {
     if (e.crypto !== undefined) return e.crypto;
     try {
-      e.crypto = await subtle.importKey('spki', toSpki(e.der) as Uint8Array<ArrayBuffer>, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
+      e.crypto = await subtle.importKey(
+        'spki',
+        toSpki(e.der) as Uint8Array<ArrayBuffer>,
+        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+        false,
+        ['verify'],
+      );
     } catch (err) {
       e.crypto = null;
       keyProblems.push(`public key ${e.key.fingerprint}: cannot be imported (${(err as Error).message})`);
@@ -749,7 +861,8 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     return e.crypto;
   };
   const signatureOf = (s: DigestState): string | null => {
-    const own = opts.signatures?.[s.id] ?? (s.d.digest.digestS3Object ? opts.signatures?.[s.d.digest.digestS3Object] : undefined);
+    const own =
+      opts.signatures?.[s.id] ?? (s.d.digest.digestS3Object ? opts.signatures?.[s.d.digest.digestS3Object] : undefined);
     if (typeof own === 'string' && own) return own;
     const n = s.next?.d.digest.previousDigestSignature;
     return typeof n === 'string' && n ? n : null;
@@ -760,7 +873,8 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
     const sigHex = signatureOf(s);
     if (!sigHex) {
       s.signature = 'not-checkable';
-      s.sigDetail = 'no signature available: the next digest file was not loaded (a digest\'s own signature is in its S3 metadata, lost in local copies)';
+      s.sigDetail =
+        "no signature available: the next digest file was not loaded (a digest's own signature is in its S3 metadata, lost in local copies)";
     } else if (!keys.length) {
       s.signature = 'no-keys';
       s.sigDetail = 'no CloudTrail public keys supplied';
@@ -769,7 +883,8 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
       s.sigDetail = `signature algorithm ${d.digestSignatureAlgorithm} is not SHA256withRSA`;
     } else if (!d.digestEndTime || !d.digestS3Bucket || !d.digestS3Object || !s.d.sha256) {
       s.signature = 'unsupported';
-      s.sigDetail = 'digestEndTime, digestS3Bucket, digestS3Object or the file\'s SHA-256 is missing: the signing string cannot be built';
+      s.sigDetail =
+        "digestEndTime, digestS3Bucket, digestS3Object or the file's SHA-256 is missing: the signing string cannot be built";
     } else {
       const fp = (d.digestPublicKeyFingerprint ?? '').trim().toLowerCase();
       const entry = keyIndex.get(fp);
@@ -777,19 +892,28 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
       const sig = hexToBytes(sigHex);
       if (!ck) {
         s.signature = 'key-not-found';
-        s.sigDetail = entry ? `the public key ${fp} could not be imported` : `no supplied public key has fingerprint ${fp || '(none)'}`;
+        s.sigDetail = entry
+          ? `the public key ${fp} could not be imported`
+          : `no supplied public key has fingerprint ${fp || '(none)'}`;
       } else if (!sig || !sig.length) {
         s.signature = 'invalid';
         s.sigDetail = 'the signature is not hexadecimal';
       } else {
         let ok: boolean;
         try {
-          ok = await subtle.verify('RSASSA-PKCS1-v1_5', ck, sig as Uint8Array<ArrayBuffer>, enc.encode(signingString(d, s.d.sha256)));
+          ok = await subtle.verify(
+            'RSASSA-PKCS1-v1_5',
+            ck,
+            sig as Uint8Array<ArrayBuffer>,
+            enc.encode(signingString(d, s.d.sha256)),
+          );
         } catch {
           ok = false;
         }
         s.signature = ok ? 'valid' : 'invalid';
-        s.sigDetail = ok ? `signature verified with public key ${fp}` : `signature does not verify with public key ${fp}`;
+        s.sigDetail = ok
+          ? `signature verified with public key ${fp}`
+          : `signature does not verify with public key ${fp}`;
       }
     }
     const t = trails.get(s.label)!;
@@ -806,65 +930,159 @@ export async function validate(logs: LoadedLogFile[], digests: LoadedDigest[], k
   }
 
   for (const s of states) {
-    const status: DigestFileStatus = s.signature === 'invalid' ? 'invalid' : s.contentMatchesNext === false ? 'changed' : s.signature;
+    const status: DigestFileStatus =
+      s.signature === 'invalid' ? 'invalid' : s.contentMatchesNext === false ? 'changed' : s.signature;
     const notes = [s.sigDetail];
-    if (s.contentMatchesNext === false) notes.push(`its SHA-256 ${s.d.sha256} differs from ${s.next!.d.digest.previousDigestHashValue} recorded by ${s.next!.d.path}`);
+    if (s.contentMatchesNext === false)
+      notes.push(
+        `its SHA-256 ${s.d.sha256} differs from ${s.next!.d.digest.previousDigestHashValue} recorded by ${s.next!.d.path}`,
+      );
     if (s.chain === 'gap') notes.push(`previous digest ${s.prevId} not loaded`);
     if (s.chain === 'before-range') notes.push('previous digest not loaded (older than everything loaded)');
     const own = keyTail(s.d.s3Key || s.d.path);
-    if (s.d.digest.digestS3Object && /AWSLogs\//.test(own) && own !== keyTail(s.d.digest.digestS3Object)) notes.push(`stored under another name than the digestS3Object it records (${s.d.digest.digestS3Object})`);
-    files.push({ kind: 'digest', path: s.d.path, fileId: s.d.fileId, status, detail: notes.join('; '), trail: s.label, signature: s.signature, chain: s.chain, contentMatchesNext: s.contentMatchesNext });
+    if (s.d.digest.digestS3Object && /AWSLogs\//.test(own) && own !== keyTail(s.d.digest.digestS3Object))
+      notes.push(`stored under another name than the digestS3Object it records (${s.d.digest.digestS3Object})`);
+    files.push({
+      kind: 'digest',
+      path: s.d.path,
+      fileId: s.d.fileId,
+      status,
+      detail: notes.join('; '),
+      trail: s.label,
+      signature: s.signature,
+      chain: s.chain,
+      contentMatchesNext: s.contentMatchesNext,
+    });
   }
 
   // --- findings
   const findings: IntegrityFinding[] = [];
-  const make = (rule: string, files: string[], times: number[], accounts: Iterable<string>, over: Partial<Pick<Finding, 'title' | 'severity' | 'description'>> = {}) => {
+  const make = (
+    rule: string,
+    files: string[],
+    times: number[],
+    accounts: Iterable<string>,
+    over: Partial<Pick<Finding, 'title' | 'severity' | 'description'>> = {},
+  ) => {
     const meta = INTEGRITY_RULES[rule];
     const ts = times.filter(Number.isFinite).sort((a, b) => a - b);
     findings.push({
-      rule, title: over.title ?? meta.title, severity: over.severity ?? meta.severity, description: over.description ?? meta.description,
-      count: files.length, first: ts.length ? ts[0] : NaN, last: ts.length ? ts[ts.length - 1] : NaN,
-      accounts: [...new Set([...accounts].filter(Boolean))], keys: [], principals: [], rows: [], query: `finding:${rule}`, files,
+      rule,
+      title: over.title ?? meta.title,
+      severity: over.severity ?? meta.severity,
+      description: over.description ?? meta.description,
+      count: files.length,
+      first: ts.length ? ts[0] : NaN,
+      last: ts.length ? ts[ts.length - 1] : NaN,
+      accounts: [...new Set([...accounts].filter(Boolean))],
+      keys: [],
+      principals: [],
+      rows: [],
+      query: `finding:${rule}`,
+      files,
     });
   };
-  if (changedFiles.length) make('digest-hash-mismatch', changedFiles.map((l) => l.f.path), changedFiles.map((l) => l.time), changedFiles.map((l) => l.account));
+  if (changedFiles.length)
+    make(
+      'digest-hash-mismatch',
+      changedFiles.map((l) => l.f.path),
+      changedFiles.map((l) => l.time),
+      changedFiles.map((l) => l.account),
+    );
   const deleted = missing.filter((m) => m.likely === 'deleted');
   const notLoaded = missing.filter((m) => m.likely === 'not-loaded');
   const acctOfKey = (k: string) => parseS3Path(k).account ?? '';
   if (deleted.length)
-    make('digest-missing-log-file', deleted.map((m) => m.s3Object), deleted.map((m) => m.deliveryTime), deleted.map((m) => acctOfKey(m.s3Object)), {
-      title: 'Log files listed in a digest are missing (probably deleted)',
-      description: 'Digest files list log files that were not loaded, although other log files of the same account, Region and day were: the files were probably deleted from the bucket (or withheld from this copy) after delivery. Their events are not in KeyTrail.',
-    });
+    make(
+      'digest-missing-log-file',
+      deleted.map((m) => m.s3Object),
+      deleted.map((m) => m.deliveryTime),
+      deleted.map((m) => acctOfKey(m.s3Object)),
+      {
+        title: 'Log files listed in a digest are missing (probably deleted)',
+        description:
+          'Digest files list log files that were not loaded, although other log files of the same account, Region and day were: the files were probably deleted from the bucket (or withheld from this copy) after delivery. Their events are not in KeyTrail.',
+      },
+    );
   if (notLoaded.length)
-    make('digest-missing-log-file', notLoaded.map((m) => m.s3Object), notLoaded.map((m) => m.deliveryTime), notLoaded.map((m) => acctOfKey(m.s3Object)), {
-      title: 'Log files listed in a digest were not loaded', severity: 'info',
-      description: 'Digest files list log files of days of which no log file of the same account and Region was loaded: the copy probably does not include those days. Drop those log files to validate them.',
-    });
+    make(
+      'digest-missing-log-file',
+      notLoaded.map((m) => m.s3Object),
+      notLoaded.map((m) => m.deliveryTime),
+      notLoaded.map((m) => acctOfKey(m.s3Object)),
+      {
+        title: 'Log files listed in a digest were not loaded',
+        severity: 'info',
+        description:
+          'Digest files list log files of days of which no log file of the same account and Region was loaded: the copy probably does not include those days. Drop those log files to validate them.',
+      },
+    );
   if (gapDigests.length)
-    make('digest-chain-gap', gapDigests.map((g) => g.s.d.path), gapDigests.map((g) => g.s.start), gapDigests.map((g) => g.s.info.account), {
-      description: `${INTEGRITY_RULES['digest-chain-gap'].description} Missing: ${gapDigests.map((g) => g.s.prevId).join(', ')}.`,
-    });
+    make(
+      'digest-chain-gap',
+      gapDigests.map((g) => g.s.d.path),
+      gapDigests.map((g) => g.s.start),
+      gapDigests.map((g) => g.s.info.account),
+      {
+        description: `${INTEGRITY_RULES['digest-chain-gap'].description} Missing: ${gapDigests.map((g) => g.s.prevId).join(', ')}.`,
+      },
+    );
   const invalid = states.filter((s) => s.signature === 'invalid');
-  if (invalid.length) make('digest-signature-invalid', invalid.map((s) => s.d.path), invalid.map((s) => s.end), invalid.map((s) => s.info.account));
+  if (invalid.length)
+    make(
+      'digest-signature-invalid',
+      invalid.map((s) => s.d.path),
+      invalid.map((s) => s.end),
+      invalid.map((s) => s.info.account),
+    );
   const changedDigests = states.filter((s) => s.contentMatchesNext === false);
-  if (changedDigests.length) make('digest-file-changed', changedDigests.map((s) => s.d.path), changedDigests.map((s) => s.end), changedDigests.map((s) => s.info.account));
+  if (changedDigests.length)
+    make(
+      'digest-file-changed',
+      changedDigests.map((s) => s.d.path),
+      changedDigests.map((s) => s.end),
+      changedDigests.map((s) => s.info.account),
+    );
   const noKey = states.filter((s) => s.signature === 'key-not-found');
   if (noKey.length)
-    make('digest-public-key-not-found', noKey.map((s) => s.d.path), noKey.map((s) => s.end), noKey.map((s) => s.info.account), {
-      description: `${INTEGRITY_RULES['digest-public-key-not-found'].description} Fingerprints: ${[...new Set(noKey.map((s) => s.d.digest.digestPublicKeyFingerprint))].join(', ')}.`,
-    });
-  if (unlistedInWindow.length) make('log-file-not-in-digest', unlistedInWindow.map((u) => u.l.f.path), unlistedInWindow.map((u) => u.l.time), unlistedInWindow.map((u) => u.l.account));
+    make(
+      'digest-public-key-not-found',
+      noKey.map((s) => s.d.path),
+      noKey.map((s) => s.end),
+      noKey.map((s) => s.info.account),
+      {
+        description: `${INTEGRITY_RULES['digest-public-key-not-found'].description} Fingerprints: ${[...new Set(noKey.map((s) => s.d.digest.digestPublicKeyFingerprint))].join(', ')}.`,
+      },
+    );
+  if (unlistedInWindow.length)
+    make(
+      'log-file-not-in-digest',
+      unlistedInWindow.map((u) => u.l.f.path),
+      unlistedInWindow.map((u) => u.l.time),
+      unlistedInWindow.map((u) => u.l.account),
+    );
   if (restarts.length)
-    make('digest-chain-restarted', restarts.map((r) => r.s.d.path), restarts.map((r) => r.s.start), restarts.map((r) => r.s.info.account), {
-      description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${restarts.map((r) => `${r.s.label}: no digest between ${fmt(r.before.end)} and ${fmt(r.s.start)}`).join('; ')}.`,
-    });
+    make(
+      'digest-chain-restarted',
+      restarts.map((r) => r.s.d.path),
+      restarts.map((r) => r.s.start),
+      restarts.map((r) => r.s.info.account),
+      {
+        description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${restarts.map((r) => `${r.s.label}: no digest between ${fmt(r.before.end)} and ${fmt(r.s.start)}`).join('; ')}.`,
+      },
+    );
   findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 
   return { trails: [...trails.values()], totals, files, missing, findings, keyProblems };
 }
 
 /** The attributes the `integrity-summary` hook renders (`data-verified`, `data-changed`, `data-missing`). */
-export function integritySummaryAttributes(r: IntegrityReport): Record<'data-verified' | 'data-changed' | 'data-missing', string> {
-  return { 'data-verified': String(r.totals.verified), 'data-changed': String(r.totals.changed), 'data-missing': String(r.totals.missing) };
+export function integritySummaryAttributes(
+  r: IntegrityReport,
+): Record<'data-verified' | 'data-changed' | 'data-missing', string> {
+  return {
+    'data-verified': String(r.totals.verified),
+    'data-changed': String(r.totals.changed),
+    'data-missing': String(r.totals.missing),
+  };
 }

@@ -3,7 +3,16 @@ import { quotedTerm } from '../query/text';
 import { compareFindings, moreSevere } from './severity';
 import { accountOf, isKmsKeyArn, kmsKeyArn, parseKmsAliasArn, parseKmsKeyArn, roleOfSession } from '../cloudtrail/arn';
 import type { StringColumn } from '../codec/segment';
-import type { ClusterSummary, Finding, KeyDetail, KeyState, KeySummary, LifecycleStep, PrincipalSummary, Severity } from './types';
+import type {
+  ClusterSummary,
+  Finding,
+  KeyDetail,
+  KeyState,
+  KeySummary,
+  LifecycleStep,
+  PrincipalSummary,
+  Severity,
+} from './types';
 import { utcIso } from '../format/utc';
 
 /**
@@ -11,12 +20,30 @@ import { utcIso } from '../format/utc';
  * Developer Guide and the KMS API reference.
  */
 export const CRYPTO_OPERATIONS: ReadonlySet<string> = new Set([
-  'Encrypt', 'Decrypt', 'ReEncrypt', 'ReEncryptFrom', 'ReEncryptTo', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext',
-  'GenerateDataKeyPair', 'GenerateDataKeyPairWithoutPlaintext', 'GenerateRandom', 'Sign', 'Verify', 'GenerateMac', 'VerifyMac',
+  'Encrypt',
+  'Decrypt',
+  'ReEncrypt',
+  'ReEncryptFrom',
+  'ReEncryptTo',
+  'GenerateDataKey',
+  'GenerateDataKeyWithoutPlaintext',
+  'GenerateDataKeyPair',
+  'GenerateDataKeyPairWithoutPlaintext',
+  'GenerateRandom',
+  'Sign',
+  'Verify',
+  'GenerateMac',
+  'VerifyMac',
   'DeriveSharedSecret',
 ]);
 
-const CUSTOM_KEY_STORE_OPS = new Set(['CreateCustomKeyStore', 'ConnectCustomKeyStore', 'DisconnectCustomKeyStore', 'UpdateCustomKeyStore', 'DeleteCustomKeyStore']);
+const CUSTOM_KEY_STORE_OPS = new Set([
+  'CreateCustomKeyStore',
+  'ConnectCustomKeyStore',
+  'DisconnectCustomKeyStore',
+  'UpdateCustomKeyStore',
+  'DeleteCustomKeyStore',
+]);
 
 /** A finding rule: what it says, its default severity, and the AWS documentation its reason rests on. */
 export interface RuleMeta {
@@ -34,74 +61,109 @@ export interface RuleMeta {
  */
 export const KEY_RULES: Record<string, RuleMeta> = {
   'kms-key-pending-deletion-use': {
-    title: 'KMS key used while pending deletion', severity: 'high',
-    description: 'Failed calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), successful management calls then, or calls that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
-    source: '"Key states of AWS KMS keys" and "Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
+    title: 'KMS key used while pending deletion',
+    severity: 'high',
+    description:
+      'Failed calls on a key after ScheduleKeyDeletion (and before CancelKeyDeletion), successful management calls then, or calls that failed with KMSInvalidStateException because the key is pending deletion. Something still depends on a key that is about to be deleted, and data encrypted under it will become unrecoverable.',
+    source:
+      '"Key states of AWS KMS keys" and "Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled-use': {
-    title: 'KMS key used while disabled', severity: 'medium',
-    description: 'Failed calls on a disabled key (management calls other than EnableKey/DisableKey, successful or not), or calls that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
-    source: '"Key states of AWS KMS keys" and "Enable and disable keys" (AWS KMS Developer Guide); DisabledException (AWS KMS API Reference)',
+    title: 'KMS key used while disabled',
+    severity: 'medium',
+    description:
+      'Failed calls on a disabled key (management calls other than EnableKey/DisableKey, successful or not), or calls that failed with DisabledException: a workload depends on the key (an outage), or disabling it was an attack on availability.',
+    source:
+      '"Key states of AWS KMS keys" and "Enable and disable keys" (AWS KMS Developer Guide); DisabledException (AWS KMS API Reference)',
   },
   'kms-record-gap': {
-    title: 'Successful use of a key the record shows disabled or pending deletion: events missing', severity: 'medium',
-    description: 'A cryptographic call succeeded on a key that the loaded events leave Disabled, PendingDeletion or Deleted. AWS KMS refuses such calls in those states (DisabledException, KMSInvalidStateException), so the key was enabled again by a call (EnableKey, CancelKeyDeletion) that is not in the loaded record: log files are missing, or a trail did not record it. The key is taken as Enabled from then on.',
-    source: '"Key states of AWS KMS keys" (a disabled key or one pending deletion cannot be used in cryptographic operations) and "Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is logged) (AWS KMS Developer Guide)',
+    title: 'Successful use of a key the record shows disabled or pending deletion: events missing',
+    severity: 'medium',
+    description:
+      'A cryptographic call succeeded on a key that the loaded events leave Disabled, PendingDeletion or Deleted. AWS KMS refuses such calls in those states (DisabledException, KMSInvalidStateException), so the key was enabled again by a call (EnableKey, CancelKeyDeletion) that is not in the loaded record: log files are missing, or a trail did not record it. The key is taken as Enabled from then on.',
+    source:
+      '"Key states of AWS KMS keys" (a disabled key or one pending deletion cannot be used in cryptographic operations) and "Logging AWS KMS API calls with AWS CloudTrail" (every KMS call is logged) (AWS KMS Developer Guide)',
   },
   'kms-key-policy-external-access': {
-    title: 'Key policy grants another account or everyone', severity: 'high',
-    description: 'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. High when nothing limits it; medium when a Condition limits a "*" principal to an organization or account (aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID, aws:SourceArn, kms:CallerAccount), the condition shown. Check the statement: this can hand the key to an outside party.',
-    source: '"Key policies in AWS KMS" and "Allowing users in other accounts to use a KMS key" (AWS KMS Developer Guide); "AWS global condition context keys" (IAM User Guide)',
+    title: 'Key policy grants another account or everyone',
+    severity: 'high',
+    description:
+      'A key policy set by PutKeyPolicy or CreateKey has an Allow statement whose Principal is "*" or an account other than the key owner. High when nothing limits it; medium when a Condition limits a "*" principal to an organization or account (aws:PrincipalOrgID, aws:PrincipalOrgPaths, aws:PrincipalAccount, aws:SourceAccount, aws:SourceOrgID, aws:SourceArn, kms:CallerAccount), the condition shown. Check the statement: this can hand the key to an outside party.',
+    source:
+      '"Key policies in AWS KMS" and "Allowing users in other accounts to use a KMS key" (AWS KMS Developer Guide); "AWS global condition context keys" (IAM User Guide)',
   },
   'kms-key-policy-lockout': {
-    title: 'Key policy can lock the owner account out', severity: 'high',
-    description: 'PutKeyPolicy or CreateKey with bypassPolicyLockoutSafetyCheck true, or with a policy in which no Allow statement lets the owner account (its root or one of its principals) manage the key policy (kms:PutKeyPolicy, kms:* or *): the key can become unmanageable, and only AWS Support can restore access.',
-    source: '"Default key policy" (AWS KMS Developer Guide); PutKeyPolicy and CreateKey, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)',
+    title: 'Key policy can lock the owner account out',
+    severity: 'high',
+    description:
+      'PutKeyPolicy or CreateKey with bypassPolicyLockoutSafetyCheck true, or with a policy in which no Allow statement lets the owner account (its root or one of its principals) manage the key policy (kms:PutKeyPolicy, kms:* or *): the key can become unmanageable, and only AWS Support can restore access.',
+    source:
+      '"Default key policy" (AWS KMS Developer Guide); PutKeyPolicy and CreateKey, BypassPolicyLockoutSafetyCheck (AWS KMS API Reference)',
   },
   'kms-alias-repointed': {
-    title: 'Alias re-pointed to another key', severity: 'medium',
-    description: 'UpdateAlias associated an alias with a different KMS key: every application that names the alias encrypts under the new key from then on (an attacker-controlled key in a ransom scenario), and decrypting what the old key encrypted needs the old key.',
-    source: 'UpdateAlias ("Associates an existing AWS KMS alias with a different KMS key", AWS KMS API Reference); "Aliases in AWS KMS" (AWS KMS Developer Guide)',
+    title: 'Alias re-pointed to another key',
+    severity: 'medium',
+    description:
+      'UpdateAlias associated an alias with a different KMS key: every application that names the alias encrypts under the new key from then on (an attacker-controlled key in a ransom scenario), and decrypting what the old key encrypted needs the old key.',
+    source:
+      'UpdateAlias ("Associates an existing AWS KMS alias with a different KMS key", AWS KMS API Reference); "Aliases in AWS KMS" (AWS KMS Developer Guide)',
   },
   'kms-key-rotation-disabled': {
-    title: 'Automatic key rotation disabled', severity: 'low',
+    title: 'Automatic key rotation disabled',
+    severity: 'low',
     description: 'DisableKeyRotation: AWS KMS stops rotating the key material every year (or the configured period).',
     source: 'DisableKeyRotation (AWS KMS API Reference); "Rotate AWS KMS keys" (AWS KMS Developer Guide)',
   },
   'kms-deleted-key-use': {
-    title: 'Use of a deleted key', severity: 'medium',
-    description: 'Calls on a key after its DeleteKey in the record, or calls on a key the record knows that failed with NotFoundException: something still depends on a deleted key, and what it encrypted cannot be decrypted any more.',
-    source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); NotFoundException (AWS KMS API Reference); "Monitor KMS keys with Amazon EventBridge" (KMS CMK Deletion)',
+    title: 'Use of a deleted key',
+    severity: 'medium',
+    description:
+      'Calls on a key after its DeleteKey in the record, or calls on a key the record knows that failed with NotFoundException: something still depends on a deleted key, and what it encrypted cannot be decrypted any more.',
+    source:
+      '"Deleting AWS KMS keys" (AWS KMS Developer Guide); NotFoundException (AWS KMS API Reference); "Monitor KMS keys with Amazon EventBridge" (KMS CMK Deletion)',
   },
   'kms-grant-external': {
-    title: 'Grant to a principal of another account', severity: 'medium',
+    title: 'Grant to a principal of another account',
+    severity: 'medium',
     description: 'CreateGrant gave a principal of another account permission to use the key.',
     source: '"Grants in AWS KMS" (AWS KMS Developer Guide); CreateGrant (AWS KMS API Reference)',
   },
   'kms-key-deletion-scheduled': {
-    title: 'KMS key deletion scheduled', severity: 'high',
-    description: 'ScheduleKeyDeletion: after the waiting period the key and every ciphertext under it are lost for good. A classic destructive or ransom action.',
+    title: 'KMS key deletion scheduled',
+    severity: 'high',
+    description:
+      'ScheduleKeyDeletion: after the waiting period the key and every ciphertext under it are lost for good. A classic destructive or ransom action.',
     source: '"Deleting AWS KMS keys" (AWS KMS Developer Guide); ScheduleKeyDeletion (AWS KMS API Reference)',
   },
   'kms-key-disabled': {
-    title: 'KMS key disabled', severity: 'medium',
+    title: 'KMS key disabled',
+    severity: 'medium',
     description: 'DisableKey: every cryptographic operation with the key fails until it is enabled again.',
     source: '"Key states of AWS KMS keys" (AWS KMS Developer Guide); DisableKey (AWS KMS API Reference)',
   },
   'kms-key-material-change': {
-    title: 'Imported key material imported or deleted', severity: 'medium',
-    description: 'ImportKeyMaterial, DeleteImportedKeyMaterial or DeleteExpiredKeyMaterial: deleting imported material makes the key unusable immediately.',
-    source: '"Importing key material for AWS KMS keys" (AWS KMS Developer Guide); ImportKeyMaterial, DeleteImportedKeyMaterial (AWS KMS API Reference)',
+    title: 'Imported key material imported or deleted',
+    severity: 'medium',
+    description:
+      'ImportKeyMaterial, DeleteImportedKeyMaterial or DeleteExpiredKeyMaterial: deleting imported material makes the key unusable immediately.',
+    source:
+      '"Importing key material for AWS KMS keys" (AWS KMS Developer Guide); ImportKeyMaterial, DeleteImportedKeyMaterial (AWS KMS API Reference)',
   },
   'kms-custom-key-store-change': {
-    title: 'Custom key store created, connected, updated or deleted', severity: 'medium',
-    description: 'A change to a custom key store (CloudHSM or external): disconnecting it makes every key in it unusable.',
-    source: '"Custom key stores" (AWS KMS Developer Guide); DisconnectCustomKeyStore, DeleteCustomKeyStore (AWS KMS API Reference)',
+    title: 'Custom key store created, connected, updated or deleted',
+    severity: 'medium',
+    description:
+      'A change to a custom key store (CloudHSM or external): disconnecting it makes every key in it unusable.',
+    source:
+      '"Custom key stores" (AWS KMS Developer Guide); DisconnectCustomKeyStore, DeleteCustomKeyStore (AWS KMS API Reference)',
   },
   'cloudhsm-resource-deleted': {
-    title: 'CloudHSM cluster, HSM or backup deleted', severity: 'high',
-    description: 'DeleteCluster, DeleteHsm or DeleteBackup (or a backup deleted permanently): key material held only there may be lost.',
-    source: '"Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide); DeleteCluster, DeleteHsm, DeleteBackup (AWS CloudHSM API Reference)',
+    title: 'CloudHSM cluster, HSM or backup deleted',
+    severity: 'high',
+    description:
+      'DeleteCluster, DeleteHsm or DeleteBackup (or a backup deleted permanently): key material held only there may be lost.',
+    source:
+      '"Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide); DeleteCluster, DeleteHsm, DeleteBackup (AWS CloudHSM API Reference)',
   },
 };
 
@@ -176,12 +238,18 @@ interface StepOut {
 const KEY_STEPS: Record<string, (c: StepContext, out: StepOut) => void> = {
   CreateKey: ({ r, s, ki, f, policyChecks }: StepContext, out: StepOut) => {
     const md = 'responseElements.keyMetadata.';
-    s.keySpec = f(r, md + 'keySpec') ?? f(r, md + 'customerMasterKeySpec') ?? f(r, 'requestParameters.keySpec') ?? f(r, 'requestParameters.customerMasterKeySpec') ?? s.keySpec;
+    s.keySpec =
+      f(r, md + 'keySpec') ??
+      f(r, md + 'customerMasterKeySpec') ??
+      f(r, 'requestParameters.keySpec') ??
+      f(r, 'requestParameters.customerMasterKeySpec') ??
+      s.keySpec;
     s.keyUsage = f(r, md + 'keyUsage') ?? f(r, 'requestParameters.keyUsage') ?? s.keyUsage;
     s.origin = f(r, md + 'origin') ?? f(r, 'requestParameters.origin') ?? s.origin ?? 'AWS_KMS';
     const mr = f(r, md + 'multiRegion') ?? f(r, 'requestParameters.multiRegion');
     if (mr !== undefined) s.multiRegion = mr === 'true';
-    s.customKeyStoreId = f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
+    s.customKeyStoreId =
+      f(r, md + 'customKeyStoreId') ?? f(r, 'requestParameters.customKeyStoreId') ?? s.customKeyStoreId;
     s.description = f(r, md + 'description') ?? f(r, 'requestParameters.description') ?? s.description;
     const ks = f(r, md + 'keyState') as KeyState | undefined;
     out.state = ks ?? (s.origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled');
@@ -215,7 +283,9 @@ const KEY_STEPS: Record<string, (c: StepContext, out: StepOut) => void> = {
     const replicas = f(r, 'responseElements.keyState') === 'PendingReplicaDeletion';
     out.state = replicas ? 'PendingReplicaDeletion' : 'PendingDeletion';
     const days = Number(f(r, 'requestParameters.pendingWindowInDays') ?? 30);
-    s.deletionDate = replicas ? undefined : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
+    s.deletionDate = replicas
+      ? undefined
+      : parseDate(f(r, 'responseElements.deletionDate'), t + (Number.isFinite(days) ? days : 30) * 864e5);
     out.detail = replicas
       ? `deletion ${days} days after the last replica is deleted`
       : `deletion on ${s.deletionDate ? isoTime(s.deletionDate) : '?'} (${days} days)`;
@@ -254,7 +324,10 @@ const KEY_STEPS: Record<string, (c: StepContext, out: StepOut) => void> = {
     const prev = aliasPrev.get(r);
     if (prev !== arn || !arn) {
       hit('kms-alias-repointed', ki, r);
-      const from = prev === undefined || prev === null ? 'a key not in the loaded events' : prev || 'no key (deleted alias) or an unknown key';
+      const from =
+        prev === undefined || prev === null
+          ? 'a key not in the loaded events'
+          : prev || 'no key (deleted alias) or an unknown key';
       note('kms-alias-repointed', ki, `${alias} at ${isoTime(t)}: from ${from} to ${arn || 'an unknown key'}`);
     }
   },
@@ -295,7 +368,16 @@ export function principalGroup(p: string): string {
 export { accountOf } from '../cloudtrail/arn';
 
 /** Condition keys that limit a `*` principal to an organization or an account (global and KMS condition keys). */
-const LIMITING_CONDITION_KEYS = ['aws:principalorgid', 'aws:principalorgpaths', 'aws:principalaccount', 'aws:sourceaccount', 'aws:sourceorgid', 'aws:sourceorgpaths', 'aws:sourcearn', 'kms:calleraccount'];
+const LIMITING_CONDITION_KEYS = [
+  'aws:principalorgid',
+  'aws:principalorgpaths',
+  'aws:principalaccount',
+  'aws:sourceaccount',
+  'aws:sourceorgid',
+  'aws:sourceorgpaths',
+  'aws:sourcearn',
+  'kms:calleraccount',
+];
 
 /** One outside principal an Allow statement of a key policy grants, with the conditions that limit it. */
 export interface PolicyGrant {
@@ -328,7 +410,8 @@ const principalsOf = (p: unknown): string[] => {
   }
   return list;
 };
-const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+const strings = (v: unknown): string[] =>
+  typeof v === 'string' ? [v] : Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 
 /**
  * The principals outside `owner` (another account, or `*`) that the Allow statements of a key policy grant,
@@ -357,7 +440,8 @@ export function policyGrants(policyJson: string, owner: string): PolicyGrant[] {
         const vals = strings(v);
         if (!vals.length) continue;
         conditions.push(`${op} ${k}=${vals.join(',')}`);
-        if ((key === 'aws:principalaccount' || key === 'kms:calleraccount') && owner && vals.every((x) => x === owner)) ownerOnly = true;
+        if ((key === 'aws:principalaccount' || key === 'kms:calleraccount') && owner && vals.every((x) => x === owner))
+          ownerOnly = true;
       }
     }
     for (const x of principalsOf(st.Principal)) {
@@ -369,7 +453,8 @@ export function policyGrants(policyJson: string, owner: string): PolicyGrant[] {
       }
       const prev = out.get(x);
       // the least limited grant of the principal counts
-      if (!prev || (prev.conditions.length && !conditions.length)) out.set(x, { principal: x, conditions: x === '*' ? conditions : [] });
+      if (!prev || (prev.conditions.length && !conditions.length))
+        out.set(x, { principal: x, conditions: x === '*' ? conditions : [] });
     }
   }
   return [...out.values()];
@@ -386,7 +471,15 @@ export function externalPrincipals(policyJson: string, owner: string): string[] 
 
 const actionAllows = (action: unknown, wanted: string): boolean =>
   strings(action).some((a) => {
-    const re = new RegExp('^' + a.toLowerCase().replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+    const re = new RegExp(
+      '^' +
+        a
+          .toLowerCase()
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.') +
+        '$',
+    );
     return re.test(wanted);
   });
 
@@ -401,8 +494,12 @@ const actionAllows = (action: unknown, wanted: string): boolean =>
 export function policyKeepsOwnerAccess(policyJson: string, owner: string): boolean | undefined {
   const stmts = statementsOf(policyJson);
   if (!stmts || !owner) return undefined;
-  return stmts.some((st) => st.Effect === 'Allow' && actionAllows(st.Action, 'kms:putkeypolicy') &&
-    principalsOf(st.Principal).some((p) => p === '*' || accountOf(p) === owner));
+  return stmts.some(
+    (st) =>
+      st.Effect === 'Allow' &&
+      actionAllows(st.Action, 'kms:putkeypolicy') &&
+      principalsOf(st.Principal).some((p) => p === '*' || accountOf(p) === owner),
+  );
 }
 
 /**
@@ -468,7 +565,8 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   // ordered stack trace of the public API calls, so they do not appear in any specific order"). `orderTies` below
   // reorders each group of same-time rows further by what each call needs of the key's state.
   const kmsRows: number[] = [];
-  if (kmsCode !== undefined) for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === kmsCode) kmsRows.push(order[k]);
+  if (kmsCode !== undefined)
+    for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === kmsCode) kmsRows.push(order[k]);
   const tieKeys = new Map<number, string>();
   const tieKey = (r: number) => {
     let v = tieKeys.get(r);
@@ -476,11 +574,12 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     return v;
   };
   const cmpTie = (a: number, b: number) => {
-    const x = tieKey(a), y = tieKey(b);
+    const x = tieKey(a),
+      y = tieKey(b);
     return x < y ? -1 : x > y ? 1 : 0;
   };
   const groups: [number, number][] = [];
-  for (let i = 0; i < kmsRows.length; ) {
+  for (let i = 0; i < kmsRows.length;) {
     let j = i + 1;
     while (j < kmsRows.length && ix.timeOf(kmsRows[j]) === ix.timeOf(kmsRows[i])) j++;
     if (j - i > 1) {
@@ -542,10 +641,26 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
       const m = parseKmsKeyArn(arn);
       keys.push({
         s: {
-          arn, keyId: m ? m.keyId : arn, account: m ? m.account : '', region: m ? m.region : '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity,
-          managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [],
+          arn,
+          keyId: m ? m.keyId : arn,
+          account: m ? m.account : '',
+          region: m ? m.region : '',
+          aliases: [],
+          formerAliases: [],
+          firstSeen: Infinity,
+          lastSeen: -Infinity,
+          managementCalls: 0,
+          cryptoCalls: 0,
+          failures: 0,
+          principals: 0,
+          crossAccountPrincipals: 0,
+          state: 'Unknown',
+          findings: [],
         },
-        principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
+        principalSet: new Set(),
+        crossSet: new Set(),
+        lifecycle: [],
+        aliasSet: new Set(),
       });
     }
     return i;
@@ -581,7 +696,13 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
       arn = toArn(ref, r) || resolveAlias(ref, r);
     }
     if (!arn) {
-      for (const p of ['responseElements.keyId', 'responseElements.keyMetadata.arn', 'responseElements.keyMetadata.keyId', 'requestParameters.keyId', 'requestParameters.KeyId']) {
+      for (const p of [
+        'responseElements.keyId',
+        'responseElements.keyMetadata.arn',
+        'responseElements.keyMetadata.keyId',
+        'requestParameters.keyId',
+        'requestParameters.KeyId',
+      ]) {
         arn = toArn(f(r, p) ?? '', r);
         if (arn) break;
       }
@@ -591,15 +712,25 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   };
 
   const PENDING = (st: KeyState) => st === 'PendingDeletion' || st === 'PendingReplicaDeletion';
-  const pendingFailureOf = (r: number, err: string) => err === 'KMSInvalidStateException' && /pending ?(replica )?deletion/i.test(f(r, 'errorMessage') ?? '');
-  const KEY_STATES: ReadonlySet<string> = new Set(['Enabled', 'Disabled', 'PendingDeletion', 'Deleted', 'PendingImport', 'PendingReplicaDeletion', 'Unavailable']);
+  const pendingFailureOf = (r: number, err: string) =>
+    err === 'KMSInvalidStateException' && /pending ?(replica )?deletion/i.test(f(r, 'errorMessage') ?? '');
+  const KEY_STATES: ReadonlySet<string> = new Set([
+    'Enabled',
+    'Disabled',
+    'PendingDeletion',
+    'Deleted',
+    'PendingImport',
+    'PendingReplicaDeletion',
+    'Unavailable',
+  ]);
   /**
    * The key state after a successful call, from the call alone (the state before when it changes nothing).
    * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide); the management call's own
    * responseElements.keyState wins when it states one.
    */
   const stateAfter = (r: number, name: string, prev: KeyState): KeyState => {
-    if (CRYPTO_OPERATIONS.has(name)) return prev === 'Unknown' || prev === 'Disabled' || PENDING(prev) || prev === 'Deleted' ? 'Enabled' : prev;
+    if (CRYPTO_OPERATIONS.has(name))
+      return prev === 'Unknown' || prev === 'Disabled' || PENDING(prev) || prev === 'Deleted' ? 'Enabled' : prev;
     switch (name) {
       case 'CreateKey': {
         const ks = f(r, 'responseElements.keyMetadata.keyState');
@@ -614,7 +745,9 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
       case 'CancelKeyDeletion':
         return 'Disabled';
       case 'ScheduleKeyDeletion':
-        return f(r, 'responseElements.keyState') === 'PendingReplicaDeletion' ? 'PendingReplicaDeletion' : 'PendingDeletion';
+        return f(r, 'responseElements.keyState') === 'PendingReplicaDeletion'
+          ? 'PendingReplicaDeletion'
+          : 'PendingDeletion';
       case 'DeleteKey':
         return 'Deleted';
       case 'DeleteImportedKeyMaterial':
@@ -653,8 +786,19 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     }
     return true;
   };
-  const STATE_OPS: ReadonlySet<string> = new Set(['CreateKey', 'EnableKey', 'DisableKey', 'ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteKey', 'ImportKeyMaterial', 'DeleteImportedKeyMaterial', 'DeleteExpiredKeyMaterial']);
-  const tieRank = (name: string) => (name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1);
+  const STATE_OPS: ReadonlySet<string> = new Set([
+    'CreateKey',
+    'EnableKey',
+    'DisableKey',
+    'ScheduleKeyDeletion',
+    'CancelKeyDeletion',
+    'DeleteKey',
+    'ImportKeyMaterial',
+    'DeleteImportedKeyMaterial',
+    'DeleteExpiredKeyMaterial',
+  ]);
+  const tieRank = (name: string) =>
+    name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1;
   /**
    * Same-time rows in the order their outcomes allow: repeatedly the first row (by tieRank: CreateKey first,
    * ScheduleKeyDeletion and DeleteKey last; then the canonical eventID order) that could have had its outcome in
@@ -663,7 +807,8 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
    */
   const orderTies = (g: number[]): number[] => {
     const sim = new Map<string, KeyState>();
-    const stOf = (arn: string): KeyState => sim.get(arn) ?? (keyIndex.has(arn) ? keys[keyIndex.get(arn)!].s.state : 'Unknown');
+    const stOf = (arn: string): KeyState =>
+      sim.get(arn) ?? (keyIndex.has(arn) ? keys[keyIndex.get(arn)!].s.state : 'Unknown');
     const rest = g.slice().sort((a, b) => tieRank(names.at(a)) - tieRank(names.at(b)) || cmpTie(a, b));
     const out: number[] = [];
     while (rest.length) {
@@ -683,8 +828,27 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   // events whose key stays unknown: counted in their rules under "unknown key" (never dropped), no state
   const UNKNOWN_KEY = -2;
   const unknownAgg = (): KeyAgg => ({
-    s: { arn: '', keyId: '', account: '', region: '', aliases: [], formerAliases: [], firstSeen: Infinity, lastSeen: -Infinity, managementCalls: 0, cryptoCalls: 0, failures: 0, principals: 0, crossAccountPrincipals: 0, state: 'Unknown', findings: [] },
-    principalSet: new Set(), crossSet: new Set(), lifecycle: [], aliasSet: new Set(),
+    s: {
+      arn: '',
+      keyId: '',
+      account: '',
+      region: '',
+      aliases: [],
+      formerAliases: [],
+      firstSeen: Infinity,
+      lastSeen: -Infinity,
+      managementCalls: 0,
+      cryptoCalls: 0,
+      failures: 0,
+      principals: 0,
+      crossAccountPrincipals: 0,
+      state: 'Unknown',
+      findings: [],
+    },
+    principalSet: new Set(),
+    crossSet: new Set(),
+    lifecycle: [],
+    aliasSet: new Set(),
   });
   /** Details per rule and key index (`rule|ki`), appended to the finding's description; severity per rule and key when raised above the rule's. */
   const notes = new Map<string, string[]>();
@@ -708,7 +872,8 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     const crypto = !network && CRYPTO_OPERATIONS.has(name);
     // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key);
     // network-activity records change nothing
-    const readOnly = network || (!crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
+    const readOnly =
+      network || (!crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
     const t = ix.timeOf(r);
 
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
@@ -721,7 +886,14 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
             cks.name = f(r, 'requestParameters.customKeyStoreName') ?? '';
             cks.clusterId = f(r, 'requestParameters.cloudHsmClusterId') ?? f(r, 'requestParameters.clusterId') ?? '';
           }
-          cks.state = name === 'ConnectCustomKeyStore' ? 'CONNECTED' : name === 'DisconnectCustomKeyStore' ? 'DISCONNECTED' : name === 'DeleteCustomKeyStore' ? 'DELETED' : cks.state;
+          cks.state =
+            name === 'ConnectCustomKeyStore'
+              ? 'CONNECTED'
+              : name === 'DisconnectCustomKeyStore'
+                ? 'DISCONNECTED'
+                : name === 'DeleteCustomKeyStore'
+                  ? 'DELETED'
+                  : cks.state;
           customKeyStores.set(id, cks);
         }
       }
@@ -756,16 +928,24 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
         gap = true;
         hit('kms-record-gap', ki, r);
         note('kms-record-gap', ki, `${name} at ${isoTime(t)} succeeded on a key the record shows ${st}`);
-      } else if (st === 'Deleted' || (err === 'NotFoundException' && arn && seenBefore)) hit('kms-deleted-key-use', ki, r);
+      } else if (st === 'Deleted' || (err === 'NotFoundException' && arn && seenBefore))
+        hit('kms-deleted-key-use', ki, r);
       else if (PENDING(st) || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
-      else if ((st === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException') hit('kms-key-disabled-use', ki, r);
+      else if ((st === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException')
+        hit('kms-key-disabled-use', ki, r);
     }
     if (crypto) {
       if (!err && (s.state === 'Unknown' || gap)) s.state = 'Enabled';
       if (gap) {
         s.deletionDate = undefined;
         K.lifecycle.push({
-          row: r, time: t, eventName: name, principal: princ.text(pc), account: callerAcc, errorCode: '', state: 'Enabled',
+          row: r,
+          time: t,
+          eventName: name,
+          principal: princ.text(pc),
+          account: callerAcc,
+          errorCode: '',
+          state: 'Enabled',
           detail: 'succeeded: the key was enabled again by a call that is not in the loaded events (events missing)',
         });
       }
@@ -791,7 +971,17 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
       detail = `failed: ${err}`;
     }
-    if (arn) K.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.text(pc), account: callerAcc, errorCode: err, detail, state: err ? undefined : state });
+    if (arn)
+      K.lifecycle.push({
+        row: r,
+        time: t,
+        eventName: name,
+        principal: princ.text(pc),
+        account: callerAcc,
+        errorCode: err,
+        detail,
+        state: err ? undefined : state,
+      });
   };
 
   /**
@@ -807,15 +997,27 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
       if (grants.length) {
         hit('kms-key-policy-external-access', ki, r);
         const open = grants.some((g) => !g.conditions.length);
-        const text = grants.map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal)).join(', ');
-        note('kms-key-policy-external-access', ki, `${names.at(r)} at ${isoTime(ix.timeOf(r))} grants ${text}`, open ? 'high' : 'medium');
+        const text = grants
+          .map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal))
+          .join(', ');
+        note(
+          'kms-key-policy-external-access',
+          ki,
+          `${names.at(r)} at ${isoTime(ix.timeOf(r))} grants ${text}`,
+          open ? 'high' : 'medium',
+        );
         parts.push(`grants ${text}`);
       }
     }
     const keeps = policy ? policyKeepsOwnerAccess(policy, owner) : undefined;
     if (bypass || keeps === false) {
       hit('kms-key-policy-lockout', ki, r);
-      const why = [bypass ? 'bypassPolicyLockoutSafetyCheck true' : '', keeps === false ? `no statement lets account ${owner} manage the key policy` : ''].filter(Boolean).join('; ');
+      const why = [
+        bypass ? 'bypassPolicyLockoutSafetyCheck true' : '',
+        keeps === false ? `no statement lets account ${owner} manage the key policy` : '',
+      ]
+        .filter(Boolean)
+        .join('; ');
       note('kms-key-policy-lockout', ki, `${names.at(r)} at ${isoTime(ix.timeOf(r))}: ${why}`);
       parts.push(`lockout risk: ${why}`);
     }
@@ -824,7 +1026,7 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
 
   // pass 2: every KMS event in time order, same-time groups in the order their outcomes allow
   let gi = 0;
-  for (let i = 0; i < kmsRows.length; ) {
+  for (let i = 0; i < kmsRows.length;) {
     if (gi < groups.length && groups[gi][0] === i) {
       const [a, b] = groups[gi++];
       const g = kmsRows.slice(a, b);
@@ -847,7 +1049,15 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
   }
 
   // CloudHSM
-  const clusters = analyzeCloudHsm(ix, fields, order, hsmCode, hit, customKeyStores, keys.map((k) => k.s));
+  const clusters = analyzeCloudHsm(
+    ix,
+    fields,
+    order,
+    hsmCode,
+    hit,
+    customKeyStores,
+    keys.map((k) => k.s),
+  );
 
   // findings
   const findings: Finding[] = [];
@@ -868,12 +1078,23 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
         principals.add(princ.at(r));
       }
       const extra = [...(notes.get(`${rule}|${ki}`) ?? [])];
-      if (ki === UNKNOWN_KEY) extra.unshift(`Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`);
+      if (ki === UNKNOWN_KEY)
+        extra.unshift(
+          `Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`,
+        );
       findings.push({
-        rule, title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title, severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
-        description: [meta.description, ...extra].join(' '), count: uniq.length,
-        first: ix.timeOf(uniq[0]), last: ix.timeOf(uniq[uniq.length - 1]), accounts: [...accounts], keys: key ? [key.arn] : [],
-        principals: [...principals], rows: uniq, query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
+        rule,
+        title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title,
+        severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
+        description: [meta.description, ...extra].join(' '),
+        count: uniq.length,
+        first: ix.timeOf(uniq[0]),
+        last: ix.timeOf(uniq[uniq.length - 1]),
+        accounts: [...accounts],
+        keys: key ? [key.arn] : [],
+        principals: [...principals],
+        rows: uniq,
+        query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
       });
     }
     ruleRowsOut.set(rule, Uint32Array.from(new Set(all)));
@@ -894,11 +1115,23 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     c.keys = summaries.filter((k) => k.customKeyStoreId && ids.has(k.customKeyStoreId)).map((k) => k.arn);
   }
   summaries.sort((a, b) => b.lastSeen - a.lastSeen);
-  return { keys: summaries, findings, clusters, keyOfRow, ruleRows: ruleRowsOut, lifecycles, keyIndexByArn: keyIndex, ms: performance.now() - t0 };
+  return {
+    keys: summaries,
+    findings,
+    clusters,
+    keyOfRow,
+    ruleRows: ruleRowsOut,
+    lifecycles,
+    keyIndexByArn: keyIndex,
+    ms: performance.now() - t0,
+  };
 }
 
 function analyzeCloudHsm(
-  ix: EventTable, fields: FieldValues, order: Uint32Array, hsmCode: number | undefined,
+  ix: EventTable,
+  fields: FieldValues,
+  order: Uint32Array,
+  hsmCode: number | undefined,
   hit: (rule: string, key: number, r: number) => void,
   customKeyStores: Map<string, { id: string; name: string; clusterId: string; state: string }>,
   _keys: KeySummary[],
@@ -916,8 +1149,17 @@ function analyzeCloudHsm(
     let c = clusters.get(id);
     if (!c) {
       c = {
-        clusterId: id, account: recip.at(r) || acct.at(r), region: region.at(r), state: 'Unknown',
-        firstSeen: Infinity, lastSeen: -Infinity, hsms: [], backups: [], customKeyStores: [], keys: [], lifecycle: [],
+        clusterId: id,
+        account: recip.at(r) || acct.at(r),
+        region: region.at(r),
+        state: 'Unknown',
+        firstSeen: Infinity,
+        lastSeen: -Infinity,
+        hsms: [],
+        backups: [],
+        customKeyStores: [],
+        keys: [],
+        lifecycle: [],
       };
       clusters.set(id, c);
     }
@@ -934,7 +1176,8 @@ function analyzeCloudHsm(
     }
     if (!states.size) return;
     for (const c of clusters.values()) {
-      for (const h of c.hsms) if (h.state === 'CreateInProgress' && states.get(h.hsmId) === 'ACTIVE') h.state = 'Active';
+      for (const h of c.hsms)
+        if (h.state === 'CreateInProgress' && states.get(h.hsmId) === 'ACTIVE') h.state = 'Active';
       if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
     }
   };
@@ -950,8 +1193,19 @@ function analyzeCloudHsm(
         if (!err) seenActive(r);
         continue;
       }
-      const backupId = f(r, 'requestParameters.backupId') ?? f(r, 'responseElements.backup.backupId') ?? f(r, 'serviceEventDetails.backupId') ?? '';
-      let clusterId = f(r, 'requestParameters.clusterId') ?? f(r, 'responseElements.cluster.clusterId') ?? f(r, 'responseElements.hsm.clusterId') ?? f(r, 'responseElements.backup.clusterId') ?? f(r, 'responseElements.destinationBackup.sourceCluster') ?? f(r, 'serviceEventDetails.clusterId') ?? '';
+      const backupId =
+        f(r, 'requestParameters.backupId') ??
+        f(r, 'responseElements.backup.backupId') ??
+        f(r, 'serviceEventDetails.backupId') ??
+        '';
+      let clusterId =
+        f(r, 'requestParameters.clusterId') ??
+        f(r, 'responseElements.cluster.clusterId') ??
+        f(r, 'responseElements.hsm.clusterId') ??
+        f(r, 'responseElements.backup.clusterId') ??
+        f(r, 'responseElements.destinationBackup.sourceCluster') ??
+        f(r, 'serviceEventDetails.clusterId') ??
+        '';
       if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
       const resourceId = f(r, 'requestParameters.resourceId') ?? '';
       if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
@@ -983,7 +1237,12 @@ function analyzeCloudHsm(
             const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
             const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
             const st = f(r, 'responseElements.hsm.state');
-            c.hsms.push({ hsmId: hsmId || '(unknown HSM)', availabilityZone: az, state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress', created: t });
+            c.hsms.push({
+              hsmId: hsmId || '(unknown HSM)',
+              availabilityZone: az,
+              state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress',
+              created: t,
+            });
             detail = `${hsmId}${az ? ' in ' + az : ''}`;
             break;
           }
@@ -1028,13 +1287,31 @@ function analyzeCloudHsm(
         seenActive(r);
         if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
       }
-      c.lifecycle.push({ row: r, time: t, eventName: name, principal: princ.at(r), account: acct.at(r), errorCode: err, detail });
+      c.lifecycle.push({
+        row: r,
+        time: t,
+        eventName: name,
+        principal: princ.at(r),
+        account: acct.at(r),
+        errorCode: err,
+        detail,
+      });
     }
   }
   for (const cks of customKeyStores.values()) {
     if (!cks.clusterId) continue;
     const c = clusters.get(cks.clusterId) ?? {
-      clusterId: cks.clusterId, account: '', region: '', state: 'Unknown' as const, firstSeen: NaN, lastSeen: NaN, hsms: [], backups: [], customKeyStores: [], keys: [], lifecycle: [],
+      clusterId: cks.clusterId,
+      account: '',
+      region: '',
+      state: 'Unknown' as const,
+      firstSeen: NaN,
+      lastSeen: NaN,
+      hsms: [],
+      backups: [],
+      customKeyStores: [],
+      keys: [],
+      lifecycle: [],
     };
     clusters.set(cks.clusterId, c);
     c.customKeyStores.push({ id: cks.id, name: cks.name, state: cks.state });
@@ -1057,12 +1334,25 @@ export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60
   const first = rows.length ? ix.timeOf(rows[0]) : 0;
   const last = rows.length ? ix.timeOf(rows[rows.length - 1]) : 0;
   const span = Math.max(36e5, last - first);
-  const step = [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ?? Math.ceil(span / bins / 864e5) * 864e5;
+  const step =
+    [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ??
+    Math.ceil(span / bins / 864e5) * 864e5;
   const start = Math.floor(first / step) * step;
   const nb = Math.floor((last - start) / step) + 1;
   const byOp = new Map<string, number[]>();
   const total = new Map<string, number>();
-  const principals = new Map<string, { principal: string; account: string; calls: number; failures: number; crossAccount: boolean; first: number; last: number }>();
+  const principals = new Map<
+    string,
+    {
+      principal: string;
+      account: string;
+      calls: number;
+      failures: number;
+      crossAccount: boolean;
+      first: number;
+      last: number;
+    }
+  >();
   const accounts = new Map<string, { account: string; calls: number; failures: number }>();
   const failures = new Map<string, { errorCode: string; count: number; eventNames: Set<string> }>();
   for (const r of rows) {
@@ -1076,7 +1366,19 @@ export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60
     const acc = acct.at(r);
     const err = errs.at(r);
     let pp = principals.get(p);
-    if (!pp) principals.set(p, (pp = { principal: p, account: acc, calls: 0, failures: 0, crossAccount: !!acc && !!s.account && acc !== s.account, first: ix.timeOf(r), last: ix.timeOf(r) }));
+    if (!pp)
+      principals.set(
+        p,
+        (pp = {
+          principal: p,
+          account: acc,
+          calls: 0,
+          failures: 0,
+          crossAccount: !!acc && !!s.account && acc !== s.account,
+          first: ix.timeOf(r),
+          last: ix.timeOf(r),
+        }),
+      );
     pp.calls++;
     if (err) pp.failures++;
     pp.last = ix.timeOf(r);
@@ -1105,7 +1407,9 @@ export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60
     usage: { start, step, series },
     principalsUsed: [...principals.values()].sort((x, y) => y.calls - x.calls),
     accounts: [...accounts.values()].sort((x, y) => y.calls - x.calls),
-    failuresByCode: [...failures.values()].map((x) => ({ errorCode: x.errorCode, count: x.count, eventNames: [...x.eventNames] })).sort((x, y) => y.count - x.count),
+    failuresByCode: [...failures.values()]
+      .map((x) => ({ errorCode: x.errorCode, count: x.count, eventNames: [...x.eventNames] }))
+      .sort((x, y) => y.count - x.count),
   };
 }
 
@@ -1121,14 +1425,37 @@ export function analyzePrincipals(ix: EventTable, keyOfRow: Int32Array | null): 
   const names = ix.column('eventName');
   const errs = ix.column('errorCode');
   const ips = ix.column('sourceIPAddress');
-  const groups = new Map<string, { s: PrincipalSummary; accounts: Set<number>; keys: Set<number>; ops: Map<number, number>; ips: Map<number, number> }>();
+  const groups = new Map<
+    string,
+    {
+      s: PrincipalSummary;
+      accounts: Set<number>;
+      keys: Set<number>;
+      ops: Map<number, number>;
+      ips: Map<number, number>;
+    }
+  >();
   for (let r = 0; r < ix.n; r++) {
     const g = groupOf[princ.codes[r]] || '(none)';
     let G = groups.get(g);
     if (!G) {
       G = {
-        s: { principal: g, type: type.at(r), accounts: [], keys: 0, calls: 0, failures: 0, operations: [], sourceIPs: [], first: Infinity, last: -Infinity },
-        accounts: new Set(), keys: new Set(), ops: new Map(), ips: new Map(),
+        s: {
+          principal: g,
+          type: type.at(r),
+          accounts: [],
+          keys: 0,
+          calls: 0,
+          failures: 0,
+          operations: [],
+          sourceIPs: [],
+          first: Infinity,
+          last: -Infinity,
+        },
+        accounts: new Set(),
+        keys: new Set(),
+        ops: new Map(),
+        ips: new Map(),
       };
       groups.set(g, G);
     }
@@ -1147,8 +1474,15 @@ export function analyzePrincipals(ix: EventTable, keyOfRow: Int32Array | null): 
   for (const G of groups.values()) {
     G.s.accounts = [...G.accounts].map((c) => acct.text(c)).filter(Boolean);
     G.s.keys = G.keys.size;
-    G.s.operations = [...G.ops.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([c, count]) => ({ eventName: names.text(c), count }));
-    G.s.sourceIPs = [...G.ips.entries()].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([c]) => ips.text(c)).filter(Boolean);
+    G.s.operations = [...G.ops.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 6)
+      .map(([c, count]) => ({ eventName: names.text(c), count }));
+    G.s.sourceIPs = [...G.ips.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([c]) => ips.text(c))
+      .filter(Boolean);
     out.push(G.s);
   }
   return out.sort((a, b) => b.calls - a.calls);

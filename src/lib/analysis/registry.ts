@@ -10,10 +10,37 @@ import { TRAIL_CONFIG_KINDS, type ConfigRecord, type DigestRecord, type FileReco
 import { analyzeKms, type KmsAnalysis } from './kms';
 import { correlate, type Correlation } from './crossAccount';
 import { activityOf, kmsCallRecords, trailEvents } from './inputs';
-import { coverageFindings, exclusionWindows, kmsSilence, trailTimelines, unrecordedCrossAccountCalls, type ExclusionWindow, type KmsSilenceSpan, type TrailTimeline, type UnrecordedCall } from './coverage';
+import {
+  coverageFindings,
+  exclusionWindows,
+  kmsSilence,
+  trailTimelines,
+  unrecordedCrossAccountCalls,
+  type ExclusionWindow,
+  type KmsSilenceSpan,
+  type TrailTimeline,
+  type UnrecordedCall,
+} from './coverage';
 import { trailConfigSnapshots, type TrailConfigSnapshot } from './trailConfig';
-import { compileSigma, parseSigma, queryText, sigmaFinding, sigmaMatches, sigmaPlaceholders, sigmaRuleId, type RowQuery, type SigmaPlaceholderValues } from './sigma';
-import { parsePublicKeys, validate, type IntegrityReport, type LoadedDigest, type LoadedLogFile, type PublicKey } from './integrity';
+import {
+  compileSigma,
+  parseSigma,
+  queryText,
+  sigmaFinding,
+  sigmaMatches,
+  sigmaPlaceholders,
+  sigmaRuleId,
+  type RowQuery,
+  type SigmaPlaceholderValues,
+} from './sigma';
+import {
+  parsePublicKeys,
+  validate,
+  type IntegrityReport,
+  type LoadedDigest,
+  type LoadedLogFile,
+  type PublicKey,
+} from './integrity';
 import type { Finding } from './types';
 
 /** What the coverage analysis found: trails over time, exclusion windows, KMS silences, unrecorded calls. */
@@ -153,7 +180,13 @@ const coverage: AnalysisEntry<'coverage'> = {
     const corr = await ctx.get('crossAccount');
     const silences = kmsSilence(activityOf(ctx.ix));
     const findings = coverageFindings({ timelines, windows, crossAccount: corr.records, silences });
-    return { timelines, windows, silences, unrecorded: unrecordedCrossAccountCalls(corr.records, timelines, windows), findings };
+    return {
+      timelines,
+      windows,
+      silences,
+      unrecorded: unrecordedCrossAccountCalls(corr.records, timelines, windows),
+      findings,
+    };
   },
   findings: (v) => v.findings,
 };
@@ -168,7 +201,11 @@ const integrity: AnalysisEntry<'integrity'> = {
       .filter((f) => f.sha256 && f.s3?.fileType === 'log')
       .map((f) => ({ path: f.path, s3Key: s3KeyOf(f.path), sha256: f.sha256!, fileId: f.id! }));
     const digests: LoadedDigest[] = (await ctx.digests()).map((d) => ({
-      path: d.path, s3Key: s3KeyOf(d.path), fileId: d.fileId, sha256: byId.get(d.fileId)?.sha256 ?? '', digest: d.digest,
+      path: d.path,
+      s3Key: s3KeyOf(d.path),
+      fileId: d.fileId,
+      sha256: byId.get(d.fileId)?.sha256 ?? '',
+      digest: d.digest,
     }));
     const keys: PublicKey[] = [];
     for (const c of await ctx.configs()) {
@@ -193,7 +230,8 @@ const sigma: AnalysisEntry<'sigma'> = {
     const findings: Finding[] = [];
     const configs = await ctx.configs();
     const values: SigmaPlaceholderValues = {};
-    for (const c of configs) if (c.kind === 'sigma-placeholders' && c.doc && typeof c.doc === 'object') Object.assign(values, c.doc);
+    for (const c of configs)
+      if (c.kind === 'sigma-placeholders' && c.doc && typeof c.doc === 'object') Object.assign(values, c.doc);
     const used = new Set<string>();
     for (const c of configs) {
       if (c.kind !== 'sigma' || typeof c.doc !== 'string') continue;
@@ -203,7 +241,13 @@ const sigma: AnalysisEntry<'sigma'> = {
         const placeholders = sigmaPlaceholders(rule);
         for (const p of placeholders) used.add(p);
         const compiled = compileSigma(rule, values);
-        const base = { id: sigmaRuleId(rule), title: rule.title, source: rule.source, level: rule.level ?? 'medium', placeholders };
+        const base = {
+          id: sigmaRuleId(rule),
+          title: rule.title,
+          source: rule.source,
+          level: rule.level ?? 'medium',
+          placeholders,
+        };
         if (!compiled.ok) {
           results.push({ ...base, ok: false, reason: compiled.reason, count: 0 });
           continue;
@@ -214,14 +258,22 @@ const sigma: AnalysisEntry<'sigma'> = {
         if (rows.length) findings.push(sigmaFinding(rule, rows, ctx.ix, compiled.aggregation));
       }
     }
-    const placeholders = [...used].sort().map((name) => ({ name, values: Array.isArray(values[name]) ? values[name].map(String) : [] }));
+    const placeholders = [...used]
+      .sort()
+      .map((name) => ({ name, values: Array.isArray(values[name]) ? values[name].map(String) : [] }));
     return { results, errors, placeholders, findings };
   },
   findings: (g) => g.findings,
 };
 
 /** The registry: every analysis, in the order their findings are listed before sorting. */
-export const ANALYSES: { readonly [K in AnalysisId]: AnalysisEntry<K> } = { kms, crossAccount, coverage, integrity, sigma };
+export const ANALYSES: { readonly [K in AnalysisId]: AnalysisEntry<K> } = {
+  kms,
+  crossAccount,
+  coverage,
+  integrity,
+  sigma,
+};
 
 /** Ids of every registered analysis, in registry order. */
 export const ANALYSIS_IDS = Object.keys(ANALYSES) as AnalysisId[];

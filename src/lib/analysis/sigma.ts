@@ -119,15 +119,20 @@ export interface SigmaAggregation {
  * The result of {@link compileSigma}: the query of the condition's search part, and its aggregation when the
  * condition has one (the matching events are then those {@link sigmaAggregate} keeps).
  */
-export type SigmaCompileResult = { ok: true; query: QueryNode; aggregation?: SigmaAggregation } | { ok: false; reason: string };
+export type SigmaCompileResult =
+  { ok: true; query: QueryNode; aggregation?: SigmaAggregation } | { ok: false; reason: string };
 
 /** Values given by the user for `expand` placeholders: placeholder name (without `%`) → values. */
 export type SigmaPlaceholderValues = Record<string, string[]>;
 
 class Unsupported extends Error {}
 
-const asString = (v: unknown): string | undefined => (typeof v === 'string' ? v : v === null || v === undefined ? undefined : String(v));
-const asList = (v: unknown): string[] => (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v]).filter((x) => x !== null && x !== undefined).map((x) => String(x).trim());
+const asString = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : v === null || v === undefined ? undefined : String(v);
+const asList = (v: unknown): string[] =>
+  (Array.isArray(v) ? v : v === null || v === undefined ? [] : [v])
+    .filter((x) => x !== null && x !== undefined)
+    .map((x) => String(x).trim());
 
 /** YAML node → SigmaValue: plain numbers keep their source text, booleans stay booleans, aliases resolve. */
 function toValue(node: unknown, doc: Document, depth = 0): SigmaValue {
@@ -190,10 +195,18 @@ export function parseSigma(yamlText: string, sourceName = 'rules'): SigmaParseRe
     }
     const name = asString(v.title) ?? asString(v.name) ?? asString(v.id);
     if (v.action !== undefined) {
-      errors.push({ rule: name, message: `${where}: Sigma rule collections (action: ${asString(v.action)}) are not supported: write each rule as a complete document` });
+      errors.push({
+        rule: name,
+        message: `${where}: Sigma rule collections (action: ${asString(v.action)}) are not supported: write each rule as a complete document`,
+      });
       continue;
     }
-    const kind: SigmaRule['kind'] = v.correlation !== undefined ? 'correlation' : v.filter !== undefined && v.detection === undefined ? 'filter' : 'rule';
+    const kind: SigmaRule['kind'] =
+      v.correlation !== undefined
+        ? 'correlation'
+        : v.filter !== undefined && v.detection === undefined
+          ? 'filter'
+          : 'rule';
     if (!asString(v.title)) {
       errors.push({ rule: name, message: `${where}: the rule has no title` });
       continue;
@@ -204,12 +217,24 @@ export function parseSigma(yamlText: string, sourceName = 'rules'): SigmaParseRe
     }
     const ls = v.logsource && typeof v.logsource === 'object' && !Array.isArray(v.logsource) ? v.logsource : {};
     rules.push({
-      id: asString(v.id), title: asString(v.title)!, description: asString(v.description), level: asString(v.level)?.toLowerCase(),
-      status: asString(v.status), author: asString(v.author), references: asList(v.references), tags: asList(v.tags),
+      id: asString(v.id),
+      title: asString(v.title)!,
+      description: asString(v.description),
+      level: asString(v.level)?.toLowerCase(),
+      status: asString(v.status),
+      author: asString(v.author),
+      references: asList(v.references),
+      tags: asList(v.tags),
       falsepositives: asList(v.falsepositives),
-      logsource: { product: asString(ls.product), service: asString(ls.service), category: asString(ls.category), definition: asString(ls.definition) },
+      logsource: {
+        product: asString(ls.product),
+        service: asString(ls.service),
+        category: asString(ls.category),
+        definition: asString(ls.definition),
+      },
       detection: kind === 'rule' ? (v.detection as Record<string, SigmaValue>) : {},
-      kind, source: where,
+      kind,
+      source: where,
     });
   }
   return { rules, errors };
@@ -249,7 +274,24 @@ function partsRegex(parts: Part[], anchored: boolean): string {
 }
 
 const STRING_MODIFIERS = new Set(['contains', 'startswith', 'endswith']);
-const SUPPORTED = new Set(['contains', 'startswith', 'endswith', 'all', 're', 'i', 'm', 's', 'cased', 'exists', 'neq', 'lt', 'lte', 'gt', 'gte', 'expand']);
+const SUPPORTED = new Set([
+  'contains',
+  'startswith',
+  'endswith',
+  'all',
+  're',
+  'i',
+  'm',
+  's',
+  'cased',
+  'exists',
+  'neq',
+  'lt',
+  'lte',
+  'gt',
+  'gte',
+  'expand',
+]);
 const UNSUPPORTED_WHY: Record<string, string> = {
   base64: 'matches base64-encoded values, which CloudTrail fields do not hold',
   base64offset: 'matches base64-encoded values, which CloudTrail fields do not hold',
@@ -273,8 +315,22 @@ const UNSUPPORTED_WHY: Record<string, string> = {
  * parser reads specially): a Sigma rule naming one would be matched against something else.
  */
 const SAME_AS_CLOUDTRAIL = new Set([
-  'eventname', 'eventsource', 'awsregion', 'recipientaccountid', 'sourceipaddress', 'useragent', 'errorcode', 'eventtype', 'readonly',
-  'useridentity.type', 'useridentity.accountid', 'useridentity.accesskeyid', 'resources.arn', 'resources.type', 'eventid', 'eventtime',
+  'eventname',
+  'eventsource',
+  'awsregion',
+  'recipientaccountid',
+  'sourceipaddress',
+  'useragent',
+  'errorcode',
+  'eventtype',
+  'readonly',
+  'useridentity.type',
+  'useridentity.accountid',
+  'useridentity.accesskeyid',
+  'resources.arn',
+  'resources.type',
+  'eventid',
+  'eventtime',
 ]);
 const SHORTHANDS = new Set([...KNOWN_FIELDS.filter((f) => !SAME_AS_CLOUDTRAIL.has(f)), 'last']);
 /** Fields KeyTrail keeps as columns, where an empty string is stored as "absent". */
@@ -290,7 +346,8 @@ function jsRegex(source: string, flags: Set<string>): { source: string; flags: s
   let src = source;
   const m = /^\(\?([imsx]+)\)/.exec(src);
   if (m) {
-    if (m[1].includes('x')) throw new Unsupported(`regex ${source}: the PCRE extended flag (?x) has no JavaScript equivalent`);
+    if (m[1].includes('x'))
+      throw new Unsupported(`regex ${source}: the PCRE extended flag (?x) has no JavaScript equivalent`);
     for (const f of m[1]) flags.add(f);
     src = src.slice(m[0].length);
   }
@@ -298,7 +355,9 @@ function jsRegex(source: string, flags: Set<string>): { source: string; flags: s
   try {
     new RegExp(src, f);
   } catch (err) {
-    throw new Unsupported(`regex ${source} is not a valid JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')})`);
+    throw new Unsupported(
+      `regex ${source} is not a valid JavaScript regular expression (${(err as Error).message.replace(/^Invalid regular expression: /, '')})`,
+    );
   }
   return { source: src, flags: f };
 }
@@ -315,7 +374,8 @@ function stringValue(raw: string, mods: string[], keyword: boolean): Value {
   let parts = sigmaParts(raw);
   const star: Part = { wild: '*' };
   const startsStar = () => parts.length > 0 && 'wild' in parts[0] && parts[0].wild === '*';
-  const endsStar = () => parts.length > 0 && 'wild' in parts[parts.length - 1] && (parts[parts.length - 1] as { wild: string }).wild === '*';
+  const endsStar = () =>
+    parts.length > 0 && 'wild' in parts[parts.length - 1] && (parts[parts.length - 1] as { wild: string }).wild === '*';
   if (mods.includes('contains') || mods.includes('endswith')) if (!startsStar()) parts = [star, ...parts];
   if (mods.includes('contains') || mods.includes('startswith')) if (!endsStar()) parts = [...parts, star];
   const cased = mods.includes('cased');
@@ -328,7 +388,8 @@ function stringValue(raw: string, mods: string[], keyword: boolean): Value {
     let ps = parts;
     if (keyword) {
       while (ps.length && 'wild' in ps[0] && ps[0].wild === '*') ps = ps.slice(1);
-      while (ps.length && 'wild' in ps[ps.length - 1] && (ps[ps.length - 1] as { wild: string }).wild === '*') ps = ps.slice(0, -1);
+      while (ps.length && 'wild' in ps[ps.length - 1] && (ps[ps.length - 1] as { wild: string }).wild === '*')
+        ps = ps.slice(0, -1);
     }
     return { kind: 'regex', source: partsRegex(ps, !keyword), flags: cased ? 's' : 'is' };
   }
@@ -350,9 +411,13 @@ function expandPlaceholders(raw: string, field: string): string[] {
   const lit = (t: string) => t.replace(/\\%/g, '%');
   for (const m of raw.matchAll(PLACEHOLDER)) {
     const values = placeholderValues[m[1]];
-    if (!values?.length) throw new Unsupported(`placeholder %${m[1]}% (field ${field}|expand) has no values: give them under Placeholders`);
+    if (!values?.length)
+      throw new Unsupported(
+        `placeholder %${m[1]}% (field ${field}|expand) has no values: give them under Placeholders`,
+      );
     const before = lit(raw.slice(last, m.index));
-    if (out.length * values.length > MAX_EXPANSION) throw new Unsupported(`placeholders of field ${field} expand to more than ${MAX_EXPANSION} values`);
+    if (out.length * values.length > MAX_EXPANSION)
+      throw new Unsupported(`placeholders of field ${field} expand to more than ${MAX_EXPANSION} values`);
     out = out.flatMap((o) => values.map((v) => o + before + v));
     last = m.index! + m[0].length;
   }
@@ -372,7 +437,16 @@ export function sigmaPlaceholders(rule: SigmaRule): string[] {
       if (expand) for (const m of v.matchAll(PLACEHOLDER)) names.add(m[1]);
     } else if (Array.isArray(v)) for (const x of v) walk(x, expand, depth + 1);
     else if (typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) walk(x, expand || k.split('|').slice(1).some((m) => m.trim().toLowerCase() === 'expand'), depth + 1);
+      for (const [k, x] of Object.entries(v))
+        walk(
+          x,
+          expand ||
+            k
+              .split('|')
+              .slice(1)
+              .some((m) => m.trim().toLowerCase() === 'expand'),
+          depth + 1,
+        );
     }
   };
   for (const [k, v] of Object.entries(rule.detection)) if (k !== 'condition' && k !== 'timeframe') walk(v, false, 0);
@@ -386,23 +460,30 @@ function fieldEntry(key: string, value: SigmaValue): QueryNode {
   for (const m of mods) {
     if (UNSUPPORTED_WHY[m]) throw new Unsupported(`modifier |${m} is not supported: ${UNSUPPORTED_WHY[m]}`);
     if (!SUPPORTED.has(m)) throw new Unsupported(`unknown modifier |${m}`);
-    if ((m === 'i' || m === 'm' || m === 's') && !mods.includes('re')) throw new Unsupported(`modifier |${m} only qualifies |re`);
+    if ((m === 'i' || m === 'm' || m === 's') && !mods.includes('re'))
+      throw new Unsupported(`modifier |${m} only qualifies |re`);
   }
   if (!field) return keywords(value, mods);
   const expand = mods.includes('expand');
-  if (expand && mods.includes('re')) throw new Unsupported(`|expand on a regular expression is not supported (field ${field})`);
+  if (expand && mods.includes('re'))
+    throw new Unsupported(`|expand on a regular expression is not supported (field ${field})`);
   if (SHORTHANDS.has(field.toLowerCase())) {
-    throw new Unsupported(`field "${field}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
+    throw new Unsupported(
+      `field "${field}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`,
+    );
   }
-  if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(field) || field.includes('..') || field.endsWith('.')) throw new Unsupported(`field name "${field}" is not a CloudTrail path`);
+  if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(field) || field.includes('..') || field.endsWith('.'))
+    throw new Unsupported(`field name "${field}" is not a CloudTrail path`);
   const values = Array.isArray(value) ? value : [value];
   if (!values.length) throw new Unsupported(`field ${field} has an empty value list`);
-  if (values.some((v) => v !== null && typeof v === 'object')) throw new Unsupported(`field ${field} has a nested map or list as a value`);
+  if (values.some((v) => v !== null && typeof v === 'object'))
+    throw new Unsupported(`field ${field} has a nested map or list as a value`);
   const joinAll = mods.includes('all');
   if (joinAll && values.length < 2) throw new Unsupported(`|all on field ${field} needs a list of values`);
 
   if (mods.includes('exists')) {
-    if (mods.length > 1 || values.length !== 1) throw new Unsupported(`|exists takes one boolean and no other modifier (field ${field})`);
+    if (mods.length > 1 || values.length !== 1)
+      throw new Unsupported(`|exists takes one boolean and no other modifier (field ${field})`);
     const v = values[0];
     const yes = v === true || v === 'true' ? true : v === false || v === 'false' ? false : null;
     if (yes === null) throw new Unsupported(`|exists takes true or false (field ${field})`);
@@ -411,27 +492,38 @@ function fieldEntry(key: string, value: SigmaValue): QueryNode {
   }
   const cmp = mods.find((m) => m === 'lt' || m === 'lte' || m === 'gt' || m === 'gte');
   if (cmp) {
-    if (mods.some((m) => m !== cmp && m !== 'all')) throw new Unsupported(`|${cmp} cannot be combined with other modifiers (field ${field})`);
+    if (mods.some((m) => m !== cmp && m !== 'all'))
+      throw new Unsupported(`|${cmp} cannot be combined with other modifiers (field ${field})`);
     const op = ({ lt: '<', lte: '<=', gt: '>', gte: '>=' } as const)[cmp];
     const nodes = values.map((v): QueryNode => {
       const t = typeof v === 'string' ? v.trim() : '';
-      if (!/^-?\d+(\.\d+)?$/.test(t)) throw new Unsupported(`|${cmp} needs a number (field ${field}, value ${JSON.stringify(v)})`);
+      if (!/^-?\d+(\.\d+)?$/.test(t))
+        throw new Unsupported(`|${cmp} needs a number (field ${field}, value ${JSON.stringify(v)})`);
       return { type: 'compare', field, op, text: t, pos: 0, end: 0 };
     });
     return joinAll ? and(nodes) : or(nodes);
   }
   const nodes = values.map((v): QueryNode => {
     if (v === null) {
-      if (mods.some((m) => m !== 'neq' && m !== 'all')) throw new Unsupported(`null (field absent) cannot take modifiers (field ${field})`);
+      if (mods.some((m) => m !== 'neq' && m !== 'all'))
+        throw new Unsupported(`null (field absent) cannot take modifiers (field ${field})`);
       return not(match(field, { kind: 'any' }));
     }
     const raw = typeof v === 'boolean' ? String(v) : (v as string);
-    return or((expand ? expandPlaceholders(raw, field) : [raw]).map((s) => {
-      if (s === '' && !mods.some((m) => STRING_MODIFIERS.has(m) || m === 're') && COLUMN_FIELDS.has(field.toLowerCase())) {
-        throw new Unsupported(`an empty value on ${field} cannot be told apart from an absent field in KeyTrail's index`);
-      }
-      return match(field, stringValue(s, mods, false));
-    }));
+    return or(
+      (expand ? expandPlaceholders(raw, field) : [raw]).map((s) => {
+        if (
+          s === '' &&
+          !mods.some((m) => STRING_MODIFIERS.has(m) || m === 're') &&
+          COLUMN_FIELDS.has(field.toLowerCase())
+        ) {
+          throw new Unsupported(
+            `an empty value on ${field} cannot be told apart from an absent field in KeyTrail's index`,
+          );
+        }
+        return match(field, stringValue(s, mods, false));
+      }),
+    );
   });
   const node = joinAll ? and(nodes) : or(nodes);
   return mods.includes('neq') ? not(node) : node;
@@ -447,8 +539,15 @@ function keywords(value: SigmaValue, mods: string[]): QueryNode {
     if (v === null || typeof v === 'object') throw new Unsupported('a keyword list may only hold plain values');
     const s = String(v);
     if (!s) throw new Unsupported('an empty keyword matches everything');
-    const val = stringValue(s, mods.filter((m) => m === 'cased'), true);
-    return match(null, val.kind === 'wildcard' ? { kind: 'wildcard', pattern: val.pattern.replace(/^\*+|\*+$/g, '') || '*' } : val);
+    const val = stringValue(
+      s,
+      mods.filter((m) => m === 'cased'),
+      true,
+    );
+    return match(
+      null,
+      val.kind === 'wildcard' ? { kind: 'wildcard', pattern: val.pattern.replace(/^\*+|\*+$/g, '') || '*' } : val,
+    );
   });
   return mods.includes('all') ? and(nodes) : or(nodes);
 }
@@ -479,8 +578,11 @@ function mapSearch(name: string, m: Record<string, SigmaValue>): QueryNode {
 /** Milliseconds of a Sigma `timeframe` (`15s`, `30m`, `12h`, `7d`, `2w`, `3M`, `1y`). */
 export function sigmaTimeframeMs(text: string): number {
   const m = /^\s*(\d+)\s*([smhdwMy])\s*$/.exec(text);
-  if (!m || Number(m[1]) <= 0) throw new Unsupported(`timeframe "${text}" is not a duration like 15s, 30m, 12h, 7d or 3M`);
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 }[m[2] as 's'];
+  if (!m || Number(m[1]) <= 0)
+    throw new Unsupported(`timeframe "${text}" is not a duration like 15s, 30m, 12h, 7d or 3M`);
+  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, M: 30 * 86400e3, y: 365 * 86400e3 }[
+    m[2] as 's'
+  ];
   return Number(m[1]) * unit;
 }
 
@@ -491,17 +593,28 @@ function parseAggregation(text: string, timeframe: string | null): SigmaAggregat
   const fn = m[1].toLowerCase();
   if (fn !== 'count') throw new Unsupported(`aggregation ${fn}() is not supported (only count() and count(field))`);
   const checkField = (f: string) => {
-    if (SHORTHANDS.has(f.toLowerCase())) throw new Unsupported(`field "${f}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`);
-    if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(f) || f.includes('..') || f.endsWith('.')) throw new Unsupported(`field name "${f}" is not a CloudTrail path`);
+    if (SHORTHANDS.has(f.toLowerCase()))
+      throw new Unsupported(
+        `field "${f}" is not a CloudTrail field (in KeyTrail queries it is a shorthand with another meaning)`,
+      );
+    if (!/^[A-Za-z0-9_@$][A-Za-z0-9_.:@$-]*$/.test(f) || f.includes('..') || f.endsWith('.'))
+      throw new Unsupported(`field name "${f}" is not a CloudTrail path`);
     return f;
   };
   const op = (m[4] === '==' ? '=' : m[4]) as SigmaAggregation['op'];
   if (timeframe !== null && op !== '>' && op !== '>=') {
-    throw new Unsupported(`"${text}" within a timeframe is not supported: which time windows a count below or equal to a number refers to is not defined (use > or >=)`);
+    throw new Unsupported(
+      `"${text}" within a timeframe is not supported: which time windows a count below or equal to a number refers to is not defined (use > or >=)`,
+    );
   }
   return {
-    fn: 'count', field: m[2] ? checkField(m[2]) : null, by: m[3] ? checkField(m[3]) : null, op, value: Number(m[5]),
-    timeframeMs: timeframe === null ? null : sigmaTimeframeMs(timeframe), text: timeframe === null ? text : `${text} within ${timeframe}`,
+    fn: 'count',
+    field: m[2] ? checkField(m[2]) : null,
+    by: m[3] ? checkField(m[3]) : null,
+    op,
+    value: Number(m[5]),
+    timeframeMs: timeframe === null ? null : sigmaTimeframeMs(timeframe),
+    text: timeframe === null ? text : `${text} within ${timeframe}`,
   };
 }
 
@@ -511,7 +624,8 @@ function compileCondition(cond: string, defs: Map<string, SigmaValue>): QueryNod
   let k = 0;
   const cache = new Map<string, QueryNode>();
   const ident = (name: string): QueryNode => {
-    if (!defs.has(name)) throw new Unsupported(`the condition names "${name}", which is not a search identifier of the detection`);
+    if (!defs.has(name))
+      throw new Unsupported(`the condition names "${name}", which is not a search identifier of the detection`);
     let n = cache.get(name);
     if (!n) cache.set(name, (n = search(name, defs.get(name)!)));
     return n;
@@ -554,11 +668,19 @@ function compileCondition(cond: string, defs: Map<string, SigmaValue>): QueryNod
     if (lower(k) === 'of') {
       k++;
       const target = toks[k++];
-      if (target === undefined || target === '(' || target === ')') throw new Unsupported(`condition "${cond}": "${t} of" needs a pattern or "them"`);
+      if (target === undefined || target === '(' || target === ')')
+        throw new Unsupported(`condition "${cond}": "${t} of" needs a pattern or "them"`);
       let names: string[];
       if (target.toLowerCase() === 'them') names = [...defs.keys()].filter((n) => !n.startsWith('_'));
       else {
-        const re = new RegExp('^' + target.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+        const re = new RegExp(
+          '^' +
+            target
+              .split('*')
+              .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+              .join('.*') +
+            '$',
+        );
         names = [...defs.keys()].filter((n) => re.test(n));
       }
       if (!names.length) throw new Unsupported(`condition "${cond}": "${t} of ${target}" matches no search identifier`);
@@ -583,12 +705,16 @@ function compileCondition(cond: string, defs: Map<string, SigmaValue>): QueryNod
 export function compileSigma(rule: SigmaRule, placeholders: SigmaPlaceholderValues = {}): SigmaCompileResult {
   placeholderValues = placeholders;
   try {
-    if (rule.kind === 'correlation') throw new Unsupported('correlation rules (matches of several rules over time) are not supported');
-    if (rule.kind === 'filter') throw new Unsupported('Sigma filters (meta filters applied to other rules) are not supported');
+    if (rule.kind === 'correlation')
+      throw new Unsupported('correlation rules (matches of several rules over time) are not supported');
+    if (rule.kind === 'filter')
+      throw new Unsupported('Sigma filters (meta filters applied to other rules) are not supported');
     const product = rule.logsource.product?.toLowerCase();
     const service = rule.logsource.service?.toLowerCase();
     if (product !== 'aws' || service !== 'cloudtrail') {
-      throw new Unsupported(`log source ${JSON.stringify(rule.logsource)} is not AWS CloudTrail (logsource: product: aws, service: cloudtrail)`);
+      throw new Unsupported(
+        `log source ${JSON.stringify(rule.logsource)} is not AWS CloudTrail (logsource: product: aws, service: cloudtrail)`,
+      );
     }
     const det = rule.detection;
     const timeframe = det.timeframe === undefined || det.timeframe === null ? null : String(det.timeframe);
@@ -596,7 +722,8 @@ export function compileSigma(rule: SigmaRule, placeholders: SigmaPlaceholderValu
     const conds = det.condition;
     if (conds === undefined || conds === null) throw new Unsupported('the detection has no condition');
     const condList = Array.isArray(conds) ? conds : [conds];
-    if (!condList.length || condList.some((c) => typeof c !== 'string')) throw new Unsupported('the condition must be a string or a list of strings');
+    if (!condList.length || condList.some((c) => typeof c !== 'string'))
+      throw new Unsupported('the condition must be a string or a list of strings');
     const defs = new Map(Object.entries(det).filter(([k]) => k !== 'condition' && k !== 'timeframe'));
     const aggregated = (condList as string[]).filter((c) => c.includes('|'));
     if (aggregated.length) {
@@ -604,7 +731,8 @@ export function compileSigma(rule: SigmaRule, placeholders: SigmaPlaceholderValu
       const cond = condList[0] as string;
       const bar = cond.indexOf('|');
       if (cond.indexOf('|', bar + 1) >= 0) throw new Unsupported(`condition "${cond}": more than one "|"`);
-      if (/(^|\s)near(\s|$)/i.test(cond.slice(bar + 1))) throw new Unsupported('"near" (temporal proximity) conditions are not supported');
+      if (/(^|\s)near(\s|$)/i.test(cond.slice(bar + 1)))
+        throw new Unsupported('"near" (temporal proximity) conditions are not supported');
       const aggregation = parseAggregation(cond.slice(bar + 1).trim(), timeframe);
       return { ok: true, query: compileCondition(cond.slice(0, bar), defs), aggregation };
     }
@@ -623,9 +751,23 @@ export function compileSigma(rule: SigmaRule, placeholders: SigmaPlaceholderValu
  * `time(row)` is the event's eventTime (epoch ms; events without a time are left out of timeframe counts) and
  * `valueOf(row, path)` the event's value at a CloudTrail path (undefined, `''` or `'null'` when absent).
  */
-export function sigmaAggregate(rows: ArrayLike<number>, agg: SigmaAggregation, time: (row: number) => number, valueOf: (row: number, path: string) => string | undefined): Uint32Array {
+export function sigmaAggregate(
+  rows: ArrayLike<number>,
+  agg: SigmaAggregation,
+  time: (row: number) => number,
+  valueOf: (row: number, path: string) => string | undefined,
+): Uint32Array {
   const present = (v: string | undefined): v is string => v !== undefined && v !== '' && v !== 'null';
-  const passes = (c: number) => (agg.op === '>' ? c > agg.value : agg.op === '>=' ? c >= agg.value : agg.op === '<' ? c < agg.value : agg.op === '<=' ? c <= agg.value : c === agg.value);
+  const passes = (c: number) =>
+    agg.op === '>'
+      ? c > agg.value
+      : agg.op === '>='
+        ? c >= agg.value
+        : agg.op === '<'
+          ? c < agg.value
+          : agg.op === '<='
+            ? c <= agg.value
+            : c === agg.value;
   const groups = new Map<string, number[]>();
   for (let k = 0; k < rows.length; k++) {
     const r = rows[k];
@@ -679,16 +821,33 @@ export function sigmaAggregate(rows: ArrayLike<number>, agg: SigmaAggregation, t
  * The rows (ids of the query index, time order) a compiled rule matches: its query's rows, aggregated when the
  * rule has an aggregation (values read from the generic field index).
  */
-export function sigmaMatches(engine: RowQuery, ix: EventTable, fields: FieldValues, compiled: Extract<SigmaCompileResult, { ok: true }>): Uint32Array {
+export function sigmaMatches(
+  engine: RowQuery,
+  ix: EventTable,
+  fields: FieldValues,
+  compiled: Extract<SigmaCompileResult, { ok: true }>,
+): Uint32Array {
   const rows = sigmaRows(engine, ix, compiled.query);
   if (!compiled.aggregation) return rows;
-  return sigmaAggregate(rows, compiled.aggregation, (r) => ix.timeOf(r), (r, path) => fields.valueOfRow(r, path));
+  return sigmaAggregate(
+    rows,
+    compiled.aggregation,
+    (r) => ix.timeOf(r),
+    (r, path) => fields.valueOfRow(r, path),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Running and findings
 
-const SEVERITY: Record<string, Severity> = { informational: 'info', info: 'info', low: 'low', medium: 'medium', high: 'high', critical: 'critical' };
+const SEVERITY: Record<string, Severity> = {
+  informational: 'info',
+  info: 'info',
+  low: 'low',
+  medium: 'medium',
+  high: 'high',
+  critical: 'critical',
+};
 
 /** Severity of a rule from its Sigma `level` (`informational` → `info`; missing or unknown → `medium`). */
 export function sigmaSeverity(rule: SigmaRule): Severity {
@@ -699,7 +858,11 @@ export function sigmaSeverity(rule: SigmaRule): Severity {
 export function sigmaRuleId(rule: SigmaRule): string {
   const id = rule.id?.trim();
   if (id) return `sigma:${id.toLowerCase().replace(/\s+/g, '-')}`;
-  const slug = rule.title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = rule.title
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return `sigma:${slug || 'rule'}`;
 }
 
@@ -718,9 +881,16 @@ export function sigmaRows(engine: RowQuery, ix: EventTable, query: QueryNode): U
  * events, and the aggregation when the rule has one; `query` is `finding:<rule id>` (the query worker maps the
  * rule's rows to it).
  */
-export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: EventTable, aggregation?: SigmaAggregation): Finding {
+export function sigmaFinding(
+  rule: SigmaRule,
+  rows: ArrayLike<number>,
+  ix: EventTable,
+  aggregation?: SigmaAggregation,
+): Finding {
   const uniq = [...new Set(Array.from(rows))].sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
-  const [acct, recip, princ, key] = (['accountId', 'recipientAccountId', 'principal', 'key'] as const).map((c) => ix.column(c));
+  const [acct, recip, princ, key] = (['accountId', 'recipientAccountId', 'principal', 'key'] as const).map((c) =>
+    ix.column(c),
+  );
   const accounts = new Set<string>();
   const principals = new Set<string>();
   const keys = new Set<string>();
@@ -738,9 +908,18 @@ export function sigmaFinding(rule: SigmaRule, rows: ArrayLike<number>, ix: Event
   parts.push(`Sigma rule ${rule.id ?? rule.title} (${rule.source}).`);
   const id = sigmaRuleId(rule);
   return {
-    rule: id, title: rule.title, severity: sigmaSeverity(rule), description: parts.join(' '), count: uniq.length,
-    first: uniq.length ? ix.timeOf(uniq[0]) : NaN, last: uniq.length ? ix.timeOf(uniq[uniq.length - 1]) : NaN,
-    accounts: [...accounts], keys: [...keys], principals: [...principals], rows: uniq, query: `finding:${id}`,
+    rule: id,
+    title: rule.title,
+    severity: sigmaSeverity(rule),
+    description: parts.join(' '),
+    count: uniq.length,
+    first: uniq.length ? ix.timeOf(uniq[0]) : NaN,
+    last: uniq.length ? ix.timeOf(uniq[uniq.length - 1]) : NaN,
+    accounts: [...accounts],
+    keys: [...keys],
+    principals: [...principals],
+    rows: uniq,
+    query: `finding:${id}`,
   };
 }
 

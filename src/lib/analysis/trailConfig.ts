@@ -43,7 +43,8 @@ export interface AdvancedEventSelector {
 }
 
 /** Which command printed a configuration document. */
-export type TrailConfigSource = 'describe-trails' | 'get-trail' | 'get-event-selectors' | 'get-trail-status' | 'create-or-update-trail';
+export type TrailConfigSource =
+  'describe-trails' | 'get-trail' | 'get-event-selectors' | 'get-trail-status' | 'create-or-update-trail';
 
 /** A trail's configuration as one output states it. Only what the output states is set. Times epoch ms UTC. */
 /** The trail settings `trail-updated` watches, as CloudTrail's APIs name them. */
@@ -97,7 +98,8 @@ function member(o: Obj, name: string): unknown {
   return undefined;
 }
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
-const bool = (v: unknown): boolean | undefined => (typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined);
+const bool = (v: unknown): boolean | undefined =>
+  typeof v === 'boolean' ? v : v === 'true' ? true : v === 'false' ? false : undefined;
 const strList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 /**
@@ -115,7 +117,15 @@ export function parseConfigTime(v: unknown): number | undefined {
   }
   if (isObj(v) && v.__class__ === 'datetime') {
     const n = (k: string) => (typeof v[k] === 'number' ? (v[k] as number) : 0);
-    const t = Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second'), Math.floor(n('microsecond') / 1000));
+    const t = Date.UTC(
+      n('year'),
+      n('month') - 1,
+      n('day'),
+      n('hour'),
+      n('minute'),
+      n('second'),
+      Math.floor(n('microsecond') / 1000),
+    );
     return Number.isFinite(t) ? t : undefined;
   }
   return undefined;
@@ -159,7 +169,8 @@ export function normalizeAdvancedSelectors(v: unknown): AdvancedEventSelector[] 
         const sel: AdvancedFieldSelector = { field };
         for (const op of ['Equals', 'StartsWith', 'EndsWith', 'NotEquals', 'NotStartsWith', 'NotEndsWith'] as const) {
           const list = strList(member(f, op));
-          if (list.length) sel[(op[0].toLowerCase() + op.slice(1)) as Exclude<keyof AdvancedFieldSelector, 'field'>] = list;
+          if (list.length)
+            sel[(op[0].toLowerCase() + op.slice(1)) as Exclude<keyof AdvancedFieldSelector, 'field'>] = list;
         }
         fieldSelectors.push(sel);
       }
@@ -182,7 +193,8 @@ function kindOf(o: unknown): Kind {
   if ('eventName' in o || 'eventSource' in o || 'Records' in o || 'digestEndTime' in o) return null;
   if (Array.isArray(o.trailList)) return 'describe-trails';
   if (isObj(o.Trail) && (str(o.Trail.Name) || str(o.Trail.TrailARN))) return 'get-trail';
-  if (str(o.TrailARN) && (Array.isArray(o.EventSelectors) || Array.isArray(o.AdvancedEventSelectors))) return 'get-event-selectors';
+  if (str(o.TrailARN) && (Array.isArray(o.EventSelectors) || Array.isArray(o.AdvancedEventSelectors)))
+    return 'get-event-selectors';
   if (typeof o.IsLogging === 'boolean') return 'get-trail-status';
   if (str(o.TrailARN) && str(o.Name) && str(o.S3BucketName)) return 'create-or-update-trail';
   return null;
@@ -205,7 +217,8 @@ function trailFields(t: Obj, snap: TrailConfigSnapshot): void {
   const name = str(member(t, 'Name'));
   const parsed = arn ? parseTrailArn(arn) : name ? parseTrailArn(name) : null;
   // a placeholder ARN (`arn:aws:cloudtrail:region:account_ID:trail/TrailName`) still names the trail
-  snap.trailName = parsed?.name ?? name ?? (arn && arn.includes(':trail/') ? arn.slice(arn.indexOf(':trail/') + 7) : '');
+  snap.trailName =
+    parsed?.name ?? name ?? (arn && arn.includes(':trail/') ? arn.slice(arn.indexOf(':trail/') + 7) : '');
   if (arn) snap.trailArn = arn;
   else if (parsed && name) snap.trailArn = name;
   if (parsed) snap.account = parsed.account;
@@ -232,7 +245,12 @@ function recordedDate(o: Obj): number | undefined {
   return Number.isFinite(t) ? t : undefined;
 }
 
-function snapshotsOf(o: Obj, kind: TrailConfigSource, capturedAt: number | undefined, path: string | undefined): TrailConfigSnapshot[] {
+function snapshotsOf(
+  o: Obj,
+  kind: TrailConfigSource,
+  capturedAt: number | undefined,
+  path: string | undefined,
+): TrailConfigSnapshot[] {
   const at = capturedAt ?? recordedDate(o);
   const base = (): TrailConfigSnapshot => {
     const s: TrailConfigSnapshot = { source: kind, trailName: '' };
@@ -256,9 +274,12 @@ function snapshotsOf(o: Obj, kind: TrailConfigSource, capturedAt: number | undef
     case 'get-event-selectors': {
       const s = base();
       trailFields({ TrailARN: o.TrailARN }, s);
-      if (Array.isArray(o.AdvancedEventSelectors) && !Array.isArray(o.EventSelectors)) s.advancedEventSelectors = normalizeAdvancedSelectors(o.AdvancedEventSelectors);
-      else if (Array.isArray(o.EventSelectors) && !Array.isArray(o.AdvancedEventSelectors)) s.eventSelectors = normalizeBasicSelectors(o.EventSelectors);
-      else if (Array.isArray(o.AdvancedEventSelectors) && (o.AdvancedEventSelectors as unknown[]).length) s.advancedEventSelectors = normalizeAdvancedSelectors(o.AdvancedEventSelectors);
+      if (Array.isArray(o.AdvancedEventSelectors) && !Array.isArray(o.EventSelectors))
+        s.advancedEventSelectors = normalizeAdvancedSelectors(o.AdvancedEventSelectors);
+      else if (Array.isArray(o.EventSelectors) && !Array.isArray(o.AdvancedEventSelectors))
+        s.eventSelectors = normalizeBasicSelectors(o.EventSelectors);
+      else if (Array.isArray(o.AdvancedEventSelectors) && (o.AdvancedEventSelectors as unknown[]).length)
+        s.advancedEventSelectors = normalizeAdvancedSelectors(o.AdvancedEventSelectors);
       else s.eventSelectors = normalizeBasicSelectors(o.EventSelectors);
       return [s];
     }
@@ -275,8 +296,9 @@ function snapshotsOf(o: Obj, kind: TrailConfigSource, capturedAt: number | undef
       if (stop !== undefined) s.stopLoggingTime = stop;
       if (delivery !== undefined) s.latestDeliveryTime = delivery;
       if (s.capturedAt === undefined) {
-        const times = [start, stop, delivery, parseConfigTime(o.LatestDeliveryAttemptTime)]
-          .filter((t): t is number => t !== undefined);
+        const times = [start, stop, delivery, parseConfigTime(o.LatestDeliveryAttemptTime)].filter(
+          (t): t is number => t !== undefined,
+        );
         if (times.length) s.capturedAfter = Math.max(...times);
       }
       return [s];

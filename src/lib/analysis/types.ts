@@ -5,7 +5,15 @@
  */
 
 /** A KMS key state as the events show it (source: "Key states of AWS KMS keys", AWS KMS Developer Guide). */
-export type KeyState = 'Enabled' | 'Disabled' | 'PendingDeletion' | 'Deleted' | 'PendingImport' | 'PendingReplicaDeletion' | 'Unavailable' | 'Unknown';
+export type KeyState =
+  | 'Enabled'
+  | 'Disabled'
+  | 'PendingDeletion'
+  | 'Deleted'
+  | 'PendingImport'
+  | 'PendingReplicaDeletion'
+  | 'Unavailable'
+  | 'Unknown';
 
 /** One step of a key's lifecycle (a management event). */
 export interface LifecycleStep {
@@ -61,7 +69,15 @@ export interface KeyDetail extends KeySummary {
   lifecycle: LifecycleStep[];
   /** Use over time: bucket starts and counts per operation (top operations, the rest as "other"). */
   usage: { start: number; step: number; series: { eventName: string; counts: number[] }[] };
-  principalsUsed: { principal: string; account: string; calls: number; failures: number; crossAccount: boolean; first: number; last: number }[];
+  principalsUsed: {
+    principal: string;
+    account: string;
+    calls: number;
+    failures: number;
+    crossAccount: boolean;
+    first: number;
+    last: number;
+  }[];
   accounts: { account: string; calls: number; failures: number }[];
   failuresByCode: { errorCode: string; count: number; eventNames: string[] }[];
 }
@@ -109,8 +125,20 @@ export interface ClusterSummary {
    * response). Source: "Logging AWS CloudHSM API calls with AWS CloudTrail" and the CloudHSM API Reference (Hsm
    * State: CREATE_IN_PROGRESS, ACTIVE, DEGRADED, DELETE_IN_PROGRESS, DELETED).
    */
-  hsms: { hsmId: string; availabilityZone?: string; state: 'Active' | 'CreateInProgress' | 'Deleted' | 'Unknown'; created?: number; deleted?: number }[];
-  backups: { backupId: string; state: 'Ready' | 'Deleted' | 'PendingDeletion' | 'Unknown'; created?: number; deleted?: number; copiedTo: string[] }[];
+  hsms: {
+    hsmId: string;
+    availabilityZone?: string;
+    state: 'Active' | 'CreateInProgress' | 'Deleted' | 'Unknown';
+    created?: number;
+    deleted?: number;
+  }[];
+  backups: {
+    backupId: string;
+    state: 'Ready' | 'Deleted' | 'PendingDeletion' | 'Unknown';
+    created?: number;
+    deleted?: number;
+    copiedTo: string[];
+  }[];
   /** KMS custom key stores backed by the cluster (CreateCustomKeyStore's CloudHsmClusterId). */
   customKeyStores: { id: string; name: string; state: string }[];
   /** Key ARNs in those custom key stores. */

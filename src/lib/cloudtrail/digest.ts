@@ -20,19 +20,30 @@ export interface DigestDocument {
   previousDigestHashValue?: string | null;
   previousDigestHashAlgorithm?: string | null;
   previousDigestSignature?: string | null;
-  logFiles: { s3Bucket?: string; s3Object?: string; hashValue?: string; hashAlgorithm?: string; newestEventTime?: string; oldestEventTime?: string }[];
+  logFiles: {
+    s3Bucket?: string;
+    s3Object?: string;
+    hashValue?: string;
+    hashAlgorithm?: string;
+    newestEventTime?: string;
+    oldestEventTime?: string;
+  }[];
   [k: string]: unknown;
 }
 
 /** The key objects of a list-public-keys document (see {@link isPublicKeyList}), or null. */
 export function keyList(doc: unknown): unknown[] | null {
-  if (Array.isArray(doc)) return doc.every((k) => k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string') ? doc : null;
+  if (Array.isArray(doc))
+    return doc.every((k) => k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string')
+      ? doc
+      : null;
   if (!doc || typeof doc !== 'object') return null;
   const o = doc as Record<string, unknown>;
   // the AWS CLI prints PublicKeyList; the User Guide's sample response spells it publicKeyList
   const list = o.PublicKeyList ?? o.publicKeyList;
   if (Array.isArray(list)) return list;
-  if (typeof o.Value === 'string' && (typeof o.Fingerprint === 'string' || o.ValidityStartTime !== undefined)) return [o];
+  if (typeof o.Value === 'string' && (typeof o.Fingerprint === 'string' || o.ValidityStartTime !== undefined))
+    return [o];
   return null;
 }
 
@@ -42,6 +53,8 @@ export function keyList(doc: unknown): unknown[] | null {
  */
 export function isPublicKeyList(doc: unknown): boolean {
   const list = keyList(doc);
-  return !!list && list.every((k) => !!k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string');
+  return (
+    !!list &&
+    list.every((k) => !!k && typeof k === 'object' && typeof (k as Record<string, unknown>).Value === 'string')
+  );
 }
-

@@ -48,7 +48,9 @@ export interface UserIdentity {
 /** True when `v` is a CloudTrail event: a JSON object with a string `eventSource` and a string `eventName`. */
 export function isEvent(v: unknown): v is CloudTrailEvent {
   return (
-    typeof v === 'object' && v !== null && !Array.isArray(v) &&
+    typeof v === 'object' &&
+    v !== null &&
+    !Array.isArray(v) &&
     typeof (v as Record<string, unknown>).eventSource === 'string' &&
     typeof (v as Record<string, unknown>).eventName === 'string'
   );
@@ -63,7 +65,8 @@ function str(v: unknown): string {
  * write: a space for `T`, no seconds, a fraction of any length, an offset `±hh:mm` / `±hhmm` / `±hh`, or none.
  * Four-digit years only.
  */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*([Zz]|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /**
  * Reads a CloudTrail time (eventTime) as epoch ms, independent of the machine's time zone:
@@ -79,7 +82,11 @@ export function parseEventTime(s: string): number {
   const m = ISO_TIME.exec(s.trim());
   if (!m) return NaN;
   const [, y, mo, d, h = '0', mi = '0', sec = '0', frac = '', zone = 'Z'] = m;
-  const month = +mo, day = +d, hour = +h, minute = +mi, second = +sec;
+  const month = +mo,
+    day = +d,
+    hour = +h,
+    minute = +mi,
+    second = +sec;
   if (month < 1 || month > 12 || day < 1 || hour > 24 || minute > 59 || second > 60) return NaN;
   if (hour === 24 && (minute || second || +frac)) return NaN;
   const dt = new Date(0);
@@ -90,7 +97,8 @@ export function parseEventTime(s: string): number {
   if (zone !== 'Z' && zone !== 'z') {
     const sign = zone[0] === '-' ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
-    const oh = +digits.slice(0, 2), om = +(digits.slice(2) || 0);
+    const oh = +digits.slice(0, 2),
+      om = +(digits.slice(2) || 0);
     if (oh > 23 || om > 59) return NaN;
     off = sign * (oh * 60 + om) * 60_000;
   }
@@ -112,7 +120,9 @@ export function principalOf(e: CloudTrailEvent): string {
   const u = e.userIdentity;
   if (!u || typeof u !== 'object') return '';
   return (
-    str(u.arn) || str(u.sessionContext?.sessionIssuer?.arn) || str(u.invokedBy) ||
+    str(u.arn) ||
+    str(u.sessionContext?.sessionIssuer?.arn) ||
+    str(u.invokedBy) ||
     (u.type ? (u.principalId ? `${str(u.type)}:${str(u.principalId)}` : str(u.type)) : '')
   );
 }
@@ -184,7 +194,8 @@ export function resourceNamesOf(e: CloudTrailEvent): string {
   const res = e.resources;
   if (!Array.isArray(res)) return '';
   let out = '';
-  for (const r of res) if (r && typeof r === 'object') for (const v of resourceField(r, 'arn')) out += (out ? '\n' : '') + v;
+  for (const r of res)
+    if (r && typeof r === 'object') for (const v of resourceField(r, 'arn')) out += (out ? '\n' : '') + v;
   return out;
 }
 
@@ -198,7 +209,8 @@ export function resourceTypesOf(e: CloudTrailEvent): string {
   const res = e.resources;
   if (!Array.isArray(res)) return '';
   let out = '';
-  for (const r of res) if (r && typeof r === 'object') for (const v of resourceField(r, 'type')) out += (out ? '\n' : '') + v;
+  for (const r of res)
+    if (r && typeof r === 'object') for (const v of resourceField(r, 'type')) out += (out ? '\n' : '') + v;
   return out;
 }
 

@@ -3,7 +3,19 @@ import type { CloudTrailEvent } from './event';
 /**
  * userIdentity types CloudTrail records. Source: "CloudTrail userIdentity element" (AWS CloudTrail User Guide).
  */
-export const IDENTITY_TYPES = ['Root', 'IAMUser', 'AssumedRole', 'FederatedUser', 'AWSService', 'AWSAccount', 'SAMLUser', 'WebIdentityUser', 'IdentityCenterUser', 'Directory', 'Unknown'] as const;
+export const IDENTITY_TYPES = [
+  'Root',
+  'IAMUser',
+  'AssumedRole',
+  'FederatedUser',
+  'AWSService',
+  'AWSAccount',
+  'SAMLUser',
+  'WebIdentityUser',
+  'IdentityCenterUser',
+  'Directory',
+  'Unknown',
+] as const;
 
 /** How an event's caller is classified. */
 export interface CallerClass {
@@ -24,7 +36,12 @@ export interface CallerClass {
  * a key at the end of its waiting period, automatic rotation, synchronising multi-Region keys.
  * Source: "Logging AWS KMS API calls with AWS CloudTrail" (AWS KMS Developer Guide).
  */
-export const KMS_INTERNAL_OPERATIONS: ReadonlySet<string> = new Set(['DeleteExpiredKeyMaterial', 'DeleteKey', 'RotateKey', 'SynchronizeMultiRegionKey']);
+export const KMS_INTERNAL_OPERATIONS: ReadonlySet<string> = new Set([
+  'DeleteExpiredKeyMaterial',
+  'DeleteKey',
+  'RotateKey',
+  'SynchronizeMultiRegionKey',
+]);
 
 /** Classifies an event's caller (never throws). */
 export function classifyCaller(e: CloudTrailEvent): CallerClass {
@@ -34,16 +51,26 @@ export function classifyCaller(e: CloudTrailEvent): CallerClass {
   const key = typeof u?.accessKeyId === 'string' ? u.accessKeyId : '';
   const credentials = key.startsWith('AKIA') ? 'long-term' : key.startsWith('ASIA') ? 'temporary' : '';
   const mfaRaw = u?.sessionContext?.attributes?.mfaAuthenticated;
-  const mfa = mfaRaw === 'true' || (mfaRaw as unknown) === true ? 'MFA' : mfaRaw === 'false' || (mfaRaw as unknown) === false ? 'no MFA' : '';
+  const mfa =
+    mfaRaw === 'true' || (mfaRaw as unknown) === true
+      ? 'MFA'
+      : mfaRaw === 'false' || (mfaRaw as unknown) === false
+        ? 'no MFA'
+        : '';
   const invokedBy = typeof u?.invokedBy === 'string' ? u.invokedBy : '';
   const ua = typeof e.userAgent === 'string' ? e.userAgent : '';
   const fromConsole = e.sessionCredentialFromConsole === 'true' || e.sessionCredentialFromConsole === true;
   let via: CallerClass['via'];
   const byUa = userAgentClass(ua);
   if (
-    e.eventSource === 'kms.amazonaws.com' && KMS_INTERNAL_OPERATIONS.has(e.eventName) &&
-    (e.eventType === 'AwsServiceEvent' || (rawType === 'AWSService' && !invokedBy) || (!rawType && invokedBy === 'AWS Internal') || (!u && !ua))
-  ) via = 'KMS internal';
+    e.eventSource === 'kms.amazonaws.com' &&
+    KMS_INTERNAL_OPERATIONS.has(e.eventName) &&
+    (e.eventType === 'AwsServiceEvent' ||
+      (rawType === 'AWSService' && !invokedBy) ||
+      (!rawType && invokedBy === 'AWS Internal') ||
+      (!u && !ua))
+  )
+    via = 'KMS internal';
   else if (fromConsole || byUa === 'console') via = 'console';
   else if (rawType === 'AWSService' || invokedBy || byUa === 'AWS service') via = 'AWS service';
   else via = byUa;
@@ -57,12 +84,19 @@ function userAgentClass(ua: string): 'console' | 'AWS service' | 'CLI' | 'SDK' |
   let c = uaClasses.get(ua);
   if (c) return c;
   // console.amazonaws.com, console.ec2.amazonaws.com, signin.amazonaws.com, AWSConsole, EC2ConsoleFrontend, browsers
-  if (/\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(ua)) c = 'console';
+  if (
+    /\bconsole(\.[a-z0-9-]+)?\.amazonaws\.com|signin\.amazonaws\.com|^Mozilla\/|^AWSConsole\b|^[A-Za-z0-9]+Console(Frontend|Backend)\b/.test(
+      ua,
+    )
+  )
+    c = 'console';
   // `aws-internal/N ...`: a call AWS made for the caller (a console backend, another service), not an SDK the
   // caller ran, even when an SDK name follows. Source: "CloudTrail record contents" (AWS CloudTrail User Guide):
   // userAgent "AWS Internal" and service names for calls made by AWS.
-  else if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal' || /^\[?aws-internal\//i.test(ua)) c = 'AWS service';
-  else if (/^\[?aws-cli\//i.test(ua)) c = 'CLI'; // S3 records the user agent in brackets
+  else if (/^[a-z0-9.-]+\.amazonaws\.com$/.test(ua) || ua === 'AWS Internal' || /^\[?aws-internal\//i.test(ua))
+    c = 'AWS service';
+  else if (/^\[?aws-cli\//i.test(ua))
+    c = 'CLI'; // S3 records the user agent in brackets
   else if (/aws-sdk|boto3|botocore|Boto|\bSDK\b|aws-go|aws-java/i.test(ua)) c = 'SDK';
   else c = 'other';
   if (uaClasses.size >= 10_000) uaClasses.clear();

@@ -31,7 +31,8 @@ const LOG_RE =
 const DIGEST_RE =
   /(?:^|\/)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/CloudTrail-Digest\/([a-z0-9-]+)\/\d{4}\/\d{2}\/\d{2}\/\d{12}_CloudTrail-Digest_[a-z0-9-]+_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)\.json(?:\.gz)?$/;
 const LOG_NAME_RE = /^(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{8}T\d{4}Z)_[A-Za-z0-9]+\.json(?:\.gz)?$/;
-const DIGEST_NAME_RE = /^(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)\.json(?:\.gz)?$/;
+const DIGEST_NAME_RE =
+  /^(\d{12})_CloudTrail-Digest_([a-z0-9-]+)_(.+)_([a-z]{2}(?:-[a-z]+)+-\d)_(\d{8}T\d{6}Z)\.json(?:\.gz)?$/;
 
 /** Parses `YYYYMMDDTHHmmZ` or `YYYYMMDDTHHmmssZ` (UTC) to epoch ms; NaN when malformed. */
 export function parseCompactUtc(s: string): number {
@@ -40,7 +41,12 @@ export function parseCompactUtc(s: string): number {
   const t = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0);
   // Date.UTC rolls impossible fields over (month 13, 30 February, 24:00): those are malformed too
   const d = new Date(t);
-  const same = d.getUTCFullYear() === +m[1] && d.getUTCMonth() === +m[2] - 1 && d.getUTCDate() === +m[3] && d.getUTCHours() === +m[4] && d.getUTCMinutes() === +m[5];
+  const same =
+    d.getUTCFullYear() === +m[1] &&
+    d.getUTCMonth() === +m[2] - 1 &&
+    d.getUTCDate() === +m[3] &&
+    d.getUTCHours() === +m[4] &&
+    d.getUTCMinutes() === +m[5];
   return same && (!m[6] || d.getUTCSeconds() === +m[6]) ? t : NaN;
 }
 
@@ -59,7 +65,12 @@ export function parseS3Path(path: string): S3PathInfo {
     m = DIGEST_RE.exec(candidate);
     if (m)
       return {
-        orgId: m[1], account: m[2], region: m[3], fileType: 'digest', trail: m[4], homeRegion: m[5],
+        orgId: m[1],
+        account: m[2],
+        region: m[3],
+        fileType: 'digest',
+        trail: m[4],
+        homeRegion: m[5],
         deliveryTime: parseCompactUtc(m[6]),
       };
   }
@@ -68,6 +79,13 @@ export function parseS3Path(path: string): S3PathInfo {
   if (m) return { account: m[1], region: m[2], fileType: 'log', deliveryTime: parseCompactUtc(m[3]) };
   m = DIGEST_NAME_RE.exec(name);
   if (m)
-    return { account: m[1], region: m[2], fileType: 'digest', trail: m[3], homeRegion: m[4], deliveryTime: parseCompactUtc(m[5]) };
+    return {
+      account: m[1],
+      region: m[2],
+      fileType: 'digest',
+      trail: m[3],
+      homeRegion: m[4],
+      deliveryTime: parseCompactUtc(m[5]),
+    };
   return {};
 }

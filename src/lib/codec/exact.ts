@@ -12,9 +12,34 @@
  * re-read here, each hashed from its own text by {@link exactHash}.
  */
 import {
-  addLeaf, EMPTY_ARRAY1, EMPTY_ARRAY2, EMPTY_OBJECT1, EMPTY_OBJECT2, FALSE1, FALSE2, finishLeafSum, fmix, hashStringTo,
-  index1, index2, MAX_DEPTH, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2, TAG_KEY,
-  TAG_VALUE, TRUE1, TRUE2, lossyNumber, type LeafSum,
+  addLeaf,
+  EMPTY_ARRAY1,
+  EMPTY_ARRAY2,
+  EMPTY_OBJECT1,
+  EMPTY_OBJECT2,
+  FALSE1,
+  FALSE2,
+  finishLeafSum,
+  fmix,
+  hashStringTo,
+  index1,
+  index2,
+  MAX_DEPTH,
+  mixA,
+  mixB,
+  NestingTooDeepError,
+  NULL1,
+  NULL2,
+  NUMBER1,
+  NUMBER2,
+  ROOT1,
+  ROOT2,
+  TAG_KEY,
+  TAG_VALUE,
+  TRUE1,
+  TRUE2,
+  lossyNumber,
+  type LeafSum,
 } from './hash';
 
 export { walkStats } from './hash';
@@ -79,7 +104,7 @@ export function parseWithRanges(src: string): unknown {
   };
   const str = (): string => {
     const s = i;
-    for (i++; ; ) {
+    for (i++; ;) {
       const q = src.indexOf('"', i);
       if (q < 0) fail();
       let b = 0;
@@ -109,7 +134,8 @@ export function parseWithRanges(src: string): unknown {
           if (src.charCodeAt(i) !== 58) fail();
           i++;
           const v = value(depth + 1);
-          if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+          if (k === '__proto__')
+            Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
           else o[k] = v;
           ws();
           const d = src.charCodeAt(i++);
@@ -138,9 +164,9 @@ export function parseWithRanges(src: string): unknown {
       return a;
     }
     if (c === 34) return str();
-    if (c === 116 && src.startsWith('true', i)) return (i += 4), true;
-    if (c === 102 && src.startsWith('false', i)) return (i += 5), false;
-    if (c === 110 && src.startsWith('null', i)) return (i += 4), null;
+    if (c === 116 && src.startsWith('true', i)) return ((i += 4), true);
+    if (c === 102 && src.startsWith('false', i)) return ((i += 5), false);
+    if (c === 110 && src.startsWith('null', i)) return ((i += 4), null);
     NUM.lastIndex = i;
     const m = NUM.exec(src);
     if (!m) fail();
@@ -178,7 +204,7 @@ export function exactHash(text: string, out: Uint32Array, offset: number): void 
   };
   const str = (): string => {
     const s = i;
-    for (i++; ; ) {
+    for (i++; ;) {
       const q = text.indexOf('"', i);
       if (q < 0) fail();
       let b = 0;
@@ -198,7 +224,9 @@ export function exactHash(text: string, out: Uint32Array, offset: number): void 
       ws();
       if (text.charCodeAt(i) === c + 2) {
         i++;
-        return c === 123 ? addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2) : addLeaf(acc, p1, p2, EMPTY_ARRAY1, EMPTY_ARRAY2);
+        return c === 123
+          ? addLeaf(acc, p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2)
+          : addLeaf(acc, p1, p2, EMPTY_ARRAY1, EMPTY_ARRAY2);
       }
       let seen: Map<string, number> | null = null;
       for (let idx = 0; ; idx++) {
@@ -213,7 +241,8 @@ export function exactHash(text: string, out: Uint32Array, offset: number): void 
           const rep = seen.get(k) ?? 0;
           seen.set(k, rep + 1);
           hashStringTo(k, TAG_KEY, scratch, 2);
-          let k1 = scratch[2], k2 = scratch[3];
+          let k1 = scratch[2],
+            k2 = scratch[3];
           if (rep) {
             k1 = fmix(k1 ^ Math.imul(rep, 0x9e3779b1));
             k2 = fmix((k2 + Math.imul(rep, 0x85ebca77)) | 0);
@@ -230,9 +259,9 @@ export function exactHash(text: string, out: Uint32Array, offset: number): void 
       hashStringTo(str(), TAG_VALUE, scratch, 0);
       return addLeaf(acc, p1, p2, scratch[0], scratch[1]);
     }
-    if (c === 116 && text.startsWith('true', i)) return (i += 4), addLeaf(acc, p1, p2, TRUE1, TRUE2);
-    if (c === 102 && text.startsWith('false', i)) return (i += 5), addLeaf(acc, p1, p2, FALSE1, FALSE2);
-    if (c === 110 && text.startsWith('null', i)) return (i += 4), addLeaf(acc, p1, p2, NULL1, NULL2);
+    if (c === 116 && text.startsWith('true', i)) return ((i += 4), addLeaf(acc, p1, p2, TRUE1, TRUE2));
+    if (c === 102 && text.startsWith('false', i)) return ((i += 5), addLeaf(acc, p1, p2, FALSE1, FALSE2));
+    if (c === 110 && text.startsWith('null', i)) return ((i += 4), addLeaf(acc, p1, p2, NULL1, NULL2));
     NUM.lastIndex = i;
     const m = NUM.exec(text);
     if (!m) fail();
@@ -265,7 +294,7 @@ export function prettyJson(text: string): string {
     }
     if (c === 34) {
       const s = i;
-      for (i++; ; ) {
+      for (i++; ;) {
         const q = text.indexOf('"', i);
         if (q < 0) return text; // not JSON: as is
         let b = 0;

@@ -1,8 +1,32 @@
 import {
-  addLeaf, addValue, EMPTY_ARRAY1, EMPTY_ARRAY2, EMPTY_OBJECT1, EMPTY_OBJECT2, FALSE1, FALSE2, finishLeafSum,
-  hashStringTo, index1, index2, mixA, mixB, NestingTooDeepError, NULL1, NULL2, NUMBER1, NUMBER2, ROOT1, ROOT2,
-  TAG_KEY, TAG_VALUE, TRUE1, TRUE2, type LeafSum,
-  walkStats, lossyNumber,
+  addLeaf,
+  addValue,
+  EMPTY_ARRAY1,
+  EMPTY_ARRAY2,
+  EMPTY_OBJECT1,
+  EMPTY_OBJECT2,
+  FALSE1,
+  FALSE2,
+  finishLeafSum,
+  hashStringTo,
+  index1,
+  index2,
+  mixA,
+  mixB,
+  NestingTooDeepError,
+  NULL1,
+  NULL2,
+  NUMBER1,
+  NUMBER2,
+  ROOT1,
+  ROOT2,
+  TAG_KEY,
+  TAG_VALUE,
+  TRUE1,
+  TRUE2,
+  type LeafSum,
+  walkStats,
+  lossyNumber,
 } from './hash';
 
 /**
@@ -42,8 +66,18 @@ export const SEP = '\u0000';
  * `STRING_COLUMNS` and the time column). Queries on them use the columns.
  */
 export const COLUMN_PATHS: ReadonlySet<string> = new Set([
-  'eventSource', 'eventName', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'errorCode',
-  'eventType', 'readOnly', 'userIdentity.type', 'userIdentity.accountId', 'userIdentity.accessKeyId',
+  'eventSource',
+  'eventName',
+  'awsRegion',
+  'recipientAccountId',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'eventType',
+  'readOnly',
+  'userIdentity.type',
+  'userIdentity.accountId',
+  'userIdentity.accessKeyId',
 ]);
 
 /** Builds the field store of a list of events (`id` is set by the caller). */
@@ -183,7 +217,8 @@ export class FieldStoreBuilder {
         if (depth >= MAX_STORED_DEPTH) return addValue(acc, v, p1, p2, depth);
         if (Array.isArray(v)) {
           if (v.length === 0) return addLeaf(acc, p1, p2, EMPTY_ARRAY1, EMPTY_ARRAY2);
-          for (let i = 0; i < v.length; i++) this.walk(v[i], path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1, false);
+          for (let i = 0; i < v.length; i++)
+            this.walk(v[i], path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1, false);
           return;
         }
         let any = false;
@@ -282,7 +317,8 @@ export class FieldStoreBuilder {
       nValues: this.values.length,
       rowStart,
       entryPath: this.entryPath.slice(0, e),
-      entryValue: this.values.length <= 0xffff ? Uint16Array.from(this.entryValue.subarray(0, e)) : this.entryValue.slice(0, e),
+      entryValue:
+        this.values.length <= 0xffff ? Uint16Array.from(this.entryValue.subarray(0, e)) : this.entryValue.slice(0, e),
     };
   }
 }
@@ -383,7 +419,11 @@ export function concatFieldStores(parts: readonly Omit<FieldStore, 'id'>[]): Omi
   }
   rowStart[rows] = e;
   return {
-    paths, values: values.join(SEP), nValues: values.length, rowStart, entryPath,
+    paths,
+    values: values.join(SEP),
+    nValues: values.length,
+    rowStart,
+    entryPath,
     entryValue: values.length <= 0xffff ? Uint16Array.from(entryValue32) : entryValue32,
   };
 }

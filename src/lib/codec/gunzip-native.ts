@@ -20,8 +20,15 @@ export class NativeGunzipUnavailable extends Error {
  * `Gunzip`, which handles multi-member files and reports truncation precisely.
  * @throws SizeCapError past the cap; NativeGunzipUnavailable on any other failure.
  */
-export async function gunzipNative(src: Blob, cap: number, what: string, progress?: (bytesRead: number) => void, isCancelled?: () => boolean): Promise<Uint8Array[]> {
-  if (typeof DecompressionStream === 'undefined') throw new NativeGunzipUnavailable('DecompressionStream is not available');
+export async function gunzipNative(
+  src: Blob,
+  cap: number,
+  what: string,
+  progress?: (bytesRead: number) => void,
+  isCancelled?: () => boolean,
+): Promise<Uint8Array[]> {
+  if (typeof DecompressionStream === 'undefined')
+    throw new NativeGunzipUnavailable('DecompressionStream is not available');
   let read = 0;
   const counter = new TransformStream<Uint8Array, Uint8Array>({
     transform(chunk, ctl) {
@@ -43,7 +50,12 @@ export async function gunzipNative(src: Blob, cap: number, what: string, progres
     w.write(bytes).catch(() => undefined);
     w.close().catch(() => undefined);
     reader = ds.readable.getReader();
-  } else reader = src.stream().pipeThrough(counter).pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>).getReader();
+  } else
+    reader = src
+      .stream()
+      .pipeThrough(counter)
+      .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
+      .getReader();
   try {
     for (;;) {
       if (isCancelled?.()) {

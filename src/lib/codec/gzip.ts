@@ -36,7 +36,12 @@ const READ_CHUNK = 1 << 20;
 export const INFLATE_SLICE = 1 << 16;
 
 /** Pushes `c` to a streaming decompressor in {@link INFLATE_SLICE} pieces (`final` on the last one). */
-export function pushSliced(d: { push(c: Uint8Array, final: boolean): void }, c: Uint8Array, final: boolean, stop?: () => boolean): void {
+export function pushSliced(
+  d: { push(c: Uint8Array, final: boolean): void },
+  c: Uint8Array,
+  final: boolean,
+  stop?: () => boolean,
+): void {
   if (c.length <= INFLATE_SLICE) return d.push(c, final);
   for (let o = 0; o < c.length; o += INFLATE_SLICE) {
     if (stop?.()) return;
@@ -87,7 +92,13 @@ export function concat(parts: Uint8Array[], total = parts.reduce((s, p) => s + p
  * member's ISIZE (RFC 1952) is checked against the bytes it produced.
  * @throws SizeCapError past the cap; Error('truncated gzip ...') or fflate's error for broken data.
  */
-export async function gunzip(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+export async function gunzip(
+  src: Source,
+  cap: number,
+  what: string,
+  progress?: ReadProgress,
+  cancel?: CancelToken,
+): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
   let memberStart = 0;
@@ -114,7 +125,9 @@ export async function gunzip(src: Source, cap: number, what: string, progress?: 
     const isize = (tail[4] | (tail[5] << 8) | (tail[6] << 16) | (tail[7] << 24)) >>> 0;
     const produced = (total - memberStart) >>> 0;
     if (isize !== produced % 2 ** 32 && !(members > 1 && produced === 0)) {
-      throw new Error(`truncated gzip: member ${members} ends after ${total - memberStart} bytes but its trailer says ${isize}`);
+      throw new Error(
+        `truncated gzip: member ${members} ends after ${total - memberStart} bytes but its trailer says ${isize}`,
+      );
     }
   }
   return concat(parts, total);
@@ -124,7 +137,13 @@ export async function gunzip(src: Source, cap: number, what: string, progress?: 
  * common case), and with fflate's streaming `Gunzip` otherwise (multi-member files, truncated files, or no
  * native support), so the precise errors and multi-member handling of {@link gunzip} are kept.
  */
-export async function gunzipFast(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+export async function gunzipFast(
+  src: Source,
+  cap: number,
+  what: string,
+  progress?: ReadProgress,
+  cancel?: CancelToken,
+): Promise<Uint8Array> {
   try {
     const blob = src instanceof Uint8Array ? new Blob([src as Uint8Array<ArrayBuffer>]) : src;
     const parts = await gunzipNative(blob, cap, what, progress, () => !!cancel?.cancelled);

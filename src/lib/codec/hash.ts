@@ -37,13 +37,19 @@ export const ROOT1 = 0x243f6a88;
 export const ROOT2 = 0x85a308d3;
 
 /** Typed-value lanes of the constant leaves. */
-export const TRUE1 = 0x2f1a3c5b, TRUE2 = 0x1b873593;
-export const FALSE1 = 0x6d2b79f5, FALSE2 = 0x3c6ef372;
-export const NULL1 = 0x7feb352d, NULL2 = 0x846ca68b;
-export const EMPTY_ARRAY1 = 0x68e31da4, EMPTY_ARRAY2 = 0xb5297a4d;
-export const EMPTY_OBJECT1 = 0x4cf5ad43, EMPTY_OBJECT2 = 0x7a3b1c2d;
+export const TRUE1 = 0x2f1a3c5b,
+  TRUE2 = 0x1b873593;
+export const FALSE1 = 0x6d2b79f5,
+  FALSE2 = 0x3c6ef372;
+export const NULL1 = 0x7feb352d,
+  NULL2 = 0x846ca68b;
+export const EMPTY_ARRAY1 = 0x68e31da4,
+  EMPTY_ARRAY2 = 0xb5297a4d;
+export const EMPTY_OBJECT1 = 0x4cf5ad43,
+  EMPTY_OBJECT2 = 0x7a3b1c2d;
 /** A number's lanes are its text's string lanes with these mixed in (so 1 and "1" differ). */
-export const NUMBER1 = 0x5f356495, NUMBER2 = 0x2c1b3c6d;
+export const NUMBER1 = 0x5f356495,
+  NUMBER2 = 0x2c1b3c6d;
 
 /** murmur3's 32-bit finaliser (a bijection): unsigned result. */
 export function fmix(h: number): number {

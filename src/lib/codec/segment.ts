@@ -1,5 +1,12 @@
 import {
-  eventTimeMs, keyOf, principalOf, readOnlyOf, resourceNamesOf, resourceTypesOf, usernameOf, fieldString,
+  eventTimeMs,
+  keyOf,
+  principalOf,
+  readOnlyOf,
+  resourceNamesOf,
+  resourceTypesOf,
+  usernameOf,
+  fieldString,
   type CloudTrailEvent,
 } from '../cloudtrail/event';
 import { callerLabel, classifyCaller } from '../cloudtrail/identity';
@@ -96,7 +103,10 @@ export function encodeColumn(values: string[]): DictColumn {
 }
 
 /** Builds the string columns and times of a list of events (segment fields other than id/fileId/eid). */
-export function buildColumns(events: CloudTrailEvent[]): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+export function buildColumns(events: CloudTrailEvent[]): {
+  time: Float64Array;
+  cols: Record<StringColumn, DictColumn>;
+} {
   const time = new Float64Array(events.length);
   for (let i = 0; i < events.length; i++) time[i] = eventTimeMs(events[i]);
   const cols = {} as Record<StringColumn, DictColumn>;
@@ -117,7 +127,9 @@ export const CHUNK_EVENTS = 2000;
  * compacted to the values still used, so facet counts never list a value with no event.
  */
 export function selectColumnRows(
-  time: Float64Array, cols: Record<StringColumn, DictColumn>, rows: readonly number[],
+  time: Float64Array,
+  cols: Record<StringColumn, DictColumn>,
+  rows: readonly number[],
 ): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
   const t = new Float64Array(rows.length);
   for (let i = 0; i < rows.length; i++) t[i] = time[rows[i]];
@@ -130,9 +142,10 @@ export function selectColumnRows(
 }
 
 /** The times and string columns of several blocks, in order, as one (dictionaries merged). */
-export function concatColumns(
-  parts: readonly { time: Float64Array; cols: Record<StringColumn, DictColumn> }[],
-): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+export function concatColumns(parts: readonly { time: Float64Array; cols: Record<StringColumn, DictColumn> }[]): {
+  time: Float64Array;
+  cols: Record<StringColumn, DictColumn>;
+} {
   const n = parts.reduce((s, p) => s + p.time.length, 0);
   const time = new Float64Array(n);
   let o = 0;

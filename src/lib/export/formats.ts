@@ -43,7 +43,10 @@ export function csvOf(rows: readonly Record<string, string | number>[], columns:
       return v;
     }),
   );
-  const csv = Papa.unparse({ fields: [...columns], data }, { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false, header: true });
+  const csv = Papa.unparse(
+    { fields: [...columns], data },
+    { escapeFormulae: FORMULA_START, newline: '\r\n', quotes: false, header: true },
+  );
   return csv.replace(/\r\n$/, '') + '\r\n';
 }
 

@@ -11,7 +11,19 @@ import { rowView } from '../query/rowView';
 export type ResultFormat = 'csv' | 'records' | 'jsonl';
 
 /** Columns of the CSV export: the events table's, plus userAgent and eventID. */
-export const CSV_COLUMNS = ['eventTime', 'eventSource', 'eventName', 'principal', 'recipientAccountId', 'awsRegion', 'sourceIPAddress', 'errorCode', 'key', 'userAgent', 'eventID'];
+export const CSV_COLUMNS = [
+  'eventTime',
+  'eventSource',
+  'eventName',
+  'principal',
+  'recipientAccountId',
+  'awsRegion',
+  'sourceIPAddress',
+  'errorCode',
+  'key',
+  'userAgent',
+  'eventID',
+];
 
 /**
  * Exports `rows` in their order: `csv` (the table's columns plus userAgent and eventID, safe against spreadsheet
@@ -19,7 +31,13 @@ export const CSV_COLUMNS = ['eventTime', 'eventSource', 'eventName', 'principal'
  * event texts, which KeyTrail re-ingests to the same events) or `jsonl` (one event per line). Rows whose stored
  * text is gone are left out of `records`/`jsonl`.
  */
-export async function exportRows(format: ResultFormat, rows: Uint32Array, ix: ColumnarIndex, fields: FieldIndex, raw: RawReader): Promise<Blob> {
+export async function exportRows(
+  format: ResultFormat,
+  rows: Uint32Array,
+  ix: ColumnarIndex,
+  fields: FieldIndex,
+  raw: RawReader,
+): Promise<Blob> {
   if (format === 'csv') {
     const parts: string[] = [];
     for (let o = 0; o < rows.length || o === 0; o += 50_000) {
@@ -27,7 +45,12 @@ export async function exportRows(format: ResultFormat, rows: Uint32Array, ix: Co
       for (let i = o; i < Math.min(rows.length, o + 50_000); i++) {
         const r = rows[i];
         const v = rowView(ix, r);
-        batch.push({ ...v, eventTime: v.time, userAgent: ix.value('userAgent', r), eventID: fields.valueOfRow(r, 'eventID') ?? '' });
+        batch.push({
+          ...v,
+          eventTime: v.time,
+          userAgent: ix.value('userAgent', r),
+          eventID: fields.valueOfRow(r, 'eventID') ?? '',
+        });
       }
       const csv = csvOf(batch, CSV_COLUMNS);
       // papaparse writes the header on every batch: keep it once

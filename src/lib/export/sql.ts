@@ -188,27 +188,51 @@ const lakeOnly = (f: Field): Field => ({ ...f, lake: f.kind, kind: 'none' });
 const SCHEMA: Field[] = [
   s('eventVersion'),
   struct('userIdentity', [
-    s('type'), s('principalId'), s('arn'), s('accountId'), s('invokedBy'), s('accessKeyId'), s('userName'),
+    s('type'),
+    s('principalId'),
+    s('arn'),
+    s('accountId'),
+    s('invokedBy'),
+    s('accessKeyId'),
+    s('userName'),
     struct('onBehalfOf', [s('userId'), s('identityStoreArn')]),
     struct('sessionContext', [
       struct('attributes', [s('mfaAuthenticated'), s('creationDate', 'time')]),
       struct('sessionIssuer', [s('type'), s('principalId'), s('arn'), s('accountId'), s('userName')]),
       s('ec2RoleDelivery'),
       struct('webIdFederationData', [s('federatedProvider'), { name: 'attributes', kind: 'map' }]),
-      lakeOnly(s('sourceIdentity')), lakeOnly(s('ec2IssuedInVPC')),
+      lakeOnly(s('sourceIdentity')),
+      lakeOnly(s('ec2IssuedInVPC')),
     ]),
     lakeOnly(struct('inScopeOf', [s('sourceArn'), s('sourceAccount'), s('issuerType'), s('credentialsIssuedTo')])),
     lakeOnly(s('identityProvider')),
   ]),
   { name: 'eventTime', kind: 'time' },
-  s('eventSource'), s('eventName'), s('awsRegion'), s('sourceIPAddress'), s('userAgent'), s('errorCode'), s('errorMessage'),
-  json('requestParameters'), json('responseElements'), json('additionalEventData'),
-  s('requestID'), s('eventID'),
+  s('eventSource'),
+  s('eventName'),
+  s('awsRegion'),
+  s('sourceIPAddress'),
+  s('userAgent'),
+  s('errorCode'),
+  s('errorMessage'),
+  json('requestParameters'),
+  json('responseElements'),
+  json('additionalEventData'),
+  s('requestID'),
+  s('eventID'),
   { name: 'resources', kind: 'array', children: [s('ARN'), s('accountId'), s('type')] },
-  s('eventType'), s('apiVersion'), s('readOnly', 'bool'), s('recipientAccountId'), json('serviceEventDetails'),
-  s('sharedEventID'), s('vpcEndpointId'), s('vpcEndpointAccountId'), s('eventCategory'),
+  s('eventType'),
+  s('apiVersion'),
+  s('readOnly', 'bool'),
+  s('recipientAccountId'),
+  json('serviceEventDetails'),
+  s('sharedEventID'),
+  s('vpcEndpointId'),
+  s('vpcEndpointAccountId'),
+  s('eventCategory'),
   struct('addendum', [s('reason'), s('updatedFields'), s('originalRequestID'), s('originalEventID')], 'map'),
-  s('sessionCredentialFromConsole'), { name: 'edgeDeviceDetails', kind: 'json', lake: 'map' },
+  s('sessionCredentialFromConsole'),
+  { name: 'edgeDeviceDetails', kind: 'json', lake: 'map' },
   struct('tlsDetails', [s('tlsVersion'), s('cipherSuite'), s('clientProvidedHostHeader')]),
   lakeOnly({ name: 'managementEvent', kind: 'bool' }),
 ];
@@ -288,7 +312,10 @@ function like(expr: string, pattern: string): P {
 
 /** `regexp_like` with KeyTrail's flags as inline flags (`i`, `m`, `s` mean the same in Java patterns). */
 function regex(expr: string, source: string, flags: string): P {
-  const inline = [...new Set(flags)].filter((f) => 'ims'.includes(f)).sort().join('');
+  const inline = [...new Set(flags)]
+    .filter((f) => 'ims'.includes(f))
+    .sort()
+    .join('');
   return atom(`regexp_like(${expr}, ${sqlString((inline ? `(?${inline})` : '') + source)})`);
 }
 
@@ -373,7 +400,11 @@ function lakeTimestamp(ms: number): string {
 /** Parses a comparison operand like the engine does: a number, or a UTC time (`2024-03-01`, `2024-03-01T12:00Z`). */
 function operand(text: string, forTime: boolean): number {
   if (!forTime && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`;
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? `${text}T00:00:00Z`
+    : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text)
+      ? text
+      : `${text}Z`;
   return Date.parse(iso);
 }
 
@@ -463,7 +494,10 @@ class Translator {
     for (const p of paths) {
       const t = this.path(p);
       if (t) targets.push(t);
-      else this.note(`"${field}" is not a column of the ${this.lake ? 'event data store' : 'CloudTrail table'}: conditions on it are FALSE.`);
+      else
+        this.note(
+          `"${field}" is not a column of the ${this.lake ? 'event data store' : 'CloudTrail table'}: conditions on it are FALSE.`,
+        );
     }
     return { targets, keyMatch: low === 'key', time: paths.length === 1 && paths[0].toLowerCase() === 'eventtime' };
   }
@@ -474,8 +508,11 @@ class Translator {
    */
   private principal(): Target {
     const parts = [
-      ['userIdentity', 'arn'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'], ['userIdentity', 'invokedBy'],
-      ['userIdentity', 'type'], ['userIdentity', 'principalId'],
+      ['userIdentity', 'arn'],
+      ['userIdentity', 'sessionContext', 'sessionIssuer', 'arn'],
+      ['userIdentity', 'invokedBy'],
+      ['userIdentity', 'type'],
+      ['userIdentity', 'principalId'],
     ].map((p) => this.name(p));
     const typed = `nullif(${parts[3]}, '') || coalesce(':' || nullif(${parts[4]}, ''), '')`;
     const str = `coalesce(nullif(${parts[0]}, ''), nullif(${parts[1]}, ''), nullif(${parts[2]}, ''), ${typed})`;
@@ -488,7 +525,12 @@ class Translator {
    * issuer's user name.
    */
   private username(): Target {
-    const [name, type, pid, issuer] = [['userIdentity', 'userName'], ['userIdentity', 'type'], ['userIdentity', 'principalId'], ['userIdentity', 'sessionContext', 'sessionIssuer', 'userName']].map((p) => this.name(p));
+    const [name, type, pid, issuer] = [
+      ['userIdentity', 'userName'],
+      ['userIdentity', 'type'],
+      ['userIdentity', 'principalId'],
+      ['userIdentity', 'sessionContext', 'sessionIssuer', 'userName'],
+    ].map((p) => this.name(p));
     const str = `coalesce(nullif(${name}, ''), CASE WHEN ${type} = 'Root' THEN 'root' END, CASE WHEN strpos(${pid}, ':') > 0 THEN substr(${pid}, strpos(${pid}, ':') + 1) END, ${issuer})`;
     return { str, present: nonEmpty(str) };
   }
@@ -524,15 +566,20 @@ class Translator {
       if (kind === 'json' && this.lake === false) return this.jsonTarget(col, rest, base);
       if (kind === 'json' || kind === 'map') {
         // a struct of CloudTrail that Lake stores as a map (addendum): its keys as CloudTrail names them
-        const keys = rest.map((k, j) => (j === 0 && f.children ? f.children.find((c) => c.name.toLowerCase() === k.toLowerCase())?.name ?? k : k));
+        const keys = rest.map((k, j) =>
+          j === 0 && f.children ? (f.children.find((c) => c.name.toLowerCase() === k.toLowerCase())?.name ?? k) : k,
+        );
         return this.mapTarget(col, keys, base);
       }
       if (rest.length) return null;
       if (kind === 'time') {
         if (this.lake) {
           return {
-            str: `format_datetime(${col}, 'yyyy-MM-dd''T''HH:mm:ss''Z''')`, present: atom(`${col} IS NOT NULL`),
-            time: col, lakeTime: true, ...base,
+            str: `format_datetime(${col}, 'yyyy-MM-dd''T''HH:mm:ss''Z''')`,
+            present: atom(`${col} IS NOT NULL`),
+            time: col,
+            lakeTime: true,
+            ...base,
           };
         }
         return { str: col, present: nonEmpty(col), time: `try(from_iso8601_timestamp(${col}))`, ...base };
@@ -551,7 +598,12 @@ class Translator {
     const json = { col, keys };
     if (!keys.length) return { str: col, present: nonEmpty(col), json, ...base };
     const p = sqlString(jsonPath(keys));
-    return { str: `json_extract_scalar(${col}, ${p})`, present: atom(`json_extract(${col}, ${p}) IS NOT NULL`), json, ...base };
+    return {
+      str: `json_extract_scalar(${col}, ${p})`,
+      present: atom(`json_extract(${col}, ${p}) IS NOT NULL`),
+      json,
+      ...base,
+    };
   }
 
   /**
@@ -560,9 +612,16 @@ class Translator {
    */
   private mapTarget(col: string, keys: string[], base: { array?: string }): Target {
     if (!keys.length) {
-      return { str: `json_format(CAST(${col} AS JSON))`, present: atom(`cardinality(${col}) > 0`), json: { col, keys, map: true }, ...base };
+      return {
+        str: `json_format(CAST(${col} AS JSON))`,
+        present: atom(`cardinality(${col}) > 0`),
+        json: { col, keys, map: true },
+        ...base,
+      };
     }
-    this.note(`Keys in the ${col} map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).`);
+    this.note(
+      `Keys in the ${col} map are matched as typed (element_at), and JSON below the first key is read with json_extract_scalar, one value, not through arrays (KeyTrail ignores key case and matches every value at or below the path).`,
+    );
     const el = `element_at(${col}, ${sqlString(keys[0])})`;
     if (keys.length === 1) return { str: el, present: nonEmpty(el), ...base };
     const p = sqlString(jsonPath(keys.slice(1)));
@@ -580,10 +639,19 @@ class Translator {
   match(field: string, v: Value): P {
     const r = this.resolve(field);
     // KeyTrail matches an exact eventID as written (by its hash), not ignoring case
-    if (field.toLowerCase() === 'eventid' && v.kind === 'exact' && v.text !== '' && r.targets.length === 1 && r.targets[0].str) {
+    if (
+      field.toLowerCase() === 'eventid' &&
+      v.kind === 'exact' &&
+      v.text !== '' &&
+      r.targets.length === 1 &&
+      r.targets[0].str
+    ) {
       return atom(`${r.targets[0].str} = ${sqlString(v.text)}`);
     }
-    return or(r.targets.map((t) => this.matchTarget(t, v, !!r.keyMatch)), true);
+    return or(
+      r.targets.map((t) => this.matchTarget(t, v, !!r.keyMatch)),
+      true,
+    );
   }
 
   private matchTarget(t: Target, v: Value, keyMatch: boolean): P {
@@ -611,27 +679,46 @@ class Translator {
    */
   jsonMatch(j: JsonLeaves, v: Value): P {
     const text = (keys: string[]) =>
-      j.map ? `json_format(CAST(${j.col} AS JSON))` : keys.length ? `json_format(json_extract(${j.col}, ${sqlString(jsonPath(keys))}))` : j.col;
+      j.map
+        ? `json_format(CAST(${j.col} AS JSON))`
+        : keys.length
+          ? `json_format(json_extract(${j.col}, ${sqlString(jsonPath(keys))}))`
+          : j.col;
     if (j.map) {
-      this.note(`The whole ${j.col} map is matched in its JSON text: nested objects are JSON strings in the map, so only its top-level values match exactly.`);
+      this.note(
+        `The whole ${j.col} map is matched in its JSON text: nested objects are JSON strings in the map, so only its top-level values match exactly.`,
+      );
     }
     if (v.kind === 'regex') {
       this.regexNote();
-      this.note('A regex on JSON fields runs over each string value in the JSON text (still JSON-escaped); numbers and booleans are not matched, and paths do not pass through JSON arrays.');
+      this.note(
+        'A regex on JSON fields runs over each string value in the JSON text (still JSON-escaped); numbers and booleans are not matched, and paths do not pass through JSON arrays.',
+      );
       return anyOf(jsonStringValues(text(j.keys)), regex('r', v.source, v.flags));
     }
     if (!j.map) {
-      this.note('Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely; json_extract reads the keys of the path as typed (KeyTrail ignores their case).');
+      this.note(
+        'Values in JSON columns are matched in the JSON text: as the log writes them (JSON-escaped, numbers as written), and a string value holding JSON punctuation such as ", " can match falsely; json_extract reads the keys of the path as typed (KeyTrail ignores their case).',
+      );
     }
     const core = leafPattern(v);
     const parts: P[] = [atom(`regexp_like(lower(${text(j.keys)}), ${sqlString(`(^|[\\[:,])\\s*${core}`)})`)];
     if (j.keys.length >= 2 && !j.map) {
       const last = j.keys[j.keys.length - 1];
-      const after = j.keys.length > 2 ? `the keys ${j.keys.slice(1).map((k) => `"${k}"`).join(', ')} in this order` : `the key "${last}"`;
+      const after =
+        j.keys.length > 2
+          ? `the keys ${j.keys
+              .slice(1)
+              .map((k) => `"${k}"`)
+              .join(', ')} in this order`
+          : `the key "${last}"`;
       this.note(
         `${j.col}.${j.keys.join('.')} may pass through JSON arrays, which json_extract paths cannot: the value is also matched after ${after} anywhere in the JSON text of ${j.col}.${j.keys[0]}, ignoring case (the keys need not be nested there).`,
       );
-      const seq = j.keys.slice(1).map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`).join('.*?');
+      const seq = j.keys
+        .slice(1)
+        .map((k) => `"${regexEscape(jsonEscape(k.toLowerCase()))}"\\s*:`)
+        .join('.*?');
       const key = `${seq}\\s*\\[?\\s*${core}`;
       parts.push(atom(`regexp_like(lower(${text(j.keys.slice(0, 1))}), ${sqlString(key)})`));
     }
@@ -648,17 +735,27 @@ class Translator {
     const isTime = !!r.time;
     const x = operand(node.text, isTime);
     if (!Number.isFinite(x)) {
-      throw new QuerySyntaxError(`"${node.text}" is not ${isTime ? 'a UTC time (2024-03-01 or 2024-03-01T12:00Z)' : 'a number or a UTC time'}`, node.pos, node.end);
+      throw new QuerySyntaxError(
+        `"${node.text}" is not ${isTime ? 'a UTC time (2024-03-01 or 2024-03-01T12:00Z)' : 'a number or a UTC time'}`,
+        node.pos,
+        node.end,
+      );
     }
     const numeric = !isTime && /^-?\d+(\.\d+)?$/.test(node.text);
-    return or(r.targets.map((t) => {
-      if (t.json && t.json.keys.length) {
-        this.note('A comparison on a JSON field reads one value at the path (json_extract_scalar, not through arrays); KeyTrail compares every value at or below it.');
-      }
-      if (numeric) return this.onTarget(t, (e) => atom(`TRY_CAST(${e} AS DOUBLE) ${node.op} ${node.text}`));
-      if (t.time && !t.array) return this.timeCompare(t, node.op, x);
-      return this.onTarget(t, (e) => atom(`try(from_iso8601_timestamp(${e})) ${node.op} from_iso8601_timestamp(${sqlString(isoUtc(x))})`));
-    }));
+    return or(
+      r.targets.map((t) => {
+        if (t.json && t.json.keys.length) {
+          this.note(
+            'A comparison on a JSON field reads one value at the path (json_extract_scalar, not through arrays); KeyTrail compares every value at or below it.',
+          );
+        }
+        if (numeric) return this.onTarget(t, (e) => atom(`TRY_CAST(${e} AS DOUBLE) ${node.op} ${node.text}`));
+        if (t.time && !t.array) return this.timeCompare(t, node.op, x);
+        return this.onTarget(t, (e) =>
+          atom(`try(from_iso8601_timestamp(${e})) ${node.op} from_iso8601_timestamp(${sqlString(isoUtc(x))})`),
+        );
+      }),
+    );
   }
 
   /** A time column compared with an instant (a malformed Athena eventtime is NULL: no match, no failed query). */
@@ -686,7 +783,9 @@ class Translator {
   freeText(v: Value): P {
     if (v.kind === 'any') return atom('TRUE');
     if (this.lake) {
-      this.note('Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped; the principal and user name KeyTrail derives (AWSAccount:AIDA..., a role session name) are searched only where the event holds them.');
+      this.note(
+        'Free text runs over the JSON text of the event (eventJson): key names and JSON punctuation match too, and characters JSON escapes (" \\ control characters) are matched escaped; the principal and user name KeyTrail derives (AWSAccount:AIDA..., a role session name) are searched only where the event holds them.',
+      );
       if (v.kind === 'regex') {
         this.regexNote();
         return regex('eventJson', v.source, v.flags);
@@ -697,23 +796,27 @@ class Translator {
       'Free text has no column in the CloudTrail table: it runs over every column (JSON columns as text: an exact word also matches key names, as KeyTrail matches field names; wildcards and regexes test the string values) and the principal and user name KeyTrail derives; fields the table has no column for are not searched.',
     );
     const targets = [...FREE_TEXT_PATHS.map((p) => this.path(p)!), this.principal(), this.username()];
-    return or(targets.map((t) => {
-      if (t.json && v.kind !== 'exact') {
-        // KeyTrail's bare wildcards and regexes test values, not key names: the JSON text's string values
-        const values = jsonStringValues(t.json.col);
-        if (v.kind === 'regex') this.regexNote();
-        return v.kind === 'wildcard' ? anyOf(values, like('r', `%${likeOfWildcard(v.pattern)}%`)) : anyOf(values, regex('r', v.source, v.flags));
-      }
-      switch (v.kind) {
-        case 'exact':
-          return this.onTarget(t, (e) => like(e, `%${escapeLike(v.text)}%`));
-        case 'wildcard':
-          return this.onTarget(t, (e) => like(e, `%${likeOfWildcard(v.pattern)}%`));
-        case 'regex':
-          this.regexNote();
-          return this.onTarget(t, (e) => regex(e, v.source, v.flags));
-      }
-    }));
+    return or(
+      targets.map((t) => {
+        if (t.json && v.kind !== 'exact') {
+          // KeyTrail's bare wildcards and regexes test values, not key names: the JSON text's string values
+          const values = jsonStringValues(t.json.col);
+          if (v.kind === 'regex') this.regexNote();
+          return v.kind === 'wildcard'
+            ? anyOf(values, like('r', `%${likeOfWildcard(v.pattern)}%`))
+            : anyOf(values, regex('r', v.source, v.flags));
+        }
+        switch (v.kind) {
+          case 'exact':
+            return this.onTarget(t, (e) => like(e, `%${escapeLike(v.text)}%`));
+          case 'wildcard':
+            return this.onTarget(t, (e) => like(e, `%${likeOfWildcard(v.pattern)}%`));
+          case 'regex':
+            this.regexNote();
+            return this.onTarget(t, (e) => regex(e, v.source, v.flags));
+        }
+      }),
+    );
   }
 
   /** Translates an AST node. */
@@ -847,15 +950,37 @@ export function toSql(ast: QueryNode, dialect: SqlDialect, opts: SqlOptions = {}
   }
 
   const columns = lake
-    ? ['eventTime', 'eventSource', 'eventName', 'userIdentity.arn', 'sourceIPAddress', 'awsRegion', 'errorCode', 'requestParameters']
-    : ['eventtime', 'eventsource', 'eventname', 'useridentity.arn', 'sourceipaddress', 'awsregion', 'errorcode', 'requestparameters'];
+    ? [
+        'eventTime',
+        'eventSource',
+        'eventName',
+        'userIdentity.arn',
+        'sourceIPAddress',
+        'awsRegion',
+        'errorCode',
+        'requestParameters',
+      ]
+    : [
+        'eventtime',
+        'eventsource',
+        'eventname',
+        'useridentity.arn',
+        'sourceipaddress',
+        'awsregion',
+        'errorcode',
+        'requestparameters',
+      ];
   const lines = tr.notes.map((n) => `-- ${n}`);
   lines.push('SELECT', columns.map((c) => `  ${c}`).join(',\n'), `FROM ${table}`);
   where.forEach((p, i) => lines.push(`${i === 0 ? 'WHERE' : '  AND'} ${wrap(p, 1)}`));
   lines.push(`ORDER BY ${columns[0]}${opts.descending ? ' DESC' : ''}`);
   const limit = opts.limit ?? DEFAULT_LIMIT;
   if (Number.isFinite(limit) && limit > 0) {
-    lines.splice(lines.indexOf('SELECT'), 0, `-- At most ${Math.floor(limit)} rows (LIMIT ${Math.floor(limit)}): remove the LIMIT to get every matching event.`);
+    lines.splice(
+      lines.indexOf('SELECT'),
+      0,
+      `-- At most ${Math.floor(limit)} rows (LIMIT ${Math.floor(limit)}): remove the LIMIT to get every matching event.`,
+    );
     lines.push(`LIMIT ${Math.floor(limit)}`);
   }
   return lines.join('\n');

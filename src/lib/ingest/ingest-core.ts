@@ -60,7 +60,8 @@ export async function ingestTask(
   let bytesRead = 0;
   let events = 0;
   let last = 0;
-  const report = (done = false) => onProgress({ fileId: task.fileId, bytesRead, events, results: results.slice(), done });
+  const report = (done = false) =>
+    onProgress({ fileId: task.fileId, bytesRead, events, results: results.slice(), done });
   const progress = (b: number) => {
     bytesRead = b;
     const now = Date.now();
@@ -70,8 +71,18 @@ export async function ingestTask(
     }
   };
   const base: FileRecord = {
-    id: task.fileId, path: task.path, size: task.size, lastModified: task.lastModified, fingerprint: task.fingerprint,
-    status: 'pending', events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: parseS3Path(task.path),
+    id: task.fileId,
+    path: task.path,
+    size: task.size,
+    lastModified: task.lastModified,
+    fingerprint: task.fingerprint,
+    status: 'pending',
+    events: 0,
+    newEvents: 0,
+    skipped: 0,
+    conflicts: 0,
+    bytes: 0,
+    s3: parseS3Path(task.path),
   };
   let members = 0;
   let archiveError: string | undefined;
@@ -89,16 +100,38 @@ export async function ingestTask(
     else {
       members++;
       // A member already committed by an earlier, interrupted run of this archive is not read again.
-      const prior = await db.files.where('path').equals(leaf.path).filter((f) => f.parentId === task.fileId).first();
+      const prior = await db.files
+        .where('path')
+        .equals(leaf.path)
+        .filter((f) => f.parentId === task.fileId)
+        .first();
       if (prior && FINAL_STATUSES.has(prior.status)) {
-        results.push({ fileId: prior.id!, path: prior.path, status: prior.status, events: prior.events, newEvents: prior.newEvents, conflicts: prior.conflicts, reason: prior.reason });
+        results.push({
+          fileId: prior.id!,
+          path: prior.path,
+          status: prior.status,
+          events: prior.events,
+          newEvents: prior.newEvents,
+          conflicts: prior.conflicts,
+          reason: prior.reason,
+        });
         events += prior.events;
         continue;
       }
       record = {
-        id: prior?.id, path: leaf.path, size: 'bytes' in leaf ? leaf.bytes.length : 0, lastModified: task.lastModified,
-        fingerprint: `${leaf.path}|${task.fingerprint}`, status: 'pending', events: 0, newEvents: 0, skipped: 0,
-        conflicts: 0, bytes: 0, s3: parseS3Path(leaf.path), parentId: task.fileId,
+        id: prior?.id,
+        path: leaf.path,
+        size: 'bytes' in leaf ? leaf.bytes.length : 0,
+        lastModified: task.lastModified,
+        fingerprint: `${leaf.path}|${task.fingerprint}`,
+        status: 'pending',
+        events: 0,
+        newEvents: 0,
+        skipped: 0,
+        conflicts: 0,
+        bytes: 0,
+        s3: parseS3Path(leaf.path),
+        parentId: task.fileId,
       };
     }
     if ('bytes' in leaf) record = { ...record, sha256: await sha256Hex(leaf.bytes) };
@@ -111,10 +144,17 @@ export async function ingestTask(
   }
   if (members > 0) {
     // The archive itself: a container whose members carry the events.
-    const sum = results.reduce((a, r) => ({ events: a.events + r.events, newEvents: a.newEvents + r.newEvents }), { events: 0, newEvents: 0 });
+    const sum = results.reduce((a, r) => ({ events: a.events + r.events, newEvents: a.newEvents + r.newEvents }), {
+      events: 0,
+      newEvents: 0,
+    });
     await db.files.put({
-      ...base, status: archiveError ? 'corrupt' : 'archive', events: sum.events, newEvents: sum.newEvents,
-      reason: archiveError ? `${archiveError} (${members} member(s) read before it)` : `${members} member(s)`, doneAt: Date.now(),
+      ...base,
+      status: archiveError ? 'corrupt' : 'archive',
+      events: sum.events,
+      newEvents: sum.newEvents,
+      reason: archiveError ? `${archiveError} (${members} member(s) read before it)` : `${members} member(s)`,
+      doneAt: Date.now(),
     });
   }
   bytesRead = task.size;

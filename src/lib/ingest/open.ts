@@ -1,10 +1,28 @@
 import { Unzip, UnzipInflate, type AsyncFlateStreamHandler, type UnzipDecoder } from 'fflate';
 import { createTarDecoder, type ParsedTarEntry } from 'modern-tar';
-import { CancelledError, chunks, concat, gunzipFast, INFLATE_SLICE, pushSliced, type CancelToken, type ReadProgress, type Source } from '../codec/gzip';
+import {
+  CancelledError,
+  chunks,
+  concat,
+  gunzipFast,
+  INFLATE_SLICE,
+  pushSliced,
+  type CancelToken,
+  type ReadProgress,
+  type Source,
+} from '../codec/gzip';
 import { LIMITS, SizeCapError } from '../codec/limits';
 import { sniff } from './sniff';
 
-export { CancelledError, concat, gunzip, gunzipFast, type CancelToken, type ReadProgress, type Source } from '../codec/gzip';
+export {
+  CancelledError,
+  concat,
+  gunzip,
+  gunzipFast,
+  type CancelToken,
+  type ReadProgress,
+  type Source,
+} from '../codec/gzip';
 
 /**
  * One document found in an input: a plain file, or a member of an archive (path `archive!member`), with its
@@ -22,7 +40,6 @@ export type Leaf =
       source?: Source;
     }
   | { path: string; status: 'corrupt' | 'not-cloudtrail'; reason: string };
-
 
 /**
  * fflate's synchronous zip inflater, made stoppable: `terminate()` (called when a member passes a size cap)
@@ -50,13 +67,18 @@ class StoppableUnzipInflate implements UnzipDecoder {
 /** Files up to this size (bytes) are read into memory at once (see {@link openInput}). */
 const SMALL_FILE_BYTES = 256 * 1024;
 
-
 async function head(src: Source, n: number): Promise<Uint8Array> {
   if (src instanceof Uint8Array) return src.subarray(0, n);
   return new Uint8Array(await src.slice(0, n).arrayBuffer());
 }
 
-async function readAllBytes(src: Source, cap: number, what: string, progress?: ReadProgress, cancel?: CancelToken): Promise<Uint8Array> {
+async function readAllBytes(
+  src: Source,
+  cap: number,
+  what: string,
+  progress?: ReadProgress,
+  cancel?: CancelToken,
+): Promise<Uint8Array> {
   // in-memory sources too: a plain tar's members arrive as Uint8Arrays
   if ((src instanceof Uint8Array ? src.length : src.size) > cap) throw new SizeCapError(what, cap);
   if (src instanceof Uint8Array) {
@@ -68,13 +90,11 @@ async function readAllBytes(src: Source, cap: number, what: string, progress?: R
   return concat(parts, src.size);
 }
 
-
 /** What an archive may still expand to: bytes and members. */
 interface Budget {
   bytes: number;
   members: number;
 }
-
 
 /** Options for {@link openInput}. */
 export interface OpenOptions {
@@ -109,7 +129,13 @@ function corrupt(path: string, err: unknown): Leaf {
  * `not-cloudtrail` leaf naming the problem (members already read are kept).
  * @throws CancelledError when `opts.cancel` is set during the read.
  */
-export async function* openInput(path: string, src: Source, opts: OpenOptions = {}, depth = 0, budget: Budget = { bytes: LIMITS.maxArchiveBytes, members: LIMITS.maxArchiveMembers }): AsyncGenerator<Leaf> {
+export async function* openInput(
+  path: string,
+  src: Source,
+  opts: OpenOptions = {},
+  depth = 0,
+  budget: Budget = { bytes: LIMITS.maxArchiveBytes, members: LIMITS.maxArchiveMembers },
+): AsyncGenerator<Leaf> {
   // A small file is read once, whole (for 10,000 small files, each extra read of a Blob is a round trip).
   if (!(src instanceof Uint8Array) && src.size <= SMALL_FILE_BYTES) src = new Uint8Array(await src.arrayBuffer());
   const h = await head(src, 512);
@@ -121,14 +147,22 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
   if (kind === 'binary') {
     const utf16 = (h[0] === 0xff && h[1] === 0xfe) || (h[0] === 0xfe && h[1] === 0xff);
     yield {
-      path, status: 'not-cloudtrail',
-      reason: utf16 ? 'UTF-16 text: CloudTrail files are UTF-8 (convert it, for example with iconv -f UTF-16 -t UTF-8)' : 'binary file (not text, not gzip, zip or tar)',
+      path,
+      status: 'not-cloudtrail',
+      reason: utf16
+        ? 'UTF-16 text: CloudTrail files are UTF-8 (convert it, for example with iconv -f UTF-16 -t UTF-8)'
+        : 'binary file (not text, not gzip, zip or tar)',
     };
     return;
   }
   if (kind === 'text') {
     try {
-      yield { path, bytes: await readAllBytes(src, LIMITS.maxDecompressedBytes, path, opts.progress, opts.cancel), compressed: false, source: src };
+      yield {
+        path,
+        bytes: await readAllBytes(src, LIMITS.maxDecompressedBytes, path, opts.progress, opts.cancel),
+        compressed: false,
+        source: src,
+      };
     } catch (err) {
       yield corrupt(path, err);
     }
@@ -148,7 +182,13 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
     const byBudget = inArchive && budget.bytes < LIMITS.maxDecompressedBytes;
     let bytes: Uint8Array;
     try {
-      bytes = await gunzipFast(src, byBudget ? budget.bytes : LIMITS.maxDecompressedBytes, `decompressed size of ${path}`, opts.progress, opts.cancel);
+      bytes = await gunzipFast(
+        src,
+        byBudget ? budget.bytes : LIMITS.maxDecompressedBytes,
+        `decompressed size of ${path}`,
+        opts.progress,
+        opts.cancel,
+      );
     } catch (err) {
       if (err instanceof SizeCapError) {
         if (inArchive) budget.bytes = byBudget ? 0 : budget.bytes - LIMITS.maxDecompressedBytes;
@@ -178,7 +218,12 @@ export async function* openInput(path: string, src: Source, opts: OpenOptions = 
 type MemberRead = { bytes: Uint8Array } | { problem: string };
 
 /** Reads one tar member's body whole, stopping (and cancelling the rest) once it passes `cap` bytes. */
-async function readMember(body: ReadableStream<Uint8Array>, size: number, cap: number, name: string): Promise<MemberRead> {
+async function readMember(
+  body: ReadableStream<Uint8Array>,
+  size: number,
+  cap: number,
+  name: string,
+): Promise<MemberRead> {
   if (size > cap) {
     await body.cancel();
     return { problem: new SizeCapError(name, cap).message };
@@ -206,7 +251,13 @@ async function readMember(body: ReadableStream<Uint8Array>, size: number, cap: n
  * and devices are not leaves). Limits: the archive itself at most {@link LIMITS.maxArchiveBytes}, each member
  * at most {@link LIMITS.maxDecompressedBytes}, and the members counted against the shared budget.
  */
-async function* openTar(path: string, src: Source, opts: OpenOptions, depth: number, budget: Budget): AsyncGenerator<Leaf> {
+async function* openTar(
+  path: string,
+  src: Source,
+  opts: OpenOptions,
+  depth: number,
+  budget: Budget,
+): AsyncGenerator<Leaf> {
   if ((src instanceof Uint8Array ? src.length : src.size) > LIMITS.maxArchiveBytes) {
     yield corrupt(path, new SizeCapError(path, LIMITS.maxArchiveBytes));
     return;
@@ -244,7 +295,11 @@ async function* openTar(path: string, src: Source, opts: OpenOptions, depth: num
       const name = `${path}!${memberName(header.name)}`;
       if (--budget.members < 0) {
         await body.cancel();
-        yield { path, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read` };
+        yield {
+          path,
+          status: 'corrupt',
+          reason: `archive has more than ${LIMITS.maxArchiveMembers} members; the rest were not read`,
+        };
         return;
       }
       const read = await readMember(body, header.size, LIMITS.maxDecompressedBytes, name);
@@ -258,11 +313,20 @@ async function* openTar(path: string, src: Source, opts: OpenOptions, depth: num
 
 /** An archive member's name as shown: `\` to `/`, leading `/` and `../` segments removed (never used as a path on disk). */
 export function memberName(name: string): string {
-  const parts = name.replace(/\\/g, '/').split('/').filter((p) => p && p !== '.' && p !== '..');
+  const parts = name
+    .replace(/\\/g, '/')
+    .split('/')
+    .filter((p) => p && p !== '.' && p !== '..');
   return parts.join('/') || '(unnamed)';
 }
 
-async function* openZip(path: string, src: Source, opts: OpenOptions, depth: number, budget: Budget): AsyncGenerator<Leaf> {
+async function* openZip(
+  path: string,
+  src: Source,
+  opts: OpenOptions,
+  depth: number,
+  budget: Budget,
+): AsyncGenerator<Leaf> {
   const done: { name: string; bytes: Uint8Array }[] = [];
   const failed: Leaf[] = [];
   const uz = new Unzip();
@@ -274,7 +338,11 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
     if (f.name.endsWith('/')) return;
     const name = `${path}!${memberName(f.name)}`;
     if (--budget.members < 0) {
-      failed.push({ path: name, status: 'corrupt', reason: `archive has more than ${LIMITS.maxArchiveMembers} members` });
+      failed.push({
+        path: name,
+        status: 'corrupt',
+        reason: `archive has more than ${LIMITS.maxArchiveMembers} members`,
+      });
       return;
     }
     if (f.compression !== 0 && f.compression !== 8) {
@@ -298,7 +366,10 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
       if (total > LIMITS.maxDecompressedBytes || budget.bytes < 0) {
         stopped = true;
         unfinished.delete(name);
-        const reason = total > LIMITS.maxDecompressedBytes ? new SizeCapError('decompressed member', LIMITS.maxDecompressedBytes).message : archiveCapReason();
+        const reason =
+          total > LIMITS.maxDecompressedBytes
+            ? new SizeCapError('decompressed member', LIMITS.maxDecompressedBytes).message
+            : archiveCapReason();
         failed.push({ path: name, status: 'corrupt', reason });
         try {
           f.terminate();
@@ -338,10 +409,15 @@ async function* openZip(path: string, src: Source, opts: OpenOptions, depth: num
   }
   for (const m of done) yield* openInput(m.name, m.bytes, { cancel: opts.cancel }, depth + 1, budget);
   for (const f of failed) yield f;
-  for (const name of unfinished) yield { path: name, status: 'corrupt', reason: 'zip member truncated (archive ends inside it)' };
+  for (const name of unfinished)
+    yield { path: name, status: 'corrupt', reason: 'zip member truncated (archive ends inside it)' };
   if (error) yield { path, status: 'corrupt', reason: `broken zip archive: ${(error as Error).message}` };
   else if (!(await hasZipEnd(src)))
-    yield { path, status: 'corrupt', reason: 'zip archive truncated (no end-of-central-directory record): members after the cut are missing' };
+    yield {
+      path,
+      status: 'corrupt',
+      reason: 'zip archive truncated (no end-of-central-directory record): members after the cut are missing',
+    };
   else if (!sawFile) yield { path, status: 'not-cloudtrail', reason: 'zip archive with no members' };
 }
 
@@ -355,7 +431,14 @@ async function hasZipEnd(src: Source): Promise<boolean> {
   const from = Math.max(0, size - 22 - 0xffff);
   const t = src instanceof Uint8Array ? src.subarray(from) : new Uint8Array(await src.slice(from).arrayBuffer());
   for (let i = t.length - 22; i >= 0; i--) {
-    if (t[i] === 0x50 && t[i + 1] === 0x4b && t[i + 2] === 5 && t[i + 3] === 6 && i + 22 + (t[i + 20] | (t[i + 21] << 8)) <= t.length) return true;
+    if (
+      t[i] === 0x50 &&
+      t[i + 1] === 0x4b &&
+      t[i + 2] === 5 &&
+      t[i + 3] === 6 &&
+      i + 22 + (t[i + 20] | (t[i + 21] << 8)) <= t.length
+    )
+      return true;
   }
   return false;
 }

@@ -68,7 +68,7 @@ export function jsonErrorOffset(text: string): number {
   const str = (): boolean => {
     for (i++; i < n; i++) {
       const c = text.charCodeAt(i);
-      if (c === 34) return i++, true;
+      if (c === 34) return (i++, true);
       if (c < 32) return false;
       if (c === 92) {
         const e = text[++i];
@@ -87,7 +87,8 @@ export function jsonErrorOffset(text: string): number {
     if (c === 0x7b || c === 0x5b) {
       i++;
       ws();
-      if (text.charCodeAt(i) === c + 2) i++; // empty {} or []
+      if (text.charCodeAt(i) === c + 2)
+        i++; // empty {} or []
       else {
         stack.push(c);
         if (c === 0x7b) {
@@ -180,10 +181,26 @@ function fromDocument(doc: unknown): ParseOutcome {
     const base = { kind: 'events' as const, format: f.id, events: x.events, skipped: x.skipped, notes: x.notes };
     return withDoc(f.id === 's3-delivery' && x.skipped === 0 ? { ...base, aligned: true } : base, doc);
   }
-  if (isPublicKeyList(doc)) return { kind: 'not-cloudtrail', reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures', config: { kind: 'list-public-keys', doc } };
+  if (isPublicKeyList(doc))
+    return {
+      kind: 'not-cloudtrail',
+      reason: 'CloudTrail public keys (list-public-keys output), no events: used to verify digest signatures',
+      config: { kind: 'list-public-keys', doc },
+    };
   const cfg = trailConfigKind(doc);
-  if (cfg) return { kind: 'not-cloudtrail', reason: `trail configuration (${cfg} output), no events: kept for the coverage analysis`, config: { kind: cfg, doc } };
-  const what = Array.isArray(doc) ? 'an array' : doc === null ? 'null' : typeof doc === 'object' ? 'an object' : `a ${typeof doc}`;
+  if (cfg)
+    return {
+      kind: 'not-cloudtrail',
+      reason: `trail configuration (${cfg} output), no events: kept for the coverage analysis`,
+      config: { kind: cfg, doc },
+    };
+  const what = Array.isArray(doc)
+    ? 'an array'
+    : doc === null
+      ? 'null'
+      : typeof doc === 'object'
+        ? 'an object'
+        : `a ${typeof doc}`;
   return { kind: 'not-cloudtrail', reason: `valid JSON (${what}) but no CloudTrail events` };
 }
 
@@ -251,7 +268,8 @@ export function parseText(text: string): ParseOutcome {
   let i = 0;
   if (text.charCodeAt(0) === 0xfeff) i = 1;
   while (i < text.length && text.charCodeAt(i) <= 32) i++;
-  if (i >= text.length) return { kind: 'not-cloudtrail', reason: text.length ? 'only white space' : 'empty file (0 bytes)' };
+  if (i >= text.length)
+    return { kind: 'not-cloudtrail', reason: text.length ? 'only white space' : 'empty file (0 bytes)' };
   const first = text[i];
   if (first !== '{' && first !== '[') {
     const jl = text.includes(' {') ? parseJsonLines(text) : null;

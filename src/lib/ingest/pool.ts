@@ -42,7 +42,9 @@ export type PoolEnd =
 /** What a worker's `error` event means: a script that failed to load (a plain Event) or an uncaught error. */
 function workerFailure(ev: Event, name: string): PoolEnd {
   const message = ev instanceof ErrorEvent ? ev.message : '';
-  return message ? { kind: 'failed', message: `the ${name} worker stopped: ${message}` } : { kind: 'updated', message: UPDATED_MESSAGE };
+  return message
+    ? { kind: 'failed', message: `the ${name} worker stopped: ${message}` }
+    : { kind: 'updated', message: UPDATED_MESSAGE };
 }
 
 /** Callbacks of a pool run (called on the page's thread). */
@@ -87,19 +89,28 @@ export class IngestPool {
 
   private start(): Promise<unknown> {
     if (!this.writer) {
-      const raw = new Worker(new URL('../store/writer-worker.ts', import.meta.url), { type: 'module', name: 'keytrail-writer' });
+      const raw = new Worker(new URL('../store/writer-worker.ts', import.meta.url), {
+        type: 'module',
+        name: 'keytrail-writer',
+      });
       this.watch(raw, 'store writer');
       this.writer = { raw, api: Comlink.wrap<WriterWorkerApi>(raw) };
     }
     const writer = this.writer;
     const added: Promise<unknown>[] = [];
     while (this.workers.length < this.size) {
-      const raw = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: `keytrail-ingest-${this.workers.length}` });
+      const raw = new Worker(new URL('./worker.ts', import.meta.url), {
+        type: 'module',
+        name: `keytrail-ingest-${this.workers.length}`,
+      });
       this.watch(raw, 'ingest');
       const w = { raw, api: Comlink.wrap<IngestWorkerApi>(raw) };
       this.workers.push(w);
       const ch = new MessageChannel();
-      added.push(writer.api.connect(Comlink.transfer(ch.port1, [ch.port1])), w.api.connectWriter(Comlink.transfer(ch.port2, [ch.port2])));
+      added.push(
+        writer.api.connect(Comlink.transfer(ch.port1, [ch.port1])),
+        w.api.connectWriter(Comlink.transfer(ch.port2, [ch.port2])),
+      );
     }
     if (added.length) this.connecting = Promise.all(added);
     return this.connecting ?? Promise.resolve();
@@ -175,7 +186,10 @@ export class IngestPool {
 
   /** Each ingest worker's cumulative phase timings (ms), then the writer worker's. */
   async phases(): Promise<Record<string, number>[]> {
-    return Promise.all([...this.workers.map((w) => w.api.phases()), ...(this.writer ? [this.writer.api.phases()] : [])]);
+    return Promise.all([
+      ...this.workers.map((w) => w.api.phases()),
+      ...(this.writer ? [this.writer.api.phases()] : []),
+    ]);
   }
 
   /**

@@ -39,7 +39,7 @@ export function prepare(leaf: Leaf): Prepared {
     let bad = 0;
     try {
       // find the first bad byte for the message
-      for (let lo = 0, hi = leaf.bytes.length; lo < hi; ) {
+      for (let lo = 0, hi = leaf.bytes.length; lo < hi;) {
         const mid = (lo + hi) >> 1;
         try {
           new TextDecoder('utf-8', { fatal: true }).decode(leaf.bytes.subarray(0, mid), { stream: true });
@@ -58,9 +58,17 @@ export function prepare(leaf: Leaf): Prepared {
   const docText = text;
   t = phase('parse', t);
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') {
-    return { path: leaf.path, kind: out.kind, reason: out.reason, bytes, ...empty, ...(out.kind === 'not-cloudtrail' && out.config ? { config: out.config, format: 'trail-config' } : {}) };
+    return {
+      path: leaf.path,
+      kind: out.kind,
+      reason: out.reason,
+      bytes,
+      ...empty,
+      ...(out.kind === 'not-cloudtrail' && out.config ? { config: out.config, format: 'trail-config' } : {}),
+    };
   }
-  if (out.kind === 'digest') return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
+  if (out.kind === 'digest')
+    return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   const events: CloudTrailEvent[] = [];
   // Each kept event's index among the document's records. A small document's events are stored as text: a
   // stored source is a blob, which costs a file of its own.
@@ -109,16 +117,23 @@ export function prepare(leaf: Leaf): Prepared {
   let exactTexts: (string | undefined)[] | null = null;
   if (events.length) {
     const colons = keyColons(docText);
-    const all = colons < 0 || colons !== walkStats.keys + (documentOf.has(out) ? countKeysOutside(documentOf.get(out), new Set(out.events)) : -1);
+    const all =
+      colons < 0 ||
+      colons !==
+        walkStats.keys + (documentOf.has(out) ? countKeysOutside(documentOf.get(out), new Set(out.events)) : -1);
     const which = all ? events.map((_, i) => i) : lossy;
     if (which.length) {
       // each event's text: the Records element ranges of an S3 delivery file, else the document read again
       const ranges = out.aligned ? arrayRanges(docText, 'Records') : null;
       let rawOf: (k: number) => string | undefined;
-      if (ranges && ranges.length === out.events.length * 2) rawOf = (k) => docText.slice(ranges[k * 2], ranges[k * 2 + 1]);
+      if (ranges && ranges.length === out.events.length * 2)
+        rawOf = (k) => docText.slice(ranges[k * 2], ranges[k * 2 + 1]);
       else {
         const again = parseTextExact(docText);
-        rawOf = again && again.kind === 'events' && again.events.length === out.events.length ? (k) => rawTextOf(again.events[k]) : () => undefined;
+        rawOf =
+          again && again.kind === 'events' && again.events.length === out.events.length
+            ? (k) => rawTextOf(again.events[k])
+            : () => undefined;
       }
       exactTexts = new Array(events.length);
       for (const i of which) {
@@ -135,10 +150,19 @@ export function prepare(leaf: Leaf): Prepared {
   }
   phase('exact', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
-  if (!events.length) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
+  if (!events.length)
+    return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
-    path: leaf.path, kind: 'events', format: out.format, bytes, skipped, reason,
-    events, h: h.subarray(0, events.length * 2), e: e.subarray(0, events.length * 2), blocks,
+    path: leaf.path,
+    kind: 'events',
+    format: out.format,
+    bytes,
+    skipped,
+    reason,
+    events,
+    h: h.subarray(0, events.length * 2),
+    e: e.subarray(0, events.length * 2),
+    blocks,
     ...(bySource
       ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
       : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts) }),
@@ -149,7 +173,13 @@ export function prepare(leaf: Leaf): Prepared {
  * The JSON text of each event: its original text when the document is an S3 delivery file of `records`
  * records (`events[i]` being record `recordOf[i]`), else the event re-serialised.
  */
-function eventTexts(doc: string, records: number, events: readonly CloudTrailEvent[], recordOf: Uint32Array, exact: readonly (string | undefined)[] | null): string[] {
+function eventTexts(
+  doc: string,
+  records: number,
+  events: readonly CloudTrailEvent[],
+  recordOf: Uint32Array,
+  exact: readonly (string | undefined)[] | null,
+): string[] {
   const r = records >= 0 ? arrayRanges(doc, 'Records') : null;
   if (!r || r.length !== records * 2) return events.map((ev, i) => exact?.[i] ?? JSON.stringify(ev));
   return events.map((_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));

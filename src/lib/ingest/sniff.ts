@@ -9,9 +9,21 @@ export type Sniffed = 'empty' | 'gzip' | 'zip' | 'tar' | 'text' | 'binary';
 export function sniff(head: Uint8Array): Sniffed {
   if (head.length === 0) return 'empty';
   if (head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6)))
+  if (
+    head.length >= 4 &&
+    head[0] === 0x50 &&
+    head[1] === 0x4b &&
+    ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6))
+  )
     return 'zip';
-  if (head.length >= 262 && head[257] === 0x75 && head[258] === 0x73 && head[259] === 0x74 && head[260] === 0x61 && head[261] === 0x72)
+  if (
+    head.length >= 262 &&
+    head[257] === 0x75 &&
+    head[258] === 0x73 &&
+    head[259] === 0x74 &&
+    head[260] === 0x61 &&
+    head[261] === 0x72
+  )
     return 'tar';
   const n = Math.min(head.length, 4096);
   let control = 0;

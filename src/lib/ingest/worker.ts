@@ -52,7 +52,8 @@ const committer: Committer = {
     if (!remote) throw new Error('no store writer connected to this ingest worker');
     const { events: _, ...input } = p as CommitInput & { events?: unknown };
     // an in-memory source (an archive member) goes over as a Blob, never as a view of a larger buffer
-    if (input.source && !(input.source instanceof Blob)) input.source = new Blob([input.source as Uint8Array<ArrayBuffer>]);
+    if (input.source && !(input.source instanceof Blob))
+      input.source = new Blob([input.source as Uint8Array<ArrayBuffer>]);
     const o = await remote.commit(record, Comlink.transfer(input, transferables(input)));
     if (o.ok) return o.result;
     if (o.error === 'quota') throw new QuotaError(o.needed, o.message);
@@ -75,7 +76,11 @@ const api = {
     } catch (err) {
       if (err instanceof CancelledError) return { ok: false, error: 'cancelled' };
       if (err instanceof QuotaError) return { ok: false, error: 'quota', needed: err.needed, message: err.message };
-      return { ok: false, error: 'failed', message: `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}` };
+      return {
+        ok: false,
+        error: 'failed',
+        message: `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`,
+      };
     }
   },
   /** Cancels the task in progress (and any started before `resume`). */

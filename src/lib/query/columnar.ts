@@ -177,7 +177,13 @@ export class ColumnarIndex implements EventTable {
   column(col: StringColumn): EventColumn {
     const c = this.cols[col];
     const { dict, map, codes } = c;
-    return { codes, size: dict.length, text: (code) => dict[code], code: (v) => map.get(v), at: (row) => dict[codes[row]] };
+    return {
+      codes,
+      size: dict.length,
+      text: (code) => dict[code],
+      code: (v) => map.get(v),
+      at: (row) => dict[codes[row]],
+    };
   }
 
   /** Where a row's JSON is stored: chunk (segment) id and offset inside it. */

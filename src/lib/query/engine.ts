@@ -64,7 +64,11 @@ function valueTest(v: Value, keyMatch: boolean): { test: ValueTest; lower: boole
 /** Parses a comparison operand: a number, or a UTC time (ISO 8601, date only allowed) as epoch ms. */
 function operand(text: string, forTime: boolean): number {
   if (!forTime && /^-?\d+(\.\d+)?$/.test(text)) return Number(text);
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text) ? text : `${text}Z`;
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? `${text}T00:00:00Z`
+    : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text)
+      ? text
+      : `${text}Z`;
   return Date.parse(iso);
 }
 
@@ -78,7 +82,11 @@ export class Engine {
    * @param findingRows rows of each finding rule (for `finding:<rule>`), or null while the analyses have not
    *   run; the query worker computes them before evaluating a query that uses `finding:`.
    */
-  constructor(private ix: ColumnarIndex, private fields: FieldIndex, private findingRows: () => Map<string, Uint32Array> | null = () => null) {}
+  constructor(
+    private ix: ColumnarIndex,
+    private fields: FieldIndex,
+    private findingRows: () => Map<string, Uint32Array> | null = () => null,
+  ) {}
 
   /**
    * Evaluates a query to a bitmap of `ix.n` bytes.
@@ -139,7 +147,9 @@ export class Engine {
       case 'compare':
         return this.compare(node, info);
       case 'match':
-        return node.field === null ? this.freeText(node.value, info) : this.fieldMatch(resolveField(node.field), node.value, info);
+        return node.field === null
+          ? this.freeText(node.value, info)
+          : this.fieldMatch(resolveField(node.field), node.value, info);
     }
   }
 
@@ -169,7 +179,15 @@ export class Engine {
     return out;
   }
 
-  private target(t: Target, f: ResolvedField, v: Value, test: ValueTest, lower: boolean, out: Uint8Array, info: EvalInfo): void {
+  private target(
+    t: Target,
+    f: ResolvedField,
+    v: Value,
+    test: ValueTest,
+    lower: boolean,
+    out: Uint8Array,
+    info: EvalInfo,
+  ): void {
     switch (t.kind) {
       case 'column':
         return this.columnMatch(t.col, !!t.list, test, lower, out);
@@ -203,7 +221,13 @@ export class Engine {
           return;
         }
         if (v.kind === 'any') return this.fields.matchPresent(t.path, out);
-        return this.fields.matchPath(t.path, test, lower, out, v.kind === 'exact' && !f.keyMatch ? foldCase(v.text) : undefined);
+        return this.fields.matchPath(
+          t.path,
+          test,
+          lower,
+          out,
+          v.kind === 'exact' && !f.keyMatch ? foldCase(v.text) : undefined,
+        );
       }
     }
   }
@@ -214,7 +238,11 @@ export class Engine {
     const isTime = f.targets.some((t) => t.kind === 'time');
     const x = operand(node.text, isTime);
     if (!Number.isFinite(x)) {
-      throw new QuerySyntaxError(`"${node.text}" is not ${isTime ? 'a UTC time (2024-03-01 or 2024-03-01T12:00Z)' : 'a number or a UTC time'}`, node.pos, node.end);
+      throw new QuerySyntaxError(
+        `"${node.text}" is not ${isTime ? 'a UTC time (2024-03-01 or 2024-03-01T12:00Z)' : 'a number or a UTC time'}`,
+        node.pos,
+        node.end,
+      );
     }
     const op = node.op;
     const ok = (a: number) => (op === '>' ? a > x : op === '>=' ? a >= x : op === '<' ? a < x : a <= x);
@@ -253,7 +281,14 @@ export class Engine {
       this.fields.matchText(needle, out);
     } else if (v.kind === 'wildcard') {
       // unanchored: outer stars are redundant (and a leading .* backtracks quadratically on long values)
-      const re = new RegExp(foldCase(v.pattern).replace(/^\*+|\*+$/g, '').split('*').map(escapeRe).join('.*'), 's');
+      const re = new RegExp(
+        foldCase(v.pattern)
+          .replace(/^\*+|\*+$/g, '')
+          .split('*')
+          .map(escapeRe)
+          .join('.*'),
+        's',
+      );
       test = (s) => re.test(s);
       this.fields.matchAnyValue(test, true, out);
     } else if (v.kind === 'regex') {
@@ -264,7 +299,8 @@ export class Engine {
     } else {
       return out.fill(1);
     }
-    for (const col of FREE_TEXT_COLUMNS) this.columnMatch(col, col === 'resourceNames' || col === 'resourceTypes', test, lower, out);
+    for (const col of FREE_TEXT_COLUMNS)
+      this.columnMatch(col, col === 'resourceNames' || col === 'resourceTypes', test, lower, out);
     return out;
   }
 }
@@ -275,15 +311,39 @@ export class Engine {
  * `caller` classification label.
  */
 const FREE_TEXT_COLUMNS: StringColumn[] = [
-  'eventSource', 'eventName', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'errorCode', 'eventType',
-  'identityType', 'accountId', 'accessKeyId', 'readOnly', 'principal', 'username', 'key', 'resourceNames', 'resourceTypes',
+  'eventSource',
+  'eventName',
+  'awsRegion',
+  'recipientAccountId',
+  'sourceIPAddress',
+  'userAgent',
+  'errorCode',
+  'eventType',
+  'identityType',
+  'accountId',
+  'accessKeyId',
+  'readOnly',
+  'principal',
+  'username',
+  'key',
+  'resourceNames',
+  'resourceTypes',
 ];
 
 /** Event paths kept only as columns, not in the generic field store (see COLUMN_PATHS in store/fields.ts). */
 const COLUMN_PATH_COLUMNS: [string, StringColumn][] = [
-  ['eventSource', 'eventSource'], ['eventName', 'eventName'], ['awsRegion', 'awsRegion'], ['recipientAccountId', 'recipientAccountId'],
-  ['sourceIPAddress', 'sourceIPAddress'], ['userAgent', 'userAgent'], ['errorCode', 'errorCode'], ['eventType', 'eventType'],
-  ['readOnly', 'readOnly'], ['userIdentity.type', 'identityType'], ['userIdentity.accountId', 'accountId'], ['userIdentity.accessKeyId', 'accessKeyId'],
+  ['eventSource', 'eventSource'],
+  ['eventName', 'eventName'],
+  ['awsRegion', 'awsRegion'],
+  ['recipientAccountId', 'recipientAccountId'],
+  ['sourceIPAddress', 'sourceIPAddress'],
+  ['userAgent', 'userAgent'],
+  ['errorCode', 'errorCode'],
+  ['eventType', 'eventType'],
+  ['readOnly', 'readOnly'],
+  ['userIdentity.type', 'identityType'],
+  ['userIdentity.accountId', 'accountId'],
+  ['userIdentity.accessKeyId', 'accessKeyId'],
 ];
 
 /** The columns holding the leaves at or below a path that the field store does not keep (names case-insensitive). */
@@ -327,7 +387,9 @@ export function needsFieldIndex(node: QueryNode): boolean {
     case 'match':
       if (node.field === null) return node.value.kind !== 'any';
       if (resolveField(node.field).targets.some((t) => t.kind === 'finding')) return true;
-      return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'time' || (t.kind === 'eventID' && node.value.kind !== 'exact'));
+      return resolveField(node.field).targets.some(
+        (t) => t.kind === 'path' || t.kind === 'time' || (t.kind === 'eventID' && node.value.kind !== 'exact'),
+      );
     case 'compare':
       return resolveField(node.field).targets.some((t) => t.kind === 'path' || t.kind === 'eventID');
     default:

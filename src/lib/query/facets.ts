@@ -32,7 +32,12 @@ export interface FacetResult {
 }
 
 /** Counts the top `limit` values of each facet over the result rows. Cost: one pass per facet over the rows. */
-export function computeFacets(ix: ColumnarIndex, rows: Uint32Array, limit = 8, specs: FacetSpec[] = FACETS): FacetResult[] {
+export function computeFacets(
+  ix: ColumnarIndex,
+  rows: Uint32Array,
+  limit = 8,
+  specs: FacetSpec[] = FACETS,
+): FacetResult[] {
   return specs.map((f) => {
     const g = ix.cols[f.col];
     const counts = new Uint32Array(g.dict.length);
@@ -41,7 +46,12 @@ export function computeFacets(ix: ColumnarIndex, rows: Uint32Array, limit = 8, s
     const nz: number[] = [];
     for (let c = 0; c < counts.length; c++) if (counts[c]) nz.push(c);
     nz.sort((a, b) => counts[b] - counts[a] || (g.dict[a] < g.dict[b] ? -1 : 1));
-    return { field: f.field, label: f.label, distinct: nz.length, top: nz.slice(0, limit).map((c) => ({ value: g.dict[c], count: counts[c] })) };
+    return {
+      field: f.field,
+      label: f.label,
+      distinct: nz.length,
+      top: nz.slice(0, limit).map((c) => ({ value: g.dict[c], count: counts[c] })),
+    };
   });
 }
 
@@ -52,13 +62,21 @@ export interface Histogram {
   counts: number[];
 }
 
-const NICE_STEPS = [1e3, 5e3, 15e3, 3e4, 6e4, 3e5, 9e5, 18e5, 36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6, 31536e6];
+const NICE_STEPS = [
+  1e3, 5e3, 15e3, 3e4, 6e4, 3e5, 9e5, 18e5, 36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6, 31536e6,
+];
 
 /**
  * Buckets the result rows' eventTime into about `bins` buckets of a "nice" width (1 s ... 1 year), aligned
  * to whole UTC units. Rows without a time are left out. `from`/`to` fix the range when given.
  */
-export function computeHistogram(ix: ColumnarIndex, rows: Uint32Array, bins = 120, from?: number, to?: number): Histogram {
+export function computeHistogram(
+  ix: ColumnarIndex,
+  rows: Uint32Array,
+  bins = 120,
+  from?: number,
+  to?: number,
+): Histogram {
   const t = ix.time;
   let min = from ?? Infinity;
   let max = to ?? -Infinity;

@@ -41,8 +41,17 @@ export class FieldIndex implements FieldValues {
     const offsets = valueOffsets(s.values, s.nValues);
     for (const p of s.paths) this.knownPaths.add(p);
     const seg: LoadedFields = {
-      base, n: s.rowStart.length - 1, paths: s.paths, values: s.values, offsets, nValues: s.nValues, lower: null, lowerOffsets: null,
-      rowStart: s.rowStart, entryPath: s.entryPath, entryValue: s.entryValue,
+      base,
+      n: s.rowStart.length - 1,
+      paths: s.paths,
+      values: s.values,
+      offsets,
+      nValues: s.nValues,
+      lower: null,
+      lowerOffsets: null,
+      rowStart: s.rowStart,
+      entryPath: s.entryPath,
+      entryValue: s.entryValue,
     };
     // keep chunks in row order (chunks committed during the initial load may arrive before older ones)
     let at = this.segs.length;
@@ -141,14 +150,15 @@ export class FieldIndex implements FieldValues {
       const lowerText = this.folded(seg);
       const offsets = seg.lowerOffsets!;
       let hit: Uint8Array | null = null;
-      for (let i = lowerText.indexOf(needle); i !== -1; ) {
+      for (let i = lowerText.indexOf(needle); i !== -1;) {
         const c = upperBound(offsets, i) - 1;
         (hit ??= new Uint8Array(seg.nValues))[c] = 1;
         const next = offsets[c + 1];
         i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
       }
       let pathHit: Uint8Array | null = null;
-      for (let p = 0; p < seg.paths.length; p++) if (foldCase(seg.paths[p]).includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
+      for (let p = 0; p < seg.paths.length; p++)
+        if (foldCase(seg.paths[p]).includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
       if (!hit && !pathHit) continue;
       this.markRows(seg, hit, pathHit, out);
     }
@@ -215,7 +225,8 @@ export class FieldIndex implements FieldValues {
         const r = row - s.base;
         const pc = s.paths.indexOf(path);
         if (pc < 0) return undefined;
-        for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++) if (s.entryPath[e] === pc) return this.value(s, s.entryValue[e]);
+        for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++)
+          if (s.entryPath[e] === pc) return this.value(s, s.entryValue[e]);
         return undefined;
       }
     }
@@ -233,7 +244,8 @@ export class FieldIndex implements FieldValues {
       const r = row - s.base;
       const pc = s.paths.indexOf(path);
       if (pc < 0) return out;
-      for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++) if (s.entryPath[e] === pc) out.push(this.value(s, s.entryValue[e]));
+      for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++)
+        if (s.entryPath[e] === pc) out.push(this.value(s, s.entryValue[e]));
       return out;
     }
     return out;

@@ -35,7 +35,11 @@ export type QueryNode =
 
 /** A query that cannot be parsed; `pos` is the 0-based offset of the problem, `end` its end. */
 export class QuerySyntaxError extends Error {
-  constructor(message: string, public pos: number, public end = pos + 1) {
+  constructor(
+    message: string,
+    public pos: number,
+    public end = pos + 1,
+  ) {
     super(message);
     this.name = 'QuerySyntaxError';
   }
@@ -60,7 +64,8 @@ function readQuoted(q: string, i: number): { text: string; end: number } {
       i += 2;
     } else text += q[i++];
   }
-  if (i >= q.length) throw new QuerySyntaxError(`unterminated ${quote === '"' ? 'double' : 'single'}-quoted string`, start, q.length);
+  if (i >= q.length)
+    throw new QuerySyntaxError(`unterminated ${quote === '"' ? 'double' : 'single'}-quoted string`, start, q.length);
   return { text, end: i + 1 };
 }
 
@@ -88,12 +93,17 @@ function readRegex(q: string, i: number): { source: string; flags: string; end: 
   while (i < q.length && /[a-z]/.test(q[i])) flags += q[i++];
   for (let f = 0; f < flags.length; f++) {
     const at = i - flags.length + f;
-    if (!'ims'.includes(flags[f])) throw new QuerySyntaxError(`unsupported regex flag "${flags[f]}" (use i, m or s)`, at, at + 1);
+    if (!'ims'.includes(flags[f]))
+      throw new QuerySyntaxError(`unsupported regex flag "${flags[f]}" (use i, m or s)`, at, at + 1);
   }
   try {
     new RegExp(source, flags);
   } catch (err) {
-    throw new QuerySyntaxError(`invalid regex: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`, start, i);
+    throw new QuerySyntaxError(
+      `invalid regex: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
+      start,
+      i,
+    );
   }
   return { source, flags, end: i };
 }
@@ -194,7 +204,8 @@ export function parseQuery(q: string): QueryNode {
     const parts = [parseAnd()];
     while (peek()?.t === 'or') {
       const op = toks[k++];
-      if (!peek() || peek().t === 'rparen' || peek().t === 'or') throw new QuerySyntaxError('OR needs a term after it', op.pos, op.end);
+      if (!peek() || peek().t === 'rparen' || peek().t === 'or')
+        throw new QuerySyntaxError('OR needs a term after it', op.pos, op.end);
       parts.push(parseAnd());
     }
     return parts.length === 1 ? parts[0] : { type: 'or', children: parts };
@@ -208,7 +219,8 @@ export function parseQuery(q: string): QueryNode {
       if (t.t === 'and') {
         k++;
         const n = peek();
-        if (!n || n.t === 'rparen' || n.t === 'or' || n.t === 'and') throw new QuerySyntaxError('AND needs a term after it', t.pos, t.end);
+        if (!n || n.t === 'rparen' || n.t === 'or' || n.t === 'and')
+          throw new QuerySyntaxError('AND needs a term after it', t.pos, t.end);
         continue;
       }
       parts.push(parseUnary());
@@ -220,7 +232,8 @@ export function parseQuery(q: string): QueryNode {
     const t = peek();
     if (t && (t.t === 'not' || t.t === 'minus')) {
       k++;
-      if (!peek() || peek().t === 'rparen' || peek().t === 'or' || peek().t === 'and') throw new QuerySyntaxError(`${t.t === 'not' ? 'NOT' : '-'} needs a term after it`, t.pos, t.end);
+      if (!peek() || peek().t === 'rparen' || peek().t === 'or' || peek().t === 'and')
+        throw new QuerySyntaxError(`${t.t === 'not' ? 'NOT' : '-'} needs a term after it`, t.pos, t.end);
       return { type: 'not', child: parseUnary() };
     }
     return parsePrimary();
@@ -245,7 +258,13 @@ export function parseQuery(q: string): QueryNode {
       case 'word':
         return { type: 'match', field: null, value: wordValue(t.text, t.quoted), pos: t.pos, end: t.end };
       case 'regex':
-        return { type: 'match', field: null, value: { kind: 'regex', source: t.source, flags: t.flags }, pos: t.pos, end: t.end };
+        return {
+          type: 'match',
+          field: null,
+          value: { kind: 'regex', source: t.source, flags: t.flags },
+          pos: t.pos,
+          end: t.end,
+        };
       case 'field': {
         const v = toks[k];
         const adjacent = v && v.pos === t.end && (v.t === 'word' || v.t === 'regex');
@@ -254,14 +273,23 @@ export function parseQuery(q: string): QueryNode {
         if (t.name.toLowerCase() === 'last' && t.op === ':') {
           if (v.t !== 'word') throw new QuerySyntaxError('last: takes a duration like 24h, 7d, 30m', v.pos, v.end);
           const ms = parseDuration(v.text);
-          if (!Number.isFinite(ms)) throw new QuerySyntaxError(`"${v.text}" is not a duration (use s, m, h, d or w: 24h, 7d)`, v.pos, v.end);
+          if (!Number.isFinite(ms))
+            throw new QuerySyntaxError(`"${v.text}" is not a duration (use s, m, h, d or w: 24h, 7d)`, v.pos, v.end);
           return { type: 'last', ms, text: v.text, pos: t.pos, end: v.end };
         }
         if (t.op !== ':') {
-          if (v.t !== 'word') throw new QuerySyntaxError(`${t.op} compares with a number or a time, not a regex`, v.pos, v.end);
+          if (v.t !== 'word')
+            throw new QuerySyntaxError(`${t.op} compares with a number or a time, not a regex`, v.pos, v.end);
           return { type: 'compare', field: t.name, op: t.op, text: v.text, pos: t.pos, end: v.end };
         }
-        if (v.t === 'regex') return { type: 'match', field: t.name, value: { kind: 'regex', source: v.source, flags: v.flags }, pos: t.pos, end: v.end };
+        if (v.t === 'regex')
+          return {
+            type: 'match',
+            field: t.name,
+            value: { kind: 'regex', source: v.source, flags: v.flags },
+            pos: t.pos,
+            end: v.end,
+          };
         return { type: 'match', field: t.name, value: wordValue(v.text, v.quoted), pos: t.pos, end: v.end };
       }
       case 'not':

@@ -72,7 +72,13 @@ export function resolveField(name: string): ResolvedField {
  */
 export function keyRefMatches(stored: string, query: string): boolean {
   if (!stored) return false;
-  return stored === query || stored.endsWith('/' + query) || stored.endsWith(':' + query) || query.endsWith('/' + stored) || query.endsWith(':' + stored);
+  return (
+    stored === query ||
+    stored.endsWith('/' + query) ||
+    stored.endsWith(':' + query) ||
+    query.endsWith('/' + stored) ||
+    query.endsWith(':' + stored)
+  );
 }
 
 /**

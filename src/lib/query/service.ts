@@ -17,7 +17,13 @@ import { analyzePrincipals, keyDetail } from '../analysis/kms';
 import type { Correlation } from '../analysis/crossAccount';
 import type { IntegrityReport } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
-import { AnalysisCache, type AnalysisInput, type CoverageResult, type SigmaPlaceholder, type SigmaResult } from '../analysis/registry';
+import {
+  AnalysisCache,
+  type AnalysisInput,
+  type CoverageResult,
+  type SigmaPlaceholder,
+  type SigmaResult,
+} from '../analysis/registry';
 import { compareFindings } from '../analysis/severity';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
 import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
@@ -75,7 +81,10 @@ export interface QueryRequest {
 /** Outcome of {@link QueryService.run}. On a syntax error the previous result stays current. */
 export type QueryResponse =
   | {
-      ok: true; total: number; ms: number; warnings: string[];
+      ok: true;
+      total: number;
+      ms: number;
+      warnings: string[];
       /** Matching events a time window left out because their eventTime cannot be read (0 without a window). */
       untimed: number;
     }
@@ -142,7 +151,9 @@ export class QueryService {
     this.engine = new Engine(this.ix, this.fields, () => this.analyses.ruleRows());
     this.analyses = new AnalysisCache(
       {
-        ix: this.ix, fields: this.fields, engine: this.engine,
+        ix: this.ix,
+        fields: this.fields,
+        engine: this.engine,
         raw: () => this.raw,
         configs: () => this.db.configs.toArray(),
         files: () => this.db.files.toArray(),
@@ -228,8 +239,13 @@ export class QueryService {
   /** Index status without waiting for a load. */
   status(): IndexStatus {
     return {
-      rows: this.ix.n, loading: this.loading !== null, fieldsLoaded: this.fields.size, fieldsTotal: Math.max(this.fieldsTotal, this.fields.size),
-      fieldsDeferred: this.ingestRunning && this.deferredFieldIds.length > 0 && this.deferredLoad === null, minTime: this.minTime, maxTime: this.maxTime,
+      rows: this.ix.n,
+      loading: this.loading !== null,
+      fieldsLoaded: this.fields.size,
+      fieldsTotal: Math.max(this.fieldsTotal, this.fields.size),
+      fieldsDeferred: this.ingestRunning && this.deferredFieldIds.length > 0 && this.deferredLoad === null,
+      minTime: this.minTime,
+      maxTime: this.maxTime,
     };
   }
 
@@ -289,7 +305,9 @@ export class QueryService {
         await this.loadSegments(keys.filter((k) => !this.ix.segments.has(k)));
         if (e !== this.epoch) return;
         this.fieldsTotal = keys.length;
-        this.fieldsLoading = this.loadFields(keys.filter((k) => !this.fields.loaded.has(k))).catch(() => undefined).finally(() => this.notify());
+        this.fieldsLoading = this.loadFields(keys.filter((k) => !this.fields.loaded.has(k)))
+          .catch(() => undefined)
+          .finally(() => this.notify());
       })().finally(() => {
         if (this.loading === p) this.loading = null;
         this.notify();
@@ -435,7 +453,13 @@ export class QueryService {
     }
     this.result = this.rowsOf(bm, !!req.descending);
     this.lastRequest = req;
-    return { ok: true, total: this.result.length, ms: performance.now() - t0, warnings: info.warnings, untimed: info.untimed ?? 0 };
+    return {
+      ok: true,
+      total: this.result.length,
+      ms: performance.now() - t0,
+      warnings: info.warnings,
+      untimed: info.untimed ?? 0,
+    };
   }
 
   /**
@@ -525,7 +549,11 @@ export class QueryService {
   }
 
   /** Imported Sigma rules: each rule's outcome (matches, or why it is unsupported), YAML errors, and the `|expand` placeholders with their values. */
-  async sigma(): Promise<{ results: SigmaResult[]; errors: { rule?: string; message: string }[]; placeholders: SigmaPlaceholder[] }> {
+  async sigma(): Promise<{
+    results: SigmaResult[];
+    errors: { rule?: string; message: string }[];
+    placeholders: SigmaPlaceholder[];
+  }> {
     const g = await this.analyses.get('sigma');
     return { results: g.results, errors: g.errors, placeholders: g.placeholders };
   }

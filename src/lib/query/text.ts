@@ -11,7 +11,6 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-
 const KEYWORDS = new Set(['AND', 'OR', 'NOT']);
 
 /**
@@ -80,7 +79,9 @@ function valueText(v: Value, field: boolean): string {
     case 'regex':
       return `/${slashEscape(v.source)}/${v.flags}`;
     case 'wildcard': {
-      const bare = field ? /^[^\s()"'/][^\s()]*$/.test(v.pattern) : /^[^\s()"'/-][^\s()"':<>=]*$/.test(v.pattern) && !KEYWORDS.has(v.pattern);
+      const bare = field
+        ? /^[^\s()"'/][^\s()]*$/.test(v.pattern)
+        : /^[^\s()"'/-][^\s()"':<>=]*$/.test(v.pattern) && !KEYWORDS.has(v.pattern);
       return bare && v.pattern.includes('*') ? v.pattern : wildcardAsRegex(v.pattern, field);
     }
   }

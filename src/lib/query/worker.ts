@@ -6,7 +6,16 @@
 import * as Comlink from 'comlink';
 import { QueryService } from './service';
 
-export type { CoverageResult, EventDetail, IndexStatus, QueryRequest, QueryResponse, RowView, SigmaPlaceholder, SigmaResult } from './service';
+export type {
+  CoverageResult,
+  EventDetail,
+  IndexStatus,
+  QueryRequest,
+  QueryResponse,
+  RowView,
+  SigmaPlaceholder,
+  SigmaResult,
+} from './service';
 
 // (no top-level await: a module worker that awaits before exposing its API loses the messages sent meanwhile;
 // every API call waits for the store to be open instead)
@@ -14,9 +23,34 @@ const service = new QueryService();
 
 /** Names of the service's methods the page calls. */
 const METHODS = [
-  'open', 'subscribe', 'unsubscribeAll', 'run', 'page', 'facets', 'histogram', 'indexOfEventId', 'event', 'eventById', 'exportResult',
-  'keys', 'key', 'findings', 'coverage', 'integrity', 'sigma', 'ingesting', 'crossAccount', 'clusters', 'principals', 'analysisMs', 'eventId',
-  'status', 'reset', 'storeClosing', 'storeCleared', 'storeMessage',
+  'open',
+  'subscribe',
+  'unsubscribeAll',
+  'run',
+  'page',
+  'facets',
+  'histogram',
+  'indexOfEventId',
+  'event',
+  'eventById',
+  'exportResult',
+  'keys',
+  'key',
+  'findings',
+  'coverage',
+  'integrity',
+  'sigma',
+  'ingesting',
+  'crossAccount',
+  'clusters',
+  'principals',
+  'analysisMs',
+  'eventId',
+  'status',
+  'reset',
+  'storeClosing',
+  'storeCleared',
+  'storeMessage',
 ] as const satisfies readonly (keyof QueryService)[];
 
 type Method = (typeof METHODS)[number];
@@ -27,9 +61,12 @@ export type QueryWorkerApi = { [K in Method]: Async<QueryService[K]> };
 
 /** The API as exposed: every call first waits for the store to be open. */
 const exposed = Object.fromEntries(
-  METHODS.map((name) => [name, async (...args: unknown[]) => {
-    await service.ready();
-    return (service[name] as (...a: unknown[]) => unknown).apply(service, args);
-  }]),
+  METHODS.map((name) => [
+    name,
+    async (...args: unknown[]) => {
+      await service.ready();
+      return (service[name] as (...a: unknown[]) => unknown).apply(service, args);
+    },
+  ]),
 ) as QueryWorkerApi;
 Comlink.expose(exposed);

@@ -17,7 +17,14 @@ export type FileStatus =
   | 'cancelled'; // the user cancelled before the file was committed
 
 /** Final statuses: a file with one of these is done and is skipped when dropped again. */
-export const FINAL_STATUSES: ReadonlySet<FileStatus> = new Set(['ingested', 'duplicate', 'digest', 'not-cloudtrail', 'corrupt', 'archive']);
+export const FINAL_STATUSES: ReadonlySet<FileStatus> = new Set([
+  'ingested',
+  'duplicate',
+  'digest',
+  'not-cloudtrail',
+  'corrupt',
+  'archive',
+]);
 
 /** One dropped file, or one member of a dropped archive. */
 export interface FileRecord {
@@ -108,10 +115,15 @@ export interface DigestRecord {
  * - `sigma`: one imported Sigma YAML document (text); `sigma-placeholders`: the values given for the rules'
  *   `|expand` placeholders (`{ name: values[] }`, at most one record).
  */
-export type ConfigKind = 'describe-trails' | 'get-event-selectors' | 'get-trail-status' | 'list-public-keys' | 'sigma' | 'sigma-placeholders';
+export type ConfigKind =
+  'describe-trails' | 'get-event-selectors' | 'get-trail-status' | 'list-public-keys' | 'sigma' | 'sigma-placeholders';
 
 /** Configuration kinds describing trails (the coverage analysis reads these). */
-export const TRAIL_CONFIG_KINDS: ReadonlySet<ConfigKind> = new Set(['describe-trails', 'get-event-selectors', 'get-trail-status']);
+export const TRAIL_CONFIG_KINDS: ReadonlySet<ConfigKind> = new Set([
+  'describe-trails',
+  'get-event-selectors',
+  'get-trail-status',
+]);
 
 /** A configuration document (dropped CLI output, pasted public keys, imported Sigma rules), with when it was captured. */
 export interface ConfigRecord {

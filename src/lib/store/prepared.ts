@@ -60,4 +60,3 @@ export interface Prepared {
   sourceGzip?: boolean;
   digest?: DigestDocument;
 }
-

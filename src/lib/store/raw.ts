@@ -36,7 +36,9 @@ export class RawReader {
     }
     const src = await this.db.sources.get(id);
     if (!src) throw new Error(`stored source ${id} is missing`);
-    const bytes = src.gzip ? await gunzipFast(src.blob, LIMITS.maxDecompressedBytes, `stored source ${id}`) : new Uint8Array(await src.blob.arrayBuffer());
+    const bytes = src.gzip
+      ? await gunzipFast(src.blob, LIMITS.maxDecompressedBytes, `stored source ${id}`)
+      : new Uint8Array(await src.blob.arrayBuffer());
     const text = new TextDecoder().decode(bytes);
     this.texts.set(id, text);
     this.textChars += text.length;

@@ -55,7 +55,11 @@ async function pump(): Promise<void> {
     while (queue.length) {
       let events = 0;
       let n = 0;
-      while (n < queue.length && n < MAX_BATCH_FILES && (n === 0 || events + queue[n].input.h.length / 2 <= MAX_BATCH_EVENTS)) {
+      while (
+        n < queue.length &&
+        n < MAX_BATCH_FILES &&
+        (n === 0 || events + queue[n].input.h.length / 2 <= MAX_BATCH_EVENTS)
+      ) {
         events += queue[n].input.h.length / 2;
         n++;
       }
@@ -68,7 +72,11 @@ async function pump(): Promise<void> {
         const o: CommitOutcome =
           err instanceof QuotaError
             ? { ok: false, error: 'quota', needed: err.needed, message: err.message }
-            : { ok: false, error: 'failed', message: `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}` };
+            : {
+                ok: false,
+                error: 'failed',
+                message: `${(err as Error)?.name ?? 'Error'}: ${(err as Error)?.message ?? String(err)}`,
+              };
         for (const b of batch) b.resolve(o);
       }
     }

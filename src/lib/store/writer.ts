@@ -1,12 +1,28 @@
 import { parseS3Path } from '../cloudtrail/s3path';
 import type { Prepared } from './prepared';
-import { STORE_CHANNEL, type ConflictRecord, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from './db';
+import {
+  STORE_CHANNEL,
+  type ConflictRecord,
+  type FileRecord,
+  type FileStatus,
+  type KeyTrailDB,
+  type StoreMessage,
+} from './db';
 import { HashMap64 } from './hashmap';
 import { phase } from '../codec/phases';
 import { exactHash } from '../codec/exact';
 import { RawReader } from './raw';
 import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from '../codec/fields';
-import { CHUNK_EVENTS, COLUMNS_SCHEME, columnsSchemeOf, concatColumns, selectColumnRows, type DictColumn, type Segment, type StringColumn } from '../codec/segment';
+import {
+  CHUNK_EVENTS,
+  COLUMNS_SCHEME,
+  columnsSchemeOf,
+  concatColumns,
+  selectColumnRows,
+  type DictColumn,
+  type Segment,
+  type StringColumn,
+} from '../codec/segment';
 
 export { CHUNK_EVENTS } from '../codec/segment';
 
@@ -39,7 +55,9 @@ interface Piece {
  * `CHUNK_EVENTS` events a chunk, so that 10,000 small files do not make 10,000 chunks (each a handful of
  * IndexedDB rows).
  */
-function packChunks(plans: readonly { chunkRaw: (string[] | Uint32Array)[]; chunkIdx: number[][]; chunkIndex: Piece['index'][] }[]): Piece[][] {
+function packChunks(
+  plans: readonly { chunkRaw: (string[] | Uint32Array)[]; chunkIdx: number[][]; chunkIndex: Piece['index'][] }[],
+): Piece[][] {
   const out: Piece[][] = [];
   let pack: Piece[] = [];
   let packed = 0;
@@ -79,7 +97,10 @@ export interface CommitResult {
 
 /** The store ran out of quota; ingest must stop. `needed` is the size of the write that failed, in bytes. */
 export class QuotaError extends Error {
-  constructor(public needed: number, cause: unknown) {
+  constructor(
+    public needed: number,
+    cause: unknown,
+  ) {
     super(`storage quota exhausted while writing about ${Math.ceil(needed / 1024 / 1024)} MiB`);
     this.name = 'QuotaError';
     (this as { cause?: unknown }).cause = cause;
@@ -120,7 +141,8 @@ export class StoreWriter {
   private content = new HashMap64(1 << 16);
   private eids = new HashMap64(1 << 16);
   private lastHashId = 0;
-  private channel: BroadcastChannel | null = typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(STORE_CHANNEL) : null;
+  private channel: BroadcastChannel | null =
+    typeof BroadcastChannel !== 'undefined' ? new BroadcastChannel(STORE_CHANNEL) : null;
   private tmp = new Uint32Array(2);
   private upgraded = false;
   /** The store's `StatsRecord.storeId` as of this writer's last commit (undefined before its first). */
@@ -204,97 +226,174 @@ export class StoreWriter {
       let needed = 0;
       const db = this.db;
       try {
-        await db.transaction('rw', [db.files, db.chunks, db.sources, db.segments, db.fields, db.hashes, db.meta, db.conflicts, db.digests, db.configs], async () => {
-          // A store wiped and recreated since this writer's last commit (Delete all in any tab) has another
-          // id: what this writer remembers of the old store must not make the new one's events duplicates.
-          const before = await db.meta.get('stats');
-          if (this.storeId !== undefined && before?.storeId !== this.storeId) this.reset();
-          // read what other writers committed, deduplicate, and write, all in this one transaction
-          await this.sync();
-          t0 = phase('sync', t0);
-          const batch = new HashMap64(Math.max(16, items.reduce((n, it) => n + it.input.h.length / 2, 0)));
-          const batchEids = new HashMap64(16);
-          plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
-          let rawChars = 0;
-          for (const pl of plans) {
-            newEvents += pl.keep.length;
-            rawChars += pl.rawChars;
-            needed += pl.sourceBlob ? pl.sourceBlob.size : pl.rawChars * 2;
-          }
-          t0 = phase('dedupe+raw', t0);
-          // Every write is issued in bulk (IndexedDB pipelines the requests; awaiting each in turn cost a
-          // round trip to the browser process per row). File records first: archive members get their ids.
-          const known = plans.filter((pl) => pl.rec.id !== undefined);
-          const fresh = plans.filter((pl) => pl.rec.id === undefined);
-          const [, freshIds] = await Promise.all([
-            known.length ? db.files.bulkPut(known.map((pl) => pl.rec)) : null,
-            fresh.length ? (db.files.bulkAdd(fresh.map((pl) => pl.rec), { allKeys: true }) as Promise<number[]>) : [],
-          ]);
-          fresh.forEach((pl, k) => (pl.rec.id = (freshIds as number[])[k]));
-          const fileIds = plans.map((pl) => pl.rec.id!);
-          const withSource = plans.map((pl, k) => ({ pl, k })).filter((x) => x.pl.sourceBlob);
-          const sourceIds: (number | undefined)[] = plans.map(() => undefined);
-          const conflicts = plans.flatMap((pl) => pl.conflicts.map((c) => ({ ...c, fileId: pl.rec.id! })));
-          const digests = plans.filter((pl) => pl.p.digest).map((pl) => ({ fileId: pl.rec.id!, path: pl.p.path, digest: pl.p.digest! }));
-          const configs = plans.filter((pl) => pl.p.config).map((pl) => ({ fileId: pl.rec.id!, path: pl.p.path, kind: pl.p.config!.kind, doc: pl.p.config!.doc, capturedAt: pl.record.lastModified }));
-          const [srcIds] = await Promise.all([
-            withSource.length ? (db.sources.bulkAdd(withSource.map(({ pl }) => ({ fileId: pl.rec.id!, blob: pl.sourceBlob!, gzip: !!pl.p.sourceGzip })), { allKeys: true }) as Promise<number[]>) : [],
-            conflicts.length ? db.conflicts.bulkAdd(conflicts) : null,
-            digests.length ? db.digests.bulkAdd(digests) : null,
-            configs.length ? db.configs.bulkAdd(configs) : null,
-          ]);
-          withSource.forEach(({ k }, j) => (sourceIds[k] = (srcIds as number[])[j]));
-          const chunks = packChunks(plans).map((ch) => {
-            const pieces = ch.map((x) => ({ ...x, p: plans[x.plan].p }));
-            const n = pieces.reduce((sum, x) => sum + x.idx.length, 0);
-            const fileId = fileIds[ch[0].plan];
-            const stored = ch[0].raw;
-            const row = stored instanceof Uint32Array ? { fileId, sourceId: sourceIds[ch[0].plan], records: stored } : { fileId, events: pieces.flatMap((x) => x.raw as string[]) };
-            return { pieces, n, fileId, row };
-          });
-          const chunkIds = chunks.length ? ((await db.chunks.bulkAdd(chunks.map((c) => c.row), { allKeys: true })) as number[]) : [];
-          const segments: Segment[] = [];
-          const fieldRows: FieldStore[] = [];
-          const hashRows: { id: number; h: Uint32Array; e: Uint32Array }[] = [];
-          chunks.forEach(({ pieces, n, fileId }, c) => {
-            const id = chunkIds[c];
-            const h = new Uint32Array(n * 2);
-            const e = new Uint32Array(n * 2);
-            let j = 0;
-            for (const { idx, p } of pieces) {
-              for (const i of idx) {
-                h[j * 2] = p.h[i * 2];
-                h[j * 2 + 1] = p.h[i * 2 + 1];
-                e[j * 2] = p.e[i * 2];
-                e[j * 2 + 1] = p.e[i * 2 + 1];
-                j++;
+        await db.transaction(
+          'rw',
+          [
+            db.files,
+            db.chunks,
+            db.sources,
+            db.segments,
+            db.fields,
+            db.hashes,
+            db.meta,
+            db.conflicts,
+            db.digests,
+            db.configs,
+          ],
+          async () => {
+            // A store wiped and recreated since this writer's last commit (Delete all in any tab) has another
+            // id: what this writer remembers of the old store must not make the new one's events duplicates.
+            const before = await db.meta.get('stats');
+            if (this.storeId !== undefined && before?.storeId !== this.storeId) this.reset();
+            // read what other writers committed, deduplicate, and write, all in this one transaction
+            await this.sync();
+            t0 = phase('sync', t0);
+            const batch = new HashMap64(
+              Math.max(
+                16,
+                items.reduce((n, it) => n + it.input.h.length / 2, 0),
+              ),
+            );
+            const batchEids = new HashMap64(16);
+            plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
+            let rawChars = 0;
+            for (const pl of plans) {
+              newEvents += pl.keep.length;
+              rawChars += pl.rawChars;
+              needed += pl.sourceBlob ? pl.sourceBlob.size : pl.rawChars * 2;
+            }
+            t0 = phase('dedupe+raw', t0);
+            // Every write is issued in bulk (IndexedDB pipelines the requests; awaiting each in turn cost a
+            // round trip to the browser process per row). File records first: archive members get their ids.
+            const known = plans.filter((pl) => pl.rec.id !== undefined);
+            const fresh = plans.filter((pl) => pl.rec.id === undefined);
+            const [, freshIds] = await Promise.all([
+              known.length ? db.files.bulkPut(known.map((pl) => pl.rec)) : null,
+              fresh.length
+                ? (db.files.bulkAdd(
+                    fresh.map((pl) => pl.rec),
+                    { allKeys: true },
+                  ) as Promise<number[]>)
+                : [],
+            ]);
+            fresh.forEach((pl, k) => (pl.rec.id = (freshIds as number[])[k]));
+            const fileIds = plans.map((pl) => pl.rec.id!);
+            const withSource = plans.map((pl, k) => ({ pl, k })).filter((x) => x.pl.sourceBlob);
+            const sourceIds: (number | undefined)[] = plans.map(() => undefined);
+            const conflicts = plans.flatMap((pl) => pl.conflicts.map((c) => ({ ...c, fileId: pl.rec.id! })));
+            const digests = plans
+              .filter((pl) => pl.p.digest)
+              .map((pl) => ({ fileId: pl.rec.id!, path: pl.p.path, digest: pl.p.digest! }));
+            const configs = plans
+              .filter((pl) => pl.p.config)
+              .map((pl) => ({
+                fileId: pl.rec.id!,
+                path: pl.p.path,
+                kind: pl.p.config!.kind,
+                doc: pl.p.config!.doc,
+                capturedAt: pl.record.lastModified,
+              }));
+            const [srcIds] = await Promise.all([
+              withSource.length
+                ? (db.sources.bulkAdd(
+                    withSource.map(({ pl }) => ({ fileId: pl.rec.id!, blob: pl.sourceBlob!, gzip: !!pl.p.sourceGzip })),
+                    { allKeys: true },
+                  ) as Promise<number[]>)
+                : [],
+              conflicts.length ? db.conflicts.bulkAdd(conflicts) : null,
+              digests.length ? db.digests.bulkAdd(digests) : null,
+              configs.length ? db.configs.bulkAdd(configs) : null,
+            ]);
+            withSource.forEach(({ k }, j) => (sourceIds[k] = (srcIds as number[])[j]));
+            const chunks = packChunks(plans).map((ch) => {
+              const pieces = ch.map((x) => ({ ...x, p: plans[x.plan].p }));
+              const n = pieces.reduce((sum, x) => sum + x.idx.length, 0);
+              const fileId = fileIds[ch[0].plan];
+              const stored = ch[0].raw;
+              const row =
+                stored instanceof Uint32Array
+                  ? { fileId, sourceId: sourceIds[ch[0].plan], records: stored }
+                  : { fileId, events: pieces.flatMap((x) => x.raw as string[]) };
+              return { pieces, n, fileId, row };
+            });
+            const chunkIds = chunks.length
+              ? ((await db.chunks.bulkAdd(
+                  chunks.map((c) => c.row),
+                  { allKeys: true },
+                )) as number[])
+              : [];
+            const segments: Segment[] = [];
+            const fieldRows: FieldStore[] = [];
+            const hashRows: { id: number; h: Uint32Array; e: Uint32Array }[] = [];
+            chunks.forEach(({ pieces, n, fileId }, c) => {
+              const id = chunkIds[c];
+              const h = new Uint32Array(n * 2);
+              const e = new Uint32Array(n * 2);
+              let j = 0;
+              for (const { idx, p } of pieces) {
+                for (const i of idx) {
+                  h[j * 2] = p.h[i * 2];
+                  h[j * 2 + 1] = p.h[i * 2 + 1];
+                  e[j * 2] = p.e[i * 2];
+                  e[j * 2 + 1] = p.e[i * 2 + 1];
+                  j++;
+                }
               }
-            }
-            const ix = pieces.length === 1 ? pieces[0].index : { ...concatColumns(pieces.map((x) => x.index)), fields: concatFieldStores(pieces.map((x) => x.index.fields)) };
-            const seg: Segment = { id, fileId, n, time: ix.time, eid: e, cols: ix.cols, columnsScheme: COLUMNS_SCHEME };
-            if (pieces.length > 1) {
-              const files = new Uint32Array(n);
-              let r = 0;
-              for (const x of pieces) files.fill(fileIds[x.plan], r, (r += x.idx.length));
-              seg.files = files;
-            }
-            segments.push(seg);
-            fieldRows.push({ id, ...ix.fields });
-            hashRows.push({ id, h, e });
-            segmentIds.push(id);
-          });
-          if (chunks.length) await Promise.all([db.segments.bulkAdd(segments), db.fields.bulkAdd(fieldRows), db.hashes.bulkAdd(hashRows)]);
-          if (newEvents || !before?.storeId) {
-            const stats = before ?? { key: 'stats' as const, events: 0, rawChars: 0, hashScheme: HASH_SCHEME, columnsScheme: COLUMNS_SCHEME };
-            // the lowest columns scheme of any stored segment (a store written before versioning counts as 1)
-            if (before) stats.columnsScheme = Math.min(before.events > 0 ? columnsSchemeOf(before) : COLUMNS_SCHEME, COLUMNS_SCHEME);
-            stats.storeId ??= newStoreId();
-            stats.events += newEvents;
-            stats.rawChars += rawChars;
-            await db.meta.put(stats);
-            storeId = stats.storeId;
-          } else storeId = before.storeId;
-        });
+              const ix =
+                pieces.length === 1
+                  ? pieces[0].index
+                  : {
+                      ...concatColumns(pieces.map((x) => x.index)),
+                      fields: concatFieldStores(pieces.map((x) => x.index.fields)),
+                    };
+              const seg: Segment = {
+                id,
+                fileId,
+                n,
+                time: ix.time,
+                eid: e,
+                cols: ix.cols,
+                columnsScheme: COLUMNS_SCHEME,
+              };
+              if (pieces.length > 1) {
+                const files = new Uint32Array(n);
+                let r = 0;
+                for (const x of pieces) files.fill(fileIds[x.plan], r, (r += x.idx.length));
+                seg.files = files;
+              }
+              segments.push(seg);
+              fieldRows.push({ id, ...ix.fields });
+              hashRows.push({ id, h, e });
+              segmentIds.push(id);
+            });
+            if (chunks.length)
+              await Promise.all([
+                db.segments.bulkAdd(segments),
+                db.fields.bulkAdd(fieldRows),
+                db.hashes.bulkAdd(hashRows),
+              ]);
+            if (newEvents || !before?.storeId) {
+              const stats = before ?? {
+                key: 'stats' as const,
+                events: 0,
+                rawChars: 0,
+                hashScheme: HASH_SCHEME,
+                columnsScheme: COLUMNS_SCHEME,
+              };
+              // the lowest columns scheme of any stored segment (a store written before versioning counts as 1)
+              if (before)
+                stats.columnsScheme = Math.min(
+                  before.events > 0 ? columnsSchemeOf(before) : COLUMNS_SCHEME,
+                  COLUMNS_SCHEME,
+                );
+              stats.storeId ??= newStoreId();
+              stats.events += newEvents;
+              stats.rawChars += rawChars;
+              await db.meta.put(stats);
+              storeId = stats.storeId;
+            } else storeId = before.storeId;
+          },
+        );
       } catch (err) {
         if (isQuotaError(err)) throw new QuotaError(needed, err);
         throw err;
@@ -306,17 +405,30 @@ export class StoreWriter {
         for (const i of keep) {
           this.content.set(p.h[i * 2], p.h[i * 2 + 1]);
           if (p.e[i * 2] || p.e[i * 2 + 1]) {
-            if (!this.eids.has(p.e[i * 2], p.e[i * 2 + 1])) this.eids.set(p.e[i * 2], p.e[i * 2 + 1], p.h[i * 2], p.h[i * 2 + 1]);
+            if (!this.eids.has(p.e[i * 2], p.e[i * 2 + 1]))
+              this.eids.set(p.e[i * 2], p.e[i * 2 + 1], p.h[i * 2], p.h[i * 2 + 1]);
           }
         }
       }
       for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
       // every commit changes file records at least: every tab's page, writer and query worker hear of it
       if (plans.length) {
-        this.channel?.postMessage({ type: 'commit', segmentIds, events: newEvents, fileIds: plans.map((pl) => pl.rec.id!) } satisfies StoreMessage);
+        this.channel?.postMessage({
+          type: 'commit',
+          segmentIds,
+          events: newEvents,
+          fileIds: plans.map((pl) => pl.rec.id!),
+        } satisfies StoreMessage);
       }
       return plans.map(({ rec, status, keep, conflicts, p }) => ({
-        fileId: rec.id!, path: rec.path, status, events: p.h.length / 2, newEvents: keep.length, conflicts: conflicts.length, reason: rec.reason, format: rec.format,
+        fileId: rec.id!,
+        path: rec.path,
+        status,
+        events: p.h.length / 2,
+        newEvents: keep.length,
+        conflicts: conflicts.length,
+        reason: rec.reason,
+        format: rec.format,
       }));
     });
   }
@@ -364,7 +476,8 @@ export class StoreWriter {
     const useSource = !!(p.records && p.source && keep.length);
     const chunkRaw: (string[] | Uint32Array)[] = [];
     const chunkIdx: number[][] = [];
-    const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] = [];
+    const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] =
+      [];
     let rawChars = 0;
     let k = 0;
     for (const b of p.blocks) {
@@ -389,7 +502,11 @@ export class StoreWriter {
       }
       chunkIdx.push(idx);
     }
-    const sourceBlob = useSource ? (p.source instanceof Blob ? p.source : new Blob([p.source as Uint8Array<ArrayBuffer>])) : null;
+    const sourceBlob = useSource
+      ? p.source instanceof Blob
+        ? p.source
+        : new Blob([p.source as Uint8Array<ArrayBuffer>])
+      : null;
     return { record, p, rec, status, keep, conflicts, chunkRaw, chunkIdx, chunkIndex, rawChars, sourceBlob };
   }
 

@@ -56,7 +56,9 @@ export class StoreWrites {
   /** Removes every configuration document of these kinds and announces it. @returns how many were removed. */
   async removeConfigs(kinds: ConfigKind[]): Promise<number> {
     const set = new Set(kinds);
-    const n = await this.db().configs.filter((c) => set.has(c.kind)).delete();
+    const n = await this.db()
+      .configs.filter((c) => set.has(c.kind))
+      .delete();
     await this.announce({ type: 'configs', kinds: [...set], id: writeId() });
     return n;
   }
@@ -96,7 +98,11 @@ export class StoreWrites {
   async cancelPending(ids: number[], reason: string): Promise<number[]> {
     const db = this.db();
     const still = await db.transaction('rw', db.files, async () => {
-      const keys = (await db.files.where('id').anyOf(ids).filter((f) => f.status === 'pending').primaryKeys()) as number[];
+      const keys = (await db.files
+        .where('id')
+        .anyOf(ids)
+        .filter((f) => f.status === 'pending')
+        .primaryKeys()) as number[];
       await db.files.bulkUpdate(keys.map((key) => ({ key, changes: { status: 'cancelled' as FileStatus, reason } })));
       return keys;
     });

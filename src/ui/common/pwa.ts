@@ -29,7 +29,8 @@ export function startPwa(events: PwaEvents & { onActivatedElsewhere(): void }): 
       if (accepted) location.reload();
       else events.onActivatedElsewhere();
     },
-    onRegisterError: (err: unknown) => console.warn('KeyTrail: service worker not registered; the app will not work offline.', err),
+    onRegisterError: (err: unknown) =>
+      console.warn('KeyTrail: service worker not registered; the app will not work offline.', err),
   });
 }
 

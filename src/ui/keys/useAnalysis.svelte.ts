@@ -4,7 +4,11 @@ import { app } from '../state/app.svelte';
  * Loads an analysis result from the query worker and reloads it when the stored events change (at most once
  * every 2 s during an ingest). Use inside a component: `const keys = useAnalysis(() => app.query.keys())`.
  */
-export function useAnalysis<T>(load: () => Promise<T>): { readonly value: T | null; readonly loading: boolean; readonly ms: number } {
+export function useAnalysis<T>(load: () => Promise<T>): {
+  readonly value: T | null;
+  readonly loading: boolean;
+  readonly ms: number;
+} {
   let value = $state.raw<T | null>(null);
   let loading = $state(true);
   let ms = $state(0);
@@ -24,10 +28,13 @@ export function useAnalysis<T>(load: () => Promise<T>): { readonly value: T | nu
   $effect(() => {
     void app.indexVersion;
     if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      void run();
-    }, value === null ? 0 : Math.max(0, 2000 - (performance.now() - last)));
+    timer = setTimeout(
+      () => {
+        timer = null;
+        void run();
+      },
+      value === null ? 0 : Math.max(0, 2000 - (performance.now() - last)),
+    );
     return () => {
       if (timer) clearTimeout(timer);
       timer = null;

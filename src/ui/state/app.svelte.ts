@@ -3,7 +3,16 @@ import type { IngestTask, TaskProgress } from '../../lib/ingest/ingest-core';
 import type { InputFile } from '../../lib/ingest/gather';
 import { IngestPool, UPDATED_MESSAGE, type PoolEnd } from '../../lib/ingest/pool';
 import type { TaskOutcome } from '../../lib/ingest/worker';
-import { deleteStore, FINAL_STATUSES, openStore, STORE_CHANNEL, type FileRecord, type FileStatus, type KeyTrailDB, type StoreMessage } from '../../lib/store/db';
+import {
+  deleteStore,
+  FINAL_STATUSES,
+  openStore,
+  STORE_CHANNEL,
+  type FileRecord,
+  type FileStatus,
+  type KeyTrailDB,
+  type StoreMessage,
+} from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
 import { StoreWrites } from '../../lib/store/writes';
@@ -58,8 +67,16 @@ function wipeId(): string {
 
 function toRow(f: FileRecord): FileRow {
   return {
-    id: f.id!, path: f.path, status: f.status, size: f.size, events: f.events, newEvents: f.newEvents,
-    reason: f.reason, format: f.format, conflicts: f.conflicts, parentId: f.parentId,
+    id: f.id!,
+    path: f.path,
+    status: f.status,
+    size: f.size,
+    events: f.events,
+    newEvents: f.newEvents,
+    reason: f.reason,
+    format: f.format,
+    conflicts: f.conflicts,
+    parentId: f.parentId,
   };
 }
 
@@ -77,7 +94,15 @@ export class App {
   /** Distinct events stored. */
   eventCount = $state(0);
   /** Rows in the query index (equals eventCount once the index caught up). */
-  index = $state<IndexStatus>({ rows: 0, loading: true, fieldsLoaded: 0, fieldsTotal: 0, fieldsDeferred: false, minTime: NaN, maxTime: NaN });
+  index = $state<IndexStatus>({
+    rows: 0,
+    loading: true,
+    fieldsLoaded: 0,
+    fieldsTotal: 0,
+    fieldsDeferred: false,
+    minTime: NaN,
+    maxTime: NaN,
+  });
   /** Progress of the current run. */
   run = $state({ files: 0, filesDone: 0, bytes: 0, bytesDone: 0, eventsFound: 0, startedAt: 0, endedAt: 0 });
   /** A message for the user (errors, quota, skipped files). */
@@ -142,10 +167,18 @@ export class App {
   /** Loads stored file records, marks files left pending by a closed page as interrupted, starts the index. */
   async init(): Promise<void> {
     this.db = await openStore();
-    this.worker = new Worker(new URL('../../lib/query/worker.ts', import.meta.url), { type: 'module', name: 'keytrail-query' });
+    this.worker = new Worker(new URL('../../lib/query/worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'keytrail-query',
+    });
     this.worker.addEventListener('error', (ev) => {
       const crashed = ev instanceof ErrorEvent && ev.message;
-      this.message = { kind: 'error', text: crashed ? `The query worker stopped (${ev.message}): reload this tab.` : `${UPDATED_MESSAGE} (this tab's version of KeyTrail is no longer served).` };
+      this.message = {
+        kind: 'error',
+        text: crashed
+          ? `The query worker stopped (${ev.message}): reload this tab.`
+          : `${UPDATED_MESSAGE} (this tab's version of KeyTrail is no longer served).`,
+      };
     });
     this.query = Comlink.wrap<QueryWorkerApi>(this.worker);
     this.channel.onmessage = (ev: MessageEvent<StoreMessage>) => void this.onStoreMessage(ev.data);
@@ -157,14 +190,19 @@ export class App {
     );
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
-      await this.writes.interruptPending('the page was closed or reloaded before this file was stored; drop it again to finish');
+      await this.writes.interruptPending(
+        'the page was closed or reloaded before this file was stored; drop it again to finish',
+      );
     }
     const all = await this.db.files.toArray();
     this.files = all.map(toRow);
     this.reindex();
     await this.refreshCount();
     if (all.some((f) => f.status === 'interrupted')) {
-      this.message = { kind: 'info', text: `${all.filter((f) => f.status === 'interrupted').length} file(s) were interrupted by a reload; drop them again to finish.` };
+      this.message = {
+        kind: 'info',
+        text: `${all.filter((f) => f.status === 'interrupted').length} file(s) were interrupted by a reload; drop them again to finish.`,
+      };
     }
     void this.refreshStorage();
     this.index = await this.query.open();
@@ -299,29 +337,51 @@ export class App {
     this.ingest = 'running';
     this.cancelRequested = false;
     this.message = null;
-    this.run = { files: inputs.length, filesDone: 0, bytes: inputs.reduce((n, i) => n + i.file.size, 0), bytesDone: 0, eventsFound: 0, startedAt: performance.now(), endedAt: 0 };
+    this.run = {
+      files: inputs.length,
+      filesDone: 0,
+      bytes: inputs.reduce((n, i) => n + i.file.size, 0),
+      bytesDone: 0,
+      eventsFound: 0,
+      startedAt: performance.now(),
+      endedAt: 0,
+    };
     const wait = new AbortController();
     this.lockWait = wait;
     let granted = false;
     const waiting = setTimeout(() => {
-      if (!granted) this.message = { kind: 'info', text: 'Waiting for the ingest in another KeyTrail tab to finish (Cancel stops waiting).' };
+      if (!granted)
+        this.message = {
+          kind: 'info',
+          text: 'Waiting for the ingest in another KeyTrail tab to finish (Cancel stops waiting).',
+        };
     }, 300);
     let ran = false;
     try {
-      await withLock('keytrail-ingest', async () => {
-        granted = true;
-        clearTimeout(waiting);
-        if (this.lockWait === wait) this.lockWait = null;
-        if (this.message?.text.startsWith('Waiting for the ingest')) this.message = null;
-        await this.storeReady;
-        if (this.cancelRequested) throw new DOMException('cancelled', 'AbortError');
-        ran = await this.queueAndRun(inputs);
-      }, wait.signal);
+      await withLock(
+        'keytrail-ingest',
+        async () => {
+          granted = true;
+          clearTimeout(waiting);
+          if (this.lockWait === wait) this.lockWait = null;
+          if (this.message?.text.startsWith('Waiting for the ingest')) this.message = null;
+          await this.storeReady;
+          if (this.cancelRequested) throw new DOMException('cancelled', 'AbortError');
+          ran = await this.queueAndRun(inputs);
+        },
+        wait.signal,
+      );
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') {
-        this.message = { kind: 'info', text: 'Ingest cancelled before it started; drop the files again to ingest them.' };
+        this.message = {
+          kind: 'info',
+          text: 'Ingest cancelled before it started; drop the files again to ingest them.',
+        };
       } else {
-        this.message = { kind: 'error', text: `Ingest stopped with an error (${(err as Error)?.message ?? String(err)}). Stored files are kept; drop the others again to retry.` };
+        this.message = {
+          kind: 'error',
+          text: `Ingest stopped with an error (${(err as Error)?.message ?? String(err)}). Stored files are kept; drop the others again to retry.`,
+        };
       }
     } finally {
       clearTimeout(waiting);
@@ -342,7 +402,11 @@ export class App {
     const existing = new Map<string, FileRecord>();
     const keys = [...unique.keys()];
     for (let o = 0; o < keys.length; o += 5000) {
-      for (const f of await this.db.files.where('fingerprint').anyOf(keys.slice(o, o + 5000)).toArray()) existing.set(f.fingerprint, f);
+      for (const f of await this.db.files
+        .where('fingerprint')
+        .anyOf(keys.slice(o, o + 5000))
+        .toArray())
+        existing.set(f.fingerprint, f);
     }
     const tasks: IngestTask[] = [];
     const fresh: FileRecord[] = [];
@@ -355,14 +419,30 @@ export class App {
         continue;
       }
       if (prior) {
-        tasks.push({ fileId: prior.id!, path: i.path, source: i.file, size: i.file.size, lastModified: i.file.lastModified, fingerprint: key });
+        tasks.push({
+          fileId: prior.id!,
+          path: i.path,
+          source: i.file,
+          size: i.file.size,
+          lastModified: i.file.lastModified,
+          fingerprint: key,
+        });
         await this.writes.setFileStatus([prior.id!], 'pending');
         this.update(prior.id!, { status: 'pending', reason: undefined });
         continue;
       }
       fresh.push({
-        path: i.path, size: i.file.size, lastModified: i.file.lastModified, fingerprint: key, status: 'pending',
-        events: 0, newEvents: 0, skipped: 0, conflicts: 0, bytes: 0, s3: parseS3Path(i.path),
+        path: i.path,
+        size: i.file.size,
+        lastModified: i.file.lastModified,
+        fingerprint: key,
+        status: 'pending',
+        events: 0,
+        newEvents: 0,
+        skipped: 0,
+        conflicts: 0,
+        bytes: 0,
+        s3: parseS3Path(i.path),
       });
       freshInputs.push(i);
     }
@@ -373,7 +453,14 @@ export class App {
         const r = fresh[k];
         this.byId.set(id, rows.length);
         rows.push(toRow({ ...r, id }));
-        tasks.push({ fileId: id, path: r.path, source: freshInputs[k].file, size: r.size, lastModified: r.lastModified, fingerprint: r.fingerprint });
+        tasks.push({
+          fileId: id,
+          path: r.path,
+          source: freshInputs[k].file,
+          size: r.size,
+          lastModified: r.lastModified,
+          fingerprint: r.fingerprint,
+        });
       });
       this.files = rows;
     }
@@ -388,7 +475,15 @@ export class App {
   private async runTasks(tasks: IngestTask[]): Promise<void> {
     this.ingest = 'running';
     const bytes = tasks.reduce((s, t) => s + t.size, 0);
-    this.run = { files: tasks.length, filesDone: 0, bytes, bytesDone: 0, eventsFound: 0, startedAt: performance.now(), endedAt: 0 };
+    this.run = {
+      files: tasks.length,
+      filesDone: 0,
+      bytes,
+      bytesDone: 0,
+      eventsFound: 0,
+      startedAt: performance.now(),
+      endedAt: 0,
+    };
     this.bytesByTask.clear();
     this.pool ??= new IngestPool();
     const pool = this.pool;
@@ -414,7 +509,16 @@ export class App {
               this.bytesByTask.set(p.fileId, p.bytesRead);
               this.update(p.fileId, { bytesRead: p.bytesRead });
               for (const r of p.results) {
-                this.update(r.fileId, { path: r.path, status: r.status, events: r.events, newEvents: r.newEvents, reason: r.reason, conflicts: r.conflicts, format: r.format, ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}) });
+                this.update(r.fileId, {
+                  path: r.path,
+                  status: r.status,
+                  events: r.events,
+                  newEvents: r.newEvents,
+                  reason: r.reason,
+                  conflicts: r.conflicts,
+                  format: r.format,
+                  ...(r.fileId !== p.fileId ? { parentId: p.fileId } : {}),
+                });
                 if (r.fileId === p.fileId) final.add(r.fileId);
               }
               if (p.done) {
@@ -427,12 +531,21 @@ export class App {
             onTaskEnd: (task: IngestTask, outcome: TaskOutcome) => {
               this.run = { ...this.run, filesDone: this.run.filesDone + 1 };
               if (!outcome.ok) {
-                const status: FileStatus = outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
-                const reason = outcome.error === 'cancelled' ? 'cancelled before it was stored; drop it again to finish' : outcome.message;
+                const status: FileStatus =
+                  outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
+                const reason =
+                  outcome.error === 'cancelled'
+                    ? 'cancelled before it was stored; drop it again to finish'
+                    : outcome.message;
                 void this.writes.setFileStatus([task.fileId], status, reason).catch(() => undefined);
                 this.update(task.fileId, { status, reason });
               } else if (!final.has(task.fileId)) {
-                rowReads.push(this.db.files.get(task.fileId).then((f) => f && this.update(task.fileId, toRow(f)), () => undefined));
+                rowReads.push(
+                  this.db.files.get(task.fileId).then(
+                    (f) => f && this.update(task.fileId, toRow(f)),
+                    () => undefined,
+                  ),
+                );
               }
             },
           });
@@ -449,12 +562,18 @@ export class App {
     // Files not stored (cancel, quota, a worker that failed) go back to a retryable state.
     if (end.kind !== 'done') {
       const reason =
-        end.kind === 'quota' ? 'not stored: storage is full'
-        : end.kind === 'updated' ? 'not stored: KeyTrail was updated; reload this tab and drop it again'
-        : end.kind === 'failed' ? 'not stored: the ingest stopped with an error; drop it again to retry'
-        : 'cancelled before it was stored; drop it again to finish';
+        end.kind === 'quota'
+          ? 'not stored: storage is full'
+          : end.kind === 'updated'
+            ? 'not stored: KeyTrail was updated; reload this tab and drop it again'
+            : end.kind === 'failed'
+              ? 'not stored: the ingest stopped with an error; drop it again to retry'
+              : 'cancelled before it was stored; drop it again to finish';
       try {
-        const still = await this.writes.cancelPending(tasks.map((t) => t.fileId), reason);
+        const still = await this.writes.cancelPending(
+          tasks.map((t) => t.fileId),
+          reason,
+        );
         for (const id of still) this.update(id, { status: 'cancelled', reason });
       } catch {
         /* the store is being deleted (Delete all) */
@@ -465,13 +584,25 @@ export class App {
     await this.refreshCount();
     this.run = { ...this.run, endedAt: performance.now() };
     if (end.kind === 'quota') {
-      this.message = { kind: 'error', text: `Ingest stopped: ${end.message}. Free disk space or delete data; at least ${Math.ceil(end.needed / 1024 / 1024)} MiB more is needed for the next file.` };
+      this.message = {
+        kind: 'error',
+        text: `Ingest stopped: ${end.message}. Free disk space or delete data; at least ${Math.ceil(end.needed / 1024 / 1024)} MiB more is needed for the next file.`,
+      };
     } else if (end.kind === 'updated') {
-      this.message = { kind: 'error', text: `${end.message} (a worker script of this tab's version is no longer served). Stored files are kept; files not stored are marked cancelled: drop them again after the reload.` };
+      this.message = {
+        kind: 'error',
+        text: `${end.message} (a worker script of this tab's version is no longer served). Stored files are kept; files not stored are marked cancelled: drop them again after the reload.`,
+      };
     } else if (end.kind === 'failed') {
-      this.message = { kind: 'error', text: `Ingest stopped with an error (${end.message}). Stored files are kept; drop the others again to retry.` };
+      this.message = {
+        kind: 'error',
+        text: `Ingest stopped with an error (${end.message}). Stored files are kept; drop the others again to retry.`,
+      };
     } else if (end.kind === 'cancelled') {
-      this.message = { kind: 'info', text: 'Ingest cancelled. Files not yet stored are marked cancelled; drop them again to finish.' };
+      this.message = {
+        kind: 'info',
+        text: 'Ingest cancelled. Files not yet stored are marked cancelled; drop them again to finish.',
+      };
     }
     void this.query.ingesting(false);
     this.lastPhases = end.kind === 'failed' || end.kind === 'updated' ? [] : await pool.phases().catch(() => []);
@@ -533,7 +664,8 @@ export class App {
       this.storeReopened = null;
     }
     // every cache but the service worker's copy of the app itself (so it still opens offline)
-    if ('caches' in globalThis) for (const k of await caches.keys()) if (!k.startsWith('workbox-precache')) await caches.delete(k);
+    if ('caches' in globalThis)
+      for (const k of await caches.keys()) if (!k.startsWith('workbox-precache')) await caches.delete(k);
     this.forgetAll();
     this.ingest = 'idle';
     this.message = { kind: 'info', text: 'All data deleted.' };

@@ -34,8 +34,14 @@ describe('eventArray format', () => {
   });
 
   it('an empty array is valid JSON but not CloudTrail', () => {
-    expect(parseText('[]')).toEqual({ kind: 'not-cloudtrail', reason: 'valid JSON (event-array shape) but no CloudTrail events' });
-    expect(parseText('  [ ]  \n')).toEqual({ kind: 'not-cloudtrail', reason: 'valid JSON (event-array shape) but no CloudTrail events' });
+    expect(parseText('[]')).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'valid JSON (event-array shape) but no CloudTrail events',
+    });
+    expect(parseText('  [ ]  \n')).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'valid JSON (event-array shape) but no CloudTrail events',
+    });
   });
 
   it('an array of non-events is not CloudTrail, giving the first reason', () => {
@@ -45,7 +51,8 @@ describe('eventArray format', () => {
     });
     expect(parseText('[{"a":1}]')).toEqual({
       kind: 'not-cloudtrail',
-      reason: 'valid JSON (event-array shape) but no CloudTrail events: item 0: object has no string eventSource/eventName',
+      reason:
+        'valid JSON (event-array shape) but no CloudTrail events: item 0: object has no string eventSource/eventName',
     });
   });
 

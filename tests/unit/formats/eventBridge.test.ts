@@ -52,25 +52,47 @@ describe('eventBridge format', () => {
   // Developer Guide) are KMS service events, not `not-cloudtrail`
   const KEY = 'arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
   const kmsService = (detailType: string, id = '6a7e8feb-b491-4cf7-a9f1-bf3703467718') => ({
-    version: '0', id, 'detail-type': detailType, source: 'aws.kms', account: '111122223333', time: '2025-05-23T03:11:54Z',
-    region: 'us-west-2', resources: [KEY], detail: { 'key-id': '1234abcd-12ab-34cd-56ef-1234567890ab' },
+    version: '0',
+    id,
+    'detail-type': detailType,
+    source: 'aws.kms',
+    account: '111122223333',
+    time: '2025-05-23T03:11:54Z',
+    region: 'us-west-2',
+    resources: [KEY],
+    detail: { 'key-id': '1234abcd-12ab-34cd-56ef-1234567890ab' },
   });
 
   it('reads KMS CMK Deletion, KMS CMK Rotation and KMS Imported Key Material Expiration as KMS service events', () => {
-    for (const [dt, name] of [['KMS CMK Deletion', 'DeleteKey'], ['KMS CMK Rotation', 'RotateKey'], ['KMS Imported Key Material Expiration', 'DeleteExpiredKeyMaterial']]) {
+    for (const [dt, name] of [
+      ['KMS CMK Deletion', 'DeleteKey'],
+      ['KMS CMK Rotation', 'RotateKey'],
+      ['KMS Imported Key Material Expiration', 'DeleteExpiredKeyMaterial'],
+    ]) {
       const out = parseText(JSON.stringify(kmsService(dt), null, 2));
       expect(out.kind, dt).toBe('events');
       if (out.kind !== 'events') continue;
       expect(out.format).toBe('eventbridge');
       expect(out.events).toHaveLength(1);
       expect(out.events[0]).toMatchObject({
-        eventSource: 'kms.amazonaws.com', eventName: name, eventType: 'AwsServiceEvent', eventTime: '2025-05-23T03:11:54Z', awsRegion: 'us-west-2',
-        recipientAccountId: '111122223333', eventID: '6a7e8feb-b491-4cf7-a9f1-bf3703467718', resources: [{ ARN: KEY, type: 'AWS::KMS::Key' }],
-        requestParameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab' }, additionalEventData: { eventBridgeDetailType: dt },
+        eventSource: 'kms.amazonaws.com',
+        eventName: name,
+        eventType: 'AwsServiceEvent',
+        eventTime: '2025-05-23T03:11:54Z',
+        awsRegion: 'us-west-2',
+        recipientAccountId: '111122223333',
+        eventID: '6a7e8feb-b491-4cf7-a9f1-bf3703467718',
+        resources: [{ ARN: KEY, type: 'AWS::KMS::Key' }],
+        requestParameters: { keyId: '1234abcd-12ab-34cd-56ef-1234567890ab' },
+        additionalEventData: { eventBridgeDetailType: dt },
       });
     }
     // as JSON lines and in an array too
-    const lines = parseText([kmsService('KMS CMK Rotation', 'a'), kmsService('KMS CMK Deletion', 'b')].map((x) => JSON.stringify(x)).join('\n'));
+    const lines = parseText(
+      [kmsService('KMS CMK Rotation', 'a'), kmsService('KMS CMK Deletion', 'b')]
+        .map((x) => JSON.stringify(x))
+        .join('\n'),
+    );
     expect(lines.kind === 'events' && lines.events.map((e) => e.eventName)).toEqual(['RotateKey', 'DeleteKey']);
     const arr = parseText(JSON.stringify([kmsService('KMS CMK Deletion')]));
     expect(arr.kind === 'events' && arr.events.map((e) => e.eventName)).toEqual(['DeleteKey']);

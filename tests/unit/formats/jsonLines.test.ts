@@ -13,7 +13,9 @@ describe('JSON lines (via parseText)', () => {
 
   it('accepts events, envelopes and lookup items, CRLF endings and blank lines', () => {
     const [a, b, c] = kmsEvents(3);
-    const text = [JSON.stringify(a), '', JSON.stringify(envelope(b)), '   ', JSON.stringify(lookupItem(c)), ''].join('\r\n');
+    const text = [JSON.stringify(a), '', JSON.stringify(envelope(b)), '   ', JSON.stringify(lookupItem(c)), ''].join(
+      '\r\n',
+    );
     const out = parseText(text);
     expect(out.kind === 'events' && out.format).toBe('json-lines');
     expect(out.kind === 'events' && out.events).toEqual([a, b, c]);
@@ -38,7 +40,11 @@ describe('JSON lines (via parseText)', () => {
     const out = parseText(lines([kmsEvent(0), 1, 'null', {}, [], 'x', kmsEvent(1)]));
     expect(out.kind === 'events' && out.events).toHaveLength(2);
     expect(out.kind === 'events' && out.skipped).toBe(5);
-    expect(out.kind === 'events' && out.notes).toEqual(['line 2: not JSON', 'line 3: not JSON', 'line 4: object has no string eventSource/eventName']);
+    expect(out.kind === 'events' && out.notes).toEqual([
+      'line 2: not JSON',
+      'line 3: not JSON',
+      'line 4: object has no string eventSource/eventName',
+    ]);
   });
 
   it('reads CloudWatch Logs exports with a leading timestamp on each line', () => {
@@ -56,7 +62,11 @@ describe('JSON lines (via parseText)', () => {
   });
 
   it('timestamped lines mixed with a line that has no JSON', () => {
-    const text = ['2024-05-01T00:00:00Z ' + JSON.stringify(kmsEvent(0)), '2024-05-01T00:00:01Z (truncated)', '2024-05-01T00:00:02Z ' + JSON.stringify(kmsEvent(1))].join('\n');
+    const text = [
+      '2024-05-01T00:00:00Z ' + JSON.stringify(kmsEvent(0)),
+      '2024-05-01T00:00:01Z (truncated)',
+      '2024-05-01T00:00:02Z ' + JSON.stringify(kmsEvent(1)),
+    ].join('\n');
     const out = parseText(text);
     expect(out.kind === 'events' && out.events).toEqual([kmsEvent(0), kmsEvent(1)]);
     expect(out.kind === 'events' && out.notes).toEqual(['line 2: not JSON']);

@@ -52,12 +52,16 @@ describe('lookupEvents format', () => {
     const out = parseText(output([{ CloudTrailEvent: '[]' }]));
     expect(out).toEqual({
       kind: 'not-cloudtrail',
-      reason: 'valid JSON (lookup-events shape) but no CloudTrail events: item 0: CloudTrailEvent has no string eventSource/eventName',
+      reason:
+        'valid JSON (lookup-events shape) but no CloudTrail events: item 0: CloudTrailEvent has no string eventSource/eventName',
     });
   });
 
   it('an empty Events list is plain JSON with no events', () => {
-    expect(parseText('{"Events": []}')).toEqual({ kind: 'not-cloudtrail', reason: 'valid JSON (an object) but no CloudTrail events' });
+    expect(parseText('{"Events": []}')).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'valid JSON (an object) but no CloudTrail events',
+    });
   });
 
   it('extract throws FormatError naming Events when it is not an array', () => {
@@ -69,6 +73,8 @@ describe('lookupEvents format', () => {
     const e = kmsEvent(9);
     expect(unwrapLookupItem(lookupItem(e))).toEqual(e);
     expect(unwrapLookupItem(null)).toBe('item has no CloudTrailEvent string');
-    expect(unwrapLookupItem({ CloudTrailEvent: '"a string"' })).toBe('CloudTrailEvent has no string eventSource/eventName');
+    expect(unwrapLookupItem({ CloudTrailEvent: '"a string"' })).toBe(
+      'CloudTrailEvent has no string eventSource/eventName',
+    );
   });
 });

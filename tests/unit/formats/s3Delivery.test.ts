@@ -24,7 +24,16 @@ describe('s3Delivery format', () => {
   });
 
   it('skips records that are not events, counting all and noting the first three', () => {
-    const recs = [kmsEvent(0), null, { eventSource: 'kms.amazonaws.com' }, kmsEvent(1), [1], 7, { eventSource: 1, eventName: 'x' }, kmsEvent(2)];
+    const recs = [
+      kmsEvent(0),
+      null,
+      { eventSource: 'kms.amazonaws.com' },
+      kmsEvent(1),
+      [1],
+      7,
+      { eventSource: 1, eventName: 'x' },
+      kmsEvent(2),
+    ];
     const x = s3Delivery.extract({ Records: recs });
     expect(x.events.map((e) => e.eventID)).toEqual([kmsEvent(0).eventID, kmsEvent(1).eventID, kmsEvent(2).eventID]);
     expect(x.skipped).toBe(5);
@@ -80,7 +89,9 @@ describe('s3Delivery format', () => {
     const out = parseText('{"Records":[{"foo":1},{"bar":2}]}');
     expect(out.kind).toBe('not-cloudtrail');
     if (out.kind !== 'not-cloudtrail') return;
-    expect(out.reason).toBe('valid JSON (s3-delivery shape) but no CloudTrail events: item 0: record has no string eventSource/eventName');
+    expect(out.reason).toBe(
+      'valid JSON (s3-delivery shape) but no CloudTrail events: item 0: record has no string eventSource/eventName',
+    );
   });
 
   it('keeps unknown fields of each record', () => {

@@ -22,17 +22,28 @@ describe('singleEvent format', () => {
 
   it('a minimal event is enough', () => {
     const out = parseText('{"eventSource":"cloudhsm.amazonaws.com","eventName":"CreateHsm"}');
-    expect(out.kind === 'events' && out.events).toEqual([{ eventSource: 'cloudhsm.amazonaws.com', eventName: 'CreateHsm' }]);
+    expect(out.kind === 'events' && out.events).toEqual([
+      { eventSource: 'cloudhsm.amazonaws.com', eventName: 'CreateHsm' },
+    ]);
   });
 
   it('an object lacking eventName is valid JSON but not CloudTrail', () => {
     const e: Record<string, unknown> = { ...kmsEvent(1) };
     delete e.eventName;
-    expect(parseText(JSON.stringify(e))).toEqual({ kind: 'not-cloudtrail', reason: 'valid JSON (an object) but no CloudTrail events' });
+    expect(parseText(JSON.stringify(e))).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'valid JSON (an object) but no CloudTrail events',
+    });
   });
 
   it('scalars are valid JSON but not CloudTrail', () => {
-    expect(parseText('"eventSource"')).toEqual({ kind: 'not-cloudtrail', reason: 'not JSON (starts with "\\"eventSource")' });
-    expect(parseText('{"a":1}')).toEqual({ kind: 'not-cloudtrail', reason: 'valid JSON (an object) but no CloudTrail events' });
+    expect(parseText('"eventSource"')).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'not JSON (starts with "\\"eventSource")',
+    });
+    expect(parseText('{"a":1}')).toEqual({
+      kind: 'not-cloudtrail',
+      reason: 'valid JSON (an object) but no CloudTrail events',
+    });
   });
 });

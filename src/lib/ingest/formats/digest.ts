@@ -8,7 +8,12 @@ export type { DigestDocument } from '../../cloudtrail/digest';
  * Source: "CloudTrail digest file structure" (AWS CloudTrail User Guide).
  */
 export function isDigest(doc: unknown): doc is DigestDocument {
-  return isObject(doc) && typeof doc.digestStartTime === 'string' && typeof doc.digestEndTime === 'string' && Array.isArray(doc.logFiles);
+  return (
+    isObject(doc) &&
+    typeof doc.digestStartTime === 'string' &&
+    typeof doc.digestEndTime === 'string' &&
+    Array.isArray(doc.logFiles)
+  );
 }
 
 /** Digest files carry no events; they are recognised so they can be stored as digests. */

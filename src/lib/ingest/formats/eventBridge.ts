@@ -52,7 +52,9 @@ export function kmsEventBridgeEvent(v: unknown): CloudTrailEvent | null {
     responseElements: null,
     eventID: s(v.id),
     readOnly: false,
-    ...(arn ? { resources: [{ accountId: /:(\d{12}):/.exec(arn)?.[1] ?? account, type: 'AWS::KMS::Key', ARN: arn }] } : {}),
+    ...(arn
+      ? { resources: [{ accountId: /:(\d{12}):/.exec(arn)?.[1] ?? account, type: 'AWS::KMS::Key', ARN: arn }] }
+      : {}),
     eventType: 'AwsServiceEvent',
     managementEvent: true,
     recipientAccountId: account,
@@ -70,5 +72,9 @@ export function kmsEventBridgeEvent(v: unknown): CloudTrailEvent | null {
 export const eventBridge: InputFormat = {
   id: 'eventbridge',
   detect: (doc) => isEventBridgeEnvelope(doc) || kmsEventBridgeEvent(doc) !== null,
-  extract: (doc) => ({ events: [isEventBridgeEnvelope(doc) ? doc.detail : kmsEventBridgeEvent(doc)!], skipped: 0, notes: [] }),
+  extract: (doc) => ({
+    events: [isEventBridgeEnvelope(doc) ? doc.detail : kmsEventBridgeEvent(doc)!],
+    skipped: 0,
+    notes: [],
+  }),
 };

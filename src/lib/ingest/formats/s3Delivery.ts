@@ -10,7 +10,14 @@ export const s3Delivery: InputFormat = {
   detect: (doc) => isObject(doc) && 'Records' in doc,
   extract(doc) {
     const records = (doc as Record<string, unknown>).Records;
-    if (!Array.isArray(records)) throw new FormatError(`"Records" is ${records === null ? 'null' : typeof records}, not an array`);
-    return collect(records, (r) => (isEvent(r) ? r : isObject(r) ? 'record has no string eventSource/eventName' : `record is ${r === null ? 'null' : Array.isArray(r) ? 'an array' : typeof r}`));
+    if (!Array.isArray(records))
+      throw new FormatError(`"Records" is ${records === null ? 'null' : typeof records}, not an array`);
+    return collect(records, (r) =>
+      isEvent(r)
+        ? r
+        : isObject(r)
+          ? 'record has no string eventSource/eventName'
+          : `record is ${r === null ? 'null' : Array.isArray(r) ? 'an array' : typeof r}`,
+    );
   },
 };

@@ -11,7 +11,11 @@ import { isObject } from './types';
 export function trailConfigKind(doc: unknown): 'describe-trails' | 'get-event-selectors' | 'get-trail-status' | null {
   if (!isObject(doc)) return null;
   if (Array.isArray(doc.trailList)) return 'describe-trails';
-  if (typeof doc.TrailARN === 'string' && (Array.isArray(doc.EventSelectors) || Array.isArray(doc.AdvancedEventSelectors))) return 'get-event-selectors';
+  if (
+    typeof doc.TrailARN === 'string' &&
+    (Array.isArray(doc.EventSelectors) || Array.isArray(doc.AdvancedEventSelectors))
+  )
+    return 'get-event-selectors';
   if (typeof doc.IsLogging === 'boolean') return 'get-trail-status';
   return null;
 }
