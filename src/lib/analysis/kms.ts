@@ -502,6 +502,33 @@ export function policyKeepsOwnerAccess(policyJson: string, owner: string): boole
   );
 }
 
+/** A key's aggregate before any of its events is counted (state `Unknown`, no aliases, no calls). */
+function newKeyAgg(arn: string, keyId: string, account: string, region: string): KeyAgg {
+  return {
+    s: {
+      arn,
+      keyId,
+      account,
+      region,
+      aliases: [],
+      formerAliases: [],
+      firstSeen: Infinity,
+      lastSeen: -Infinity,
+      managementCalls: 0,
+      cryptoCalls: 0,
+      failures: 0,
+      principals: 0,
+      crossAccountPrincipals: 0,
+      state: 'Unknown',
+      findings: [],
+    },
+    principalSet: new Set(),
+    crossSet: new Set(),
+    lifecycle: [],
+    aliasSet: new Set(),
+  };
+}
+
 /**
  * Reconstructs every KMS key's lifecycle and use, the CloudHSM clusters, and the key findings from the index.
  * Management events are read through the field index (only those, a small share of a trail); cryptographic
@@ -639,29 +666,7 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
       i = keys.length;
       keyIndex.set(arn, i);
       const m = parseKmsKeyArn(arn);
-      keys.push({
-        s: {
-          arn,
-          keyId: m ? m.keyId : arn,
-          account: m ? m.account : '',
-          region: m ? m.region : '',
-          aliases: [],
-          formerAliases: [],
-          firstSeen: Infinity,
-          lastSeen: -Infinity,
-          managementCalls: 0,
-          cryptoCalls: 0,
-          failures: 0,
-          principals: 0,
-          crossAccountPrincipals: 0,
-          state: 'Unknown',
-          findings: [],
-        },
-        principalSet: new Set(),
-        crossSet: new Set(),
-        lifecycle: [],
-        aliasSet: new Set(),
-      });
+      keys.push(newKeyAgg(arn, m ? m.keyId : arn, m ? m.account : '', m ? m.region : ''));
     }
     return i;
   };
@@ -827,29 +832,7 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
 
   // events whose key stays unknown: counted in their rules under "unknown key" (never dropped), no state
   const UNKNOWN_KEY = -2;
-  const unknownAgg = (): KeyAgg => ({
-    s: {
-      arn: '',
-      keyId: '',
-      account: '',
-      region: '',
-      aliases: [],
-      formerAliases: [],
-      firstSeen: Infinity,
-      lastSeen: -Infinity,
-      managementCalls: 0,
-      cryptoCalls: 0,
-      failures: 0,
-      principals: 0,
-      crossAccountPrincipals: 0,
-      state: 'Unknown',
-      findings: [],
-    },
-    principalSet: new Set(),
-    crossSet: new Set(),
-    lifecycle: [],
-    aliasSet: new Set(),
-  });
+  const unknownAgg = (): KeyAgg => newKeyAgg('', '', '', '');
   /** Details per rule and key index (`rule|ki`), appended to the finding's description; severity per rule and key when raised above the rule's. */
   const notes = new Map<string, string[]>();
   const severityOf = new Map<string, Severity>();
