@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
  * `vite preview` (and so the Playwright tests) also sends it as a header, with what a meta tag cannot say
  * (frame-ancestors): a header covers the workers and the service worker too, a meta tag only the page.
  */
-const CSP = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(
+const CSP = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(
   readFileSync(new URL('./index.html', import.meta.url), 'utf8'),
 )![1];
 

@@ -137,7 +137,7 @@ test('the built HTML carries the CSP meta and the page cannot reach another orig
   baseURL,
 }) => {
   const html = readFileSync(join(DIST, 'index.html'), 'utf8');
-  const csp = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)?.[1] ?? '';
+  const csp = /http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html)?.[1] ?? '';
   expect(csp).toContain("connect-src 'self'");
   expect(csp).toContain("script-src 'self'");
   expect(csp).toContain("default-src 'self'");
