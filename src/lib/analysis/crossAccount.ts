@@ -203,39 +203,69 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
   const timeOf = new Map<number, number>();
   for (const c of calls) timeOf.set(c.row, c.time);
 
-  // ---- group the copies of cross-account calls
-  const ownerGuess = (c: CallRecord) =>
-    accountOf(c.resourceArn) ||
-    (c.recipientAccountId && c.recipientAccountId !== c.callerAccount ? c.recipientAccountId : '');
+  const { groups, loose } = groupBySharedEventID(calls);
+  pairByRequestID(groups, loose);
+  // (two copies with different sharedEventIDs are never joined)
+  const records = groups
+    .map((g) => crossAccountCall(g, loadedAccounts))
+    .filter((r): r is CrossAccountCall => r !== null);
+  records.sort((a, b) => a.time - b.time || a.rows[0] - b.rows[0]);
+
+  const tally = new Tally(loadedAccounts);
+  for (const c of calls) if (c.recipientAccountId && matrixSources.has(c.eventSource)) tally.recipient(c);
+  for (const L of logicalCalls(records, calls)) if (matrixSources.has(L.source)) tally.call(L);
+  const { matrix, accounts } = tally.result(timeOf);
+  return { records, matrix, accounts, findings: crossAccountFindings(records, timeOf) };
+}
+
+/** The guessed owner account of a call: its resource ARN's account, else a recipient other than the caller. */
+const ownerGuess = (c: CallRecord) =>
+  accountOf(c.resourceArn) ||
+  (c.recipientAccountId && c.recipientAccountId !== c.callerAccount ? c.recipientAccountId : '');
+
+/** The key pairing copies without sharedEventID: requestID + eventName + eventTime + caller ('' without requestID). */
+const fallbackKey = (c: CallRecord) =>
+  c.requestID ? `${c.requestID}|${c.eventName}|${c.time}|${c.callerAccount}` : '';
+
+/**
+ * Groups the copies of possible cross-account calls by `sharedEventID` (and caller account); copies without one
+ * are returned as `loose`. Calls by AWS services (no caller account) and calls on the caller's own account are
+ * left out.
+ */
+function groupBySharedEventID(calls: CallRecord[]): { groups: Group[]; loose: CallRecord[] } {
   const groups: Group[] = [];
   const byShared = new Map<string, Group>();
   const loose: CallRecord[] = [];
-  const crossRows = new Set<number>();
   for (const c of calls) {
     if (!c.callerAccount) continue;
     const o = ownerGuess(c);
     if (o && o === c.callerAccount) continue;
     if (!o && !c.sharedEventID) continue;
-    if (c.sharedEventID) {
-      const k = `${c.sharedEventID}|${c.callerAccount}`;
-      let g = byShared.get(k);
-      if (!g) {
-        byShared.set(
-          k,
-          (g = { caller: [], owner: [], owners: new Set(), callerAccount: c.callerAccount, pairedBy: 'sharedEventID' }),
-        );
-        groups.push(g);
-      }
-      if (o) g.owners.add(o);
-      (c.recipientAccountId && c.recipientAccountId !== c.callerAccount && (!o || c.recipientAccountId === o)
-        ? g.owner
-        : g.caller
-      ).push(c);
-    } else loose.push(c);
+    if (!c.sharedEventID) {
+      loose.push(c);
+      continue;
+    }
+    const k = `${c.sharedEventID}|${c.callerAccount}`;
+    let g = byShared.get(k);
+    if (!g) {
+      g = { caller: [], owner: [], owners: new Set(), callerAccount: c.callerAccount, pairedBy: 'sharedEventID' };
+      byShared.set(k, g);
+      groups.push(g);
+    }
+    if (o) g.owners.add(o);
+    (c.recipientAccountId && c.recipientAccountId !== c.callerAccount && (!o || c.recipientAccountId === o)
+      ? g.owner
+      : g.caller
+    ).push(c);
   }
-  // fallback: requestID + eventName + eventTime, for copies without sharedEventID and groups left with one side
-  const fallbackKey = (c: CallRecord) =>
-    c.requestID ? `${c.requestID}|${c.eventName}|${c.time}|${c.callerAccount}` : '';
+  return { groups, loose };
+}
+
+/**
+ * Fallback pairing: each loose copy joins a one-copy group with the same requestID + eventName + eventTime whose
+ * side it fills (`pairedBy: 'requestID'`), else starts a group of its own (appended to `groups`).
+ */
+function pairByRequestID(groups: Group[], loose: CallRecord[]): void {
   const single = new Map<string, Group>();
   for (const g of groups) {
     const one = g.caller.length + g.owner.length === 1 ? (g.caller[0] ?? g.owner[0]) : undefined;
@@ -259,64 +289,74 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     groups.push(ng);
     if (k) single.set(k, ng);
   }
-  // (two copies with different sharedEventIDs are never joined)
-  const records: CrossAccountCall[] = [];
-  for (const g of groups) {
-    if (!g.caller.length && !g.owner.length) continue;
-    const owner = [...g.owners].find(Boolean) ?? '';
-    if (!owner || owner === g.callerAccount) continue;
-    // a copy delivered to the owner's account is the owner's copy
-    const callerCopies = g.caller.filter((c) => c.recipientAccountId !== owner);
-    const ownerCopies = [...g.owner, ...g.caller.filter((c) => c.recipientAccountId === owner)];
-    const cc = callerCopies[0];
-    const oc = ownerCopies[0];
-    const ref = cc ?? oc;
-    let status: CrossAccountStatus;
-    if (cc && oc) status = 'paired';
-    else if (cc) status = isDenied(cc.errorCode) ? 'caller-only-denied' : 'caller-only-succeeded';
-    else status = 'owner-only';
-    const rows = [
-      ...(cc ? [cc.row] : []),
-      ...(oc ? [oc.row] : []),
-      ...callerCopies.slice(1).map((c) => c.row),
-      ...ownerCopies.slice(1).map((c) => c.row),
-    ];
-    for (const r of rows) crossRows.add(r);
-    const rec: CrossAccountCall = {
-      status,
-      callerAccount: g.callerAccount,
-      ownerAccount: owner,
-      eventSource: ref.eventSource,
-      eventName: ref.eventName,
-      time: ref.time,
-      rows,
-      sharedEventID: ref.sharedEventID || oc?.sharedEventID || '',
-      requestID: ref.requestID || oc?.requestID || '',
-      errorCode: ref.errorCode || oc?.errorCode || '',
-      principal: cc?.principal ?? oc.principal,
-      resourceArn: cc?.resourceArn || oc?.resourceArn || '',
-      awsRegion: ref.awsRegion,
-      callerAccountLoaded: loadedAccounts.has(g.callerAccount),
-      ownerAccountLoaded: loadedAccounts.has(owner),
-    };
-    if (cc) rec.callerRow = cc.row;
-    if (oc) rec.ownerRow = oc.row;
-    if (cc && oc) rec.pairedBy = g.pairedBy ?? 'requestID';
-    records.push(rec);
-  }
-  records.sort((a, b) => a.time - b.time || a.rows[0] - b.rows[0]);
+}
 
-  // ---- matrix and accounts over logical calls: cross-account records plus every other (single-copy) call
-  interface Logical {
-    caller: string;
-    owner: string;
-    arn: string;
-    time: number;
-    errorCode: string;
-    rows: number[];
-    status?: CrossAccountStatus;
-    source: string;
-  }
+/** The pairing cases, first match wins: which copies are loaded decides a call's status. */
+const PAIRING_CASES: {
+  when: (cc: CallRecord | undefined, oc: CallRecord | undefined) => boolean;
+  status: (cc: CallRecord | undefined) => CrossAccountStatus;
+}[] = [
+  { when: (cc, oc) => !!cc && !!oc, status: () => 'paired' },
+  { when: (cc) => !!cc, status: (cc) => (isDenied(cc!.errorCode) ? 'caller-only-denied' : 'caller-only-succeeded') },
+  { when: () => true, status: () => 'owner-only' },
+];
+
+/** One group's cross-account call, or null when it has no copy or no owner other than the caller. */
+function crossAccountCall(g: Group, loadedAccounts: Set<string>): CrossAccountCall | null {
+  if (!g.caller.length && !g.owner.length) return null;
+  const owner = [...g.owners].find(Boolean) ?? '';
+  if (!owner || owner === g.callerAccount) return null;
+  // a copy delivered to the owner's account is the owner's copy
+  const callerCopies = g.caller.filter((c) => c.recipientAccountId !== owner);
+  const ownerCopies = [...g.owner, ...g.caller.filter((c) => c.recipientAccountId === owner)];
+  const cc = callerCopies[0];
+  const oc = ownerCopies[0];
+  const ref = cc ?? oc;
+  const status = PAIRING_CASES.find((p) => p.when(cc, oc))!.status(cc);
+  const rows = [
+    ...(cc ? [cc.row] : []),
+    ...(oc ? [oc.row] : []),
+    ...callerCopies.slice(1).map((c) => c.row),
+    ...ownerCopies.slice(1).map((c) => c.row),
+  ];
+  const rec: CrossAccountCall = {
+    status,
+    callerAccount: g.callerAccount,
+    ownerAccount: owner,
+    eventSource: ref.eventSource,
+    eventName: ref.eventName,
+    time: ref.time,
+    rows,
+    sharedEventID: ref.sharedEventID || oc?.sharedEventID || '',
+    requestID: ref.requestID || oc?.requestID || '',
+    errorCode: ref.errorCode || oc?.errorCode || '',
+    principal: cc?.principal ?? oc.principal,
+    resourceArn: cc?.resourceArn || oc?.resourceArn || '',
+    awsRegion: ref.awsRegion,
+    callerAccountLoaded: loadedAccounts.has(g.callerAccount),
+    ownerAccountLoaded: loadedAccounts.has(owner),
+  };
+  if (cc) rec.callerRow = cc.row;
+  if (oc) rec.ownerRow = oc.row;
+  if (cc && oc) rec.pairedBy = g.pairedBy ?? 'requestID';
+  return rec;
+}
+
+/** A logical call (its copies counted once) as the matrix and the account list count it. */
+interface Logical {
+  caller: string;
+  owner: string;
+  arn: string;
+  time: number;
+  errorCode: string;
+  rows: number[];
+  status?: CrossAccountStatus;
+  source: string;
+}
+
+/** The logical calls: cross-account records plus every other (single-copy) call. */
+function logicalCalls(records: CrossAccountCall[], calls: CallRecord[]): Logical[] {
+  const crossRows = new Set(records.flatMap((r) => r.rows));
   const logical: Logical[] = records.map((r) => ({
     caller: r.callerAccount,
     owner: r.ownerAccount,
@@ -342,59 +382,60 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
       source: c.eventSource,
     });
   }
+  return logical;
+}
 
-  const cells = new Map<string, MatrixCell & { arnSet: Set<string> }>();
-  const acct = new Map<string, AccountSummary & { keySet: Set<string>; roleSet: Set<string> }>();
-  const getAcct = (a: string) => {
-    let s = acct.get(a);
+type AccountTally = AccountSummary & { keySet: Set<string>; roleSet: Set<string> };
+type CellTally = MatrixCell & { arnSet: Set<string> };
+
+/** Counts calls into the account-to-account matrix and the account list. */
+class Tally {
+  private cells = new Map<string, CellTally>();
+  private acct = new Map<string, AccountTally>();
+  constructor(private loadedAccounts: Set<string>) {}
+
+  private account(a: string, role: string, t: number): AccountTally {
+    let s = this.acct.get(a);
     if (!s) {
-      acct.set(
-        a,
-        (s = {
-          account: a,
-          logsLoaded: loadedAccounts.has(a),
-          external: !loadedAccounts.has(a),
-          roles: [],
-          asCaller: 0,
-          asRecipient: 0,
-          asKeyOwner: 0,
-          keysOwned: 0,
-          crossAccountOut: 0,
-          crossAccountIn: 0,
-          failures: 0,
-          first: Infinity,
-          last: -Infinity,
-          keySet: new Set(),
-          roleSet: new Set(),
-        }),
-      );
+      s = {
+        account: a,
+        logsLoaded: this.loadedAccounts.has(a),
+        external: !this.loadedAccounts.has(a),
+        roles: [],
+        asCaller: 0,
+        asRecipient: 0,
+        asKeyOwner: 0,
+        keysOwned: 0,
+        crossAccountOut: 0,
+        crossAccountIn: 0,
+        failures: 0,
+        first: Infinity,
+        last: -Infinity,
+        keySet: new Set(),
+        roleSet: new Set(),
+      };
+      this.acct.set(a, s);
     }
-    return s;
-  };
-  const seen = (s: AccountSummary, t: number) => {
+    s.roleSet.add(role);
     if (t < s.first) s.first = t;
     if (t > s.last) s.last = t;
-  };
-  for (const c of calls) {
-    if (!c.recipientAccountId || !matrixSources.has(c.eventSource)) continue;
-    const s = getAcct(c.recipientAccountId);
-    s.asRecipient++;
-    s.roleSet.add('recipient');
-    seen(s, c.time);
+    return s;
   }
-  for (const L of logical) {
-    if (!matrixSources.has(L.source)) continue;
+
+  /** An event delivered to `recipientAccountId`. */
+  recipient(c: CallRecord): void {
+    this.account(c.recipientAccountId, 'recipient', c.time).asRecipient++;
+  }
+
+  /** A logical call: its caller and owner accounts, and their matrix cell. */
+  call(L: Logical): void {
     const cross = L.caller !== L.owner;
     const failed = !!L.errorCode;
-    const caller = getAcct(L.caller);
+    const caller = this.account(L.caller, 'caller', L.time);
     caller.asCaller++;
-    caller.roleSet.add('caller');
-    seen(caller, L.time);
-    const owner = getAcct(L.owner);
+    const owner = this.account(L.owner, 'key-owner', L.time);
     owner.asKeyOwner++;
-    owner.roleSet.add('key-owner');
     if (L.arn) owner.keySet.add(L.arn);
-    seen(owner, L.time);
     if (failed) {
       caller.failures++;
       if (cross) owner.failures++;
@@ -403,34 +444,7 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
       caller.crossAccountOut++;
       owner.crossAccountIn++;
     }
-    const k = `${L.caller}|${L.owner}`;
-    let cell = cells.get(k);
-    if (!cell) {
-      const callerExternal = !loadedAccounts.has(L.caller);
-      const ownerExternal = !loadedAccounts.has(L.owner);
-      cells.set(
-        k,
-        (cell = {
-          callerAccount: L.caller,
-          ownerAccount: L.owner,
-          calls: 0,
-          keys: 0,
-          keyArns: [],
-          failures: 0,
-          denied: 0,
-          statuses: { paired: 0, 'caller-only-denied': 0, 'caller-only-succeeded': 0, 'owner-only': 0 },
-          crossAccount: cross,
-          external: callerExternal || ownerExternal,
-          callerExternal,
-          ownerExternal,
-          first: Infinity,
-          last: -Infinity,
-          rows: [],
-          query: `eventSource:kms.amazonaws.com userIdentity.accountId:${L.caller} key:/^arn:aws[a-z-]*:kms:[a-z0-9-]*:${L.owner}:/`,
-          arnSet: new Set(),
-        }),
-      );
-    }
+    const cell = this.cell(L.caller, L.owner, cross);
     cell.calls++;
     if (L.arn) cell.arnSet.add(L.arn);
     if (failed) cell.failures++;
@@ -440,21 +454,56 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     if (L.time > cell.last) cell.last = L.time;
     cell.rows.push(...L.rows);
   }
-  const matrix: MatrixCell[] = [...cells.values()].map(({ arnSet, ...c }) => ({
-    ...c,
-    keyArns: [...arnSet].sort(),
-    keys: arnSet.size,
-    rows: byTime(c.rows, timeOf),
-  }));
-  matrix.sort((a, b) => a.callerAccount.localeCompare(b.callerAccount) || a.ownerAccount.localeCompare(b.ownerAccount));
-  const accounts: AccountSummary[] = [...acct.values()].map(({ keySet, roleSet, ...s }) => ({
-    ...s,
-    keysOwned: keySet.size,
-    roles: (['caller', 'recipient', 'key-owner'] as const).filter((r) => roleSet.has(r)),
-  }));
-  accounts.sort((a, b) => Number(a.external) - Number(b.external) || a.account.localeCompare(b.account));
 
-  return { records, matrix, accounts, findings: crossAccountFindings(records, timeOf) };
+  private cell(caller: string, owner: string, cross: boolean): CellTally {
+    const k = `${caller}|${owner}`;
+    let cell = this.cells.get(k);
+    if (!cell) {
+      const callerExternal = !this.loadedAccounts.has(caller);
+      const ownerExternal = !this.loadedAccounts.has(owner);
+      cell = {
+        callerAccount: caller,
+        ownerAccount: owner,
+        calls: 0,
+        keys: 0,
+        keyArns: [],
+        failures: 0,
+        denied: 0,
+        statuses: { paired: 0, 'caller-only-denied': 0, 'caller-only-succeeded': 0, 'owner-only': 0 },
+        crossAccount: cross,
+        external: callerExternal || ownerExternal,
+        callerExternal,
+        ownerExternal,
+        first: Infinity,
+        last: -Infinity,
+        rows: [],
+        query: `eventSource:kms.amazonaws.com userIdentity.accountId:${caller} key:/^arn:aws[a-z-]*:kms:[a-z0-9-]*:${owner}:/`,
+        arnSet: new Set(),
+      };
+      this.cells.set(k, cell);
+    }
+    return cell;
+  }
+
+  /** The matrix (caller, then owner order) and the accounts (loaded first, then by account). */
+  result(timeOf: Map<number, number>): { matrix: MatrixCell[]; accounts: AccountSummary[] } {
+    const matrix: MatrixCell[] = [...this.cells.values()].map(({ arnSet, ...c }) => ({
+      ...c,
+      keyArns: [...arnSet].sort(),
+      keys: arnSet.size,
+      rows: byTime(c.rows, timeOf),
+    }));
+    matrix.sort(
+      (a, b) => a.callerAccount.localeCompare(b.callerAccount) || a.ownerAccount.localeCompare(b.ownerAccount),
+    );
+    const accounts: AccountSummary[] = [...this.acct.values()].map(({ keySet, roleSet, ...s }) => ({
+      ...s,
+      keysOwned: keySet.size,
+      roles: (['caller', 'recipient', 'key-owner'] as const).filter((r) => roleSet.has(r)),
+    }));
+    accounts.sort((a, b) => Number(a.external) - Number(b.external) || a.account.localeCompare(b.account));
+    return { matrix, accounts };
+  }
 }
 
 function fmt(t: number): string {

@@ -546,28 +546,89 @@ export async function validate(
   keys: PublicKey[],
   opts: ValidateOptions = {},
 ): Promise<IntegrityReport> {
-  const subtle = opts.subtle ?? globalThis.crypto?.subtle;
-  const keyProblems: string[] = [];
+  const ctx = newValidation(logs, digests, keys, opts);
+  for (const step of VALIDATION_STEPS) await step(ctx);
+  const { trails, totals, files, missing, keyProblems } = ctx;
+  return { trails: [...trails.values()], totals, files, missing, findings: integrityFindings(ctx), keyProblems };
+}
 
-  // --- trails and digests
-  const states: DigestState[] = digests.map((d) => {
-    const info = digestInfo(d);
-    const id = keyTail(d.digest.digestS3Object || d.s3Key || d.path);
-    return {
-      d,
-      id,
-      info,
-      label: `${info.account}/${info.region}/${info.trail}`,
-      start: isoTime(d.digest.digestStartTime),
-      end: isoTime(d.digest.digestEndTime),
-      prevId: d.digest.previousDigestS3Object ? keyTail(d.digest.previousDigestS3Object) : null,
-      next: null,
-      chain: 'start',
-      signature: 'not-checkable',
-      sigDetail: '',
-      contentMatchesNext: null,
-    };
-  });
+/** One log file entry of a loaded digest. */
+interface Listing {
+  s: DigestState;
+  entry: DigestDocument['logFiles'][number];
+}
+
+/** The state one `validate` call shares between its steps. */
+interface Validation {
+  keys: PublicKey[];
+  opts: ValidateOptions;
+  subtle: SubtleCrypto;
+  keyProblems: string[];
+  states: DigestState[];
+  byId: Map<string, DigestState>;
+  trails: Map<string, TrailIntegrity>;
+  logInfos: LogInfo[];
+  logsByName: Map<string, LogInfo[]>;
+  /** `account|region|day` of every loaded log file. */
+  loadedDays: Set<string>;
+  /** Every log file entry of every loaded digest, by file name. */
+  listings: Map<string, Listing[]>;
+  files: IntegrityFileResult[];
+  missing: MissingLogFile[];
+  changedFiles: LogInfo[];
+  unlistedInWindow: { l: LogInfo; s: DigestState }[];
+  uncoveredByAcctRegion: Map<string, LogInfo[]>;
+  gapDigests: { s: DigestState }[];
+  restarts: { s: DigestState; before: DigestState }[];
+  totals: IntegrityReport['totals'];
+}
+
+/** Appends `v` to the list of `m` under `k`. */
+function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const a = m.get(k);
+  if (a) a.push(v);
+  else m.set(k, [v]);
+}
+
+function digestState(d: LoadedDigest): DigestState {
+  const info = digestInfo(d);
+  return {
+    d,
+    id: keyTail(d.digest.digestS3Object || d.s3Key || d.path),
+    info,
+    label: `${info.account}/${info.region}/${info.trail}`,
+    start: isoTime(d.digest.digestStartTime),
+    end: isoTime(d.digest.digestEndTime),
+    prevId: d.digest.previousDigestS3Object ? keyTail(d.digest.previousDigestS3Object) : null,
+    next: null,
+    chain: 'start',
+    signature: 'not-checkable',
+    sigDetail: '',
+    contentMatchesNext: null,
+  };
+}
+
+function logInfo(f: LoadedLogFile): LogInfo {
+  const p = parseS3Path(f.s3Key || f.path);
+  const time = p.deliveryTime ?? NaN;
+  return {
+    f,
+    name: logName(f.s3Key || f.path),
+    account: p.account ?? '',
+    region: p.region ?? '',
+    time,
+    day: logDay(f.s3Key || f.path, time),
+  };
+}
+
+/** The digest states (linked to their next digest), the log files, and the digests' listings. */
+function newValidation(
+  logs: LoadedLogFile[],
+  digests: LoadedDigest[],
+  keys: PublicKey[],
+  opts: ValidateOptions,
+): Validation {
+  const states = digests.map(digestState);
   const byId = new Map<string, DigestState>();
   for (const s of states) if (!byId.has(s.id)) byId.set(s.id, s);
   for (const s of states) {
@@ -575,170 +636,179 @@ export async function validate(
     const p = byId.get(s.prevId);
     if (p && !p.next) p.next = s;
   }
-
-  const trails = new Map<string, TrailIntegrity>();
-  const trailOf = (account: string, region: string, trail: string | null, info?: DigestInfo): TrailIntegrity => {
-    const label = `${account}/${region}/${trail ?? '(no digest)'}`;
-    let t = trails.get(label);
-    if (!t) {
-      t = {
-        label,
-        account,
-        region,
-        trail,
-        homeRegion: info?.homeRegion,
-        orgId: info?.orgId,
-        digests: 0,
-        verified: 0,
-        changed: 0,
-        missing: 0,
-        missingLikelyDeleted: 0,
-        notCovered: 0,
-        notCoveredInWindow: 0,
-        chainGaps: 0,
-        signaturesValid: 0,
-        signaturesInvalid: 0,
-        signaturesNotCheckable: 0,
-        from: NaN,
-        to: NaN,
-      };
-      trails.set(label, t);
-    }
-    return t;
-  };
+  const logInfos = logs.map(logInfo);
+  const logsByName = new Map<string, LogInfo[]>();
+  for (const l of logInfos) pushTo(logsByName, l.name, l);
+  const listings = new Map<string, Listing[]>();
   for (const s of states) {
-    const t = trailOf(s.info.account, s.info.region, s.info.trail, s.info);
+    for (const entry of Array.isArray(s.d.digest.logFiles) ? s.d.digest.logFiles : []) {
+      if (!entry || typeof entry.s3Object !== 'string') continue;
+      pushTo(listings, logName(entry.s3Object), { s, entry });
+    }
+  }
+  return {
+    keys,
+    opts,
+    subtle: opts.subtle ?? globalThis.crypto?.subtle,
+    keyProblems: [],
+    states,
+    byId,
+    trails: new Map(),
+    logInfos,
+    logsByName,
+    loadedDays: new Set(logInfos.map((l) => `${l.account}|${l.region}|${l.day}`)),
+    listings,
+    files: [],
+    missing: [],
+    changedFiles: [],
+    unlistedInWindow: [],
+    uncoveredByAcctRegion: new Map(),
+    gapDigests: [],
+    restarts: [],
+    totals: {
+      verified: 0,
+      changed: 0,
+      missing: 0,
+      missingLikelyDeleted: 0,
+      notCovered: 0,
+      digests: states.length,
+      signaturesValid: 0,
+      signaturesInvalid: 0,
+      signaturesNotCheckable: 0,
+      chainGaps: 0,
+    },
+  };
+}
+
+/** The trail `account/region/trail` of the report, created empty on first use. */
+function trailOf(
+  v: Validation,
+  account: string,
+  region: string,
+  trail: string | null,
+  info?: DigestInfo,
+): TrailIntegrity {
+  const label = `${account}/${region}/${trail ?? '(no digest)'}`;
+  let t = v.trails.get(label);
+  if (!t) {
+    t = {
+      label,
+      account,
+      region,
+      trail,
+      homeRegion: info?.homeRegion,
+      orgId: info?.orgId,
+      digests: 0,
+      verified: 0,
+      changed: 0,
+      missing: 0,
+      missingLikelyDeleted: 0,
+      notCovered: 0,
+      notCoveredInWindow: 0,
+      chainGaps: 0,
+      signaturesValid: 0,
+      signaturesInvalid: 0,
+      signaturesNotCheckable: 0,
+      from: NaN,
+      to: NaN,
+    };
+    v.trails.set(label, t);
+  }
+  return t;
+}
+
+/** Step: one trail per digest trail, with its digest count and time range. */
+function countTrails(v: Validation): void {
+  for (const s of v.states) {
+    const t = trailOf(v, s.info.account, s.info.region, s.info.trail, s.info);
     t.digests++;
     if (Number.isFinite(s.start) && !(t.from <= s.start)) t.from = s.start;
     if (Number.isFinite(s.end) && !(t.to >= s.end)) t.to = s.end;
   }
+}
 
-  // --- log files
-  const logInfos: LogInfo[] = logs.map((f) => {
-    const p = parseS3Path(f.s3Key || f.path);
-    const time = p.deliveryTime ?? NaN;
-    return {
-      f,
-      name: logName(f.s3Key || f.path),
-      account: p.account ?? '',
-      region: p.region ?? '',
-      time,
-      day: logDay(f.s3Key || f.path, time),
-    };
-  });
-  const logsByName = new Map<string, LogInfo[]>();
-  for (const l of logInfos) {
-    const a = logsByName.get(l.name);
-    if (a) a.push(l);
-    else logsByName.set(l.name, [l]);
-  }
-  const loadedDays = new Set(logInfos.map((l) => `${l.account}|${l.region}|${l.day}`));
-
-  // --- listings: every log file entry of every loaded digest, by file name
-  const listings = new Map<string, { s: DigestState; entry: DigestDocument['logFiles'][number] }[]>();
-  for (const s of states) {
-    for (const entry of Array.isArray(s.d.digest.logFiles) ? s.d.digest.logFiles : []) {
-      if (!entry || typeof entry.s3Object !== 'string') continue;
-      const name = logName(entry.s3Object);
-      const a = listings.get(name);
-      if (a) a.push({ s, entry });
-      else listings.set(name, [{ s, entry }]);
-    }
-  }
-
-  const files: IntegrityFileResult[] = [];
-  const missing: MissingLogFile[] = [];
-  const changedFiles: LogInfo[] = [];
-  const unlistedInWindow: { l: LogInfo; s: DigestState }[] = [];
-  const totals = {
-    verified: 0,
-    changed: 0,
-    missing: 0,
-    missingLikelyDeleted: 0,
-    notCovered: 0,
-    digests: states.length,
-    signaturesValid: 0,
-    signaturesInvalid: 0,
-    signaturesNotCheckable: 0,
-    chainGaps: 0,
-  };
-
-  for (const [name, list] of listings) {
+/** Step: every listed log file is missing, or each loaded copy of it is checked against the listed hashes. */
+function checkListedLogFiles(v: Validation): void {
+  for (const [name, list] of v.listings) {
     const first = list[0];
-    const t = trailOf(first.s.info.account, first.s.info.region, first.s.info.trail);
-    const copies = logsByName.get(name);
-    if (!copies) {
-      const p = parseS3Path(first.entry.s3Object!);
-      const day = logDay(first.entry.s3Object!, p.deliveryTime);
-      const account = p.account ?? first.s.info.account;
-      const region = p.region ?? first.s.info.region;
-      const likely = loadedDays.has(`${account}|${region}|${day}`) ? 'deleted' : 'not-loaded';
-      missing.push({
-        s3Object: first.entry.s3Object!,
-        digestPath: first.s.d.path,
-        trail: t.label,
-        likely,
-        deliveryTime: p.deliveryTime ?? NaN,
-      });
-      t.missing++;
-      totals.missing++;
-      if (likely === 'deleted') {
-        t.missingLikelyDeleted++;
-        totals.missingLikelyDeleted++;
-      }
-      continue;
-    }
-    const hashes = list
-      .filter((x) => !x.entry.hashAlgorithm || /^sha-?256$/i.test(x.entry.hashAlgorithm))
-      .map((x) => (typeof x.entry.hashValue === 'string' ? x.entry.hashValue.trim().toLowerCase() : ''))
-      .filter(Boolean);
-    let anyChanged = false;
-    let allVerified = true;
-    for (const c of copies) {
-      const h = c.f.sha256.trim().toLowerCase();
-      let status: LogFileStatus;
-      let detail: string;
-      if (!h || !hashes.length) {
-        status = 'unhashed';
-        detail = !h
-          ? "the file's SHA-256 is unknown"
-          : `the digest records no SHA-256 hash (${list.map((x) => x.entry.hashAlgorithm).join(', ')})`;
-        allVerified = false;
-      } else if (hashes.includes(h)) {
-        status = 'verified';
-        detail = `SHA-256 matches ${first.s.d.path}`;
-      } else {
-        status = 'changed';
-        detail = `SHA-256 ${h} differs from ${hashes[0]} recorded in ${first.s.d.path}`;
-        anyChanged = true;
-        allVerified = false;
-        changedFiles.push(c);
-      }
-      files.push({ kind: 'log', path: c.f.path, fileId: c.f.fileId, status, detail, trail: t.label });
-    }
-    if (anyChanged) {
-      t.changed++;
-      totals.changed++;
-    } else if (allVerified) {
-      t.verified++;
-      totals.verified++;
-    }
+    const t = trailOf(v, first.s.info.account, first.s.info.region, first.s.info.trail);
+    const copies = v.logsByName.get(name);
+    if (copies) checkLogFileHashes(v, t, list, copies);
+    else recordMissingLogFile(v, t, first);
   }
+}
 
-  // log files no loaded digest lists
-  const statesByAcctRegion = new Map<string, DigestState[]>();
-  for (const s of states) {
-    const k = `${s.info.account}|${s.info.region}`;
-    const a = statesByAcctRegion.get(k);
-    if (a) a.push(s);
-    else statesByAcctRegion.set(k, [s]);
+/** A listed log file that is not loaded: `deleted` when its account, Region and day folder was loaded. */
+function recordMissingLogFile(v: Validation, t: TrailIntegrity, first: Listing): void {
+  const p = parseS3Path(first.entry.s3Object!);
+  const day = logDay(first.entry.s3Object!, p.deliveryTime);
+  const account = p.account ?? first.s.info.account;
+  const region = p.region ?? first.s.info.region;
+  const likely = v.loadedDays.has(`${account}|${region}|${day}`) ? 'deleted' : 'not-loaded';
+  v.missing.push({
+    s3Object: first.entry.s3Object!,
+    digestPath: first.s.d.path,
+    trail: t.label,
+    likely,
+    deliveryTime: p.deliveryTime ?? NaN,
+  });
+  t.missing++;
+  v.totals.missing++;
+  if (likely === 'deleted') {
+    t.missingLikelyDeleted++;
+    v.totals.missingLikelyDeleted++;
   }
-  const uncoveredByAcctRegion = new Map<string, LogInfo[]>();
-  for (const l of logInfos) {
-    if (listings.has(l.name)) continue;
-    totals.notCovered++;
+}
+
+/** The loaded copies of a listed log file against the SHA-256 hashes its listings record. */
+function checkLogFileHashes(v: Validation, t: TrailIntegrity, list: Listing[], copies: LogInfo[]): void {
+  const first = list[0];
+  const hashes = list
+    .filter((x) => !x.entry.hashAlgorithm || /^sha-?256$/i.test(x.entry.hashAlgorithm))
+    .map((x) => (typeof x.entry.hashValue === 'string' ? x.entry.hashValue.trim().toLowerCase() : ''))
+    .filter(Boolean);
+  let anyChanged = false;
+  let allVerified = true;
+  for (const c of copies) {
+    const h = c.f.sha256.trim().toLowerCase();
+    let status: LogFileStatus;
+    let detail: string;
+    if (!h || !hashes.length) {
+      status = 'unhashed';
+      detail = !h
+        ? "the file's SHA-256 is unknown"
+        : `the digest records no SHA-256 hash (${list.map((x) => x.entry.hashAlgorithm).join(', ')})`;
+      allVerified = false;
+    } else if (hashes.includes(h)) {
+      status = 'verified';
+      detail = `SHA-256 matches ${first.s.d.path}`;
+    } else {
+      status = 'changed';
+      detail = `SHA-256 ${h} differs from ${hashes[0]} recorded in ${first.s.d.path}`;
+      anyChanged = true;
+      allVerified = false;
+      v.changedFiles.push(c);
+    }
+    v.files.push({ kind: 'log', path: c.f.path, fileId: c.f.fileId, status, detail, trail: t.label });
+  }
+  if (anyChanged) {
+    t.changed++;
+    v.totals.changed++;
+  } else if (allVerified) {
+    t.verified++;
+    v.totals.verified++;
+  }
+}
+
+/** Step: log files no loaded digest lists (`not-covered`), and those inside a digest's window. */
+function checkUncoveredLogFiles(v: Validation): void {
+  const statesByAcctRegion = new Map<string, DigestState[]>();
+  for (const s of v.states) pushTo(statesByAcctRegion, `${s.info.account}|${s.info.region}`, s);
+  for (const l of v.logInfos) {
+    if (v.listings.has(l.name)) continue;
+    v.totals.notCovered++;
     const k = `${l.account}|${l.region}`;
-    (uncoveredByAcctRegion.get(k) ?? uncoveredByAcctRegion.set(k, []).get(k)!).push(l);
+    pushTo(v.uncoveredByAcctRegion, k, l);
     const ds = statesByAcctRegion.get(k) ?? [];
     const inside = ds.find(
       (s) =>
@@ -748,14 +818,14 @@ export async function validate(
         l.time + 60_000 <= s.end - WINDOW_MARGIN,
     );
     const trailsHere = ds.length
-      ? [...new Set(ds.map((s) => s.label))].map((lab) => trails.get(lab)!)
-      : [trailOf(l.account, l.region, null)];
+      ? [...new Set(ds.map((s) => s.label))].map((lab) => v.trails.get(lab)!)
+      : [trailOf(v, l.account, l.region, null)];
     for (const t of trailsHere) {
       t.notCovered++;
       if (inside) t.notCoveredInWindow++;
     }
-    if (inside) unlistedInWindow.push({ l, s: inside });
-    files.push({
+    if (inside) v.unlistedInWindow.push({ l, s: inside });
+    v.files.push({
       kind: 'log',
       path: l.f.path,
       fileId: l.f.fileId,
@@ -768,27 +838,23 @@ export async function validate(
           : 'no digest of its account and Region was loaded',
     });
   }
+}
 
-  // --- chain
+/** Step: each digest's place in its trail's chain (start, linked, before-range, gap, backfill). */
+function checkChain(v: Validation): void {
   const byTrail = new Map<string, DigestState[]>();
-  for (const s of states) {
-    const a = byTrail.get(s.label);
-    if (a) a.push(s);
-    else byTrail.set(s.label, [s]);
-  }
-  const gapDigests: { s: DigestState }[] = [];
-  const restarts: { s: DigestState; before: DigestState }[] = [];
+  for (const s of v.states) pushTo(byTrail, s.label, s);
   for (const [label, list] of byTrail) {
     const chainList = list.filter((s) => !s.info.backfill).sort((a, b) => a.end - b.end || a.start - b.start);
     for (const s of list) if (s.info.backfill) s.chain = 'backfill';
-    const uncovered = uncoveredByAcctRegion.get(`${list[0].info.account}|${list[0].info.region}`) ?? [];
+    const uncovered = v.uncoveredByAcctRegion.get(`${list[0].info.account}|${list[0].info.region}`) ?? [];
     chainList.forEach((s, i) => {
       if (!s.prevId) {
         s.chain = 'start';
-        if (i > 0) restarts.push({ s, before: chainList[i - 1] });
+        if (i > 0) v.restarts.push({ s, before: chainList[i - 1] });
         return;
       }
-      if (byId.has(s.prevId)) {
+      if (v.byId.has(s.prevId)) {
         s.chain = 'linked';
         return;
       }
@@ -798,23 +864,34 @@ export async function validate(
         return;
       }
       s.chain = 'gap';
-      gapDigests.push({ s });
-      trails.get(label)!.chainGaps++;
-      totals.chainGaps++;
+      v.gapDigests.push({ s });
+      v.trails.get(label)!.chainGaps++;
+      v.totals.chainGaps++;
     });
   }
+}
 
-  // content hash recorded by the next digest
-  for (const s of states) {
+/** Step: each digest's SHA-256 against the `previousDigestHashValue` the next digest records. */
+function checkNextDigestHash(v: Validation): void {
+  for (const s of v.states) {
     if (!s.next) continue;
     const recorded = s.next.d.digest.previousDigestHashValue;
     const algo = s.next.d.digest.previousDigestHashAlgorithm;
     if (typeof recorded !== 'string' || !s.d.sha256 || (algo && !/^sha-?256$/i.test(algo))) continue;
     s.contentMatchesNext = recorded.trim().toLowerCase() === s.d.sha256.trim().toLowerCase();
   }
+}
 
-  // --- signatures
-  const keyIndex = new Map<string, { der: Uint8Array; key: PublicKey; crypto?: CryptoKey | null }>();
+/** A supplied public key, its CryptoKey once imported (`null`: import failed). */
+interface KeyEntry {
+  der: Uint8Array;
+  key: PublicKey;
+  crypto?: CryptoKey | null;
+}
+
+/** The supplied public keys by MD5 fingerprint (of both DER forms); their problems into `keyProblems`. */
+function indexKeys(keys: PublicKey[], keyProblems: string[]): Map<string, KeyEntry> {
+  const keyIndex = new Map<string, KeyEntry>();
   for (const k of keys) {
     let der: Uint8Array;
     try {
@@ -840,96 +917,122 @@ export async function validate(
     const entry = { der, key: k };
     for (const p of prints) if (!keyIndex.has(p)) keyIndex.set(p, entry);
   }
-  const importKey = async (e: {
-    der: Uint8Array;
-    crypto?: CryptoKey | null;
-    key: PublicKey;
-  }): Promise<CryptoKey | null> => {
-    if (e.crypto !== undefined) return e.crypto;
-    try {
-      e.crypto = await subtle.importKey(
-        'spki',
-        toSpki(e.der) as Uint8Array<ArrayBuffer>,
-        { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-        false,
-        ['verify'],
-      );
-    } catch (err) {
-      e.crypto = null;
-      keyProblems.push(`public key ${e.key.fingerprint}: cannot be imported (${(err as Error).message})`);
-    }
-    return e.crypto;
-  };
-  const signatureOf = (s: DigestState): string | null => {
-    const own =
-      opts.signatures?.[s.id] ?? (s.d.digest.digestS3Object ? opts.signatures?.[s.d.digest.digestS3Object] : undefined);
-    if (typeof own === 'string' && own) return own;
-    const n = s.next?.d.digest.previousDigestSignature;
-    return typeof n === 'string' && n ? n : null;
-  };
-  const enc = new TextEncoder();
-  for (const s of states) {
-    const d = s.d.digest;
-    const sigHex = signatureOf(s);
-    if (!sigHex) {
-      s.signature = 'not-checkable';
-      s.sigDetail =
-        "no signature available: the next digest file was not loaded (a digest's own signature is in its S3 metadata, lost in local copies)";
-    } else if (!keys.length) {
-      s.signature = 'no-keys';
-      s.sigDetail = 'no CloudTrail public keys supplied';
-    } else if (d.digestSignatureAlgorithm && d.digestSignatureAlgorithm !== 'SHA256withRSA') {
-      s.signature = 'unsupported';
-      s.sigDetail = `signature algorithm ${d.digestSignatureAlgorithm} is not SHA256withRSA`;
-    } else if (!d.digestEndTime || !d.digestS3Bucket || !d.digestS3Object || !s.d.sha256) {
-      s.signature = 'unsupported';
-      s.sigDetail =
-        "digestEndTime, digestS3Bucket, digestS3Object or the file's SHA-256 is missing: the signing string cannot be built";
-    } else {
-      const fp = (d.digestPublicKeyFingerprint ?? '').trim().toLowerCase();
-      const entry = keyIndex.get(fp);
-      const ck = entry ? await importKey(entry) : null;
-      const sig = hexToBytes(sigHex);
-      if (!ck) {
-        s.signature = 'key-not-found';
-        s.sigDetail = entry
-          ? `the public key ${fp} could not be imported`
-          : `no supplied public key has fingerprint ${fp || '(none)'}`;
-      } else if (!sig || !sig.length) {
-        s.signature = 'invalid';
-        s.sigDetail = 'the signature is not hexadecimal';
-      } else {
-        let ok: boolean;
-        try {
-          ok = await subtle.verify(
-            'RSASSA-PKCS1-v1_5',
-            ck,
-            sig as Uint8Array<ArrayBuffer>,
-            enc.encode(signingString(d, s.d.sha256)),
-          );
-        } catch {
-          ok = false;
-        }
-        s.signature = ok ? 'valid' : 'invalid';
-        s.sigDetail = ok
-          ? `signature verified with public key ${fp}`
-          : `signature does not verify with public key ${fp}`;
-      }
-    }
-    const t = trails.get(s.label)!;
+  return keyIndex;
+}
+
+async function importKey(v: Validation, e: KeyEntry): Promise<CryptoKey | null> {
+  if (e.crypto !== undefined) return e.crypto;
+  try {
+    e.crypto = await v.subtle.importKey(
+      'spki',
+      toSpki(e.der) as Uint8Array<ArrayBuffer>,
+      { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+      false,
+      ['verify'],
+    );
+  } catch (err) {
+    e.crypto = null;
+    v.keyProblems.push(`public key ${e.key.fingerprint}: cannot be imported (${(err as Error).message})`);
+  }
+  return e.crypto;
+}
+
+/** A digest's signature (hex): from `opts.signatures`, else as the next loaded digest records it. */
+function signatureOf(v: Validation, s: DigestState): string | null {
+  const sigs = v.opts.signatures;
+  const own = sigs?.[s.id] ?? (s.d.digest.digestS3Object ? sigs?.[s.d.digest.digestS3Object] : undefined);
+  if (typeof own === 'string' && own) return own;
+  const n = s.next?.d.digest.previousDigestSignature;
+  return typeof n === 'string' && n ? n : null;
+}
+
+type SignatureResult = { signature: SignatureStatus; detail: string };
+
+/** Verifies a digest's signature with the key its fingerprint names. */
+async function verifySignature(
+  v: Validation,
+  keyIndex: Map<string, KeyEntry>,
+  s: DigestState,
+  sigHex: string,
+): Promise<SignatureResult> {
+  const d = s.d.digest;
+  const fp = (d.digestPublicKeyFingerprint ?? '').trim().toLowerCase();
+  const entry = keyIndex.get(fp);
+  const ck = entry ? await importKey(v, entry) : null;
+  const sig = hexToBytes(sigHex);
+  if (!ck)
+    return {
+      signature: 'key-not-found',
+      detail: entry
+        ? `the public key ${fp} could not be imported`
+        : `no supplied public key has fingerprint ${fp || '(none)'}`,
+    };
+  if (!sig || !sig.length) return { signature: 'invalid', detail: 'the signature is not hexadecimal' };
+  let ok: boolean;
+  try {
+    const data = new TextEncoder().encode(signingString(d, s.d.sha256));
+    ok = await v.subtle.verify('RSASSA-PKCS1-v1_5', ck, sig as Uint8Array<ArrayBuffer>, data);
+  } catch {
+    ok = false;
+  }
+  return ok
+    ? { signature: 'valid', detail: `signature verified with public key ${fp}` }
+    : { signature: 'invalid', detail: `signature does not verify with public key ${fp}` };
+}
+
+/** A digest's signature status: why it cannot be checked, or the verification's outcome. */
+async function digestSignature(
+  v: Validation,
+  keyIndex: Map<string, KeyEntry>,
+  s: DigestState,
+): Promise<SignatureResult> {
+  const d = s.d.digest;
+  const sigHex = signatureOf(v, s);
+  if (!sigHex)
+    return {
+      signature: 'not-checkable',
+      detail:
+        "no signature available: the next digest file was not loaded (a digest's own signature is in its S3 metadata, lost in local copies)",
+    };
+  if (!v.keys.length) return { signature: 'no-keys', detail: 'no CloudTrail public keys supplied' };
+  if (d.digestSignatureAlgorithm && d.digestSignatureAlgorithm !== 'SHA256withRSA')
+    return {
+      signature: 'unsupported',
+      detail: `signature algorithm ${d.digestSignatureAlgorithm} is not SHA256withRSA`,
+    };
+  if (!d.digestEndTime || !d.digestS3Bucket || !d.digestS3Object || !s.d.sha256)
+    return {
+      signature: 'unsupported',
+      detail:
+        "digestEndTime, digestS3Bucket, digestS3Object or the file's SHA-256 is missing: the signing string cannot be built",
+    };
+  return verifySignature(v, keyIndex, s, sigHex);
+}
+
+/** Step: every digest's signature, counted per trail. */
+async function checkSignatures(v: Validation): Promise<void> {
+  const keyIndex = indexKeys(v.keys, v.keyProblems);
+  for (const s of v.states) {
+    const r = await digestSignature(v, keyIndex, s);
+    s.signature = r.signature;
+    s.sigDetail = r.detail;
+    const t = v.trails.get(s.label)!;
     if (s.signature === 'valid') {
       t.signaturesValid++;
-      totals.signaturesValid++;
+      v.totals.signaturesValid++;
     } else if (s.signature === 'invalid') {
       t.signaturesInvalid++;
-      totals.signaturesInvalid++;
+      v.totals.signaturesInvalid++;
     } else {
       t.signaturesNotCheckable++;
-      totals.signaturesNotCheckable++;
+      v.totals.signaturesNotCheckable++;
     }
   }
+}
 
-  for (const s of states) {
+/** Step: one file result per digest. */
+function digestFileResults(v: Validation): void {
+  for (const s of v.states) {
     const status: DigestFileStatus =
       s.signature === 'invalid' ? 'invalid' : s.contentMatchesNext === false ? 'changed' : s.signature;
     const notes = [s.sigDetail];
@@ -942,7 +1045,7 @@ export async function validate(
     const own = keyTail(s.d.s3Key || s.d.path);
     if (s.d.digest.digestS3Object && /AWSLogs\//.test(own) && own !== keyTail(s.d.digest.digestS3Object))
       notes.push(`stored under another name than the digestS3Object it records (${s.d.digest.digestS3Object})`);
-    files.push({
+    v.files.push({
       kind: 'digest',
       path: s.d.path,
       fileId: s.d.fileId,
@@ -954,126 +1057,163 @@ export async function validate(
       contentMatchesNext: s.contentMatchesNext,
     });
   }
+}
 
-  // --- findings
-  const findings: IntegrityFinding[] = [];
-  const make = (
-    rule: string,
-    files: string[],
-    times: number[],
-    accounts: Iterable<string>,
-    over: Partial<Pick<Finding, 'title' | 'severity' | 'description'>> = {},
-  ) => {
-    const meta = INTEGRITY_RULES[rule];
-    const ts = times.filter(Number.isFinite).sort((a, b) => a - b);
-    findings.push({
-      rule,
-      title: over.title ?? meta.title,
-      severity: over.severity ?? meta.severity,
-      description: over.description ?? meta.description,
-      count: files.length,
-      first: ts.length ? ts[0] : NaN,
-      last: ts.length ? ts[ts.length - 1] : NaN,
-      accounts: [...new Set([...accounts].filter(Boolean))],
-      keys: [],
-      principals: [],
-      rows: [],
-      query: `finding:${rule}`,
-      files,
-    });
+/** The steps of `validate`, in order (later steps read what earlier ones recorded). */
+const VALIDATION_STEPS: ((v: Validation) => void | Promise<void>)[] = [
+  countTrails,
+  checkListedLogFiles,
+  checkUncoveredLogFiles,
+  checkChain,
+  checkNextDigestHash,
+  checkSignatures,
+  digestFileResults,
+];
+
+/** What one integrity finding reports: its files, their times and accounts, and overrides of the rule's text. */
+interface FindingInput {
+  rule: string;
+  files: string[];
+  times: number[];
+  accounts: string[];
+  over?: Partial<Pick<Finding, 'title' | 'severity' | 'description'>>;
+}
+
+function integrityFinding({ rule, files, times, accounts, over = {} }: FindingInput): IntegrityFinding {
+  const meta = INTEGRITY_RULES[rule];
+  const ts = times.filter(Number.isFinite).sort((a, b) => a - b);
+  return {
+    rule,
+    title: over.title ?? meta.title,
+    severity: over.severity ?? meta.severity,
+    description: over.description ?? meta.description,
+    count: files.length,
+    first: ts.length ? ts[0] : NaN,
+    last: ts.length ? ts[ts.length - 1] : NaN,
+    accounts: [...new Set(accounts.filter(Boolean))],
+    keys: [],
+    principals: [],
+    rows: [],
+    query: `finding:${rule}`,
+    files,
   };
-  if (changedFiles.length)
-    make(
-      'digest-hash-mismatch',
-      changedFiles.map((l) => l.f.path),
-      changedFiles.map((l) => l.time),
-      changedFiles.map((l) => l.account),
-    );
-  const deleted = missing.filter((m) => m.likely === 'deleted');
-  const notLoaded = missing.filter((m) => m.likely === 'not-loaded');
-  const acctOfKey = (k: string) => parseS3Path(k).account ?? '';
-  if (deleted.length)
-    make(
-      'digest-missing-log-file',
-      deleted.map((m) => m.s3Object),
-      deleted.map((m) => m.deliveryTime),
-      deleted.map((m) => acctOfKey(m.s3Object)),
+}
+
+const acctOfKey = (k: string) => parseS3Path(k).account ?? '';
+
+function missingFinding(missing: MissingLogFile[], over: FindingInput['over']): FindingInput | null {
+  if (!missing.length) return null;
+  return {
+    rule: 'digest-missing-log-file',
+    files: missing.map((m) => m.s3Object),
+    times: missing.map((m) => m.deliveryTime),
+    accounts: missing.map((m) => acctOfKey(m.s3Object)),
+    over,
+  };
+}
+
+/** A finding over digests (times: window end), or null when `list` is empty. */
+function digestFinding(rule: string, list: DigestState[], description?: string): FindingInput | null {
+  if (!list.length) return null;
+  return {
+    rule,
+    files: list.map((s) => s.d.path),
+    times: list.map((s) => s.end),
+    accounts: list.map((s) => s.info.account),
+    over: description ? { description } : {},
+  };
+}
+
+/** The finding handlers, in the order their findings are raised (then sorted by severity). */
+const FINDING_HANDLERS: ((v: Validation) => FindingInput | null)[] = [
+  ({ changedFiles: c }) =>
+    c.length
+      ? {
+          rule: 'digest-hash-mismatch',
+          files: c.map((l) => l.f.path),
+          times: c.map((l) => l.time),
+          accounts: c.map((l) => l.account),
+        }
+      : null,
+  (v) =>
+    missingFinding(
+      v.missing.filter((m) => m.likely === 'deleted'),
       {
         title: 'Log files listed in a digest are missing (probably deleted)',
         description:
           'Digest files list log files that were not loaded, although other log files of the same account, Region and day were: the files were probably deleted from the bucket (or withheld from this copy) after delivery. Their events are not in KeyTrail.',
       },
-    );
-  if (notLoaded.length)
-    make(
-      'digest-missing-log-file',
-      notLoaded.map((m) => m.s3Object),
-      notLoaded.map((m) => m.deliveryTime),
-      notLoaded.map((m) => acctOfKey(m.s3Object)),
+    ),
+  (v) =>
+    missingFinding(
+      v.missing.filter((m) => m.likely === 'not-loaded'),
       {
         title: 'Log files listed in a digest were not loaded',
         severity: 'info',
         description:
           'Digest files list log files of days of which no log file of the same account and Region was loaded: the copy probably does not include those days. Drop those log files to validate them.',
       },
-    );
-  if (gapDigests.length)
-    make(
-      'digest-chain-gap',
-      gapDigests.map((g) => g.s.d.path),
-      gapDigests.map((g) => g.s.start),
-      gapDigests.map((g) => g.s.info.account),
-      {
-        description: `${INTEGRITY_RULES['digest-chain-gap'].description} Missing: ${gapDigests.map((g) => g.s.prevId).join(', ')}.`,
-      },
-    );
-  const invalid = states.filter((s) => s.signature === 'invalid');
-  if (invalid.length)
-    make(
+    ),
+  ({ gapDigests: g }) =>
+    g.length
+      ? {
+          rule: 'digest-chain-gap',
+          files: g.map((x) => x.s.d.path),
+          times: g.map((x) => x.s.start),
+          accounts: g.map((x) => x.s.info.account),
+          over: {
+            description: `${INTEGRITY_RULES['digest-chain-gap'].description} Missing: ${g.map((x) => x.s.prevId).join(', ')}.`,
+          },
+        }
+      : null,
+  (v) =>
+    digestFinding(
       'digest-signature-invalid',
-      invalid.map((s) => s.d.path),
-      invalid.map((s) => s.end),
-      invalid.map((s) => s.info.account),
-    );
-  const changedDigests = states.filter((s) => s.contentMatchesNext === false);
-  if (changedDigests.length)
-    make(
+      v.states.filter((s) => s.signature === 'invalid'),
+    ),
+  (v) =>
+    digestFinding(
       'digest-file-changed',
-      changedDigests.map((s) => s.d.path),
-      changedDigests.map((s) => s.end),
-      changedDigests.map((s) => s.info.account),
-    );
-  const noKey = states.filter((s) => s.signature === 'key-not-found');
-  if (noKey.length)
-    make(
+      v.states.filter((s) => s.contentMatchesNext === false),
+    ),
+  (v) => {
+    const noKey = v.states.filter((s) => s.signature === 'key-not-found');
+    const prints = [...new Set(noKey.map((s) => s.d.digest.digestPublicKeyFingerprint))].join(', ');
+    return digestFinding(
       'digest-public-key-not-found',
-      noKey.map((s) => s.d.path),
-      noKey.map((s) => s.end),
-      noKey.map((s) => s.info.account),
-      {
-        description: `${INTEGRITY_RULES['digest-public-key-not-found'].description} Fingerprints: ${[...new Set(noKey.map((s) => s.d.digest.digestPublicKeyFingerprint))].join(', ')}.`,
-      },
+      noKey,
+      `${INTEGRITY_RULES['digest-public-key-not-found'].description} Fingerprints: ${prints}.`,
     );
-  if (unlistedInWindow.length)
-    make(
-      'log-file-not-in-digest',
-      unlistedInWindow.map((u) => u.l.f.path),
-      unlistedInWindow.map((u) => u.l.time),
-      unlistedInWindow.map((u) => u.l.account),
-    );
-  if (restarts.length)
-    make(
-      'digest-chain-restarted',
-      restarts.map((r) => r.s.d.path),
-      restarts.map((r) => r.s.start),
-      restarts.map((r) => r.s.info.account),
-      {
-        description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${restarts.map((r) => `${r.s.label}: no digest between ${fmt(r.before.end)} and ${fmt(r.s.start)}`).join('; ')}.`,
-      },
-    );
-  findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
+  },
+  ({ unlistedInWindow: u }) =>
+    u.length
+      ? {
+          rule: 'log-file-not-in-digest',
+          files: u.map((x) => x.l.f.path),
+          times: u.map((x) => x.l.time),
+          accounts: u.map((x) => x.l.account),
+        }
+      : null,
+  ({ restarts: r }) =>
+    r.length
+      ? {
+          rule: 'digest-chain-restarted',
+          files: r.map((x) => x.s.d.path),
+          times: r.map((x) => x.s.start),
+          accounts: r.map((x) => x.s.info.account),
+          over: {
+            description: `${INTEGRITY_RULES['digest-chain-restarted'].description} ${r.map((x) => `${x.s.label}: no digest between ${fmt(x.before.end)} and ${fmt(x.s.start)}`).join('; ')}.`,
+          },
+        }
+      : null,
+];
 
-  return { trails: [...trails.values()], totals, files, missing, findings, keyProblems };
+/** The integrity findings of a finished validation, most severe first. */
+function integrityFindings(v: Validation): IntegrityFinding[] {
+  const findings = FINDING_HANDLERS.map((h) => h(v))
+    .filter((f): f is FindingInput => f !== null)
+    .map(integrityFinding);
+  return findings.sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity]);
 }
 
 /** The attributes the `integrity-summary` hook renders (`data-verified`, `data-changed`, `data-missing`). */
