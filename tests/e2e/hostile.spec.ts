@@ -141,6 +141,9 @@ test('hostile corpus: each bad file gets a clear status and reason, the good one
   // the wrongly typed event is listed too
   await search(page, 'eventName:Encrypt');
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '1');
+  // the rows follow the count (they are read asynchronously): click the new result's row, not the old one
+  await expect(page.getByTestId('event-row')).toHaveCount(1);
+  await expect(page.getByTestId('event-row').first()).toContainText('Encrypt');
   await page.getByTestId('event-row').first().click();
   await expect(page.getByTestId('event-json')).toContainText('"userIdentity": "root"');
 

@@ -159,6 +159,9 @@ test('events view: lookup filter, detail with the source file, and delete all', 
   await page.getByTestId('query-input').fill('EventName:Encrypt');
   await page.getByTestId('query-input').press('Enter');
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', '1');
+  // the rows follow the count (they are read asynchronously): click the new result's row, not the old one
+  await expect(page.getByTestId('event-row')).toHaveCount(1);
+  await expect(page.getByTestId('event-row').first()).toContainText('Encrypt');
   await page.getByTestId('event-row').first().click();
   await expect(page.getByTestId('event-json')).toContainText('<img src=x onerror=alert(1)>');
   // delete all
