@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type FileStatus } from '../../src/lib/store/db';
+import { addPendingFile } from './helpers';
 import { StoreWriter } from '../../src/lib/store/writer';
 
 /**
@@ -52,19 +53,7 @@ describe.skipIf(!present)('public corpus conformance', () => {
     let id = 0;
     for (const path of files) {
       const bytes = new Uint8Array(readFileSync(join(ROOT, path)));
-      const fileId = (await db.files.add({
-        path,
-        size: bytes.length,
-        lastModified: 0,
-        fingerprint: path,
-        status: 'pending',
-        events: 0,
-        newEvents: 0,
-        skipped: 0,
-        conflicts: 0,
-        bytes: 0,
-        s3: {},
-      })) as number;
+      const fileId = await addPendingFile(db, path, bytes.length);
       id = fileId;
       const results = await ingestTask(
         db,

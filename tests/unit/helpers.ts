@@ -1,6 +1,7 @@
 /** Shared fixture builders for the unit tests (no test cases here). */
 import { openInput, type Leaf, type OpenOptions, type Source } from '../../src/lib/ingest/open';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
+import type { KeyTrailDB } from '../../src/lib/store/db';
 
 export const te = new TextEncoder();
 export const td = new TextDecoder();
@@ -184,4 +185,21 @@ export function nestObjects(n: number): unknown {
   let v: unknown = {};
   for (let i = 1; i < n; i++) v = { a: v };
   return v;
+}
+
+/** Adds the `pending` file record an ingest starts from (path as fingerprint, `size` bytes); resolves with its id. */
+export async function addPendingFile(db: KeyTrailDB, path: string, size: number): Promise<number> {
+  return (await db.files.add({
+    path,
+    size,
+    lastModified: 0,
+    fingerprint: path,
+    status: 'pending',
+    events: 0,
+    newEvents: 0,
+    skipped: 0,
+    conflicts: 0,
+    bytes: 0,
+    s3: {},
+  })) as number;
 }

@@ -17,6 +17,7 @@ import { RawReader } from '../../src/lib/store/raw';
 import { buildFieldStore } from '../../src/lib/codec/fields';
 import { buildColumns, type Segment } from '../../src/lib/codec/segment';
 import { StoreWriter } from '../../src/lib/store/writer';
+import { addPendingFile } from './helpers';
 import { SQL_CORPUS } from './sql-corpus';
 
 /**
@@ -249,19 +250,7 @@ describe.skipIf(!present)('Athena SQL in DuckDB agrees with KeyTrail over the pu
       .sort();
     for (const path of files) {
       const bytes = new Uint8Array(readFileSync(join(ROOT, path)));
-      const fileId = (await db.files.add({
-        path,
-        size: bytes.length,
-        lastModified: 0,
-        fingerprint: path,
-        status: 'pending',
-        events: 0,
-        newEvents: 0,
-        skipped: 0,
-        conflicts: 0,
-        bytes: 0,
-        s3: {},
-      })) as number;
+      const fileId = await addPendingFile(db, path, bytes.length);
       await ingestTask(
         db,
         writer,

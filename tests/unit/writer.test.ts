@@ -9,24 +9,12 @@ import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
 import { prepare } from '../../src/lib/ingest/prepare';
 import { ColumnarIndex } from '../../src/lib/query/columnar';
 import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
-import { kmsEvent, kmsEvents, s3File, te } from './helpers';
+import { kmsEvent, kmsEvents, s3File, te, addPendingFile } from './helpers';
 
 let dbn = 0;
 async function drop(db: KeyTrailDB, writer: StoreWriter, path: string, text: string) {
   const bytes = te.encode(text);
-  const fileId = (await db.files.add({
-    path,
-    size: bytes.length,
-    lastModified: 0,
-    fingerprint: path,
-    status: 'pending',
-    events: 0,
-    newEvents: 0,
-    skipped: 0,
-    conflicts: 0,
-    bytes: 0,
-    s3: {},
-  })) as number;
+  const fileId = await addPendingFile(db, path, bytes.length);
   const [r] = await ingestTask(
     db,
     writer,
@@ -176,19 +164,7 @@ describe('StoreWriter', () => {
       // file f holds events 40f .. 40f+39; event 2 (in file 0) is already stored
       const evs = kmsEvents(40, f * 40);
       const text = s3File(evs);
-      const id = (await db.files.add({
-        path,
-        size: text.length,
-        lastModified: 0,
-        fingerprint: path,
-        status: 'pending',
-        events: 0,
-        newEvents: 0,
-        skipped: 0,
-        conflicts: 0,
-        bytes: 0,
-        s3: {},
-      })) as number;
+      const id = await addPendingFile(db, path, text.length);
       const p = prepare({ path, bytes: te.encode(text), compressed: false, source: new Blob([text]) });
       expect(p.texts).toHaveLength(40); // small: stored as text, packable
       items.push({ record: (await db.files.get(id))!, input: p });
