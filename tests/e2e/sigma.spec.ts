@@ -35,6 +35,22 @@ level: high
   await expect(finding).toHaveAttribute('data-count', count!);
   await finding.getByTestId('finding-events').click();
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', count!);
+
+  // a rule written with another log source's field name runs, matches nothing, and says why
+  await page.getByTestId('nav-findings').click();
+  await page.getByTestId('sigma-input').fill(`title: Deletion from one address
+id: 0b8f5e1c-1111-4d2a-9c3e-000000000003
+logsource: {product: aws, service: cloudtrail}
+detection:
+  selection:
+    eventName: ScheduleKeyDeletion
+    src_ip: 203.0.113.10
+  condition: selection
+`);
+  await page.getByTestId('sigma-add').click();
+  const other = page.locator('[data-testid=sigma-rule][data-rule-id="sigma:0b8f5e1c-1111-4d2a-9c3e-000000000003"]');
+  await expect(other).toHaveAttribute('data-count', '0');
+  await expect(other.getByTestId('sigma-warning')).toHaveText('⚠ no stored event has a field "src_ip"');
 });
 
 /** The distinct events of the sample's CloudTrail log files (identical once keys are sorted = one event). */

@@ -400,6 +400,8 @@ describe('real-world-style rules, run by the engine', () => {
   });
 });
 
+const HEADER = 'title: t\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n';
+
 describe('matching semantics', () => {
   it('values are case-insensitive; lists OR; maps AND; lists of maps OR', () => {
     expect(matches('sel:\n  eventname: scheduleKEYdeletion\ncondition: sel')).toEqual(['schedule']);
@@ -413,6 +415,19 @@ describe('matching semantics', () => {
         'sel:\n  - eventName: DisableKey\n  - eventName: StopLogging\n    userIdentity.type: IAMUser\ncondition: sel',
       ),
     ).toEqual(['disable']);
+  });
+
+  it("a field no stored event has (another log source's name) matches nothing and says so", () => {
+    const rule = one(`${HEADER}  sel:\n    eventName: DisableKey\n    src_ip: 10.0.0.1\n  condition: sel\n`);
+    const warnings: string[] = [];
+    expect(ids(sigmaRows(engine, ix, compiled(rule), warnings))).toEqual([]);
+    expect(warnings).toEqual(['no stored event has a field "src_ip"']);
+    // a CloudTrail field gives no warning
+    const ok: string[] = [];
+    expect(
+      ids(sigmaRows(engine, ix, compiled(one(`${HEADER}  sel:\n    eventName: DisableKey\n  condition: sel\n`)), ok)),
+    ).toEqual(['disable']);
+    expect(ok).toEqual([]);
   });
 
   it('wildcards: * anywhere, ? one character, escapes', () => {

@@ -69,6 +69,11 @@ export interface SigmaResult {
   aggregation?: string;
   /** Names of the `|expand` placeholders the rule uses. */
   placeholders: string[];
+  /**
+   * Notes from running the rule, e.g. `no stored event has a field "src_ip"`: the rule names a field no stored
+   * event has (often a field of another log source), so that part of it matches nothing.
+   */
+  warnings?: string[];
 }
 
 /** An `|expand` placeholder used by imported rules, with the values given for it (none yet: empty). */
@@ -252,9 +257,17 @@ const sigma: AnalysisEntry<'sigma'> = {
           results.push({ ...base, ok: false, reason: compiled.reason, count: 0 });
           continue;
         }
-        const rows = sigmaMatches(ctx.engine, ctx.ix, ctx.fields, compiled);
+        const warnings: string[] = [];
+        const rows = sigmaMatches(ctx.engine, ctx.ix, ctx.fields, compiled, warnings);
         const query = compiled.aggregation ? undefined : (queryText(compiled.query) ?? undefined);
-        results.push({ ...base, ok: true, count: rows.length, query, aggregation: compiled.aggregation?.text });
+        results.push({
+          ...base,
+          ok: true,
+          count: rows.length,
+          query,
+          aggregation: compiled.aggregation?.text,
+          ...(warnings.length ? { warnings } : {}),
+        });
         if (rows.length) findings.push(sigmaFinding(rule, rows, ctx.ix, compiled.aggregation));
       }
     }

@@ -9,7 +9,11 @@ import type { Finding, Severity } from './types';
  * {@link EventTable}, non-zero when the row matches). `query/engine.ts`'s `Engine` satisfies it.
  */
 export interface RowQuery {
-  evaluate(node: QueryNode): Uint8Array;
+  /**
+   * `info.warnings`, when given, collects non-fatal notes (such as a field no stored event has: a rule written for
+   * another log source's field names, `src_ip`..., then matches nothing).
+   */
+  evaluate(node: QueryNode, opts?: object, info?: { warnings: string[]; usedFields: boolean }): Uint8Array;
 }
 
 /**
@@ -25,7 +29,9 @@ export interface RowQuery {
  *
  * Matching semantics and how they map onto KeyTrail:
  * - Field names are CloudTrail paths (`eventName`, `userIdentity.type`, `requestParameters.keyId`), matched as
- *   KeyTrail paths: array indices are left out and a path matches the leaves below it.
+ *   KeyTrail paths: array indices are left out and a path matches the leaves below it. A field no stored event
+ *   has (a rule written for another log source's names, such as `src_ip`) matches nothing, and the rule's result
+ *   carries the engine's warning saying so.
  * - Plain values match the whole field value, case-insensitively, with `*` (any run) and `?` (one character)
  *   wildcards: no wildcard → an `exact` match; `*` only → a `wildcard` match (anchored); a `?` wildcard, or a
  *   literal `*` (escaped `\*`), → an anchored `regex` with the `i` and `s` flags, every literal part escaped.
@@ -826,8 +832,9 @@ export function sigmaMatches(
   ix: EventTable,
   fields: FieldValues,
   compiled: Extract<SigmaCompileResult, { ok: true }>,
+  warnings?: string[],
 ): Uint32Array {
-  const rows = sigmaRows(engine, ix, compiled.query);
+  const rows = sigmaRows(engine, ix, compiled.query, warnings);
   if (!compiled.aggregation) return rows;
   return sigmaAggregate(
     rows,
@@ -866,9 +873,14 @@ export function sigmaRuleId(rule: SigmaRule): string {
   return `sigma:${slug || 'rule'}`;
 }
 
-/** The rows (ids of the query index, time order) a compiled rule selects. */
-export function sigmaRows(engine: RowQuery, ix: EventTable, query: QueryNode): Uint32Array {
-  const bm = engine.evaluate(query);
+/**
+ * The rows (ids of the query index, time order) a compiled rule selects. `warnings`, when given, receives the
+ * engine's notes (each at most once), e.g. `no stored event has a field "src_ip"`.
+ */
+export function sigmaRows(engine: RowQuery, ix: EventTable, query: QueryNode, warnings?: string[]): Uint32Array {
+  const info = { warnings: [] as string[], usedFields: false };
+  const bm = engine.evaluate(query, {}, info);
+  if (warnings) for (const w of info.warnings) if (!warnings.includes(w)) warnings.push(w);
   const rows: number[] = [];
   for (let i = 0; i < bm.length; i++) if (bm[i]) rows.push(i);
   rows.sort((a, b) => ix.timeOf(a) - ix.timeOf(b) || a - b);
