@@ -171,3 +171,21 @@ test('events view: lookup filter, detail with the source file, and delete all', 
   await page.reload();
   await expect(page.getByTestId('event-count')).toHaveAttribute('data-value', '0');
 });
+
+test("the header's storage figure is the keytrail storage bucket's, where the store lives", async ({ page }) => {
+  await openApp(page);
+  await page.getByTestId('load-sample').click();
+  await ingestDone(page);
+  const bucket = await page.evaluate(async () => {
+    const api = (
+      navigator as unknown as { storageBuckets?: { open(n: string): Promise<{ persisted(): Promise<boolean> }> } }
+    ).storageBuckets;
+    return api ? { persisted: await (await api.open('keytrail')).persisted() } : null;
+  });
+  test.skip(!bucket, 'this Chromium has no Storage Buckets API');
+  const area = page.getByTestId('storage-area');
+  await expect(area).toHaveAttribute('data-area', 'bucket');
+  await expect(area).toHaveAttribute('data-persisted', String(bucket!.persisted));
+  await expect(area).toHaveAttribute('title', /storage bucket \(keytrail\)/);
+  await expect(page.getByTestId('storage')).toContainText('used');
+});

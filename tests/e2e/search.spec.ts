@@ -159,3 +159,48 @@ test('export round trip: Records JSON re-ingests to the same events; CSV and JSO
   await page.getByTestId('query-input').press('Enter');
   await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', String(matched));
 });
+
+test('a row clicked as soon as a new result is counted belongs to that result, and stays open', async ({ page }) => {
+  await openApp(page);
+  await page.getByTestId('load-sample').click();
+  const stored = await ingestDone(page);
+  await page.getByTestId('nav-events').click();
+  await expect(page.getByTestId('result-count')).toHaveAttribute('data-value', String(stored));
+  await expect(page.getByTestId('event-row').first()).toBeVisible();
+  // hold the facet counts of the next search (the last part of a run) until the test lets them go: the count
+  // and the rows must not wait for them
+  await page.evaluate(() => {
+    const g = globalThis as unknown as {
+      keytrail: { app: { query: Record<string | symbol, unknown> } };
+      releaseFacets?: () => void;
+    };
+    const remote = g.keytrail.app.query;
+    const gate = new Promise<void>((resolve) => (g.releaseFacets = resolve));
+    g.keytrail.app.query = new Proxy(remote, {
+      get: (target, key) =>
+        key === 'facets'
+          ? async (...args: unknown[]) => {
+              await gate;
+              return (target.facets as (...a: unknown[]) => Promise<unknown>)(...args);
+            }
+          : target[key],
+    });
+  });
+  const input = page.getByTestId('query-input');
+  await input.fill('eventName:CreateKey');
+  await input.press('Enter');
+  await expect(page.getByTestId('result-count')).not.toHaveAttribute('data-value', String(stored));
+  const created = Number(await page.getByTestId('result-count').getAttribute('data-value'));
+  expect(created).toBeGreaterThan(1);
+  // clicked at once: the row is one of the new result's
+  await page.getByTestId('event-row').first().click();
+  await expect(page.getByTestId('event-json')).toContainText('"eventName": "CreateKey"');
+  await page.evaluate(() => (globalThis as unknown as { releaseFacets: () => void }).releaseFacets());
+  const names = page.locator('[data-testid=facet-value][data-field=eventName]');
+  await expect(names).toHaveCount(1);
+  await expect(names).toHaveAttribute('data-value', 'CreateKey');
+  // the end of the run keeps the event the user opened meanwhile
+  await expect(page).toHaveURL(/event=/);
+  await expect(page.getByTestId('event-json')).toContainText('"eventName": "CreateKey"');
+  await expect(page.locator('[data-testid=event-row]').filter({ hasNotText: 'CreateKey' })).toHaveCount(0);
+});

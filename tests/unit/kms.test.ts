@@ -1963,4 +1963,15 @@ describe('key resolution fallbacks', () => {
     expect(r.key(KEY1)!.state).toBe('Enabled');
     expect(r.findings('kms-key-disabled')).toEqual([]);
   });
+  it('an eventName named like an Object.prototype member (__proto__, hasOwnProperty, constructor) is an ordinary management call', () => {
+    const odd = ['__proto__', 'hasOwnProperty', 'constructor', 'toString'];
+    const r = run([createKey(KEY1_ID, at(0)), ...odd.map((name, i) => keyOp(name, KEY1, at(1 + i)))]);
+    const k = r.key(KEY1)!;
+    expect(k.state).toBe('Enabled');
+    expect(k.managementCalls).toBe(1 + odd.length);
+    expect(r.detail(KEY1)!.lifecycle.map((s) => [s.eventName, s.detail, s.state])).toEqual([
+      ['CreateKey', 'SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, AWS_KMS', 'Enabled'],
+      ...odd.map((name) => [name, '', undefined]),
+    ]);
+  });
 });

@@ -18,7 +18,8 @@ import {
   type AnalysisId,
 } from '../../src/lib/analysis/registry';
 import type { DigestDocument } from '../../src/lib/ingest/formats';
-import { digestDoc, kmsEvents, s3File, te } from './helpers';
+import { zipSync } from 'fflate';
+import { addPendingFile, digestDoc, kmsEvents, s3File, te } from './helpers';
 
 const RULE =
   'title: KMS calls\nid: 5d1c0000-0000-4000-8000-000000000001\nlogsource: {product: aws, service: cloudtrail}\ndetection:\n  sel:\n    eventSource: kms.amazonaws.com\n  condition: sel\n';
@@ -204,5 +205,39 @@ describe('store write API', () => {
           .filter(Boolean),
       ).size,
     ).toBe(2);
+  });
+
+  it("announces an archive's record as a files message when an ingest finalises it", async () => {
+    const db = openDB(`keytrail-service-${++dbCount}`);
+    const zip = zipSync({
+      'a.json': te.encode(s3File(kmsEvents(3))),
+      'b.json': te.encode(s3File(kmsEvents(2, 3))),
+    });
+    const fileId = await addPendingFile(db, 'logs.zip', zip.length);
+    const heard: StoreMessage[] = [];
+    const writes = new StoreWrites(
+      () => db,
+      (m) => void heard.push(m),
+    );
+    const task = {
+      fileId,
+      path: 'logs.zip',
+      source: new Blob([zip]),
+      size: zip.length,
+      lastModified: 0,
+      fingerprint: 'z',
+    };
+    const results = await ingestTask(db, new StoreWriter(db), task, () => {}, undefined, writes);
+    expect(results.map((r) => [r.path, r.status, r.events])).toEqual([
+      ['logs.zip!a.json', 'ingested', 3],
+      ['logs.zip!b.json', 'ingested', 2],
+    ]);
+    expect(await db.files.get(fileId)).toMatchObject({
+      status: 'archive',
+      events: 5,
+      newEvents: 5,
+      reason: '2 member(s)',
+    });
+    expect(heard).toEqual([{ type: 'files', ids: [fileId] }]);
   });
 });

@@ -1,4 +1,4 @@
-import type { EventTable, FieldValues } from '../codec/table';
+import type { EventColumn, EventTable, FieldValues } from '../codec/table';
 import { quotedTerm } from '../query/text';
 import { compareFindings, moreSevere } from './severity';
 import { accountOf, isKmsKeyArn, kmsKeyArn, parseKmsAliasArn, parseKmsKeyArn, roleOfSession } from '../cloudtrail/arn';
@@ -529,124 +529,342 @@ function newKeyAgg(arn: string, keyId: string, account: string, region: string):
   };
 }
 
+/** A custom key store as its CreateCustomKeyStore / Connect / Disconnect / Delete events leave it. */
+interface CustomKeyStore {
+  id: string;
+  name: string;
+  clusterId: string;
+  /** CONNECTED, DISCONNECTED or DELETED. */
+  state: string;
+}
+
+/** Records a row for a finding rule of a key (key index; -1 for findings that are not about a key). */
+type Hit = (rule: string, key: number, r: number) => void;
+
+/** A field of a row as text (FieldValues.valueOfRow); undefined when absent. */
+type RowField = (row: number, path: string) => string | undefined;
+
+/** The handler of a table by eventName, or undefined: own properties only (an eventName `__proto__` is no handler). */
+function handlerOf<T>(table: Record<string, T>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
+/** Key index of events whose key stays unknown: counted in their rules under "unknown key" (never dropped), no state. */
+const UNKNOWN_KEY = -2;
+
+/** Management calls that read only (cryptographic operations are recorded as readOnly too, but they use the key). */
+const READ_ONLY_NAME = /^(Describe|List|Get(?!ParametersForImport))/;
+
+/** Successful alias changes, read in pass 1 to resolve alias names over time. */
+const ALIAS_OPS: ReadonlySet<string> = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
+
+/** Calls whose own outcome sets the key's pending-deletion state: never a use of a key in its state. */
+const DELETION_STEPS: ReadonlySet<string> = new Set(['ScheduleKeyDeletion', 'CancelKeyDeletion', 'DeleteKey']);
+
+const PENDING = (st: KeyState) => st === 'PendingDeletion' || st === 'PendingReplicaDeletion';
+
+const KEY_STATES: ReadonlySet<string> = new Set([
+  'Enabled',
+  'Disabled',
+  'PendingDeletion',
+  'Deleted',
+  'PendingImport',
+  'PendingReplicaDeletion',
+  'Unavailable',
+]);
+
+/** Management calls that set a key's state (a lifecycle step shows the state even when it stays the same). */
+const STATE_OPS: ReadonlySet<string> = new Set([
+  'CreateKey',
+  'EnableKey',
+  'DisableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
+  'DeleteKey',
+  'ImportKeyMaterial',
+  'DeleteImportedKeyMaterial',
+  'DeleteExpiredKeyMaterial',
+]);
+
+/** Order of same-time rows before their outcomes are checked: CreateKey first, ScheduleKeyDeletion and DeleteKey last. */
+const tieRank = (name: string) =>
+  name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1;
+
+/** A custom key store's state after each change of it (CreateCustomKeyStore and Update keep it). */
+const CUSTOM_KEY_STORE_STATE: Record<string, string> = {
+  ConnectCustomKeyStore: 'CONNECTED',
+  DisconnectCustomKeyStore: 'DISCONNECTED',
+  DeleteCustomKeyStore: 'DELETED',
+};
+
 /**
- * Reconstructs every KMS key's lifecycle and use, the CloudHSM clusters, and the key findings from the index.
- * Management events are read through the field index (only those, a small share of a trail); cryptographic
- * calls through the columns only.
- * Sources: "Logging AWS KMS API calls with AWS CloudTrail" and "Key states of AWS KMS keys" (AWS KMS Developer
- * Guide); "Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide).
+ * The key state after a successful call, from the call alone (the state before when it changes nothing).
+ * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide); the management call's own
+ * responseElements.keyState wins when it states one.
  */
-export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
-  const t0 = performance.now();
-  const n = ix.n;
-  const col = (c: StringColumn) => ix.column(c);
-  const src = col('eventSource');
-  const kmsCode = src.code('kms.amazonaws.com');
-  const hsmCode = src.code('cloudhsm.amazonaws.com');
-  const names = col('eventName');
-  const errs = col('errorCode');
-  const region = col('awsRegion');
-  const recip = col('recipientAccountId');
-  const acct = col('accountId');
-  const princ = col('principal');
-  const ro = col('readOnly');
-  const keyCol = col('key');
-  const resCol = col('resourceNames');
-  const order = ix.sortedByTime();
-  const f = (row: number, path: string) => fields.valueOfRow(row, path);
-
-  // Key ARN of a resources list (cached per dictionary entry).
-  const resArn = new Map<number, string>();
-  const resArnOf = (code: number): string => {
-    let v = resArn.get(code);
-    if (v === undefined) {
-      v = resCol.text(code).split('\n').find(isKmsKeyArn) ?? '';
-      resArn.set(code, v);
+function stateAfter(f: RowField, r: number, name: string, prev: KeyState): KeyState {
+  if (CRYPTO_OPERATIONS.has(name))
+    return prev === 'Unknown' || prev === 'Disabled' || PENDING(prev) || prev === 'Deleted' ? 'Enabled' : prev;
+  switch (name) {
+    case 'CreateKey': {
+      const ks = f(r, 'responseElements.keyMetadata.keyState');
+      if (ks && KEY_STATES.has(ks)) return ks as KeyState;
+      const origin = f(r, 'responseElements.keyMetadata.origin') ?? f(r, 'requestParameters.origin');
+      return origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
     }
-    return v;
-  };
-  const arnOfId = (id: string, r: number) => {
-    const reg = region.at(r);
-    const acc = recip.at(r) || acct.at(r);
-    return reg && acc ? kmsKeyArn(reg, acc, id) : id;
+    case 'EnableKey':
+    case 'ImportKeyMaterial':
+      return 'Enabled';
+    case 'DisableKey':
+    case 'CancelKeyDeletion':
+      return 'Disabled';
+    case 'ScheduleKeyDeletion':
+      return f(r, 'responseElements.keyState') === 'PendingReplicaDeletion'
+        ? 'PendingReplicaDeletion'
+        : 'PendingDeletion';
+    case 'DeleteKey':
+      return 'Deleted';
+    case 'DeleteImportedKeyMaterial':
+    case 'DeleteExpiredKeyMaterial':
+      return 'PendingImport';
+  }
+  return prev;
+}
+
+/** Did a call fail with KMSInvalidStateException because its key is pending (replica) deletion? */
+const pendingFailureOf = (f: RowField, r: number, err: string) =>
+  err === 'KMSInvalidStateException' && /pending ?(replica )?deletion/i.test(f(r, 'errorMessage') ?? '');
+
+/**
+ * Could this call (eventName `name`, errorCode `err`) have had its outcome with the key in state `st`? A call
+ * that AWS KMS refuses in a state cannot have succeeded in it (a successful cryptographic call needs Enabled,
+ * ScheduleKeyDeletion a key not pending deletion, CancelKeyDeletion and DeleteKey one pending deletion,
+ * Enable/DisableKey one not pending deletion), and DisabledException / KMSInvalidStateException "pending
+ * deletion" happen only in those states. Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide).
+ */
+function possible(f: RowField, r: number, name: string, err: string, st: KeyState): boolean {
+  if (st === 'Unknown') return true;
+  if (err) {
+    if (err === 'DisabledException') return st === 'Disabled';
+    if (pendingFailureOf(f, r, err)) return PENDING(st);
+    return true;
+  }
+  if (st === 'Deleted') return false;
+  if (CRYPTO_OPERATIONS.has(name)) return st === 'Enabled';
+  switch (name) {
+    case 'CreateKey':
+      return false;
+    case 'ScheduleKeyDeletion':
+    case 'EnableKey':
+    case 'DisableKey':
+      return !PENDING(st);
+    case 'CancelKeyDeletion':
+      return PENDING(st);
+  }
+  return true;
+}
+
+/** An alias name (`alias/...`) or alias ARN, with the ARN's account and Region; null for anything else. */
+function aliasNameOf(ref: string): { name: string; acc?: string; reg?: string } | null {
+  if (ref.startsWith('alias/')) return { name: ref };
+  const m = parseKmsAliasArn(ref);
+  return m ? { name: m.alias, acc: m.account, reg: m.region } : null;
+}
+
+/** One KMS event of pass 2 that names a key (or a key the record cannot resolve), as the step handlers see it. */
+interface KeyEvent {
+  /** Row and eventTime (epoch ms). */
+  r: number;
+  t: number;
+  name: string;
+  /** errorCode ('' when the call succeeded). */
+  err: string;
+  crypto: boolean;
+  readOnly: boolean;
+  /** The key ARN ('' unknown), its index in the analysis' keys (UNKNOWN_KEY when unknown) and aggregate. */
+  arn: string;
+  ki: number;
+  K: KeyAgg;
+  /** Code of the row's principal; the caller's account (userIdentity.accountId). */
+  pc: number;
+  callerAcc: string;
+}
+
+/**
+ * One pass of the key analysis over an index: the columns it reads, the state it builds (keys, aliases, custom
+ * key stores, finding rows and notes), and the steps that build it. `analyzeKms` runs the passes in order.
+ */
+class KeyPass {
+  readonly order: Uint32Array;
+  readonly f: RowField;
+  readonly hsmCode: number | undefined;
+  private readonly src: EventColumn;
+  private readonly kmsCode: number | undefined;
+  private readonly names: EventColumn;
+  private readonly errs: EventColumn;
+  private readonly region: EventColumn;
+  private readonly recip: EventColumn;
+  private readonly acct: EventColumn;
+  private readonly princ: EventColumn;
+  private readonly ro: EventColumn;
+  private readonly keyCol: EventColumn;
+  private readonly resCol: EventColumn;
+  private readonly etype: EventColumn;
+
+  /** KMS rows in time order (same-time rows canonically ordered) and the [start, end) of each same-time group. */
+  private readonly kmsRows: number[] = [];
+  private readonly groups: [number, number][] = [];
+  private readonly tieKeys = new Map<number, string>();
+  /** Key ARN of a resources list, per dictionary entry. */
+  private readonly resArn = new Map<number, string>();
+  /** Alias timelines per (account, region, alias name): [time, key ARN | '', eventName] in time order. */
+  private readonly aliasTl = new Map<string, [number, string, string][]>();
+  /** UpdateAlias row → the key the alias pointed to before ('' deleted or unknown key; null: no earlier change recorded). */
+  private readonly aliasPrev = new Map<number, string | null>();
+  private readonly arnCache = new Map<number, string>();
+  private readonly groupCache: string[] = [];
+
+  readonly keys: KeyAgg[] = [];
+  readonly keyIndex = new Map<string, number>();
+  readonly keyOfRow: Int32Array;
+  /** rule → key index → rows (key -1 for non-key findings). */
+  private readonly ruleKeys = new Map<string, Map<number, number[]>>();
+  readonly customKeyStores = new Map<string, CustomKeyStore>();
+  /** Details per rule and key index (`rule|ki`), appended to the finding's description; severity per rule and key when raised above the rule's. */
+  private readonly notes = new Map<string, string[]>();
+  private readonly severityOf = new Map<string, Severity>();
+
+  constructor(
+    readonly ix: EventTable,
+    fields: FieldValues,
+  ) {
+    const col = (c: StringColumn) => ix.column(c);
+    this.src = col('eventSource');
+    this.kmsCode = this.src.code('kms.amazonaws.com');
+    this.hsmCode = this.src.code('cloudhsm.amazonaws.com');
+    this.names = col('eventName');
+    this.errs = col('errorCode');
+    this.region = col('awsRegion');
+    this.recip = col('recipientAccountId');
+    this.acct = col('accountId');
+    this.princ = col('principal');
+    this.ro = col('readOnly');
+    this.keyCol = col('key');
+    this.resCol = col('resourceNames');
+    this.etype = col('eventType');
+    this.order = ix.sortedByTime();
+    this.f = (row: number, path: string) => fields.valueOfRow(row, path);
+    this.keyOfRow = new Int32Array(ix.n).fill(-1);
+  }
+
+  /** VPC endpoint network-activity records (eventType AwsVpceEvent): not API calls, they never change a key. */
+  private isNetwork(r: number): boolean {
+    return this.etype.at(r) === 'AwsVpceEvent';
+  }
+
+  /** The account a row's key or alias belongs to when the row does not say: recipientAccountId, else the caller's. */
+  private accountOfRow(r: number): string {
+    return this.recip.at(r) || this.acct.at(r);
+  }
+
+  hit: Hit = (rule, key, r) => {
+    let m = this.ruleKeys.get(rule);
+    if (!m) this.ruleKeys.set(rule, (m = new Map()));
+    let rows = m.get(key);
+    if (!rows) m.set(key, (rows = []));
+    rows.push(r);
   };
 
-  // Alias timelines per (account, region, alias name): [time, key ARN | '', eventName] in time order.
-  const aliasTl = new Map<string, [number, string, string][]>();
-  const aliasKey = (acc: string, reg: string, name: string) => `${acc}|${reg}|${name}`;
-  const toArn = (ref: string, r: number): string => {
-    if (!ref) return '';
-    if (isKmsKeyArn(ref)) return ref;
-    if (/^(mrk-)?[0-9a-f-]{32,40}$/i.test(ref) || /^mrk-[0-9a-f]{32}$/.test(ref)) return arnOfId(ref, r);
-    return '';
-  };
-  const aliasNameOf = (ref: string): { name: string; acc?: string; reg?: string } | null => {
-    if (ref.startsWith('alias/')) return { name: ref };
-    const m = parseKmsAliasArn(ref);
-    return m ? { name: m.alias, acc: m.account, reg: m.region } : null;
+  /** Adds a line to the finding of `rule` for key `ki`, and raises its severity to `sev` when given. */
+  note = (rule: string, ki: number, text: string, sev?: Severity) => {
+    const k = `${rule}|${ki}`;
+    let l = this.notes.get(k);
+    if (!l) this.notes.set(k, (l = []));
+    if (!l.includes(text)) l.push(text);
+    if (sev) {
+      const prev = this.severityOf.get(k);
+      this.severityOf.set(k, prev ? moreSevere(prev, sev) : sev);
+    }
   };
 
-  // KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
-  // (eventID, then eventName and errorCode), never from file or drop order: CloudTrail log files are not ordered
-  // ("Logging AWS KMS API calls with AWS CloudTrail", AWS KMS Developer Guide: "CloudTrail log files are not an
-  // ordered stack trace of the public API calls, so they do not appear in any specific order"). `orderTies` below
-  // reorders each group of same-time rows further by what each call needs of the key's state.
-  const kmsRows: number[] = [];
-  if (kmsCode !== undefined)
-    for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === kmsCode) kmsRows.push(order[k]);
-  const tieKeys = new Map<number, string>();
-  const tieKey = (r: number) => {
-    let v = tieKeys.get(r);
-    if (v === undefined) tieKeys.set(r, (v = `${f(r, 'eventID') ?? ''}\u0000${names.at(r)}\u0000${errs.at(r)}`));
+  private tieKey(r: number): string {
+    let v = this.tieKeys.get(r);
+    if (v === undefined)
+      this.tieKeys.set(r, (v = `${this.f(r, 'eventID') ?? ''}\u0000${this.names.at(r)}\u0000${this.errs.at(r)}`));
     return v;
-  };
-  const cmpTie = (a: number, b: number) => {
-    const x = tieKey(a),
-      y = tieKey(b);
+  }
+
+  private cmpTie = (a: number, b: number) => {
+    const x = this.tieKey(a),
+      y = this.tieKey(b);
     return x < y ? -1 : x > y ? 1 : 0;
   };
-  const groups: [number, number][] = [];
-  for (let i = 0; i < kmsRows.length;) {
-    let j = i + 1;
-    while (j < kmsRows.length && ix.timeOf(kmsRows[j]) === ix.timeOf(kmsRows[i])) j++;
-    if (j - i > 1) {
-      const g = kmsRows.slice(i, j).sort(cmpTie);
-      for (let x = 0; x < g.length; x++) kmsRows[i + x] = g[x];
-      groups.push([i, j]);
-    }
-    i = j;
-  }
-  const etype = col('eventType');
-  /** VPC endpoint network-activity records (eventType AwsVpceEvent): not API calls, they never change a key. */
-  const isNetwork = (r: number) => etype.at(r) === 'AwsVpceEvent';
 
-  // pass 1: alias changes (successful CreateAlias / UpdateAlias / DeleteAlias)
-  const aliasOps = new Set(['CreateAlias', 'UpdateAlias', 'DeleteAlias']);
-  /** UpdateAlias row → the key the alias pointed to before ('' deleted or unknown key; null: no earlier change recorded). */
-  const aliasPrev = new Map<number, string | null>();
-  for (const r of kmsRows) {
-    if (errs.at(r) || isNetwork(r)) continue;
-    const name = names.at(r);
-    if (!aliasOps.has(name)) continue;
-    const alias = f(r, 'requestParameters.aliasName') ?? '';
-    if (!alias) continue;
-    const target = name === 'DeleteAlias' ? '' : toArn(f(r, 'requestParameters.targetKeyId') ?? '', r);
-    const acc = recip.at(r) || acct.at(r);
-    const reg = region.at(r);
-    const key = aliasKey(acc, reg, alias);
-    let tl = aliasTl.get(key);
-    if (!tl) aliasTl.set(key, (tl = []));
-    if (name === 'UpdateAlias') aliasPrev.set(r, tl.length ? tl[tl.length - 1][1] : null);
-    tl.push([ix.timeOf(r), target, name]);
+  /**
+   * KMS rows in time order. Rows of the same time are put in a canonical order taken from the events themselves
+   * (eventID, then eventName and errorCode), never from file or drop order: CloudTrail log files are not ordered
+   * ("Logging AWS KMS API calls with AWS CloudTrail", AWS KMS Developer Guide: "CloudTrail log files are not an
+   * ordered stack trace of the public API calls, so they do not appear in any specific order"). `orderTies`
+   * reorders each group of same-time rows further by what each call needs of the key's state.
+   */
+  orderKmsRows(): void {
+    const { order, kmsRows, ix } = this;
+    if (this.kmsCode !== undefined)
+      for (let k = 0; k < order.length; k++) if (this.src.codes[order[k]] === this.kmsCode) kmsRows.push(order[k]);
+    for (let i = 0; i < kmsRows.length;) {
+      let j = i + 1;
+      while (j < kmsRows.length && ix.timeOf(kmsRows[j]) === ix.timeOf(kmsRows[i])) j++;
+      if (j - i > 1) {
+        const g = kmsRows.slice(i, j).sort(this.cmpTie);
+        for (let x = 0; x < g.length; x++) kmsRows[i + x] = g[x];
+        this.groups.push([i, j]);
+      }
+      i = j;
+    }
   }
-  const resolveAlias = (ref: string, r: number): string => {
+
+  private static aliasKey(acc: string, reg: string, name: string): string {
+    return `${acc}|${reg}|${name}`;
+  }
+
+  /** A key reference as a key ARN: a key ARN, or a key ID completed with the row's Region and account; '' otherwise. */
+  private toArn(ref: string, r: number): string {
+    if (!ref) return '';
+    if (isKmsKeyArn(ref)) return ref;
+    if (/^(mrk-)?[0-9a-f-]{32,40}$/i.test(ref) || /^mrk-[0-9a-f]{32}$/.test(ref)) {
+      const reg = this.region.at(r);
+      const acc = this.accountOfRow(r);
+      return reg && acc ? kmsKeyArn(reg, acc, ref) : ref;
+    }
+    return '';
+  }
+
+  /** Pass 1: the alias changes (successful CreateAlias / UpdateAlias / DeleteAlias) into the alias timelines. */
+  collectAliases(): void {
+    for (const r of this.kmsRows) {
+      if (this.errs.at(r) || this.isNetwork(r)) continue;
+      const name = this.names.at(r);
+      if (!ALIAS_OPS.has(name)) continue;
+      const alias = this.f(r, 'requestParameters.aliasName') ?? '';
+      if (!alias) continue;
+      const target = name === 'DeleteAlias' ? '' : this.toArn(this.f(r, 'requestParameters.targetKeyId') ?? '', r);
+      const key = KeyPass.aliasKey(this.accountOfRow(r), this.region.at(r), alias);
+      let tl = this.aliasTl.get(key);
+      if (!tl) this.aliasTl.set(key, (tl = []));
+      if (name === 'UpdateAlias') this.aliasPrev.set(r, tl.length ? tl[tl.length - 1][1] : null);
+      tl.push([this.ix.timeOf(r), target, name]);
+    }
+  }
+
+  /** The key an alias name or alias ARN pointed to at the row's time ('' when the record does not say). */
+  private resolveAlias(ref: string, r: number): string {
     const a = aliasNameOf(ref);
     if (!a) return '';
-    const acc = a.acc ?? (recip.at(r) || acct.at(r));
-    const reg = a.reg ?? region.at(r);
-    const tl = aliasTl.get(aliasKey(acc, reg, a.name));
+    const acc = a.acc ?? this.accountOfRow(r);
+    const reg = a.reg ?? this.region.at(r);
+    const tl = this.aliasTl.get(KeyPass.aliasKey(acc, reg, a.name));
     if (!tl) return '';
-    const t = ix.timeOf(r);
+    const t = this.ix.timeOf(r);
     let cur = '';
     for (const [at, arn] of tl) {
       if (at <= t) cur = arn;
@@ -655,50 +873,42 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
     // an alias used before its first recorded change: assume the first target when that change created it (before
     // an UpdateAlias it pointed to another, unrecorded key)
     return cur || (tl[0][0] > t && tl[0][2] === 'CreateAlias' ? tl[0][1] : '');
-  };
+  }
 
-  const keys: KeyAgg[] = [];
-  const keyIndex = new Map<string, number>();
-  const keyOfRow = new Int32Array(n).fill(-1);
-  const getKey = (arn: string): number => {
-    let i = keyIndex.get(arn);
+  /** The index of a key in `keys`, adding the key when new. */
+  private getKey(arn: string): number {
+    let i = this.keyIndex.get(arn);
     if (i === undefined) {
-      i = keys.length;
-      keyIndex.set(arn, i);
+      i = this.keys.length;
+      this.keyIndex.set(arn, i);
       const m = parseKmsKeyArn(arn);
-      keys.push(newKeyAgg(arn, m ? m.keyId : arn, m ? m.account : '', m ? m.region : ''));
+      this.keys.push(newKeyAgg(arn, m ? m.keyId : arn, m ? m.account : '', m ? m.region : ''));
     }
     return i;
-  };
+  }
 
-  const ruleKeys = new Map<string, Map<number, number[]>>(); // rule → key index → rows (key -1 for non-key findings)
-  const hit = (rule: string, key: number, r: number) => {
-    let m = ruleKeys.get(rule);
-    if (!m) ruleKeys.set(rule, (m = new Map()));
-    let rows = m.get(key);
-    if (!rows) m.set(key, (rows = []));
-    rows.push(r);
-  };
-
-  const customKeyStores = new Map<string, { id: string; name: string; clusterId: string; state: string }>();
-
-  // which key: the key in `resources` (an alias operation's target key first), the response's key metadata,
-  // requestParameters.keyId (key ID, key ARN, alias name or alias ARN resolved over time), then the response's
-  // keyId / keyMetadata (AWS KMS adds the key ARN to responseElements.keyId of management operations: "Logging
-  // AWS KMS API calls with AWS CloudTrail"). '' when the key stays unknown.
-  const arnCache = new Map<number, string>();
-  const keyArnOfRow = (r: number): string => {
-    let arn = arnCache.get(r);
+  /**
+   * Which key a row names: the key in `resources` (an alias operation's target key first), the response's key
+   * metadata, requestParameters.keyId (key ID, key ARN, alias name or alias ARN resolved over time), then the
+   * response's keyId / keyMetadata (AWS KMS adds the key ARN to responseElements.keyId of management operations:
+   * "Logging AWS KMS API calls with AWS CloudTrail"). '' when the key stays unknown. Cached per row.
+   */
+  private keyArnOfRow(r: number): string {
+    let arn = this.arnCache.get(r);
     if (arn !== undefined) return arn;
-    const name = names.at(r);
+    const { f } = this;
+    const name = this.names.at(r);
     const crypto = CRYPTO_OPERATIONS.has(name);
-    const readOnly = !crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name));
-    arn = name === 'CreateAlias' || name === 'UpdateAlias' ? toArn(f(r, 'requestParameters.targetKeyId') ?? '', r) : '';
-    if (!arn) arn = resArnOf(resCol.codes[r]);
-    if (!arn && !readOnly && !crypto) arn = toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
+    const readOnly = !crypto && (this.ro.at(r) === 'true' || READ_ONLY_NAME.test(name));
+    arn =
+      name === 'CreateAlias' || name === 'UpdateAlias'
+        ? this.toArn(f(r, 'requestParameters.targetKeyId') ?? '', r)
+        : '';
+    if (!arn) arn = this.resArnOf(this.resCol.codes[r]);
+    if (!arn && !readOnly && !crypto) arn = this.toArn(f(r, 'responseElements.keyMetadata.arn') ?? '', r);
     if (!arn) {
-      const ref = keyCol.at(r);
-      arn = toArn(ref, r) || resolveAlias(ref, r);
+      const ref = this.keyCol.at(r);
+      arn = this.toArn(ref, r) || this.resolveAlias(ref, r);
     }
     if (!arn) {
       for (const p of [
@@ -708,247 +918,183 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
         'requestParameters.keyId',
         'requestParameters.KeyId',
       ]) {
-        arn = toArn(f(r, p) ?? '', r);
+        arn = this.toArn(f(r, p) ?? '', r);
         if (arn) break;
       }
     }
-    arnCache.set(r, arn);
+    this.arnCache.set(r, arn);
     return arn;
-  };
+  }
 
-  const PENDING = (st: KeyState) => st === 'PendingDeletion' || st === 'PendingReplicaDeletion';
-  const pendingFailureOf = (r: number, err: string) =>
-    err === 'KMSInvalidStateException' && /pending ?(replica )?deletion/i.test(f(r, 'errorMessage') ?? '');
-  const KEY_STATES: ReadonlySet<string> = new Set([
-    'Enabled',
-    'Disabled',
-    'PendingDeletion',
-    'Deleted',
-    'PendingImport',
-    'PendingReplicaDeletion',
-    'Unavailable',
-  ]);
-  /**
-   * The key state after a successful call, from the call alone (the state before when it changes nothing).
-   * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide); the management call's own
-   * responseElements.keyState wins when it states one.
-   */
-  const stateAfter = (r: number, name: string, prev: KeyState): KeyState => {
-    if (CRYPTO_OPERATIONS.has(name))
-      return prev === 'Unknown' || prev === 'Disabled' || PENDING(prev) || prev === 'Deleted' ? 'Enabled' : prev;
-    switch (name) {
-      case 'CreateKey': {
-        const ks = f(r, 'responseElements.keyMetadata.keyState');
-        if (ks && KEY_STATES.has(ks)) return ks as KeyState;
-        const origin = f(r, 'responseElements.keyMetadata.origin') ?? f(r, 'requestParameters.origin');
-        return origin === 'EXTERNAL' ? 'PendingImport' : 'Enabled';
-      }
-      case 'EnableKey':
-      case 'ImportKeyMaterial':
-        return 'Enabled';
-      case 'DisableKey':
-      case 'CancelKeyDeletion':
-        return 'Disabled';
-      case 'ScheduleKeyDeletion':
-        return f(r, 'responseElements.keyState') === 'PendingReplicaDeletion'
-          ? 'PendingReplicaDeletion'
-          : 'PendingDeletion';
-      case 'DeleteKey':
-        return 'Deleted';
-      case 'DeleteImportedKeyMaterial':
-      case 'DeleteExpiredKeyMaterial':
-        return 'PendingImport';
+  private resArnOf(code: number): string {
+    let v = this.resArn.get(code);
+    if (v === undefined) {
+      v = this.resCol.text(code).split('\n').find(isKmsKeyArn) ?? '';
+      this.resArn.set(code, v);
     }
-    return prev;
-  };
-  /**
-   * Could this call have had its outcome with the key in state `st`? A call that AWS KMS refuses in a state
-   * cannot have succeeded in it (a successful cryptographic call needs Enabled, ScheduleKeyDeletion a key not
-   * pending deletion, CancelKeyDeletion and DeleteKey one pending deletion, Enable/DisableKey one not pending
-   * deletion), and DisabledException / KMSInvalidStateException "pending deletion" happen only in those states.
-   * Source: "Key states of AWS KMS keys" (AWS KMS Developer Guide).
-   */
-  const possible = (r: number, st: KeyState): boolean => {
-    if (st === 'Unknown') return true;
-    const name = names.at(r);
-    const err = errs.at(r);
-    if (err) {
-      if (err === 'DisabledException') return st === 'Disabled';
-      if (pendingFailureOf(r, err)) return PENDING(st);
-      return true;
-    }
-    if (st === 'Deleted') return false;
-    if (CRYPTO_OPERATIONS.has(name)) return st === 'Enabled';
-    switch (name) {
-      case 'CreateKey':
-        return false;
-      case 'ScheduleKeyDeletion':
-      case 'EnableKey':
-      case 'DisableKey':
-        return !PENDING(st);
-      case 'CancelKeyDeletion':
-        return PENDING(st);
-    }
-    return true;
-  };
-  const STATE_OPS: ReadonlySet<string> = new Set([
-    'CreateKey',
-    'EnableKey',
-    'DisableKey',
-    'ScheduleKeyDeletion',
-    'CancelKeyDeletion',
-    'DeleteKey',
-    'ImportKeyMaterial',
-    'DeleteImportedKeyMaterial',
-    'DeleteExpiredKeyMaterial',
-  ]);
-  const tieRank = (name: string) =>
-    name === 'CreateKey' ? 0 : name === 'ScheduleKeyDeletion' ? 2 : name === 'DeleteKey' ? 3 : 1;
+    return v;
+  }
+
   /**
    * Same-time rows in the order their outcomes allow: repeatedly the first row (by tieRank: CreateKey first,
    * ScheduleKeyDeletion and DeleteKey last; then the canonical eventID order) that could have had its outcome in
    * its key's state as simulated so far; when none could, the first. Depends only on the events and the states
    * before the group, never on file order.
    */
-  const orderTies = (g: number[]): number[] => {
+  private orderTies(g: number[]): number[] {
+    const { names, errs, f } = this;
     const sim = new Map<string, KeyState>();
     const stOf = (arn: string): KeyState =>
-      sim.get(arn) ?? (keyIndex.has(arn) ? keys[keyIndex.get(arn)!].s.state : 'Unknown');
-    const rest = g.slice().sort((a, b) => tieRank(names.at(a)) - tieRank(names.at(b)) || cmpTie(a, b));
+      sim.get(arn) ?? (this.keyIndex.has(arn) ? this.keys[this.keyIndex.get(arn)!].s.state : 'Unknown');
+    const rest = g.slice().sort((a, b) => tieRank(names.at(a)) - tieRank(names.at(b)) || this.cmpTie(a, b));
     const out: number[] = [];
     while (rest.length) {
       let i = rest.findIndex((r) => {
-        const arn = keyArnOfRow(r);
-        return !arn || isNetwork(r) || possible(r, stOf(arn));
+        const arn = this.keyArnOfRow(r);
+        return !arn || this.isNetwork(r) || possible(f, r, names.at(r), errs.at(r), stOf(arn));
       });
       if (i < 0) i = 0;
       const r = rest.splice(i, 1)[0];
       out.push(r);
-      const arn = keyArnOfRow(r);
-      if (arn && !isNetwork(r) && !errs.at(r)) sim.set(arn, stateAfter(r, names.at(r), stOf(arn)));
+      const arn = this.keyArnOfRow(r);
+      if (arn && !this.isNetwork(r) && !errs.at(r)) sim.set(arn, stateAfter(f, r, names.at(r), stOf(arn)));
     }
     return out;
-  };
+  }
 
-  // events whose key stays unknown: counted in their rules under "unknown key" (never dropped), no state
-  const UNKNOWN_KEY = -2;
-  const unknownAgg = (): KeyAgg => newKeyAgg('', '', '', '');
-  /** Details per rule and key index (`rule|ki`), appended to the finding's description; severity per rule and key when raised above the rule's. */
-  const notes = new Map<string, string[]>();
-  const severityOf = new Map<string, Severity>();
-  const note = (rule: string, ki: number, text: string, sev?: Severity) => {
-    const k = `${rule}|${ki}`;
-    let l = notes.get(k);
-    if (!l) notes.set(k, (l = []));
-    if (!l.includes(text)) l.push(text);
-    if (sev) {
-      const prev = severityOf.get(k);
-      severityOf.set(k, prev ? moreSevere(prev, sev) : sev);
+  /** Pass 2: every KMS event in time order, same-time groups in the order their outcomes allow. */
+  walk(): void {
+    const { kmsRows, groups } = this;
+    let gi = 0;
+    for (let i = 0; i < kmsRows.length;) {
+      if (gi < groups.length && groups[gi][0] === i) {
+        const [a, b] = groups[gi++];
+        const g = kmsRows.slice(a, b);
+        // without a call that changes a key's state, every row sees the same states: the canonical order stands
+        for (const r of g.some((x) => STATE_OPS.has(this.names.at(x))) ? this.orderTies(g) : g) this.step(r);
+        i = b;
+      } else this.step(kmsRows[i++]);
     }
-  };
+  }
 
-  const groupCache: string[] = [];
-  const step = (r: number) => {
-    const name = names.at(r);
-    const err = errs.at(r);
-    const network = isNetwork(r);
-    const crypto = !network && CRYPTO_OPERATIONS.has(name);
-    // read-only management calls (cryptographic operations are recorded as readOnly too, but they use the key);
-    // network-activity records change nothing
-    const readOnly =
-      network || (!crypto && (ro.at(r) === 'true' || /^(Describe|List|Get(?!ParametersForImport))/.test(name)));
-    const t = ix.timeOf(r);
-
+  /** One KMS event: a custom key store change, or a call on a key (counted, checked against the key's state, a lifecycle step). */
+  private step(r: number): void {
+    const name = this.names.at(r);
+    const network = this.isNetwork(r);
     if (CUSTOM_KEY_STORE_OPS.has(name)) {
-      if (!err && !network) {
-        hit('kms-custom-key-store-change', -1, r);
-        const id = f(r, 'requestParameters.customKeyStoreId') ?? f(r, 'responseElements.customKeyStoreId') ?? '';
-        if (id) {
-          const cks = customKeyStores.get(id) ?? { id, name: '', clusterId: '', state: 'DISCONNECTED' };
-          if (name === 'CreateCustomKeyStore') {
-            cks.name = f(r, 'requestParameters.customKeyStoreName') ?? '';
-            cks.clusterId = f(r, 'requestParameters.cloudHsmClusterId') ?? f(r, 'requestParameters.clusterId') ?? '';
-          }
-          cks.state =
-            name === 'ConnectCustomKeyStore'
-              ? 'CONNECTED'
-              : name === 'DisconnectCustomKeyStore'
-                ? 'DISCONNECTED'
-                : name === 'DeleteCustomKeyStore'
-                  ? 'DELETED'
-                  : cks.state;
-          customKeyStores.set(id, cks);
-        }
-      }
+      if (!this.errs.at(r) && !network) this.customKeyStoreStep(r, name);
       return;
     }
-
-    const arn = keyArnOfRow(r);
+    const crypto = !network && CRYPTO_OPERATIONS.has(name);
+    // network-activity records change nothing
+    const readOnly = network || (!crypto && (this.ro.at(r) === 'true' || READ_ONLY_NAME.test(name)));
+    const arn = this.keyArnOfRow(r);
     if (!arn && readOnly) return;
-    const ki = arn ? getKey(arn) : UNKNOWN_KEY;
-    const K = arn ? keys[ki] : unknownAgg();
+    const ki = arn ? this.getKey(arn) : UNKNOWN_KEY;
+    const K = arn ? this.keys[ki] : newKeyAgg('', '', '', '');
+    if (!arn) K.s.account = this.accountOfRow(r);
+    else this.keyOfRow[r] = ki;
+    const e: KeyEvent = {
+      r,
+      t: this.ix.timeOf(r),
+      name,
+      err: this.errs.at(r),
+      crypto,
+      readOnly,
+      arn,
+      ki,
+      K,
+      pc: this.princ.codes[r],
+      callerAcc: this.acct.at(r),
+    };
+    const seenBefore = this.count(e);
+    const gap = !readOnly && !DELETION_STEPS.has(name) && this.stateDependentUse(e, seenBefore);
+    if (crypto) this.cryptoStep(e, gap);
+    else if (!readOnly) this.managementStep(e);
+  }
+
+  /** A successful custom key store change: its finding, and the store's name, cluster and connection state. */
+  private customKeyStoreStep(r: number, name: string): void {
+    const { f } = this;
+    this.hit('kms-custom-key-store-change', -1, r);
+    const id = f(r, 'requestParameters.customKeyStoreId') ?? f(r, 'responseElements.customKeyStoreId') ?? '';
+    if (!id) return;
+    const cks = this.customKeyStores.get(id) ?? { id, name: '', clusterId: '', state: 'DISCONNECTED' };
+    if (name === 'CreateCustomKeyStore') {
+      cks.name = f(r, 'requestParameters.customKeyStoreName') ?? '';
+      cks.clusterId = f(r, 'requestParameters.cloudHsmClusterId') ?? f(r, 'requestParameters.clusterId') ?? '';
+    }
+    cks.state = handlerOf(CUSTOM_KEY_STORE_STATE, name) ?? cks.state;
+    this.customKeyStores.set(id, cks);
+  }
+
+  /** Counts a call on its key (times seen, calls, failures, principals); returns whether the key was seen before it. */
+  private count({ t, crypto, err, K, pc, callerAcc }: KeyEvent): boolean {
     const s = K.s;
-    if (!arn) s.account = recip.at(r) || acct.at(r);
-    else keyOfRow[r] = ki;
     const seenBefore = s.firstSeen <= t;
     if (t < s.firstSeen) s.firstSeen = t;
     if (t > s.lastSeen) s.lastSeen = t;
     if (crypto) s.cryptoCalls++;
     else s.managementCalls++;
     if (err) s.failures++;
-    const pc = princ.codes[r];
-    const group = (groupCache[pc] ??= principalGroup(princ.text(pc)));
+    const group = (this.groupCache[pc] ??= principalGroup(this.princ.text(pc)));
     K.principalSet.add(group);
-    const callerAcc = acct.at(r);
     if (callerAcc && s.account && callerAcc !== s.account) K.crossSet.add(group);
+    return seenBefore;
+  }
 
-    // state-dependent use
-    let gap = false;
-    if (!readOnly && name !== 'ScheduleKeyDeletion' && name !== 'CancelKeyDeletion' && name !== 'DeleteKey') {
-      const st = s.state;
-      const pendingFailure = pendingFailureOf(r, err);
-      if (crypto && !err && (st === 'Disabled' || PENDING(st) || st === 'Deleted')) {
-        gap = true;
-        hit('kms-record-gap', ki, r);
-        note('kms-record-gap', ki, `${name} at ${isoTime(t)} succeeded on a key the record shows ${st}`);
-      } else if (st === 'Deleted' || (err === 'NotFoundException' && arn && seenBefore))
-        hit('kms-deleted-key-use', ki, r);
-      else if (PENDING(st) || pendingFailure) hit('kms-key-pending-deletion-use', ki, r);
-      else if ((st === 'Disabled' && !['EnableKey', 'DisableKey'].includes(name)) || err === 'DisabledException')
-        hit('kms-key-disabled-use', ki, r);
+  /**
+   * The findings of a call that uses a key in a state that refuses it (disabled, pending deletion, deleted), or
+   * that succeeded in such a state as the record shows it (events missing). Returns true for the latter (a gap).
+   */
+  private stateDependentUse({ r, t, name, err, crypto, arn, ki, K }: KeyEvent, seenBefore: boolean): boolean {
+    const st = K.s.state;
+    if (crypto && !err && (st === 'Disabled' || PENDING(st) || st === 'Deleted')) {
+      this.hit('kms-record-gap', ki, r);
+      this.note('kms-record-gap', ki, `${name} at ${isoTime(t)} succeeded on a key the record shows ${st}`);
+      return true;
     }
-    if (crypto) {
-      if (!err && (s.state === 'Unknown' || gap)) s.state = 'Enabled';
-      if (gap) {
-        s.deletionDate = undefined;
-        K.lifecycle.push({
-          row: r,
-          time: t,
-          eventName: name,
-          principal: princ.text(pc),
-          account: callerAcc,
-          errorCode: '',
-          state: 'Enabled',
-          detail: 'succeeded: the key was enabled again by a call that is not in the loaded events (events missing)',
-        });
-      }
-      return;
-    }
-    if (readOnly) return;
+    if (st === 'Deleted' || (err === 'NotFoundException' && arn && seenBefore)) this.hit('kms-deleted-key-use', ki, r);
+    else if (PENDING(st) || pendingFailureOf(this.f, r, err)) this.hit('kms-key-pending-deletion-use', ki, r);
+    else if ((st === 'Disabled' && name !== 'EnableKey' && name !== 'DisableKey') || err === 'DisabledException')
+      this.hit('kms-key-disabled-use', ki, r);
+    return false;
+  }
 
-    // a management step of the key's lifecycle
+  /** A cryptographic call: a successful one shows the key Enabled (and, after a gap, a lifecycle step saying so). */
+  private cryptoStep({ r, t, name, err, K, pc, callerAcc }: KeyEvent, gap: boolean): void {
+    const s = K.s;
+    if (!err && (s.state === 'Unknown' || gap)) s.state = 'Enabled';
+    if (!gap) return;
+    s.deletionDate = undefined;
+    K.lifecycle.push({
+      row: r,
+      time: t,
+      eventName: name,
+      principal: this.princ.text(pc),
+      account: callerAcc,
+      errorCode: '',
+      state: 'Enabled',
+      detail: 'succeeded: the key was enabled again by a call that is not in the loaded events (events missing)',
+    });
+  }
+
+  /** A management call that changes the key: a step of its lifecycle (KEY_STEPS when it succeeded). */
+  private managementStep({ r, t, name, err, arn, ki, K, pc, callerAcc }: KeyEvent): void {
+    const s = K.s;
     let detail = '';
     let state: KeyState | undefined;
     if (!err) {
-      const step = KEY_STEPS[name];
+      const step = handlerOf(KEY_STEPS, name);
       if (step) {
         const o: StepOut = {};
+        const { f, hit, note, policyChecks, aliasPrev } = this;
         step({ r, t, s, K, ki, arn, f, hit, note, policyChecks, aliasPrev }, o);
         if (o.detail !== undefined) detail = o.detail;
         if (o.state !== undefined) state = o.state;
       }
       // the state after the step, as the tie ordering simulates it
-      if (arn) state = stateAfter(r, name, s.state);
+      if (arn) state = stateAfter(this.f, r, name, s.state);
       if (state === s.state && !STATE_OPS.has(name)) state = undefined;
       if (state) s.state = state;
     } else if (name === 'ScheduleKeyDeletion' || name === 'DisableKey') {
@@ -959,347 +1105,461 @@ export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
         row: r,
         time: t,
         eventName: name,
-        principal: princ.text(pc),
+        principal: this.princ.text(pc),
         account: callerAcc,
         errorCode: err,
         detail,
         state: err ? undefined : state,
       });
-  };
+  }
 
   /**
    * The key policy rules of a successful CreateKey / PutKeyPolicy: `kms-key-policy-external-access` (high, or
    * medium when every outside grant is a `*` limited by an organization/account condition, the condition shown)
    * and `kms-key-policy-lockout`. Returns what the lifecycle step says ('' when nothing).
    */
-  function policyChecks(r: number, ki: number, owner: string, policy: string | undefined): string {
+  policyChecks = (r: number, ki: number, owner: string, policy: string | undefined): string => {
     const parts: string[] = [];
-    const bypass = f(r, 'requestParameters.bypassPolicyLockoutSafetyCheck') === 'true';
-    if (policy) {
-      const grants = policyGrants(policy, owner);
-      if (grants.length) {
-        hit('kms-key-policy-external-access', ki, r);
-        const open = grants.some((g) => !g.conditions.length);
-        const text = grants
-          .map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal))
-          .join(', ');
-        note(
-          'kms-key-policy-external-access',
-          ki,
-          `${names.at(r)} at ${isoTime(ix.timeOf(r))} grants ${text}`,
-          open ? 'high' : 'medium',
-        );
-        parts.push(`grants ${text}`);
-      }
+    const at = `${this.names.at(r)} at ${isoTime(this.ix.timeOf(r))}`;
+    const bypass = this.f(r, 'requestParameters.bypassPolicyLockoutSafetyCheck') === 'true';
+    const grants = policy ? policyGrants(policy, owner) : [];
+    if (grants.length) {
+      this.hit('kms-key-policy-external-access', ki, r);
+      const open = grants.some((g) => !g.conditions.length);
+      const text = grants
+        .map((g) => (g.conditions.length ? `${g.principal} if ${g.conditions.join(' and ')}` : g.principal))
+        .join(', ');
+      this.note('kms-key-policy-external-access', ki, `${at} grants ${text}`, open ? 'high' : 'medium');
+      parts.push(`grants ${text}`);
     }
     const keeps = policy ? policyKeepsOwnerAccess(policy, owner) : undefined;
     if (bypass || keeps === false) {
-      hit('kms-key-policy-lockout', ki, r);
+      this.hit('kms-key-policy-lockout', ki, r);
       const why = [
         bypass ? 'bypassPolicyLockoutSafetyCheck true' : '',
         keeps === false ? `no statement lets account ${owner} manage the key policy` : '',
       ]
         .filter(Boolean)
         .join('; ');
-      note('kms-key-policy-lockout', ki, `${names.at(r)} at ${isoTime(ix.timeOf(r))}: ${why}`);
+      this.note('kms-key-policy-lockout', ki, `${at}: ${why}`);
       parts.push(`lockout risk: ${why}`);
     }
     return parts.join(' · ');
-  }
+  };
 
-  // pass 2: every KMS event in time order, same-time groups in the order their outcomes allow
-  let gi = 0;
-  for (let i = 0; i < kmsRows.length;) {
-    if (gi < groups.length && groups[gi][0] === i) {
-      const [a, b] = groups[gi++];
-      const g = kmsRows.slice(a, b);
-      // without a call that changes a key's state, every row sees the same states: the canonical order stands
-      for (const r of g.some((x) => STATE_OPS.has(names.at(x))) ? orderTies(g) : g) step(r);
-      i = b;
-    } else step(kmsRows[i++]);
-  }
-
-  // aliases now pointing at each key, and former ones
-  for (const [k, tl] of aliasTl) {
-    const alias = k.split('|')[2];
-    const last = tl[tl.length - 1][1];
-    for (const [, arn] of tl) {
-      const i = arn ? keyIndex.get(arn) : undefined;
-      if (i !== undefined) keys[i].aliasSet.add(alias);
-    }
-    const i = last ? keyIndex.get(last) : undefined;
-    if (i !== undefined) keys[i].s.aliases.push(alias);
-  }
-
-  // CloudHSM
-  const clusters = analyzeCloudHsm(
-    ix,
-    fields,
-    order,
-    hsmCode,
-    hit,
-    customKeyStores,
-    keys.map((k) => k.s),
-  );
-
-  // findings
-  const findings: Finding[] = [];
-  const ruleRowsOut = new Map<string, Uint32Array>();
-  for (const [rule, byKey] of ruleKeys) {
-    const meta = KEY_RULES[rule];
-    const all: number[] = [];
-    for (const [ki, rows] of byKey) {
-      all.push(...rows);
-      const key = ki >= 0 ? keys[ki].s : undefined;
-      if (key && !key.findings.includes(rule)) key.findings.push(rule);
-      const uniq = [...new Set(rows)].sort((a, b) => ix.timeOf(a) - ix.timeOf(b));
-      const accounts = new Set<string>();
-      const principals = new Set<string>();
-      for (const r of uniq) {
-        const a = acct.at(r) || recip.at(r);
-        if (a) accounts.add(a);
-        principals.add(princ.at(r));
+  /** The aliases now pointing at each key, and every alias that ever did (former aliases, see `summaries`). */
+  assignAliases(): void {
+    for (const [k, tl] of this.aliasTl) {
+      const alias = k.split('|')[2];
+      const last = tl[tl.length - 1][1];
+      for (const [, arn] of tl) {
+        const i = arn ? this.keyIndex.get(arn) : undefined;
+        if (i !== undefined) this.keys[i].aliasSet.add(alias);
       }
-      const extra = [...(notes.get(`${rule}|${ki}`) ?? [])];
-      if (ki === UNKNOWN_KEY)
-        extra.unshift(
-          `Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`,
-        );
-      findings.push({
-        rule,
-        title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title,
-        severity: severityOf.get(`${rule}|${ki}`) ?? meta.severity,
-        description: [meta.description, ...extra].join(' '),
-        count: uniq.length,
-        first: ix.timeOf(uniq[0]),
-        last: ix.timeOf(uniq[uniq.length - 1]),
-        accounts: [...accounts],
-        keys: key ? [key.arn] : [],
-        principals: [...principals],
-        rows: uniq,
-        query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
-      });
+      const i = last ? this.keyIndex.get(last) : undefined;
+      if (i !== undefined) this.keys[i].s.aliases.push(alias);
     }
-    ruleRowsOut.set(rule, Uint32Array.from(new Set(all)));
   }
-  findings.sort(compareFindings);
 
-  const lifecycles = new Map<string, LifecycleStep[]>();
-  const summaries = keys.map((K) => {
-    K.s.principals = K.principalSet.size;
-    K.s.crossAccountPrincipals = K.crossSet.size;
-    K.s.formerAliases = [...K.aliasSet].filter((a) => !K.s.aliases.includes(a));
-    lifecycles.set(K.s.arn, K.lifecycle);
-    return K.s;
-  });
-  // keys in custom key stores
-  for (const c of clusters) {
-    const ids = new Set(c.customKeyStores.map((x) => x.id));
-    c.keys = summaries.filter((k) => k.customKeyStoreId && ids.has(k.customKeyStoreId)).map((k) => k.arn);
+  /** The findings (one per rule and key, sorted by severity) and the rows of each rule; adds each rule to its key's findings. */
+  findings(): { findings: Finding[]; ruleRows: Map<string, Uint32Array> } {
+    const findings: Finding[] = [];
+    const ruleRows = new Map<string, Uint32Array>();
+    for (const [rule, byKey] of this.ruleKeys) {
+      const all: number[] = [];
+      for (const [ki, rows] of byKey) {
+        all.push(...rows);
+        findings.push(this.finding(rule, ki, rows));
+      }
+      ruleRows.set(rule, Uint32Array.from(new Set(all)));
+    }
+    findings.sort(compareFindings);
+    return { findings, ruleRows };
   }
-  summaries.sort((a, b) => b.lastSeen - a.lastSeen);
+
+  /** The finding of one rule for one key (or the unknown key, or no key: -1) from its rows. */
+  private finding(rule: string, ki: number, rows: number[]): Finding {
+    const { ix } = this;
+    const meta = KEY_RULES[rule];
+    const key = ki >= 0 ? this.keys[ki].s : undefined;
+    if (key && !key.findings.includes(rule)) key.findings.push(rule);
+    const uniq = [...new Set(rows)].sort((a, b) => ix.timeOf(a) - ix.timeOf(b));
+    const accounts = new Set<string>();
+    const principals = new Set<string>();
+    for (const r of uniq) {
+      const a = this.acct.at(r) || this.recip.at(r);
+      if (a) accounts.add(a);
+      principals.add(this.princ.at(r));
+    }
+    const extra = [...(this.notes.get(`${rule}|${ki}`) ?? [])];
+    if (ki === UNKNOWN_KEY)
+      extra.unshift(
+        `Unknown key: ${uniq.length} event(s) name a key the loaded events do not resolve (an alias or key ID without its key).`,
+      );
+    return {
+      rule,
+      title: ki === UNKNOWN_KEY ? `${meta.title} (unknown key)` : meta.title,
+      severity: this.severityOf.get(`${rule}|${ki}`) ?? meta.severity,
+      description: [meta.description, ...extra].join(' '),
+      count: uniq.length,
+      first: ix.timeOf(uniq[0]),
+      last: ix.timeOf(uniq[uniq.length - 1]),
+      accounts: [...accounts],
+      keys: key ? [key.arn] : [],
+      principals: [...principals],
+      rows: uniq,
+      query: key ? `finding:${rule} ${quotedTerm('key', key.arn)}` : `finding:${rule}`,
+    };
+  }
+
+  /** The key summaries, most recently seen first, with their lifecycles; fills each cluster's keys. */
+  summaries(clusters: ClusterSummary[]): { keys: KeySummary[]; lifecycles: Map<string, LifecycleStep[]> } {
+    const lifecycles = new Map<string, LifecycleStep[]>();
+    const keys = this.keys.map((K) => {
+      K.s.principals = K.principalSet.size;
+      K.s.crossAccountPrincipals = K.crossSet.size;
+      K.s.formerAliases = [...K.aliasSet].filter((a) => !K.s.aliases.includes(a));
+      lifecycles.set(K.s.arn, K.lifecycle);
+      return K.s;
+    });
+    // keys in custom key stores
+    for (const c of clusters) {
+      const ids = new Set(c.customKeyStores.map((x) => x.id));
+      c.keys = keys.filter((k) => k.customKeyStoreId && ids.has(k.customKeyStoreId)).map((k) => k.arn);
+    }
+    keys.sort((a, b) => b.lastSeen - a.lastSeen);
+    return { keys, lifecycles };
+  }
+}
+
+/**
+ * Reconstructs every KMS key's lifecycle and use, the CloudHSM clusters, and the key findings from the index.
+ * Management events are read through the field index (only those, a small share of a trail); cryptographic
+ * calls through the columns only.
+ * Sources: "Logging AWS KMS API calls with AWS CloudTrail" and "Key states of AWS KMS keys" (AWS KMS Developer
+ * Guide); "Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide).
+ */
+export function analyzeKms(ix: EventTable, fields: FieldValues): KmsAnalysis {
+  const t0 = performance.now();
+  const p = new KeyPass(ix, fields);
+  p.orderKmsRows();
+  p.collectAliases();
+  p.walk();
+  p.assignAliases();
+  const clusters = new HsmPass(ix, fields, p.hit).run(p.order, p.hsmCode, p.customKeyStores);
+  const { findings, ruleRows } = p.findings();
+  const { keys, lifecycles } = p.summaries(clusters);
   return {
-    keys: summaries,
+    keys,
     findings,
     clusters,
-    keyOfRow,
-    ruleRows: ruleRowsOut,
+    keyOfRow: p.keyOfRow,
+    ruleRows,
     lifecycles,
-    keyIndexByArn: keyIndex,
+    keyIndexByArn: p.keyIndex,
     ms: performance.now() - t0,
   };
 }
 
-function analyzeCloudHsm(
-  ix: EventTable,
-  fields: FieldValues,
-  order: Uint32Array,
-  hsmCode: number | undefined,
-  hit: (rule: string, key: number, r: number) => void,
-  customKeyStores: Map<string, { id: string; name: string; clusterId: string; state: string }>,
-  _keys: KeySummary[],
-): ClusterSummary[] {
-  const clusters = new Map<string, ClusterSummary>();
-  const names = ix.column('eventName');
-  const errs = ix.column('errorCode');
-  const princ = ix.column('principal');
-  const acct = ix.column('accountId');
-  const recip = ix.column('recipientAccountId');
-  const region = ix.column('awsRegion');
-  const f = (row: number, path: string) => fields.valueOfRow(row, path);
-  const backupCluster = new Map<string, string>();
-  const get = (id: string, r: number): ClusterSummary => {
-    let c = clusters.get(id);
-    if (!c) {
-      c = {
-        clusterId: id,
-        account: recip.at(r) || acct.at(r),
-        region: region.at(r),
-        state: 'Unknown',
-        firstSeen: Infinity,
-        lastSeen: -Infinity,
-        hsms: [],
-        backups: [],
-        customKeyStores: [],
-        keys: [],
-        lifecycle: [],
+/** A successful CloudHSM call as its step handler sees it: the row, its time, its cluster and backup. */
+interface HsmStep {
+  r: number;
+  t: number;
+  name: string;
+  c: ClusterSummary;
+  /** The backup the call names ('' none). */
+  backupId: string;
+  f: RowField;
+  hit: Hit;
+}
+
+/** Backup calls: the backup's state (Ready, PendingDeletion, Deleted) and the Regions it was copied to. */
+function backupStep({ r, t, name, c, backupId, f, hit }: HsmStep): string {
+  let b = c.backups.find((x) => x.backupId === backupId);
+  if (!b) c.backups.push((b = { backupId: backupId || '(unknown backup)', state: 'Unknown', copiedTo: [] }));
+  if (name === 'CreateBackup') {
+    b.state = 'Ready';
+    b.created = t;
+  } else if (name === 'DeleteBackup') {
+    b.state = 'PendingDeletion';
+    hit('cloudhsm-resource-deleted', -1, r);
+  } else if (name === 'BackupDeletedPermanently') {
+    b.state = 'Deleted';
+    b.deleted = t;
+    hit('cloudhsm-resource-deleted', -1, r);
+  } else if (name === 'RestoreBackup') b.state = 'Ready';
+  else if (name === 'CopyBackupToRegion') {
+    const dest = f(r, 'requestParameters.destinationRegion') ?? '';
+    if (dest) b.copiedTo.push(dest);
+  }
+  return backupId;
+}
+
+/**
+ * Successful CloudHSM (cloudhsmv2) calls by eventName: each updates its cluster and returns the lifecycle step's
+ * detail. Source: "Logging AWS CloudHSM API calls with AWS CloudTrail" (AWS CloudHSM User Guide) and the AWS
+ * CloudHSM API Reference pages of each operation.
+ */
+const HSM_STEPS: Record<string, (x: HsmStep) => string> = {
+  CreateCluster: ({ r, c, f }) => {
+    c.state = 'Uninitialized';
+    c.hsmType = f(r, 'responseElements.cluster.hsmType') ?? f(r, 'requestParameters.hsmType') ?? c.hsmType;
+    return c.hsmType ?? '';
+  },
+  InitializeCluster: ({ c }) => {
+    c.state = 'Initialized';
+    return '';
+  },
+  DeleteCluster: ({ r, c, hit }) => {
+    c.state = 'Deleted';
+    hit('cloudhsm-resource-deleted', -1, r);
+    return '';
+  },
+  CreateHsm: ({ r, t, c, f }) => {
+    // an HSM is CREATE_IN_PROGRESS until an event shows it ACTIVE; creating one does not change the cluster's state
+    const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
+    const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
+    const st = f(r, 'responseElements.hsm.state');
+    c.hsms.push({
+      hsmId: hsmId || '(unknown HSM)',
+      availabilityZone: az,
+      state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress',
+      created: t,
+    });
+    return `${hsmId}${az ? ' in ' + az : ''}`;
+  },
+  DeleteHsm: ({ r, t, c, f, hit }) => {
+    const hsmId = f(r, 'responseElements.hsmId') ?? f(r, 'requestParameters.hsmId') ?? '';
+    const h = c.hsms.find((x) => x.hsmId === hsmId);
+    if (h) {
+      h.state = 'Deleted';
+      h.deleted = t;
+    } else c.hsms.push({ hsmId: hsmId || '(unknown HSM)', state: 'Deleted', deleted: t });
+    hit('cloudhsm-resource-deleted', -1, r);
+    return hsmId;
+  },
+  CreateBackup: backupStep,
+  DeleteBackup: backupStep,
+  RestoreBackup: backupStep,
+  BackupDeletedPermanently: backupStep,
+  CopyBackupToRegion: backupStep,
+  ModifyBackupAttributes: backupStep,
+};
+
+/** A cluster before any of its events is counted (state Unknown, first seen +Infinity, last seen -Infinity). */
+function newCluster(clusterId: string, account: string, region: string): ClusterSummary {
+  return {
+    clusterId,
+    account,
+    region,
+    state: 'Unknown',
+    firstSeen: Infinity,
+    lastSeen: -Infinity,
+    hsms: [],
+    backups: [],
+    customKeyStores: [],
+    keys: [],
+    lifecycle: [],
+  };
+}
+
+/** The CloudHSM part of the key analysis: clusters, their HSMs and backups, and the custom key stores on them. */
+class HsmPass {
+  private readonly clusters = new Map<string, ClusterSummary>();
+  /** Backup ID → the cluster it belongs to, as earlier events showed. */
+  private readonly backupCluster = new Map<string, string>();
+  private readonly f: RowField;
+  private readonly cols: Record<'names' | 'errs' | 'princ' | 'acct' | 'recip' | 'region', EventColumn>;
+
+  constructor(
+    private readonly ix: EventTable,
+    private readonly fields: FieldValues,
+    private readonly hit: Hit,
+  ) {
+    this.f = (row: number, path: string) => fields.valueOfRow(row, path);
+    this.cols = {
+      names: ix.column('eventName'),
+      errs: ix.column('errorCode'),
+      princ: ix.column('principal'),
+      acct: ix.column('accountId'),
+      recip: ix.column('recipientAccountId'),
+      region: ix.column('awsRegion'),
+    };
+  }
+
+  /** Every CloudHSM event in time order, then the custom key stores (of the KMS pass) attached to their clusters. */
+  run(order: Uint32Array, hsmCode: number | undefined, customKeyStores: Map<string, CustomKeyStore>): ClusterSummary[] {
+    if (hsmCode !== undefined) {
+      const src = this.ix.column('eventSource');
+      for (let k = 0; k < order.length; k++) if (src.codes[order[k]] === hsmCode) this.step(order[k]);
+    }
+    for (const cks of customKeyStores.values()) {
+      if (!cks.clusterId) continue;
+      const c = this.clusters.get(cks.clusterId) ?? {
+        // a cluster known only from a custom key store: never seen in a CloudHSM event
+        ...newCluster(cks.clusterId, '', ''),
+        firstSeen: NaN,
+        lastSeen: NaN,
       };
-      clusters.set(id, c);
+      this.clusters.set(cks.clusterId, c);
+      c.customKeyStores.push({ id: cks.id, name: cks.name, state: cks.state });
+    }
+    return [...this.clusters.values()];
+  }
+
+  /** The cluster a row's call concerns, from its request, response or backup; '(unknown cluster)' when none says. */
+  private clusterIdOf(r: number, backupId: string): string {
+    const { f } = this;
+    let clusterId =
+      f(r, 'requestParameters.clusterId') ??
+      f(r, 'responseElements.cluster.clusterId') ??
+      f(r, 'responseElements.hsm.clusterId') ??
+      f(r, 'responseElements.backup.clusterId') ??
+      f(r, 'responseElements.destinationBackup.sourceCluster') ??
+      f(r, 'serviceEventDetails.clusterId') ??
+      '';
+    if (!clusterId && backupId) clusterId = this.backupCluster.get(backupId) ?? '';
+    const resourceId = f(r, 'requestParameters.resourceId') ?? '';
+    if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
+    if (!clusterId && resourceId.startsWith('backup-')) clusterId = this.backupCluster.get(resourceId) ?? '';
+    return clusterId || '(unknown cluster)';
+  }
+
+  /** One CloudHSM event: a read that may show HSMs active, or a step of its cluster's lifecycle. */
+  private step(r: number): void {
+    const { ix, f, cols } = this;
+    const name = cols.names.at(r);
+    const err = cols.errs.at(r);
+    const t = ix.timeOf(r);
+    if (/^(Describe|List)/.test(name)) {
+      // a DescribeClusters response that lists HSMs shows which are active
+      if (!err) this.seenActive(r);
+      return;
+    }
+    const backupId =
+      f(r, 'requestParameters.backupId') ??
+      f(r, 'responseElements.backup.backupId') ??
+      f(r, 'serviceEventDetails.backupId') ??
+      '';
+    const clusterId = this.clusterIdOf(r, backupId);
+    // a failed call creates nothing: it shows in the lifecycle of a cluster the record already knows, if any
+    if (err && !this.clusters.has(clusterId)) return;
+    if (backupId && clusterId !== '(unknown cluster)') this.backupCluster.set(backupId, clusterId);
+    const c = this.cluster(clusterId, r);
+    if (t < c.firstSeen) c.firstSeen = t;
+    if (t > c.lastSeen) c.lastSeen = t;
+    let detail = '';
+    if (!err) {
+      const handler = handlerOf(HSM_STEPS, name);
+      if (handler) detail = handler({ r, t, name, c, backupId, f, hit: this.hit });
+      this.seenActive(r);
+      if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
+    }
+    const [principal, account] = [cols.princ.at(r), cols.acct.at(r)];
+    c.lifecycle.push({ row: r, time: t, eventName: name, principal, account, errorCode: err, detail });
+  }
+
+  /** The cluster of an id, added (in the row's account and Region) when new. */
+  private cluster(id: string, r: number): ClusterSummary {
+    let c = this.clusters.get(id);
+    if (!c) {
+      const account = this.cols.recip.at(r) || this.cols.acct.at(r);
+      this.clusters.set(id, (c = newCluster(id, account, this.cols.region.at(r))));
     }
     return c;
-  };
+  }
+
   /** HSMs a response shows ACTIVE (responseElements.hsm, .cluster.hsms, .clusters[].hsms), and the clusters that makes active. */
-  const seenActive = (r: number) => {
+  private seenActive(r: number): void {
     const states = new Map<string, string>();
     for (const p of ['responseElements.hsm.', 'responseElements.cluster.hsms.', 'responseElements.clusters.hsms.']) {
-      const ids = fields.valuesOfRow(r, p + 'hsmId');
+      const ids = this.fields.valuesOfRow(r, p + 'hsmId');
       if (!ids.length) continue;
-      const st = fields.valuesOfRow(r, p + 'state');
+      const st = this.fields.valuesOfRow(r, p + 'state');
       if (st.length === ids.length) ids.forEach((id, i) => states.set(id, st[i]));
     }
     if (!states.size) return;
-    for (const c of clusters.values()) {
+    for (const c of this.clusters.values()) {
       for (const h of c.hsms)
         if (h.state === 'CreateInProgress' && states.get(h.hsmId) === 'ACTIVE') h.state = 'Active';
       if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
     }
-  };
-  if (hsmCode !== undefined) {
-    for (let k = 0; k < order.length; k++) {
-      const r = order[k];
-      if (ix.column('eventSource').codes[r] !== hsmCode) continue;
-      const name = names.at(r);
-      const err = errs.at(r);
-      const t = ix.timeOf(r);
-      if (/^(Describe|List)/.test(name)) {
-        // a DescribeClusters response that lists HSMs shows which are active
-        if (!err) seenActive(r);
-        continue;
-      }
-      const backupId =
-        f(r, 'requestParameters.backupId') ??
-        f(r, 'responseElements.backup.backupId') ??
-        f(r, 'serviceEventDetails.backupId') ??
-        '';
-      let clusterId =
-        f(r, 'requestParameters.clusterId') ??
-        f(r, 'responseElements.cluster.clusterId') ??
-        f(r, 'responseElements.hsm.clusterId') ??
-        f(r, 'responseElements.backup.clusterId') ??
-        f(r, 'responseElements.destinationBackup.sourceCluster') ??
-        f(r, 'serviceEventDetails.clusterId') ??
-        '';
-      if (!clusterId && backupId) clusterId = backupCluster.get(backupId) ?? '';
-      const resourceId = f(r, 'requestParameters.resourceId') ?? '';
-      if (!clusterId && resourceId.startsWith('cluster-')) clusterId = resourceId;
-      if (!clusterId && resourceId.startsWith('backup-')) clusterId = backupCluster.get(resourceId) ?? '';
-      if (!clusterId) clusterId = '(unknown cluster)';
-      // a failed call creates nothing: it shows in the lifecycle of a cluster the record already knows, if any
-      if (err && !clusters.has(clusterId)) continue;
-      if (backupId && clusterId !== '(unknown cluster)') backupCluster.set(backupId, clusterId);
-      const c = get(clusterId, r);
-      if (t < c.firstSeen) c.firstSeen = t;
-      if (t > c.lastSeen) c.lastSeen = t;
-      let detail = '';
-      if (!err) {
-        switch (name) {
-          case 'CreateCluster':
-            c.state = 'Uninitialized';
-            c.hsmType = f(r, 'responseElements.cluster.hsmType') ?? f(r, 'requestParameters.hsmType') ?? c.hsmType;
-            detail = c.hsmType ?? '';
-            break;
-          case 'InitializeCluster':
-            c.state = 'Initialized';
-            break;
-          case 'DeleteCluster':
-            c.state = 'Deleted';
-            hit('cloudhsm-resource-deleted', -1, r);
-            break;
-          case 'CreateHsm': {
-            // an HSM is CREATE_IN_PROGRESS until an event shows it ACTIVE; creating one does not change the cluster's state
-            const hsmId = f(r, 'responseElements.hsm.hsmId') ?? '';
-            const az = f(r, 'requestParameters.availabilityZone') ?? f(r, 'responseElements.hsm.availabilityZone');
-            const st = f(r, 'responseElements.hsm.state');
-            c.hsms.push({
-              hsmId: hsmId || '(unknown HSM)',
-              availabilityZone: az,
-              state: st === 'ACTIVE' ? 'Active' : 'CreateInProgress',
-              created: t,
-            });
-            detail = `${hsmId}${az ? ' in ' + az : ''}`;
-            break;
-          }
-          case 'DeleteHsm': {
-            const hsmId = f(r, 'responseElements.hsmId') ?? f(r, 'requestParameters.hsmId') ?? '';
-            const h = c.hsms.find((x) => x.hsmId === hsmId);
-            if (h) {
-              h.state = 'Deleted';
-              h.deleted = t;
-            } else c.hsms.push({ hsmId: hsmId || '(unknown HSM)', state: 'Deleted', deleted: t });
-            hit('cloudhsm-resource-deleted', -1, r);
-            detail = hsmId;
-            break;
-          }
-          case 'CreateBackup':
-          case 'DeleteBackup':
-          case 'RestoreBackup':
-          case 'BackupDeletedPermanently':
-          case 'CopyBackupToRegion':
-          case 'ModifyBackupAttributes': {
-            let b = c.backups.find((x) => x.backupId === backupId);
-            if (!b) c.backups.push((b = { backupId: backupId || '(unknown backup)', state: 'Unknown', copiedTo: [] }));
-            if (name === 'CreateBackup') {
-              b.state = 'Ready';
-              b.created = t;
-            } else if (name === 'DeleteBackup') {
-              b.state = 'PendingDeletion';
-              hit('cloudhsm-resource-deleted', -1, r);
-            } else if (name === 'BackupDeletedPermanently') {
-              b.state = 'Deleted';
-              b.deleted = t;
-              hit('cloudhsm-resource-deleted', -1, r);
-            } else if (name === 'RestoreBackup') b.state = 'Ready';
-            else if (name === 'CopyBackupToRegion') {
-              const dest = f(r, 'requestParameters.destinationRegion') ?? '';
-              if (dest) b.copiedTo.push(dest);
-            }
-            detail = backupId;
-            break;
-          }
-        }
-        seenActive(r);
-        if (c.state === 'Initialized' && c.hsms.some((h) => h.state === 'Active')) c.state = 'Active';
-      }
-      c.lifecycle.push({
-        row: r,
-        time: t,
-        eventName: name,
-        principal: princ.at(r),
-        account: acct.at(r),
-        errorCode: err,
-        detail,
-      });
+  }
+}
+
+/** The time bins of a key's use chart: bin width `step` (ms: 1 h, 3 h, 6 h, 12 h, 1 day, 1 week, 30 days or whole days) so the span fits `bins` bins. */
+function usageBins(first: number, last: number, bins: number): { start: number; step: number; nb: number } {
+  const span = Math.max(36e5, last - first);
+  const step =
+    [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ??
+    Math.ceil(span / bins / 864e5) * 864e5;
+  const start = Math.floor(first / step) * step;
+  return { start, step, nb: Math.floor((last - start) / step) + 1 };
+}
+
+type PrincipalUse = KeyDetail['principalsUsed'][number];
+type AccountUse = KeyDetail['accounts'][number];
+
+/** A key's calls tallied per operation (and time bin), principal, account and errorCode: what keyDetail shows. */
+class KeyUseTally {
+  readonly byOp = new Map<string, number[]>();
+  readonly total = new Map<string, number>();
+  readonly principals = new Map<string, PrincipalUse>();
+  readonly accounts = new Map<string, AccountUse>();
+  readonly failures = new Map<string, { errorCode: string; count: number; eventNames: Set<string> }>();
+
+  constructor(
+    private readonly ix: EventTable,
+    /** The key's owner account ('' unknown): a caller of another account is cross-account. */
+    private readonly owner: string,
+    private readonly bins: { start: number; step: number; nb: number },
+  ) {}
+
+  /** Counts one call of the key (rows in time order). */
+  add(r: number, op: string, p: string, acc: string, err: string): void {
+    const { start, step, nb } = this.bins;
+    this.total.set(op, (this.total.get(op) ?? 0) + 1);
+    let arr = this.byOp.get(op);
+    if (!arr) this.byOp.set(op, (arr = new Array(nb).fill(0)));
+    const b = Math.floor((this.ix.timeOf(r) - start) / step);
+    if (b >= 0 && b < nb) arr[b]++;
+    this.addPrincipal(r, p, acc, err);
+    const key = acc || '(unknown)';
+    let aa = this.accounts.get(key);
+    if (!aa) this.accounts.set(key, (aa = { account: key, calls: 0, failures: 0 }));
+    aa.calls++;
+    if (!err) return;
+    aa.failures++;
+    let fc = this.failures.get(err);
+    if (!fc) this.failures.set(err, (fc = { errorCode: err, count: 0, eventNames: new Set() }));
+    fc.count++;
+    fc.eventNames.add(op);
+  }
+
+  private addPrincipal(r: number, p: string, acc: string, err: string): void {
+    const t = this.ix.timeOf(r);
+    let pp = this.principals.get(p);
+    if (!pp) {
+      const crossAccount = !!acc && !!this.owner && acc !== this.owner;
+      pp = { principal: p, account: acc, calls: 0, failures: 0, crossAccount, first: t, last: t };
+      this.principals.set(p, pp);
     }
+    pp.calls++;
+    if (err) pp.failures++;
+    pp.last = t;
   }
-  for (const cks of customKeyStores.values()) {
-    if (!cks.clusterId) continue;
-    const c = clusters.get(cks.clusterId) ?? {
-      clusterId: cks.clusterId,
-      account: '',
-      region: '',
-      state: 'Unknown' as const,
-      firstSeen: NaN,
-      lastSeen: NaN,
-      hsms: [],
-      backups: [],
-      customKeyStores: [],
-      keys: [],
-      lifecycle: [],
-    };
-    clusters.set(cks.clusterId, c);
-    c.customKeyStores.push({ id: cks.id, name: cks.name, state: cks.state });
+
+  /** The six most used operations' counts per bin, and `other` for the rest. */
+  series(): { eventName: string; counts: number[] }[] {
+    const top = [...this.total.entries()].sort((x, y) => y[1] - x[1]);
+    const series = top.slice(0, 6).map(([op]) => ({ eventName: op, counts: this.byOp.get(op)! }));
+    if (top.length > 6) {
+      const other = new Array(this.bins.nb).fill(0);
+      for (const [op] of top.slice(6)) this.byOp.get(op)!.forEach((c, i) => (other[i] += c));
+      series.push({ eventName: 'other', counts: other });
+    }
+    return series;
   }
-  return [...clusters.values()];
 }
 
 /** A key's page from an analysis: lifecycle, use over time by operation, principals, accounts, failures. */
@@ -1316,84 +1576,65 @@ export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60
   const acct = ix.column('accountId');
   const first = rows.length ? ix.timeOf(rows[0]) : 0;
   const last = rows.length ? ix.timeOf(rows[rows.length - 1]) : 0;
-  const span = Math.max(36e5, last - first);
-  const step =
-    [36e5, 108e5, 216e5, 432e5, 864e5, 6048e5, 2592e6].find((x) => span / x <= bins) ??
-    Math.ceil(span / bins / 864e5) * 864e5;
-  const start = Math.floor(first / step) * step;
-  const nb = Math.floor((last - start) / step) + 1;
-  const byOp = new Map<string, number[]>();
-  const total = new Map<string, number>();
-  const principals = new Map<
-    string,
-    {
-      principal: string;
-      account: string;
-      calls: number;
-      failures: number;
-      crossAccount: boolean;
-      first: number;
-      last: number;
-    }
-  >();
-  const accounts = new Map<string, { account: string; calls: number; failures: number }>();
-  const failures = new Map<string, { errorCode: string; count: number; eventNames: Set<string> }>();
-  for (const r of rows) {
-    const op = names.at(r);
-    total.set(op, (total.get(op) ?? 0) + 1);
-    let arr = byOp.get(op);
-    if (!arr) byOp.set(op, (arr = new Array(nb).fill(0)));
-    const b = Math.floor((ix.timeOf(r) - start) / step);
-    if (b >= 0 && b < nb) arr[b]++;
-    const p = princ.at(r);
-    const acc = acct.at(r);
-    const err = errs.at(r);
-    let pp = principals.get(p);
-    if (!pp)
-      principals.set(
-        p,
-        (pp = {
-          principal: p,
-          account: acc,
-          calls: 0,
-          failures: 0,
-          crossAccount: !!acc && !!s.account && acc !== s.account,
-          first: ix.timeOf(r),
-          last: ix.timeOf(r),
-        }),
-      );
-    pp.calls++;
-    if (err) pp.failures++;
-    pp.last = ix.timeOf(r);
-    const key = acc || '(unknown)';
-    let aa = accounts.get(key);
-    if (!aa) accounts.set(key, (aa = { account: key, calls: 0, failures: 0 }));
-    aa.calls++;
-    if (err) {
-      aa.failures++;
-      let fc = failures.get(err);
-      if (!fc) failures.set(err, (fc = { errorCode: err, count: 0, eventNames: new Set() }));
-      fc.count++;
-      fc.eventNames.add(op);
-    }
-  }
-  const top = [...total.entries()].sort((x, y) => y[1] - x[1]);
-  const series = top.slice(0, 6).map(([op]) => ({ eventName: op, counts: byOp.get(op)! }));
-  if (top.length > 6) {
-    const other = new Array(nb).fill(0);
-    for (const [op] of top.slice(6)) byOp.get(op)!.forEach((c, i) => (other[i] += c));
-    series.push({ eventName: 'other', counts: other });
-  }
+  const b = usageBins(first, last, bins);
+  const tally = new KeyUseTally(ix, s.account, b);
+  for (const r of rows) tally.add(r, names.at(r), princ.at(r), acct.at(r), errs.at(r));
   return {
     ...s,
     lifecycle: a.lifecycles.get(arn) ?? [],
-    usage: { start, step, series },
-    principalsUsed: [...principals.values()].sort((x, y) => y.calls - x.calls),
-    accounts: [...accounts.values()].sort((x, y) => y.calls - x.calls),
-    failuresByCode: [...failures.values()]
+    usage: { start: b.start, step: b.step, series: tally.series() },
+    principalsUsed: [...tally.principals.values()].sort((x, y) => y.calls - x.calls),
+    accounts: [...tally.accounts.values()].sort((x, y) => y.calls - x.calls),
+    failuresByCode: [...tally.failures.values()]
       .map((x) => ({ errorCode: x.errorCode, count: x.count, eventNames: [...x.eventNames] }))
       .sort((x, y) => y.count - x.count),
   };
+}
+
+/** One principal group's summary while its rows are counted: accounts, keys, operations and source IPs by code. */
+interface PrincipalAgg {
+  s: PrincipalSummary;
+  accounts: Set<number>;
+  keys: Set<number>;
+  ops: Map<number, number>;
+  ips: Map<number, number>;
+}
+
+function newPrincipalAgg(principal: string, type: string): PrincipalAgg {
+  return {
+    s: {
+      principal,
+      type,
+      accounts: [],
+      keys: 0,
+      calls: 0,
+      failures: 0,
+      operations: [],
+      sourceIPs: [],
+      first: Infinity,
+      last: -Infinity,
+    },
+    accounts: new Set(),
+    keys: new Set(),
+    ops: new Map(),
+    ips: new Map(),
+  };
+}
+
+/** A principal's summary from its aggregate: accounts, key count, its six top operations and five top source IPs. */
+function principalSummary(G: PrincipalAgg, acct: EventColumn, names: EventColumn, ips: EventColumn): PrincipalSummary {
+  G.s.accounts = [...G.accounts].map((c) => acct.text(c)).filter(Boolean);
+  G.s.keys = G.keys.size;
+  G.s.operations = [...G.ops.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([c, count]) => ({ eventName: names.text(c), count }));
+  G.s.sourceIPs = [...G.ips.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5)
+    .map(([c]) => ips.text(c))
+    .filter(Boolean);
+  return G.s;
 }
 
 /**
@@ -1408,40 +1649,11 @@ export function analyzePrincipals(ix: EventTable, keyOfRow: Int32Array | null): 
   const names = ix.column('eventName');
   const errs = ix.column('errorCode');
   const ips = ix.column('sourceIPAddress');
-  const groups = new Map<
-    string,
-    {
-      s: PrincipalSummary;
-      accounts: Set<number>;
-      keys: Set<number>;
-      ops: Map<number, number>;
-      ips: Map<number, number>;
-    }
-  >();
+  const groups = new Map<string, PrincipalAgg>();
   for (let r = 0; r < ix.n; r++) {
     const g = groupOf[princ.codes[r]] || '(none)';
     let G = groups.get(g);
-    if (!G) {
-      G = {
-        s: {
-          principal: g,
-          type: type.at(r),
-          accounts: [],
-          keys: 0,
-          calls: 0,
-          failures: 0,
-          operations: [],
-          sourceIPs: [],
-          first: Infinity,
-          last: -Infinity,
-        },
-        accounts: new Set(),
-        keys: new Set(),
-        ops: new Map(),
-        ips: new Map(),
-      };
-      groups.set(g, G);
-    }
+    if (!G) groups.set(g, (G = newPrincipalAgg(g, type.at(r))));
     const s = G.s;
     s.calls++;
     if (errs.codes[r] !== undefined && errs.at(r)) s.failures++;
@@ -1453,20 +1665,5 @@ export function analyzePrincipals(ix: EventTable, keyOfRow: Int32Array | null): 
     G.ops.set(names.codes[r], (G.ops.get(names.codes[r]) ?? 0) + 1);
     G.ips.set(ips.codes[r], (G.ips.get(ips.codes[r]) ?? 0) + 1);
   }
-  const out: PrincipalSummary[] = [];
-  for (const G of groups.values()) {
-    G.s.accounts = [...G.accounts].map((c) => acct.text(c)).filter(Boolean);
-    G.s.keys = G.keys.size;
-    G.s.operations = [...G.ops.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 6)
-      .map(([c, count]) => ({ eventName: names.text(c), count }));
-    G.s.sourceIPs = [...G.ips.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 5)
-      .map(([c]) => ips.text(c))
-      .filter(Boolean);
-    out.push(G.s);
-  }
-  return out.sort((a, b) => b.calls - a.calls);
+  return [...groups.values()].map((G) => principalSummary(G, acct, names, ips)).sort((a, b) => b.calls - a.calls);
 }

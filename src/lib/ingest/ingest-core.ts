@@ -1,6 +1,7 @@
 import { parseS3Path } from '../cloudtrail/s3path';
 import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
 import type { CommitInput, CommitResult } from '../store/writer';
+import { StoreWrites } from '../store/writes';
 import { CancelledError, openInput, type CancelToken, type Source } from './open';
 import { prepare } from './prepare';
 import { phase } from '../codec/phases';
@@ -47,6 +48,9 @@ export interface TaskProgress {
 /**
  * Reads, parses, deduplicates and commits one dropped input (and, for archives, each member), reporting
  * progress. The worker-independent core of an ingest worker, also run directly by unit tests in Node.
+ * `db` is only read (an archive member's earlier record); leaves are written by `writer`'s commits, and an
+ * archive's own record by `writes` (announced as a `files` store message; the ingest worker posts it on
+ * STORE_CHANNEL; by default it is written unannounced).
  * @throws QuotaError when storage is full; CancelledError when `cancel.cancelled` was set.
  */
 export async function ingestTask(
@@ -55,6 +59,10 @@ export async function ingestTask(
   task: IngestTask,
   onProgress: (p: TaskProgress) => void,
   cancel: CancelToken = { cancelled: false },
+  writes: StoreWrites = new StoreWrites(
+    () => db,
+    () => {},
+  ),
 ): Promise<CommitResult[]> {
   const results: CommitResult[] = [];
   let bytesRead = 0;
@@ -148,7 +156,7 @@ export async function ingestTask(
       events: 0,
       newEvents: 0,
     });
-    await db.files.put({
+    await writes.finishArchive({
       ...base,
       status: archiveError ? 'corrupt' : 'archive',
       events: sum.events,

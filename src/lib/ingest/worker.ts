@@ -3,6 +3,7 @@ import * as Comlink from 'comlink';
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
 import { QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
+import { StoreWrites } from '../store/writes';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
 import { CancelledError } from './open';
 import { PHASES } from '../codec/phases';
@@ -33,6 +34,11 @@ channel.onmessage = (ev: MessageEvent<StoreMessage>) => {
   }
 };
 let cancel = { cancelled: false };
+/** Archive records this worker finalises, announced on the store channel (the page and the query worker hear them). */
+const writes = new StoreWrites(
+  () => db,
+  (m) => channel.postMessage(m),
+);
 let remote: Comlink.Remote<WriterWorkerApi> | null = null;
 
 /** The buffers of a commit input's typed arrays, handed over instead of copied. */
@@ -71,7 +77,7 @@ const api = {
   async ingest(task: IngestTask, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
     try {
       await ready;
-      await ingestTask(db, committer, task, onProgress, cancel);
+      await ingestTask(db, committer, task, onProgress, cancel, writes);
       return { ok: true };
     } catch (err) {
       if (err instanceof CancelledError) return { ok: false, error: 'cancelled' };

@@ -227,9 +227,20 @@ export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict', factor
  */
 export const STORE_BUCKET = 'keytrail';
 
+/** The part of a storage bucket (Storage Buckets API) KeyTrail uses. */
+interface StorageBucketLike {
+  indexedDB: IDBFactory;
+  /** Whether the browser keeps the bucket under storage pressure. */
+  persisted?(): Promise<boolean>;
+  /** Asks for the bucket to be kept under storage pressure; resolves with the outcome. */
+  persist?(): Promise<boolean>;
+  /** Bytes the bucket uses and may use. */
+  estimate?(): Promise<{ usage?: number; quota?: number }>;
+}
+
 /** The part of the Storage Buckets API KeyTrail uses (not yet in TypeScript's DOM types). */
 interface StorageBucketsLike {
-  open(name: string, options?: { persisted?: boolean }): Promise<{ indexedDB: IDBFactory }>;
+  open(name: string, options?: { persisted?: boolean }): Promise<StorageBucketLike>;
   delete(name: string): Promise<void>;
 }
 
@@ -253,16 +264,65 @@ async function hasLegacyStore(): Promise<boolean> {
  * answer, as long as nobody creates the default database meanwhile.
  */
 export async function storeFactory(): Promise<IDBFactory> {
+  return (await storeBucket())?.indexedDB ?? indexedDB;
+}
+
+/** The `keytrail` storage bucket when the store lives in it (see {@link storeFactory}); undefined otherwise. */
+async function storeBucket(): Promise<StorageBucketLike | undefined> {
   const buckets = storageBuckets();
-  if (!buckets || (await hasLegacyStore())) return indexedDB;
+  if (!buckets || (await hasLegacyStore())) return undefined;
   try {
-    return (await buckets.open(STORE_BUCKET, { persisted: true })).indexedDB;
+    return await buckets.open(STORE_BUCKET, { persisted: true });
   } catch {
     try {
-      return (await buckets.open(STORE_BUCKET)).indexedDB;
+      return await buckets.open(STORE_BUCKET);
     } catch {
-      return indexedDB;
+      return undefined;
     }
+  }
+}
+
+/** Where the store's bytes are, how many, and whether the browser keeps them (see {@link storeStorage}). */
+export interface StoreStorage {
+  /** `bucket`: the `keytrail` storage bucket ({@link STORE_BUCKET}); `origin`: the origin's default storage. */
+  area: 'bucket' | 'origin';
+  /** Bytes used and bytes the area may use (StorageManager / StorageBucket `estimate()`). */
+  usage: number;
+  quota: number;
+  /** True when the browser will not evict the area under storage pressure (`persisted()`): "persistent". */
+  persisted: boolean;
+}
+
+/**
+ * Use, quota and persistence of the storage area the store lives in: the `keytrail` bucket's own `estimate()`
+ * and `persisted()` where the store is in the bucket (a bucket's persistence is its own, not the origin's:
+ * Storage Buckets API, WICG), else the origin's (`navigator.storage`). Null when the browser tells neither.
+ */
+export async function storeStorage(): Promise<StoreStorage | null> {
+  const bucket = await storeBucket();
+  if (bucket?.estimate && bucket.persisted) {
+    const [est, persisted] = await Promise.all([bucket.estimate(), bucket.persisted()]);
+    return { area: 'bucket', usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+  }
+  const storage = globalThis.navigator?.storage;
+  if (!storage?.estimate) return null;
+  const est = await storage.estimate();
+  const persisted = (await storage.persisted?.()) ?? false;
+  return { area: 'origin', usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+}
+
+/**
+ * Asks the browser to keep the store under storage pressure: the origin's storage (`navigator.storage.persist()`,
+ * which grants the permission a bucket's persistence needs), then the `keytrail` bucket when the store is in it.
+ * Resolves once both were asked; a refusal is no error (the store stays best-effort).
+ */
+export async function persistStore(): Promise<void> {
+  try {
+    await globalThis.navigator?.storage?.persist?.();
+    const bucket = await storeBucket();
+    if (bucket?.persisted && !(await bucket.persisted())) await bucket.persist?.();
+  } catch {
+    /* persistence refused or unavailable: best-effort storage */
   }
 }
 

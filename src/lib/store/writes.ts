@@ -18,7 +18,7 @@ function writeId(): string {
   return globalThis.crypto?.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
 }
 
-/** Writes to the store made outside a writer's commit: configuration documents and file statuses. */
+/** Writes to the store made outside a writer's commit: configuration documents, file statuses, archive records. */
 export class StoreWrites {
   /**
    * @param db the store to write (a function: the page opens a new store after Delete all).
@@ -71,6 +71,17 @@ export class StoreWrites {
       for (const id of ids) await db.files.update(id, { status, reason });
     });
     await this.announce({ type: 'files', ids });
+  }
+
+  /**
+   * Writes the final record of an archive (status `archive`, or `corrupt` when the archive broke after some
+   * members were read; events summed over its members) once an ingest has read it, and announces it as a
+   * `files` message. The members' own records are written by the writer's commits.
+   * @param record the archive's record, with its id (the pending record it replaces).
+   */
+  async finishArchive(record: FileRecord): Promise<void> {
+    await this.db().files.put(record);
+    await this.announce({ type: 'files', ids: [record.id!] });
   }
 
   /** Adds file records (queued as `pending`) and announces them. @returns their ids, in order. */

@@ -7,11 +7,14 @@ import {
   deleteStore,
   FINAL_STATUSES,
   openStore,
+  persistStore,
   STORE_CHANNEL,
+  storeStorage,
   type FileRecord,
   type FileStatus,
   type KeyTrailDB,
   type StoreMessage,
+  type StoreStorage,
 } from '../../lib/store/db';
 import { parseS3Path } from '../../lib/cloudtrail/s3path';
 import type { IndexStatus, QueryWorkerApi } from '../../lib/query/worker';
@@ -107,7 +110,8 @@ export class App {
   run = $state({ files: 0, filesDone: 0, bytes: 0, bytesDone: 0, eventsFound: 0, startedAt: 0, endedAt: 0 });
   /** A message for the user (errors, quota, skipped files). */
   message = $state<{ kind: 'info' | 'error'; text: string } | null>(null);
-  storage = $state<{ usage: number; quota: number; persisted: boolean } | null>(null);
+  /** Use, quota and persistence of the storage area holding the store (the header's "Storage" figure). */
+  storage = $state<StoreStorage | null>(null);
   /** Per-worker ingest phase totals (ms) after the last run, for the benchmark. */
   lastPhases: Record<string, number>[] = [];
   /** Bumped whenever the index changes, so views re-run their queries. */
@@ -290,12 +294,13 @@ export class App {
     }
   }
 
-  /** Reads storage use and quota (navigator.storage.estimate) and whether storage is persistent. */
+  /** Reads the use, quota and persistence of the storage area the store lives in (its bucket, or the origin's). */
   async refreshStorage(): Promise<void> {
-    if (!navigator.storage?.estimate) return;
-    const est = await navigator.storage.estimate();
-    const persisted = (await navigator.storage.persisted?.()) ?? false;
-    this.storage = { usage: est.usage ?? 0, quota: est.quota ?? 0, persisted };
+    try {
+      this.storage = await storeStorage();
+    } catch {
+      /* the store is being deleted */
+    }
   }
 
   private update(id: number, patch: Partial<FileRow> & { path?: string }): void {
@@ -395,7 +400,7 @@ export class App {
 
   /** Creates the file records of `inputs` not stored yet and ingests them (holding the ingest lock); false when nothing was left to read. */
   private async queueAndRun(inputs: InputFile[]): Promise<boolean> {
-    void navigator.storage?.persist?.().then(() => this.refreshStorage());
+    void persistStore().then(() => this.refreshStorage());
     const fp = (i: InputFile) => `${i.path}|${i.file.size}|${i.file.lastModified}`;
     const unique = new Map<string, InputFile>();
     for (const i of inputs) unique.set(fp(i), i);

@@ -29,11 +29,13 @@ export class Search {
   untimed = $state(0);
   facets = $state.raw<FacetResult[]>([]);
   histogram = $state.raw<Histogram | null>(null);
-  /** Bumped when a new result replaces the old one (tables drop cached pages). */
+  /** Bumped when a new result replaces the old one, with `total` (tables drop cached pages at once). */
   version = $state(0);
   running = $state(false);
 
   private generation = 0;
+  /** Bumped each time the user opens or closes an event (a run that ends later leaves that choice alone). */
+  private selections = 0;
   private userRunning = false;
   constructor(private query: () => Comlink.Remote<QueryWorkerApi>) {}
 
@@ -80,26 +82,31 @@ export class Search {
       }
       if (opts.text === undefined) this.error = null;
       this.applied = text;
+      if (!opts.keepEvent) this.eventId = undefined;
+      const facetsAndHistogram = Promise.all([this.query().facets(8), this.query().histogram(120)]);
+      facetsAndHistogram.catch(() => {}); // awaited below unless a newer run supersedes this one
+      const index = this.eventId ? await this.query().indexOfEventId(this.eventId) : -1;
+      if (gen !== this.generation) return;
+      // The count, the open event's place and the table's rows change together: `version` makes the table drop
+      // the previous result's rows in this same update, so no row of the old result is shown (or clickable)
+      // under the new count. Facets and the histogram follow.
       this.total = res.total;
       this.ms = res.ms;
       this.warnings = res.warnings;
       this.untimed = res.untimed;
-      if (!opts.keepEvent) this.eventId = undefined;
-      const [facets, histogram, index] = await Promise.all([
-        this.query().facets(8),
-        this.query().histogram(120),
-        this.eventId ? this.query().indexOfEventId(this.eventId) : Promise.resolve(-1),
-      ]);
-      if (gen !== this.generation) return;
-      this.facets = facets;
-      this.histogram = histogram;
       this.selected = index;
       this.selectedRow = -1;
       if (index < 0) this.eventId = undefined;
       this.version++;
-      if (index >= 0) {
+      const selections = this.selections;
+      const [facets, histogram] = await facetsAndHistogram;
+      if (gen !== this.generation) return;
+      this.facets = facets;
+      this.histogram = histogram;
+      // an event the user opened (or closed) meanwhile stays as they left it
+      if (index >= 0 && selections === this.selections) {
         const [row] = await this.query().page(index, 1);
-        if (gen === this.generation) this.selectedRow = row?.row ?? -1;
+        if (gen === this.generation && selections === this.selections) this.selectedRow = row?.row ?? -1;
       }
       if (opts.push !== undefined) this.syncUrl(opts.push);
     } finally {
@@ -117,6 +124,7 @@ export class Search {
 
   /** Opens the event at result index `i` (row id `row`) and records its eventID in the URL. */
   async select(i: number, row: number): Promise<void> {
+    this.selections++;
     this.selected = i;
     this.selectedRow = row;
     this.eventId = (await this.query().eventId(row)) || undefined;
@@ -125,6 +133,7 @@ export class Search {
 
   /** Closes the open event. */
   close(): void {
+    this.selections++;
     this.selectedRow = -1;
     this.eventId = undefined;
     this.syncUrl(false);
