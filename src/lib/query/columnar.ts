@@ -9,6 +9,30 @@ export interface GlobalColumn {
 }
 
 /**
+ * A {@link ColumnarIndex} in compact, clonable form (what query/snapshot.ts persists): every row's arrays, each
+ * string column's global dictionary as one joined string with end offsets and its codes (Uint16Array when the
+ * dictionary has at most 65,536 values), and the segments the rows came from, in row order.
+ */
+export interface ColumnarSnapshot {
+  /** Number of rows. */
+  n: number;
+  /** Segment ids in row order: segment i holds the next `counts[i]` rows. */
+  segments: Uint32Array;
+  /** Rows of each segment. */
+  counts: Uint32Array;
+  /** Segments whose columns were derived with an older COLUMNS_SCHEME (see ColumnarIndex.staleColumnSegments). */
+  stale: Uint32Array;
+  /** eventTime of each row, epoch ms (NaN when absent). */
+  time: Float64Array;
+  /** File record id of each row. */
+  file: Uint32Array;
+  /** eventID hash, two lanes per row. */
+  eid: Uint32Array;
+  /** Per column: `text.slice(ends[i - 1] ?? 0, ends[i])` is dictionary value i; `codes[row]` a row's value. */
+  cols: Record<StringColumn, { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array }>;
+}
+
+/**
  * The in-memory columnar index of every stored event: times as epoch ms in a Float64Array, strings
  * dictionary-encoded into Uint32Array codes, plus each row's location (segment id, offset) for fetching
  * its raw JSON. Rows are numbered in load order; `sortedByTime()` gives the time order.
@@ -46,7 +70,7 @@ export class ColumnarIndex implements EventTable {
   private ensure(extra: number): void {
     const need = this.n + extra;
     if (need <= this.time.length) return;
-    let cap = this.time.length;
+    let cap = Math.max(1024, this.time.length);
     while (cap < need) cap *= 2;
     const grow = <T extends Float64Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as { new (n: number): T })(cap);
@@ -114,6 +138,95 @@ export class ColumnarIndex implements EventTable {
     this.n += s.n;
     this.sorted = null;
     return s.n;
+  }
+
+  /** The index in compact form (see {@link ColumnarSnapshot}); shares no array with the index. */
+  snapshot(): ColumnarSnapshot {
+    const n = this.n;
+    const order = [...this.segBase].sort((a, b) => a[1] - b[1]);
+    const segments = new Uint32Array(order.length);
+    const counts = new Uint32Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      segments[i] = order[i][0];
+      counts[i] = (i + 1 < order.length ? order[i + 1][1] : n) - order[i][1];
+    }
+    const cols = {} as ColumnarSnapshot['cols'];
+    for (const name of Object.keys(this.cols) as StringColumn[]) {
+      const { dict, codes } = this.cols[name];
+      const ends = new Uint32Array(dict.length);
+      let end = 0;
+      for (let i = 0; i < dict.length; i++) ends[i] = end += dict[i].length;
+      const used = codes.subarray(0, n);
+      cols[name] = { text: dict.join(''), ends, codes: dict.length <= 0x10000 ? Uint16Array.from(used) : used.slice() };
+    }
+    return {
+      n,
+      segments,
+      counts,
+      stale: Uint32Array.from(this.staleColumnSegments),
+      time: this.time.slice(0, n),
+      file: this.file.slice(0, n),
+      eid: this.eid.slice(0, n * 2),
+      cols,
+    };
+  }
+
+  /**
+   * Loads a snapshot into this empty index: afterwards the index is what {@link snapshot} was taken of (same
+   * rows in the same order, same dictionaries and codes). Copies what it keeps (the snapshot's arrays can be dropped).
+   * @throws Error when the index is not empty or the snapshot is inconsistent (lengths, codes out of range).
+   */
+  restore(s: ColumnarSnapshot): void {
+    if (this.n !== 0) throw new Error('restore: the index is not empty');
+    const n = s.n;
+    let total = 0;
+    for (const c of s.counts) total += c;
+    if (total !== n || s.time.length !== n || s.file.length !== n || s.eid.length !== n * 2)
+      throw new Error('restore: inconsistent snapshot');
+    const cols = {} as Record<StringColumn, GlobalColumn>;
+    for (const name of Object.keys(this.cols) as StringColumn[]) {
+      const c = s.cols[name];
+      if (!c || c.codes.length !== n) throw new Error(`restore: column ${name} missing or short`);
+      const dict = new Array<string>(c.ends.length);
+      const map = new Map<string, number>();
+      let start = 0;
+      for (let i = 0; i < c.ends.length; i++) {
+        const v = c.text.slice(start, c.ends[i]);
+        start = c.ends[i];
+        dict[i] = v;
+        map.set(v, i);
+      }
+      const codes = new Uint32Array(Math.max(1024, n));
+      codes.set(c.codes);
+      for (let i = 0; i < n; i++)
+        if (codes[i] >= dict.length) throw new Error(`restore: column ${name} code out of range`);
+      cols[name] = { dict, map, codes };
+    }
+    const cap = Math.max(1024, n);
+    const seg = new Uint32Array(cap);
+    const off = new Uint32Array(cap);
+    let r = 0;
+    for (let i = 0; i < s.segments.length; i++) {
+      const id = s.segments[i];
+      this.segments.add(id);
+      this.segBase.set(id, r);
+      for (let k = 0; k < s.counts[i]; k++, r++) {
+        seg[r] = id;
+        off[r] = k;
+      }
+    }
+    for (const id of s.stale) this.staleColumnSegments.add(id);
+    this.cols = cols;
+    this.seg = seg;
+    this.off = off;
+    this.time = new Float64Array(cap);
+    this.time.set(s.time);
+    this.file = new Uint32Array(cap);
+    this.file.set(s.file);
+    this.eid = new Uint32Array(cap * 2);
+    this.eid.set(s.eid);
+    this.n = n;
+    this.sorted = null;
   }
 
   /**
