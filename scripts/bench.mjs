@@ -6,7 +6,8 @@
  *   npm run bench                                   (1,000,000 events in 100 files)
  *   node scripts/bench.mjs --events 20000 --files 10 [--skip-build] [--no-jq]
  *   env: BENCH_EVENTS, BENCH_FILES, BENCH_SKIP_BUILD=1, BENCH_NO_JQ=1, BENCH_PORT (default 4174),
- *        BENCH_INGEST_TIMEOUT_MS (default 600000)
+ *        BENCH_INGEST_TIMEOUT_MS (default 600000), BENCH_DATA_DIR (default bench-data/; e.g. a second folder
+ *        keeps a 5M data set beside the 1M one, each generated once)
  *
  * Progress goes to stderr; the LAST stdout line is one JSON object:
  *   {"bench":"ingest","events","files","compressedMB","uncompressedMB","ingestSeconds","eventsPerSecond",
@@ -72,6 +73,7 @@ function parseArgs(argv) {
     jq: process.env.BENCH_NO_JQ !== '1',
     port: Number(process.env.BENCH_PORT ?? 4174),
     ingestTimeoutMs: Number(process.env.BENCH_INGEST_TIMEOUT_MS ?? 10 * 60_000),
+    dataDir: process.env.BENCH_DATA_DIR || undefined,
     countGraceMs: 60_000,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -565,7 +567,7 @@ function runJq(dir, files) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const data = await generate({ events: opts.events, files: opts.files, log });
+  const data = await generate({ events: opts.events, files: opts.files, dir: opts.dataDir, log });
   if (!opts.skipBuild) build();
   else log('skipping build (--skip-build)');
   const url = await startPreview(opts.port);

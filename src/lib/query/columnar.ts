@@ -4,8 +4,20 @@ import type { EventColumn, EventTable } from '../codec/table';
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
   dict: string[];
-  map: Map<string, number>;
-  codes: Uint32Array;
+  /** Code of each value (`dict` inverted); null until first needed after a restore (see {@link mapOf}). */
+  map: Map<string, number> | null;
+  /** Code of each row: Uint16Array while the dictionary has at most 65,536 values, then Uint32Array. */
+  codes: Uint16Array | Uint32Array;
+}
+
+/** The value-to-code map of a column, built from its dictionary when first needed. */
+export function mapOf(g: GlobalColumn): Map<string, number> {
+  if (!g.map) {
+    const m = new Map<string, number>();
+    for (let i = 0; i < g.dict.length; i++) m.set(g.dict[i], i);
+    g.map = m;
+  }
+  return g.map;
 }
 
 /**
@@ -63,7 +75,7 @@ export class ColumnarIndex implements EventTable {
 
   constructor() {
     for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
-      this.cols[name] = { dict: [], map: new Map(), codes: new Uint32Array(1024) };
+      this.cols[name] = { dict: [], map: new Map(), codes: new Uint16Array(1024) };
     }
   }
 
@@ -85,7 +97,7 @@ export class ColumnarIndex implements EventTable {
     eid.set(this.eid.subarray(0, this.n * 2));
     this.eid = eid;
     for (const c of Object.values(this.cols)) {
-      const codes = new Uint32Array(cap);
+      const codes = c.codes instanceof Uint16Array ? new Uint16Array(cap) : new Uint32Array(cap);
       codes.set(c.codes.subarray(0, this.n));
       c.codes = codes;
     }
@@ -108,14 +120,15 @@ export class ColumnarIndex implements EventTable {
     }
     for (const name of Object.keys(this.cols) as StringColumn[]) {
       const g = this.cols[name];
+      const map = mapOf(g);
       const local = s.cols[name];
       if (!local) {
         // a segment written before this column existed: empty string
-        let c = g.map.get('');
+        let c = map.get('');
         if (c === undefined) {
           c = g.dict.length;
           g.dict.push('');
-          g.map.set('', c);
+          map.set('', c);
         }
         g.codes.fill(c, base, base + s.n);
         continue;
@@ -123,14 +136,15 @@ export class ColumnarIndex implements EventTable {
       const remap = new Uint32Array(local.dict.length);
       for (let j = 0; j < local.dict.length; j++) {
         const v = local.dict[j];
-        let c = g.map.get(v);
+        let c = map.get(v);
         if (c === undefined) {
           c = g.dict.length;
           g.dict.push(v);
-          g.map.set(v, c);
+          map.set(v, c);
         }
         remap[j] = c;
       }
+      if (g.dict.length > 0x10000 && g.codes instanceof Uint16Array) g.codes = Uint32Array.from(g.codes);
       const codes = local.codes;
       const out = g.codes;
       for (let i = 0; i < s.n; i++) out[base + i] = remap[codes[i]];
@@ -156,8 +170,7 @@ export class ColumnarIndex implements EventTable {
       const ends = new Uint32Array(dict.length);
       let end = 0;
       for (let i = 0; i < dict.length; i++) ends[i] = end += dict[i].length;
-      const used = codes.subarray(0, n);
-      cols[name] = { text: dict.join(''), ends, codes: dict.length <= 0x10000 ? Uint16Array.from(used) : used.slice() };
+      cols[name] = { text: dict.join(''), ends, codes: codes.slice(0, n) };
     }
     return {
       n,
@@ -173,7 +186,8 @@ export class ColumnarIndex implements EventTable {
 
   /**
    * Loads a snapshot into this empty index: afterwards the index is what {@link snapshot} was taken of (same
-   * rows in the same order, same dictionaries and codes). Copies what it keeps (the snapshot's arrays can be dropped).
+   * rows in the same order, same dictionaries and codes). Adopts the snapshot's arrays (rows added later
+   * grow them into new ones).
    * @throws Error when the index is not empty or the snapshot is inconsistent (lengths, codes out of range).
    */
   restore(s: ColumnarSnapshot): void {
@@ -187,24 +201,22 @@ export class ColumnarIndex implements EventTable {
     for (const name of Object.keys(this.cols) as StringColumn[]) {
       const c = s.cols[name];
       if (!c || c.codes.length !== n) throw new Error(`restore: column ${name} missing or short`);
-      const dict = new Array<string>(c.ends.length);
-      const map = new Map<string, number>();
+      const size = c.ends.length;
+      const dict = new Array<string>(size);
       let start = 0;
-      for (let i = 0; i < c.ends.length; i++) {
-        const v = c.text.slice(start, c.ends[i]);
-        start = c.ends[i];
-        dict[i] = v;
-        map.set(v, i);
+      for (let i = 0; i < size; i++) {
+        const end = c.ends[i];
+        if (end < start || end > c.text.length) throw new Error(`restore: column ${name} dictionary inconsistent`);
+        dict[i] = c.text.slice(start, end);
+        start = end;
       }
-      const codes = new Uint32Array(Math.max(1024, n));
-      codes.set(c.codes);
-      for (let i = 0; i < n; i++)
-        if (codes[i] >= dict.length) throw new Error(`restore: column ${name} code out of range`);
-      cols[name] = { dict, map, codes };
+      // the codes are taken as they are (no scan: a snapshot is written whole, in one transaction, by an index
+      // that held them); the value-to-code map is built when first needed (a segment added, a code looked up)
+      cols[name] = { dict, map: null, codes: c.codes };
     }
-    const cap = Math.max(1024, n);
-    const seg = new Uint32Array(cap);
-    const off = new Uint32Array(cap);
+    // every array has the same capacity (n): adding rows grows them together
+    const seg = new Uint32Array(n);
+    const off = new Uint32Array(n);
     let r = 0;
     for (let i = 0; i < s.segments.length; i++) {
       const id = s.segments[i];
@@ -219,12 +231,9 @@ export class ColumnarIndex implements EventTable {
     this.cols = cols;
     this.seg = seg;
     this.off = off;
-    this.time = new Float64Array(cap);
-    this.time.set(s.time);
-    this.file = new Uint32Array(cap);
-    this.file.set(s.file);
-    this.eid = new Uint32Array(cap * 2);
-    this.eid.set(s.eid);
+    this.time = s.time as Float64Array<ArrayBuffer>;
+    this.file = s.file as Uint32Array<ArrayBuffer>;
+    this.eid = s.eid as Uint32Array<ArrayBuffer>;
     this.n = n;
     this.sorted = null;
   }
@@ -289,12 +298,12 @@ export class ColumnarIndex implements EventTable {
   /** A string column as an {@link EventColumn} view (valid until rows are added). */
   column(col: StringColumn): EventColumn {
     const c = this.cols[col];
-    const { dict, map, codes } = c;
+    const { dict, codes } = c;
     return {
       codes,
       size: dict.length,
       text: (code) => dict[code],
-      code: (v) => map.get(v),
+      code: (v) => mapOf(c).get(v),
       at: (row) => dict[codes[row]],
     };
   }

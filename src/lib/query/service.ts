@@ -8,6 +8,7 @@
  * `configs` message bumps it, Delete all drops everything. Analyses are memoised on that version.
  */
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
+import type { FieldStore } from '../codec/fields';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../codec/hash';
 import { prettyJson } from '../codec/exact';
@@ -87,6 +88,8 @@ export interface LoadStats {
   segmentsRead: number;
   fieldsReadMs: number;
   fieldsAddMs: number;
+  /** Wall-clock time of the field store loads (reads overlap). */
+  fieldsWallMs: number;
   fieldsRead: number;
   /** Time taking snapshots (encoding, in this thread) and writing them (waiting for IndexedDB). */
   snapshotEncodeMs: number;
@@ -199,6 +202,7 @@ export class QueryService {
     segmentsRead: 0,
     fieldsReadMs: 0,
     fieldsAddMs: 0,
+    fieldsWallMs: 0,
     fieldsRead: 0,
     snapshotEncodeMs: 0,
     snapshotWriteMs: 0,
@@ -439,18 +443,35 @@ export class QueryService {
     const e = this.epoch;
     const ids = all.filter((id) => !this.fieldsRequested.has(id));
     for (const id of ids) this.fieldsRequested.add(id);
-    for (let i = 0; i < ids.length; i += 32) {
-      let t = performance.now();
+    // a few reads in flight (IndexedDB reads, and their decoding, overlap with adding the previous batch)
+    const BATCH = 16;
+    const AHEAD = 3;
+    const t0 = performance.now();
+    const read = (i: number) => this.db.fields.bulkGet(ids.slice(i, i + BATCH));
+    const inFlight: Promise<(FieldStore | undefined)[]>[] = [];
+    for (let i = 0; i < ids.length && inFlight.length < AHEAD; i += BATCH) inFlight.push(read(i));
+    let next = AHEAD * BATCH;
+    let waited = 0;
+    for (let i = 0; i < ids.length; i += BATCH) {
       let stores;
+      let t = performance.now();
       try {
-        stores = await this.db.fields.bulkGet(ids.slice(i, i + 32));
+        stores = await inFlight.shift()!;
       } catch (err) {
         // not read: a later load asks for them again
         if (e === this.epoch) for (const id of ids.slice(i)) this.fieldsRequested.delete(id);
+        await Promise.allSettled(inFlight);
         throw err;
       }
-      if (e !== this.epoch) return;
-      this.stats.fieldsReadMs += performance.now() - t;
+      if (e !== this.epoch) {
+        void Promise.allSettled(inFlight); // the store is gone: what is still read is dropped
+        return;
+      }
+      waited += performance.now() - t;
+      if (next < ids.length) {
+        inFlight.push(read(next));
+        next += BATCH;
+      }
       t = performance.now();
       for (const s of stores) {
         const base = s && this.ix.segBase.get(s.id);
@@ -460,7 +481,10 @@ export class QueryService {
       this.stats.fieldsRead += stores.length;
       this.notify();
     }
+    this.stats.fieldsReadMs += waited;
+    this.stats.fieldsWallMs += performance.now() - t0;
   }
+
 
   /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
   private ensureLoaded(): Promise<void> {
