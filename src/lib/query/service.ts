@@ -485,7 +485,6 @@ export class QueryService {
     this.stats.fieldsWallMs += performance.now() - t0;
   }
 
-
   /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
   private ensureLoaded(): Promise<void> {
     if (!this.loading) {
