@@ -6,6 +6,7 @@
  * Node over fake-indexeddb, with the corpus of the engine's differential tests (~3,000 events of many shapes).
  */
 import 'fake-indexeddb/auto';
+import Dexie from 'dexie';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
@@ -274,5 +275,44 @@ describe('field stores', () => {
     await Promise.all([api.run({ q: 'mallory' }), api.run({ q: 'requestParameters.keyId:*' })]);
     expect(api.status()).toMatchObject({ fieldsLoaded: chunks, fieldsTotal: chunks });
     expect(api.loadStats().fieldsRead).toBe(chunks);
+  });
+});
+
+describe('store schema', () => {
+  it('a store written before the snapshots table (schema version 1) opens with its data, gains the table, and is indexed', async () => {
+    const { db: source } = await store();
+    const name = `keytrail-snapshot-v1-${++dbCount}`;
+    // a store as version 1 declared it, holding what an ingest stored
+    const TABLES = {
+      files: '++id, path, fingerprint, status, parentId',
+      chunks: '++id, fileId',
+      sources: '++id, fileId',
+      segments: 'id, fileId',
+      fields: 'id',
+      hashes: 'id',
+      digests: '++id, fileId',
+      conflicts: '++id, eventID, fileId',
+      configs: '++id, fileId',
+      meta: 'key',
+    };
+    const old = new Dexie(name);
+    old.version(1).stores(TABLES);
+    for (const t of Object.keys(TABLES)) await old.table(t).bulkAdd(await source.table(t).toArray());
+    expect(old.verno).toBe(1);
+    old.close();
+    const n = await stored(source);
+
+    const reopened = openDB(name);
+    expect(await reopened.snapshots.count()).toBe(0);
+    expect(reopened.verno).toBe(2);
+    expect(await stored(reopened)).toBe(n);
+    const live = reloaded(name);
+    expect((await live.open()).rows).toBe(n);
+    expect(await live.saveSnapshot()).toBe(true);
+    expect(await reopened.snapshots.count()).toBeGreaterThan(0);
+    const reload = reloaded(name);
+    await reload.open();
+    expect(reload.loadStats()).toMatchObject({ snapshotRows: n, segmentsRead: 0 });
+    expect(await answers(reload)).toEqual(await answers(reference(name)));
   });
 });
