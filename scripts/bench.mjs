@@ -50,7 +50,8 @@
  */
 import { chromium } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './gen-bench-data.mjs';
@@ -573,7 +574,13 @@ async function main() {
   const url = await startPreview(opts.port);
 
   log('launching chromium ...');
-  const browser = await chromium.launch({
+  // A persistent profile in a temporary folder (removed at the end): the store lives on disk as for a user.
+  // (A Playwright `browser.newContext()` is off the record: IndexedDB is then held in memory, counts toward
+  // Chromium's RSS, and its quota, a share of RAM, ran out at about 3M events.)
+  const profileDir = mkdtempSync(join(tmpdir(), 'keytrail-bench-'));
+  cleanups.push(() => rmSync(profileDir, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    viewport: { width: 1400, height: 900 },
     executablePath: '/usr/bin/chromium',
     args: [
       '--no-sandbox',
@@ -584,9 +591,8 @@ async function main() {
       '--disable-dev-shm-usage',
     ],
   });
-  cleanups.push(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') {
@@ -719,7 +725,7 @@ async function main() {
   result.pageCrashed = crashed;
   result.pageErrors = pageErrors.length;
 
-  await cleanup(); // browser + preview closed before the jq run, so jq gets the whole machine
+  await cleanup(); // browser + preview closed (profile removed) before the jq run, so jq gets the whole machine
   if (opts.jq) {
     const jq = runJq(data.dir, data.files);
     if (jq != null) {
