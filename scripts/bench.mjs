@@ -6,12 +6,15 @@
  *   npm run bench                                   (1,000,000 events in 100 files)
  *   node scripts/bench.mjs --events 20000 --files 10 [--skip-build] [--no-jq]
  *   env: BENCH_EVENTS, BENCH_FILES, BENCH_SKIP_BUILD=1, BENCH_NO_JQ=1, BENCH_PORT (default 4174),
- *        BENCH_INGEST_TIMEOUT_MS (default 600000)
+ *        BENCH_INGEST_TIMEOUT_MS (default 600000), BENCH_DATA_DIR (default bench-data/; e.g. a second folder
+ *        keeps a 5M data set beside the 1M one, each generated once)
  *
  * Progress goes to stderr; the LAST stdout line is one JSON object:
  *   {"bench":"ingest","events","files","compressedMB","uncompressedMB","ingestSeconds","eventsPerSecond",
  *    "mbPerSecond","timeToCountSeconds","peakPageHeapMB","peakWorkersHeapMB","peakJsHeapMB",
- *    "peakChromiumRssMB","peakChromiumPssMB","maxLongTaskMs","longTasksOver200ms","jqSeconds","jqRatio", ...}
+ *    "peakChromiumRssMB","peakChromiumPssMB","peakChromiumRssAllMB","maxLongTaskMs","longTasksOver200ms",
+ *    "ingestPhasesMs","phaseMicrosPerEvent","storedMB","storedBytesPerEvent","reloadToFirstQuerySeconds",
+ *    "reloadToFreeTextSeconds","reloadLoadMs","jqSeconds","jqRatio", ...}
  *
  * Definitions (all "MB" fields are MiB, 2^20 bytes; uncompressedMB is the JSON as written, before gzip)
  *   t0  just before page.setInputFiles (the files are read by Chromium straight from local disk)
@@ -23,6 +26,20 @@
  *          page + workers at one sample (a busy thread answers late, so values can be slightly stale).
  *   rss    sampled every 500 ms: sum of RSS (and PSS, from /proc/<pid>/smaps_rollup) of this process's
  *          descendant processes whose command line mentions chromium. RSS double-counts shared pages.
+ *          peakChromiumRssMB / peakChromiumPssMB: peaks from t0 to the end of the ingest (t1 or t2, the later);
+ *          peakChromiumRssAllMB: peak RSS over the whole run (ingest, queries, analyses and the reload).
+ *   ingestPhasesMs  each ingest worker's cumulative ms per phase (codec/phases.ts), one object per worker;
+ *          phaseMicrosPerEvent: per phase, the sum over the workers divided by `events`, in µs per event (CPU
+ *          time of the workers, not wall clock: phases of two workers overlap).
+ *   stored  after the ingest and the index snapshot (query/snapshot.ts): `usage` of the storage estimate of the
+ *          Storage Bucket `keytrail` (store/db.ts) when the browser has Storage Buckets, else
+ *          navigator.storage.estimate(); storedMB = usage in MiB, storedBytesPerEvent = usage / events. The
+ *          estimate counts IndexedDB files on disk (the delivered gzip bytes, columns, field stores, hashes,
+ *          the index snapshot) and may lag behind the last writes.
+ *   reload  page.reload(), then in the page: the first answer of `eventName:Decrypt` (reloadToFirstQuerySeconds,
+ *          from navigation start) and then of the free text `1234abcd` (reloadToFreeTextSeconds);
+ *          reloadLoadMs: the query worker's own account of that load (QueryService.loadStats: ms reading
+ *          the snapshot, segments and field stores from IndexedDB, and ms adding them to the index).
  *   long tasks  PerformanceObserver('longtask') on the page's main thread, installed before the app loads.
  *   jq     `zcat FILES | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, run after
  *          the browser has closed (when jq is installed); jqRatio = jqSeconds / ingestSeconds.
@@ -33,7 +50,8 @@
  */
 import { chromium } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generate } from './gen-bench-data.mjs';
@@ -56,6 +74,7 @@ function parseArgs(argv) {
     jq: process.env.BENCH_NO_JQ !== '1',
     port: Number(process.env.BENCH_PORT ?? 4174),
     ingestTimeoutMs: Number(process.env.BENCH_INGEST_TIMEOUT_MS ?? 10 * 60_000),
+    dataDir: process.env.BENCH_DATA_DIR || undefined,
     countGraceMs: 60_000,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -109,6 +128,13 @@ const MEASUREMENTS = [
   // Ingest phase totals per worker (ms), from the ingest workers' own counters.
   async ({ page, result }) => {
     result.ingestPhasesMs = await page.evaluate(() => window.keytrail?.app?.lastPhases ?? null);
+    if (Array.isArray(result.ingestPhasesMs)) {
+      const sum = {};
+      for (const w of result.ingestPhasesMs) for (const [k, ms] of Object.entries(w)) sum[k] = (sum[k] ?? 0) + ms;
+      result.phaseMicrosPerEvent = Object.fromEntries(
+        Object.entries(sum).map(([k, ms]) => [k, round((ms * 1000) / result.events, 2)]),
+      );
+    }
   },
   // After an ingest the field stores (free text, any-path queries) load in the background: time until done.
   async ({ page, result }) => {
@@ -123,6 +149,31 @@ const MEASUREMENTS = [
       ),
     );
     result.fullTextReadyAfterIngestSeconds = round(ms / 1000, 2);
+  },
+  // Stored bytes per event, once the index snapshot (written when the index is idle) covers every row.
+  async ({ page, result, log }) => {
+    const snap = await timeIt(() =>
+      page
+        .waitForFunction(
+          () => {
+            const s = window.keytrail?.app?.index;
+            return !s || s.snapshotRows === undefined || s.snapshotRows >= s.rows;
+          },
+          null,
+          { timeout: 300_000, polling: 100 },
+        )
+        .catch(() => log('the index snapshot did not cover every row within 300 s')),
+    );
+    result.snapshotWrittenAfterIngestSeconds = round(snap.ms / 1000, 2);
+    const usage = await page.evaluate(async () => {
+      const buckets = navigator.storageBuckets;
+      if (buckets && (await buckets.keys()).includes('keytrail'))
+        return (await (await buckets.open('keytrail')).estimate()).usage;
+      return (await navigator.storage.estimate()).usage;
+    });
+    result.storedMB = round(usage / MB, 1);
+    result.storedBytesPerEvent = round(usage / result.events, 0);
+    log(`stored: ${result.storedMB} MiB, ${result.storedBytesPerEvent} bytes/event`);
   },
   // Query timings at this size, through the query worker the page uses (window.keytrail.query), p50/p95 in
   // ms over repeated runs; facets and histogram over the unfiltered result.
@@ -240,6 +291,7 @@ const MEASUREMENTS = [
     });
     result.reloadToFirstQuerySeconds = round(ready.firstAnswerMs / 1000, 2);
     result.reloadToFreeTextSeconds = round(ready.firstFreeTextMs / 1000, 2);
+    result.reloadLoadMs = await page.evaluate(() => window.keytrail.query.loadStats?.() ?? null).catch(() => null);
     log(
       `reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`,
     );
@@ -516,13 +568,19 @@ function runJq(dir, files) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const data = await generate({ events: opts.events, files: opts.files, log });
+  const data = await generate({ events: opts.events, files: opts.files, dir: opts.dataDir, log });
   if (!opts.skipBuild) build();
   else log('skipping build (--skip-build)');
   const url = await startPreview(opts.port);
 
   log('launching chromium ...');
-  const browser = await chromium.launch({
+  // A persistent profile in a temporary folder (removed at the end): the store lives on disk as for a user.
+  // (A Playwright `browser.newContext()` is off the record: IndexedDB is then held in memory, counts toward
+  // Chromium's RSS, and its quota, a share of RAM, ran out at about 3M events.)
+  const profileDir = mkdtempSync(join(tmpdir(), 'keytrail-bench-'));
+  cleanups.push(() => rmSync(profileDir, { recursive: true, force: true }));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    viewport: { width: 1400, height: 900 },
     executablePath: '/usr/bin/chromium',
     args: [
       '--no-sandbox',
@@ -533,9 +591,8 @@ async function main() {
       '--disable-dev-shm-usage',
     ],
   });
-  cleanups.push(() => browser.close());
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  const page = await context.newPage();
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
   const pageErrors = [];
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') {
@@ -548,7 +605,11 @@ async function main() {
     pageErrors.push(`pageerror: ${e.message}`);
     log(`page error: ${e.stack ?? e.message}`);
   });
-  page.on('crash', () => log('PAGE CRASHED'));
+  let crashed = false;
+  page.on('crash', () => {
+    crashed = true;
+    log('PAGE CRASHED');
+  });
   await page.addInitScript(() => {
     window.__longTasks = [];
     try {
@@ -638,7 +699,8 @@ async function main() {
   await poller;
   clearInterval(heartbeat);
   await heap.stop();
-  rss.stop();
+  // RSS keeps being sampled through the measurements (peakChromiumRssAllMB); these are the ingest's peaks
+  const ingestRss = { ...rss.state };
 
   const ingestSeconds = (t1 - t0) / 1000;
   const uncompressedMB = data.uncompressedBytes / MB;
@@ -653,14 +715,17 @@ async function main() {
     peakWorkersHeapMB: heap.state.workerSupport ? round(heap.state.peakWorkers / MB, 1) : null,
     peakJsHeapMB: heap.state.workerSupport ? round(heap.state.peakTotal / MB, 1) : null,
     workersSeen: heap.state.workerNames.size,
-    peakChromiumRssMB: round(rss.state.peakRss, 0),
-    peakChromiumPssMB: round(rss.state.peakPss, 0),
+    peakChromiumRssMB: round(ingestRss.peakRss, 0),
+    peakChromiumPssMB: round(ingestRss.peakPss, 0),
   });
 
   for (const m of MEASUREMENTS) await m({ page, events: opts.events, result, log, timeIt });
+  rss.stop();
+  result.peakChromiumRssAllMB = round(rss.state.peakRss, 0);
+  result.pageCrashed = crashed;
   result.pageErrors = pageErrors.length;
 
-  await cleanup(); // browser + preview closed before the jq run, so jq gets the whole machine
+  await cleanup(); // browser + preview closed (profile removed) before the jq run, so jq gets the whole machine
   if (opts.jq) {
     const jq = runJq(data.dir, data.files);
     if (jq != null) {

@@ -4,8 +4,44 @@ import type { EventColumn, EventTable } from '../codec/table';
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
   dict: string[];
-  map: Map<string, number>;
-  codes: Uint32Array;
+  /** Code of each value (`dict` inverted); null until first needed after a restore (see {@link mapOf}). */
+  map: Map<string, number> | null;
+  /** Code of each row: Uint16Array while the dictionary has at most 65,536 values, then Uint32Array. */
+  codes: Uint16Array | Uint32Array;
+}
+
+/** The value-to-code map of a column, built from its dictionary when first needed. */
+export function mapOf(g: GlobalColumn): Map<string, number> {
+  if (!g.map) {
+    const m = new Map<string, number>();
+    for (let i = 0; i < g.dict.length; i++) m.set(g.dict[i], i);
+    g.map = m;
+  }
+  return g.map;
+}
+
+/**
+ * A {@link ColumnarIndex} in compact, clonable form (what query/snapshot.ts persists): every row's arrays, each
+ * string column's global dictionary as one joined string with end offsets and its codes (Uint16Array when the
+ * dictionary has at most 65,536 values), and the segments the rows came from, in row order.
+ */
+export interface ColumnarSnapshot {
+  /** Number of rows. */
+  n: number;
+  /** Segment ids in row order: segment i holds the next `counts[i]` rows. */
+  segments: Uint32Array;
+  /** Rows of each segment. */
+  counts: Uint32Array;
+  /** Segments whose columns were derived with an older COLUMNS_SCHEME (see ColumnarIndex.staleColumnSegments). */
+  stale: Uint32Array;
+  /** eventTime of each row, epoch ms (NaN when absent). */
+  time: Float64Array;
+  /** File record id of each row. */
+  file: Uint32Array;
+  /** eventID hash, two lanes per row. */
+  eid: Uint32Array;
+  /** Per column: `text.slice(ends[i - 1] ?? 0, ends[i])` is dictionary value i; `codes[row]` a row's value. */
+  cols: Record<StringColumn, { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array }>;
 }
 
 /**
@@ -39,14 +75,14 @@ export class ColumnarIndex implements EventTable {
 
   constructor() {
     for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
-      this.cols[name] = { dict: [], map: new Map(), codes: new Uint32Array(1024) };
+      this.cols[name] = { dict: [], map: new Map(), codes: new Uint16Array(1024) };
     }
   }
 
   private ensure(extra: number): void {
     const need = this.n + extra;
     if (need <= this.time.length) return;
-    let cap = this.time.length;
+    let cap = Math.max(1024, this.time.length);
     while (cap < need) cap *= 2;
     const grow = <T extends Float64Array | Uint32Array>(a: T): T => {
       const b = new (a.constructor as { new (n: number): T })(cap);
@@ -61,7 +97,7 @@ export class ColumnarIndex implements EventTable {
     eid.set(this.eid.subarray(0, this.n * 2));
     this.eid = eid;
     for (const c of Object.values(this.cols)) {
-      const codes = new Uint32Array(cap);
+      const codes = c.codes instanceof Uint16Array ? new Uint16Array(cap) : new Uint32Array(cap);
       codes.set(c.codes.subarray(0, this.n));
       c.codes = codes;
     }
@@ -84,14 +120,15 @@ export class ColumnarIndex implements EventTable {
     }
     for (const name of Object.keys(this.cols) as StringColumn[]) {
       const g = this.cols[name];
+      const map = mapOf(g);
       const local = s.cols[name];
       if (!local) {
         // a segment written before this column existed: empty string
-        let c = g.map.get('');
+        let c = map.get('');
         if (c === undefined) {
           c = g.dict.length;
           g.dict.push('');
-          g.map.set('', c);
+          map.set('', c);
         }
         g.codes.fill(c, base, base + s.n);
         continue;
@@ -99,14 +136,15 @@ export class ColumnarIndex implements EventTable {
       const remap = new Uint32Array(local.dict.length);
       for (let j = 0; j < local.dict.length; j++) {
         const v = local.dict[j];
-        let c = g.map.get(v);
+        let c = map.get(v);
         if (c === undefined) {
           c = g.dict.length;
           g.dict.push(v);
-          g.map.set(v, c);
+          map.set(v, c);
         }
         remap[j] = c;
       }
+      if (g.dict.length > 0x10000 && g.codes instanceof Uint16Array) g.codes = Uint32Array.from(g.codes);
       const codes = local.codes;
       const out = g.codes;
       for (let i = 0; i < s.n; i++) out[base + i] = remap[codes[i]];
@@ -114,6 +152,90 @@ export class ColumnarIndex implements EventTable {
     this.n += s.n;
     this.sorted = null;
     return s.n;
+  }
+
+  /** The index in compact form (see {@link ColumnarSnapshot}); shares no array with the index. */
+  snapshot(): ColumnarSnapshot {
+    const n = this.n;
+    const order = [...this.segBase].sort((a, b) => a[1] - b[1]);
+    const segments = new Uint32Array(order.length);
+    const counts = new Uint32Array(order.length);
+    for (let i = 0; i < order.length; i++) {
+      segments[i] = order[i][0];
+      counts[i] = (i + 1 < order.length ? order[i + 1][1] : n) - order[i][1];
+    }
+    const cols = {} as ColumnarSnapshot['cols'];
+    for (const name of Object.keys(this.cols) as StringColumn[]) {
+      const { dict, codes } = this.cols[name];
+      const ends = new Uint32Array(dict.length);
+      let end = 0;
+      for (let i = 0; i < dict.length; i++) ends[i] = end += dict[i].length;
+      cols[name] = { text: dict.join(''), ends, codes: codes.slice(0, n) };
+    }
+    return {
+      n,
+      segments,
+      counts,
+      stale: Uint32Array.from(this.staleColumnSegments),
+      time: this.time.slice(0, n),
+      file: this.file.slice(0, n),
+      eid: this.eid.slice(0, n * 2),
+      cols,
+    };
+  }
+
+  /**
+   * Loads a snapshot into this empty index: afterwards the index is what {@link snapshot} was taken of (same
+   * rows in the same order, same dictionaries and codes). Adopts the snapshot's arrays (rows added later
+   * grow them into new ones).
+   * @throws Error when the index is not empty or the snapshot is inconsistent (lengths, codes out of range).
+   */
+  restore(s: ColumnarSnapshot): void {
+    if (this.n !== 0) throw new Error('restore: the index is not empty');
+    const n = s.n;
+    let total = 0;
+    for (const c of s.counts) total += c;
+    if (total !== n || s.time.length !== n || s.file.length !== n || s.eid.length !== n * 2)
+      throw new Error('restore: inconsistent snapshot');
+    const cols = {} as Record<StringColumn, GlobalColumn>;
+    for (const name of Object.keys(this.cols) as StringColumn[]) {
+      const c = s.cols[name];
+      if (!c || c.codes.length !== n) throw new Error(`restore: column ${name} missing or short`);
+      const size = c.ends.length;
+      const dict = new Array<string>(size);
+      let start = 0;
+      for (let i = 0; i < size; i++) {
+        const end = c.ends[i];
+        if (end < start || end > c.text.length) throw new Error(`restore: column ${name} dictionary inconsistent`);
+        dict[i] = c.text.slice(start, end);
+        start = end;
+      }
+      // the codes are taken as they are (no scan: a snapshot is written whole, in one transaction, by an index
+      // that held them); the value-to-code map is built when first needed (a segment added, a code looked up)
+      cols[name] = { dict, map: null, codes: c.codes };
+    }
+    // every array has the same capacity (n): adding rows grows them together
+    const seg = new Uint32Array(n);
+    const off = new Uint32Array(n);
+    let r = 0;
+    for (let i = 0; i < s.segments.length; i++) {
+      const id = s.segments[i];
+      this.segments.add(id);
+      this.segBase.set(id, r);
+      for (let k = 0; k < s.counts[i]; k++, r++) {
+        seg[r] = id;
+        off[r] = k;
+      }
+    }
+    for (const id of s.stale) this.staleColumnSegments.add(id);
+    this.cols = cols;
+    this.seg = seg;
+    this.off = off;
+    this.time = s.time as Float64Array<ArrayBuffer>;
+    this.file = s.file as Uint32Array<ArrayBuffer>;
+    this.eid = s.eid as Uint32Array<ArrayBuffer>;
+    this.n = n;
+    this.sorted = null;
   }
 
   /**
@@ -176,12 +298,12 @@ export class ColumnarIndex implements EventTable {
   /** A string column as an {@link EventColumn} view (valid until rows are added). */
   column(col: StringColumn): EventColumn {
     const c = this.cols[col];
-    const { dict, map, codes } = c;
+    const { dict, codes } = c;
     return {
       codes,
       size: dict.length,
       text: (code) => dict[code],
-      code: (v) => map.get(v),
+      code: (v) => mapOf(c).get(v),
       at: (row) => dict[codes[row]],
     };
   }

@@ -8,6 +8,7 @@
  * `configs` message bumps it, Delete all drops everything. Analyses are memoised on that version.
  */
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
+import type { FieldStore } from '../codec/fields';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../codec/hash';
 import { prettyJson } from '../codec/exact';
@@ -31,6 +32,7 @@ import { FieldIndex } from './fieldIndex';
 import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
 import { rowView, type RowView } from './rowView';
 import { exportRows, type ResultFormat } from '../export/result';
+import { readSnapshot, writeSnapshot } from './snapshot';
 
 export type { RowView } from './rowView';
 export type { CoverageResult, SigmaPlaceholder, SigmaResult } from '../analysis/registry';
@@ -64,6 +66,35 @@ export interface IndexStatus {
   /** Time range of all rows, epoch ms (NaN when empty). */
   minTime: number;
   maxTime: number;
+  /**
+   * Rows covered by the stored index snapshot as far as this context knows (read at load, or written by it;
+   * see query/snapshot.ts): a reload reads these rows' columns from the snapshot, not from their segments.
+   */
+  snapshotRows: number;
+}
+
+/**
+ * Where the time of loading the index went in this context (for `npm run bench`): ms, and what was read.
+ * Read times are waits for IndexedDB (reading and structured clone, in the store's and this thread); add
+ * times are this thread's work merging what was read into the index.
+ */
+export interface LoadStats {
+  snapshotReadMs: number;
+  snapshotRestoreMs: number;
+  /** Rows taken from the snapshot. */
+  snapshotRows: number;
+  segmentsReadMs: number;
+  segmentsAddMs: number;
+  segmentsRead: number;
+  fieldsReadMs: number;
+  fieldsAddMs: number;
+  /** Wall-clock time of the field store loads (reads overlap). */
+  fieldsWallMs: number;
+  fieldsRead: number;
+  /** Time taking snapshots (encoding, in this thread) and writing them (waiting for IndexedDB). */
+  snapshotEncodeMs: number;
+  snapshotWriteMs: number;
+  snapshotWrites: number;
 }
 
 /** A query to run: text plus the time window and sort. */
@@ -98,6 +129,13 @@ export interface QueryServiceOptions {
   listen?: boolean;
   /** Delay before status listeners hear of a change, ms (default 250: at most 4 calls/s). */
   notifyMs?: number;
+  /**
+   * How long the index must stay idle (no load, no ingest in this page) before its snapshot is written, ms
+   * (default 2000; `Infinity`: only {@link QueryService.saveSnapshot} writes it).
+   */
+  snapshotDelayMs?: number;
+  /** Read and write the index snapshot (default true; false: the index is always built from the segments). */
+  snapshots?: boolean;
 }
 
 /** The index, the current result and the analyses of one context (the query worker). */
@@ -117,6 +155,11 @@ export class QueryService {
   private reopening: Promise<void> | null = null;
   private loading: Promise<void> | null = null;
   private fieldsLoading: Promise<void> | null = null;
+  /**
+   * Chunk ids whose field store is loaded or being read: each is read once, however many loads (start-up,
+   * every query's `ensureLoaded`, commits, the end of an ingest) ask for it.
+   */
+  private fieldsRequested = new Set<number>();
   private fieldsTotal = 0;
   private result: Uint32Array = new Uint32Array(0);
   private lastRequest: QueryRequest = { q: '' };
@@ -144,10 +187,33 @@ export class QueryService {
   private channel: BroadcastChannel | null = null;
   private readonly openFn: () => Promise<KeyTrailDB>;
   private readonly notifyMs: number;
+  private readonly snapshotDelayMs: number;
+  private readonly useSnapshots: boolean;
+  /** Rows (from the start) covered by the stored snapshot, as far as this context knows. */
+  private snapshotRows = 0;
+  private snapshotTimer: ReturnType<typeof setTimeout> | null = null;
+  private snapshotSaving: Promise<boolean> | null = null;
+  private readonly stats: LoadStats = {
+    snapshotReadMs: 0,
+    snapshotRestoreMs: 0,
+    snapshotRows: 0,
+    segmentsReadMs: 0,
+    segmentsAddMs: 0,
+    segmentsRead: 0,
+    fieldsReadMs: 0,
+    fieldsAddMs: 0,
+    fieldsWallMs: 0,
+    fieldsRead: 0,
+    snapshotEncodeMs: 0,
+    snapshotWriteMs: 0,
+    snapshotWrites: 0,
+  };
 
   constructor(options: QueryServiceOptions = {}) {
     this.openFn = options.open ?? (() => openStore());
     this.notifyMs = options.notifyMs ?? 250;
+    this.snapshotDelayMs = options.snapshotDelayMs ?? 2000;
+    this.useSnapshots = options.snapshots ?? true;
     this.engine = new Engine(this.ix, this.fields, () => this.analyses.ruleRows());
     this.analyses = new AnalysisCache(
       {
@@ -184,6 +250,7 @@ export class QueryService {
     this.channel?.close();
     this.channel = null;
     if (this.notifyTimer) clearTimeout(this.notifyTimer);
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
     this.db?.close();
   }
 
@@ -246,7 +313,13 @@ export class QueryService {
       fieldsDeferred: this.ingestRunning && this.deferredFieldIds.length > 0 && this.deferredLoad === null,
       minTime: this.minTime,
       maxTime: this.maxTime,
+      snapshotRows: this.snapshotRows,
     };
+  }
+
+  /** Where the time of loading the index went so far (see {@link LoadStats}). */
+  loadStats(): LoadStats {
+    return { ...this.stats };
   }
 
   private updateRange(from: number): void {
@@ -274,25 +347,142 @@ export class QueryService {
   private async loadSegments(ids: number[]): Promise<void> {
     const e = this.epoch;
     for (let i = 0; i < ids.length; i += 64) {
+      let t = performance.now();
       const segs = await this.db.segments.bulkGet(ids.slice(i, i + 64));
       if (e !== this.epoch) return;
+      this.stats.segmentsReadMs += performance.now() - t;
+      t = performance.now();
       const start = this.ix.n;
       for (const s of segs) if (s) this.ix.addSegment(s);
       this.updateRange(start);
+      this.stats.segmentsAddMs += performance.now() - t;
+      this.stats.segmentsRead += segs.length;
     }
   }
 
-  private async loadFields(ids: number[]): Promise<void> {
+  /**
+   * Reads the stored snapshot into the (empty) index when there is a usable one (see query/snapshot.ts);
+   * `stored`: ids of every stored segment. A snapshot that cannot be used is ignored (the segments are read).
+   */
+  private async loadSnapshot(stored: number[]): Promise<void> {
     const e = this.epoch;
-    for (let i = 0; i < ids.length; i += 32) {
-      const stores = await this.db.fields.bulkGet(ids.slice(i, i + 32));
-      if (e !== this.epoch) return;
+    const t0 = performance.now();
+    let snap;
+    try {
+      snap = await readSnapshot(this.db, new Set(stored));
+    } catch {
+      return; // unreadable: the segments are read instead
+    }
+    const t1 = performance.now();
+    this.stats.snapshotReadMs += t1 - t0;
+    if (!snap || e !== this.epoch || this.ix.n !== 0) return;
+    try {
+      this.ix.restore(snap);
+    } catch {
+      this.ix.clear();
+      return;
+    }
+    this.updateRange(0);
+    this.snapshotRows = this.ix.n;
+    this.stats.snapshotRows = this.ix.n;
+    this.stats.snapshotRestoreMs += performance.now() - t1;
+  }
+
+  /** Writes the snapshot once the index stayed idle for `snapshotDelayMs` (see {@link saveSnapshot}). */
+  private scheduleSnapshot(): void {
+    if (!this.useSnapshots || !Number.isFinite(this.snapshotDelayMs)) return;
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = setTimeout(() => {
+      this.snapshotTimer = null;
+      if (this.busy()) this.scheduleSnapshot();
+      else void this.saveSnapshot();
+    }, this.snapshotDelayMs);
+  }
+
+  /** True while the index loads or this page ingests. */
+  private busy(): boolean {
+    return (
+      this.ingestRunning ||
+      this.loading !== null ||
+      this.pendingLoad !== null ||
+      this.deferredLoad !== null ||
+      this.pendingIds.length > 0
+    );
+  }
+
+  /**
+   * Writes the snapshot of the index's columns (query/snapshot.ts) to the store, replacing the stored one,
+   * unless the index is loading or already covered by it. Resolves true when it wrote one; false when there
+   * was nothing new to write, the index was busy, or the write failed (store closed by Delete all, quota).
+   */
+  saveSnapshot(): Promise<boolean> {
+    this.snapshotSaving ??= (async () => {
+      await this.reopening;
+      if (!this.useSnapshots || this.busy() || this.ix.n === 0 || this.ix.n === this.snapshotRows) return false;
+      const e = this.epoch;
+      const t0 = performance.now();
+      const snap = this.ix.snapshot();
+      const t1 = performance.now();
+      this.stats.snapshotEncodeMs += t1 - t0;
+      try {
+        await writeSnapshot(this.db, snap);
+      } catch {
+        return false;
+      }
+      this.stats.snapshotWriteMs += performance.now() - t1;
+      this.stats.snapshotWrites++;
+      if (e !== this.epoch) return false;
+      this.snapshotRows = snap.n;
+      this.notify();
+      return true;
+    })().finally(() => (this.snapshotSaving = null));
+    return this.snapshotSaving;
+  }
+
+  private async loadFields(all: number[]): Promise<void> {
+    const e = this.epoch;
+    const ids = all.filter((id) => !this.fieldsRequested.has(id));
+    for (const id of ids) this.fieldsRequested.add(id);
+    // a few reads in flight (IndexedDB reads, and their decoding, overlap with adding the previous batch)
+    const BATCH = 16;
+    const AHEAD = 3;
+    const t0 = performance.now();
+    const read = (i: number) => this.db.fields.bulkGet(ids.slice(i, i + BATCH));
+    const inFlight: Promise<(FieldStore | undefined)[]>[] = [];
+    for (let i = 0; i < ids.length && inFlight.length < AHEAD; i += BATCH) inFlight.push(read(i));
+    let next = AHEAD * BATCH;
+    let waited = 0;
+    for (let i = 0; i < ids.length; i += BATCH) {
+      let stores;
+      let t = performance.now();
+      try {
+        stores = await inFlight.shift()!;
+      } catch (err) {
+        // not read: a later load asks for them again
+        if (e === this.epoch) for (const id of ids.slice(i)) this.fieldsRequested.delete(id);
+        await Promise.allSettled(inFlight);
+        throw err;
+      }
+      if (e !== this.epoch) {
+        void Promise.allSettled(inFlight); // the store is gone: what is still read is dropped
+        return;
+      }
+      waited += performance.now() - t;
+      if (next < ids.length) {
+        inFlight.push(read(next));
+        next += BATCH;
+      }
+      t = performance.now();
       for (const s of stores) {
         const base = s && this.ix.segBase.get(s.id);
         if (s && base !== undefined) this.fields.add(s, base);
       }
+      this.stats.fieldsAddMs += performance.now() - t;
+      this.stats.fieldsRead += stores.length;
       this.notify();
     }
+    this.stats.fieldsReadMs += waited;
+    this.stats.fieldsWallMs += performance.now() - t0;
   }
 
   /** Loads every stored segment (columns first: queries on them can run), then the field index in the background. */
@@ -302,12 +492,20 @@ export class QueryService {
       const p: Promise<void> = (async () => {
         await this.reopening;
         const keys = (await this.db.segments.toCollection().primaryKeys()) as number[];
+        if (this.useSnapshots && this.ix.n === 0 && keys.length) await this.loadSnapshot(keys);
+        if (e !== this.epoch) return;
         await this.loadSegments(keys.filter((k) => !this.ix.segments.has(k)));
         if (e !== this.epoch) return;
         this.fieldsTotal = keys.length;
-        this.fieldsLoading = this.loadFields(keys.filter((k) => !this.fields.loaded.has(k)))
+        const before = this.fieldsLoading;
+        const load = this.loadFields(keys.filter((k) => !this.fields.loaded.has(k)))
           .catch(() => undefined)
-          .finally(() => this.notify());
+          .finally(() => {
+            this.notify();
+            this.scheduleSnapshot();
+          });
+        // loads started by earlier calls still count: the field index is ready when every one has ended
+        this.fieldsLoading = before ? Promise.all([before, load]).then(() => undefined) : load;
       })().finally(() => {
         if (this.loading === p) this.loading = null;
         this.notify();
@@ -333,6 +531,7 @@ export class QueryService {
     } finally {
       this.pendingLoad = null;
       this.notify();
+      this.scheduleSnapshot();
     }
   }
 
@@ -348,6 +547,7 @@ export class QueryService {
     })().finally(() => {
       this.deferredLoad = null;
       this.notify();
+      this.scheduleSnapshot();
     });
     return this.deferredLoad;
   }
@@ -384,6 +584,7 @@ export class QueryService {
     this.pendingLoad = null;
     this.loading = null;
     this.fieldsLoading = null;
+    this.fieldsRequested = new Set();
     this.bump();
     this.analyses.clear();
     this.ix.clear();
@@ -391,6 +592,9 @@ export class QueryService {
     this.raw?.clear();
     this.deferredFieldIds = [];
     this.fieldsTotal = 0;
+    this.snapshotRows = 0;
+    if (this.snapshotTimer) clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = null;
     this.minTime = NaN;
     this.maxTime = NaN;
     this.result = new Uint32Array(0);

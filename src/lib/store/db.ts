@@ -171,6 +171,16 @@ export interface StatsRecord {
   columnsScheme?: number;
 }
 
+/**
+ * One record of the persisted query index snapshot (`snapshots` table; written and read by query/snapshot.ts,
+ * which defines the parts). Nothing else reads or writes it; Delete all deletes it with the store.
+ */
+export interface SnapshotRecord {
+  /** `meta`, or the name of one part (`rows`, `col:<column>`, ...). */
+  key: string;
+  [field: string]: unknown;
+}
+
 /** The KeyTrail IndexedDB database. */
 export type KeyTrailDB = Dexie & {
   files: EntityTable<FileRecord, 'id'>;
@@ -183,6 +193,7 @@ export type KeyTrailDB = Dexie & {
   conflicts: EntityTable<ConflictRecord, 'id'>;
   configs: EntityTable<ConfigRecord, 'id'>;
   meta: EntityTable<StatsRecord, 'key'>;
+  snapshots: EntityTable<SnapshotRecord, 'key'>;
 };
 
 /** Name of the IndexedDB database. */
@@ -212,6 +223,8 @@ export function openDB(name = DB_NAME, durability?: 'relaxed' | 'strict', factor
     configs: '++id, fileId',
     meta: 'key',
   });
+  // 2: the persisted query index snapshot (query/snapshot.ts); a version 1 store gains the empty table
+  db.version(2).stores({ snapshots: 'key' });
   // The store is being deleted (Delete all, in this tab or another): Dexie closes the connection; keep it
   // closed, so that no late request creates the database again before every context opened the new store.
   db.on('versionchange', (ev: IDBVersionChangeEvent) => {

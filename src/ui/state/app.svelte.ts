@@ -105,6 +105,7 @@ export class App {
     fieldsDeferred: false,
     minTime: NaN,
     maxTime: NaN,
+    snapshotRows: 0,
   });
   /** Progress of the current run. */
   run = $state({ files: 0, filesDone: 0, bytes: 0, bytesDone: 0, eventsFound: 0, startedAt: 0, endedAt: 0 });
