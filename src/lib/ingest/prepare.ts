@@ -86,7 +86,7 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
   if (out.kind === 'digest')
     return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
   if (scan && out.aligned) {
-    const sc = scanS3Delivery(docText, out.events.length);
+    const sc = scanS3Delivery(docText, out.events.length, leaf.bytes);
     t = phase('scan', t);
     if (sc) return fromScan(leaf, bytes, docText, out.format, out.events, sc, t);
   }
