@@ -1,5 +1,5 @@
-/** Differential comparison of prepare() (text scanner) with prepareReference() (object path); no test cases here. */
-import { prepare, prepareReference, type Prepared } from '../../src/lib/ingest/prepare';
+/** Differential comparison of prepareScanned() (text scanner) with prepareReference() (object path); no test cases here. */
+import { prepareReference, prepareScanned, type Prepared } from '../../src/lib/ingest/prepare';
 import type { Leaf } from '../../src/lib/ingest/open';
 import { te } from './helpers';
 
@@ -43,9 +43,9 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
   return null;
 }
 
-/** The first difference between prepare(leaf) and prepareReference(leaf), or null; both results are returned. */
+/** The first difference between prepareScanned(leaf) and prepareReference(leaf), or null; both results are returned. */
 export function diffPrepare(leaf: Leaf): { diff: string | null; got: Prepared; want: Prepared } {
-  const got = prepare(leaf);
+  const got = prepareScanned(leaf);
   const want = prepareReference(leaf);
   return { diff: firstDifference(got, want, leaf.path), got, want };
 }

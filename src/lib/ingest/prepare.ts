@@ -30,6 +30,18 @@ const MIN_SOURCE_BYTES = 64 * 1024;
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
+  return prepareWith(leaf, SCAN_S3_DELIVERY);
+}
+
+/**
+ * Whether {@link prepare} reads S3 delivery documents with the text scanner (codec/scan.ts) rather than by
+ * walking their parsed events. Both give the same result (tests/unit/scan.test.ts); the switch exists because
+ * their speeds are close on V8 (README, "Benchmark").
+ */
+export const SCAN_S3_DELIVERY = true;
+
+/** {@link prepare} with the text scanner for S3 delivery documents, whatever {@link SCAN_S3_DELIVERY} says. */
+export function prepareScanned(leaf: Leaf): Prepared {
   return prepareWith(leaf, true);
 }
 
