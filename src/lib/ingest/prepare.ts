@@ -9,6 +9,7 @@ import { countKeysOutside, exactHash, keyColons, rawTextOf } from '../codec/exac
 import { walkStats } from '../codec/hash';
 import { arrayRanges } from '../codec/slices';
 import { phase } from '../codec/phases';
+import { scanS3Delivery, type ScannedRecords } from '../codec/scan';
 
 export type { Prepared, PreparedBlock } from '../store/prepared';
 
@@ -23,10 +24,37 @@ const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
+ * An S3 delivery document's field stores and hashes come from one scan of its text (codec/scan.ts); other
+ * shapes, and S3 documents the scanner does not mirror exactly, are indexed from their parsed events.
  * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
+  return prepareWith(leaf, SCAN_S3_DELIVERY);
+}
+
+/**
+ * Whether {@link prepare} reads S3 delivery documents with the text scanner (codec/scan.ts) rather than by
+ * walking their parsed events. Both give the same result (tests/unit/scan.test.ts); the switch exists because
+ * their speeds are close on V8 (README, "Benchmark").
+ */
+export const SCAN_S3_DELIVERY = true;
+
+/** {@link prepare} with the text scanner for S3 delivery documents, whatever {@link SCAN_S3_DELIVERY} says. */
+export function prepareScanned(leaf: Leaf): Prepared {
+  return prepareWith(leaf, true);
+}
+
+/**
+ * {@link prepare} without the text scanner: every document's field stores and hashes come from its parsed
+ * events (FieldStoreBuilder) and the exact pass (codec/exact.ts). The reference the scanner is tested against;
+ * its result must equal {@link prepare}'s exactly.
+ */
+export function prepareReference(leaf: Leaf): Prepared {
+  return prepareWith(leaf, false);
+}
+
+function prepareWith(leaf: Leaf, scan: boolean): Prepared {
   const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
   if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
   const bytes = leaf.bytes.length;
@@ -69,6 +97,11 @@ export function prepare(leaf: Leaf): Prepared {
   }
   if (out.kind === 'digest')
     return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
+  if (scan && out.aligned) {
+    const sc = scanS3Delivery(docText, out.events.length, leaf.bytes);
+    t = phase('scan', t);
+    if (sc) return fromScan(leaf, bytes, docText, out.format, out.events, sc, t);
+  }
   const events: CloudTrailEvent[] = [];
   // Each kept event's index among the document's records. A small document's events are stored as text: a
   // stored source is a blob, which costs a file of its own.
@@ -166,6 +199,55 @@ export function prepare(leaf: Leaf): Prepared {
     ...(bySource
       ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
       : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts) }),
+  };
+}
+
+/**
+ * The {@link Prepared} of an S3 delivery document (every record an event) from its scan: the kept records'
+ * field stores and hashes as scanned, their columns from the parsed events.
+ */
+function fromScan(
+  leaf: Extract<Leaf, { bytes: Uint8Array }>,
+  bytes: number,
+  docText: string,
+  format: string,
+  records: CloudTrailEvent[],
+  sc: ScannedRecords,
+  t: number,
+): Prepared {
+  const n = sc.kept.length;
+  const events = new Array<CloudTrailEvent>(n);
+  for (let i = 0; i < n; i++) events[i] = records[sc.kept[i]];
+  const blocks: PreparedBlock[] = [];
+  let start = 0;
+  for (const b of sc.blocks) {
+    const { time, cols } = buildColumns(events.slice(start, start + b.n));
+    blocks.push({ start, n: b.n, fields: b.fields, time, cols });
+    start += b.n;
+  }
+  phase('columns', t);
+  const skipped = sc.tooDeep;
+  const notes: string[] = [];
+  for (let k = 0; k < skipped && k < 3; k++)
+    notes.push(`event skipped: JSON nested more than ${MAX_DEPTH} levels deep`);
+  const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
+  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
+  if (!n) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
+  const r = sc.ranges;
+  return {
+    path: leaf.path,
+    kind: 'events',
+    format,
+    bytes,
+    skipped,
+    reason,
+    events,
+    h: sc.h,
+    e: sc.e,
+    blocks,
+    ...(leaf.source && bytes >= MIN_SOURCE_BYTES
+      ? { records: sc.kept, source: leaf.source, sourceGzip: leaf.compressed }
+      : { texts: events.map((_, i) => docText.slice(r[sc.kept[i] * 2], r[sc.kept[i] * 2 + 1])) }),
   };
 }
 

@@ -1,0 +1,85 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scanS3Delivery } from '../../src/lib/codec/scan';
+import { openInput } from '../../src/lib/ingest/open';
+import { kmsEvents, nestArrays, nestObjects } from './helpers';
+import { diffPrepare, doc, ev, leaf } from './scan-diff';
+
+/**
+ * The text scanner (codec/scan.ts) against the object path at volume (slow project): 100,000 generated events
+ * (scripts/gen-bench-data.mjs), the hostile corpus (scripts/gen-hostile.mjs) and a document of several blocks.
+ * prepare() and prepareReference() must agree exactly on every document.
+ */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TMP = mkdtempSync(join(tmpdir(), 'keytrail-scan-'));
+afterAll(() => rmSync(TMP, { recursive: true, force: true }), 120_000);
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+}
+
+/** Differences between prepare and prepareReference over every document of some files, and the documents scanned. */
+async function compareFiles(files: string[]): Promise<{ diffs: string[]; documents: number; events: number }> {
+  const diffs: string[] = [];
+  let documents = 0;
+  let events = 0;
+  for (const file of files.sort()) {
+    for await (const l of openInput(file, new Uint8Array(readFileSync(file)))) {
+      if (!('bytes' in l)) continue;
+      documents++;
+      const { diff, got } = diffPrepare(l);
+      if (diff) diffs.push(diff);
+      events += got.events.length;
+    }
+  }
+  return { diffs, documents, events };
+}
+
+describe('scanner against the object path at volume', () => {
+  it('agrees on 100,000 generated events', async () => {
+    const dir = join(TMP, 'bench');
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { generate } from ${JSON.stringify(join(ROOT, 'scripts/gen-bench-data.mjs'))};` +
+          `await generate({ events: 100000, files: 10, dir: ${JSON.stringify(dir)}, log: () => {} });`,
+      ],
+      { stdio: 'inherit' },
+    );
+    const files = walk(dir).filter((f) => f.endsWith('.json.gz'));
+    expect(files).toHaveLength(10);
+    const r = await compareFiles(files);
+    expect(r.diffs).toEqual([]);
+    expect(r.events).toBe(100_000);
+  }, 600_000);
+
+  it('agrees on every document of the hostile corpus', async () => {
+    const dir = join(TMP, 'hostile');
+    execFileSync(process.execPath, [join(ROOT, 'scripts/gen-hostile.mjs'), dir], { stdio: 'ignore' });
+    const r = await compareFiles(walk(join(dir, 'corpus')));
+    expect(r.diffs).toEqual([]);
+    expect(r.documents).toBeGreaterThanOrEqual(20);
+  }, 600_000);
+
+  it('reads a document of several blocks, stored as its source, with skipped records on a block edge', () => {
+    const evs = kmsEvents(4100).map((e) => JSON.stringify(e));
+    evs.splice(1999, 0, ev(1, `"deep":${JSON.stringify(nestObjects(300))}`));
+    evs.splice(2001, 0, ev(2, `"deep":${JSON.stringify(nestArrays(400))}`));
+    const text = doc(evs);
+    const s = scanS3Delivery(text, evs.length)!;
+    expect(s.blocks.map((b) => b.n)).toEqual([2000, 2000, 100]);
+    expect(s.tooDeep).toBe(2);
+    for (const source of [false, true]) {
+      const { diff, got } = diffPrepare(leaf('blocks', text, source));
+      expect(diff).toBeNull();
+      expect(got.skipped).toBe(2);
+      expect(source ? got.records : got.texts).toBeDefined();
+    }
+  });
+});
