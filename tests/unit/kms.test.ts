@@ -409,6 +409,17 @@ describe('key lifecycle', () => {
     expect(total).toBe(5);
     expect(d.usage.series.find((s) => s.eventName === 'Decrypt')!.counts.reduce((x, y) => x + y, 0)).toBe(2);
     expect(detail('arn:aws:kms:us-west-2:111122223333:key/nope')).toBeNull();
+    // a call whose eventTime cannot be read is counted, but in no time bin (keyDetail threw a RangeError)
+    const untimed = run([createKey(KEY1_ID, at(0)), use('Decrypt', KEY1, at(5)), use('Encrypt', KEY1, 'not a time')]);
+    const ud = untimed.detail(KEY1)!;
+    expect(ud.usage.series.map((x) => [x.eventName, x.counts.reduce((a, b) => a + b, 0)])).toEqual([
+      ['CreateKey', 1],
+      ['Decrypt', 1],
+      ['Encrypt', 0],
+    ]);
+    // no readable time at all
+    const none = run([use('Encrypt', KEY1, 'not a time')]);
+    expect(none.detail(KEY1)!.usage.series.map((x) => x.eventName)).toEqual(['Encrypt']);
     // more than six operations: the six most used, then "other"
     const many = [createKey(KEY1_ID, at(0))];
     ['Encrypt', 'Decrypt', 'GenerateDataKey', 'ReEncrypt', 'Sign', 'Verify', 'GenerateMac'].forEach((op, i) => {

@@ -1574,8 +1574,11 @@ export function keyDetail(ix: EventTable, a: KmsAnalysis, arn: string, bins = 60
   const errs = ix.column('errorCode');
   const princ = ix.column('principal');
   const acct = ix.column('accountId');
-  const first = rows.length ? ix.timeOf(rows[0]) : 0;
-  const last = rows.length ? ix.timeOf(rows[rows.length - 1]) : 0;
+  // rows are in time order with unreadable times (NaN) last: the chart spans the readable ones (they are
+  // counted, in no bin)
+  const timed = rows.filter((r) => Number.isFinite(ix.timeOf(r)));
+  const first = timed.length ? ix.timeOf(timed[0]) : 0;
+  const last = timed.length ? ix.timeOf(timed[timed.length - 1]) : 0;
   const b = usageBins(first, last, bins);
   const tally = new KeyUseTally(ix, s.account, b);
   for (const r of rows) tally.add(r, names.at(r), princ.at(r), acct.at(r), errs.at(r));
