@@ -36,9 +36,11 @@ export function prepare(leaf: Leaf): Prepared {
 /**
  * Whether {@link prepare} reads S3 delivery documents with the text scanner (codec/scan.ts) rather than by
  * walking their parsed events. Both give the same result (tests/unit/scan.test.ts); the switch exists because
- * their speeds are close on V8 (README, "Benchmark").
+ * their speeds are close on V8 (README, "Benchmark"). Off: in the 1M bench of 2026-12-01 the scanner's `scan` +
+ * `columns` took 37.1 s and 33.2 s per worker against 32.1 s and 33.1 s for `index` + `exact`, so the proven
+ * object path stays the default until the scanner also replaces JSON.parse (its output is the base for that).
  */
-export const SCAN_S3_DELIVERY = true;
+export const SCAN_S3_DELIVERY = false;
 
 /** {@link prepare} with the text scanner for S3 delivery documents, whatever {@link SCAN_S3_DELIVERY} says. */
 export function prepareScanned(leaf: Leaf): Prepared {
