@@ -24,8 +24,8 @@ const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
- * An S3 delivery document's field stores and hashes come from one scan of its text (codec/scan.ts); other
- * shapes, and S3 documents the scanner does not mirror exactly, are indexed from their parsed events.
+ * Field stores and hashes come from the parsed events, or, with {@link SCAN_S3_DELIVERY} on, for an S3
+ * delivery document from one scan of its text (codec/scan.ts) when the scanner mirrors it exactly.
  * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
