@@ -17,15 +17,16 @@
  *    "reloadToFreeTextSeconds","reloadLoadMs","jqSeconds","jqRatio", ...}
  *
  * Definitions (all "MB" fields are MiB, 2^20 bytes; uncompressedMB is the JSON as written, before gzip)
- *   t0  just before page.setInputFiles (the files are read by Chromium straight from local disk)
+ *   t0  just before page.setInputFiles (the files are read by Chromium straight from local disk), once the
+ *       service worker is active (its first-visit precache done)
  *   t1  `[data-testid=ingest-status]` has data-state="done"          -> ingestSeconds = (t1 - t0) / 1000
  *   t2  first poll (every 100 ms from t0) where `[data-testid=event-count]` data-value == events
  *                                                                      -> timeToCountSeconds = (t2 - t0) / 1000
  *   heap   sampled every 250 ms over CDP: page = Performance.getMetrics JSHeapUsedSize; workers =
  *          Runtime.getHeapUsage usedSize of every dedicated worker (auto-attached); peakJsHeapMB is the peak of
  *          page + workers at one sample (a busy thread answers late, so values can be slightly stale).
- *   rss    sampled every 500 ms: sum of RSS (and PSS, from /proc/<pid>/smaps_rollup) of this process's
- *          descendant processes whose command line mentions chromium. RSS double-counts shared pages.
+ *   rss    sampled every 500 ms (PSS, from /proc/<pid>/smaps_rollup, every 5 s): sum of RSS over this process's
+ *          descendant processes whose command line mentions chromium, read from /proc. RSS double-counts shared pages.
  *          peakChromiumRssMB / peakChromiumPssMB: peaks from t0 to the end of the ingest (t1 or t2, the later);
  *          peakChromiumRssAllMB: peak RSS over the whole run (ingest, queries, analyses and the reload).
  *   ingestPhasesMs  each ingest worker's cumulative ms per phase (codec/phases.ts), one object per worker;
@@ -50,7 +51,7 @@
  */
 import { chromium } from '@playwright/test';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -366,41 +367,61 @@ async function startPreview(port) {
   return url;
 }
 
-/** Sum of RSS and PSS (MB) of descendant processes of this one whose command line mentions chromium. */
-function chromiumMemory() {
-  const r = spawnSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8' });
-  if (r.status !== 0) return null;
-  const procs = new Map();
-  const children = new Map();
-  for (const line of r.stdout.split('\n')) {
-    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
-    if (!m) continue;
-    const [pid, ppid, rss] = [+m[1], +m[2], +m[3]];
-    procs.set(pid, { pid, rss, args: m[4] });
-    if (!children.has(ppid)) children.set(ppid, []);
-    children.get(ppid).push(pid);
+/** This process's descendants (pids) whose command line mentions chromium, read from /proc (no `ps`). */
+function chromiumPids() {
+  const parent = new Map();
+  const args = new Map();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      // the command name may hold spaces and parentheses: the fields after the last ')' are fixed
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(+name, +rest[1]);
+      args.set(+name, readFileSync(`/proc/${name}/cmdline`, 'utf8'));
+    } catch {
+      /* the process ended meanwhile */
+    }
   }
+  const out = [];
+  for (const pid of parent.keys()) {
+    if (!/chrom/i.test(args.get(pid) ?? '')) continue;
+    for (let p = parent.get(pid), hops = 0; p && hops < 64; p = parent.get(p), hops++)
+      if (p === process.pid) {
+        out.push(pid);
+        break;
+      }
+  }
+  return out;
+}
+
+/**
+ * Sum of RSS (from /proc/<pid>/statm, cheap) and, with `withPss`, PSS (from /proc/<pid>/smaps_rollup, which
+ * walks every page table of the process and is not cheap) in MB over `pids`.
+ */
+function chromiumMemory(pids, withPss) {
+  const page = 4096;
   let rss = 0;
   let pss = 0;
-  let pssOk = true;
+  let pssOk = withPss;
   let n = 0;
-  const stack = [...(children.get(process.pid) ?? [])];
-  while (stack.length) {
-    const pid = stack.pop();
-    stack.push(...(children.get(pid) ?? []));
-    const p = procs.get(pid);
-    if (!p || !/chrom/i.test(p.args)) continue;
-    n++;
-    rss += p.rss;
+  for (const pid of pids) {
+    try {
+      rss += +readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1] * page;
+      n++;
+    } catch {
+      continue;
+    }
+    if (!withPss) continue;
     try {
       const m = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-      if (m) pss += +m[1];
+      if (m) pss += +m[1] * 1024;
       else pssOk = false;
     } catch {
       pssOk = false;
     }
   }
-  return n ? { rssMB: rss / 1024, pssMB: pssOk ? pss / 1024 : null, processes: n } : null;
+  return n ? { rssMB: rss / MB, pssMB: pssOk ? pss / MB : null, processes: n } : null;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -519,18 +540,27 @@ async function startHeapSampler(page) {
   };
 }
 
+/**
+ * Samples Chromium's memory: RSS every 500 ms, PSS every 5 s (and at stop). The process list is read again
+ * every 5 s. Cheap on purpose: the earlier sampler spawned `ps` and walked every page table twice a second,
+ * which took about 15% of the machine's CPU during an ingest (perf, 2026-12-01).
+ */
 function startRssSampler() {
   const s = { peakRss: 0, peakPss: null, maxProcesses: 0 };
-  const tick = () => {
-    const m = chromiumMemory();
+  let pids = [];
+  let ticks = 0;
+  const tick = (force = false) => {
+    const full = force || ticks++ % 10 === 0;
+    if (full) pids = chromiumPids();
+    const m = chromiumMemory(pids, full);
     if (!m) return;
     s.peakRss = Math.max(s.peakRss, m.rssMB);
     if (m.pssMB != null) s.peakPss = Math.max(s.peakPss ?? 0, m.pssMB);
     s.maxProcesses = Math.max(s.maxProcesses, m.processes);
   };
   const timer = setInterval(tick, 500);
-  tick();
-  return { state: s, stop: () => (clearInterval(timer), tick()) };
+  tick(true);
+  return { state: s, stop: () => (clearInterval(timer), tick(true)) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -623,6 +653,16 @@ async function main() {
 
   await page.goto(url);
   await page.waitForSelector('[data-testid=ingest-status]');
+  // A first visit installs the service worker, which precaches every file of the site; measured from t0 that
+  // competed with the ingest for the CPU (about 8% of it over the first 20 s, perf, 2026-12-01). A user opens
+  // the page before dropping files, so the ingest starts once the worker is active (or after 60 s).
+  const swMs = await page.evaluate(async () => {
+    const t = performance.now();
+    if (!('serviceWorker' in navigator)) return -1;
+    const ready = navigator.serviceWorker.ready.then(() => performance.now() - t);
+    return Promise.race([ready, new Promise((r) => setTimeout(() => r(-1), 60_000))]);
+  });
+  log(swMs >= 0 ? `service worker active after ${(swMs / 1000).toFixed(1)} s` : 'no active service worker (went on)');
   const status = () =>
     page
       .evaluate(() => ({
