@@ -147,39 +147,22 @@ export class IngestPool {
     await this.start();
     if (this.cancelled) return { kind: 'cancelled' };
     await Promise.all(this.workers.map((w) => w.api.resume()));
-    let next = 0;
     let end: PoolEnd = { kind: 'done' };
     const progress = Comlink.proxy((p: TaskProgress) => cb.onProgress(p));
-    const large = new Map<(typeof this.workers)[number], { running: number; waiting: (() => void)[] }>();
-    for (const w of this.workers) large.set(w, { running: 0, waiting: [] });
-    const loop = async (w: (typeof this.workers)[number]) => {
-      const slots = large.get(w)!;
-      while (!this.cancelled && end.kind === 'done' && next < tasks.length) {
-        const task = tasks[next++];
-        const isLarge = task.size >= LARGE_BYTES;
-        if (isLarge) {
-          while (slots.running >= LARGE_PER_WORKER) await new Promise<void>((r) => slots.waiting.push(r));
-          if (this.cancelled || end.kind !== 'done') {
-            // left pending: the run marks it cancelled
-            slots.waiting.shift()?.();
-            break;
-          }
-          slots.running++;
-        }
-        const outcome = await w.api.ingest(task, progress).finally(() => {
-          if (!isLarge) return;
-          slots.running--;
-          slots.waiting.shift()?.();
-        });
+    await shareTasks(
+      tasks,
+      this.workers,
+      async (w, task) => {
+        const outcome = await w.api.ingest(task, progress);
         cb.onTaskEnd(task, outcome);
         if (!outcome.ok && outcome.error === 'quota' && end.kind === 'done') {
           end = { kind: 'quota', needed: outcome.needed, message: outcome.message };
           this.quotaEnd = end;
           this.cancel();
         }
-      }
-    };
-    await Promise.all(this.workers.flatMap((w) => Array.from({ length: PER_WORKER }, () => loop(w))));
+      },
+      () => this.cancelled || end.kind !== 'done',
+    );
     if (end.kind === 'done' && this.cancelled) end = { kind: 'cancelled' };
     return end;
   }
@@ -219,4 +202,52 @@ export class IngestPool {
     this.broken = null;
     this.stopRun?.({ kind: 'cancelled' });
   }
+}
+
+/**
+ * Runs `tasks` (in order) on `workers` from one shared queue: each worker runs up to {@link PER_WORKER} tasks at
+ * once, of which at most {@link LARGE_PER_WORKER} large ones ({@link LARGE_BYTES} and over). A worker takes a task
+ * only when it can start it at once, so a worker that is free never waits while another holds a backlog (before
+ * 2026-12-01 each of a worker's 32 slots took a task first and then waited for a large slot: with 20 files, one
+ * worker took all 20 and the other stayed idle; with 100, the last third ran on one worker).
+ * Resolves when every task taken has ended and no more are taken (the queue is empty, or `stop()` is true).
+ * @param run runs one task on one worker; a rejection rejects the whole call (the pool then ends the run).
+ */
+export async function shareTasks<W, T extends { size: number }>(
+  tasks: readonly T[],
+  workers: readonly W[],
+  run: (worker: W, task: T) => Promise<void>,
+  stop: () => boolean,
+): Promise<void> {
+  let next = 0;
+  const loop = async (w: W, slots: { running: number; waiting: (() => void)[] }) => {
+    try {
+      for (;;) {
+        // wait until this worker can start the next task (a large one needs a free large slot)
+        while (!stop() && next < tasks.length && tasks[next].size >= LARGE_BYTES && slots.running >= LARGE_PER_WORKER)
+          await new Promise<void>((r) => slots.waiting.push(r));
+        if (stop() || next >= tasks.length) return;
+        const task = tasks[next++];
+        const large = task.size >= LARGE_BYTES;
+        if (large) slots.running++;
+        try {
+          await run(w, task);
+        } finally {
+          if (large) {
+            slots.running--;
+            slots.waiting.shift()?.();
+          }
+        }
+      }
+    } finally {
+      // a slot that stops taking tasks hands its turn on, so that no other waits for ever
+      slots.waiting.shift()?.();
+    }
+  };
+  await Promise.all(
+    workers.flatMap((w) => {
+      const slots = { running: 0, waiting: [] as (() => void)[] };
+      return Array.from({ length: PER_WORKER }, () => loop(w, slots));
+    }),
+  );
 }
