@@ -40,11 +40,22 @@ export async function gunzipNative(
   const parts: Uint8Array[] = [];
   let total = 0;
   let reader: ReadableStreamDefaultReader<Uint8Array>;
+  /**
+   * The whole output, when its size is known from the gzip trailer (ISIZE, the size mod 2^32 of a single
+   * member): each chunk the stream gives is copied in at once and dropped, instead of some 220 chunks of 64 KiB
+   * per 14 MB file living until a final copy (the allocator then hands their pages back to the system and
+   * faults them in again for the next file: a large share of the ingest's system time, perf, 2026-12-01).
+   */
+  let whole: Uint8Array | null = null;
   if (src.size <= WHOLE_READ_BYTES) {
     // Read the compressed bytes in one request and inflate them from memory: streaming a File costs a
     // round trip to the browser process per 64 KiB.
     const bytes = new Uint8Array(await src.arrayBuffer());
     progress?.(bytes.length);
+    if (bytes.length >= 18) {
+      const n = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
+      if (n > 0 && n <= cap) whole = new Uint8Array(n);
+    }
     const ds = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
     const w = ds.writable.getWriter();
     w.write(bytes).catch(() => undefined);
@@ -60,20 +71,27 @@ export async function gunzipNative(
     for (;;) {
       if (isCancelled?.()) {
         await reader.cancel();
-        return parts;
+        return whole ? [whole.subarray(0, total)] : parts;
       }
       const { done, value } = await reader.read();
       if (done) break;
-      total += value.length;
-      if (total > cap) {
+      if (total + value.length > cap) {
         await reader.cancel().catch(() => undefined);
         throw new SizeCapError(what, cap);
       }
-      parts.push(value);
+      if (whole && total + value.length <= whole.length) whole.set(value, total);
+      else {
+        // more than the trailer said (several members, or 4 GiB and over): keep the chunks instead
+        if (whole) parts.push(whole.subarray(0, total));
+        whole = null;
+        parts.push(value);
+      }
+      total += value.length;
     }
   } catch (err) {
     if (err instanceof SizeCapError) throw err;
     throw new NativeGunzipUnavailable(err);
   }
+  if (whole) return [total === whole.length ? whole : whole.subarray(0, total)];
   return parts;
 }
