@@ -13,7 +13,7 @@ const leaf = (text: string, path = 'f.json') => ({ path, bytes: te.encode(text),
 function hashOf(text: string): string {
   const p = prepare(leaf(text));
   expect(p.kind, p.reason).toBe('events');
-  expect(p.events).toHaveLength(1);
+  expect(p.h.length / 2).toBe(1);
   return [...p.h].join(',');
 }
 
@@ -113,12 +113,13 @@ describe('distinct JSON is never merged as one event (issue 10, item 8)', () => 
     // and prepare() of a plain document never needs the exact pass (same hashes as contentHash)
     const doc = JSON.stringify({ Records: evs.slice(0, 500) });
     const p = prepare(leaf(doc));
-    // the object path (prepareReference; prepare scans S3 delivery text instead) counts every member: no
-    // document-wide exact pass
-    expect(prepareReference(leaf(doc))).toEqual(p);
+    // the object path (prepareReference; prepare reads S3 delivery records one by one and keeps no events)
+    // counts every member: no document-wide exact pass
+    const ref = prepareReference(leaf(doc));
+    expect({ ...ref, events: [] }).toEqual(p);
     expect(keyColons(doc)).toBe(walkStats.keys + 1);
     const h = new Uint32Array(2);
-    p.events.forEach((e, i) => {
+    ref.events.forEach((e, i) => {
       contentHash(e, h, 0);
       expect([p.h[i * 2], p.h[i * 2 + 1]]).toEqual([...h]);
     });

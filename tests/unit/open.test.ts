@@ -506,7 +506,7 @@ describe('openInput: limits and control', () => {
     for await (const l of openInput('in.zip', blob(z))) out.push(prepare(l));
     expect(out).toHaveLength(1);
     expect(out[0].kind).toBe('events');
-    expect(out[0].events).toEqual(evs);
+    expect(out[0].texts!.map((t) => JSON.parse(t))).toEqual(evs);
   });
 });
 

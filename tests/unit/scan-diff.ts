@@ -1,5 +1,8 @@
-/** Differential comparison of prepareScanned() (text scanner) with prepareReference() (object path); no test cases here. */
-import { prepareReference, prepareScanned, type Prepared } from '../../src/lib/ingest/prepare';
+/**
+ * Differential comparison of prepareScanned() (text scanner) and prepareByRecord() (S3 delivery records parsed one
+ * by one) with prepareReference() (the whole document parsed); no test cases here.
+ */
+import { prepareByRecord, prepareReference, prepareScanned, type Prepared } from '../../src/lib/ingest/prepare';
 import type { Leaf } from '../../src/lib/ingest/open';
 import { te } from './helpers';
 
@@ -47,6 +50,19 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
 export function diffPrepare(leaf: Leaf): { diff: string | null; got: Prepared; want: Prepared } {
   const got = prepareScanned(leaf);
   const want = prepareReference(leaf);
+  return { diff: firstDifference(got, want, leaf.path), got, want };
+}
+
+/**
+ * The first difference between prepareByRecord(leaf) and prepareReference(leaf), or null; both results are
+ * returned. A document read record by record keeps no parsed events (`events` empty, the count is `h.length / 2`):
+ * only then is the reference's `events` left out of the comparison.
+ */
+export function diffByRecord(leaf: Leaf): { diff: string | null; got: Prepared; want: Prepared } {
+  const got = prepareByRecord(leaf);
+  const ref = prepareReference(leaf);
+  const dropped = got.events.length === 0 && got.h.length > 0;
+  const want = dropped ? { ...ref, events: [] } : ref;
   return { diff: firstDifference(got, want, leaf.path), got, want };
 }
 

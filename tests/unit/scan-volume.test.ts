@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { scanS3Delivery } from '../../src/lib/codec/scan';
 import { openInput } from '../../src/lib/ingest/open';
 import { kmsEvents, nestArrays, nestObjects } from './helpers';
-import { diffPrepare, doc, ev, leaf } from './scan-diff';
+import { diffByRecord, diffPrepare, doc, ev, leaf } from './scan-diff';
 
 /**
  * The text scanner (codec/scan.ts) against the object path at volume (slow project): 100,000 generated events
@@ -22,7 +22,7 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
 }
 
-/** Differences between prepare and prepareReference over every document of some files, and the documents scanned. */
+/** Differences between prepareScanned / prepareByRecord and prepareReference over every document of some files, and the documents scanned. */
 async function compareFiles(files: string[]): Promise<{ diffs: string[]; documents: number; events: number }> {
   const diffs: string[] = [];
   let documents = 0;
@@ -33,7 +33,9 @@ async function compareFiles(files: string[]): Promise<{ diffs: string[]; documen
       documents++;
       const { diff, got } = diffPrepare(l);
       if (diff) diffs.push(diff);
-      events += got.events.length;
+      events += got.h.length / 2;
+      const byRecord = diffByRecord(l);
+      if (byRecord.diff) diffs.push(`record by record: ${byRecord.diff}`);
     }
   }
   return { diffs, documents, events };
@@ -78,6 +80,7 @@ describe('scanner against the object path at volume', () => {
     for (const source of [false, true]) {
       const { diff, got } = diffPrepare(leaf('blocks', text, source));
       expect(diff).toBeNull();
+      expect(diffByRecord(leaf('blocks', text, source)).diff).toBeNull();
       expect(got.skipped).toBe(2);
       expect(source ? got.records : got.texts).toBeDefined();
     }

@@ -5,7 +5,8 @@ import { scanS3Delivery } from '../../src/lib/codec/scan';
 import { hashRangeTo, hashStringTo } from '../../src/lib/codec/hash';
 import { openInput } from '../../src/lib/ingest/open';
 import { cat, kmsEvents, nestArrays, nestObjects, te } from './helpers';
-import { diffPrepare, doc, ev, leaf, nested } from './scan-diff';
+import { diffByRecord, diffPrepare, doc, ev, leaf, nested } from './scan-diff';
+import { deliveryRecords } from '../../src/lib/ingest/parse';
 
 /**
  * The text scanner of S3 delivery documents (codec/scan.ts) against the object path it replaces: prepare()
@@ -169,6 +170,7 @@ describe('scanS3Delivery against the object path', () => {
   });
 
   it('gives up when the record count is not the one parsed', () => {
+    // (the scanner only; the record-by-record read finds the records itself)
     const text = doc([ev(1), ev(2)]);
     expect(scanS3Delivery(text, 2)).not.toBeNull();
     expect(scanS3Delivery(text, 3)).toBeNull();
@@ -188,6 +190,93 @@ describe('scanS3Delivery against the object path', () => {
   });
 });
 
+/**
+ * prepare()'s record-by-record read of S3 delivery documents (deliveryRecords in ingest/parse.ts: each record
+ * parsed alone) against the whole-document parse it replaces: the same Prepared but for the parsed events it
+ * does not keep. Each case also checks which path was taken, so none can pass by falling back.
+ */
+describe('record-by-record read against the whole-document parse', () => {
+  for (const [name, text] of Object.entries(SCANNED)) {
+    it(`reads ${name} record by record, as the whole parse reads it`, () => {
+      // no records: left to the whole parse, which says the document holds no events
+      if (name === 'an empty Records array') expect(deliveryRecords(text)).toBeNull();
+      else expect(deliveryRecords(text)).not.toBeNull();
+      for (const source of [false, true]) {
+        const { diff, got } = diffByRecord(leaf(name, text, source));
+        expect(diff).toBeNull();
+        if (name !== 'an empty Records array') expect(got.events).toEqual([]);
+      }
+    });
+  }
+
+  for (const [name, text] of Object.entries(OBJECT_PATH)) {
+    it(`gives the whole parse's result for ${name}`, () => {
+      const { diff, got } = diffByRecord(leaf(name, text));
+      expect(diff).toBeNull();
+      expect(got.kind).toBe('events');
+    });
+  }
+
+  it('reads two Records members whole: JSON.parse keeps the last', () => {
+    const text = `{"Records":[${ev(1)},${ev(2)}],"Records":[${ev(3)}]}`;
+    expect(deliveryRecords(text)).toBeNull();
+    const { diff, got } = diffByRecord(leaf('two', text));
+    expect(diff).toBeNull();
+    expect(got.texts!.map((t) => JSON.parse(t).eventID)).toEqual(['e-3']);
+  });
+
+  it('reads a document whole when a record is not an event, counting what it skips', () => {
+    for (const bad of ['null', '3', '[1]', '{"eventSource":"kms.amazonaws.com"}', '"x"']) {
+      const text = doc([ev(1), bad, ev(2)]);
+      expect(deliveryRecords(text)).not.toBeNull(); // split, then given up at the record
+      const { diff, got } = diffByRecord(leaf('bad', text));
+      expect(diff).toBeNull();
+      expect(got.skipped).toBe(1);
+      expect(got.h.length / 2).toBe(2);
+    }
+  });
+
+  it('reports broken JSON as the whole parse does, inside a record or outside', () => {
+    for (const text of [
+      doc([ev(1), ev(2).slice(0, -1)]),
+      doc([ev(1), ev(2) + ' x']),
+      `{"Records":[${ev(1)}],}`,
+      `{"Records":[${ev(1)}]} trailing`,
+      `{"Records":[${ev(1)}],"other":[}`,
+      `{"Records":[${ev(1)},]}`,
+      `{"Records":[${ev(1)}`,
+      `{"Records":[${ev(1)} ${ev(2)}]}`,
+    ]) {
+      const { diff, got } = diffByRecord(leaf('broken', text));
+      expect(diff, text).toBeNull();
+      expect(got.kind, text).toBe('corrupt');
+    }
+  });
+
+  it('reads a document with a byte order mark, other top-level members and white space', () => {
+    const text = ` \n{ "before" : {"Records":[1]}, "Records" : [ ${ev(1)} ,\n ${ev(2)} ] , "after": "]" }\n`;
+    expect(deliveryRecords(text)).not.toBeNull();
+    for (const bytes of [te.encode(text), cat(new Uint8Array([0xef, 0xbb, 0xbf]), te.encode(text))]) {
+      const { diff, got } = diffByRecord(leaf('ws', bytes));
+      expect(diff).toBeNull();
+      expect(got.h.length / 2).toBe(2);
+    }
+  });
+
+  it('leaves documents that are not S3 delivery files to the whole parse', () => {
+    for (const text of [
+      JSON.stringify(kmsEvents(2)),
+      JSON.stringify({ Events: [] }),
+      JSON.stringify(kmsEvents(1)[0]),
+      '{"Records":"x"}',
+      '{"Records":null}',
+    ]) {
+      expect(deliveryRecords(text)).toBeNull();
+      expect(diffByRecord(leaf('other', text)).diff).toBeNull();
+    }
+  });
+});
+
 /** The shared public corpus (../shared/datasets/public), present in CI; never copied into the repo. */
 const ROOT = join(__dirname, '../../../shared/datasets/public');
 
@@ -195,22 +284,30 @@ function walk(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
 }
 
-describe.skipIf(!existsSync(join(ROOT, 'MANIFEST.json')))('scanner on the public corpus', () => {
-  it('gives the object path result for every document of every file', async () => {
-    let scanned = 0;
-    let documents = 0;
-    const diffs: string[] = [];
-    for (const file of walk(ROOT).sort()) {
-      for await (const l of openInput(file, new Uint8Array(readFileSync(file)))) {
-        if (!('bytes' in l)) continue;
-        documents++;
-        const { diff, got } = diffPrepare(l);
-        if (diff) diffs.push(diff);
-        if (got.format === 's3-delivery') scanned++;
+describe.skipIf(!existsSync(join(ROOT, 'MANIFEST.json')))(
+  'scanner and record-by-record read on the public corpus',
+  () => {
+    it('gives the object path result for every document of every file', async () => {
+      let scanned = 0;
+      let split = 0;
+      let documents = 0;
+      const diffs: string[] = [];
+      for (const file of walk(ROOT).sort()) {
+        for await (const l of openInput(file, new Uint8Array(readFileSync(file)))) {
+          if (!('bytes' in l)) continue;
+          documents++;
+          const { diff, got } = diffPrepare(l);
+          if (diff) diffs.push(diff);
+          if (got.format === 's3-delivery') scanned++;
+          const byRecord = diffByRecord(l);
+          if (byRecord.diff) diffs.push(`record by record: ${byRecord.diff}`);
+          if (byRecord.got.format === 's3-delivery' && byRecord.got.events.length === 0) split++;
+        }
       }
-    }
-    expect(diffs).toEqual([]);
-    expect(documents).toBeGreaterThan(50);
-    expect(scanned).toBeGreaterThan(5);
-  });
-});
+      expect(diffs).toEqual([]);
+      expect(documents).toBeGreaterThan(50);
+      expect(scanned).toBeGreaterThan(5);
+      expect(split).toBeGreaterThan(5);
+    });
+  },
+);

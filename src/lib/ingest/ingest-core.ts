@@ -144,7 +144,7 @@ export async function ingestTask(
     }
     if ('bytes' in leaf) record = { ...record, sha256: await sha256Hex(leaf.bytes) };
     const prepared = prepare(leaf);
-    events += prepared.events.length;
+    events += prepared.h.length / 2; // `prepared.events` is empty when read record by record
     const r = await writer.commit(record, prepared);
     results.push(r);
     report();

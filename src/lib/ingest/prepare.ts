@@ -4,7 +4,15 @@ import { FieldStoreBuilder } from '../codec/fields';
 import { buildColumns, CHUNK_EVENTS } from '../codec/segment';
 import type { Leaf } from './open';
 import type { Prepared, PreparedBlock } from '../store/prepared';
-import { documentOf, parseText, parseTextExact } from './parse';
+import {
+  deliveryRecords,
+  documentOf,
+  parseText,
+  parseTextExact,
+  type DeliveryRecords,
+  type ParseOutcome,
+} from './parse';
+import { isEvent } from '../cloudtrail/event';
 import { countKeysOutside, exactHash, keyColons, rawTextOf } from '../codec/exact';
 import { walkStats } from '../codec/hash';
 import { arrayRanges } from '../codec/slices';
@@ -30,7 +38,7 @@ const MIN_SOURCE_BYTES = 64 * 1024;
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
-  return prepareWith(leaf, SCAN_S3_DELIVERY);
+  return prepareWith(leaf, SCAN_S3_DELIVERY, !SCAN_S3_DELIVERY);
 }
 
 /**
@@ -44,7 +52,7 @@ export const SCAN_S3_DELIVERY = false;
 
 /** {@link prepare} with the text scanner for S3 delivery documents, whatever {@link SCAN_S3_DELIVERY} says. */
 export function prepareScanned(leaf: Leaf): Prepared {
-  return prepareWith(leaf, true);
+  return prepareWith(leaf, true, false);
 }
 
 /**
@@ -53,10 +61,23 @@ export function prepareScanned(leaf: Leaf): Prepared {
  * its result must equal {@link prepare}'s exactly.
  */
 export function prepareReference(leaf: Leaf): Prepared {
-  return prepareWith(leaf, false);
+  return prepareWith(leaf, false, false);
 }
 
-function prepareWith(leaf: Leaf, scan: boolean): Prepared {
+/**
+ * {@link prepare} of an S3 delivery document read record by record (`deliveryRecords`, ingest/parse.ts): each
+ * record is parsed alone, indexed with its block and dropped, so `events` comes back empty (the count is
+ * `h.length / 2`); everything else equals {@link prepareReference}'s result. Other documents are read as
+ * {@link prepareReference} reads them, events kept.
+ */
+export function prepareByRecord(leaf: Leaf): Prepared {
+  return prepareWith(leaf, false, true);
+}
+
+/** Thrown inside a record-by-record read when a record is not an event: the document is read whole instead. */
+const NOT_ALL_EVENTS = new Error('a record is not an event');
+
+function prepareWith(leaf: Leaf, scan: boolean, byRecord: boolean): Prepared {
   const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
   if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
   const bytes = leaf.bytes.length;
@@ -84,8 +105,25 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
     }
     return { path: leaf.path, kind: 'corrupt', reason: `not valid UTF-8 text (near byte ${bad})`, bytes, ...empty };
   }
-  const out = parseText(text);
   const docText = text;
+  const split = byRecord ? deliveryRecords(text) : null;
+  if (split) {
+    t = phase('parse', t);
+    try {
+      return indexEvents(
+        leaf,
+        bytes,
+        docText,
+        { kind: 'events', format: 's3-delivery', events: [], skipped: 0, notes: [], aligned: true },
+        split,
+        t,
+      );
+    } catch (err) {
+      if (err !== NOT_ALL_EVENTS) throw err;
+      // a record is not an event (or does not parse): the whole document is read, and its skips counted
+    }
+  }
+  const out = parseText(text);
   t = phase('parse', t);
   if (out.kind === 'not-cloudtrail' || out.kind === 'corrupt') {
     return {
@@ -104,13 +142,47 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
     t = phase('scan', t);
     if (sc) return fromScan(leaf, bytes, docText, out.format, out.events, sc, t);
   }
+  return indexEvents(leaf, bytes, docText, out, null, t);
+}
+
+/**
+ * Indexes the events of a parsed document (`out.events`), or, with `split`, of an S3 delivery document read
+ * record by record (`out.events` empty; each record parsed, indexed in its block, and dropped).
+ * @throws NOT_ALL_EVENTS (only with `split`) when a record does not parse or is not an event.
+ */
+function indexEvents(
+  leaf: Extract<Leaf, { bytes: Uint8Array }>,
+  bytes: number,
+  docText: string,
+  out: Extract<ParseOutcome, { kind: 'events' }>,
+  split: DeliveryRecords | null,
+  t: number,
+): Prepared {
+  const total = split ? split.ranges.length / 2 : out.events.length;
+  const ranges = split?.ranges;
+  const recordAt = ranges
+    ? (k: number): CloudTrailEvent => {
+        let ev: unknown;
+        try {
+          ev = JSON.parse(docText.slice(ranges[k * 2], ranges[k * 2 + 1]));
+        } catch {
+          throw NOT_ALL_EVENTS;
+        }
+        if (!isEvent(ev)) throw NOT_ALL_EVENTS;
+        return ev;
+      }
+    : (k: number) => out.events[k];
+  /** The kept events (none when read record by record: each block's events are dropped once indexed). */
   const events: CloudTrailEvent[] = [];
+  const keep = !split;
+  let kept = 0;
+  let blockEvents: CloudTrailEvent[] = [];
   // Each kept event's index among the document's records. A small document's events are stored as text: a
   // stored source is a blob, which costs a file of its own.
-  const recordOf = new Uint32Array(out.events.length);
+  const recordOf = new Uint32Array(total);
   const bySource = !!(out.aligned && leaf.source && bytes >= MIN_SOURCE_BYTES);
-  const h = new Uint32Array(out.events.length * 2);
-  const e = new Uint32Array(out.events.length * 2);
+  const h = new Uint32Array(total * 2);
+  const e = new Uint32Array(total * 2);
   let skipped = out.skipped;
   const notes = out.notes.slice();
   const blocks: PreparedBlock[] = [];
@@ -120,16 +192,18 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
   /** Events (indices in `events`) holding a number a double may not hold as written. */
   const lossy: number[] = [];
   const closeBlock = () => {
-    const n = events.length - blockStart;
+    const n = kept - blockStart;
     if (!n) return;
-    const { time, cols } = buildColumns(events.slice(blockStart, events.length));
+    const { time, cols } = buildColumns(blockEvents);
     blocks.push({ start: blockStart, n, fields: builder.finish(), time, cols });
-    blockStart = events.length;
+    if (keep) for (const ev of blockEvents) events.push(ev);
+    blockEvents = [];
+    blockStart = kept;
     builder = new FieldStoreBuilder();
   };
-  for (let k = 0; k < out.events.length; k++) {
-    const ev = out.events[k];
-    const i = events.length;
+  for (let k = 0; k < total; k++) {
+    const ev = recordAt(k);
+    const i = kept;
     walkStats.lossy = false;
     // the content hash comes out of the same walk that builds the field store
     if (!builder.addEvent(ev as unknown as Record<string, unknown>, h, i * 2)) {
@@ -138,7 +212,8 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
       continue;
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
-    events.push(ev);
+    blockEvents.push(ev);
+    kept++;
     recordOf[i] = k;
     if (walkStats.lossy) lossy.push(i);
     if (builder.rows === CHUNK_EVENTS) closeBlock();
@@ -150,19 +225,20 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
   // document's `":` count differs from the members parsed (a repeated key, or white space before a colon).
   // See ingest/exact.ts.
   let exactTexts: (string | undefined)[] | null = null;
-  if (events.length) {
+  if (kept) {
     const colons = keyColons(docText);
-    const all =
-      colons < 0 ||
-      colons !==
-        walkStats.keys + (documentOf.has(out) ? countKeysOutside(documentOf.get(out), new Set(out.events)) : -1);
-    const which = all ? events.map((_, i) => i) : lossy;
+    const outside = split
+      ? countKeysOutside(split.outside, new Set())
+      : documentOf.has(out)
+        ? countKeysOutside(documentOf.get(out), new Set(out.events))
+        : -1;
+    const all = colons < 0 || colons !== walkStats.keys + outside;
+    const which = all ? Array.from({ length: kept }, (_, i) => i) : lossy;
     if (which.length) {
       // each event's text: the Records element ranges of an S3 delivery file, else the document read again
-      const ranges = out.aligned ? arrayRanges(docText, 'Records') : null;
+      const r = ranges ?? (out.aligned ? arrayRanges(docText, 'Records') : null);
       let rawOf: (k: number) => string | undefined;
-      if (ranges && ranges.length === out.events.length * 2)
-        rawOf = (k) => docText.slice(ranges[k * 2], ranges[k * 2 + 1]);
+      if (r && r.length === total * 2) rawOf = (k) => docText.slice(r[k * 2], r[k * 2 + 1]);
       else {
         const again = parseTextExact(docText);
         rawOf =
@@ -170,7 +246,7 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
             ? (k) => rawTextOf(again.events[k])
             : () => undefined;
       }
-      exactTexts = new Array(events.length);
+      exactTexts = new Array(kept);
       for (const i of which) {
         const raw = rawOf(recordOf[i]);
         if (raw === undefined) continue;
@@ -185,7 +261,8 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
   }
   phase('exact', t);
   const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
-  if (!events.length)
+  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
+  if (!kept)
     return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
   return {
     path: leaf.path,
@@ -195,12 +272,18 @@ function prepareWith(leaf: Leaf, scan: boolean): Prepared {
     skipped,
     reason,
     events,
-    h: h.subarray(0, events.length * 2),
-    e: e.subarray(0, events.length * 2),
+    h: h.subarray(0, kept * 2),
+    e: e.subarray(0, kept * 2),
     blocks,
     ...(bySource
-      ? { records: recordOf.subarray(0, events.length), source: leaf.source, sourceGzip: leaf.compressed }
-      : { texts: eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts) }),
+      ? { records: recordOf.subarray(0, kept), source: leaf.source, sourceGzip: leaf.compressed }
+      : {
+          texts: ranges
+            ? Array.from({ length: kept }, (_, i) =>
+                docText.slice(ranges[recordOf[i] * 2], ranges[recordOf[i] * 2 + 1]),
+              )
+            : eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts),
+        }),
   };
 }
 

@@ -38,21 +38,27 @@ export interface Prepared {
   bytes: number;
   /** Records skipped (not events, too deep). */
   skipped: number;
-  /** The events, with their content hashes and eventID hashes (two u32 lanes each). */
+  /**
+   * The parsed events, when the path that prepared the document kept them: `prepare` reads an S3 delivery
+   * file record by record and keeps none (each block's events are dropped once indexed), so the number of
+   * events is `h.length / 2`, never `events.length`.
+   */
   events: CloudTrailEvent[];
+  /** Content hash of each event (two u32 lanes per event, `h.length / 2` events). */
   h: Uint32Array;
+  /** eventID hash of each event (two u32 lanes; 0, 0 for none). */
   e: Uint32Array;
   /** The events' index, in blocks of consecutive events (empty unless kind is 'events'). */
   blocks: PreparedBlock[];
   /**
-   * Each event's index in the `Records` array of `source` (aligned with `events`), when the document is an
+   * Each event's index in the `Records` array of `source` (one per event), when the document is an
    * S3 delivery file and its bytes are at hand: the stored copy of the events is then the source itself
    * plus these indices (an event's text is found again when read; see store/raw.ts).
    */
   records?: Uint32Array;
   /** The bytes the document was read from (gzip or plain), stored as the copy of its events with `records`. */
   source?: Source;
-  /** Otherwise, each event's JSON text (its original text when known, else re-serialised), aligned with `events`. */
+  /** Otherwise, each event's JSON text (its original text when known, else re-serialised), one per event. */
   texts?: string[];
   /** A trail configuration document (describe-trails, get-event-selectors, get-trail-status output). */
   config?: { kind: ConfigKind; doc: unknown };
