@@ -7,7 +7,8 @@
  *   node scripts/bench.mjs --events 20000 --files 10 [--skip-build] [--no-jq]
  *   env: BENCH_EVENTS, BENCH_FILES, BENCH_SKIP_BUILD=1, BENCH_NO_JQ=1, BENCH_PORT (default 4174),
  *        BENCH_INGEST_TIMEOUT_MS (default 600000), BENCH_DATA_DIR (default bench-data/; e.g. a second folder
- *        keeps a 5M data set beside the 1M one, each generated once)
+ *        keeps a 5M data set beside the 1M one, each generated once), BENCH_CHROMIUM_ARGS (extra Chromium
+ *        switches, space-separated, for diagnosis only)
  *
  * Progress goes to stderr; the LAST stdout line is one JSON object:
  *   {"bench":"ingest","events","files","compressedMB","uncompressedMB","ingestSeconds","eventsPerSecond",
@@ -619,6 +620,8 @@ async function main() {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      // diagnosis only (for example `--js-flags=--max-semi-space-size=64`): the reported figures are without
+      ...(process.env.BENCH_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean),
     ],
   });
   cleanups.push(() => context.close());

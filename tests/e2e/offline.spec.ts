@@ -199,7 +199,7 @@ test('offline: after one online visit the app loads, ingests and searches with t
 });
 
 test.describe('served from a sub-path of a plain static host', () => {
-  const PORT = 4180;
+  const PORT = Number(process.env.E2E_PORT ?? 4173) + 7; // 4180 by default; beside the config's server, whatever E2E_PORT is
   const BASE = '/tools/keytrail/';
   let srv: { server: Server; asked: string[] };
   test.use({ ownOrigins: [`http://127.0.0.1:${PORT}`] });
