@@ -248,13 +248,13 @@ export class StoreWriter {
             // read what other writers committed, deduplicate, and write, all in this one transaction
             await this.sync();
             t0 = phase('sync', t0);
-            const batch = new HashMap64(
-              Math.max(
-                16,
-                items.reduce((n, it) => n + it.input.h.length / 2, 0),
-              ),
+            // sized for every event of the batch: grown from 16, the eventID map rehashed about ten times per file
+            const batchEvents = Math.max(
+              16,
+              items.reduce((n, it) => n + it.input.h.length / 2, 0),
             );
-            const batchEids = new HashMap64(16);
+            const batch = new HashMap64(batchEvents);
+            const batchEids = new HashMap64(batchEvents);
             plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
             let rawChars = 0;
             for (const pl of plans) {
