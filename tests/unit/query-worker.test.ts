@@ -110,6 +110,44 @@ describe('query service: finding: queries', () => {
   });
 });
 
+describe('query service: bitmaps reused between queries', () => {
+  it('gives each query the answer a fresh evaluation gives, whatever ran before it, pages included', async () => {
+    const { name } = await storeWith(40);
+    const api = serviceOn(name);
+    await api.open();
+    // the answers of each query alone, on a fresh service (no bitmap handed out twice yet)
+    const queries = [
+      'eventName:Decrypt',
+      'eventName:Encrypt OR eventName:Decrypt',
+      '-eventName:Decrypt',
+      'eventName:Decrypt AND eventSource:kms.amazonaws.com',
+      '*',
+      'eventName:Nothing',
+      '(eventName:Decrypt OR eventName:Encrypt) AND -eventName:Encrypt',
+    ];
+    const want: number[] = [];
+    const wantFirst: number[][] = [];
+    for (const q of queries) {
+      const fresh = serviceOn(name);
+      await fresh.open();
+      const r = await fresh.run({ q });
+      want.push(r.ok ? r.total : -1);
+      wantFirst.push((await fresh.page(0, 5)).map((v) => v.row));
+    }
+    expect(want[0]).toBeGreaterThan(0);
+    expect(want[0]).toBeLessThan(40);
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < queries.length; i++) {
+        const r = await api.run({ q: queries[i] });
+        expect(r.ok && r.total, queries[i]).toBe(want[i]);
+        expect(
+          (await api.page(0, 5)).map((v) => v.row),
+          queries[i],
+        ).toEqual(wantFirst[i]);
+      }
+  });
+});
+
 describe('query service: analyses memoised on the index version', () => {
   it('each analysis runs once per version, however often and in whatever order it is asked for', async () => {
     const runs: Record<string, number> = {};

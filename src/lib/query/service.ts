@@ -603,13 +603,15 @@ export class QueryService {
 
   private rowsOf(bm: Uint8Array, descending: boolean): Uint32Array {
     const sorted = this.ix.sortedByTime();
-    const buf = new Uint32Array(sorted.length);
+    // counted first: the result is allocated once at its size (a scratch array of every row was 20 MB of
+    // fresh memory per query at 5M rows)
     let k = 0;
-    for (let i = 0; i < sorted.length; i++) {
+    for (let i = 0; i < sorted.length; i++) if (bm[i]) k++;
+    const out = new Uint32Array(k);
+    for (let i = 0, j = 0; j < k && i < sorted.length; i++) {
       const r = sorted[i];
-      if (bm[r]) buf[k++] = r;
+      if (bm[r]) out[j++] = r;
     }
-    const out = buf.slice(0, k);
     if (descending) out.reverse();
     return out;
   }
@@ -656,6 +658,7 @@ export class QueryService {
       throw err;
     }
     this.result = this.rowsOf(bm, !!req.descending);
+    this.engine.release(bm);
     this.lastRequest = req;
     return {
       ok: true,
