@@ -14,6 +14,8 @@ interface LoadedFields {
   lower: string | null;
   /** Offsets of the values in `lower` (lower-casing can change lengths: U+0130 İ becomes two code units). */
   lowerOffsets: Uint32Array | null;
+  /** `paths` case-folded (computed by the first query that needs them). */
+  lowerPaths: string[] | null;
   rowStart: Uint32Array;
   entryPath: Uint16Array;
   entryValue: Uint16Array | Uint32Array;
@@ -49,6 +51,7 @@ export class FieldIndex implements FieldValues {
       nValues: s.nValues,
       lower: null,
       lowerOffsets: null,
+      lowerPaths: null,
       rowStart: s.rowStart,
       entryPath: s.entryPath,
       entryValue: s.entryValue,
@@ -66,6 +69,11 @@ export class FieldIndex implements FieldValues {
 
   private value(seg: LoadedFields, c: number): string {
     return seg.values.slice(seg.offsets[c], seg.offsets[c + 1] - 1);
+  }
+
+  /** The segment's paths case-folded (cached: every query on a path or free text tests each one). */
+  private foldedPaths(seg: LoadedFields): string[] {
+    return (seg.lowerPaths ??= seg.paths.map(foldCase));
   }
 
   /** The segment's values joined and case-folded (cached with their offsets, which folding can shift). */
@@ -86,8 +94,9 @@ export class FieldIndex implements FieldValues {
     let hit: Uint8Array | null = null;
     const folded = foldCase(path);
     const prefix = folded + '.';
-    for (let i = 0; i < seg.paths.length; i++) {
-      const p = foldCase(seg.paths[i]);
+    const paths = this.foldedPaths(seg);
+    for (let i = 0; i < paths.length; i++) {
+      const p = paths[i];
       if (p === folded || p.startsWith(prefix)) (hit ??= new Uint8Array(seg.paths.length))[i] = 1;
     }
     return hit;
@@ -157,8 +166,9 @@ export class FieldIndex implements FieldValues {
         i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
       }
       let pathHit: Uint8Array | null = null;
-      for (let p = 0; p < seg.paths.length; p++)
-        if (foldCase(seg.paths[p]).includes(needle)) (pathHit ??= new Uint8Array(seg.paths.length))[p] = 1;
+      const paths = this.foldedPaths(seg);
+      for (let p = 0; p < paths.length; p++)
+        if (paths[p].includes(needle)) (pathHit ??= new Uint8Array(paths.length))[p] = 1;
       if (!hit && !pathHit) continue;
       this.markRows(seg, hit, pathHit, out);
     }
