@@ -193,6 +193,10 @@ export class App {
         this.indexVersion++;
       }),
     );
+    // the index starts loading now, while this page reads its file records (it only reads segments and the
+    // snapshot, which none of the steps below change)
+    const opening = this.query.open();
+    opening.catch(() => undefined); // awaited below, where a failure surfaces
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
       await this.writes.interruptPending(
@@ -210,7 +214,7 @@ export class App {
       };
     }
     void this.refreshStorage();
-    this.index = await this.query.open();
+    this.index = await opening;
     this.indexVersion++;
     // Automation and benchmark hook (documented in the README): the app state and its query worker.
     (globalThis as { keytrail?: unknown }).keytrail = { app: this, query: this.query };
