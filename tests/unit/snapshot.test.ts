@@ -13,7 +13,6 @@ import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { StoreWriter } from '../../src/lib/store/writer';
 import { QueryService, type QueryServiceOptions } from '../../src/lib/query/service';
 import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
-import { isTimeOrder } from '../../src/lib/query/columnar';
 import { events as CORPUS, NOW } from './engine-corpus';
 import { addPendingFile, s3File, te } from './helpers';
 
@@ -200,51 +199,6 @@ describe('index snapshot: a reload reads it instead of every segment, and answer
     await reload.open();
     expect(reload.loadStats()).toMatchObject({ snapshotRows: all, segmentsRead: 0 });
     expect(await answers(reload)).toEqual(await answers(reference(name)));
-  });
-});
-
-describe('index snapshot: the time order', () => {
-  it('is stored with the snapshot and adopted on reload; answers as from the segments', async () => {
-    const { name, db } = await store();
-    const first = reloaded(name);
-    await first.open();
-    expect(await first.saveSnapshot()).toBe(true);
-    const rows = (await db.snapshots.get('rows')) as unknown as { time: Float64Array; order: Uint32Array };
-    expect(rows.order).toBeInstanceOf(Uint32Array);
-    expect(isTimeOrder(rows.order, rows.time, rows.time.length)).toBe(true);
-    const again = reloaded(name);
-    await again.open();
-    expect(await answers(again)).toEqual(await answers(reference(name)));
-  });
-
-  it('a stored order that is not the time order is not used (the order is computed again)', async () => {
-    const { name, db } = await store();
-    const first = reloaded(name);
-    await first.open();
-    expect(await first.saveSnapshot()).toBe(true);
-    const rows = (await db.snapshots.get('rows')) as unknown as { time: Float64Array; order: Uint32Array };
-    const n = rows.order.length;
-    const swapped = rows.order.slice();
-    [swapped[0], swapped[n - 1]] = [swapped[n - 1], swapped[0]];
-    const repeated = rows.order.slice();
-    repeated[1] = repeated[0];
-    for (const order of [swapped, repeated, rows.order.slice(1), rows.order.slice().reverse()]) {
-      expect(isTimeOrder(order, rows.time, n)).toBe(false);
-      await db.snapshots.update('rows', { order });
-      const again = reloaded(name);
-      await again.open();
-      expect(again.loadStats().snapshotRows).toBe(n);
-      expect(await answers(again)).toEqual(await answers(reference(name)));
-    }
-  });
-
-  it('isTimeOrder: times non-decreasing, ties and rows without a time by row number, rows without a time last', () => {
-    const t = new Float64Array([5, NaN, 3, 5, NaN]);
-    expect(isTimeOrder(Uint32Array.of(2, 0, 3, 1, 4), t, 5)).toBe(true);
-    expect(isTimeOrder(Uint32Array.of(2, 3, 0, 1, 4), t, 5)).toBe(false); // tie not by row
-    expect(isTimeOrder(Uint32Array.of(2, 0, 3, 4, 1), t, 5)).toBe(false); // untimed not by row
-    expect(isTimeOrder(Uint32Array.of(2, 0, 1, 3, 4), t, 5)).toBe(false); // untimed before timed
-    expect(isTimeOrder(Uint32Array.of(2, 0, 3, 1, 9), t, 5)).toBe(false); // not a row
   });
 });
 

@@ -40,12 +40,6 @@ export interface ColumnarSnapshot {
   file: Uint32Array;
   /** eventID hash, two lanes per row. */
   eid: Uint32Array;
-  /**
-   * The rows in time order ({@link ColumnarIndex.sortedByTime}), when the snapshot carries it: at 5M rows,
-   * sorting again after a reload took about a second before the first answer. Checked on restore (a
-   * permutation of the rows, times non-decreasing, rows without a time last) and recomputed if it fails.
-   */
-  order?: Uint32Array;
   /** Per column: `text.slice(ends[i - 1] ?? 0, ends[i])` is dictionary value i; `codes[row]` a row's value. */
   cols: Record<StringColumn, { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array }>;
 }
@@ -186,7 +180,6 @@ export class ColumnarIndex implements EventTable {
       time: this.time.slice(0, n),
       file: this.file.slice(0, n),
       eid: this.eid.slice(0, n * 2),
-      order: this.sortedByTime(),
       cols,
     };
   }
@@ -242,7 +235,7 @@ export class ColumnarIndex implements EventTable {
     this.file = s.file as Uint32Array<ArrayBuffer>;
     this.eid = s.eid as Uint32Array<ArrayBuffer>;
     this.n = n;
-    this.sorted = s.order && isTimeOrder(s.order, this.time, n) ? s.order : null;
+    this.sorted = null;
   }
 
   /**
@@ -324,29 +317,4 @@ export class ColumnarIndex implements EventTable {
   clear(): void {
     Object.assign(this, new ColumnarIndex());
   }
-}
-
-/**
- * True when `order` lists each of the `n` rows once, with `time` non-decreasing along it and the rows without a
- * time (NaN) last, ties by row number: the order {@link ColumnarIndex.sortedByTime} gives.
- */
-export function isTimeOrder(order: Uint32Array, time: Float64Array, n: number): boolean {
-  if (order.length !== n) return false;
-  const seen = new Uint8Array(n);
-  let prevT = -Infinity;
-  let prevRow = -1;
-  let nan = false;
-  for (let i = 0; i < n; i++) {
-    const r = order[i];
-    if (r >= n || seen[r]) return false;
-    seen[r] = 1;
-    const t = time[r];
-    if (t !== t) {
-      if (nan && r < prevRow) return false;
-      nan = true;
-    } else if (nan || t < prevT || (t === prevT && r < prevRow)) return false;
-    prevT = t;
-    prevRow = r;
-  }
-  return true;
 }

@@ -7,8 +7,7 @@
  *
  * Records (one IndexedDB row each, written together in one transaction):
  * - `meta`: {@link SnapshotMeta} (format, COLUMNS_SCHEME, covered segments and their row counts);
- * - `rows`: `time` (Float64Array), `file` (Uint32Array), `eid` (Uint32Array, two lanes per row), `order`
- *   (Uint32Array, the rows in time order; absent from snapshots written before it existed);
+ * - `rows`: `time` (Float64Array), `file` (Uint32Array), `eid` (Uint32Array, two lanes per row);
  * - `col:<column>`: `text`, `ends`, `codes` of one string column.
  *
  * A snapshot is used only when it matches this build (format, COLUMNS_SCHEME) and every segment it covers is
@@ -54,7 +53,7 @@ export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): Snapshot
   };
   const out: SnapshotRecord[] = [
     meta as unknown as SnapshotRecord,
-    { key: 'rows', time: s.time, file: s.file, eid: s.eid, ...(s.order ? { order: s.order } : {}) },
+    { key: 'rows', time: s.time, file: s.file, eid: s.eid },
   ];
   for (const name of Object.keys(s.cols) as StringColumn[]) out.push({ key: `col:${name}`, ...s.cols[name] });
   return out;
@@ -84,7 +83,7 @@ export async function readSnapshot(db: KeyTrailDB, stored: ReadonlySet<number>):
   if (!(meta.segments instanceof Uint32Array) || !(meta.counts instanceof Uint32Array)) return null;
   if (meta.segments.length !== meta.counts.length) return null;
   for (const id of meta.segments) if (!stored.has(id)) return null;
-  const rows = byKey.get('rows') as { time?: unknown; file?: unknown; eid?: unknown; order?: unknown } | undefined;
+  const rows = byKey.get('rows') as { time?: unknown; file?: unknown; eid?: unknown } | undefined;
   if (
     !rows ||
     !(rows.time instanceof Float64Array) ||
@@ -113,7 +112,6 @@ export async function readSnapshot(db: KeyTrailDB, stored: ReadonlySet<number>):
     time: rows.time,
     file: rows.file,
     eid: rows.eid,
-    ...(rows.order instanceof Uint32Array ? { order: rows.order } : {}),
     cols,
   };
 }
