@@ -138,7 +138,7 @@ export function withCommitLock<T>(fn: () => Promise<T>): Promise<T> {
  * other writers added since their last commit.
  */
 export class StoreWriter {
-  private content = new HashMap64(1 << 16);
+  private content = new HashMap64(1 << 16, false);
   private eids = new HashMap64(1 << 16);
   private lastHashId = 0;
   private channel: BroadcastChannel | null =
@@ -253,7 +253,7 @@ export class StoreWriter {
               16,
               items.reduce((n, it) => n + it.input.h.length / 2, 0),
             );
-            const batch = new HashMap64(batchEvents);
+            const batch = new HashMap64(batchEvents, false);
             const batchEids = new HashMap64(batchEvents);
             plans = items.map(({ record, input }) => this.plan(record, input, batch, batchEids));
             let rawChars = 0;
