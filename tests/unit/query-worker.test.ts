@@ -111,7 +111,7 @@ describe('query service: finding: queries', () => {
 });
 
 describe('query service: bitmaps reused between queries', () => {
-  it('gives each query the answer a fresh evaluation gives, whatever ran before it, pages included', async () => {
+  it('gives each query the answer a fresh evaluation gives, whatever ran before it, pages included, oldest or newest first', async () => {
     const { name } = await storeWith(40);
     const api = serviceOn(name);
     await api.open();
@@ -127,12 +127,20 @@ describe('query service: bitmaps reused between queries', () => {
     ];
     const want: number[] = [];
     const wantFirst: number[][] = [];
+    const wantNewest: number[][] = [];
     for (const q of queries) {
       const fresh = serviceOn(name);
       await fresh.open();
       const r = await fresh.run({ q });
       want.push(r.ok ? r.total : -1);
       wantFirst.push((await fresh.page(0, 5)).map((v) => v.row));
+      // newest first: the whole result reversed
+      wantNewest.push(
+        (await fresh.page(0, 100))
+          .map((v) => v.row)
+          .reverse()
+          .slice(0, 5),
+      );
     }
     expect(want[0]).toBeGreaterThan(0);
     expect(want[0]).toBeLessThan(40);
@@ -144,6 +152,12 @@ describe('query service: bitmaps reused between queries', () => {
           (await api.page(0, 5)).map((v) => v.row),
           queries[i],
         ).toEqual(wantFirst[i]);
+        const d = await api.run({ q: queries[i], descending: true });
+        expect(d.ok && d.total, queries[i]).toBe(want[i]);
+        expect(
+          (await api.page(0, 5)).map((v) => v.row),
+          queries[i],
+        ).toEqual(wantNewest[i]);
       }
   });
 });

@@ -601,19 +601,28 @@ export class QueryService {
     this.notify();
   }
 
+  /**
+   * The rows of a bitmap (`bm[row]` 0 or 1, as the engine writes them) in time order, or newest first.
+   * Without branches on the bitmap: its matches fall in no pattern the processor can predict (measured at 5M
+   * rows, 30% matching, in Node: 8-53 ms against 38-80 ms with an `if`).
+   */
   private rowsOf(bm: Uint8Array, descending: boolean): Uint32Array {
     const sorted = this.ix.sortedByTime();
+    const n = sorted.length;
     // counted first: the result is allocated once at its size (a scratch array of every row was 20 MB of
-    // fresh memory per query at 5M rows)
+    // fresh memory per query at 5M rows), plus one slot for the last, unkept write
     let k = 0;
-    for (let i = 0; i < sorted.length; i++) if (bm[i]) k++;
-    const out = new Uint32Array(k);
-    for (let i = 0, j = 0; j < k && i < sorted.length; i++) {
+    for (let i = 0; i < n; i++) k += bm[i];
+    const out = new Uint32Array(k + 1);
+    let j = 0;
+    for (let i = 0; i < n; i++) {
       const r = sorted[i];
-      if (bm[r]) out[j++] = r;
+      out[j] = r;
+      j += bm[r];
     }
-    if (descending) out.reverse();
-    return out;
+    const rows = out.subarray(0, k);
+    if (descending) rows.reverse();
+    return rows;
   }
 
   /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
