@@ -32,8 +32,9 @@ const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
- * Field stores and hashes come from the parsed events, or, with {@link SCAN_S3_DELIVERY} on, for an S3
- * delivery document from one scan of its text (codec/scan.ts) when the scanner mirrors it exactly.
+ * Field stores and hashes come from the parsed events; an S3 delivery document is parsed record by record
+ * ({@link prepareByRecord}; no parsed events are kept), or, with {@link SCAN_S3_DELIVERY} on, read by one scan
+ * of its text (codec/scan.ts) when the scanner mirrors it exactly.
  * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
@@ -57,8 +58,9 @@ export function prepareScanned(leaf: Leaf): Prepared {
 
 /**
  * {@link prepare} without the text scanner: every document's field stores and hashes come from its parsed
- * events (FieldStoreBuilder) and the exact pass (codec/exact.ts). The reference the scanner is tested against;
- * its result must equal {@link prepare}'s exactly.
+ * events (FieldStoreBuilder) and the exact pass (codec/exact.ts), each document parsed whole. The reference the
+ * scanner and the record-by-record read are tested against: their results must equal it exactly (but for the
+ * parsed events the record-by-record read does not keep).
  */
 export function prepareReference(leaf: Leaf): Prepared {
   return prepareWith(leaf, false, false);
@@ -278,11 +280,7 @@ function indexEvents(
     ...(bySource
       ? { records: recordOf.subarray(0, kept), source: leaf.source, sourceGzip: leaf.compressed }
       : {
-          texts: ranges
-            ? Array.from({ length: kept }, (_, i) =>
-                docText.slice(ranges[recordOf[i] * 2], ranges[recordOf[i] * 2 + 1]),
-              )
-            : eventTexts(docText, out.aligned ? out.events.length : -1, events, recordOf, exactTexts),
+          texts: eventTexts(docText, out.aligned ? total : -1, kept, events, recordOf, exactTexts, ranges),
         }),
   };
 }
@@ -337,17 +335,20 @@ function fromScan(
 }
 
 /**
- * The JSON text of each event: its original text when the document is an S3 delivery file of `records`
- * records (`events[i]` being record `recordOf[i]`), else the event re-serialised.
+ * The JSON text of each of the `count` kept events: its original text when the document is an S3 delivery file
+ * of `records` records (event i being record `recordOf[i]`; `ranges` the records' ranges when already found),
+ * else the event re-serialised.
  */
 function eventTexts(
   doc: string,
   records: number,
+  count: number,
   events: readonly CloudTrailEvent[],
   recordOf: Uint32Array,
   exact: readonly (string | undefined)[] | null,
+  ranges?: Uint32Array,
 ): string[] {
-  const r = records >= 0 ? arrayRanges(doc, 'Records') : null;
+  const r = ranges ?? (records >= 0 ? arrayRanges(doc, 'Records') : null);
   if (!r || r.length !== records * 2) return events.map((ev, i) => exact?.[i] ?? JSON.stringify(ev));
-  return events.map((_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));
+  return Array.from({ length: count }, (_, i) => doc.slice(r[recordOf[i] * 2], r[recordOf[i] * 2 + 1]));
 }
