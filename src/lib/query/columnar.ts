@@ -45,6 +45,26 @@ export interface ColumnarSnapshot {
 }
 
 /**
+ * A part of a snapshot restored after its core ({@link ColumnarIndex.restoreCore}): one string column, the rows'
+ * file record ids, or their eventID hashes.
+ */
+export type SnapshotPart = StringColumn | 'file' | 'eid';
+
+/** Every {@link SnapshotPart}. */
+export const SNAPSHOT_PARTS: readonly SnapshotPart[] = [
+  ...(Object.keys(STRING_COLUMNS) as StringColumn[]),
+  'file',
+  'eid',
+];
+
+/** What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts. */
+export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'>;
+
+/** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
+export type SnapshotPartData =
+  { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array } | { file: Uint32Array } | { eid: Uint32Array };
+
+/**
  * The in-memory columnar index of every stored event: times as epoch ms in a Float64Array, strings
  * dictionary-encoded into Uint32Array codes, plus each row's location (segment id, offset) for fetching
  * its raw JSON. Rows are numbered in load order; `sortedByTime()` gives the time order.
@@ -72,6 +92,11 @@ export class ColumnarIndex implements EventTable {
    */
   readonly staleColumnSegments = new Set<number>();
   private sorted: Uint32Array | null = null;
+  /**
+   * Parts of a snapshot not restored yet (after {@link restoreCore}, until {@link restorePart} gives each one):
+   * their arrays are empty placeholders, which only code that waited for the part may read. Empty otherwise.
+   */
+  readonly pending = new Set<SnapshotPart>();
 
   constructor() {
     for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
@@ -105,6 +130,7 @@ export class ColumnarIndex implements EventTable {
 
   /** Appends a segment's rows (ignored when already loaded). Returns the number of rows added. */
   addSegment(s: Segment): number {
+    if (this.pending.size) throw new Error('addSegment: a snapshot is partly restored');
     if (this.segments.has(s.id)) return 0;
     this.segments.add(s.id);
     if (columnsSchemeOf(s) < COLUMNS_SCHEME) this.staleColumnSegments.add(s.id);
@@ -156,6 +182,7 @@ export class ColumnarIndex implements EventTable {
 
   /** The index in compact form (see {@link ColumnarSnapshot}); shares no array with the index. */
   snapshot(): ColumnarSnapshot {
+    if (this.pending.size) throw new Error('snapshot: a snapshot is partly restored');
     const n = this.n;
     const order = [...this.segBase].sort((a, b) => a[1] - b[1]);
     const segments = new Uint32Array(order.length);
@@ -191,29 +218,30 @@ export class ColumnarIndex implements EventTable {
    * @throws Error when the index is not empty or the snapshot is inconsistent (lengths, codes out of range).
    */
   restore(s: ColumnarSnapshot): void {
-    if (this.n !== 0) throw new Error('restore: the index is not empty');
+    this.restoreCore(s);
+    try {
+      for (const name of Object.keys(this.cols) as StringColumn[]) this.restorePart(name, s.cols[name]);
+      this.restorePart('file', { file: s.file });
+      this.restorePart('eid', { eid: s.eid });
+    } catch (err) {
+      this.clear();
+      throw err;
+    }
+  }
+
+  /**
+   * First step of a restore in parts: the rows (count, segments, eventTime) of a snapshot, into this empty index.
+   * Every other part is then {@link pending} (empty placeholders) until {@link restorePart} gives it; rows
+   * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once.
+   * @throws Error when the index is not empty or the core is inconsistent (counts, lengths).
+   */
+  restoreCore(s: SnapshotCore): void {
+    if (this.n !== 0 || this.pending.size) throw new Error('restore: the index is not empty');
     const n = s.n;
     let total = 0;
     for (const c of s.counts) total += c;
-    if (total !== n || s.time.length !== n || s.file.length !== n || s.eid.length !== n * 2)
+    if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length)
       throw new Error('restore: inconsistent snapshot');
-    const cols = {} as Record<StringColumn, GlobalColumn>;
-    for (const name of Object.keys(this.cols) as StringColumn[]) {
-      const c = s.cols[name];
-      if (!c || c.codes.length !== n) throw new Error(`restore: column ${name} missing or short`);
-      const size = c.ends.length;
-      const dict = new Array<string>(size);
-      let start = 0;
-      for (let i = 0; i < size; i++) {
-        const end = c.ends[i];
-        if (end < start || end > c.text.length) throw new Error(`restore: column ${name} dictionary inconsistent`);
-        dict[i] = c.text.slice(start, end);
-        start = end;
-      }
-      // the codes are taken as they are (no scan: a snapshot is written whole, in one transaction, by an index
-      // that held them); the value-to-code map is built when first needed (a segment added, a code looked up)
-      cols[name] = { dict, map: null, codes: c.codes };
-    }
     // every array has the same capacity (n): adding rows grows them together
     const seg = new Uint32Array(n);
     const off = new Uint32Array(n);
@@ -228,14 +256,58 @@ export class ColumnarIndex implements EventTable {
       }
     }
     for (const id of s.stale) this.staleColumnSegments.add(id);
-    this.cols = cols;
+    for (const name of Object.keys(this.cols) as StringColumn[])
+      this.cols[name] = { dict: [], map: null, codes: new Uint16Array(0) };
     this.seg = seg;
     this.off = off;
     this.time = s.time as Float64Array<ArrayBuffer>;
-    this.file = s.file as Uint32Array<ArrayBuffer>;
-    this.eid = s.eid as Uint32Array<ArrayBuffer>;
+    this.file = new Uint32Array(0);
+    this.eid = new Uint32Array(0);
     this.n = n;
     this.sorted = null;
+    for (const p of SNAPSHOT_PARTS) this.pending.add(p);
+  }
+
+  /**
+   * Gives one pending part of a restore in parts (see {@link restoreCore}); adopts its arrays.
+   * @throws Error when the part is not pending or its data is inconsistent (length, dictionary offsets); the
+   *   index is then unchanged.
+   */
+  restorePart(part: SnapshotPart, data: SnapshotPartData | undefined): void {
+    if (!this.pending.has(part)) throw new Error(`restore: ${part} is not pending`);
+    const n = this.n;
+    if (part === 'file' || part === 'eid') {
+      const a = data && (data as Record<string, unknown>)[part];
+      if (!(a instanceof Uint32Array) || a.length !== (part === 'eid' ? n * 2 : n))
+        throw new Error(`restore: ${part} missing or short`);
+      if (part === 'file') this.file = a as Uint32Array<ArrayBuffer>;
+      else this.eid = a as Uint32Array<ArrayBuffer>;
+    } else {
+      const c = data as { text?: unknown; ends?: unknown; codes?: unknown } | undefined;
+      if (
+        !c ||
+        typeof c.text !== 'string' ||
+        !(c.ends instanceof Uint32Array) ||
+        !(c.codes instanceof Uint16Array || c.codes instanceof Uint32Array) ||
+        c.codes.length !== n
+      )
+        throw new Error(`restore: column ${part} missing or short`);
+      const { text, ends } = c;
+      const size = ends.length;
+      const dict = new Array<string>(size);
+      let start = 0;
+      for (let i = 0; i < size; i++) {
+        const end = ends[i];
+        if (end < start || end > text.length) throw new Error(`restore: column ${part} dictionary inconsistent`);
+        dict[i] = text.slice(start, end);
+        start = end;
+      }
+      if (start !== text.length) throw new Error(`restore: column ${part} dictionary inconsistent`);
+      // the codes are taken as they are (no scan: a snapshot is written whole, in one transaction, by an index
+      // that held them); the value-to-code map is built when first needed (a segment added, a code looked up)
+      this.cols[part] = { dict, map: null, codes: c.codes };
+    }
+    this.pending.delete(part);
   }
 
   /**
@@ -315,6 +387,18 @@ export class ColumnarIndex implements EventTable {
 
   /** Forgets every row. */
   clear(): void {
-    Object.assign(this, new ColumnarIndex());
+    const fresh = new ColumnarIndex();
+    this.pending.clear();
+    this.segments.clear();
+    this.segBase.clear();
+    this.staleColumnSegments.clear();
+    this.n = 0;
+    this.time = fresh.time;
+    this.seg = fresh.seg;
+    this.off = fresh.off;
+    this.file = fresh.file;
+    this.eid = fresh.eid;
+    this.cols = fresh.cols;
+    this.sorted = null;
   }
 }

@@ -1,6 +1,6 @@
 import { stringHash } from '../codec/hash';
 import type { StringColumn } from '../codec/segment';
-import type { ColumnarIndex } from './columnar';
+import type { ColumnarIndex, SnapshotPart } from './columnar';
 import type { FieldIndex, ValueTest } from './fieldIndex';
 import { QuerySyntaxError, type QueryNode, type Value } from './parser';
 import { foldCase, keyRefMatches, resolveField, type ResolvedField, type Target } from './resolve';
@@ -418,4 +418,36 @@ export function needsFieldIndex(node: QueryNode): boolean {
     default:
       return false;
   }
+}
+
+/**
+ * The parts of the columnar index besides the rows and eventTime ({@link SnapshotPart}: string columns, eventID
+ * hashes) that evaluating a query reads, for a query that needs neither the generic field index
+ * ({@link needsFieldIndex}) nor the analyses ({@link usesFindings}); a reload answers it once these are restored.
+ */
+export function queryParts(node: QueryNode): SnapshotPart[] {
+  const out = new Set<SnapshotPart>();
+  const walk = (n: QueryNode): void => {
+    switch (n.type) {
+      case 'and':
+      case 'or':
+        n.children.forEach(walk);
+        return;
+      case 'not':
+        return walk(n.child);
+      case 'match':
+      case 'compare':
+        if (n.field === null) return;
+        for (const t of resolveField(n.field).targets) {
+          if (t.kind === 'column') out.add(t.col);
+          else if (t.kind === 'eventID') out.add('eid');
+          else if (t.kind === 'path') for (const c of columnsUnder(t.path)) out.add(c);
+        }
+        return;
+      default:
+        return;
+    }
+  };
+  walk(node);
+  return [...out];
 }

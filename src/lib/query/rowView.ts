@@ -1,4 +1,18 @@
+import type { StringColumn } from '../codec/segment';
 import type { ColumnarIndex } from './columnar';
+
+/** The string columns {@link rowView} reads (besides eventTime). */
+export const ROW_VIEW_COLUMNS: readonly StringColumn[] = [
+  'eventName',
+  'eventSource',
+  'principal',
+  'identityType',
+  'recipientAccountId',
+  'awsRegion',
+  'sourceIPAddress',
+  'errorCode',
+  'key',
+];
 
 /** One row of the events table, read from the index (no raw JSON). */
 export interface RowView {

@@ -12,8 +12,8 @@ import type { FieldStore } from '../codec/fields';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../codec/hash';
 import { prettyJson } from '../codec/exact';
-import { ColumnarIndex } from './columnar';
-import { Engine, needsFieldIndex, usesFindings } from './engine';
+import { ColumnarIndex, SNAPSHOT_PARTS, type SnapshotPart } from './columnar';
+import { Engine, needsFieldIndex, queryParts, usesFindings } from './engine';
 import { analyzePrincipals, keyDetail } from '../analysis/kms';
 import type { Correlation } from '../analysis/crossAccount';
 import type { IntegrityReport } from '../analysis/integrity';
@@ -27,12 +27,12 @@ import {
 } from '../analysis/registry';
 import { compareFindings } from '../analysis/severity';
 import { classifyCaller, type CallerClass } from '../cloudtrail/identity';
-import { computeFacets, computeHistogram, type FacetResult, type Histogram } from './facets';
+import { computeFacets, computeHistogram, FACETS, type FacetResult, type Histogram } from './facets';
 import { FieldIndex } from './fieldIndex';
 import { parseQuery, QuerySyntaxError, type QueryNode } from './parser';
-import { rowView, type RowView } from './rowView';
+import { ROW_VIEW_COLUMNS, rowView, type RowView } from './rowView';
 import { exportRows, type ResultFormat } from '../export/result';
-import { readSnapshot, writeSnapshot } from './snapshot';
+import { readSnapshotCore, readSnapshotPart, writeSnapshot } from './snapshot';
 
 export type { RowView } from './rowView';
 export type { CoverageResult, SigmaPlaceholder, SigmaResult } from '../analysis/registry';
@@ -83,6 +83,13 @@ export interface LoadStats {
   snapshotRestoreMs: number;
   /** Rows taken from the snapshot. */
   snapshotRows: number;
+  /** Parts of the snapshot read ({@link SnapshotPart}: a string column, file ids, eventID hashes). */
+  snapshotPartsRead: number;
+  /**
+   * Parts of the snapshot restored when the first query of this context was evaluated (-1 before it): a query
+   * waits only for the parts it reads (query/engine.ts `queryParts`).
+   */
+  snapshotPartsAtFirstQuery: number;
   segmentsReadMs: number;
   segmentsAddMs: number;
   segmentsRead: number;
@@ -138,6 +145,14 @@ export interface QueryServiceOptions {
   snapshots?: boolean;
 }
 
+/**
+ * The order a reload reads a snapshot's parts in (after the core, and after any part a query waits for): the
+ * events table's columns, the facets', the file ids (event details), then the rest.
+ */
+const PART_ORDER: readonly SnapshotPart[] = [
+  ...new Set<SnapshotPart>([...ROW_VIEW_COLUMNS, ...FACETS.map((f) => f.col), 'file', ...SNAPSHOT_PARTS]),
+];
+
 /** The index, the current result and the analyses of one context (the query worker). */
 export class QueryService {
   private db!: KeyTrailDB;
@@ -154,6 +169,17 @@ export class QueryService {
   /** Resolves once the store is open (at start, and again after Delete all); reads wait for it. */
   private reopening: Promise<void> | null = null;
   private loading: Promise<void> | null = null;
+  /** Resolves once the current load has restored a snapshot's core, or has ended (see {@link ensureParts}). */
+  private coreReady: Promise<void> = Promise.resolve();
+  /**
+   * While the parts of a snapshot that covers every stored segment are read after its core: the parts queries
+   * wait for (read first) and the waiters of each part (told true once it is restored, false when the load gave
+   * up on the snapshot or the store was wiped).
+   */
+  private partLoad: {
+    wanted: SnapshotPart[];
+    waiters: Map<SnapshotPart, ((restored: boolean) => void)[]>;
+  } | null = null;
   private fieldsLoading: Promise<void> | null = null;
   /**
    * Chunk ids whose field store is loaded or being read: each is read once, however many loads (start-up,
@@ -197,6 +223,8 @@ export class QueryService {
     snapshotReadMs: 0,
     snapshotRestoreMs: 0,
     snapshotRows: 0,
+    snapshotPartsRead: 0,
+    snapshotPartsAtFirstQuery: -1,
     segmentsReadMs: 0,
     segmentsAddMs: 0,
     segmentsRead: 0,
@@ -362,30 +390,105 @@ export class QueryService {
 
   /**
    * Reads the stored snapshot into the (empty) index when there is a usable one (see query/snapshot.ts);
-   * `stored`: ids of every stored segment. A snapshot that cannot be used is ignored (the segments are read).
+   * `stored`: ids of every stored segment. First its core (rows, eventTime), then `coreDone` is called, then its
+   * parts (the ones queries wait for first, see {@link ensureParts}). A snapshot that cannot be used, or is
+   * replaced by another tab before every part was read, is dropped: the caller then reads the segments.
    */
-  private async loadSnapshot(stored: number[]): Promise<void> {
+  private async loadSnapshot(stored: number[], coreDone: () => void): Promise<void> {
     const e = this.epoch;
-    const t0 = performance.now();
-    let snap;
+    let t = performance.now();
+    let core;
     try {
-      snap = await readSnapshot(this.db, new Set(stored));
+      core = await readSnapshotCore(this.db, new Set(stored));
     } catch {
       return; // unreadable: the segments are read instead
     }
-    const t1 = performance.now();
-    this.stats.snapshotReadMs += t1 - t0;
-    if (!snap || e !== this.epoch || this.ix.n !== 0) return;
+    this.stats.snapshotReadMs += performance.now() - t;
+    if (!core || e !== this.epoch || this.ix.n !== 0) return;
+    t = performance.now();
     try {
-      this.ix.restore(snap);
+      this.ix.restoreCore(core);
     } catch {
       this.ix.clear();
       return;
     }
     this.updateRange(0);
+    this.stats.snapshotRestoreMs += performance.now() - t;
+    // queries may run on the partly restored index only when no stored segment is left to append after it
+    const load = { wanted: [] as SnapshotPart[], waiters: new Map<SnapshotPart, ((restored: boolean) => void)[]>() };
+    if (core.segments.length === stored.length) this.partLoad = load;
+    coreDone();
+    // the queries that waited for the core say which parts they need before the first part is chosen
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    let restored = true;
+    const order = [...PART_ORDER];
+    while (this.ix.pending.size && restored) {
+      if (e !== this.epoch) return this.endPartLoad(load);
+      const part = load.wanted.find((p) => this.ix.pending.has(p)) ?? order.find((p) => this.ix.pending.has(p))!;
+      t = performance.now();
+      let data;
+      try {
+        data = await readSnapshotPart(this.db, core.id, part);
+      } catch {
+        data = undefined;
+      }
+      this.stats.snapshotReadMs += performance.now() - t;
+      if (e !== this.epoch) return this.endPartLoad(load);
+      t = performance.now();
+      try {
+        this.ix.restorePart(part, data);
+        this.stats.snapshotPartsRead++;
+      } catch {
+        restored = false; // missing, of another snapshot (replaced by another tab), or inconsistent
+      }
+      this.stats.snapshotRestoreMs += performance.now() - t;
+      for (const w of load.waiters.get(part) ?? []) w(restored);
+      load.waiters.delete(part);
+    }
+    this.endPartLoad(load);
+    if (!restored) {
+      this.ix.clear();
+      this.minTime = NaN;
+      this.maxTime = NaN;
+      return;
+    }
     this.snapshotRows = this.ix.n;
     this.stats.snapshotRows = this.ix.n;
-    this.stats.snapshotRestoreMs += performance.now() - t1;
+  }
+
+  /** Ends a part load: whoever still waits for a part hears false (and waits for the whole load). */
+  private endPartLoad(load: NonNullable<QueryService['partLoad']>): void {
+    if (this.partLoad === load) this.partLoad = null;
+    for (const ws of load.waiters.values()) for (const w of ws) w(false);
+    load.waiters.clear();
+  }
+
+  /**
+   * Resolves once the index can answer from `parts` (and the rows and eventTime): at once when the index is
+   * loaded; while a reload restores a snapshot in parts, once these parts are restored (they are read next);
+   * otherwise once the whole load ended (as {@link ensureLoaded}). With `start` false, a load is not started
+   * when none is under way (reading the current result again needs none).
+   */
+  private async ensureParts(parts: readonly SnapshotPart[], start = false): Promise<void> {
+    if (!start && !this.loading) return;
+    const full = this.ensureLoaded();
+    await Promise.race([full, this.coreReady]);
+    const load = this.partLoad;
+    if (!load) return full;
+    const missing = parts.filter((p) => this.ix.pending.has(p));
+    if (!missing.length) return;
+    load.wanted.unshift(...missing);
+    const restored = await Promise.all(
+      missing.map(
+        (p) =>
+          new Promise<boolean>((resolve) => {
+            const ws = load.waiters.get(p);
+            if (ws) ws.push(resolve);
+            else load.waiters.set(p, [resolve]);
+          }),
+      ),
+    );
+    if (!restored.every(Boolean) || parts.some((p) => this.ix.pending.has(p))) await full;
   }
 
   /** Writes the snapshot once the index stayed idle for `snapshotDelayMs` (see {@link saveSnapshot}). */
@@ -489,10 +592,13 @@ export class QueryService {
   private ensureLoaded(): Promise<void> {
     if (!this.loading) {
       const e = this.epoch;
+      let coreDone!: () => void;
+      this.coreReady = new Promise<void>((resolve) => (coreDone = resolve));
       const p: Promise<void> = (async () => {
         await this.reopening;
         const keys = (await this.db.segments.toCollection().primaryKeys()) as number[];
-        if (this.useSnapshots && this.ix.n === 0 && keys.length) await this.loadSnapshot(keys);
+        if (this.useSnapshots && this.ix.n === 0 && keys.length) await this.loadSnapshot(keys, coreDone);
+        coreDone();
         if (e !== this.epoch) return;
         await this.loadSegments(keys.filter((k) => !this.ix.segments.has(k)));
         if (e !== this.epoch) return;
@@ -507,6 +613,7 @@ export class QueryService {
         // loads started by earlier calls still count: the field index is ready when every one has ended
         this.fieldsLoading = before ? Promise.all([before, load]).then(() => undefined) : load;
       })().finally(() => {
+        coreDone();
         if (this.loading === p) this.loading = null;
         this.notify();
       });
@@ -518,6 +625,8 @@ export class QueryService {
   private async loadPending(): Promise<void> {
     try {
       while (this.pendingIds.length) {
+        // rows are appended only to a whole index: a snapshot being restored in parts is finished first
+        while (this.ix.pending.size && this.loading) await this.loading;
         const ids = this.pendingIds;
         this.pendingIds = [];
         await this.loadSegments(ids);
@@ -554,6 +663,7 @@ export class QueryService {
 
   /** Resolves when every stored chunk's field store is loaded (free text, any-path queries, analyses). */
   private async fieldIndexReady(): Promise<void> {
+    await this.loading; // the field stores start loading once the columns are (page() may come first)
     await this.fieldsLoading;
     await this.pendingLoad;
     await this.loadDeferredFields();
@@ -583,6 +693,7 @@ export class QueryService {
     this.pendingIds = [];
     this.pendingLoad = null;
     this.loading = null;
+    if (this.partLoad) this.endPartLoad(this.partLoad);
     this.fieldsLoading = null;
     this.fieldsRequested = new Set();
     this.bump();
@@ -655,9 +766,13 @@ export class QueryService {
       if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
       throw err;
     }
-    await this.ensureLoaded();
+    // a query on columns waits only for its columns (a reload restores the snapshot's parts in the background)
+    const parts = needsFieldIndex(ast) || usesFindings(ast) ? null : queryParts(ast);
+    if (parts) await this.ensureParts(parts, true);
+    else await this.ensureLoaded();
     if (needsFieldIndex(ast)) await this.fieldIndexReady();
     if (usesFindings(ast)) await this.analyses.findings();
+    if (this.stats.snapshotPartsAtFirstQuery < 0) this.stats.snapshotPartsAtFirstQuery = this.stats.snapshotPartsRead;
     const info: { warnings: string[]; usedFields: boolean; untimed?: number } = { warnings: [], usedFields: false };
     let bm: Uint8Array;
     try {
@@ -683,6 +798,7 @@ export class QueryService {
    * eventTime text as written (`timeText`, from the field stores, awaited when not yet loaded).
    */
   async page(offset: number, limit: number): Promise<RowView[]> {
+    await this.ensureParts(ROW_VIEW_COLUMNS);
     const out: RowView[] = [];
     const end = Math.min(this.result.length, offset + limit);
     const rows = this.result.slice(Math.max(0, offset), end);
@@ -699,17 +815,20 @@ export class QueryService {
   }
 
   /** Top values of each facet over the current result. */
-  facets(limit = 8): FacetResult[] {
+  async facets(limit = 8): Promise<FacetResult[]> {
+    await this.ensureParts(FACETS.map((f) => f.col));
     return computeFacets(this.ix, this.result, limit);
   }
 
   /** Time histogram of the current result (about `bins` buckets; the window's range when one is set). */
-  histogram(bins = 120): Histogram {
+  async histogram(bins = 120): Promise<Histogram> {
+    await this.ensureParts([]);
     return computeHistogram(this.ix, this.result, bins, this.lastRequest.from, this.lastRequest.to);
   }
 
   /** Position in the current result of the first event with this eventID, or -1. */
-  indexOfEventId(eventID: string): number {
+  async indexOfEventId(eventID: string): Promise<number> {
+    await this.ensureParts(['eid']);
     const h = new Uint32Array(2);
     stringHash(eventID, h, 0);
     const eid = this.ix.eid;
@@ -727,6 +846,7 @@ export class QueryService {
 
   /** The raw JSON of the first event with this eventID (for links from analyses), or null. */
   async eventById(eventID: string): Promise<EventDetail | null> {
+    await this.ensureLoaded();
     const h = new Uint32Array(2);
     stringHash(eventID, h, 0);
     const ix = this.ix;
@@ -736,6 +856,7 @@ export class QueryService {
 
   /** Exports the current result, in result order, as a Blob (see {@link exportRows} for the formats). */
   async exportResult(format: ResultFormat): Promise<Blob> {
+    await this.ensureLoaded();
     return exportRows(format, this.result, this.ix, this.fields, this.raw);
   }
 
@@ -815,6 +936,7 @@ export class QueryService {
   }
 
   private async eventDetail(row: number): Promise<EventDetail | null> {
+    await this.ensureParts(['file']);
     if (row < 0 || row >= this.ix.n) return null;
     const text = await this.raw.eventText(this.ix.seg[row], this.ix.off[row]);
     if (text === undefined) return null;

@@ -5,27 +5,38 @@
  * of every row (Uint16Array when the dictionary fits), the time, file and eventID-hash arrays, and the segments
  * the rows came from, in row order (see {@link ColumnarSnapshot}).
  *
- * Records (one IndexedDB row each, written together in one transaction):
+ * Records (one IndexedDB row each, written together in one transaction, each carrying the snapshot's `id`):
  * - `meta`: {@link SnapshotMeta} (format, COLUMNS_SCHEME, covered segments and their row counts);
- * - `rows`: `time` (Float64Array), `file` (Uint32Array), `eid` (Uint32Array, two lanes per row);
- * - `col:<column>`: `text`, `ends`, `codes` of one string column.
+ * - `time`: eventTime of every row (Float64Array), the rest of the snapshot's core;
+ * - one record per part ({@link SnapshotPart}): `col:<column>` (`text`, `ends`, `codes` of one string column),
+ *   `file` (Uint32Array), `eid` (Uint32Array, two lanes per row).
+ * A reload reads the core first ({@link readSnapshotCore}) and then each part ({@link readSnapshotPart}), the
+ * parts a query needs first: at 5M events the core and one column are ~50 MB of ~400 MB.
  *
  * A snapshot is used only when it matches this build (format, COLUMNS_SCHEME) and every segment it covers is
  * still stored; segments are only ever added (writer.ts), and Delete all deletes the snapshot with the store,
  * so the covered rows are then exactly what reading those segments would give. Stored segments it does not
- * cover are read and appended after it.
+ * cover are read and appended after it. Another tab may replace the snapshot between two reads: a part whose
+ * `id` is not the core's is not used (the reader then builds the index from the segments).
  */
-import { COLUMNS_SCHEME, STRING_COLUMNS, type StringColumn } from '../codec/segment';
+import { COLUMNS_SCHEME, type StringColumn } from '../codec/segment';
 import type { KeyTrailDB, SnapshotRecord } from '../store/db';
-import type { ColumnarSnapshot } from './columnar';
+import type { ColumnarSnapshot, SnapshotCore, SnapshotPart, SnapshotPartData } from './columnar';
 
 /** Layout version of the snapshot records; a snapshot of another format is ignored (and replaced). */
-export const SNAPSHOT_FORMAT = 1;
+export const SNAPSHOT_FORMAT = 2;
+
+/** The IndexedDB key of a part's record. */
+export function partKey(part: SnapshotPart): string {
+  return part === 'file' || part === 'eid' ? part : `col:${part}`;
+}
 
 /** The `meta` record of a snapshot. */
 export interface SnapshotMeta {
   key: 'meta';
   format: number;
+  /** Random id of this snapshot, carried by each of its records. */
+  id: string;
   /** COLUMNS_SCHEME (codec/segment.ts) of the build that wrote it: another scheme's columns are not used. */
   columnsScheme: number;
   /** Rows covered. */
@@ -39,11 +50,13 @@ export interface SnapshotMeta {
   writtenAt: number;
 }
 
-/** The records of a snapshot of `s` (meta first). */
+/** The records of a snapshot of `s` (meta first), all carrying one new random `id`. */
 export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): SnapshotRecord[] {
+  const id = crypto.randomUUID();
   const meta: SnapshotMeta = {
     key: 'meta',
     format: SNAPSHOT_FORMAT,
+    id,
     columnsScheme: COLUMNS_SCHEME,
     n: s.n,
     segments: s.segments,
@@ -53,9 +66,11 @@ export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): Snapshot
   };
   const out: SnapshotRecord[] = [
     meta as unknown as SnapshotRecord,
-    { key: 'rows', time: s.time, file: s.file, eid: s.eid },
+    { key: 'time', id, time: s.time },
+    { key: partKey('file'), id, file: s.file },
+    { key: partKey('eid'), id, eid: s.eid },
   ];
-  for (const name of Object.keys(s.cols) as StringColumn[]) out.push({ key: `col:${name}`, ...s.cols[name] });
+  for (const name of Object.keys(s.cols) as StringColumn[]) out.push({ key: partKey(name), id, ...s.cols[name] });
   return out;
 }
 
@@ -71,47 +86,53 @@ export async function writeSnapshot(db: KeyTrailDB, s: ColumnarSnapshot): Promis
   });
 }
 
+/** A snapshot's core as read: its id and what {@link ColumnarIndex.restoreCore} takes. */
+export interface StoredSnapshotCore extends SnapshotCore {
+  id: string;
+}
+
 /**
- * Reads the stored snapshot, or null when there is none, or it is of another format or COLUMNS_SCHEME, or it
- * covers a segment not in `stored` (the ids of every stored segment), or a part is missing or inconsistent.
+ * Reads the core of the stored snapshot (meta and eventTime), or null when there is none, or it is of another
+ * format or COLUMNS_SCHEME, or it covers a segment not in `stored` (the ids of every stored segment), or its
+ * time is missing or inconsistent.
+ * @throws the store's error (closed by Delete all).
  */
-export async function readSnapshot(db: KeyTrailDB, stored: ReadonlySet<number>): Promise<ColumnarSnapshot | null> {
-  const records = await db.transaction('r', db.snapshots, () => db.snapshots.toArray());
-  const byKey = new Map(records.map((r) => [r.key, r]));
-  const meta = byKey.get('meta') as unknown as SnapshotMeta | undefined;
+export async function readSnapshotCore(
+  db: KeyTrailDB,
+  stored: ReadonlySet<number>,
+): Promise<StoredSnapshotCore | null> {
+  const [metaRecord, timeRecord] = await db.transaction('r', db.snapshots, () =>
+    db.snapshots.bulkGet(['meta', 'time']),
+  );
+  const meta = metaRecord as unknown as SnapshotMeta | undefined;
   if (!meta || meta.format !== SNAPSHOT_FORMAT || meta.columnsScheme !== COLUMNS_SCHEME) return null;
+  if (typeof meta.id !== 'string' || !Number.isInteger(meta.n)) return null;
   if (!(meta.segments instanceof Uint32Array) || !(meta.counts instanceof Uint32Array)) return null;
   if (meta.segments.length !== meta.counts.length) return null;
   for (const id of meta.segments) if (!stored.has(id)) return null;
-  const rows = byKey.get('rows') as { time?: unknown; file?: unknown; eid?: unknown } | undefined;
-  if (
-    !rows ||
-    !(rows.time instanceof Float64Array) ||
-    !(rows.file instanceof Uint32Array) ||
-    !(rows.eid instanceof Uint32Array)
-  )
-    return null;
-  const cols = {} as ColumnarSnapshot['cols'];
-  for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
-    const c = byKey.get(`col:${name}`) as { text?: unknown; ends?: unknown; codes?: unknown } | undefined;
-    if (
-      !c ||
-      typeof c.text !== 'string' ||
-      !(c.ends instanceof Uint32Array) ||
-      !(c.codes instanceof Uint16Array || c.codes instanceof Uint32Array)
-    )
-      return null;
-    if (c.ends.length && c.ends[c.ends.length - 1] !== c.text.length) return null;
-    cols[name] = { text: c.text, ends: c.ends, codes: c.codes };
-  }
+  const time = timeRecord?.time;
+  if (timeRecord?.id !== meta.id || !(time instanceof Float64Array) || time.length !== meta.n) return null;
   return {
+    id: meta.id,
     n: meta.n,
     segments: meta.segments,
     counts: meta.counts,
     stale: meta.stale instanceof Uint32Array ? meta.stale : new Uint32Array(0),
-    time: rows.time,
-    file: rows.file,
-    eid: rows.eid,
-    cols,
+    time,
   };
+}
+
+/**
+ * Reads one part of the snapshot whose core had id `id`; undefined when the stored snapshot is no longer that
+ * one (another tab replaced it) or the part is missing. Its content is checked by {@link ColumnarIndex.restorePart}.
+ * @throws the store's error (closed by Delete all).
+ */
+export async function readSnapshotPart(
+  db: KeyTrailDB,
+  id: string,
+  part: SnapshotPart,
+): Promise<SnapshotPartData | undefined> {
+  const r = await db.snapshots.get(partKey(part));
+  if (!r || r.id !== id) return undefined;
+  return r as unknown as SnapshotPartData;
 }
