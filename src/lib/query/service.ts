@@ -413,6 +413,8 @@ export class QueryService {
       return;
     }
     this.updateRange(0);
+    this.snapshotRows = this.ix.n;
+    this.stats.snapshotRows = this.ix.n;
     this.stats.snapshotRestoreMs += performance.now() - t;
     // queries may run on the partly restored index only when no stored segment is left to append after it
     const load = { wanted: [] as SnapshotPart[], waiters: new Map<SnapshotPart, ((restored: boolean) => void)[]>() };
@@ -450,10 +452,9 @@ export class QueryService {
       this.ix.clear();
       this.minTime = NaN;
       this.maxTime = NaN;
-      return;
+      this.snapshotRows = 0;
+      this.stats.snapshotRows = 0;
     }
-    this.snapshotRows = this.ix.n;
-    this.stats.snapshotRows = this.ix.n;
   }
 
   /** Ends a part load: whoever still waits for a part hears false (and waits for the whole load). */
@@ -736,10 +737,14 @@ export class QueryService {
     return rows;
   }
 
-  /** Loads every stored segment not yet in the index. Resolves with the status once the columns are loaded. */
+  /**
+   * Loads every stored segment not yet in the index. Resolves with the status once every row is in the index:
+   * when a reload restores the snapshot in parts, as soon as its core is (`loading` is then still true; each
+   * call that reads columns waits for them), otherwise once the columns are loaded.
+   */
   async open(): Promise<IndexStatus> {
     await this.reopening;
-    await this.ensureLoaded();
+    await this.ensureParts([], true);
     return this.status();
   }
 
