@@ -13,6 +13,8 @@ import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { StoreWriter } from '../../src/lib/store/writer';
 import { QueryService, type QueryServiceOptions } from '../../src/lib/query/service';
 import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
+import { ColumnarIndex, isTimeOrder } from '../../src/lib/query/columnar';
+import { decodeTime, encodeTime } from '../../src/lib/query/snapshot';
 import { events as CORPUS, NOW } from './engine-corpus';
 import { addPendingFile, s3File, te } from './helpers';
 
@@ -378,6 +380,63 @@ describe('store schema', () => {
     const reload = reloaded(name);
     await reload.open();
     expect(reload.loadStats()).toMatchObject({ snapshotRows: n, segmentsRead: 0 });
+    expect(await answers(reload)).toEqual(await answers(reference(name)));
+  });
+});
+
+describe('snapshot time and time order', () => {
+  const T = Date.UTC(2024, 4, 1);
+  it('whole-second times are stored as seconds since the earliest (NaN kept), others as epoch ms; both read back', () => {
+    const whole = Float64Array.from([T + 5000, NaN, T, T + 86_400_000 * 365 * 100, T]);
+    const e = encodeTime(whole);
+    expect(e).toMatchObject({ base: T });
+    expect('seconds' in e && Array.from(e.seconds)).toEqual([5, 0xffffffff, 0, 86_400 * 365 * 100, 0]);
+    expect(Array.from(decodeTime(e)!)).toEqual(Array.from(whole));
+    for (const other of [
+      Float64Array.from([T, T + 1]), // milliseconds
+      Float64Array.from([T, T + 4294967295 * 1000]), // a span seconds cannot hold
+    ]) {
+      const o = encodeTime(other);
+      expect('time' in o && o.time).toBe(other);
+      expect(decodeTime(o)).toBe(other);
+    }
+    expect(Array.from(decodeTime(encodeTime(Float64Array.from([NaN, NaN])))!)).toEqual([NaN, NaN]);
+    expect(decodeTime({ seconds: new Uint32Array(1) })).toBeNull();
+  });
+
+  it('isTimeOrder accepts exactly the order sortedByTime gives', () => {
+    const time = Float64Array.from([30, NaN, 10, 30, NaN, 10]);
+    const ix = new ColumnarIndex();
+    ix.time = time;
+    ix.n = time.length;
+    const order = ix.sortedByTime();
+    expect(Array.from(order)).toEqual([2, 5, 0, 3, 1, 4]);
+    expect(isTimeOrder(time, order)).toBe(true);
+    for (const bad of [
+      [5, 2, 0, 3, 1, 4], // a tie not by row id
+      [2, 5, 0, 3, 4, 1], // rows without a time not by row id
+      [2, 5, 1, 0, 3, 4], // a row without a time before timed ones
+      [2, 5, 0, 3, 1, 1], // not a permutation
+      [2, 5, 0, 3, 1], // short
+      [2, 5, 0, 3, 1, 6], // out of range
+      [0, 2, 5, 3, 1, 4], // not by time
+    ])
+      expect(isTimeOrder(time, Uint32Array.from(bad)), bad.join()).toBe(false);
+  });
+
+  it('a snapshot whose time order is wrong is not used: the index is built from the segments', async () => {
+    const { name, db } = await store();
+    const first = reloaded(name);
+    await first.open();
+    expect(await first.saveSnapshot()).toBe(true);
+    const rec = (await db.snapshots.get('time'))!;
+    const order = (rec.order as Uint32Array).slice();
+    [order[0], order[1]] = [order[1], order[0]];
+    await db.snapshots.update('time', { order });
+    const reload = reloaded(name);
+    await reload.open();
+    expect(reload.loadStats()).toMatchObject({ snapshotRows: 0, snapshotPartsRead: 0 });
+    expect(reload.loadStats().segmentsRead).toBe(await db.segments.count());
     expect(await answers(reload)).toEqual(await answers(reference(name)));
   });
 });

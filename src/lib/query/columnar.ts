@@ -36,6 +36,8 @@ export interface ColumnarSnapshot {
   stale: Uint32Array;
   /** eventTime of each row, epoch ms (NaN when absent). */
   time: Float64Array;
+  /** The rows in time order ({@link ColumnarIndex.sortedByTime}): a reload need not sort them again. */
+  order: Uint32Array;
   /** File record id of each row. */
   file: Uint32Array;
   /** eventID hash, two lanes per row. */
@@ -58,7 +60,7 @@ export const SNAPSHOT_PARTS: readonly SnapshotPart[] = [
 ];
 
 /** What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts. */
-export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'>;
+export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time' | 'order'>;
 
 /** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
 export type SnapshotPartData =
@@ -205,6 +207,7 @@ export class ColumnarIndex implements EventTable {
       counts,
       stale: Uint32Array.from(this.staleColumnSegments),
       time: this.time.slice(0, n),
+      order: this.sortedByTime().slice(),
       file: this.file.slice(0, n),
       eid: this.eid.slice(0, n * 2),
       cols,
@@ -232,15 +235,16 @@ export class ColumnarIndex implements EventTable {
   /**
    * First step of a restore in parts: the rows (count, segments, eventTime) of a snapshot, into this empty index.
    * Every other part is then {@link pending} (empty placeholders) until {@link restorePart} gives it; rows
-   * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once.
-   * @throws Error when the index is not empty or the core is inconsistent (counts, lengths).
+   * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once. The time order
+   * is taken from the snapshot once checked (a permutation of the rows, in the order {@link sortedByTime} gives).
+   * @throws Error when the index is not empty or the core is inconsistent (counts, lengths, time order).
    */
   restoreCore(s: SnapshotCore): void {
     if (this.n !== 0 || this.pending.size) throw new Error('restore: the index is not empty');
     const n = s.n;
     let total = 0;
     for (const c of s.counts) total += c;
-    if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length)
+    if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length || !isTimeOrder(s.time, s.order))
       throw new Error('restore: inconsistent snapshot');
     // every array has the same capacity (n): adding rows grows them together
     const seg = new Uint32Array(n);
@@ -248,12 +252,12 @@ export class ColumnarIndex implements EventTable {
     let r = 0;
     for (let i = 0; i < s.segments.length; i++) {
       const id = s.segments[i];
+      const count = s.counts[i];
       this.segments.add(id);
       this.segBase.set(id, r);
-      for (let k = 0; k < s.counts[i]; k++, r++) {
-        seg[r] = id;
-        off[r] = k;
-      }
+      seg.fill(id, r, r + count);
+      for (let k = 0; k < count; k++) off[r + k] = k;
+      r += count;
     }
     for (const id of s.stale) this.staleColumnSegments.add(id);
     for (const name of Object.keys(this.cols) as StringColumn[])
@@ -264,7 +268,7 @@ export class ColumnarIndex implements EventTable {
     this.file = new Uint32Array(0);
     this.eid = new Uint32Array(0);
     this.n = n;
-    this.sorted = null;
+    this.sorted = s.order as Uint32Array<ArrayBuffer>;
     for (const p of SNAPSHOT_PARTS) this.pending.add(p);
   }
 
@@ -401,4 +405,29 @@ export class ColumnarIndex implements EventTable {
     this.cols = fresh.cols;
     this.sorted = null;
   }
+}
+
+/**
+ * True when `order` is what {@link ColumnarIndex.sortedByTime} gives for `time`: a permutation of the rows,
+ * by eventTime ascending, ties by row id, rows without a time (NaN) last. One pass (and a bitmap of the rows).
+ */
+export function isTimeOrder(time: Float64Array, order: Uint32Array): boolean {
+  const n = time.length;
+  if (order.length !== n) return false;
+  const seen = new Uint8Array(n);
+  let prevT = -Infinity;
+  let prevR = -1;
+  for (let i = 0; i < n; i++) {
+    const r = order[i];
+    if (r >= n || seen[r]) return false;
+    seen[r] = 1;
+    const t = time[r];
+    if (t !== t) {
+      // NaN rows last, by row id
+      if (prevT !== prevT && r < prevR) return false;
+    } else if (prevT !== prevT || t < prevT || (t === prevT && r < prevR)) return false;
+    prevT = t;
+    prevR = r;
+  }
+  return true;
 }

@@ -7,7 +7,9 @@
  *
  * Records (one IndexedDB row each, written together in one transaction, each carrying the snapshot's `id`):
  * - `meta`: {@link SnapshotMeta} (format, COLUMNS_SCHEME, covered segments and their row counts);
- * - `time`: eventTime of every row (Float64Array), the rest of the snapshot's core;
+ * - `time`: the rest of the snapshot's core: eventTime of every row ({@link encodeTime}: whole seconds since the
+ *   earliest as a Uint32Array when every time is a whole second, else epoch ms as a Float64Array) and the rows
+ *   in time order (`order`, Uint32Array: a reload does not sort 5M rows again, ~0.8 s);
  * - one record per part ({@link SnapshotPart}): `col:<column>` (`text`, `ends`, `codes` of one string column),
  *   `file` (Uint32Array), `eid` (Uint32Array, two lanes per row).
  * A reload reads the core first ({@link readSnapshotCore}) and then each part ({@link readSnapshotPart}), the
@@ -24,7 +26,7 @@ import type { KeyTrailDB, SnapshotRecord } from '../store/db';
 import type { ColumnarSnapshot, SnapshotCore, SnapshotPart, SnapshotPartData } from './columnar';
 
 /** Layout version of the snapshot records; a snapshot of another format is ignored (and replaced). */
-export const SNAPSHOT_FORMAT = 2;
+export const SNAPSHOT_FORMAT = 3;
 
 /** The IndexedDB key of a part's record. */
 export function partKey(part: SnapshotPart): string {
@@ -66,7 +68,7 @@ export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): Snapshot
   };
   const out: SnapshotRecord[] = [
     meta as unknown as SnapshotRecord,
-    { key: 'time', id, time: s.time },
+    { key: 'time', id, ...encodeTime(s.time), order: s.order },
     { key: partKey('file'), id, file: s.file },
     { key: partKey('eid'), id, eid: s.eid },
   ];
@@ -110,8 +112,9 @@ export async function readSnapshotCore(
   if (!(meta.segments instanceof Uint32Array) || !(meta.counts instanceof Uint32Array)) return null;
   if (meta.segments.length !== meta.counts.length) return null;
   for (const id of meta.segments) if (!stored.has(id)) return null;
-  const time = timeRecord?.time;
-  if (timeRecord?.id !== meta.id || !(time instanceof Float64Array) || time.length !== meta.n) return null;
+  const time = timeRecord && decodeTime(timeRecord);
+  const order = timeRecord?.order;
+  if (timeRecord?.id !== meta.id || !time || time.length !== meta.n || !(order instanceof Uint32Array)) return null;
   return {
     id: meta.id,
     n: meta.n,
@@ -119,6 +122,7 @@ export async function readSnapshotCore(
     counts: meta.counts,
     stale: meta.stale instanceof Uint32Array ? meta.stale : new Uint32Array(0),
     time,
+    order,
   };
 }
 
@@ -135,4 +139,45 @@ export async function readSnapshotPart(
   const r = await db.snapshots.get(partKey(part));
   if (!r || r.id !== id) return undefined;
   return r as unknown as SnapshotPartData;
+}
+
+/** No eventTime, in {@link encodeTime}'s seconds. */
+const NO_TIME = 0xffffffff;
+
+/**
+ * eventTime of every row as stored in a snapshot: when every time is a whole second (CloudTrail writes
+ * `2024-05-01T12:00:00Z`) within 136 years of the earliest, `seconds` since `base` (epoch ms) in a Uint32Array,
+ * 0xFFFFFFFF for none (NaN): half the bytes of epoch ms to read back. Otherwise `time`, the epoch ms as they are.
+ */
+export function encodeTime(time: Float64Array): { base: number; seconds: Uint32Array } | { time: Float64Array } {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < time.length; i++) {
+    const v = time[i];
+    if (v !== v) continue;
+    if (v % 1000 !== 0) return { time };
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  if (min === Infinity) min = max = 0;
+  if ((max - min) / 1000 >= NO_TIME) return { time };
+  const seconds = new Uint32Array(time.length);
+  for (let i = 0; i < time.length; i++) {
+    const v = time[i];
+    seconds[i] = v === v ? (v - min) / 1000 : NO_TIME;
+  }
+  return { base: min, seconds };
+}
+
+/** The epoch ms of a snapshot's `time` record ({@link encodeTime}), or null when it holds neither form. */
+export function decodeTime(r: { [field: string]: unknown }): Float64Array | null {
+  if (r.time instanceof Float64Array) return r.time;
+  const { seconds, base } = r;
+  if (!(seconds instanceof Uint32Array) || typeof base !== 'number' || !Number.isFinite(base)) return null;
+  const time = new Float64Array(seconds.length);
+  for (let i = 0; i < seconds.length; i++) {
+    const v = seconds[i];
+    time[i] = v === NO_TIME ? NaN : base + v * 1000;
+  }
+  return time;
 }
