@@ -2,6 +2,7 @@ import { stringHash } from '../codec/hash';
 import type { StringColumn } from '../codec/segment';
 import type { ColumnarIndex, SnapshotPart } from './columnar';
 import type { FieldIndex, ValueTest } from './fieldIndex';
+import { FoldedDict } from './foldedDict';
 import { QuerySyntaxError, type QueryNode, type Value } from './parser';
 import { foldCase, keyRefMatches, resolveField, type ResolvedField, type Target } from './resolve';
 
@@ -322,9 +323,36 @@ export class Engine {
     } else {
       return out.fill(1);
     }
-    for (const col of FREE_TEXT_COLUMNS)
-      this.columnMatch(col, col === 'resourceNames' || col === 'resourceTypes', test, lower, out);
+    const needle = v.kind === 'exact' ? foldCase(v.text) : null;
+    for (const col of FREE_TEXT_COLUMNS) {
+      const list = col === 'resourceNames' || col === 'resourceTypes';
+      if (needle === null || !this.columnContains(col, list, needle, out))
+        this.columnMatch(col, list, test, lower, out);
+    }
     return out;
+  }
+
+  /** Each free-text column's dictionary case-folded and joined, kept from query to query (see {@link FoldedDict}). */
+  private foldedCols = new Map<StringColumn, FoldedDict>();
+
+  /**
+   * Free text `needle` (case-folded) in a string column by one native search over its folded dictionary: marks
+   * the rows whose value contains it, as {@link columnMatch} with `includes` would. Returns false, marking
+   * nothing, when it cannot answer (an empty needle, or a needle or value holding U+0000) and the caller must.
+   */
+  private columnContains(col: StringColumn, list: boolean, needle: string, out: Uint8Array): boolean {
+    if (!needle || needle.includes('\u0000')) return false;
+    // a list column's values are tested line by line: no line holds a needle that holds a line break
+    if (list && needle.includes('\n')) return true;
+    let folded = this.foldedCols.get(col);
+    if (!folded) this.foldedCols.set(col, (folded = new FoldedDict()));
+    const g = this.ix.cols[col];
+    const hit = folded.search(g.dict, needle);
+    if (hit === undefined) return false;
+    if (hit === null) return true;
+    const codes = g.codes;
+    for (let i = 0; i < this.ix.n; i++) if (hit[codes[i]]) out[i] = 1;
+    return true;
   }
 }
 
