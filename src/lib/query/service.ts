@@ -90,6 +90,8 @@ export interface LoadStats {
    * waits only for the parts it reads (query/engine.ts `queryParts`).
    */
   snapshotPartsAtFirstQuery: number;
+  /** When the snapshot's core was restored (every row counted), epoch ms with fraction; 0 before. */
+  snapshotCoreAt: number;
   segmentsReadMs: number;
   segmentsAddMs: number;
   segmentsRead: number;
@@ -225,6 +227,7 @@ export class QueryService {
     snapshotRows: 0,
     snapshotPartsRead: 0,
     snapshotPartsAtFirstQuery: -1,
+    snapshotCoreAt: 0,
     segmentsReadMs: 0,
     segmentsAddMs: 0,
     segmentsRead: 0,
@@ -416,6 +419,7 @@ export class QueryService {
     this.snapshotRows = this.ix.n;
     this.stats.snapshotRows = this.ix.n;
     this.stats.snapshotRestoreMs += performance.now() - t;
+    this.stats.snapshotCoreAt = performance.timeOrigin + performance.now();
     // queries may run on the partly restored index only when no stored segment is left to append after it
     const load = { wanted: [] as SnapshotPart[], waiters: new Map<SnapshotPart, ((restored: boolean) => void)[]>() };
     if (core.segments.length === stored.length) this.partLoad = load;
