@@ -1,6 +1,12 @@
 import { COLUMNS_SCHEME, columnsSchemeOf, STRING_COLUMNS, type Segment, type StringColumn } from '../codec/segment';
 import type { EventColumn, EventTable } from '../codec/table';
 
+/**
+ * Widest span of eventTime, in seconds, that {@link ColumnarIndex.sortedByTime} sorts by counting (one 4-byte
+ * bucket per second: 16 MB of buckets for 48 days; wider spans up to twice the rows).
+ */
+export const COUNTING_SPAN = 1 << 22;
+
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
   dict: string[];
@@ -36,8 +42,6 @@ export interface ColumnarSnapshot {
   stale: Uint32Array;
   /** eventTime of each row, epoch ms (NaN when absent). */
   time: Float64Array;
-  /** The rows in time order ({@link ColumnarIndex.sortedByTime}): a reload need not sort them again. */
-  order: Uint32Array;
   /** File record id of each row. */
   file: Uint32Array;
   /** eventID hash, two lanes per row. */
@@ -60,7 +64,7 @@ export const SNAPSHOT_PARTS: readonly SnapshotPart[] = [
 ];
 
 /** What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts. */
-export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time' | 'order'>;
+export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'>;
 
 /** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
 export type SnapshotPartData =
@@ -207,7 +211,6 @@ export class ColumnarIndex implements EventTable {
       counts,
       stale: Uint32Array.from(this.staleColumnSegments),
       time: this.time.slice(0, n),
-      order: this.sortedByTime().slice(),
       file: this.file.slice(0, n),
       eid: this.eid.slice(0, n * 2),
       cols,
@@ -235,16 +238,15 @@ export class ColumnarIndex implements EventTable {
   /**
    * First step of a restore in parts: the rows (count, segments, eventTime) of a snapshot, into this empty index.
    * Every other part is then {@link pending} (empty placeholders) until {@link restorePart} gives it; rows
-   * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once. The time order
-   * is taken from the snapshot once checked (a permutation of the rows, in the order {@link sortedByTime} gives).
-   * @throws Error when the index is not empty or the core is inconsistent (counts, lengths, time order).
+   * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once.
+   * @throws Error when the index is not empty or the core is inconsistent (counts, lengths).
    */
   restoreCore(s: SnapshotCore): void {
     if (this.n !== 0 || this.pending.size) throw new Error('restore: the index is not empty');
     const n = s.n;
     let total = 0;
     for (const c of s.counts) total += c;
-    if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length || !isTimeOrder(s.time, s.order))
+    if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length)
       throw new Error('restore: inconsistent snapshot');
     // every array has the same capacity (n): adding rows grows them together
     const seg = new Uint32Array(n);
@@ -268,7 +270,7 @@ export class ColumnarIndex implements EventTable {
     this.file = new Uint32Array(0);
     this.eid = new Uint32Array(0);
     this.n = n;
-    this.sorted = s.order as Uint32Array<ArrayBuffer>;
+    this.sorted = null;
     for (const p of SNAPSHOT_PARTS) this.pending.add(p);
   }
 
@@ -316,7 +318,9 @@ export class ColumnarIndex implements EventTable {
 
   /**
    * Row ids ordered by eventTime ascending (ties by row id; rows without a time last); cached until rows are
-   * added. CloudTrail times have whole seconds, so each row is packed into one float64 key
+   * added. CloudTrail times have whole seconds: when the span in seconds is at most {@link COUNTING_SPAN} (or
+   * twice the rows), a counting sort by second (stable: ties stay in row order), ~0.1-0.5 s at 5M rows against
+   * ~0.6-0.9 s for the native sort (Node, 2026-12-01). Otherwise each row is packed into one float64 key
    * (seconds since the earliest event × 2^24 + row) and sorted with the native typed-array sort; when the keys
    * would not be exact (over 16M rows or centuries of span) a comparator sort is used.
    */
@@ -336,7 +340,20 @@ export class ColumnarIndex implements EventTable {
     }
     const ids = new Uint32Array(n);
     const span = max > min ? (max - min) / 1000 : 0;
-    if (whole && n < 2 ** 24 && span * 2 ** 24 < 2 ** 52) {
+    if (whole && span < Math.max(COUNTING_SPAN, 2 * n)) {
+      // bucket `span + 1` holds the rows without a time
+      const buckets = span + 2;
+      const key = new Uint32Array(n);
+      const start = new Uint32Array(buckets + 1);
+      for (let i = 0; i < n; i++) {
+        const v = t[i];
+        const k = v === v ? (v - min) / 1000 : buckets - 1;
+        key[i] = k;
+        start[k + 1]++;
+      }
+      for (let k = 1; k <= buckets; k++) start[k] += start[k - 1];
+      for (let i = 0; i < n; i++) ids[start[key[i]]++] = i;
+    } else if (whole && n < 2 ** 24 && span * 2 ** 24 < 2 ** 52) {
       const keys = new Float64Array(n);
       const nanKey = (span + 1) * 2 ** 24;
       for (let i = 0; i < n; i++) {
@@ -405,29 +422,4 @@ export class ColumnarIndex implements EventTable {
     this.cols = fresh.cols;
     this.sorted = null;
   }
-}
-
-/**
- * True when `order` is what {@link ColumnarIndex.sortedByTime} gives for `time`: a permutation of the rows,
- * by eventTime ascending, ties by row id, rows without a time (NaN) last. One pass (and a bitmap of the rows).
- */
-export function isTimeOrder(time: Float64Array, order: Uint32Array): boolean {
-  const n = time.length;
-  if (order.length !== n) return false;
-  const seen = new Uint8Array(n);
-  let prevT = -Infinity;
-  let prevR = -1;
-  for (let i = 0; i < n; i++) {
-    const r = order[i];
-    if (r >= n || seen[r]) return false;
-    seen[r] = 1;
-    const t = time[r];
-    if (t !== t) {
-      // NaN rows last, by row id
-      if (prevT !== prevT && r < prevR) return false;
-    } else if (prevT !== prevT || t < prevT || (t === prevT && r < prevR)) return false;
-    prevT = t;
-    prevR = r;
-  }
-  return true;
 }

@@ -7,9 +7,8 @@
  *
  * Records (one IndexedDB row each, written together in one transaction, each carrying the snapshot's `id`):
  * - `meta`: {@link SnapshotMeta} (format, COLUMNS_SCHEME, covered segments and their row counts);
- * - `time`: the rest of the snapshot's core: eventTime of every row ({@link encodeTime}: whole seconds since the
- *   earliest as a Uint32Array when every time is a whole second, else epoch ms as a Float64Array) and the rows
- *   in time order (`order`, Uint32Array: a reload does not sort 5M rows again, ~0.8 s);
+ * - `time`: the rest of the snapshot's core, eventTime of every row ({@link encodeTime}: whole seconds since the
+ *   earliest as a Uint32Array when every time is a whole second, else epoch ms as a Float64Array);
  * - one record per part ({@link SnapshotPart}): `col:<column>` (`text`, `ends`, `codes` of one string column),
  *   `file` (Uint32Array), `eid` (Uint32Array, two lanes per row).
  * A reload reads the core first ({@link readSnapshotCore}) and then each part ({@link readSnapshotPart}), the
@@ -26,7 +25,7 @@ import type { KeyTrailDB, SnapshotRecord } from '../store/db';
 import type { ColumnarSnapshot, SnapshotCore, SnapshotPart, SnapshotPartData } from './columnar';
 
 /** Layout version of the snapshot records; a snapshot of another format is ignored (and replaced). */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 
 /** The IndexedDB key of a part's record. */
 export function partKey(part: SnapshotPart): string {
@@ -68,7 +67,7 @@ export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): Snapshot
   };
   const out: SnapshotRecord[] = [
     meta as unknown as SnapshotRecord,
-    { key: 'time', id, ...encodeTime(s.time), order: s.order },
+    { key: 'time', id, ...encodeTime(s.time) },
     { key: partKey('file'), id, file: s.file },
     { key: partKey('eid'), id, eid: s.eid },
   ];
@@ -113,8 +112,7 @@ export async function readSnapshotCore(
   if (meta.segments.length !== meta.counts.length) return null;
   for (const id of meta.segments) if (!stored.has(id)) return null;
   const time = timeRecord && decodeTime(timeRecord);
-  const order = timeRecord?.order;
-  if (timeRecord?.id !== meta.id || !time || time.length !== meta.n || !(order instanceof Uint32Array)) return null;
+  if (timeRecord?.id !== meta.id || !time || time.length !== meta.n) return null;
   return {
     id: meta.id,
     n: meta.n,
@@ -122,7 +120,6 @@ export async function readSnapshotCore(
     counts: meta.counts,
     stale: meta.stale instanceof Uint32Array ? meta.stale : new Uint32Array(0),
     time,
-    order,
   };
 }
 
