@@ -432,9 +432,12 @@ export class QueryService {
       if (e !== this.epoch) return this.endPartLoad(load);
       const part = load.wanted.find((p) => this.ix.pending.has(p)) ?? order.find((p) => this.ix.pending.has(p))!;
       t = performance.now();
+      const reading = readSnapshotPart(this.db, core.id, part);
+      // every query needs the rows' time order: sorted while IndexedDB reads the first part
+      if (this.stats.snapshotPartsRead === 0) this.ix.sortedByTime();
       let data;
       try {
-        data = await readSnapshotPart(this.db, core.id, part);
+        data = await reading;
       } catch {
         data = undefined;
       }
