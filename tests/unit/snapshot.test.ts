@@ -449,3 +449,25 @@ describe('snapshot time and time order', () => {
     expect(await answers(reload)).toEqual(await answers(reference(name)));
   });
 });
+
+describe('row locations', () => {
+  it('locationOf gives each row its segment and offset, empty segments skipped', () => {
+    const ix = new ColumnarIndex();
+    const time = new Float64Array(6).fill(Date.UTC(2024, 0, 1));
+    ix.restoreCore({
+      n: 6,
+      segments: Uint32Array.from([7, 3, 9, 4]),
+      counts: Uint32Array.from([2, 0, 3, 1]),
+      stale: new Uint32Array(0),
+      time,
+    });
+    expect(Array.from({ length: 6 }, (_, r) => ix.locationOf(r))).toEqual([
+      { segment: 7, offset: 0 },
+      { segment: 7, offset: 1 },
+      { segment: 9, offset: 0 },
+      { segment: 9, offset: 1 },
+      { segment: 9, offset: 2 },
+      { segment: 4, offset: 0 },
+    ]);
+  });
+});

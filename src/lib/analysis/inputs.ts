@@ -73,7 +73,8 @@ export async function trailEvents(ix: EventTable, raw: RawReader): Promise<Trail
     if (code !== ct && code !== org) continue;
     const name = ix.value('eventName', r);
     if (!(code === ct ? TRAIL_OPERATIONS : ORGANIZATION_OPERATIONS).has(name)) continue;
-    const text = await raw.eventText(ix.locationOf(r).segment, ix.locationOf(r).offset);
+    const { segment, offset } = ix.locationOf(r);
+    const text = await raw.eventText(segment, offset);
     let ev: Record<string, unknown> = {};
     try {
       ev = text ? JSON.parse(text) : {};

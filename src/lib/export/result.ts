@@ -62,7 +62,8 @@ export async function exportRows(
   const texts: string[] = [];
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    const t = await raw.eventText(ix.seg[r], ix.off[r]);
+    const { segment, offset } = ix.locationOf(r);
+    const t = await raw.eventText(segment, offset);
     if (t !== undefined) texts.push(t);
   }
   return format === 'records'

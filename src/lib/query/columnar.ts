@@ -79,10 +79,6 @@ export class ColumnarIndex implements EventTable {
   /** Number of rows. */
   n = 0;
   time = new Float64Array(1024);
-  /** Segment (chunk) id of each row. */
-  seg = new Uint32Array(1024);
-  /** Offset of each row inside its segment. */
-  off = new Uint32Array(1024);
   /** File record id of each row. */
   file = new Uint32Array(1024);
   /** eventID hash, two lanes per row. */
@@ -92,6 +88,12 @@ export class ColumnarIndex implements EventTable {
   readonly segments = new Set<number>();
   /** First row of each loaded segment, by segment id. */
   readonly segBase = new Map<number, number>();
+  /**
+   * First row and id of each loaded segment, in row order (segments hold consecutive rows): where a row's JSON
+   * is stored ({@link locationOf}) without two 4-byte arrays per row (40 MB and their page faults at 5M rows).
+   */
+  private segStarts: number[] = [];
+  private segIds: number[] = [];
   /**
    * Ids of loaded segments whose string columns were derived with an older COLUMNS_SCHEME than this build's
    * (codec/segment.ts): their column values may differ from what the current derivation gives.
@@ -121,8 +123,6 @@ export class ColumnarIndex implements EventTable {
       return b;
     };
     this.time = grow(this.time);
-    this.seg = grow(this.seg);
-    this.off = grow(this.off);
     this.file = grow(this.file);
     const eid = new Uint32Array(cap * 2);
     eid.set(this.eid.subarray(0, this.n * 2));
@@ -143,13 +143,12 @@ export class ColumnarIndex implements EventTable {
     this.ensure(s.n);
     const base = this.n;
     this.segBase.set(s.id, base);
+    this.segStarts.push(base);
+    this.segIds.push(s.id);
     this.time.set(s.time, base);
     this.eid.set(s.eid, base * 2);
-    for (let i = 0; i < s.n; i++) {
-      this.seg[base + i] = s.id;
-      this.off[base + i] = i;
-      this.file[base + i] = s.files ? s.files[i] : s.fileId;
-    }
+    if (s.files) this.file.set(s.files.subarray(0, s.n), base);
+    else this.file.fill(s.fileId, base, base + s.n);
     for (const name of Object.keys(this.cols) as StringColumn[]) {
       const g = this.cols[name];
       const map = mapOf(g);
@@ -249,23 +248,18 @@ export class ColumnarIndex implements EventTable {
     if (total !== n || s.time.length !== n || s.segments.length !== s.counts.length)
       throw new Error('restore: inconsistent snapshot');
     // every array has the same capacity (n): adding rows grows them together
-    const seg = new Uint32Array(n);
-    const off = new Uint32Array(n);
     let r = 0;
     for (let i = 0; i < s.segments.length; i++) {
       const id = s.segments[i];
-      const count = s.counts[i];
       this.segments.add(id);
       this.segBase.set(id, r);
-      seg.fill(id, r, r + count);
-      for (let k = 0; k < count; k++) off[r + k] = k;
-      r += count;
+      this.segStarts.push(r);
+      this.segIds.push(id);
+      r += s.counts[i];
     }
     for (const id of s.stale) this.staleColumnSegments.add(id);
     for (const name of Object.keys(this.cols) as StringColumn[])
       this.cols[name] = { dict: [], map: null, codes: new Uint16Array(0) };
-    this.seg = seg;
-    this.off = off;
     this.time = s.time as Float64Array<ArrayBuffer>;
     this.file = new Uint32Array(0);
     this.eid = new Uint32Array(0);
@@ -403,7 +397,16 @@ export class ColumnarIndex implements EventTable {
 
   /** Where a row's JSON is stored: chunk (segment) id and offset inside it. */
   locationOf(row: number): { segment: number; offset: number } {
-    return { segment: this.seg[row], offset: this.off[row] };
+    const starts = this.segStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    // the last segment starting at or before `row`
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (starts[mid] <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return { segment: this.segIds[lo], offset: row - starts[lo] };
   }
 
   /** Forgets every row. */
@@ -415,8 +418,8 @@ export class ColumnarIndex implements EventTable {
     this.staleColumnSegments.clear();
     this.n = 0;
     this.time = fresh.time;
-    this.seg = fresh.seg;
-    this.off = fresh.off;
+    this.segStarts = [];
+    this.segIds = [];
     this.file = fresh.file;
     this.eid = fresh.eid;
     this.cols = fresh.cols;

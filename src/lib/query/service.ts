@@ -92,6 +92,8 @@ export interface LoadStats {
   snapshotPartsAtFirstQuery: number;
   /** When the snapshot's core was restored (every row counted), epoch ms with fraction; 0 before. */
   snapshotCoreAt: number;
+  /** When each part of the snapshot was restored, epoch ms with fraction, in the order read. */
+  snapshotPartAt: Partial<Record<SnapshotPart, number>>;
   segmentsReadMs: number;
   segmentsAddMs: number;
   segmentsRead: number;
@@ -228,6 +230,7 @@ export class QueryService {
     snapshotPartsRead: 0,
     snapshotPartsAtFirstQuery: -1,
     snapshotCoreAt: 0,
+    snapshotPartAt: {},
     segmentsReadMs: 0,
     segmentsAddMs: 0,
     segmentsRead: 0,
@@ -350,7 +353,7 @@ export class QueryService {
 
   /** Where the time of loading the index went so far (see {@link LoadStats}). */
   loadStats(): LoadStats {
-    return { ...this.stats };
+    return { ...this.stats, snapshotPartAt: { ...this.stats.snapshotPartAt } };
   }
 
   private updateRange(from: number): void {
@@ -447,6 +450,7 @@ export class QueryService {
       try {
         this.ix.restorePart(part, data);
         this.stats.snapshotPartsRead++;
+        this.stats.snapshotPartAt[part] = performance.timeOrigin + performance.now();
       } catch {
         restored = false; // missing, of another snapshot (replaced by another tab), or inconsistent
       }
@@ -950,7 +954,8 @@ export class QueryService {
   private async eventDetail(row: number): Promise<EventDetail | null> {
     await this.ensureParts(['file']);
     if (row < 0 || row >= this.ix.n) return null;
-    const text = await this.raw.eventText(this.ix.seg[row], this.ix.off[row]);
+    const { segment, offset } = this.ix.locationOf(row);
+    const text = await this.raw.eventText(segment, offset);
     if (text === undefined) return null;
     let json = text;
     let caller: CallerClass | null = null;
