@@ -675,7 +675,8 @@ export class QueryService {
 
   /** Resolves when every stored chunk's field store is loaded (free text, any-path queries, analyses). */
   private async fieldIndexReady(): Promise<void> {
-    await this.loading; // the field stores start loading once the columns are (page() may come first)
+    // the field stores start loading once the columns are (page() may come first)
+    await this.loading?.catch(() => undefined);
     await this.fieldsLoading;
     await this.pendingLoad;
     await this.loadDeferredFields();
