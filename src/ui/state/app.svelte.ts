@@ -171,7 +171,7 @@ export class App {
 
   /** Loads stored file records, marks files left pending by a closed page as interrupted, starts the index. */
   async init(): Promise<void> {
-    this.db = await openStore();
+    // the query worker starts first: it opens the store and reads the index while this page opens the store
     this.worker = new Worker(new URL('../../lib/query/worker.ts', import.meta.url), {
       type: 'module',
       name: 'keytrail-query',
@@ -186,17 +186,19 @@ export class App {
       };
     });
     this.query = Comlink.wrap<QueryWorkerApi>(this.worker);
-    this.channel.onmessage = (ev: MessageEvent<StoreMessage>) => void this.onStoreMessage(ev.data);
-    await this.query.subscribe(
+    const subscribed = this.query.subscribe(
       Comlink.proxy((s: IndexStatus) => {
         this.index = s;
         this.indexVersion++;
       }),
     );
-    // the index starts loading now, while this page reads its file records (it only reads segments and the
-    // snapshot, which none of the steps below change)
+    // the index starts loading now, while this page opens the store and reads its file records (it only reads
+    // segments and the snapshot, which none of the steps below change)
     const opening = this.query.open();
-    opening.catch(() => undefined); // awaited below, where a failure surfaces
+    for (const p of [subscribed, opening]) p.catch(() => undefined); // awaited below, where a failure surfaces
+    this.db = await openStore();
+    this.channel.onmessage = (ev: MessageEvent<StoreMessage>) => void this.onStoreMessage(ev.data);
+    await subscribed;
     const held = (await navigator.locks?.query?.())?.held?.some((l) => l.name === 'keytrail-ingest');
     if (!held) {
       await this.writes.interruptPending(
