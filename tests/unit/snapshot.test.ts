@@ -386,22 +386,38 @@ describe('store schema', () => {
 
 describe('snapshot time and time order', () => {
   const T = Date.UTC(2024, 4, 1);
-  it('whole-second times are stored as seconds since the earliest (NaN kept), others as epoch ms; both read back', () => {
-    const whole = Float64Array.from([T + 5000, NaN, T, T + 86_400_000 * 365 * 100, T]);
+  it('whole-second times are stored as varint differences of seconds (NaN kept), others as epoch ms; both read back', () => {
+    const whole = Float64Array.from([T + 5000, NaN, T, T + 86_400_000 * 365 * 30, T, T + 1000, T + 1000]);
     const e = encodeTime(whole);
     expect(e).toMatchObject({ base: T });
-    expect('seconds' in e && Array.from(e.seconds)).toEqual([5, 0xffffffff, 0, 86_400 * 365 * 100, 0]);
-    expect(Array.from(decodeTime(e)!)).toEqual(Array.from(whole));
+    // codes 6, 0, 1, 946,080,001, 1, 2, 2: differences 6, -6, 1, +946,080,000, -946,080,000, 1, 0, zigzag-coded
+    expect('deltas' in e && Array.from(e.deltas)).toEqual([
+      12, 11, 2, 128, 164, 160, 134, 7, 255, 163, 160, 134, 7, 2, 0,
+    ]);
+    expect(Array.from(decodeTime(e, whole.length)!)).toEqual(Array.from(whole));
+    // about one byte per row for rows in about time order
+    const day = Float64Array.from({ length: 10_000 }, (_, i) => T + Math.floor(i * 8.64) * 1000);
+    const d = encodeTime(day);
+    expect('deltas' in d && d.deltas.length).toBeLessThan(10_100);
+    expect(Array.from(decodeTime(d, day.length)!)).toEqual(Array.from(day));
     for (const other of [
       Float64Array.from([T, T + 1]), // milliseconds
-      Float64Array.from([T, T + 4294967295 * 1000]), // a span seconds cannot hold
+      Float64Array.from([T, T + 2 ** 30 * 1000]), // a span the codes do not cover
     ]) {
       const o = encodeTime(other);
       expect('time' in o && o.time).toBe(other);
-      expect(decodeTime(o)).toBe(other);
+      expect(decodeTime(o, other.length)).toBe(other);
+      expect(decodeTime(o, other.length + 1)).toBeNull();
     }
-    expect(Array.from(decodeTime(encodeTime(Float64Array.from([NaN, NaN])))!)).toEqual([NaN, NaN]);
-    expect(decodeTime({ seconds: new Uint32Array(1) })).toBeNull();
+    expect(Array.from(decodeTime(encodeTime(Float64Array.from([NaN, NaN])), 2)!)).toEqual([NaN, NaN]);
+    // codes that do not decode to exactly the rows, or leave the span: not used
+    const ok = encodeTime(whole) as { base: number; deltas: Uint8Array };
+    expect(decodeTime(ok, whole.length + 1)).toBeNull(); // too few codes
+    expect(decodeTime(ok, whole.length - 1)).toBeNull(); // bytes left over
+    expect(decodeTime({ base: T, deltas: Uint8Array.from([1]) }, 1)).toBeNull(); // a code below 0
+    expect(decodeTime({ base: T, deltas: Uint8Array.from([0x80, 0x80]) }, 1)).toBeNull(); // cut short
+    expect(decodeTime({ base: T, deltas: Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01]) }, 1)).toBeNull();
+    expect(decodeTime({ deltas: new Uint8Array(1) }, 1)).toBeNull();
   });
 
   it('sortedByTime: by time, ties by row id, rows without a time last, whichever sort it takes', () => {
@@ -441,7 +457,7 @@ describe('snapshot time and time order', () => {
     await first.open();
     expect(await first.saveSnapshot()).toBe(true);
     const rec = (await db.snapshots.get('time'))!;
-    await db.snapshots.update('time', { seconds: (rec.seconds as Uint32Array).subarray(1) });
+    await db.snapshots.update('time', { deltas: (rec.deltas as Uint8Array).subarray(1) });
     const reload = reloaded(name);
     await reload.open();
     expect(reload.loadStats()).toMatchObject({ snapshotRows: 0, snapshotPartsRead: 0 });

@@ -7,8 +7,8 @@
  *
  * Records (one IndexedDB row each, written together in one transaction, each carrying the snapshot's `id`):
  * - `meta`: {@link SnapshotMeta} (format, COLUMNS_SCHEME, covered segments and their row counts);
- * - `time`: the rest of the snapshot's core, eventTime of every row ({@link encodeTime}: whole seconds since the
- *   earliest as a Uint32Array when every time is a whole second, else epoch ms as a Float64Array);
+ * - `time`: the rest of the snapshot's core, eventTime of every row ({@link encodeTime}: whole seconds as
+ *   varint-coded differences from row to row when every time is a whole second, else epoch ms);
  * - one record per part ({@link SnapshotPart}): `col:<column>` (`text`, `ends`, `codes` of one string column),
  *   `file` (Uint32Array), `eid` (Uint32Array, two lanes per row).
  * A reload reads the core first ({@link readSnapshotCore}) and then each part ({@link readSnapshotPart}), the
@@ -25,7 +25,7 @@ import type { KeyTrailDB, SnapshotRecord } from '../store/db';
 import type { ColumnarSnapshot, SnapshotCore, SnapshotPart, SnapshotPartData } from './columnar';
 
 /** Layout version of the snapshot records; a snapshot of another format is ignored (and replaced). */
-export const SNAPSHOT_FORMAT = 4;
+export const SNAPSHOT_FORMAT = 5;
 
 /** The IndexedDB key of a part's record. */
 export function partKey(part: SnapshotPart): string {
@@ -111,8 +111,8 @@ export async function readSnapshotCore(
   if (!(meta.segments instanceof Uint32Array) || !(meta.counts instanceof Uint32Array)) return null;
   if (meta.segments.length !== meta.counts.length) return null;
   for (const id of meta.segments) if (!stored.has(id)) return null;
-  const time = timeRecord && decodeTime(timeRecord);
-  if (timeRecord?.id !== meta.id || !time || time.length !== meta.n) return null;
+  const time = timeRecord && decodeTime(timeRecord, meta.n);
+  if (timeRecord?.id !== meta.id || !time) return null;
   return {
     id: meta.id,
     n: meta.n,
@@ -138,15 +138,17 @@ export async function readSnapshotPart(
   return r as unknown as SnapshotPartData;
 }
 
-/** No eventTime, in {@link encodeTime}'s seconds. */
-const NO_TIME = 0xffffffff;
+/** Widest span of whole-second times {@link encodeTime} codes, in seconds (about 34 years). */
+const MAX_CODED_SPAN = 2 ** 30 - 2;
 
 /**
- * eventTime of every row as stored in a snapshot: when every time is a whole second (CloudTrail writes
- * `2024-05-01T12:00:00Z`) within 136 years of the earliest, `seconds` since `base` (epoch ms) in a Uint32Array,
- * 0xFFFFFFFF for none (NaN): half the bytes of epoch ms to read back. Otherwise `time`, the epoch ms as they are.
+ * eventTime of every row as stored in a snapshot. When every time is a whole second (CloudTrail writes
+ * `2024-05-01T12:00:00Z`) within {@link MAX_CODED_SPAN} of the earliest (`base`, epoch ms): each row's code
+ * (0 for none, else 1 + seconds since `base`) as the difference from the previous row's code, zigzag-coded in
+ * LEB128 varint bytes (`deltas`): rows arrive file by file in about time order, so most take one byte (~5 MB
+ * instead of 40 MB of epoch ms at 5M rows, read back before the first answer). Otherwise `time`, the epoch ms.
  */
-export function encodeTime(time: Float64Array): { base: number; seconds: Uint32Array } | { time: Float64Array } {
+export function encodeTime(time: Float64Array): { base: number; deltas: Uint8Array } | { time: Float64Array } {
   let min = Infinity;
   let max = -Infinity;
   for (let i = 0; i < time.length; i++) {
@@ -157,24 +159,50 @@ export function encodeTime(time: Float64Array): { base: number; seconds: Uint32A
     if (v > max) max = v;
   }
   if (min === Infinity) min = max = 0;
-  if ((max - min) / 1000 >= NO_TIME) return { time };
-  const seconds = new Uint32Array(time.length);
+  if ((max - min) / 1000 > MAX_CODED_SPAN) return { time };
+  const out = new Uint8Array(time.length * 5);
+  let k = 0;
+  let prev = 0;
   for (let i = 0; i < time.length; i++) {
     const v = time[i];
-    seconds[i] = v === v ? (v - min) / 1000 : NO_TIME;
+    const code = v === v ? (v - min) / 1000 + 1 : 0;
+    const d = code - prev;
+    prev = code;
+    let z = ((d << 1) ^ (d >> 31)) >>> 0;
+    while (z >= 0x80) {
+      out[k++] = (z & 0x7f) | 0x80;
+      z >>>= 7;
+    }
+    out[k++] = z;
   }
-  return { base: min, seconds };
+  return { base: min, deltas: out.slice(0, k) };
 }
 
-/** The epoch ms of a snapshot's `time` record ({@link encodeTime}), or null when it holds neither form. */
-export function decodeTime(r: { [field: string]: unknown }): Float64Array | null {
-  if (r.time instanceof Float64Array) return r.time;
-  const { seconds, base } = r;
-  if (!(seconds instanceof Uint32Array) || typeof base !== 'number' || !Number.isFinite(base)) return null;
-  const time = new Float64Array(seconds.length);
-  for (let i = 0; i < seconds.length; i++) {
-    const v = seconds[i];
-    time[i] = v === NO_TIME ? NaN : base + v * 1000;
+/**
+ * The epoch ms of `n` rows from a snapshot's `time` record ({@link encodeTime}), or null when it holds neither
+ * form or its codes do not decode to exactly `n` rows within the coded span.
+ */
+export function decodeTime(r: { [field: string]: unknown }, n: number): Float64Array | null {
+  if (r.time instanceof Float64Array) return r.time.length === n ? r.time : null;
+  const { deltas, base } = r;
+  if (!(deltas instanceof Uint8Array) || typeof base !== 'number' || !Number.isFinite(base)) return null;
+  const time = new Float64Array(n);
+  let k = 0;
+  let code = 0;
+  const end = deltas.length;
+  for (let i = 0; i < n; i++) {
+    let z = 0;
+    let shift = 0;
+    let b;
+    do {
+      if (k >= end || shift > 28) return null;
+      b = deltas[k++];
+      z |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b & 0x80);
+    code += (z >>> 1) ^ -(z & 1);
+    if (code < 0 || code > MAX_CODED_SPAN + 1) return null;
+    time[i] = code === 0 ? NaN : base + (code - 1) * 1000;
   }
-  return time;
+  return k === end ? time : null;
 }
