@@ -90,6 +90,10 @@ export interface LoadStats {
    * waits only for the parts it reads (query/engine.ts `queryParts`).
    */
   snapshotPartsAtFirstQuery: number;
+  /** When the first load had the store open and began reading, epoch ms with fraction; 0 before. */
+  loadStartAt: number;
+  /** When the snapshot's core was read and decoded (before it was restored), epoch ms with fraction; 0 before. */
+  snapshotCoreReadAt: number;
   /** When the snapshot's core was restored (every row counted), epoch ms with fraction; 0 before. */
   snapshotCoreAt: number;
   /** When each part of the snapshot was restored, epoch ms with fraction, in the order read. */
@@ -229,6 +233,8 @@ export class QueryService {
     snapshotRows: 0,
     snapshotPartsRead: 0,
     snapshotPartsAtFirstQuery: -1,
+    loadStartAt: 0,
+    snapshotCoreReadAt: 0,
     snapshotCoreAt: 0,
     snapshotPartAt: {},
     segmentsReadMs: 0,
@@ -396,19 +402,25 @@ export class QueryService {
 
   /**
    * Reads the stored snapshot into the (empty) index when there is a usable one (see query/snapshot.ts);
-   * `stored`: ids of every stored segment. First its core (rows, eventTime), then `coreDone` is called, then its
+   * `stored`: ids of every stored segment; `coreRead`: the read of its core, started with the read of `stored`.
+   * First its core (rows, eventTime), then `coreDone` is called, then its
    * parts (the ones queries wait for first, see {@link ensureParts}). A snapshot that cannot be used, or is
    * replaced by another tab before every part was read, is dropped: the caller then reads the segments.
    */
-  private async loadSnapshot(stored: number[], coreDone: () => void): Promise<void> {
+  private async loadSnapshot(
+    stored: number[],
+    coreDone: () => void,
+    coreRead: ReturnType<typeof readSnapshotCore>,
+  ): Promise<void> {
     const e = this.epoch;
     let t = performance.now();
     let core;
     try {
-      core = await readSnapshotCore(this.db, new Set(stored));
+      core = await coreRead;
     } catch {
       return; // unreadable: the segments are read instead
     }
+    this.stats.snapshotCoreReadAt = performance.timeOrigin + performance.now();
     this.stats.snapshotReadMs += performance.now() - t;
     if (!core || e !== this.epoch || this.ix.n !== 0) return;
     t = performance.now();
@@ -608,8 +620,19 @@ export class QueryService {
       this.coreReady = new Promise<void>((resolve) => (coreDone = resolve));
       const p: Promise<void> = (async () => {
         await this.reopening;
-        const keys = (await this.db.segments.toCollection().primaryKeys()) as number[];
-        if (this.useSnapshots && this.ix.n === 0 && keys.length) await this.loadSnapshot(keys, coreDone);
+        this.stats.loadStartAt ||= performance.timeOrigin + performance.now();
+        const keysRead = this.db.segments.toCollection().primaryKeys() as Promise<number[]>;
+        // an empty index reads the snapshot's core at the same time as the segment ids it is checked against
+        const coreRead =
+          this.useSnapshots && this.ix.n === 0
+            ? readSnapshotCore(
+                this.db,
+                keysRead.then((k) => new Set(k)),
+              )
+            : null;
+        coreRead?.catch(() => undefined); // awaited in loadSnapshot, or not needed (no segment stored)
+        const keys = await keysRead;
+        if (coreRead && this.ix.n === 0 && keys.length) await this.loadSnapshot(keys, coreDone, coreRead);
         coreDone();
         if (e !== this.epoch) return;
         await this.loadSegments(keys.filter((k) => !this.ix.segments.has(k)));

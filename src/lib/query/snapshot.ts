@@ -94,23 +94,24 @@ export interface StoredSnapshotCore extends SnapshotCore {
 
 /**
  * Reads the core of the stored snapshot (meta and eventTime), or null when there is none, or it is of another
- * format or COLUMNS_SCHEME, or it covers a segment not in `stored` (the ids of every stored segment), or its
- * time is missing or inconsistent.
+ * format or COLUMNS_SCHEME, or it covers a segment not in `stored` (the ids of every stored segment; may be
+ * still being read: the snapshot is read meanwhile), or its time is missing or inconsistent.
  * @throws the store's error (closed by Delete all).
  */
 export async function readSnapshotCore(
   db: KeyTrailDB,
-  stored: ReadonlySet<number>,
+  stored: ReadonlySet<number> | Promise<ReadonlySet<number>>,
 ): Promise<StoredSnapshotCore | null> {
-  const [metaRecord, timeRecord] = await db.transaction('r', db.snapshots, () =>
-    db.snapshots.bulkGet(['meta', 'time']),
-  );
+  const [[metaRecord, timeRecord], storedIds] = await Promise.all([
+    db.transaction('r', db.snapshots, () => db.snapshots.bulkGet(['meta', 'time'])),
+    stored,
+  ]);
   const meta = metaRecord as unknown as SnapshotMeta | undefined;
   if (!meta || meta.format !== SNAPSHOT_FORMAT || meta.columnsScheme !== COLUMNS_SCHEME) return null;
   if (typeof meta.id !== 'string' || !Number.isInteger(meta.n)) return null;
   if (!(meta.segments instanceof Uint32Array) || !(meta.counts instanceof Uint32Array)) return null;
   if (meta.segments.length !== meta.counts.length) return null;
-  for (const id of meta.segments) if (!stored.has(id)) return null;
+  for (const id of meta.segments) if (!storedIds.has(id)) return null;
   const time = timeRecord && decodeTime(timeRecord, meta.n);
   if (timeRecord?.id !== meta.id || !time) return null;
   return {
