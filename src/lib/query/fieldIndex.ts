@@ -278,8 +278,8 @@ function valueOffsets(text: string, nValues: number): Uint32Array {
   return offsets;
 }
 
-/** First index i with a[i] > x (a sorted ascending). */
-function upperBound(a: Uint32Array, x: number): number {
+/** First index i with a[i] > x (a sorted ascending): the value whose offsets span position x is i - 1. */
+export function upperBound(a: Uint32Array, x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

@@ -1,4 +1,5 @@
 import { SEP } from '../codec/fields';
+import { upperBound } from './fieldIndex';
 import { foldCase } from './resolve';
 
 /**
@@ -62,16 +63,4 @@ function valueOffsets(text: string, n: number): Uint32Array | null {
   }
   offsets[n] = text.length + 1;
   return offsets;
-}
-
-/** First index i with a[i] > x (a sorted ascending). */
-function upperBound(a: Uint32Array, x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
