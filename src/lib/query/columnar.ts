@@ -72,8 +72,8 @@ export type SnapshotPartData =
 
 /**
  * The in-memory columnar index of every stored event: times as epoch ms in a Float64Array, strings
- * dictionary-encoded into Uint32Array codes, plus each row's location (segment id, offset) for fetching
- * its raw JSON. Rows are numbered in load order; `sortedByTime()` gives the time order.
+ * dictionary-encoded into Uint32Array codes, plus where each row's raw JSON is stored ({@link ColumnarIndex.locationOf}:
+ * segment id and offset). Rows are numbered in load order; `sortedByTime()` gives the time order.
  */
 export class ColumnarIndex implements EventTable {
   /** Number of rows. */
@@ -217,25 +217,9 @@ export class ColumnarIndex implements EventTable {
   }
 
   /**
-   * Loads a snapshot into this empty index: afterwards the index is what {@link snapshot} was taken of (same
-   * rows in the same order, same dictionaries and codes). Adopts the snapshot's arrays (rows added later
-   * grow them into new ones).
-   * @throws Error when the index is not empty or the snapshot is inconsistent (lengths, codes out of range).
-   */
-  restore(s: ColumnarSnapshot): void {
-    this.restoreCore(s);
-    try {
-      for (const name of Object.keys(this.cols) as StringColumn[]) this.restorePart(name, s.cols[name]);
-      this.restorePart('file', { file: s.file });
-      this.restorePart('eid', { eid: s.eid });
-    } catch (err) {
-      this.clear();
-      throw err;
-    }
-  }
-
-  /**
-   * First step of a restore in parts: the rows (count, segments, eventTime) of a snapshot, into this empty index.
+   * Loads a snapshot into this empty index in parts, first the rows (count, segments, eventTime); afterwards,
+   * with every part given, the index is what {@link snapshot} was taken of (same rows in the same order, same
+   * dictionaries and codes; the snapshot's arrays are adopted, rows added later grow them into new ones).
    * Every other part is then {@link pending} (empty placeholders) until {@link restorePart} gives it; rows
    * cannot be added meanwhile. Time-only work (the time order, a time window) can run at once.
    * @throws Error when the index is not empty or the core is inconsistent (counts, lengths).
