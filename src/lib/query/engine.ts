@@ -349,9 +349,7 @@ export class Engine {
     const g = this.ix.cols[col];
     const hit = folded.search(g.dict, needle);
     if (hit === undefined) return false;
-    if (hit === null) return true;
-    const codes = g.codes;
-    markCodes(codes, hit, out, this.ix.n);
+    if (hit !== null) markCodes(g.codes, hit, out, this.ix.n);
     return true;
   }
 }

@@ -156,15 +156,7 @@ export class FieldIndex implements FieldValues {
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      const lowerText = this.folded(seg);
-      const offsets = seg.lowerOffsets!;
-      let hit: Uint8Array | null = null;
-      for (let i = lowerText.indexOf(needle); i !== -1;) {
-        const c = upperBound(offsets, i) - 1;
-        (hit ??= new Uint8Array(seg.nValues))[c] = 1;
-        const next = offsets[c + 1];
-        i = next >= lowerText.length ? -1 : lowerText.indexOf(needle, next);
-      }
+      const hit = valuesContaining(this.folded(seg), seg.lowerOffsets!, seg.nValues, needle);
       let pathHit: Uint8Array | null = null;
       const paths = this.foldedPaths(seg);
       for (let p = 0; p < paths.length; p++)
@@ -278,8 +270,29 @@ function valueOffsets(text: string, nValues: number): Uint32Array {
   return offsets;
 }
 
+/**
+ * The values of SEP-joined `text` (`offsets`: start of each of its `nValues` values, then length + 1) that
+ * contain `needle` (no SEP in it), by native `indexOf` over the whole text: a table with 1 at each such value's
+ * code, or null when there is none.
+ */
+export function valuesContaining(
+  text: string,
+  offsets: Uint32Array,
+  nValues: number,
+  needle: string,
+): Uint8Array | null {
+  let hit: Uint8Array | null = null;
+  for (let i = text.indexOf(needle); i !== -1;) {
+    const c = upperBound(offsets, i) - 1;
+    (hit ??= new Uint8Array(nValues))[c] = 1;
+    const next = offsets[c + 1];
+    i = next >= text.length ? -1 : text.indexOf(needle, next);
+  }
+  return hit;
+}
+
 /** First index i with a[i] > x (a sorted ascending): the value whose offsets span position x is i - 1. */
-export function upperBound(a: Uint32Array, x: number): number {
+function upperBound(a: Uint32Array, x: number): number {
   let lo = 0;
   let hi = a.length;
   while (lo < hi) {

@@ -1,5 +1,5 @@
 import { SEP } from '../codec/fields';
-import { upperBound } from './fieldIndex';
+import { valuesContaining } from './fieldIndex';
 import { foldCase } from './resolve';
 
 /**
@@ -23,17 +23,7 @@ export class FoldedDict {
    */
   search(dict: readonly string[], needle: string): Uint8Array | null | undefined {
     this.sync(dict);
-    const offsets = this.offsets;
-    if (!offsets) return undefined;
-    const text = this.text;
-    let hit: Uint8Array | null = null;
-    for (let i = text.indexOf(needle); i !== -1;) {
-      const c = upperBound(offsets, i) - 1;
-      (hit ??= new Uint8Array(this.size))[c] = 1;
-      const next = offsets[c + 1];
-      i = next >= text.length ? -1 : text.indexOf(needle, next);
-    }
-    return hit;
+    return this.offsets ? valuesContaining(this.text, this.offsets, this.size, needle) : undefined;
   }
 
   /** Brings the text up to date with `dict`: appends the values added since, or rebuilds it for another array. */

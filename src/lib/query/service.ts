@@ -442,10 +442,9 @@ export class QueryService {
     // the queries that waited for the core say which parts they need before the first part is chosen
     await new Promise((resolve) => setTimeout(resolve, 0));
     let restored = true;
-    const order = [...PART_ORDER];
     while (this.ix.pending.size && restored) {
       if (e !== this.epoch) return this.endPartLoad(load);
-      const part = load.wanted.find((p) => this.ix.pending.has(p)) ?? order.find((p) => this.ix.pending.has(p))!;
+      const part = load.wanted.find((p) => this.ix.pending.has(p)) ?? PART_ORDER.find((p) => this.ix.pending.has(p))!;
       t = performance.now();
       const reading = readSnapshotPart(this.db, core.id, part);
       // every query needs the rows' time order: sorted while IndexedDB reads the first part
