@@ -1,6 +1,7 @@
 import { SEP, type FieldStore } from '../codec/fields';
 import { foldCase } from './resolve';
 import type { FieldValues } from '../codec/table';
+import { isWellFormed, TextArena, textKernelAvailable, type ArenaText } from './textSearch';
 
 /** One chunk's field store as loaded in the query worker, with its first global row. */
 interface LoadedFields {
@@ -11,8 +12,14 @@ interface LoadedFields {
   /** Start offset of each value in `values`; `offsets[nValues]` is one past the end (length + 1). */
   offsets: Uint32Array;
   nValues: number;
+  /** The values case-folded, as a string (when not held by the text arena). */
   lower: string | null;
-  /** Offsets of the values in `lower` (lower-casing can change lengths: U+0130 İ becomes two code units). */
+  /** The values case-folded, as UTF-8 in the field index's {@link TextArena} (instead of `lower`). */
+  text: ArenaText | null;
+  /**
+   * Offsets of the values in `lower` (lower-casing can change lengths: U+0130 İ becomes two code units), or in
+   * `text`, in bytes.
+   */
   lowerOffsets: Uint32Array | null;
   /** `paths` case-folded (computed by the first query that needs them). */
   lowerPaths: string[] | null;
@@ -35,6 +42,17 @@ export class FieldIndex implements FieldValues {
   readonly loaded = new Set<number>();
   /** Every path seen in any chunk (for warnings on unknown fields). */
   readonly knownPaths = new Set<string>();
+  /** Holds the case-folded values for the SIMD search (created by the first free-text query; null: not used). */
+  private arena: TextArena | null | undefined;
+  private readonly useKernel: boolean;
+
+  /**
+   * @param opts.textKernel search free text with the WebAssembly kernel (query/textSearch.ts) where the engine
+   *   has it (default true); false keeps every folded text as a string searched by `indexOf` (the reference).
+   */
+  constructor(opts: { textKernel?: boolean } = {}) {
+    this.useKernel = opts.textKernel ?? true;
+  }
 
   /** Adds a chunk's field store whose rows start at global row `base`. */
   add(s: FieldStore, base: number): void {
@@ -50,6 +68,7 @@ export class FieldIndex implements FieldValues {
       offsets,
       nValues: s.nValues,
       lower: null,
+      text: null,
       lowerOffsets: null,
       lowerPaths: null,
       rowStart: s.rowStart,
@@ -76,13 +95,53 @@ export class FieldIndex implements FieldValues {
     return (seg.lowerPaths ??= seg.paths.map(foldCase));
   }
 
-  /** The segment's values joined and case-folded (cached with their offsets, which folding can shift). */
-  private folded(seg: LoadedFields): string {
-    if (seg.lower === null || seg.lowerOffsets === null) {
-      seg.lower = foldCase(seg.values);
-      seg.lowerOffsets = seg.lower.length === seg.values.length ? seg.offsets : valueOffsets(seg.lower, seg.nValues);
+  /**
+   * Case-folds the segment's joined values once (cached with their offsets, which folding can shift): into the
+   * text arena when the kernel is available and the text well-formed, else as a string.
+   */
+  private fold(seg: LoadedFields): void {
+    if (seg.lowerOffsets !== null) return;
+    const lower = foldCase(seg.values);
+    const offsets = lower.length === seg.values.length ? seg.offsets : valueOffsets(lower, seg.nValues);
+    if (this.arena === undefined) this.arena = this.useKernel && textKernelAvailable() ? new TextArena() : null;
+    const text = this.arena && isWellFormed(lower) ? this.arena.add(lower) : null;
+    if (text) {
+      seg.text = text;
+      seg.lowerOffsets = text.ascii ? offsets : this.arena!.valueOffsets(text, seg.nValues);
+    } else {
+      seg.lower = lower;
+      seg.lowerOffsets = offsets;
     }
-    return seg.lower;
+  }
+
+  /** Codes of the segment's values containing `needle` (case-folded, no SEP): a table with 1 at each, or null. */
+  private foldedContaining(seg: LoadedFields, needle: string): Uint8Array | null {
+    this.fold(seg);
+    if (seg.lower !== null) return valuesContaining(seg.lower, seg.lowerOffsets!, seg.nValues, needle);
+    const arena = this.arena!;
+    const t = seg.text!;
+    if (!TextArena.searchable(needle)) {
+      const lower = arena.text(t);
+      return valuesContaining(lower, valueOffsets(lower, seg.nValues), seg.nValues, needle);
+    }
+    const offsets = seg.lowerOffsets!;
+    const len = t.end - t.start;
+    let hit: Uint8Array | null = null;
+    for (let i = arena.indexOf(t, needle); i !== -1;) {
+      const c = upperBound(offsets, i) - 1;
+      (hit ??= new Uint8Array(seg.nValues))[c] = 1;
+      const next = offsets[c + 1];
+      i = next >= len ? -1 : arena.indexOf(t, needle, next);
+    }
+    return hit;
+  }
+
+  /** Whether any of the segment's case-folded values contains `needle` (case-folded). */
+  private foldedIncludes(seg: LoadedFields, needle: string): boolean {
+    this.fold(seg);
+    if (seg.lower !== null) return seg.lower.includes(needle);
+    if (!TextArena.searchable(needle)) return needle === '' || this.arena!.text(seg.text!).includes(needle);
+    return this.arena!.indexOf(seg.text!, needle) !== -1;
   }
 
   /**
@@ -122,7 +181,7 @@ export class FieldIndex implements FieldValues {
     for (const seg of this.segs) {
       const pc = this.pathCodes(seg, path);
       if (!pc) continue;
-      if (mustContain && !this.folded(seg).includes(mustContain)) continue;
+      if (mustContain && !this.foldedIncludes(seg, mustContain)) continue;
       const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
       const { rowStart, entryPath, entryValue, base } = seg;
       for (let r = 0; r < seg.n; r++) {
@@ -151,12 +210,13 @@ export class FieldIndex implements FieldValues {
 
   /**
    * Free text: marks rows where `needle` (case-folded) occurs inside any value, or inside a field path name.
-   * Uses the native `indexOf` over each chunk's joined, case-folded value dictionary.
+   * Searches each chunk's joined, case-folded values at once: with the SIMD kernel (query/textSearch.ts), or the
+   * native `indexOf` where it is unavailable.
    */
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      const hit = valuesContaining(this.folded(seg), seg.lowerOffsets!, seg.nValues, needle);
+      const hit = this.foldedContaining(seg, needle);
       let pathHit: Uint8Array | null = null;
       const paths = this.foldedPaths(seg);
       for (let p = 0; p < paths.length; p++)
@@ -258,6 +318,7 @@ export class FieldIndex implements FieldValues {
     this.segs = [];
     this.loaded.clear();
     this.knownPaths.clear();
+    this.arena = undefined; // its memory goes with it
   }
 }
 
