@@ -249,3 +249,26 @@ test('a row clicked as soon as a new result is counted belongs to that result, a
   await expect(page.getByTestId('event-json')).toContainText('"eventName": "CreateKey"');
   await expect(page.locator('[data-testid=event-row]').filter({ hasNotText: 'CreateKey' })).toHaveCount(0);
 });
+
+test('free text runs on the WebAssembly kernel: the page policy allows it, and it finds what indexOf finds', async ({
+  page,
+}) => {
+  await openApp(page);
+  await page.getByTestId('load-sample').click();
+  await ingestDone(page);
+  await page.getByTestId('nav-events').click();
+  const kernelBytes = () =>
+    page.evaluate(async () => {
+      const q = (window as unknown as { keytrail: { query: { loadStats(): Promise<{ textArenaBytes: number }> } } })
+        .keytrail.query;
+      return (await q.loadStats()).textArenaBytes;
+    });
+  // a field match answers from the columns and leaves the kernel unused; free text fills it
+  expect(await search(page, 'eventName:Decrypt')).toBeGreaterThan(0);
+  expect(await kernelBytes()).toBe(0);
+  // counts of the same words as field matches over the paths that hold them (the sample's keys and aliases)
+  const keyArn = await search(page, 'requestParameters.keyId:*1234abcd*');
+  expect(keyArn).toBeGreaterThan(0);
+  expect(await search(page, '1234abcd')).toBeGreaterThanOrEqual(keyArn);
+  expect(await kernelBytes()).toBeGreaterThan(0);
+});

@@ -81,6 +81,11 @@ export class FieldIndex implements FieldValues {
     this.segs.splice(at, 0, seg);
   }
 
+  /** Bytes of WebAssembly memory holding case-folded values for the free-text kernel (0: none, or not used). */
+  get textArenaBytes(): number {
+    return this.arena?.bytes ?? 0;
+  }
+
   /** Number of chunks loaded. */
   get size(): number {
     return this.segs.length;

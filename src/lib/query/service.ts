@@ -106,6 +106,11 @@ export interface LoadStats {
   /** Wall-clock time of the field store loads (reads overlap). */
   fieldsWallMs: number;
   fieldsRead: number;
+  /**
+   * Bytes of WebAssembly memory holding case-folded values for the free-text kernel (query/textSearch.ts): 0
+   * before the first free-text search, or when the engine cannot run the kernel (free text then uses `indexOf`).
+   */
+  textArenaBytes: number;
   /** Time taking snapshots (encoding, in this thread) and writing them (waiting for IndexedDB). */
   snapshotEncodeMs: number;
   snapshotWriteMs: number;
@@ -244,6 +249,7 @@ export class QueryService {
     fieldsAddMs: 0,
     fieldsWallMs: 0,
     fieldsRead: 0,
+    textArenaBytes: 0,
     snapshotEncodeMs: 0,
     snapshotWriteMs: 0,
     snapshotWrites: 0,
@@ -359,7 +365,11 @@ export class QueryService {
 
   /** Where the time of loading the index went so far (see {@link LoadStats}). */
   loadStats(): LoadStats {
-    return { ...this.stats, snapshotPartAt: { ...this.stats.snapshotPartAt } };
+    return {
+      ...this.stats,
+      snapshotPartAt: { ...this.stats.snapshotPartAt },
+      textArenaBytes: this.fields.textArenaBytes,
+    };
   }
 
   private updateRange(from: number): void {
