@@ -48,7 +48,10 @@ export interface LoadedLogFile {
   path: string;
   /** S3 object key as it would be in the bucket, derived from the path: the part from `AWSLogs/` on */
   s3Key: string;
-  /** Lower-case hex SHA-256 of the file's decompressed content ('' when unknown). */
+  /**
+   * Lower-case hex SHA-256 of the file's decompressed content; '' when unknown, or not computed yet (then
+   * {@link ValidateOptions.logSha256} computes it if a loaded digest lists the file).
+   */
   sha256: string;
   fileId: number;
 }
@@ -84,7 +87,18 @@ export interface ValidateOptions {
   signatures?: Record<string, string>;
   /** WebCrypto implementation (default `globalThis.crypto.subtle`). */
   subtle?: SubtleCrypto;
+  /**
+   * Computes the SHA-256 (lower-case hex) of a loaded log file's decompressed content whose `sha256` is '' (the
+   * store computes it from the file's stored source bytes, see store/filehash.ts). Called once per such file, only
+   * for the files validation compares with a digest (those a loaded digest lists, matched by name; a file no
+   * loaded digest lists is never hashed, its hash being unused), at most {@link LOG_HASHES_AT_ONCE} at a time.
+   * Resolving '' (or rejecting) leaves the hash unknown: the file is `unhashed`. Without it, '' is unknown.
+   */
+  logSha256?: (f: LoadedLogFile) => Promise<string>;
 }
+
+/** Most {@link ValidateOptions.logSha256} calls in progress at once (each holds a decompressed log file). */
+export const LOG_HASHES_AT_ONCE = 4;
 
 /** Status of a loaded log file. */
 export type LogFileStatus =
@@ -492,6 +506,8 @@ const WINDOW_MARGIN = 5 * 60_000;
 
 interface LogInfo {
   f: LoadedLogFile;
+  /** `f.sha256`, or the hash {@link ValidateOptions.logSha256} computed ('' when unknown). */
+  sha256: string;
   name: string;
   account: string;
   region: string;
@@ -521,8 +537,9 @@ export function signingString(d: DigestDocument, sha256Hex: string): string {
 
 /**
  * Validates loaded log files against the loaded digest files, the digests' chain, and (with public keys) the
- * digests' signatures. Pure apart from WebCrypto; never throws on bad input (bad keys, malformed digests and
- * signatures are reported).
+ * digests' signatures. Pure apart from WebCrypto and `opts.logSha256` (the hashes of listed log files not given);
+ * never throws on bad input (bad keys, malformed digests and signatures are reported; a log file hash that
+ * cannot be computed is unknown).
  *
  * Rules, besides the AWS ones of the module comment:
  * - A listed log file that is not loaded is *missing*: `likely: 'deleted'` when another log file of the same
@@ -613,6 +630,7 @@ function logInfo(f: LoadedLogFile): LogInfo {
   const time = p.deliveryTime ?? NaN;
   return {
     f,
+    sha256: f.sha256,
     name: logName(f.s3Key || f.path),
     account: p.account ?? '',
     region: p.region ?? '',
@@ -727,8 +745,33 @@ function countTrails(v: Validation): void {
   }
 }
 
+/**
+ * The SHA-256 of every loaded copy of a listed log file whose hash was not given (`sha256` ''), from
+ * {@link ValidateOptions.logSha256}, {@link LOG_HASHES_AT_ONCE} at a time. A hash that cannot be computed
+ * stays '' (unknown).
+ */
+async function computeListedHashes(v: Validation): Promise<void> {
+  const compute = v.opts.logSha256;
+  if (!compute) return;
+  const todo: LogInfo[] = [];
+  for (const name of v.listings.keys()) for (const l of v.logsByName.get(name) ?? []) if (!l.sha256) todo.push(l);
+  let next = 0;
+  const worker = async () => {
+    while (next < todo.length) {
+      const l = todo[next++];
+      try {
+        l.sha256 = (await compute(l.f)) || '';
+      } catch {
+        l.sha256 = '';
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(LOG_HASHES_AT_ONCE, todo.length) }, worker));
+}
+
 /** Step: every listed log file is missing, or each loaded copy of it is checked against the listed hashes. */
-function checkListedLogFiles(v: Validation): void {
+async function checkListedLogFiles(v: Validation): Promise<void> {
+  await computeListedHashes(v);
   for (const [name, list] of v.listings) {
     const first = list[0];
     const t = trailOf(v, first.s.info.account, first.s.info.region, first.s.info.trail);
@@ -770,7 +813,7 @@ function checkLogFileHashes(v: Validation, t: TrailIntegrity, list: Listing[], c
   let anyChanged = false;
   let allVerified = true;
   for (const c of copies) {
-    const h = c.f.sha256.trim().toLowerCase();
+    const h = c.sha256.trim().toLowerCase();
     let status: LogFileStatus;
     let detail: string;
     if (!h || !hashes.length) {

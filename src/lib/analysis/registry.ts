@@ -196,15 +196,27 @@ const coverage: AnalysisEntry<'coverage'> = {
   findings: (v) => v.findings,
 };
 
+/**
+ * Integrity validation (analysis/integrity.ts `validate`) of the stored log and digest files. A log file is
+ * loaded when ingest read its bytes: its record has its SHA-256 (`FileRecord.sha256`), or the store keeps its
+ * source bytes (ingest leaves the hash of such a file out, ingest/ingest-core.ts). The missing hashes are
+ * computed from the stored sources only for the log files a loaded digest lists (`ValidateOptions.logSha256`),
+ * and written back to their records (store/filehash.ts): CloudTrail digest files list the SHA-256 of each
+ * log file's uncompressed content (`logFiles[].hashValue`, "CloudTrail digest file structure", AWS CloudTrail
+ * User Guide).
+ */
 const integrity: AnalysisEntry<'integrity'> = {
   id: 'integrity',
+  // (`raw` is not an input: its reader is used for stored sources only, which need no index loaded)
   inputs: ['files', 'digests', 'configs'],
   async run(ctx) {
     const files = await ctx.files();
     const byId = new Map(files.map((f) => [f.id!, f]));
+    const raw = ctx.raw();
+    const withSource = files.some((f) => !f.sha256 && f.s3?.fileType === 'log') ? await raw.sourceFileIds() : null;
     const logs: LoadedLogFile[] = files
-      .filter((f) => f.sha256 && f.s3?.fileType === 'log')
-      .map((f) => ({ path: f.path, s3Key: s3KeyOf(f.path), sha256: f.sha256!, fileId: f.id! }));
+      .filter((f) => (f.sha256 || withSource?.has(f.id!)) && f.s3?.fileType === 'log')
+      .map((f) => ({ path: f.path, s3Key: s3KeyOf(f.path), sha256: f.sha256 ?? '', fileId: f.id! }));
     const digests: LoadedDigest[] = (await ctx.digests()).map((d) => ({
       path: d.path,
       s3Key: s3KeyOf(d.path),
@@ -221,7 +233,7 @@ const integrity: AnalysisEntry<'integrity'> = {
         /* reported by validate as key problems when malformed */
       }
     }
-    return validate(logs, digests, keys);
+    return validate(logs, digests, keys, { logSha256: async (f) => (await raw.sourceSha256(f.fileId)) ?? '' });
   },
   findings: (i) => i.findings,
 };

@@ -1,23 +1,51 @@
 import { parseS3Path } from '../cloudtrail/s3path';
 import { FINAL_STATUSES, type FileRecord, type KeyTrailDB } from '../store/db';
-import type { CommitInput, CommitResult } from '../store/writer';
+import { maySourceBeStored, type CommitInput, type CommitResult } from '../store/writer';
+import { sha256Hex } from '../store/filehash';
 import { StoreWrites } from '../store/writes';
-import { CancelledError, openInput, type CancelToken, type Source } from './open';
-import { prepare } from './prepare';
+import { CancelledError, openInput, type CancelToken, type Leaf, type Source } from './open';
+import { prepare, type Prepared } from './prepare';
 import { phase } from '../codec/phases';
-
-/** SHA-256 of bytes as lower-case hex (WebCrypto; native speed). */
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  let s = '';
-  for (const b of d) s += b.toString(16).padStart(2, '0');
-  return s;
-}
 
 /** Whatever commits prepared documents: a `StoreWriter` in the same thread, or the pool's writer worker. */
 export interface Committer {
-  /** @throws QuotaError when storage is full (nothing of the document is stored). */
+  /**
+   * Commits one prepared document (see `StoreWriter.commit`). When the result says `needsSha256`, nothing was
+   * written and `p` must be usable for the second commit: a committer that transferred `p`'s buffers to another
+   * thread puts them back into `p` (the writer worker sends them back with such a result).
+   * @throws QuotaError when storage is full (nothing of the document is stored).
+   */
   commit(record: FileRecord, p: CommitInput): Promise<CommitResult>;
+}
+
+/**
+ * Commits one read document with the SHA-256 of its decompressed content (`FileRecord.sha256`, what a CloudTrail
+ * digest file lists for a log file as `logFiles[].hashValue`: "CloudTrail digest file structure", AWS CloudTrail
+ * User Guide, https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html),
+ * computing that hash only when the store does not keep the document's bytes whole:
+ * - a document whose source may be stored (an S3 delivery document of at least 64 KiB, read from bytes at hand:
+ *   `maySourceBeStored`) is committed without the hash; the integrity analysis computes it from the stored
+ *   source when a digest lists the file (store/filehash.ts). Only if none of its events is new (a duplicate:
+ *   the source is not stored) does the writer send it back, and it is committed again with the hash;
+ * - every other document with bytes (small documents stored as event texts, digests, configuration documents,
+ *   files holding no events, not UTF-8...) is hashed before its commit, as before;
+ * - a leaf without bytes (unreadable, over a cap) has no hash.
+ * The record's `sha256` is thus either stored or computable from a stored source, whatever the commit found.
+ * @throws QuotaError when storage is full (nothing of the document is stored).
+ */
+async function commitLeaf(
+  writer: Committer,
+  record: FileRecord,
+  leaf: Leaf,
+  prepared: Prepared,
+): Promise<CommitResult> {
+  if (!('bytes' in leaf)) return writer.commit(record, prepared);
+  if (!maySourceBeStored(prepared)) return writer.commit({ ...record, sha256: await sha256Hex(leaf.bytes) }, prepared);
+  const input: CommitInput = { ...prepared, deferSha256: true };
+  const r = await writer.commit(record, input);
+  if (!r.needsSha256) return r;
+  // all its events were stored already, and so its source is not: the hash goes into the record now
+  return writer.commit({ ...record, sha256: await sha256Hex(leaf.bytes) }, { ...input, deferSha256: false });
 }
 
 /** One input handed to an ingest worker: a dropped file whose pending record already exists. */
@@ -142,10 +170,9 @@ export async function ingestTask(
         parentId: task.fileId,
       };
     }
-    if ('bytes' in leaf) record = { ...record, sha256: await sha256Hex(leaf.bytes) };
     const prepared = prepare(leaf);
     events += prepared.h.length / 2; // `prepared.events` is empty when read record by record
-    const r = await writer.commit(record, prepared);
+    const r = await commitLeaf(writer, record, leaf, prepared);
     results.push(r);
     report();
     tr = performance.now();

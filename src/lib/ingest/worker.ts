@@ -1,7 +1,7 @@
 /// <reference lib="webworker" />
 import * as Comlink from 'comlink';
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
-import { QuotaError, type CommitInput } from '../store/writer';
+import { commitTransferables, QuotaError, type CommitInput } from '../store/writer';
 import type { WriterWorkerApi } from '../store/writer-worker';
 import { StoreWrites } from '../store/writes';
 import { ingestTask, type Committer, type IngestTask, type TaskProgress } from './ingest-core';
@@ -41,18 +41,11 @@ const writes = new StoreWrites(
 );
 let remote: Comlink.Remote<WriterWorkerApi> | null = null;
 
-/** The buffers of a commit input's typed arrays, handed over instead of copied. */
-function transferables(input: CommitInput): ArrayBuffer[] {
-  const set = new Set<ArrayBufferLike>([input.h.buffer, input.e.buffer]);
-  if (input.records) set.add(input.records.buffer);
-  for (const b of input.blocks) {
-    set.add(b.fields.rowStart.buffer).add(b.fields.entryPath.buffer).add(b.fields.entryValue.buffer).add(b.time.buffer);
-    for (const c of Object.values(b.cols)) set.add(c.codes.buffer);
-  }
-  return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-}
-
-/** Commits through the pool's writer worker (connected by the pool before any task). */
+/**
+ * Commits through the pool's writer worker (connected by the pool before any task). The input's buffers are
+ * transferred; when the writer answers `needsSha256` it sends them back, and they are put back into `p` for the
+ * second commit (see `Committer`).
+ */
 const committer: Committer = {
   async commit(record: FileRecord, p: CommitInput) {
     if (!remote) throw new Error('no store writer connected to this ingest worker');
@@ -60,8 +53,11 @@ const committer: Committer = {
     // an in-memory source (an archive member) goes over as a Blob, never as a view of a larger buffer
     if (input.source && !(input.source instanceof Blob))
       input.source = new Blob([input.source as Uint8Array<ArrayBuffer>]);
-    const o = await remote.commit(record, Comlink.transfer(input, transferables(input)));
-    if (o.ok) return o.result;
+    const o = await remote.commit(record, Comlink.transfer(input, commitTransferables(input)));
+    if (o.ok) {
+      if (o.input) Object.assign(p, o.input);
+      return o.result;
+    }
     if (o.error === 'quota') throw new QuotaError(o.needed, o.message);
     throw new Error(o.message);
   },

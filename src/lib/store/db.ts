@@ -55,7 +55,12 @@ export interface FileRecord {
   /**
    * SHA-256 (lower-case hex) of the decompressed content, the hash a CloudTrail digest file lists for a
    * delivered log file (`logFiles[].hashValue`), and the digest-file hash its signature covers.
-   * Source: "Custom implementations of CloudTrail log file integrity validation" (AWS CloudTrail User Guide).
+   * Source: "Custom implementations of CloudTrail log file integrity validation" and "CloudTrail digest file
+   * structure" (AWS CloudTrail User Guide,
+   * https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html).
+   * Set by ingest for every document read, except one stored as its source bytes (a `sources` row of this file):
+   * its hash is computed from that source when the integrity analysis needs it, and written here then
+   * (store/filehash.ts). Absent too for records of files that could not be read, archives, and pending files.
    */
   sha256?: string;
   /** What the S3 key path says (account, Region, trail, delivery time). */

@@ -2,6 +2,7 @@ import { gunzipFast } from '../codec/gzip';
 import { LIMITS } from '../codec/limits';
 import { arrayRanges } from '../codec/slices';
 import type { ChunkRecord, KeyTrailDB } from './db';
+import { filesWithSource, storedSourceSha256 } from './filehash';
 
 /**
  * Reads the stored JSON text of events: from a chunk's `events`, or by decoding the chunk's source file
@@ -96,6 +97,27 @@ export class RawReader {
     const out: string[] = [];
     for (let i = 0; i < r.length; i += 2) out.push(text.slice(r[i], r[i + 1]));
     return out;
+  }
+
+  /**
+   * Ids of the file records whose source bytes are stored (see store/filehash.ts `filesWithSource`): those a
+   * missing `sha256` can be computed for with {@link sourceSha256}.
+   * @throws Error when the store cannot be read.
+   */
+  async sourceFileIds(): Promise<Set<number>> {
+    return filesWithSource(this.db);
+  }
+
+  /**
+   * The SHA-256 (lower-case hex) of file `fileId`'s decompressed content, from its stored source bytes, written
+   * back to its record's `sha256` (best effort): see store/filehash.ts `storedSourceSha256`, which it calls.
+   * For a CloudTrail log file, the hash its digest file lists (`logFiles[].hashValue`, "CloudTrail digest file
+   * structure", AWS CloudTrail User Guide).
+   * @returns the hex hash; undefined when no source is stored for the file.
+   * @throws SizeCapError or Error when the source cannot be read or decompressed.
+   */
+  async sourceSha256(fileId: number): Promise<string | undefined> {
+    return storedSourceSha256(this.db, fileId);
   }
 
   /** Forgets every cached chunk and text (after a wipe). */

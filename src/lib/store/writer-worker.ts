@@ -2,7 +2,7 @@
 import * as Comlink from 'comlink';
 import { PHASES } from '../codec/phases';
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from './db';
-import { QuotaError, StoreWriter, type CommitInput, type CommitResult } from './writer';
+import { commitTransferables, QuotaError, StoreWriter, type CommitInput, type CommitResult } from './writer';
 
 /**
  * The store's single writer: ingest workers prepare documents (parse, hash, index) and post them here; this
@@ -11,9 +11,13 @@ import { QuotaError, StoreWriter, type CommitInput, type CommitResult } from './
  * small files share a transaction.
  */
 
-/** How one commit ended (errors are values: class identity does not survive postMessage). */
+/**
+ * How one commit ended (errors are values: class identity does not survive postMessage). `input` is the
+ * committed input sent back (its buffers transferred) when `result.needsSha256`: nothing was written, and the
+ * ingest worker commits it again with the file's SHA-256 (see `CommitInput.deferSha256`).
+ */
 export type CommitOutcome =
-  | { ok: true; result: CommitResult }
+  | { ok: true; result: CommitResult; input?: CommitInput }
   | { ok: false; error: 'quota'; needed: number; message: string }
   | { ok: false; error: 'failed'; message: string };
 
@@ -67,7 +71,13 @@ async function pump(): Promise<void> {
       try {
         await ready;
         const results = await writer.commitMany(batch);
-        batch.forEach((b, i) => b.resolve({ ok: true, result: results[i] }));
+        batch.forEach((b, i) =>
+          b.resolve(
+            results[i].needsSha256
+              ? Comlink.transfer({ ok: true, result: results[i], input: b.input }, commitTransferables(b.input))
+              : { ok: true, result: results[i] },
+          ),
+        );
       } catch (err) {
         const o: CommitOutcome =
           err instanceof QuotaError

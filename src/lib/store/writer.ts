@@ -33,7 +33,42 @@ export const HASH_SCHEME = 2;
  * What the writer needs of a prepared document: everything but the parsed events (so it can be posted to a
  * writer worker cheaply). A `Prepared` is one.
  */
-export type CommitInput = Omit<Prepared, 'events'>;
+export type CommitInput = Omit<Prepared, 'events'> & {
+  /**
+   * The caller left the record's `sha256` out because the document's source may be stored (see
+   * {@link maySourceBeStored}), from which the integrity analysis computes it when a digest lists the file
+   * (store/filehash.ts). The commit then stores the document only together with its source: when none of its
+   * events is new (the source is not stored), nothing of it is written and the result says `needsSha256`; the
+   * caller commits it again with the record's `sha256` (and this flag off), so that no stored record ever lacks
+   * both its hash and the bytes to compute it from. Ignored when the record has a `sha256`.
+   */
+  deferSha256?: boolean;
+};
+
+/**
+ * The buffers of a commit input's typed arrays (hashes, record indices, every block's field store and columns):
+ * what is handed over, instead of copied, when the input is posted to another thread (ingest worker to writer
+ * worker, and back when the writer answers `needsSha256`). The posting side's arrays are detached afterwards.
+ */
+export function commitTransferables(input: CommitInput): ArrayBuffer[] {
+  const set = new Set<ArrayBufferLike>([input.h.buffer, input.e.buffer]);
+  if (input.records) set.add(input.records.buffer);
+  for (const b of input.blocks) {
+    set.add(b.fields.rowStart.buffer).add(b.fields.entryPath.buffer).add(b.fields.entryValue.buffer).add(b.time.buffer);
+    for (const c of Object.values(b.cols)) set.add(c.codes.buffer);
+  }
+  return [...set].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+}
+
+/**
+ * Whether a commit of `p` may store its source bytes (a `sources` row) as the stored copy of its events: an S3
+ * delivery document prepared with each event's record index and the bytes it was read from (`records` and
+ * `source`, set by ingest/prepare.ts for documents of at least 64 KiB). It is stored when at least one of the
+ * document's events is new to the store, which only the commit finds out (deduplication).
+ */
+export function maySourceBeStored(p: Pick<CommitInput, 'records' | 'source'>): boolean {
+  return !!(p.records && p.source);
+}
 
 /** The `eventID` of event `i` of a prepared document, read back from its block's field store. */
 function eventIdOf(p: CommitInput, i: number): string {
@@ -93,6 +128,12 @@ export interface CommitResult {
   reason?: string;
   /** Input shape id (see ingest/formats). */
   format?: string;
+  /**
+   * True when nothing of the document was written (`status` stays `pending`): it was committed with
+   * `deferSha256` but none of its events is new, so its source is not stored; commit it again with the record's
+   * `sha256` (see {@link CommitInput.deferSha256}).
+   */
+  needsSha256?: true;
 }
 
 /** The store ran out of quota; ingest must stop. `needed` is the size of the write that failed, in bytes. */
@@ -197,7 +238,8 @@ export class StoreWriter {
   /**
    * Commits one prepared document atomically: its file record (created for archive members, updated
    * otherwise), its new distinct events as chunks + segments + hash rows, eventID conflicts, digest, and
-   * the store-wide counters. Either all of it lands or none.
+   * the store-wide counters. Either all of it lands or none; nothing when the result says `needsSha256` (see
+   * {@link CommitInput.deferSha256}).
    * @param record the file record to update (with id) or to create (archive members, no id).
    * @throws QuotaError when IndexedDB's quota is exhausted (nothing of this file is stored).
    */
@@ -208,7 +250,8 @@ export class StoreWriter {
   /**
    * Commits several prepared documents in one transaction under one hold of the commit lock (many small
    * files would otherwise pay a transaction each). Documents are deduplicated in order, against the store
-   * and against each other. Each file is stored whole or not at all: the batch lands or fails together.
+   * and against each other. Each file is stored whole or not at all: the batch lands or fails together (but for
+   * documents whose result says `needsSha256`, of which nothing is written, see {@link CommitInput.deferSha256}).
    * @throws QuotaError when IndexedDB's quota is exhausted (nothing of the batch is stored).
    */
   async commitMany(items: readonly { record: FileRecord; input: CommitInput }[]): Promise<CommitResult[]> {
@@ -265,8 +308,9 @@ export class StoreWriter {
             t0 = phase('dedupe+raw', t0);
             // Every write is issued in bulk (IndexedDB pipelines the requests; awaiting each in turn cost a
             // round trip to the browser process per row). File records first: archive members get their ids.
-            const known = plans.filter((pl) => pl.rec.id !== undefined);
-            const fresh = plans.filter((pl) => pl.rec.id === undefined);
+            // (a document waiting for its hash has nothing to write: no new events, so no chunk, source or conflict)
+            const known = plans.filter((pl) => !pl.needsSha256 && pl.rec.id !== undefined);
+            const fresh = plans.filter((pl) => !pl.needsSha256 && pl.rec.id === undefined);
             const [, freshIds] = await Promise.all([
               known.length ? db.files.bulkPut(known.map((pl) => pl.rec)) : null,
               fresh.length
@@ -412,24 +456,37 @@ export class StoreWriter {
       }
       for (const id of segmentIds) if (id > this.lastHashId) this.lastHashId = id;
       // every commit changes file records at least: every tab's page, writer and query worker hear of it
-      if (plans.length) {
+      const written = plans.filter((pl) => !pl.needsSha256);
+      if (written.length) {
         this.channel?.postMessage({
           type: 'commit',
           segmentIds,
           events: newEvents,
-          fileIds: plans.map((pl) => pl.rec.id!),
+          fileIds: written.map((pl) => pl.rec.id!),
         } satisfies StoreMessage);
       }
-      return plans.map(({ rec, status, keep, conflicts, p }) => ({
-        fileId: rec.id!,
-        path: rec.path,
-        status,
-        events: p.h.length / 2,
-        newEvents: keep.length,
-        conflicts: conflicts.length,
-        reason: rec.reason,
-        format: rec.format,
-      }));
+      return plans.map(({ rec, status, keep, conflicts, p, needsSha256 }) =>
+        needsSha256
+          ? {
+              fileId: rec.id ?? 0,
+              path: rec.path,
+              status: 'pending',
+              events: p.h.length / 2,
+              newEvents: 0,
+              conflicts: 0,
+              needsSha256,
+            }
+          : {
+              fileId: rec.id!,
+              path: rec.path,
+              status,
+              events: p.h.length / 2,
+              newEvents: keep.length,
+              conflicts: conflicts.length,
+              reason: rec.reason,
+              format: rec.format,
+            },
+      );
     });
   }
 
@@ -473,7 +530,9 @@ export class StoreWriter {
     };
     // For an S3 delivery file with its bytes at hand, the stored copy is the source file itself (often gzip,
     // several times smaller than the text) plus each event's index in its Records array.
-    const useSource = !!(p.records && p.source && keep.length);
+    const useSource = maySourceBeStored(p) && keep.length > 0;
+    // its SHA-256 was left to be computed from the stored source, which is not stored: nothing is written
+    const needsSha256 = !!p.deferSha256 && !record.sha256 && !useSource ? (true as const) : undefined;
     const chunkRaw: (string[] | Uint32Array)[] = [];
     const chunkIdx: number[][] = [];
     const chunkIndex: { fields: Omit<FieldStore, 'id'>; time: Float64Array; cols: Record<StringColumn, DictColumn> }[] =
@@ -507,7 +566,20 @@ export class StoreWriter {
         ? p.source
         : new Blob([p.source as Uint8Array<ArrayBuffer>])
       : null;
-    return { record, p, rec, status, keep, conflicts, chunkRaw, chunkIdx, chunkIndex, rawChars, sourceBlob };
+    return {
+      record,
+      p,
+      rec,
+      status,
+      keep,
+      conflicts,
+      chunkRaw,
+      chunkIdx,
+      chunkIndex,
+      rawChars,
+      sourceBlob,
+      needsSha256,
+    };
   }
 
   /** Forgets every hash (after the store was wiped). */
