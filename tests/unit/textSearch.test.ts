@@ -94,9 +94,11 @@ describe('text search kernel', () => {
 
 describe('free text through FieldIndex: kernel and indexOf agree', () => {
   /** Events with values that fold to other lengths, non-ASCII text, lone surrogates and long values. */
-  function events(seed: number, n: number) {
+  function events(seed: number, n: number, loneSurrogate = false) {
     const rand = rng(seed);
-    const words = ['İstanbul', 'straße', 'ΟΔΟΣ', '日本語', '😀x', 'Decrypt', '1234ABCD', 'lone\ud800', 'Σς', 'K'];
+    const words = ['İstanbul', 'straße', 'ΟΔΟΣ', '日本語', '😀x', 'Decrypt', '1234ABCD', 'Σς', 'K'];
+    // a chunk with a lone surrogate stays a string (its text cannot be UTF-8)
+    if (loneSurrogate) words.push('lone\ud800');
     return Array.from({ length: n }, (_, i) =>
       kmsEvent(i, {
         requestParameters: {
@@ -115,7 +117,7 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
   }
 
   it('marks the same rows for every needle, chunk by chunk', () => {
-    const chunks = [events(1, 40), events(2, 40), events(3, 40)];
+    const chunks = [events(1, 40), events(2, 40), events(3, 40, true)];
     const withKernel = new FieldIndex();
     const reference = new FieldIndex({ textKernel: false });
     chunks.forEach((evs, k) => {
@@ -147,6 +149,25 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
       );
     }
     expect(any).toBeGreaterThan(100); // the needles do find rows
+    expect(withKernel.textArenaBytes).toBeGreaterThan(65_536); // and the kernel searched (two chunks' text)
+  });
+
+  it('chunks that do not fit in the kernel memory stay strings, and the answers stay the same', () => {
+    const chunks = [events(5, 60), events(6, 60), events(7, 60), events(8, 60)];
+    const reference = new FieldIndex({ textKernel: false });
+    // room for the needle area and the first two chunks' text (at the 3 bytes a code unit non-ASCII text reserves)
+    const bytes = chunks.map((evs) => new TextEncoder().encode(foldCase(buildFieldStore(evs).values)).length);
+    const units = chunks.map((evs) => foldCase(buildFieldStore(evs).values).length);
+    const limit = 65_536 + Math.max(3 * units[0], bytes[0] + 3 * units[1]);
+    const small = new FieldIndex({ textArenaLimitBytes: limit });
+    chunks.forEach((evs, k) => {
+      reference.add({ id: k + 1, ...buildFieldStore(evs) }, k * 60);
+      small.add({ id: k + 1, ...buildFieldStore(evs) }, k * 60);
+    });
+    for (const needle of ['istanbul', '日本', 'alias/', '-5', 'σσ'].map(foldCase))
+      expect(marks(small, 240, needle), needle).toEqual(marks(reference, 240, needle));
+    expect(small.textArenaBytes).toBeGreaterThan(65_536); // some chunks are in the kernel's memory
+    expect(small.textArenaBytes).toBeLessThan(65_536 + bytes.reduce((a, b) => a + b)); // and not all of them
   });
 
   it('a field index cleared and filled again searches its new chunks only', () => {

@@ -45,13 +45,17 @@ export class FieldIndex implements FieldValues {
   /** Holds the case-folded values for the SIMD search (created by the first free-text query; null: not used). */
   private arena: TextArena | null | undefined;
   private readonly useKernel: boolean;
+  private readonly arenaLimit: number;
 
   /**
    * @param opts.textKernel search free text with the WebAssembly kernel (query/textSearch.ts) where the engine
    *   has it (default true); false keeps every folded text as a string searched by `indexOf` (the reference).
+   * @param opts.textArenaLimitBytes most bytes the kernel's memory may hold (default: as much as it can grow to);
+   *   a chunk's text that does not fit stays a string, searched by `indexOf`.
    */
-  constructor(opts: { textKernel?: boolean } = {}) {
+  constructor(opts: { textKernel?: boolean; textArenaLimitBytes?: number } = {}) {
     this.useKernel = opts.textKernel ?? true;
+    this.arenaLimit = opts.textArenaLimitBytes ?? Infinity;
   }
 
   /** Adds a chunk's field store whose rows start at global row `base`. */
@@ -108,7 +112,8 @@ export class FieldIndex implements FieldValues {
     if (seg.lowerOffsets !== null) return;
     const lower = foldCase(seg.values);
     const offsets = lower.length === seg.values.length ? seg.offsets : valueOffsets(lower, seg.nValues);
-    if (this.arena === undefined) this.arena = this.useKernel && textKernelAvailable() ? new TextArena() : null;
+    if (this.arena === undefined)
+      this.arena = this.useKernel && textKernelAvailable() ? new TextArena(this.arenaLimit) : null;
     const text = this.arena && isWellFormed(lower) ? this.arena.add(lower) : null;
     if (text) {
       seg.text = text;

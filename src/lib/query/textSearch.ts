@@ -67,8 +67,12 @@ export class TextArena {
   private readonly decoder = new TextDecoder();
   private needle: { text: string; bytes: number } | null = null;
 
-  /** @throws Error when the kernel is unavailable (check {@link textKernelAvailable} first). */
-  constructor() {
+  /**
+   * @param limitBytes most bytes of memory to use (default: as much as WebAssembly's memory can grow to, 4 GiB
+   *   in Chromium); past it {@link TextArena.add} returns null, as when the memory cannot grow.
+   * @throws Error when the kernel is unavailable (check {@link textKernelAvailable} first).
+   */
+  constructor(private readonly limitBytes = Infinity) {
     const mod = kernelModule();
     if (!mod) throw new Error('the WebAssembly text search kernel is not available in this engine');
     this.kernel = new WebAssembly.Instance(mod, {}).exports as unknown as Kernel;
@@ -83,6 +87,7 @@ export class TextArena {
   /** Makes room for `n` more bytes after `top`; false when the memory cannot grow. */
   private reserve(n: number): boolean {
     const need = this.top + n;
+    if (need > this.limitBytes) return false;
     const have = this.kernel.memory.buffer.byteLength;
     if (need > have) {
       try {
