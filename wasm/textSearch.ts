@@ -40,29 +40,3 @@ export function find(start: usize, end: usize, needle: usize, m: i32): isize {
   }
   return -1;
 }
-
-/**
- * Lower-cases the ASCII letters of bytes [start, end) in place (A-Z to a-z; every other byte unchanged): for
- * ASCII text, exactly what `toLowerCase` (and KeyTrail's `foldCase`) does, without a lower-cased copy of the
- * string. 16 bytes at a time.
- */
-export function lowerAscii(start: usize, end: usize): void {
-  const a = i8x16.splat(0x40); // 'A' - 1
-  const z = i8x16.splat(0x5b); // 'Z' + 1
-  const bit = i8x16.splat(0x20);
-  let i = start;
-  if (end >= 16) {
-    const stop = end - 16;
-    while (i <= stop) {
-      const v = v128.load(i);
-      const upper = v128.and(i8x16.gt_s(v, a), i8x16.lt_s(v, z));
-      v128.store(i, v128.or(v, v128.and(upper, bit)));
-      i += 16;
-    }
-  }
-  while (i < end) {
-    const c = load<u8>(i);
-    if (c >= 0x41 && c <= 0x5a) store<u8>(i, c | 0x20);
-    i++;
-  }
-}

@@ -77,19 +77,6 @@ describe('text search kernel', () => {
     expect(arena.add('plain\u0000ascii')!.ascii).toBe(true);
   });
 
-  it('folds ASCII text in place as foldCase does, and leaves text that is not ASCII to the caller', () => {
-    const arena = new TextArena();
-    const ascii = 'AbC-Z[@`{ 0123 Decrypt 1234ABCD-ZZ arn:aws:KMS:US-EAST-1 '.repeat(3);
-    const t = arena.addFoldedAscii(ascii)!;
-    expect(arena.text(t)).toBe(foldCase(ascii));
-    expect(t.ascii).toBe(true);
-    const used = arena.bytes;
-    expect(arena.addFoldedAscii('İstanbul ABC')).toBeNull();
-    expect(arena.addFoldedAscii('ABC 😀')).toBeNull();
-    expect(arena.bytes).toBe(used); // nothing kept of them
-    expect(arena.indexOf(t, 'arn:aws:kms:us-east-1')).toBe(foldCase(ascii).indexOf('arn:aws:kms:us-east-1'));
-  });
-
   it('refuses needles it cannot search as bytes (lone surrogate, empty)', () => {
     expect(TextArena.searchable('\ud800')).toBe(false);
     expect(TextArena.searchable('')).toBe(false);
@@ -130,18 +117,13 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
   }
 
   it('marks the same rows for every needle, chunk by chunk', () => {
-    // the last chunk is all ASCII, with capitals: folded in place in the kernel's memory
-    const ascii = Array.from({ length: 40 }, (_, i) =>
-      kmsEvent(i, { requestParameters: { keyId: `alias/K-${i % 7}`, note: `1234ABCD Decrypt ${'X'.repeat(i)}` } }),
-    );
-    const chunks = [events(1, 40), events(2, 40), events(3, 40, true), ascii];
+    const chunks = [events(1, 40), events(2, 40), events(3, 40, true)];
     const withKernel = new FieldIndex();
     const reference = new FieldIndex({ textKernel: false });
     chunks.forEach((evs, k) => {
       withKernel.add({ id: k + 1, ...buildFieldStore(evs) }, k * 40);
       reference.add({ id: k + 1, ...buildFieldStore(evs) }, k * 40);
     });
-    const n = chunks.length * 40;
     const needles = [
       'istanbul',
       'i̇stanbul',
@@ -155,15 +137,15 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
       'lone',
       '\ud800',
     ]
-      .concat(['-3', 'alias/', 'k-', 'zzz', '111122223333', 'kms.amazonaws.com', 'x', 'xxxxxxxxxxxxxxxxxxxx'])
+      .concat(['-3', 'alias/', 'k-', 'zzz', '111122223333', 'kms.amazonaws.com', 'x'])
       .map(foldCase);
     let any = 0;
     for (const needle of needles) {
-      const ref = marks(reference, n, needle);
+      const ref = marks(reference, 120, needle);
       any += ref.length;
-      expect(marks(withKernel, n, needle), needle).toEqual(ref);
-      expect(marks(withKernel, n, needle, 'requestParameters'), needle).toEqual(
-        marks(reference, n, needle, 'requestParameters'),
+      expect(marks(withKernel, 120, needle), needle).toEqual(ref);
+      expect(marks(withKernel, 120, needle, 'requestParameters'), needle).toEqual(
+        marks(reference, 120, needle, 'requestParameters'),
       );
     }
     expect(any).toBeGreaterThan(100); // the needles do find rows

@@ -110,17 +110,10 @@ export class FieldIndex implements FieldValues {
    */
   private fold(seg: LoadedFields): void {
     if (seg.lowerOffsets !== null) return;
-    if (this.arena === undefined)
-      this.arena = this.useKernel && textKernelAvailable() ? new TextArena(this.arenaLimit) : null;
-    // ASCII values (nearly all of CloudTrail's) are folded in the kernel's memory: no folded copy as a string
-    const ascii = this.arena?.addFoldedAscii(seg.values);
-    if (ascii) {
-      seg.text = ascii;
-      seg.lowerOffsets = seg.offsets;
-      return;
-    }
     const lower = foldCase(seg.values);
     const offsets = lower.length === seg.values.length ? seg.offsets : valueOffsets(lower, seg.nValues);
+    if (this.arena === undefined)
+      this.arena = this.useKernel && textKernelAvailable() ? new TextArena(this.arenaLimit) : null;
     const text = this.arena && isWellFormed(lower) ? this.arena.add(lower) : null;
     if (text) {
       seg.text = text;

@@ -7,7 +7,6 @@ const NEEDLE_BYTES = PAGE;
 
 interface Kernel {
   find(start: number, end: number, needle: number, m: number): number;
-  lowerAscii(start: number, end: number): void;
   memory: WebAssembly.Memory;
 }
 
@@ -120,23 +119,6 @@ export class TextArena {
       r = this.encoder.encodeInto(text, this.view.subarray(this.top, this.top + text.length * 3));
     }
     const t = { start: this.top, end: this.top + r.written, ascii: r.written === text.length };
-    this.top = t.end;
-    return t;
-  }
-
-  /**
-   * Stores `text` case-folded when it is all ASCII: encoded as it is, then its letters lower-cased in place by the
-   * kernel (for ASCII text exactly `foldCase`: `toLowerCase` changes only A-Z, and keeps the length, so the
-   * text's character offsets still hold), with no lower-cased copy of the string made. Returns null, storing
-   * nothing, when `text` is not all ASCII or the memory cannot grow.
-   */
-  addFoldedAscii(text: string): ArenaText | null {
-    if (!this.reserve(text.length)) return null;
-    // a character that is not ASCII takes two bytes or more: it leaves characters unread in `text.length` bytes
-    const r = this.encoder.encodeInto(text, this.view.subarray(this.top, this.top + text.length));
-    if (r.read !== text.length) return null;
-    const t = { start: this.top, end: this.top + text.length, ascii: true };
-    this.kernel.lowerAscii(t.start, t.end);
     this.top = t.end;
     return t;
   }
