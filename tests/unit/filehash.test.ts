@@ -20,7 +20,7 @@ import { ANALYSES, type AnalysisContext } from '../../src/lib/analysis/registry'
 import type { IntegrityReport } from '../../src/lib/analysis/integrity';
 import type { DigestDocument } from '../../src/lib/cloudtrail/digest';
 import { QueryService } from '../../src/lib/query/service';
-import { addPendingFile, cat, kmsEvent, kmsEvents, s3File, te } from './helpers';
+import { addPendingFile, cat, kmsEvent, kmsEvents, pendingRecord, s3File, te } from './helpers';
 
 const sha256 = (b: string | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -246,20 +246,7 @@ describe('SHA-256 of delivered files: computed when a digest needs it', () => {
     const { db, writer } = freshStore();
     const bytes = te.encode(bigLog(0));
     const leaf = { path: logKey(5, 'x'), bytes, compressed: false, source: bytes };
-    const base = (id?: number): FileRecord => ({
-      id,
-      path: leaf.path,
-      size: bytes.length,
-      lastModified: 0,
-      fingerprint: leaf.path,
-      status: 'pending',
-      events: 0,
-      newEvents: 0,
-      skipped: 0,
-      conflicts: 0,
-      bytes: 0,
-      s3: {},
-    });
+    const base = (id?: number): FileRecord => pendingRecord(leaf.path, bytes.length, id);
     const first = await writer.commit(base(await addPendingFile(db, 'a', 1)), { ...prepare(leaf), deferSha256: true });
     expect(first).toMatchObject({ status: 'ingested', newEvents: 100 });
     expect(first.needsSha256).toBeUndefined();

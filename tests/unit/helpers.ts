@@ -1,7 +1,7 @@
 /** Shared fixture builders for the unit tests (no test cases here). */
 import { openInput, type Leaf, type OpenOptions, type Source } from '../../src/lib/ingest/open';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
-import type { KeyTrailDB } from '../../src/lib/store/db';
+import type { FileRecord, KeyTrailDB } from '../../src/lib/store/db';
 
 export const te = new TextEncoder();
 export const td = new TextDecoder();
@@ -187,9 +187,10 @@ export function nestObjects(n: number): unknown {
   return v;
 }
 
-/** Adds the `pending` file record an ingest starts from (path as fingerprint, `size` bytes); resolves with its id. */
-export async function addPendingFile(db: KeyTrailDB, path: string, size: number): Promise<number> {
-  return (await db.files.add({
+/** The `pending` file record an ingest starts from (path as fingerprint, `size` bytes), with `id` when given. */
+export function pendingRecord(path: string, size: number, id?: number): FileRecord {
+  return {
+    id,
     path,
     size,
     lastModified: 0,
@@ -201,5 +202,11 @@ export async function addPendingFile(db: KeyTrailDB, path: string, size: number)
     conflicts: 0,
     bytes: 0,
     s3: {},
-  })) as number;
+  };
+}
+
+/** Adds the `pending` file record an ingest starts from (path as fingerprint, `size` bytes); resolves with its id. */
+export async function addPendingFile(db: KeyTrailDB, path: string, size: number): Promise<number> {
+  const { id: _, ...record } = pendingRecord(path, size);
+  return (await db.files.add(record)) as number;
 }

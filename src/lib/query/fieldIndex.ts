@@ -134,16 +134,7 @@ export class FieldIndex implements FieldValues {
       const lower = arena.text(t);
       return valuesContaining(lower, valueOffsets(lower, seg.nValues), seg.nValues, needle);
     }
-    const offsets = seg.lowerOffsets!;
-    const len = t.end - t.start;
-    let hit: Uint8Array | null = null;
-    for (let i = arena.indexOf(t, needle); i !== -1;) {
-      const c = upperBound(offsets, i) - 1;
-      (hit ??= new Uint8Array(seg.nValues))[c] = 1;
-      const next = offsets[c + 1];
-      i = next >= len ? -1 : arena.indexOf(t, needle, next);
-    }
-    return hit;
+    return codesContaining(t.end - t.start, seg.lowerOffsets!, seg.nValues, (from) => arena.indexOf(t, needle, from));
   }
 
   /** Whether any of the segment's case-folded values contains `needle` (case-folded). */
@@ -369,12 +360,26 @@ export function valuesContaining(
   nValues: number,
   needle: string,
 ): Uint8Array | null {
+  return codesContaining(text.length, offsets, nValues, (from) => text.indexOf(needle, from));
+}
+
+/**
+ * The codes of the values (of a joined text `length` long, `offsets` as for {@link valuesContaining}) where
+ * `find(from)`, the first match at or after `from` (-1: none), finds a match: one search per matching value, the
+ * next one from the start of the value after it. A table with 1 at each such code, or null.
+ */
+function codesContaining(
+  length: number,
+  offsets: Uint32Array,
+  nValues: number,
+  find: (from: number) => number,
+): Uint8Array | null {
   let hit: Uint8Array | null = null;
-  for (let i = text.indexOf(needle); i !== -1;) {
+  for (let i = find(0); i !== -1;) {
     const c = upperBound(offsets, i) - 1;
     (hit ??= new Uint8Array(nValues))[c] = 1;
     const next = offsets[c + 1];
-    i = next >= text.length ? -1 : text.indexOf(needle, next);
+    i = next >= length ? -1 : find(next);
   }
   return hit;
 }
