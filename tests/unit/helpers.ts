@@ -144,7 +144,8 @@ export function blob(b: Uint8Array): Blob {
 /** Drains openInput into an array. */
 export async function leavesOf(path: string, src: Source, opts?: OpenOptions): Promise<Leaf[]> {
   const out: Leaf[] = [];
-  for await (const l of openInput(path, src, opts)) out.push(l);
+  // a leaf's bytes are only valid until the next document is asked for (they may be a reused buffer)
+  for await (const l of openInput(path, src, opts)) out.push('bytes' in l ? { ...l, bytes: l.bytes.slice() } : l);
   return out;
 }
 

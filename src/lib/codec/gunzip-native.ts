@@ -1,3 +1,4 @@
+import type { ByteBufferPool } from './buffers';
 import { SizeCapError } from './limits';
 
 /** Compressed inputs up to this size (bytes) are read whole before inflating; larger ones are streamed. */
@@ -18,6 +19,8 @@ export class NativeGunzipUnavailable extends Error {
  * The native stream rejects multi-member gzip ("junk after end of compressed data") and truncated input; it
  * then throws {@link NativeGunzipUnavailable} and the caller reads the file again with fflate's streaming
  * `Gunzip`, which handles multi-member files and reports truncation precisely.
+ * With `pool`, a single-member output is written into a buffer taken from it (codec/buffers.ts): the caller
+ * gives the returned array back with `pool.release` once done with it.
  * @throws SizeCapError past the cap; NativeGunzipUnavailable on any other failure.
  */
 export async function gunzipNative(
@@ -26,6 +29,7 @@ export async function gunzipNative(
   what: string,
   progress?: (bytesRead: number) => void,
   isCancelled?: () => boolean,
+  pool?: ByteBufferPool,
 ): Promise<Uint8Array[]> {
   if (typeof DecompressionStream === 'undefined')
     throw new NativeGunzipUnavailable('DecompressionStream is not available');
@@ -54,7 +58,7 @@ export async function gunzipNative(
     progress?.(bytes.length);
     if (bytes.length >= 18) {
       const n = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);
-      if (n > 0 && n <= cap) whole = new Uint8Array(n);
+      if (n > 0 && n <= cap) whole = pool ? pool.acquire(n) : new Uint8Array(n);
     }
     const ds = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
     const w = ds.writable.getWriter();
@@ -82,13 +86,15 @@ export async function gunzipNative(
       if (whole && total + value.length <= whole.length) whole.set(value, total);
       else {
         // more than the trailer said (several members, or 4 GiB and over): keep the chunks instead
-        if (whole) parts.push(whole.subarray(0, total));
+        if (whole) parts.push(whole.slice(0, total));
+        pool?.release(whole);
         whole = null;
         parts.push(value);
       }
       total += value.length;
     }
   } catch (err) {
+    pool?.release(whole);
     if (err instanceof SizeCapError) throw err;
     throw new NativeGunzipUnavailable(err);
   }

@@ -1,4 +1,5 @@
 import { Gunzip } from 'fflate';
+import type { ByteBufferPool } from './buffers';
 import { gunzipNative, NativeGunzipUnavailable } from './gunzip-native';
 import { SizeCapError } from './limits';
 
@@ -136,6 +137,8 @@ export async function gunzip(
  * Decompresses gzip with the browser's native `DecompressionStream` when it can (single-member files, the
  * common case), and with fflate's streaming `Gunzip` otherwise (multi-member files, truncated files, or no
  * native support), so the precise errors and multi-member handling of {@link gunzip} are kept.
+ * With `pool`, the output may be a buffer of the pool (see `gunzipNative`): give it back with `pool.release`
+ * once nothing reads it (releasing an array the pool does not own is harmless).
  */
 export async function gunzipFast(
   src: Source,
@@ -143,11 +146,15 @@ export async function gunzipFast(
   what: string,
   progress?: ReadProgress,
   cancel?: CancelToken,
+  pool?: ByteBufferPool,
 ): Promise<Uint8Array> {
   try {
     const blob = src instanceof Uint8Array ? new Blob([src as Uint8Array<ArrayBuffer>]) : src;
-    const parts = await gunzipNative(blob, cap, what, progress, () => !!cancel?.cancelled);
-    if (cancel?.cancelled) throw new CancelledError();
+    const parts = await gunzipNative(blob, cap, what, progress, () => !!cancel?.cancelled, pool);
+    if (cancel?.cancelled) {
+      pool?.release(parts[0]);
+      throw new CancelledError();
+    }
     return concat(parts);
   } catch (err) {
     if (!(err instanceof NativeGunzipUnavailable)) throw err;

@@ -12,7 +12,11 @@ import {
   type Source,
 } from '../codec/gzip';
 import { LIMITS, SizeCapError } from '../codec/limits';
+
+/** Buffers that dropped gzip files are decompressed into, reused file after file (codec/buffers.ts). */
+const documentBuffers = new ByteBufferPool();
 import { sniff } from './sniff';
+import { ByteBufferPool } from '../codec/buffers';
 
 export {
   CancelledError,
@@ -127,6 +131,8 @@ function corrupt(path: string, err: unknown): Leaf {
  * when it is plain or gzipped, or each member of a `.zip`, `.tar`, `.tar.gz`/`.tgz` (nested archives too,
  * up to {@link LIMITS.maxArchiveDepth}). Never throws for bad data: a broken input yields a `corrupt` or
  * `not-cloudtrail` leaf naming the problem (members already read are kept).
+ * A leaf's `bytes` may be a reused buffer: they are valid until the next document is asked for (or the
+ * iteration stops), so a consumer copies what it keeps longer.
  * @throws CancelledError when `opts.cancel` is set during the read.
  */
 export async function* openInput(
@@ -180,6 +186,9 @@ export async function* openInput(
       return;
     }
     const byBudget = inArchive && budget.bytes < LIMITS.maxDecompressedBytes;
+    // a dropped file's output goes into a reused buffer, given back when its consumer asks for the next
+    // document (or stops): archive members are never read into one, their archive's bytes may be in use
+    const pool = inArchive ? undefined : documentBuffers;
     let bytes: Uint8Array;
     try {
       bytes = await gunzipFast(
@@ -188,6 +197,7 @@ export async function* openInput(
         `decompressed size of ${path}`,
         opts.progress,
         opts.cancel,
+        pool,
       );
     } catch (err) {
       if (err instanceof SizeCapError) {
@@ -197,14 +207,18 @@ export async function* openInput(
       return;
     }
     if (inArchive) budget.bytes -= bytes.length;
-    const inner = sniff(bytes.subarray(0, 512));
-    if (inner === 'tar' || inner === 'zip' || inner === 'gzip') {
-      yield* openInput(path, bytes, { cancel: opts.cancel }, depth + 1, budget);
-    } else if (inner === 'binary') {
-      yield { path, status: 'not-cloudtrail', reason: 'gzip of a binary file (not text)' };
-    } else if (inner === 'empty') {
-      yield { path, status: 'not-cloudtrail', reason: 'gzip of an empty file' };
-    } else yield { path, bytes, compressed: true, source: src };
+    try {
+      const inner = sniff(bytes.subarray(0, 512));
+      if (inner === 'tar' || inner === 'zip' || inner === 'gzip') {
+        yield* openInput(path, bytes, { cancel: opts.cancel }, depth + 1, budget);
+      } else if (inner === 'binary') {
+        yield { path, status: 'not-cloudtrail', reason: 'gzip of a binary file (not text)' };
+      } else if (inner === 'empty') {
+        yield { path, status: 'not-cloudtrail', reason: 'gzip of an empty file' };
+      } else yield { path, bytes, compressed: true, source: src };
+    } finally {
+      pool?.release(bytes);
+    }
     return;
   }
   if (kind === 'zip') {
