@@ -200,6 +200,7 @@ export class QueryService {
    */
   private fieldsRequested = new Set<number>();
   private fieldsTotal = 0;
+  /** Row ids of the current result in its order; read only (it may be the index's own `sortedByTime()`). */
   private result: Uint32Array = new Uint32Array(0);
   private lastRequest: QueryRequest = { q: '' };
   private listeners: ((s: IndexStatus) => void)[] = [];
@@ -769,6 +770,8 @@ export class QueryService {
     // fresh memory per query at 5M rows), plus one slot for the last, unkept write
     let k = 0;
     for (let i = 0; i < n; i++) k += bm[i];
+    // every row (the events view's first query): the index's own time order, shared, never written to
+    if (k === n && !descending) return sorted;
     const out = new Uint32Array(k + 1);
     let j = 0;
     for (let i = 0; i < n; i++) {
