@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
-import { ColumnarIndex } from '../../src/lib/query/columnar';
+import { ColumnarIndex, isWholeSecond } from '../../src/lib/query/columnar';
 import { Engine } from '../../src/lib/query/engine';
 import { computeFacets, computeHistogram, FACETS } from '../../src/lib/query/facets';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
@@ -116,6 +116,17 @@ function expectTimeOrder(index: ColumnarIndex): void {
 }
 
 describe('time order', () => {
+  it('isWholeSecond agrees with the remainder by 1000 on every kind of epoch ms', () => {
+    const values = [0, -0, 1000, -1000, 999, 1001, -1500, 1.5, 0.001, 2 ** 53 - 1, 2 ** 53 - 808, -(2 ** 53) + 992];
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 4e12 - 1e12;
+    for (let i = 0; i < 20000; i++) {
+      const v = Math.round(rand());
+      values.push(v, v - (v % 1000), v + 0.5, v / 7);
+    }
+    for (const v of values) expect(isWholeSecond(v), String(v)).toBe(v % 1000 === 0);
+  });
+
   it('sortedByTime is a permutation, non-decreasing, NaN last (whole seconds)', () => {
     expect([...ix.time.subarray(0, ix.n)].some(Number.isNaN)).toBe(true);
     expectTimeOrder(ix);

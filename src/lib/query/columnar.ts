@@ -7,6 +7,15 @@ import type { EventColumn, EventTable } from '../codec/table';
  */
 export const COUNTING_SPAN = 1 << 22;
 
+/**
+ * Whether epoch ms `v` (finite) is a whole second. Exact for every finite `v`: a multiple of 1000 divided by 1000
+ * is an integer that a double holds exactly. Several times faster than `v % 1000 === 0` (a floating-point
+ * remainder is a library call in V8): the check runs on every row's time when the rows are sorted (5M at a reload).
+ */
+export function isWholeSecond(v: number): boolean {
+  return Math.floor(v / 1000) * 1000 === v;
+}
+
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
   dict: string[];
@@ -315,7 +324,7 @@ export class ColumnarIndex implements EventTable {
       if (v !== v) continue;
       if (v < min) min = v;
       if (v > max) max = v;
-      if (whole && v % 1000 !== 0) whole = false;
+      if (whole && !isWholeSecond(v)) whole = false;
     }
     const ids = new Uint32Array(n);
     const span = max > min ? (max - min) / 1000 : 0;

@@ -78,11 +78,14 @@ export function computeHistogram(
   to?: number,
 ): Histogram {
   const t = ix.time;
+  // every row (the events view's first result): the times read in row order, not through the result's time
+  // order (the same counts; sequential reads instead of random ones over 40 MB at 5M rows)
+  const all = rows.length === ix.n;
   let min = from ?? Infinity;
   let max = to ?? -Infinity;
   if (from === undefined || to === undefined) {
     for (let i = 0; i < rows.length; i++) {
-      const v = t[rows[i]];
+      const v = t[all ? i : rows[i]];
       if (v !== v) continue;
       if (from === undefined && v < min) min = v;
       if (to === undefined && v > max) max = v;
@@ -95,7 +98,7 @@ export function computeHistogram(
   const nb = Math.max(1, Math.floor((max - start) / step) + 1);
   const counts = new Array<number>(nb).fill(0);
   for (let i = 0; i < rows.length; i++) {
-    const v = t[rows[i]];
+    const v = t[all ? i : rows[i]];
     if (v !== v) continue;
     const b = Math.floor((v - start) / step);
     if (b >= 0 && b < nb) counts[b]++;

@@ -22,7 +22,13 @@
  */
 import { COLUMNS_SCHEME, type StringColumn } from '../codec/segment';
 import type { KeyTrailDB, SnapshotRecord } from '../store/db';
-import type { ColumnarSnapshot, SnapshotCore, SnapshotPart, SnapshotPartData } from './columnar';
+import {
+  isWholeSecond,
+  type ColumnarSnapshot,
+  type SnapshotCore,
+  type SnapshotPart,
+  type SnapshotPartData,
+} from './columnar';
 
 /** Layout version of the snapshot records; a snapshot of another format is ignored (and replaced). */
 export const SNAPSHOT_FORMAT = 5;
@@ -155,7 +161,7 @@ export function encodeTime(time: Float64Array): { base: number; deltas: Uint8Arr
   for (let i = 0; i < time.length; i++) {
     const v = time[i];
     if (v !== v) continue;
-    if (v % 1000 !== 0) return { time };
+    if (!isWholeSecond(v)) return { time };
     if (v < min) min = v;
     if (v > max) max = v;
   }
