@@ -198,15 +198,19 @@ export function decodeTime(r: { [field: string]: unknown }, n: number): Float64A
   let code = 0;
   const end = deltas.length;
   for (let i = 0; i < n; i++) {
-    let z = 0;
-    let shift = 0;
-    let b;
-    do {
-      if (k >= end || shift > 28) return null;
-      b = deltas[k++];
-      z |= (b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
+    let z = deltas[k];
+    if (z < 0x80 && k < end) k++; // one byte: most rows (the loop below reads any)
+    else {
+      z = 0;
+      let shift = 0;
+      let b;
+      do {
+        if (k >= end || shift > 28) return null;
+        b = deltas[k++];
+        z |= (b & 0x7f) << shift;
+        shift += 7;
+      } while (b & 0x80);
+    }
     code += (z >>> 1) ^ -(z & 1);
     if (code < 0 || code > MAX_CODED_SPAN + 1) return null;
     time[i] = code === 0 ? NaN : base + (code - 1) * 1000;
