@@ -25,6 +25,19 @@ describe('ByteBufferPool', () => {
     expect(pool.acquire(40_000).buffer).not.toBe(b.buffer); // b is in use
   });
 
+  it('drops the buffers it keeps once it has not been used for a while', async () => {
+    const pool = new ByteBufferPool(4, 1 << 20, 30);
+    const a = pool.acquire(1000);
+    pool.release(a);
+    expect(pool.held).toBe(1);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(pool.acquire(1000).buffer).toBe(a.buffer); // used again: the countdown starts over
+    pool.release(a);
+    await new Promise((r) => setTimeout(r, 80));
+    expect(pool.held).toBe(0);
+    expect(pool.acquire(1000).buffer).not.toBe(a.buffer);
+  });
+
   it('keeps neither arrays it did not hand out nor buffers over its size limit', () => {
     const pool = new ByteBufferPool(2, 1 << 20);
     pool.release(new Uint8Array(10));

@@ -11,14 +11,18 @@
 export class ByteBufferPool {
   private free: ArrayBuffer[] = [];
   private readonly owned = new WeakSet<ArrayBufferLike>();
+  private idleTimer: ReturnType<typeof setTimeout> | null = null;
 
   /**
    * @param keep buffers kept for reuse at most (more released at once are dropped to the garbage collector)
    * @param maxBytes buffers larger than this (bytes) are never kept: a rare huge file does not pin its memory
+   * @param idleMs the buffers kept are dropped once none was asked for or given back for this long (ms): an
+   *   ingest worker outlives its ingest, its buffers should not
    */
   constructor(
     private readonly keep = 4,
     private readonly maxBytes = 64 * 1024 * 1024,
+    private readonly idleMs = 5000,
   ) {}
 
   /**
@@ -26,6 +30,7 @@ export class ByteBufferPool {
    * last user left). Give it back with {@link release} when nothing reads it any more.
    */
   acquire(n: number): Uint8Array {
+    this.touch();
     let best = -1;
     for (let i = 0; i < this.free.length; i++)
       if (this.free[i].byteLength >= n && (best < 0 || this.free[i].byteLength < this.free[best].byteLength)) best = i;
@@ -46,6 +51,20 @@ export class ByteBufferPool {
     if (!buf || !this.owned.has(buf) || this.free.includes(buf as ArrayBuffer)) return;
     if (this.free.length >= this.keep) this.free.shift();
     this.free.push(buf as ArrayBuffer);
+    this.touch();
+  }
+
+  /** Drops the buffers kept (they are garbage once their last user has given them back). */
+  clear(): void {
+    this.free = [];
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  /** Restarts the idle countdown after which the kept buffers are dropped. */
+  private touch(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = this.free.length ? setTimeout(() => this.clear(), this.idleMs) : null;
   }
 
   /** Buffers held for reuse (tests). */
