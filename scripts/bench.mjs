@@ -13,9 +13,9 @@
  * Progress goes to stderr; the LAST stdout line is one JSON object:
  *   {"bench":"ingest","events","files","compressedMB","uncompressedMB","ingestSeconds","eventsPerSecond",
  *    "mbPerSecond","timeToCountSeconds","peakPageHeapMB","peakWorkersHeapMB","peakJsHeapMB",
- *    "peakChromiumRssMB","peakChromiumPssMB","peakChromiumRssAllMB","maxLongTaskMs","longTasksOver200ms",
- *    "ingestPhasesMs","phaseMicrosPerEvent","storedMB","storedBytesPerEvent","reloadToFirstQuerySeconds",
- *    "reloadToFreeTextSeconds","reloadLoadMs","jqSeconds","jqRatio", ...}
+ *    "peakChromiumRssMB","peakChromiumPssMB","peakChromiumRssAllMB","peakChromiumRssByStepMB","maxLongTaskMs",
+ *    "longTasksOver200ms","ingestPhasesMs","phaseMicrosPerEvent","storedMB","storedBytesPerEvent",
+ *    "reloadToFirstQuerySeconds","reloadToFreeTextSeconds","reloadLoadMs","jqSeconds","jqRatio", ...}
  *
  * Definitions (all "MB" fields are MiB, 2^20 bytes; uncompressedMB is the JSON as written, before gzip)
  *   t0  just before page.setInputFiles (the files are read by Chromium straight from local disk), once the
@@ -29,7 +29,11 @@
  *   rss    sampled every 500 ms (PSS, from /proc/<pid>/smaps_rollup, every 5 s): sum of RSS over this process's
  *          descendant processes whose command line mentions chromium, read from /proc. RSS double-counts shared pages.
  *          peakChromiumRssMB / peakChromiumPssMB: peaks from t0 to the end of the ingest (t1 or t2, the later);
- *          peakChromiumRssAllMB: peak RSS over the whole run (ingest, queries, analyses and the reload).
+ *          peakChromiumRssAllMB: peak RSS over the whole run (ingest, queries, analyses and the reload);
+ *          peakChromiumRssByStepMB: the peak RSS of each step of the run: {ingest, fields (the field stores
+ *          loading after the ingest, the index snapshot, the storage estimate), queries (queries, facets,
+ *          histogram), analyses, reload (from page.reload() to the free-text answer: the previous page's memory
+ *          is released meanwhile)}.
  *   ingestPhasesMs  each ingest worker's cumulative ms per phase (codec/phases.ts), one object per worker;
  *          phaseMicrosPerEvent: per phase, the sum over the workers divided by `events`, in µs per event (CPU
  *          time of the workers, not wall clock: phases of two workers overlap).
@@ -181,7 +185,8 @@ const MEASUREMENTS = [
   },
   // Query timings at this size, through the query worker the page uses (window.keytrail.query), p50/p95 in
   // ms over repeated runs; facets and histogram over the unfiltered result.
-  async function queryTimings({ page, result, log }) {
+  async function queryTimings({ page, result, log, step }) {
+    step('fields');
     const QUERIES = {
       fieldEquality: 'eventName:Decrypt',
       fieldEqualityPath: 'userIdentity.arn:"arn:aws:sts::111122223333:assumed-role/Admin/session-1"',
@@ -234,6 +239,7 @@ const MEASUREMENTS = [
       result.queryMs[name] = stats(times);
       log(`${name}: ${JSON.stringify(result.queryMs[name])}`);
     }
+    step('queries');
     // Analyses: the keys view (first call runs the key/CloudHSM analysis), a key's page, findings.
     const analyses = await page.evaluate(async () => {
       const q = window.keytrail.query;
@@ -284,6 +290,7 @@ const MEASUREMENTS = [
       ),
     };
     log(`analyses: ${JSON.stringify(result.analysisMs)}`);
+    step('analyses');
     // A reloaded page with every event stored: time from navigation start to the first query answer.
     await page.reload();
     await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 60_000 });
@@ -307,6 +314,7 @@ const MEASUREMENTS = [
     log(
       `reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`,
     );
+    step('reload');
   },
 ];
 
@@ -557,7 +565,7 @@ async function startHeapSampler(page) {
  * which took about 15% of the machine's CPU during an ingest (perf, 2026-12-01).
  */
 function startRssSampler() {
-  const s = { peakRss: 0, peakPss: null, maxProcesses: 0 };
+  const s = { peakRss: 0, peakPss: null, maxProcesses: 0, stepPeakRss: 0, steps: {} };
   let pids = [];
   let ticks = 0;
   const tick = (force = false) => {
@@ -566,12 +574,20 @@ function startRssSampler() {
     const m = chromiumMemory(pids, full);
     if (!m) return;
     s.peakRss = Math.max(s.peakRss, m.rssMB);
+    s.stepPeakRss = Math.max(s.stepPeakRss, m.rssMB);
     if (m.pssMB != null) s.peakPss = Math.max(s.peakPss ?? 0, m.pssMB);
     s.maxProcesses = Math.max(s.maxProcesses, m.processes);
   };
   const timer = setInterval(tick, 500);
   tick(true);
-  return { state: s, stop: () => (clearInterval(timer), tick(true)) };
+  /** Ends a step of the run: its peak RSS (MB) is kept under `name`, and the next step's starts now. */
+  const step = (name) => {
+    tick(true);
+    s.steps[name] = Math.round(s.stepPeakRss);
+    s.stepPeakRss = 0;
+    tick(true);
+  };
+  return { state: s, step, stop: () => (clearInterval(timer), tick(true)) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -754,6 +770,7 @@ async function main() {
   await heap.stop();
   // RSS keeps being sampled through the measurements (peakChromiumRssAllMB); these are the ingest's peaks
   const ingestRss = { ...rss.state };
+  rss.step('ingest');
 
   const ingestSeconds = (t1 - t0) / 1000;
   const uncompressedMB = data.uncompressedBytes / MB;
@@ -772,9 +789,10 @@ async function main() {
     peakChromiumPssMB: round(ingestRss.peakPss, 0),
   });
 
-  for (const m of MEASUREMENTS) await m({ page, events: opts.events, result, log, timeIt });
+  for (const m of MEASUREMENTS) await m({ page, events: opts.events, result, log, timeIt, step: rss.step });
   rss.stop();
   result.peakChromiumRssAllMB = round(rss.state.peakRss, 0);
+  result.peakChromiumRssByStepMB = rss.state.steps;
   result.pageCrashed = crashed;
   result.pageErrors = pageErrors.length;
 
