@@ -42,6 +42,7 @@ const SLOW_TESTS = [
   'tests/unit/writer.test.ts',
   'tests/unit/conformance.test.ts',
   'tests/unit/scan-volume.test.ts',
+  'tests/unit/crossAccount-volume.test.ts',
 ];
 
 // Relative base: the built dist/ works from any sub-path of any static host (`/`, `/tools/keytrail/`).

@@ -162,6 +162,23 @@ describe('query service: bitmaps reused between queries', () => {
   });
 });
 
+describe('query service: the accounts view', () => {
+  it('is sent the correlation without the rows of every call, and without findings', async () => {
+    const { name } = await storeWith(40);
+    const api = serviceOn(name);
+    await api.open();
+    const full = await (api as unknown as { analyses: AnalysisCache }).analyses.get('crossAccount');
+    const view = await api.crossAccount();
+    expect(full.matrix.length).toBeGreaterThan(0);
+    expect(full.matrix.reduce((s, c) => s + c.rows.length, 0)).toBeGreaterThan(0);
+    expect(view.matrix.every((c) => !('rows' in c))).toBe(true);
+    expect(view.matrix).toEqual(full.matrix.map(({ rows: _, ...c }) => c));
+    expect('findings' in view).toBe(false);
+    expect(view.records).toEqual(full.records);
+    expect(view.accounts).toEqual(full.accounts);
+  });
+});
+
 describe('query service: analyses memoised on the index version', () => {
   it('each analysis runs once per version, however often and in whatever order it is asked for', async () => {
     const runs: Record<string, number> = {};

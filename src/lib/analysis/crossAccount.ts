@@ -136,6 +136,23 @@ export interface Correlation {
 }
 
 /**
+ * What the accounts view is sent of a {@link Correlation} (`QueryService.crossAccount`): its cells without the
+ * rows of every call (a cell's events are selected by its `query`), and no findings (the findings view gets
+ * every analysis's). At 5M events the whole correlation was millions of row numbers, cloned to the page and
+ * decoded there on each call.
+ */
+export interface CorrelationView {
+  records: CrossAccountCall[];
+  matrix: Omit<MatrixCell, 'rows'>[];
+  accounts: AccountSummary[];
+}
+
+/** The {@link CorrelationView} of a correlation. */
+export function correlationView(c: Correlation): CorrelationView {
+  return { records: c.records, matrix: c.matrix.map(({ rows: _, ...cell }) => cell), accounts: c.accounts };
+}
+
+/**
  * Error codes of calls rejected for lack of access. KMS returns `AccessDeniedException` (AWS KMS API
  * Reference, "Common Errors" and each operation's errors); other services use `AccessDenied` (Amazon S3) or
  * `AccessDeniedException`; EC2 writes `Client.UnauthorizedOperation` into CloudTrail.
@@ -170,10 +187,47 @@ export const CROSS_ACCOUNT_RULES = {
 export interface CorrelateOptions {
   /** Event sources the matrix counts (default: kms.amazonaws.com). Cross-account records cover every source. */
   matrixSources?: ReadonlySet<string>;
+  /**
+   * Calls that cannot be cross-account, visited once each instead of being passed in `calls`: a call without a
+   * caller account, or whose owner (`ownerGuess`: its resource ARN's account) is the caller's own account. Their
+   * `sharedEventID`, `requestID` and `eventID` are not read. With millions of calls this keeps a CallRecord (and
+   * its three identifier strings) only for the calls that may pair up: at 5M events the analysis held ~2 GB.
+   * `visit` may be given one reused object: nothing of it is kept but its fields' values.
+   */
+  others?: (visit: (c: CallRecord) => void) => void;
+  /**
+   * Every row of the index in time order (`ColumnarIndex.sortedByTime()`: eventTime ascending, ties by row,
+   * rows without a time last), covering the rows of `calls` and `others`: rows are then put in time order by
+   * their rank in it (a native sort of numbers), not by a comparator over a map of times.
+   */
+  order?: Uint32Array;
 }
 
-const byTime = (rows: number[], time: Map<number, number>) =>
-  rows.sort((a, b) => (time.get(a) ?? 0) - (time.get(b) ?? 0) || a - b);
+/** Puts rows in time order (then by row), in place. */
+type RowSorter = (rows: number[]) => number[];
+
+/** A {@link RowSorter} by the calls' times (a row not among them counts as time 0). */
+const sortByTimes =
+  (time: Map<number, number>): RowSorter =>
+  (rows) =>
+    rows.sort((a, b) => (time.get(a) ?? 0) - (time.get(b) ?? 0) || a - b);
+
+/** A {@link RowSorter} by each row's rank in the index's time order. */
+function sortByRank(order: Uint32Array): RowSorter {
+  let rank: Uint32Array | null = null;
+  return (rows) => {
+    if (rows.length < 2) return rows;
+    if (!rank) {
+      rank = new Uint32Array(order.length);
+      for (let i = 0; i < order.length; i++) rank[order[i]] = i;
+    }
+    const ranks = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) ranks[i] = rank[rows[i]];
+    ranks.sort();
+    for (let i = 0; i < rows.length; i++) rows[i] = order[ranks[i]];
+    return rows;
+  };
+}
 
 interface Group {
   caller: CallRecord[];
@@ -200,8 +254,13 @@ interface Group {
  */
 export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts: CorrelateOptions = {}): Correlation {
   const matrixSources = opts.matrixSources ?? new Set(['kms.amazonaws.com']);
-  const timeOf = new Map<number, number>();
-  for (const c of calls) timeOf.set(c.row, c.time);
+  let byTime: RowSorter;
+  if (opts.order) byTime = sortByRank(opts.order);
+  else {
+    const timeOf = new Map<number, number>();
+    for (const c of calls) timeOf.set(c.row, c.time);
+    byTime = sortByTimes(timeOf);
+  }
 
   const { groups, loose } = groupBySharedEventID(calls);
   pairByRequestID(groups, loose);
@@ -212,14 +271,33 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
   records.sort((a, b) => a.time - b.time || a.rows[0] - b.rows[0]);
 
   const tally = new Tally(loadedAccounts);
-  for (const c of calls) if (c.recipientAccountId && matrixSources.has(c.eventSource)) tally.recipient(c);
+  const recipient = (c: CallRecord) => {
+    if (c.recipientAccountId && matrixSources.has(c.eventSource)) tally.recipient(c);
+  };
+  for (const c of calls) recipient(c);
+  opts.others?.(recipient);
   for (const L of logicalCalls(records, calls)) if (matrixSources.has(L.source)) tally.call(L);
-  const { matrix, accounts } = tally.result(timeOf);
-  return { records, matrix, accounts, findings: crossAccountFindings(records, timeOf) };
+  opts.others?.((c) => {
+    const L = singleCall(c);
+    if (L && matrixSources.has(L.source)) tally.call(L);
+  });
+  const { matrix, accounts } = tally.result(byTime);
+  return { records, matrix, accounts, findings: findingsOf(records, byTime) };
+}
+
+/**
+ * Whether a call may be part of a cross-account call (it has a caller account and its owner, if known, is
+ * another account): only such calls need to be passed to {@link correlate} in `calls`; every other call may
+ * go through `others`.
+ */
+export function mayBeCrossAccount(
+  c: Pick<CallRecord, 'callerAccount' | 'resourceArn' | 'recipientAccountId'>,
+): boolean {
+  return !!c.callerAccount && ownerGuess(c) !== c.callerAccount;
 }
 
 /** The guessed owner account of a call: its resource ARN's account, else a recipient other than the caller. */
-const ownerGuess = (c: CallRecord) =>
+const ownerGuess = (c: Pick<CallRecord, 'callerAccount' | 'resourceArn' | 'recipientAccountId'>) =>
   accountOf(c.resourceArn) ||
   (c.recipientAccountId && c.recipientAccountId !== c.callerAccount ? c.recipientAccountId : '');
 
@@ -354,7 +432,7 @@ interface Logical {
   source: string;
 }
 
-/** The logical calls: cross-account records plus every other (single-copy) call. */
+/** The logical calls: cross-account records plus every other (single-copy) call of `calls`. */
 function logicalCalls(records: CrossAccountCall[], calls: CallRecord[]): Logical[] {
   const crossRows = new Set(records.flatMap((r) => r.rows));
   const logical: Logical[] = records.map((r) => ({
@@ -368,21 +446,30 @@ function logicalCalls(records: CrossAccountCall[], calls: CallRecord[]): Logical
     source: r.eventSource,
   }));
   for (const c of calls) {
-    if (crossRows.has(c.row) || !c.callerAccount) continue;
-    // a call that is not cross-account: on a key of the caller's account, or (no resource) on its own account
-    const o = accountOf(c.resourceArn) || c.recipientAccountId;
-    if (!o) continue;
-    logical.push({
-      caller: c.callerAccount,
-      owner: o,
-      arn: c.resourceArn,
-      time: c.time,
-      errorCode: c.errorCode,
-      rows: [c.row],
-      source: c.eventSource,
-    });
+    if (crossRows.has(c.row)) continue;
+    const L = singleCall(c);
+    if (L) logical.push(L);
   }
   return logical;
+}
+
+/**
+ * A call that is not part of a cross-account call, as one logical call: on a key of the caller's account, or
+ * (no resource) on its own account; null without a caller or an owner account.
+ */
+function singleCall(c: CallRecord): Logical | null {
+  if (!c.callerAccount) return null;
+  const o = accountOf(c.resourceArn) || c.recipientAccountId;
+  if (!o) return null;
+  return {
+    caller: c.callerAccount,
+    owner: o,
+    arn: c.resourceArn,
+    time: c.time,
+    errorCode: c.errorCode,
+    rows: [c.row],
+    source: c.eventSource,
+  };
 }
 
 type AccountTally = AccountSummary & { keySet: Set<string>; roleSet: Set<string> };
@@ -486,12 +573,12 @@ class Tally {
   }
 
   /** The matrix (caller, then owner order) and the accounts (loaded first, then by account). */
-  result(timeOf: Map<number, number>): { matrix: MatrixCell[]; accounts: AccountSummary[] } {
+  result(byTime: RowSorter): { matrix: MatrixCell[]; accounts: AccountSummary[] } {
     const matrix: MatrixCell[] = [...this.cells.values()].map(({ arnSet, ...c }) => ({
       ...c,
       keyArns: [...arnSet].sort(),
       keys: arnSet.size,
-      rows: byTime(c.rows, timeOf),
+      rows: byTime(c.rows),
     }));
     matrix.sort(
       (a, b) => a.callerAccount.localeCompare(b.callerAccount) || a.ownerAccount.localeCompare(b.ownerAccount),
@@ -517,10 +604,10 @@ function finding(
   recs: CrossAccountCall[],
   rowsOf: (r: CrossAccountCall) => number[],
   accountsOf: (r: CrossAccountCall) => string[],
-  timeOf: Map<number, number>,
+  byTime: RowSorter,
 ): Finding {
   const meta = CROSS_ACCOUNT_RULES[rule];
-  const rows = byTime([...new Set(recs.flatMap(rowsOf))], timeOf);
+  const rows = byTime([...new Set(recs.flatMap(rowsOf))]);
   return {
     rule,
     title: meta.title,
@@ -542,6 +629,11 @@ export function crossAccountFindings(
   records: CrossAccountCall[],
   timeOf: Map<number, number> = new Map(records.flatMap((r) => r.rows.map((row) => [row, r.time] as [number, number]))),
 ): Finding[] {
+  return findingsOf(records, sortByTimes(timeOf));
+}
+
+/** {@link crossAccountFindings}, the rows of each finding put in time order by `byTime`. */
+function findingsOf(records: CrossAccountCall[], byTime: RowSorter): Finding[] {
   const out: Finding[] = [];
   const missing = records.filter((r) => r.status === 'caller-only-succeeded');
   if (missing.length) {
@@ -560,7 +652,7 @@ export function crossAccountFindings(
         missing,
         (r) => r.rows,
         (r) => [r.callerAccount, r.ownerAccount],
-        timeOf,
+        byTime,
       ),
     );
   }
@@ -577,7 +669,7 @@ export function crossAccountFindings(
         external,
         (r) => r.rows,
         (r) => [r.callerAccount, r.ownerAccount],
-        timeOf,
+        byTime,
       ),
     );
   }

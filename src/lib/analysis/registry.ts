@@ -9,7 +9,7 @@ import type { RawReader } from '../store/raw';
 import { TRAIL_CONFIG_KINDS, type ConfigRecord, type DigestRecord, type FileRecord } from '../store/db';
 import { analyzeKms, type KmsAnalysis } from './kms';
 import { correlate, type Correlation } from './crossAccount';
-import { activityOf, kmsCallRecords, trailEvents } from './inputs';
+import { activityOf, kmsCallSource, trailEvents } from './inputs';
 import {
   coverageFindings,
   exclusionWindows,
@@ -157,11 +157,11 @@ const crossAccount: AnalysisEntry<'crossAccount'> = {
   inputs: ['columns', 'fields', 'kms'],
   async run(ctx) {
     const a = await ctx.get('kms');
-    const calls = kmsCallRecords(ctx.ix, ctx.fields, a);
+    const { calls, others, order } = kmsCallSource(ctx.ix, ctx.fields, a);
     const accounts = ctx.ix.column('recipientAccountId');
     const loaded = new Set<string>();
     for (let c = 0; c < accounts.size; c++) if (accounts.text(c)) loaded.add(accounts.text(c));
-    return correlate(calls, loaded);
+    return correlate(calls, loaded, { others, order });
   },
   findings: (c) => c.findings,
 };

@@ -51,4 +51,6 @@ export interface FieldValues {
   valuesOfRow(row: number, path: string): string[];
   /** The first value of `path` of every row `0 … n-1` (undefined where absent). */
   materialize(path: string, n: number): (string | undefined)[];
+  /** The first value of `path` of each of `rows` (ascending), aligned with them (undefined where absent). */
+  materializeRows(path: string, rows: Uint32Array): (string | undefined)[];
 }

@@ -291,6 +291,34 @@ export class FieldIndex implements FieldValues {
     return out;
   }
 
+  /**
+   * The first value at `path` of each of `rows` (global rows in ascending order), aligned with them (undefined
+   * where a row has none): {@link materialize} for a few rows, without an array of every row.
+   */
+  materializeRows(path: string, rows: Uint32Array): (string | undefined)[] {
+    const out = new Array<string | undefined>(rows.length);
+    let k = 0;
+    for (const seg of this.segs) {
+      while (k < rows.length && rows[k] < seg.base) k++;
+      const end = seg.base + seg.n;
+      if (k >= rows.length) break;
+      if (rows[k] >= end) continue;
+      const pc = seg.paths.indexOf(path);
+      const { rowStart, entryPath, entryValue, base } = seg;
+      for (; k < rows.length && rows[k] < end; k++) {
+        if (pc < 0) continue;
+        const r = rows[k] - base;
+        for (let e = rowStart[r], stop = rowStart[r + 1]; e < stop; e++) {
+          if (entryPath[e] === pc) {
+            out[k] = this.value(seg, entryValue[e]);
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */
   valueOfRow(row: number, path: string): string | undefined {
     let lo = 0;

@@ -15,7 +15,7 @@ import { prettyJson } from '../codec/exact';
 import { ColumnarIndex, SNAPSHOT_PARTS, type SnapshotPart } from './columnar';
 import { Engine, needsFieldIndex, queryParts, usesFindings } from './engine';
 import { analyzePrincipals, keyDetail } from '../analysis/kms';
-import type { Correlation } from '../analysis/crossAccount';
+import { correlationView, type CorrelationView } from '../analysis/crossAccount';
 import type { IntegrityReport } from '../analysis/integrity';
 import type { ClusterSummary, Finding, KeyDetail, KeySummary, PrincipalSummary } from '../analysis/types';
 import {
@@ -957,8 +957,9 @@ export class QueryService {
   }
 
   /** Accounts, the account-to-account matrix of KMS use, and every cross-account call with its status. */
-  async crossAccount(): Promise<Correlation> {
-    return this.analyses.get('crossAccount');
+  /** The cross-account correlation as the accounts view shows it (see `CorrelationView`). */
+  async crossAccount(): Promise<CorrelationView> {
+    return correlationView(await this.analyses.get('crossAccount'));
   }
 
   /** CloudHSM clusters with their HSMs, backups, custom key stores and keys. */
