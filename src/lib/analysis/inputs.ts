@@ -6,7 +6,8 @@ import type { TrailEvent } from './coverage';
 
 /**
  * Every KMS call that names a key, with the fields correlation needs. Three paths are materialised from
- * the field index in one pass each; everything else comes from the columns.
+ * the field index in one pass each; everything else comes from the columns. The reference that
+ * {@link kmsCallSource} (what the analysis runs) is tested against.
  */
 export function kmsCallRecords(ix: EventTable, fields: FieldValues, a: KmsAnalysis): CallRecord[] {
   const n = ix.n;
