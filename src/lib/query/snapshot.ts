@@ -199,7 +199,8 @@ export function decodeTime(r: { [field: string]: unknown }, n: number): Float64A
   const end = deltas.length;
   for (let i = 0; i < n; i++) {
     let z = deltas[k];
-    if (z < 0x80 && k < end) k++; // one byte: most rows (the loop below reads any)
+    if (z < 0x80 && k < end)
+      k++; // one byte: most rows (the loop below reads any)
     else {
       z = 0;
       let shift = 0;
