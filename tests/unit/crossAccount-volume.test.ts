@@ -4,42 +4,25 @@
  * index's time order) against `correlate` over a record per KMS call (`kmsCallRecords`), on 30,000 generated
  * events (scripts/gen-bench-data.mjs: 5% of KMS calls cross-account). The results must be equal.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { correlate } from '../../src/lib/analysis/crossAccount';
 import { kmsCallRecords, kmsCallSource } from '../../src/lib/analysis/inputs';
 import { analyzeKms } from '../../src/lib/analysis/kms';
 import { indexOf } from './analysis-helpers';
+import { generateBenchFiles } from './helpers';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), 'keytrail-xacct-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }));
 
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
-}
-
 describe('cross-account correlation at volume', () => {
   it('streams the calls that cannot pair up and gives the result of a record per call', () => {
-    execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { generate } from ${JSON.stringify(join(ROOT, 'scripts/gen-bench-data.mjs'))};` +
-          `await generate({ events: 30000, files: 3, dir: ${JSON.stringify(TMP)}, log: () => {} });`,
-      ],
-      { stdio: 'inherit' },
+    const events = generateBenchFiles(TMP, 30000, 3).flatMap(
+      (f) => (JSON.parse(gunzipSync(readFileSync(f)).toString('utf8')) as { Records: object[] }).Records,
     );
-    const events = walk(TMP)
-      .filter((f) => f.endsWith('.json.gz'))
-      .sort()
-      .flatMap((f) => (JSON.parse(gunzipSync(readFileSync(f)).toString('utf8')) as { Records: object[] }).Records);
     expect(events).toHaveLength(30000);
     // the generator writes the owner's copy of its cross-account calls: add the caller's copy of some, turn
     // others into the caller's copy alone (some denied), so that every status shows

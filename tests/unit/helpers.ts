@@ -1,4 +1,8 @@
 /** Shared fixture builders for the unit tests (no test cases here). */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { openInput, type Leaf, type OpenOptions, type Source } from '../../src/lib/ingest/open';
 import type { CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 import type { FileRecord, KeyTrailDB } from '../../src/lib/store/db';
@@ -210,4 +214,30 @@ export function pendingRecord(path: string, size: number, id?: number): FileReco
 export async function addPendingFile(db: KeyTrailDB, path: string, size: number): Promise<number> {
   const { id: _, ...record } = pendingRecord(path, size);
   return (await db.files.add(record)) as number;
+}
+
+/** Every file under `dir`, recursively. */
+export function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
+}
+
+/**
+ * Generates `events` events of the benchmark's data set in `files` gzipped S3 delivery files under `dir`
+ * (scripts/gen-bench-data.mjs, deterministic, run in a child process) and returns the files' paths, sorted.
+ */
+export function generateBenchFiles(dir: string, events: number, files: number): string[] {
+  const script = fileURLToPath(new URL('../../scripts/gen-bench-data.mjs', import.meta.url));
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { generate } from ${JSON.stringify(script)};` +
+        `await generate({ events: ${events}, files: ${files}, dir: ${JSON.stringify(dir)}, log: () => {} });`,
+    ],
+    { stdio: 'inherit' },
+  );
+  return walk(dir)
+    .filter((f) => f.endsWith('.json.gz'))
+    .sort();
 }

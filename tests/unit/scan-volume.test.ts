@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanS3Delivery } from '../../src/lib/codec/scan';
 import { openInput } from '../../src/lib/ingest/open';
-import { kmsEvents, nestArrays, nestObjects } from './helpers';
+import { generateBenchFiles, kmsEvents, nestArrays, nestObjects, walk } from './helpers';
 import { diffByRecord, diffPrepare, doc, ev, leaf } from './scan-diff';
 
 /**
@@ -17,10 +17,6 @@ import { diffByRecord, diffPrepare, doc, ev, leaf } from './scan-diff';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), 'keytrail-scan-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }), 120_000);
-
-function walk(dir: string): string[] {
-  return readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
-}
 
 /** Differences between prepareScanned / prepareByRecord and prepareReference over every document of some files, and the documents scanned. */
 async function compareFiles(files: string[]): Promise<{ diffs: string[]; documents: number; events: number }> {
@@ -43,18 +39,7 @@ async function compareFiles(files: string[]): Promise<{ diffs: string[]; documen
 
 describe('scanner against the object path at volume', () => {
   it('agrees on 100,000 generated events', async () => {
-    const dir = join(TMP, 'bench');
-    execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `import { generate } from ${JSON.stringify(join(ROOT, 'scripts/gen-bench-data.mjs'))};` +
-          `await generate({ events: 100000, files: 10, dir: ${JSON.stringify(dir)}, log: () => {} });`,
-      ],
-      { stdio: 'inherit' },
-    );
-    const files = walk(dir).filter((f) => f.endsWith('.json.gz'));
+    const files = generateBenchFiles(join(TMP, 'bench'), 100000, 10);
     expect(files).toHaveLength(10);
     const r = await compareFiles(files);
     expect(r.diffs).toEqual([]);
