@@ -115,6 +115,19 @@ function expectTimeOrder(index: ColumnarIndex): void {
   expect(index.sortedByTime()).toBe(s); // cached
 }
 
+describe('field values of some rows', () => {
+  it('materializeRows gives, for rows in ascending order, what materialize gives at those rows', () => {
+    for (const path of ['eventID', 'requestParameters.keyId', 'userIdentity.arn', 'no.such.path']) {
+      const all = fx.materialize(path, ix.n);
+      for (const step of [1, 3, 7]) {
+        const rows = Uint32Array.from({ length: Math.ceil(ix.n / step) }, (_, i) => i * step);
+        expect(fx.materializeRows(path, rows), path).toEqual([...rows].map((r) => all[r]));
+      }
+      expect(all.some((v) => v !== undefined)).toBe(path !== 'no.such.path');
+    }
+  });
+});
+
 describe('time order', () => {
   it('isWholeSecond agrees with the remainder by 1000 on every kind of epoch ms', () => {
     const values = [0, -0, 1000, -1000, 999, 1001, -1500, 1.5, 0.001, 2 ** 53 - 1, 2 ** 53 - 808, -(2 ** 53) + 992];

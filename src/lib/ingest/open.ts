@@ -12,11 +12,8 @@ import {
   type Source,
 } from '../codec/gzip';
 import { LIMITS, SizeCapError } from '../codec/limits';
-
-/** Buffers that dropped gzip files are decompressed into, reused file after file (codec/buffers.ts). */
-const documentBuffers = new ByteBufferPool();
-import { sniff } from './sniff';
 import { ByteBufferPool } from '../codec/buffers';
+import { sniff } from './sniff';
 
 export {
   CancelledError,
@@ -27,6 +24,9 @@ export {
   type ReadProgress,
   type Source,
 } from '../codec/gzip';
+
+/** Buffers that dropped gzip files are decompressed into, reused file after file (codec/buffers.ts). */
+const documentBuffers = new ByteBufferPool();
 
 /**
  * One document found in an input: a plain file, or a member of an archive (path `archive!member`), with its
