@@ -191,8 +191,8 @@ export interface CorrelateOptions {
    * Calls that cannot be cross-account, visited once each instead of being passed in `calls`: a call without a
    * caller account, or whose owner (`ownerGuess`: its resource ARN's account) is the caller's own account. Their
    * `sharedEventID`, `requestID` and `eventID` are not read. With millions of calls this keeps a CallRecord (and
-   * its three identifier strings) only for the calls that may pair up: at 5M events the analysis held ~2 GB.
-   * `visit` may be given one reused object: nothing of it is kept but its fields' values.
+   * its three identifier strings) only for the calls that may pair up. `visit` may be given one reused object:
+   * nothing of it is kept but its fields' values.
    */
   others?: (visit: (c: CallRecord) => void) => void;
   /**
@@ -275,9 +275,10 @@ export function correlate(calls: CallRecord[], loadedAccounts: Set<string>, opts
     if (c.recipientAccountId && matrixSources.has(c.eventSource)) tally.recipient(c);
   };
   for (const c of calls) recipient(c);
-  opts.others?.(recipient);
   for (const L of logicalCalls(records, calls)) if (matrixSources.has(L.source)) tally.call(L);
+  // (the tally's results do not depend on the order calls are counted in: they are sorted)
   opts.others?.((c) => {
+    recipient(c);
     const L = singleCall(c);
     if (L && matrixSources.has(L.source)) tally.call(L);
   });

@@ -14,31 +14,61 @@ export function kmsCallRecords(ix: EventTable, fields: FieldValues, a: KmsAnalys
   const shared = fields.materialize('sharedEventID', n);
   const request = fields.materialize('requestID', n);
   const eventId = fields.materialize('eventID', n);
-  const arnOf: string[] = [];
-  for (const [arn, i] of a.keyIndexByArn) arnOf[i] = arn;
+  const arnOf = keyArns(a);
   const out: CallRecord[] = [];
   const order = ix.sortedByTime();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
     const ki = a.keyOfRow[r];
     if (ki < 0) continue;
-    out.push({
-      row: r,
-      time: ix.timeOf(r),
-      eventSource: ix.value('eventSource', r),
-      eventName: ix.value('eventName', r),
-      errorCode: ix.value('errorCode', r),
-      recipientAccountId: ix.value('recipientAccountId', r),
-      callerAccount: ix.value('accountId', r),
-      principal: ix.value('principal', r),
-      sharedEventID: shared[r] ?? '',
-      requestID: request[r] ?? '',
-      eventID: eventId[r] ?? '',
-      awsRegion: ix.value('awsRegion', r),
-      resourceArn: arnOf[ki] ?? '',
-    });
+    const c = fillCall(ix, emptyCall(), r, arnOf[ki] ?? '');
+    c.sharedEventID = shared[r] ?? '';
+    c.requestID = request[r] ?? '';
+    c.eventID = eventId[r] ?? '';
+    out.push(c);
   }
   return out;
+}
+
+/** Each key's ARN by its index in `KmsAnalysis.keyOfRow`. */
+function keyArns(a: KmsAnalysis): string[] {
+  const arnOf: string[] = [];
+  for (const [arn, i] of a.keyIndexByArn) arnOf[i] = arn;
+  return arnOf;
+}
+
+/** A CallRecord with no values yet. */
+function emptyCall(): CallRecord {
+  return {
+    row: 0,
+    time: 0,
+    eventSource: '',
+    eventName: '',
+    errorCode: '',
+    recipientAccountId: '',
+    callerAccount: '',
+    principal: '',
+    sharedEventID: '',
+    requestID: '',
+    eventID: '',
+    awsRegion: '',
+    resourceArn: '',
+  };
+}
+
+/** Fills `c` with row `r`'s columns and the key ARN it names (not its three identifiers); returns `c`. */
+function fillCall(ix: EventTable, c: CallRecord, r: number, arn: string): CallRecord {
+  c.row = r;
+  c.time = ix.timeOf(r);
+  c.eventSource = ix.value('eventSource', r);
+  c.eventName = ix.value('eventName', r);
+  c.errorCode = ix.value('errorCode', r);
+  c.recipientAccountId = ix.value('recipientAccountId', r);
+  c.callerAccount = ix.value('accountId', r);
+  c.principal = ix.value('principal', r);
+  c.awsRegion = ix.value('awsRegion', r);
+  c.resourceArn = arn;
+  return c;
 }
 
 /**
@@ -54,49 +84,22 @@ export function kmsCallSource(
   fields: FieldValues,
   a: KmsAnalysis,
 ): { calls: CallRecord[]; others: (visit: (c: CallRecord) => void) => void; order: Uint32Array } {
-  const arnOf: string[] = [];
-  for (const [arn, i] of a.keyIndexByArn) arnOf[i] = arn;
+  const arnOf = keyArns(a);
   const order = ix.sortedByTime();
-  const scratch: CallRecord = {
-    row: 0,
-    time: 0,
-    eventSource: '',
-    eventName: '',
-    errorCode: '',
-    recipientAccountId: '',
-    callerAccount: '',
-    principal: '',
-    sharedEventID: '',
-    requestID: '',
-    eventID: '',
-    awsRegion: '',
-    resourceArn: '',
-  };
-  /** Fills `c` with row `r`'s columns (not its identifiers). */
-  const fill = (c: CallRecord, r: number, ki: number): CallRecord => {
-    c.row = r;
-    c.time = ix.timeOf(r);
-    c.eventSource = ix.value('eventSource', r);
-    c.eventName = ix.value('eventName', r);
-    c.errorCode = ix.value('errorCode', r);
-    c.recipientAccountId = ix.value('recipientAccountId', r);
+  /** Whether KMS row `r` (naming key `ki`) may be cross-account; `c` gets the three columns that decide it. */
+  const candidate = (c: CallRecord, r: number, ki: number) => {
     c.callerAccount = ix.value('accountId', r);
-    c.principal = ix.value('principal', r);
-    c.awsRegion = ix.value('awsRegion', r);
     c.resourceArn = arnOf[ki] ?? '';
-    return c;
+    c.recipientAccountId = ix.value('recipientAccountId', r);
+    return mayBeCrossAccount(c);
   };
-  // the rows that may pair up, in time order
+  // the rows that may pair up, in time order, and their identifiers (read for those rows only)
   const cand: number[] = [];
+  const probe = emptyCall();
   for (let k = 0; k < order.length; k++) {
     const r = order[k];
     const ki = a.keyOfRow[r];
-    if (ki < 0) continue;
-    const c = scratch;
-    c.callerAccount = ix.value('accountId', r);
-    c.resourceArn = arnOf[ki] ?? '';
-    c.recipientAccountId = ix.value('recipientAccountId', r);
-    if (mayBeCrossAccount(c)) cand.push(r);
+    if (ki >= 0 && candidate(probe, r, ki)) cand.push(r);
   }
   const sorted = Uint32Array.from(cand).sort();
   const shared = fields.materializeRows('sharedEventID', sorted);
@@ -114,21 +117,18 @@ export function kmsCallSource(
   };
   const calls = cand.map((r) => {
     const i = at(r);
-    return {
-      ...fill({ ...scratch }, r, a.keyOfRow[r]),
-      sharedEventID: shared[i] ?? '',
-      requestID: request[i] ?? '',
-      eventID: eventId[i] ?? '',
-    };
+    const c = fillCall(ix, emptyCall(), r, arnOf[a.keyOfRow[r]] ?? '');
+    c.sharedEventID = shared[i] ?? '';
+    c.requestID = request[i] ?? '';
+    c.eventID = eventId[i] ?? '';
+    return c;
   });
   const others = (visit: (c: CallRecord) => void) => {
-    const c = { ...scratch };
+    const c = emptyCall();
     for (let k = 0; k < order.length; k++) {
       const r = order[k];
       const ki = a.keyOfRow[r];
-      if (ki < 0) continue;
-      fill(c, r, ki);
-      if (!mayBeCrossAccount(c)) visit(c);
+      if (ki >= 0 && !candidate(c, r, ki)) visit(fillCall(ix, c, r, c.resourceArn));
     }
   };
   return { calls, others, order };

@@ -3,7 +3,7 @@
  *
  * Every large `ArrayBuffer` a worker allocates is mapped fresh by the allocator and each of its 4 KiB pages is
  * faulted in on first write; when it dies its pages go back to the system. On the 2-core VM KeyTrail is
- * benchmarked on, a page fault costs ~13 µs: allocating and filling one 14 MB buffer (a 10,000-event trail file
+ * benchmarked on, a page fault costs ~12 µs: allocating and filling one 14 MB buffer (a 10,000-event trail file
  * decompressed) took ~47 ms in Chromium, of which the copy is ~3 ms (measured 2026-12-01: 3,570 faults per
  * 14 MB). Ingest decompresses every file into a buffer taken from a {@link ByteBufferPool} and gives it back once
  * the file is committed, so the pages are faulted in once per worker instead of once per file.
@@ -36,8 +36,7 @@ export class ByteBufferPool {
       if (this.free[i].byteLength >= n && (best < 0 || this.free[i].byteLength < this.free[best].byteLength)) best = i;
     if (best >= 0) return new Uint8Array(this.free.splice(best, 1)[0], 0, n);
     // room to grow: trail files of one trail differ in size by a few percent
-    const size = n > this.maxBytes ? n : Math.min(this.maxBytes, Math.ceil((n * 1.25) / 65536) * 65536);
-    const buf = new ArrayBuffer(Math.max(size, n));
+    const buf = new ArrayBuffer(n > this.maxBytes ? n : Math.min(this.maxBytes, Math.ceil((n * 1.25) / 65536) * 65536));
     if (buf.byteLength <= this.maxBytes) this.owned.add(buf);
     return new Uint8Array(buf, 0, n);
   }

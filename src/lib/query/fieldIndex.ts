@@ -278,15 +278,7 @@ export class FieldIndex implements FieldValues {
     for (const seg of this.segs) {
       const pc = seg.paths.indexOf(path);
       if (pc < 0) continue;
-      const { rowStart, entryPath, entryValue, base } = seg;
-      for (let r = 0; r < seg.n; r++) {
-        for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++) {
-          if (entryPath[e] === pc) {
-            out[base + r] = this.value(seg, entryValue[e]);
-            break;
-          }
-        }
-      }
+      for (let r = 0; r < seg.n; r++) out[seg.base + r] = this.firstValue(seg, pc, r);
     }
     return out;
   }
@@ -300,23 +292,20 @@ export class FieldIndex implements FieldValues {
     let k = 0;
     for (const seg of this.segs) {
       while (k < rows.length && rows[k] < seg.base) k++;
-      const end = seg.base + seg.n;
       if (k >= rows.length) break;
-      if (rows[k] >= end) continue;
+      const end = seg.base + seg.n;
       const pc = seg.paths.indexOf(path);
-      const { rowStart, entryPath, entryValue, base } = seg;
-      for (; k < rows.length && rows[k] < end; k++) {
-        if (pc < 0) continue;
-        const r = rows[k] - base;
-        for (let e = rowStart[r], stop = rowStart[r + 1]; e < stop; e++) {
-          if (entryPath[e] === pc) {
-            out[k] = this.value(seg, entryValue[e]);
-            break;
-          }
-        }
-      }
+      for (; k < rows.length && rows[k] < end; k++) if (pc >= 0) out[k] = this.firstValue(seg, pc, rows[k] - seg.base);
     }
     return out;
+  }
+
+  /** The first value of path code `pc` in local row `r` of a chunk, or undefined. */
+  private firstValue(seg: LoadedFields, pc: number, r: number): string | undefined {
+    const { rowStart, entryPath, entryValue } = seg;
+    for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++)
+      if (entryPath[e] === pc) return this.value(seg, entryValue[e]);
+    return undefined;
   }
 
   /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */
@@ -330,12 +319,8 @@ export class FieldIndex implements FieldValues {
       if (row < s.base) hi = mid - 1;
       else if (row >= s.base + s.n) lo = mid + 1;
       else {
-        const r = row - s.base;
         const pc = s.paths.indexOf(path);
-        if (pc < 0) return undefined;
-        for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++)
-          if (s.entryPath[e] === pc) return this.value(s, s.entryValue[e]);
-        return undefined;
+        return pc < 0 ? undefined : this.firstValue(s, pc, row - s.base);
       }
     }
     return undefined;
