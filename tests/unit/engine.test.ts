@@ -172,6 +172,24 @@ describe('time order', () => {
   });
 });
 
+describe('field values of one row', () => {
+  it("valuesOfRow gives each row's values of a path, in document order, whatever the load order", () => {
+    let arrays = 0;
+    for (let r = 0; r < ix.n; r++) {
+      const resources = (rowEvent[r] as { resources?: unknown }).resources;
+      const arns = Array.isArray(resources)
+        ? resources.flatMap((x) => (typeof x?.ARN === 'string' ? [x.ARN as string] : []))
+        : [];
+      if (arns.length > 1) arrays++;
+      expect(fx.valuesOfRow(r, 'resources.ARN'), `row ${r}`).toEqual(arns);
+      const id = rowEvent[r].eventID;
+      expect(fx.valuesOfRow(r, 'eventID')).toEqual(id === undefined ? [] : [String(id)]);
+    }
+    expect(arrays).toBeGreaterThan(0);
+    expect(fx.valuesOfRow(ix.n + 5, 'eventID')).toEqual([]);
+  });
+});
+
 describe('engine details', () => {
   /** A small index of the given events (one chunk). */
   function small(evs: CloudTrailEvent[]): Engine {

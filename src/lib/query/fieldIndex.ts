@@ -308,22 +308,26 @@ export class FieldIndex implements FieldValues {
     return undefined;
   }
 
-  /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */
-  valueOfRow(row: number, path: string): string | undefined {
+  /** The loaded chunk holding global row `row` (binary search: chunks are kept in base order), or undefined. */
+  private segOf(row: number): LoadedFields | undefined {
     let lo = 0;
     let hi = this.segs.length - 1;
-    // segments are added in base order
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const s = this.segs[mid];
       if (row < s.base) hi = mid - 1;
       else if (row >= s.base + s.n) lo = mid + 1;
-      else {
-        const pc = s.paths.indexOf(path);
-        return pc < 0 ? undefined : this.firstValue(s, pc, row - s.base);
-      }
+      else return s;
     }
     return undefined;
+  }
+
+  /** The first value at `path` of global row `row`, or undefined (the chunk is not loaded, or no such leaf). */
+  valueOfRow(row: number, path: string): string | undefined {
+    const s = this.segOf(row);
+    if (!s) return undefined;
+    const pc = s.paths.indexOf(path);
+    return pc < 0 ? undefined : this.firstValue(s, pc, row - s.base);
   }
 
   /**
@@ -332,15 +336,14 @@ export class FieldIndex implements FieldValues {
    */
   valuesOfRow(row: number, path: string): string[] {
     const out: string[] = [];
-    for (const s of this.segs) {
-      if (row < s.base || row >= s.base + s.n) continue;
-      const r = row - s.base;
-      const pc = s.paths.indexOf(path);
-      if (pc < 0) return out;
-      for (let e = s.rowStart[r]; e < s.rowStart[r + 1]; e++)
-        if (s.entryPath[e] === pc) out.push(this.value(s, s.entryValue[e]));
-      return out;
-    }
+    const s = this.segOf(row);
+    if (!s) return out;
+    const pc = s.paths.indexOf(path);
+    if (pc < 0) return out;
+    const { rowStart, entryPath, entryValue } = s;
+    const r = row - s.base;
+    for (let e = rowStart[r], end = rowStart[r + 1]; e < end; e++)
+      if (entryPath[e] === pc) out.push(this.value(s, entryValue[e]));
     return out;
   }
 
