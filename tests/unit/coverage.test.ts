@@ -19,6 +19,8 @@ import {
   normalizeBasicSelectors,
   trailConfigSnapshots,
 } from '../../src/lib/analysis/trailConfig';
+import { activitySource } from '../../src/lib/analysis/inputs';
+import { indexOf } from './analysis-helpers';
 
 const A = '111122223333';
 const B = '444455556666';
@@ -792,6 +794,56 @@ describe('kmsSilence', () => {
     expect(s[0]).toMatchObject({ account: A, silentBuckets: 6 });
     expect(s[0].end).toBeUndefined();
     expect(s[0].endRow).toBeUndefined();
+  });
+});
+
+describe('kmsSilence over the index', () => {
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  /** Account A's two Regions silent for the same hours, with other events every hour: one chunk per Region. */
+  function events(region: string) {
+    const out: object[] = [];
+    const t0 = T('2024-03-01T00:00:00Z');
+    for (let h = 0; h < 96; h++) {
+      const base = { recipientAccountId: A, awsRegion: region, eventName: 'X', eventVersion: '1.08' };
+      if (!(h >= 50 && h < 56))
+        out.push({
+          ...base,
+          eventTime: iso(t0 + h * H + 600_000),
+          eventSource: 'kms.amazonaws.com',
+          eventID: `k-${region}-${h}`,
+        });
+      out.push({
+        ...base,
+        eventTime: iso(t0 + h * H + 1_200_000),
+        eventSource: 'ec2.amazonaws.com',
+        eventID: `o-${region}-${h}`,
+      });
+    }
+    return out;
+  }
+
+  it('reads the columns (activitySource) as it reads one object per row, and in the same order whatever the load order', () => {
+    for (const chunks of [
+      [events('us-east-1'), events('eu-west-1')],
+      [events('eu-west-1'), events('us-east-1')],
+    ]) {
+      const { ix } = indexOf(chunks);
+      const rows = Array.from({ length: ix.n }, (_, r) => ({
+        time: ix.timeOf(r),
+        recipientAccountId: ix.value('recipientAccountId', r),
+        awsRegion: ix.value('awsRegion', r),
+        eventSource: ix.value('eventSource', r),
+        row: r,
+      }));
+      const got = kmsSilence(activitySource(ix));
+      expect(got).toEqual(kmsSilence(rows));
+      expect(got).toEqual(kmsSilence([...rows].reverse()));
+      // two spans with the same start and account: Regions in name order
+      expect(got.map((s) => [s.region, s.silentBuckets, ix.value('eventSource', s.startRow!)])).toEqual([
+        ['eu-west-1', 6, 'kms.amazonaws.com'],
+        ['us-east-1', 6, 'kms.amazonaws.com'],
+      ]);
+    }
   });
 });
 

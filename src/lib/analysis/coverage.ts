@@ -905,6 +905,30 @@ export interface KmsSilenceOptions {
   minKmsBuckets?: number;
 }
 
+/** One event as KMS-silence detection reads it: its time (epoch ms), account, Region, eventSource and row. */
+export interface ActivityEvent {
+  time: number;
+  recipientAccountId: string;
+  awsRegion: string;
+  eventSource: string;
+  row?: number;
+}
+
+/** Receives one event: time (epoch ms), recipientAccountId, awsRegion, eventSource, row (undefined: none). */
+export type ActivityVisitor = (
+  time: number,
+  recipientAccountId: string,
+  awsRegion: string,
+  eventSource: string,
+  row: number | undefined,
+) => void;
+
+/**
+ * Events streamed to a visitor instead of held as objects (`activitySource` in analysis/inputs.ts reads the
+ * index's columns): at 5M events, one object per event took ~270 MB and most of the analysis's 3 s.
+ */
+export type ActivitySource = (visit: ActivityVisitor) => void;
+
 /** A span in which an account+Region that normally logs KMS calls logged none while other sources kept logging. */
 export interface KmsSilenceSpan {
   account: string;
@@ -942,10 +966,7 @@ export interface KmsSilenceSpan {
  * have no active buckets and are not KMS silence. The span reported runs from the last KMS event before the
  * run to the first one after it.
  */
-export function kmsSilence(
-  events: { time: number; recipientAccountId: string; awsRegion: string; eventSource: string; row?: number }[],
-  opts: KmsSilenceOptions = {},
-): KmsSilenceSpan[] {
+export function kmsSilence(events: ActivityEvent[] | ActivitySource, opts: KmsSilenceOptions = {}): KmsSilenceSpan[] {
   const bucketMs = opts.bucketMs ?? 3_600_000;
   const alpha = opts.alpha ?? 0.001;
   const minActive = opts.minActiveBuckets ?? 3;
@@ -956,35 +977,58 @@ export function kmsSilence(
     sources: Map<string, number>;
   }
   interface AR {
+    account: string;
+    region: string;
     buckets: Map<number, Bucket>;
-    kmsTimes: { time: number; row?: number }[];
+    /** Times (epoch ms) and rows (-1: none) of the KMS events, in the order visited. */
+    kmsTimes: number[];
+    kmsRows: number[];
+    /** Whether `kmsTimes` is non-decreasing so far. */
+    sorted: boolean;
   }
-  const groups = new Map<string, AR>();
-  for (const e of events) {
-    if (!Number.isFinite(e.time) || !e.recipientAccountId) continue;
-    const k = `${e.recipientAccountId}|${e.awsRegion}`;
-    let g = groups.get(k);
-    if (!g) groups.set(k, (g = { buckets: new Map(), kmsTimes: [] }));
-    const b = Math.floor(e.time / bucketMs);
+  // account → Region → its buckets: no key string built per event
+  const groups = new Map<string, Map<string, AR>>();
+  const ars: AR[] = [];
+  const visit: ActivityVisitor = (time, account, region, source, row) => {
+    if (!Number.isFinite(time) || !account) return;
+    let byRegion = groups.get(account);
+    if (!byRegion) groups.set(account, (byRegion = new Map()));
+    let g = byRegion.get(region);
+    if (!g) {
+      byRegion.set(region, (g = { account, region, buckets: new Map(), kmsTimes: [], kmsRows: [], sorted: true }));
+      ars.push(g);
+    }
+    const b = Math.floor(time / bucketMs);
     let B = g.buckets.get(b);
     if (!B) g.buckets.set(b, (B = { kms: 0, other: 0, sources: new Map() }));
-    if (e.eventSource === KMS) {
+    if (source === KMS) {
       B.kms++;
-      g.kmsTimes.push({ time: e.time, row: e.row });
+      const n = g.kmsTimes.length;
+      if (n && time < g.kmsTimes[n - 1]) g.sorted = false;
+      g.kmsTimes.push(time);
+      g.kmsRows.push(row ?? -1);
     } else {
       B.other++;
-      B.sources.set(e.eventSource, (B.sources.get(e.eventSource) ?? 0) + 1);
+      B.sources.set(source, (B.sources.get(source) ?? 0) + 1);
     }
-  }
+  };
+  if (typeof events === 'function') events(visit);
+  else for (const e of events) visit(e.time, e.recipientAccountId, e.awsRegion, e.eventSource, e.row);
   const out: KmsSilenceSpan[] = [];
-  for (const [k, g] of groups) {
-    const [account, region] = k.split('|');
+  for (const g of ars) {
+    const { account, region } = g;
     const keys = [...g.buckets.keys()].sort((a, b) => a - b);
     const kmsBuckets = keys.filter((b) => g.buckets.get(b)!.kms > 0).length;
     if (kmsBuckets < minKms) continue;
     const p = kmsBuckets / keys.length;
-    g.kmsTimes.sort((a, b) => a.time - b.time);
-    const firstKms = Math.floor(g.kmsTimes[0].time / bucketMs);
+    if (!g.sorted) {
+      // a stable sort by time: same-time events keep the order visited
+      const perm = g.kmsTimes.map((_, i) => i).sort((a, b) => g.kmsTimes[a] - g.kmsTimes[b]);
+      g.kmsRows = perm.map((i) => g.kmsRows[i]);
+      g.kmsTimes = perm.map((i) => g.kmsTimes[i]);
+    }
+    const times = g.kmsTimes;
+    const firstKms = Math.floor(times[0] / bucketMs);
     const lastBucket = keys[keys.length - 1];
     let run: number[] = [];
     const flush = (after: number | undefined) => {
@@ -994,8 +1038,9 @@ export function kmsSilence(
       if (active.length >= minActive && prob < alpha) {
         const runStart = run[0] * bucketMs;
         const runEnd = (run[run.length - 1] + 1) * bucketMs;
-        const before = lastBefore(g.kmsTimes, runStart);
-        const afterEv = after === undefined ? undefined : firstAtOrAfter(g.kmsTimes, runEnd);
+        // the last KMS event before the run, and the first at or after its end
+        const before = firstAtOrAfter(times, runStart) - 1;
+        const afterAt = after === undefined ? times.length : firstAtOrAfter(times, runEnd);
         const sources = new Map<string, number>();
         let other = 0;
         for (const b of active) {
@@ -1006,7 +1051,7 @@ export function kmsSilence(
         const span: KmsSilenceSpan = {
           account,
           region,
-          start: before?.time ?? runStart,
+          start: before >= 0 ? times[before] : runStart,
           silentBuckets: run.length,
           activeBuckets: active.length,
           otherEvents: other,
@@ -1015,10 +1060,10 @@ export function kmsSilence(
           probability: prob,
           bucketMs,
         };
-        if (before?.row !== undefined) span.startRow = before.row;
-        if (afterEv) {
-          span.end = afterEv.time;
-          if (afterEv.row !== undefined) span.endRow = afterEv.row;
+        if (before >= 0 && g.kmsRows[before] >= 0) span.startRow = g.kmsRows[before];
+        if (afterAt < times.length) {
+          span.end = times[afterAt];
+          if (g.kmsRows[afterAt] >= 0) span.endRow = g.kmsRows[afterAt];
         }
         out.push(span);
       }
@@ -1031,28 +1076,22 @@ export function kmsSilence(
     }
     flush(undefined);
   }
-  return out.sort((a, b) => a.start - b.start || a.account.localeCompare(b.account));
+  // accounts, then Regions: never the order the events came in
+  return out.sort(
+    (a, b) => a.start - b.start || a.account.localeCompare(b.account) || a.region.localeCompare(b.region),
+  );
 }
 
-function lastBefore(times: { time: number; row?: number }[], t: number) {
+/** The index of the first of `times` (non-decreasing) at or after `t`; `times.length` when none. */
+function firstAtOrAfter(times: number[], t: number): number {
   let lo = 0,
     hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (times[mid].time < t) lo = mid + 1;
+    if (times[mid] < t) lo = mid + 1;
     else hi = mid;
   }
-  return lo > 0 ? times[lo - 1] : undefined;
-}
-function firstAtOrAfter(times: { time: number; row?: number }[], t: number) {
-  let lo = 0,
-    hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (times[mid].time < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < times.length ? times[lo] : undefined;
+  return lo;
 }
 
 // ---------------------------------------------------------------------------------------------------------

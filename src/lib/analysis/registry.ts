@@ -9,7 +9,7 @@ import type { RawReader } from '../store/raw';
 import { TRAIL_CONFIG_KINDS, type ConfigRecord, type DigestRecord, type FileRecord } from '../store/db';
 import { analyzeKms, type KmsAnalysis } from './kms';
 import { correlate, type Correlation } from './crossAccount';
-import { activityOf, kmsCallSource, trailEvents } from './inputs';
+import { activitySource, kmsCallSource, trailEvents } from './inputs';
 import {
   coverageFindings,
   exclusionWindows,
@@ -183,7 +183,7 @@ const coverage: AnalysisEntry<'coverage'> = {
     const timelines = trailTimelines(events, snapshots);
     const windows = exclusionWindows(timelines);
     const corr = await ctx.get('crossAccount');
-    const silences = kmsSilence(activityOf(ctx.ix));
+    const silences = kmsSilence(activitySource(ctx.ix));
     const findings = coverageFindings({ timelines, windows, crossAccount: corr.records, silences });
     return {
       timelines,
