@@ -232,6 +232,40 @@ describe('index snapshot: a reload answers a query on columns before the whole s
     expect(await answers(other)).toEqual(await answers(ref));
   });
 
+  it('reads the first part (eventName) at the same time as the core, not after it', async () => {
+    const { name } = await store();
+    const first = reloaded(name);
+    await first.open();
+    expect(await first.saveSnapshot()).toBe(true);
+    const log: string[] = [];
+    const reload = serviceOn(name, {
+      snapshotDelayMs: Infinity,
+      open: async () => {
+        const db = openDB(name);
+        const { snapshots } = db;
+        const get = snapshots.get.bind(snapshots);
+        const bulkGet = snapshots.bulkGet.bind(snapshots);
+        snapshots.get = ((key: string) => {
+          log.push(`get ${key}`);
+          return get(key);
+        }) as typeof snapshots.get;
+        snapshots.bulkGet = ((keys: string[]) =>
+          bulkGet(keys).then((r) => {
+            log.push(`read ${keys.join('+')}`);
+            return r;
+          })) as typeof snapshots.bulkGet;
+        return db;
+      },
+    });
+    const r = await reload.run({ q: 'eventName:Decrypt', now: NOW });
+    expect(r).toEqual({ ...(await reference(name).run({ q: 'eventName:Decrypt', now: NOW })), ms: r.ok ? r.ms : 0 });
+    expect(log.indexOf('get col:eventName')).toBeGreaterThanOrEqual(0);
+    expect(log.indexOf('get col:eventName')).toBeLessThan(log.indexOf('read meta+time'));
+    // read once: the early read is the one the part load uses
+    expect(log.filter((x) => x === 'get col:eventName')).toHaveLength(1);
+    expect(reload.loadStats().snapshotPartsAtFirstQuery).toBe(1);
+  });
+
   it('a part of another snapshot (replaced by another tab while the parts were read): the index is built from the segments', async () => {
     const { name, db } = await store();
     const first = reloaded(name);

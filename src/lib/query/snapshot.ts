@@ -132,16 +132,18 @@ export async function readSnapshotCore(
 
 /**
  * Reads one part of the snapshot whose core had id `id`; undefined when the stored snapshot is no longer that
- * one (another tab replaced it) or the part is missing. Its content is checked by {@link ColumnarIndex.restorePart}.
+ * one (another tab replaced it), the part is missing, or `id` resolves to undefined (no usable core). `id` may
+ * be the pending read of the core's id: the part is then read at the same time as the core. Its content is
+ * checked by {@link ColumnarIndex.restorePart}.
  * @throws the store's error (closed by Delete all).
  */
 export async function readSnapshotPart(
   db: KeyTrailDB,
-  id: string,
+  id: string | Promise<string | undefined>,
   part: SnapshotPart,
 ): Promise<SnapshotPartData | undefined> {
-  const r = await db.snapshots.get(partKey(part));
-  if (!r || r.id !== id) return undefined;
+  const [r, want] = await Promise.all([db.snapshots.get(partKey(part)), id]);
+  if (!r || want === undefined || r.id !== want) return undefined;
   return r as unknown as SnapshotPartData;
 }
 
