@@ -1294,23 +1294,20 @@ type Backup = ClusterSummary['backups'][number];
  * with that id, as a search of the cluster's list in order would.
  */
 class HsmBook {
-  private readonly hsmById = new Map<ClusterSummary, Map<string, Hsm>>();
-  private readonly backupById = new Map<ClusterSummary, Map<string, Backup>>();
+  private readonly hsmById = new FirstById<Hsm>();
+  private readonly backupById = new FirstById<Backup>();
   /** HSMs in CreateInProgress by hsmId, with their cluster. */
   private readonly creating = new Map<string, { h: Hsm; c: ClusterSummary }[]>();
   private readonly active = new Map<ClusterSummary, number>();
 
   /** The cluster's first HSM with this id, or undefined. */
   hsm(c: ClusterSummary, hsmId: string): Hsm | undefined {
-    return this.hsmById.get(c)?.get(hsmId);
+    return this.hsmById.get(c, hsmId);
   }
 
   /** Appends an HSM to the cluster's list. */
   addHsm(c: ClusterSummary, h: Hsm): void {
-    c.hsms.push(h);
-    let byId = this.hsmById.get(c);
-    if (!byId) this.hsmById.set(c, (byId = new Map()));
-    if (!byId.has(h.hsmId)) byId.set(h.hsmId, h);
+    this.hsmById.add(c, c.hsms, h, h.hsmId);
     if (h.state === 'CreateInProgress') {
       const list = this.creating.get(h.hsmId);
       if (list) list.push({ h, c });
@@ -1347,15 +1344,30 @@ class HsmBook {
 
   /** The cluster's first backup with this id, or undefined. */
   backup(c: ClusterSummary, backupId: string): Backup | undefined {
-    return this.backupById.get(c)?.get(backupId);
+    return this.backupById.get(c, backupId);
   }
 
   /** Appends a backup to the cluster's list. */
   addBackup(c: ClusterSummary, b: Backup): void {
-    c.backups.push(b);
-    let byId = this.backupById.get(c);
-    if (!byId) this.backupById.set(c, (byId = new Map()));
-    if (!byId.has(b.backupId)) byId.set(b.backupId, b);
+    this.backupById.add(c, c.backups, b, b.backupId);
+  }
+}
+
+/** Per cluster, the first entry of one of its lists (HSMs, backups) with each id. */
+class FirstById<T> {
+  private readonly byCluster = new Map<ClusterSummary, Map<string, T>>();
+
+  /** The cluster's first entry with this id, or undefined. */
+  get(c: ClusterSummary, id: string): T | undefined {
+    return this.byCluster.get(c)?.get(id);
+  }
+
+  /** Appends `item` to `list` (one of the cluster's), found by `id` unless an earlier entry has that id. */
+  add(c: ClusterSummary, list: T[], item: T, id: string): void {
+    list.push(item);
+    let byId = this.byCluster.get(c);
+    if (!byId) this.byCluster.set(c, (byId = new Map()));
+    if (!byId.has(id)) byId.set(id, item);
   }
 }
 
