@@ -988,16 +988,13 @@ export function kmsSilence(events: ActivityEvent[] | ActivitySource, opts: KmsSi
   }
   // account → Region → its buckets: no key string built per event
   const groups = new Map<string, Map<string, AR>>();
-  const ars: AR[] = [];
   const visit: ActivityVisitor = (time, account, region, source, row) => {
     if (!Number.isFinite(time) || !account) return;
     let byRegion = groups.get(account);
     if (!byRegion) groups.set(account, (byRegion = new Map()));
     let g = byRegion.get(region);
-    if (!g) {
+    if (!g)
       byRegion.set(region, (g = { account, region, buckets: new Map(), kmsTimes: [], kmsRows: [], sorted: true }));
-      ars.push(g);
-    }
     const b = Math.floor(time / bucketMs);
     let B = g.buckets.get(b);
     if (!B) g.buckets.set(b, (B = { kms: 0, other: 0, sources: new Map() }));
@@ -1015,7 +1012,7 @@ export function kmsSilence(events: ActivityEvent[] | ActivitySource, opts: KmsSi
   if (typeof events === 'function') events(visit);
   else for (const e of events) visit(e.time, e.recipientAccountId, e.awsRegion, e.eventSource, e.row);
   const out: KmsSilenceSpan[] = [];
-  for (const g of ars) {
+  for (const g of [...groups.values()].flatMap((byRegion) => [...byRegion.values()])) {
     const { account, region } = g;
     const keys = [...g.buckets.keys()].sort((a, b) => a - b);
     const kmsBuckets = keys.filter((b) => g.buckets.get(b)!.kms > 0).length;
