@@ -344,12 +344,12 @@ for (let i = 0; i < 5; i++) events[int(0, N_EVENTS - 1)] = { eventSource: 'kms.a
 // ---------------------------------------------------------------------------------------------------------------
 // Storage, as the writer does it, loaded in a shuffled order
 
-interface Chunk {
+export interface Chunk {
   id: number;
   events: CloudTrailEvent[];
 }
 
-const chunks: Chunk[] = [];
+export const chunks: Chunk[] = [];
 {
   let id = 7;
   for (let o = 0; o < events.length;) {

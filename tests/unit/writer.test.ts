@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
-import { SEP, type FieldStore } from '../../src/lib/codec/fields';
+import { joinedFieldStore, SEP, type FieldStore } from '../../src/lib/codec/fields';
 import { RawReader } from '../../src/lib/store/raw';
 import { HASH_SCHEME, StoreWriter } from '../../src/lib/store/writer';
 import { prepare } from '../../src/lib/ingest/prepare';
@@ -46,7 +46,7 @@ async function stored(db: KeyTrailDB, fileId: number) {
   }[] = [];
   for (const c of await db.chunks.where('fileId').equals(fileId).sortBy('id')) {
     const seg = (await db.segments.get(c.id!))!;
-    const fs = (await db.fields.get(c.id!))!;
+    const fs = joinedFieldStore((await db.fields.get(c.id!))!);
     const hr = (await db.hashes.get(c.id!))!;
     const texts = await reader.chunkTexts(c.id!);
     expect(seg.n).toBe(texts.length);
@@ -179,7 +179,7 @@ describe('StoreWriter', () => {
     const byPath = new Map((await db.files.toArray()).map((f) => [f.id!, f.path]));
     let checked = 0;
     for (const s of segs) {
-      const fs = (await db.fields.get(s.id))!;
+      const fs = joinedFieldStore((await db.fields.get(s.id))!);
       const texts = await reader.chunkTexts(s.id);
       const base = ix.segBase.get(s.id)!;
       texts.forEach((t, i) => {

@@ -1,4 +1,5 @@
-import { SEP, type FieldStore } from '../codec/fields';
+import { SEP, type StoredFieldStore } from '../codec/fields';
+import { ArrayPool } from './arrayPool';
 import { foldCase } from './resolve';
 import type { FieldValues } from '../codec/table';
 import { isWellFormed, TextArena, textKernelAvailable, type ArenaText } from './textSearch';
@@ -8,8 +9,11 @@ interface LoadedFields {
   base: number;
   n: number;
   paths: string[];
-  values: string;
-  /** Start offset of each value in `values`; `offsets[nValues]` is one past the end (length + 1). */
+  /** The SEP-joined values, in pieces (see StoredFieldStore, codec/fields.ts): joined, one text. */
+  values: string[];
+  /** Start offset of each piece of `values` in the text (null: one piece). */
+  pieceStart: Uint32Array | null;
+  /** Start offset of each value in the text; `offsets[nValues]` is one past the end (length + 1). */
   offsets: Uint32Array;
   nValues: number;
   /** The values case-folded, as a string (when not held by the text arena). */
@@ -46,6 +50,11 @@ export class FieldIndex implements FieldValues {
   private arena: TextArena | null | undefined;
   private readonly useKernel: boolean;
   private readonly arenaLimit: number;
+  /**
+   * Holds the chunks' value offsets: a few large buffers instead of one per chunk, which the worker's end frees
+   * one by one (see query/arrayPool.ts).
+   */
+  private pool = new ArrayPool();
 
   /**
    * @param opts.textKernel search free text with the WebAssembly kernel (query/textSearch.ts) where the engine
@@ -58,17 +67,19 @@ export class FieldIndex implements FieldValues {
     this.arenaLimit = opts.textArenaLimitBytes ?? Infinity;
   }
 
-  /** Adds a chunk's field store whose rows start at global row `base`. */
-  add(s: FieldStore, base: number): void {
+  /** Adds a chunk's field store (as stored: values in one string or in pieces) whose rows start at global row `base`. */
+  add(s: StoredFieldStore, base: number): void {
     if (this.loaded.has(s.id)) return;
     this.loaded.add(s.id);
-    const offsets = valueOffsets(s.values, s.nValues);
+    const values = typeof s.values === 'string' ? [s.values] : s.values;
+    const offsets = valueOffsets(values, s.nValues, this.pool);
     for (const p of s.paths) this.knownPaths.add(p);
     const seg: LoadedFields = {
       base,
       n: s.rowStart.length - 1,
       paths: s.paths,
-      values: s.values,
+      values,
+      pieceStart: values.length > 1 ? pieceStarts(values, this.pool) : null,
       offsets,
       nValues: s.nValues,
       lower: null,
@@ -96,7 +107,13 @@ export class FieldIndex implements FieldValues {
   }
 
   private value(seg: LoadedFields, c: number): string {
-    return seg.values.slice(seg.offsets[c], seg.offsets[c + 1] - 1);
+    const start = seg.offsets[c];
+    const end = seg.offsets[c + 1] - 1;
+    const ps = seg.pieceStart;
+    if (ps === null) return seg.values[0].slice(start, end);
+    // a value lies in one piece (pieces end after a separator)
+    const p = upperBound(ps, start) - 1;
+    return seg.values[p].slice(start - ps[p], end - ps[p]);
   }
 
   /** The segment's paths case-folded (cached: every query on a path or free text tests each one). */
@@ -110,18 +127,38 @@ export class FieldIndex implements FieldValues {
    */
   private fold(seg: LoadedFields): void {
     if (seg.lowerOffsets !== null) return;
-    const lower = foldCase(seg.values);
-    const offsets = lower.length === seg.values.length ? seg.offsets : valueOffsets(lower, seg.nValues);
+    // piece by piece (no string of the whole text: see StoredFieldStore); pieces end after a separator, so
+    // folding each is folding the text, and no surrogate pair is cut
+    const lower = seg.values.map(foldCase);
+    let same = true;
+    for (let i = 0; i < lower.length && same; i++) same = lower[i].length === seg.values[i].length;
+    const offsets = same ? seg.offsets : valueOffsets(lower, seg.nValues);
     if (this.arena === undefined)
       this.arena = this.useKernel && textKernelAvailable() ? new TextArena(this.arenaLimit) : null;
-    const text = this.arena && isWellFormed(lower) ? this.arena.add(lower) : null;
+    const text = this.arena && lower.every(isWellFormed) ? this.addPieces(lower) : null;
     if (text) {
       seg.text = text;
       seg.lowerOffsets = text.ascii ? offsets : this.arena!.valueOffsets(text, seg.nValues);
     } else {
-      seg.lower = lower;
+      seg.lower = lower.length === 1 ? lower[0] : lower.join('');
       seg.lowerOffsets = offsets;
     }
+  }
+
+  /** The pieces added one after another to the arena, as one text; null when one does not fit. */
+  private addPieces(pieces: string[]): ArenaText | null {
+    const arena = this.arena!;
+    let first: ArenaText | null = null;
+    let end = 0;
+    let ascii = true;
+    for (const p of pieces) {
+      const t = arena.add(p);
+      if (!t || (first && t.start !== end)) return null; // what was added stays unused
+      first ??= t;
+      end = t.end;
+      ascii &&= t.ascii;
+    }
+    return first && { start: first.start, end, ascii };
   }
 
   /** Codes of the segment's values containing `needle` (case-folded, no SEP): a table with 1 at each, or null. */
@@ -353,15 +390,35 @@ export class FieldIndex implements FieldValues {
     this.loaded.clear();
     this.knownPaths.clear();
     this.arena = undefined; // its memory goes with it
+    this.pool = new ArrayPool();
   }
 }
 
-/** Start offset of each of the `nValues` SEP-joined values of `text`, plus one past the end (length + 1). */
-function valueOffsets(text: string, nValues: number): Uint32Array {
-  const offsets = new Uint32Array(nValues + 1);
+/** Start offset of each piece in the text the pieces make joined (in `pool`). */
+function pieceStarts(pieces: readonly string[], pool: ArrayPool): Uint32Array {
+  const out = pool.u32(pieces.length);
+  let at = 0;
+  for (let i = 0; i < pieces.length; i++) {
+    out[i] = at;
+    at += pieces[i].length;
+  }
+  return out;
+}
+
+/**
+ * Start offset of each of the `nValues` SEP-joined values of `text` (one string, or pieces that joined make it),
+ * plus one past the end (length + 1); in `pool` when given (kept as long as the index), else in its own array.
+ */
+function valueOffsets(text: string | readonly string[], nValues: number, pool?: ArrayPool): Uint32Array {
+  const offsets = pool ? pool.u32(nValues + 1) : new Uint32Array(nValues + 1);
   let k = 1;
-  for (let i = text.indexOf(SEP); i !== -1 && k < nValues; i = text.indexOf(SEP, i + 1)) offsets[k++] = i + 1;
-  offsets[nValues] = text.length + 1;
+  let base = 0;
+  for (const piece of typeof text === 'string' ? [text] : text) {
+    for (let i = piece.indexOf(SEP); i !== -1 && k < nValues; i = piece.indexOf(SEP, i + 1))
+      offsets[k++] = base + i + 1;
+    base += piece.length;
+  }
+  offsets[nValues] = base + 1;
   return offsets;
 }
 

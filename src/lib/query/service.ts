@@ -8,7 +8,7 @@
  * `configs` message bumps it, Delete all drops everything. Analyses are memoised on that version.
  */
 import { openStore, STORE_CHANNEL, type FileRecord, type KeyTrailDB, type StoreMessage } from '../store/db';
-import type { FieldStore } from '../codec/fields';
+import type { StoredFieldStore } from '../codec/fields';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../codec/hash';
 import { prettyJson } from '../codec/exact';
@@ -590,7 +590,7 @@ export class QueryService {
     const AHEAD = 3;
     const t0 = performance.now();
     const read = (i: number) => this.db.fields.bulkGet(ids.slice(i, i + BATCH));
-    const inFlight: Promise<(FieldStore | undefined)[]>[] = [];
+    const inFlight: Promise<(StoredFieldStore | undefined)[]>[] = [];
     for (let i = 0; i < ids.length && inFlight.length < AHEAD; i += BATCH) inFlight.push(read(i));
     let next = AHEAD * BATCH;
     let waited = 0;

@@ -1,7 +1,7 @@
 import Dexie, { type EntityTable } from 'dexie';
 import type { S3PathInfo } from '../cloudtrail/s3path';
 import type { DigestDocument } from '../cloudtrail/digest';
-import type { FieldStore } from '../codec/fields';
+import type { StoredFieldStore } from '../codec/fields';
 import type { Segment } from '../codec/segment';
 
 /** Status of a file or archive member, as the files view shows it. */
@@ -192,7 +192,7 @@ export type KeyTrailDB = Dexie & {
   chunks: EntityTable<ChunkRecord, 'id'>;
   sources: EntityTable<SourceRecord, 'id'>;
   segments: EntityTable<Segment, 'id'>;
-  fields: EntityTable<FieldStore, 'id'>;
+  fields: EntityTable<StoredFieldStore, 'id'>;
   hashes: EntityTable<HashRecord, 'id'>;
   digests: EntityTable<DigestRecord, 'id'>;
   conflicts: EntityTable<ConflictRecord, 'id'>;

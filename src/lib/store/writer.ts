@@ -12,7 +12,14 @@ import { HashMap64 } from './hashmap';
 import { phase } from '../codec/phases';
 import { exactHash } from '../codec/exact';
 import { RawReader } from './raw';
-import { concatFieldStores, fieldValueOf, selectFieldRows, type FieldStore } from '../codec/fields';
+import {
+  concatFieldStores,
+  fieldValueOf,
+  selectFieldRows,
+  storedFieldStore,
+  type FieldStore,
+  type StoredFieldStore,
+} from '../codec/fields';
 import {
   CHUNK_EVENTS,
   COLUMNS_SCHEME,
@@ -367,7 +374,7 @@ export class StoreWriter {
                 )) as number[])
               : [];
             const segments: Segment[] = [];
-            const fieldRows: FieldStore[] = [];
+            const fieldRows: StoredFieldStore[] = [];
             const hashRows: { id: number; h: Uint32Array; e: Uint32Array }[] = [];
             chunks.forEach(({ pieces, n, fileId }, c) => {
               const id = chunkIds[c];
@@ -406,7 +413,7 @@ export class StoreWriter {
                 seg.files = files;
               }
               segments.push(seg);
-              fieldRows.push({ id, ...ix.fields });
+              fieldRows.push(storedFieldStore({ id, ...ix.fields }));
               hashRows.push({ id, h, e });
               segmentIds.push(id);
             });
