@@ -13,8 +13,8 @@ import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { StoreWriter } from '../../src/lib/store/writer';
 import { QueryService, type QueryServiceOptions } from '../../src/lib/query/service';
 import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
-import { ColumnarIndex, COUNTING_SPAN } from '../../src/lib/query/columnar';
-import { decodeTime, encodeTime } from '../../src/lib/query/snapshot';
+import { ColumnarIndex, COUNTING_SPAN, countingBuckets, type SortScratch } from '../../src/lib/query/columnar';
+import { decodeTime, encodeTime, prefaultSort } from '../../src/lib/query/snapshot';
 import { events as CORPUS, NOW } from './engine-corpus';
 import { addPendingFile, s3File, te } from './helpers';
 
@@ -244,23 +244,20 @@ describe('index snapshot: a reload answers a query on columns before the whole s
         const db = openDB(name);
         const { snapshots } = db;
         const get = snapshots.get.bind(snapshots);
-        const bulkGet = snapshots.bulkGet.bind(snapshots);
         snapshots.get = ((key: string) => {
           log.push(`get ${key}`);
-          return get(key);
-        }) as typeof snapshots.get;
-        snapshots.bulkGet = ((keys: string[]) =>
-          bulkGet(keys).then((r) => {
-            log.push(`read ${keys.join('+')}`);
+          return get(key).then((r) => {
+            log.push(`read ${key}`);
             return r;
-          })) as typeof snapshots.bulkGet;
+          });
+        }) as typeof snapshots.get;
         return db;
       },
     });
     const r = await reload.run({ q: 'eventName:Decrypt', now: NOW });
     expect(r).toEqual({ ...(await reference(name).run({ q: 'eventName:Decrypt', now: NOW })), ms: r.ok ? r.ms : 0 });
     expect(log.indexOf('get col:eventName')).toBeGreaterThanOrEqual(0);
-    expect(log.indexOf('get col:eventName')).toBeLessThan(log.indexOf('read meta+time'));
+    expect(log.indexOf('get col:eventName')).toBeLessThan(log.indexOf('read time'));
     // read once: the early read is the one the part load uses
     expect(log.filter((x) => x === 'get col:eventName')).toHaveLength(1);
     expect(reload.loadStats().snapshotPartsAtFirstQuery).toBe(1);
@@ -483,6 +480,65 @@ describe('snapshot time and time order', () => {
       ix.n = time.length;
       expect(Array.from(ix.sortedByTime()), name).toEqual(reference(time));
     }
+  });
+
+  it('sortedByTime fills the arrays a reload touched beforehand (prefaultSort), and ignores ones of another size', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const n = 5000;
+    const time = Float64Array.from({ length: n }, () => (rnd() < 0.05 ? NaN : T + Math.floor(rnd() * 20_000) * 1000));
+    const plain = new ColumnarIndex();
+    plain.time = time;
+    plain.n = n;
+    const expected = Array.from(plain.sortedByTime());
+    const core = (scratch?: SortScratch) => {
+      const ix = new ColumnarIndex();
+      ix.restoreCore({
+        n,
+        segments: Uint32Array.of(1),
+        counts: Uint32Array.of(n),
+        stale: new Uint32Array(0),
+        time,
+        scratch,
+      });
+      return ix;
+    };
+    // sized by the snapshot's time range: the order is the touched array itself
+    let min = Infinity;
+    let max = -Infinity;
+    for (const v of time) if (v === v) [min, max] = [Math.min(min, v), Math.max(max, v)];
+    const { time: touched, scratch } = prefaultSort({ n, timeRange: [min, max] });
+    expect(touched.length).toBe(n);
+    expect(scratch.order!.length).toBe(n);
+    expect(scratch.counts!.length).toBe(countingBuckets(n, min, max) + 1);
+    const ix = core(scratch);
+    expect(ix.sortedByTime()).toBe(scratch.order);
+    expect(Array.from(ix.sortedByTime())).toEqual(expected);
+    // a range hint that does not match the times (another snapshot's, or none): still the right order
+    for (const hint of [
+      { n, timeRange: [min, max + 5000] as [number, number] },
+      { n, timeRange: null },
+      { n: n + 1 },
+    ]) {
+      const other = core(prefaultSort(hint).scratch);
+      expect(Array.from(other.sortedByTime())).toEqual(expected);
+    }
+  });
+
+  it("the meta record carries the rows' time range; a snapshot written without it is read as before", async () => {
+    const { name, db } = await store();
+    const first = reloaded(name);
+    await first.open();
+    expect(await first.saveSnapshot()).toBe(true);
+    const meta = (await db.snapshots.get('meta'))!;
+    const { minTime, maxTime } = first.status();
+    expect(minTime).toBeLessThan(maxTime);
+    expect(meta.timeRange).toEqual([minTime, maxTime]);
+    await db.snapshots.update('meta', { timeRange: undefined });
+    const reload = reloaded(name);
+    await reload.open();
+    expect(reload.loadStats().snapshotRows).toBe(await stored(db));
+    expect(await answers(reload)).toEqual(await answers(reference(name)));
   });
 
   it('a snapshot whose time record does not fit its rows is not used: the index is built from the segments', async () => {

@@ -16,6 +16,41 @@ export function isWholeSecond(v: number): boolean {
   return Math.floor(v / 1000) * 1000 === v;
 }
 
+/**
+ * Buckets of the counting sort {@link ColumnarIndex.sortedByTime} runs over `n` rows whose whole-second times
+ * span `minMs..maxMs` (epoch ms): one per second plus one for the rows without a time; 0 when it sorts otherwise
+ * (span over {@link COUNTING_SPAN} and over twice the rows).
+ */
+export function countingBuckets(n: number, minMs: number, maxMs: number): number {
+  const span = maxMs > minMs ? (maxMs - minMs) / 1000 : 0;
+  return span < Math.max(COUNTING_SPAN, 2 * n) ? span + 2 : 0;
+}
+
+/** Bytes of a memory page on the platforms KeyTrail runs on (4 KiB; a larger page only touches some twice). */
+const PAGE_BYTES = 4096;
+
+/**
+ * Writes a zero into each memory page of `a` (fresh, all zero): the operating system then maps its pages now
+ * rather than on first use. On the bench machine a fresh page costs ~12 µs (~3 ms per MB, up to three times
+ * that while the tab's previous page frees its memory); a reload touches the arrays of its time order while it
+ * waits for IndexedDB, not after. Returns `a`.
+ */
+export function touchPages<T extends Float64Array | Uint32Array>(a: T): T {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  for (let i = 0; i < bytes.length; i += PAGE_BYTES) bytes[i] = 0;
+  return a;
+}
+
+/**
+ * Arrays of {@link ColumnarIndex.sortedByTime}, allocated (and their pages touched) before the rows are known,
+ * while a reload waits for IndexedDB: `order`, n entries (becomes the time order); `counts`, all zero,
+ * {@link countingBuckets} + 1 entries. Each is used only when its length is the one the sort needs.
+ */
+export interface SortScratch {
+  order: Uint32Array | null;
+  counts: Uint32Array | null;
+}
+
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
 export interface GlobalColumn {
   dict: string[];
@@ -72,8 +107,13 @@ export const SNAPSHOT_PARTS: readonly SnapshotPart[] = [
   'eid',
 ];
 
-/** What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts. */
-export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'>;
+/**
+ * What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts, and optionally the arrays its time
+ * order will fill ({@link SortScratch}).
+ */
+export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'> & {
+  scratch?: SortScratch;
+};
 
 /** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
 export type SnapshotPartData =
@@ -109,6 +149,8 @@ export class ColumnarIndex implements EventTable {
    */
   readonly staleColumnSegments = new Set<number>();
   private sorted: Uint32Array | null = null;
+  /** Arrays for the next {@link sortedByTime} (from {@link restoreCore}), used once. */
+  private scratch: SortScratch | null = null;
   /**
    * Parts of a snapshot not restored yet (after {@link restoreCore}, until {@link restorePart} gives each one):
    * their arrays are empty placeholders, which only code that waited for the part may read. Empty otherwise.
@@ -258,6 +300,7 @@ export class ColumnarIndex implements EventTable {
     this.eid = new Uint32Array(0);
     this.n = n;
     this.sorted = null;
+    this.scratch = s.scratch ?? null;
     for (const p of SNAPSHOT_PARTS) this.pending.add(p);
   }
 
@@ -326,14 +369,16 @@ export class ColumnarIndex implements EventTable {
       if (v > max) max = v;
       if (whole && !isWholeSecond(v)) whole = false;
     }
-    const ids = new Uint32Array(n);
+    const scratch = this.scratch;
+    this.scratch = null;
+    const ids = scratch?.order?.length === n ? scratch.order : new Uint32Array(n);
     const span = max > min ? (max - min) / 1000 : 0;
-    if (whole && span < Math.max(COUNTING_SPAN, 2 * n)) {
+    const buckets = whole ? countingBuckets(n, min, max) : 0;
+    if (buckets) {
       // bucket `span + 1` holds the rows without a time. Each row's bucket is computed again in the second
       // pass rather than kept: a key array is 4 bytes a row of fresh memory (20 MB at 5M rows, ~60 ms of page
       // faults alone on the bench machine), and the division costs less.
-      const buckets = span + 2;
-      const start = new Uint32Array(buckets + 1);
+      const start = scratch?.counts?.length === buckets + 1 ? scratch.counts : new Uint32Array(buckets + 1);
       for (let i = 0; i < n; i++) {
         const v = t[i];
         start[(v === v ? (v - min) / 1000 : buckets - 1) + 1]++;
@@ -420,5 +465,6 @@ export class ColumnarIndex implements EventTable {
     this.eid = fresh.eid;
     this.cols = fresh.cols;
     this.sorted = null;
+    this.scratch = null;
   }
 }
