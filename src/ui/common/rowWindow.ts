@@ -34,8 +34,7 @@ function scale(size: RowListSize): number {
 
 /** The rows' offset (px) shown at the top of the viewport at scroll position `scrollTop` (px). */
 export function offsetAt(size: RowListSize, scrollTop: number): number {
-  const full = size.count * size.rowHeight;
-  return Math.max(0, Math.min(scrollTop * scale(size), Math.max(0, full - size.viewport)));
+  return Math.max(0, Math.min(scrollTop * scale(size), maxOffset(size)));
 }
 
 /** The scroll position (px) that shows the rows' offset `offset` (px) at the top of the viewport. */
