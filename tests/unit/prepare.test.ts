@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { prepare } from '../../src/lib/ingest/prepare';
 import { contentHash, stringHash } from '../../src/lib/codec/hash';
 import { cat, digestDoc, kmsEvent, kmsEvents, s3File, te } from './helpers';
+import { ColumnsBuilder, encodeColumn, STRING_COLUMNS, type StringColumn } from '../../src/lib/codec/segment';
+import { eventTimeMs, type CloudTrailEvent } from '../../src/lib/cloudtrail/event';
 
 const leaf = (text: string | Uint8Array, path = 'f.json') => ({
   path,
@@ -90,5 +92,61 @@ describe('prepare', () => {
       kind: 'corrupt',
       reason: 's3-delivery: "Records" is number, not an array',
     });
+  });
+});
+
+/**
+ * The columns of a block are built as its events are read (ColumnsBuilder), so that a record read alone can be
+ * dropped at once. They must be what encoding each column of the block's events at the end gives.
+ */
+describe('ColumnsBuilder', () => {
+  /** Each column as encodeColumn gives it from all the events at once (how blocks were built before). */
+  const reference = (events: CloudTrailEvent[]) => ({
+    time: Float64Array.from(events, eventTimeMs),
+    cols: Object.fromEntries(
+      (Object.keys(STRING_COLUMNS) as StringColumn[]).map((c) => [
+        c,
+        encodeColumn(events.map((e) => STRING_COLUMNS[c](e))),
+      ]),
+    ),
+  });
+
+  it('gives what encoding each column at the end gives, past its capacity and past 65,535 values', () => {
+    const events = kmsEvents(600).map((e, i) => ({
+      ...e,
+      eventTime: i % 7 === 0 ? 'not a time' : e.eventTime,
+      sourceIPAddress: i % 3 ? `10.0.${i % 11}.1` : undefined,
+    })) as CloudTrailEvent[];
+    for (const capacity of [0, 1, 5, 600, 4000]) {
+      const b = new ColumnsBuilder(capacity);
+      for (const e of events) b.add(e);
+      expect(b.rows).toBe(600);
+      expect(b.finish()).toEqual(reference(events));
+    }
+    // more distinct values than a Uint16Array code holds
+    const many = Array.from({ length: 70_000 }, (_, i) => ({ ...kmsEvent(0), sourceIPAddress: `ip-${i}` }));
+    const b = new ColumnsBuilder(10);
+    for (const e of many) b.add(e as CloudTrailEvent);
+    const got = b.finish();
+    const want = reference(many as CloudTrailEvent[]);
+    expect(got.cols.sourceIPAddress.codes).toBeInstanceOf(Uint32Array);
+    expect(got.cols.sourceIPAddress).toEqual(want.cols.sourceIPAddress);
+    expect(got.cols.eventName.codes).toBeInstanceOf(Uint16Array);
+    expect(got.time).toEqual(want.time);
+  });
+
+  it('builds an empty block', () => {
+    expect(new ColumnsBuilder().finish()).toEqual(reference([]));
+  });
+
+  it("gives prepare()'s blocks the columns of their events", () => {
+    const events = kmsEvents(4500).map((e, i) => ({ ...e, userAgent: `agent-${i % 13}` }));
+    const p = prepare({ path: 'a.json', bytes: te.encode(s3File(events)), compressed: false });
+    expect(p.blocks.map((b) => b.n)).toEqual([2000, 2000, 500]);
+    for (const b of p.blocks) {
+      const want = reference(events.slice(b.start, b.start + b.n) as CloudTrailEvent[]);
+      expect(b.time).toEqual(want.time);
+      expect(b.cols).toEqual(want.cols);
+    }
   });
 });

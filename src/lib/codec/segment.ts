@@ -107,16 +107,79 @@ export function buildColumns(events: CloudTrailEvent[]): {
   time: Float64Array;
   cols: Record<StringColumn, DictColumn>;
 } {
-  const time = new Float64Array(events.length);
-  for (let i = 0; i < events.length; i++) time[i] = eventTimeMs(events[i]);
-  const cols = {} as Record<StringColumn, DictColumn>;
-  const vals = new Array<string>(events.length);
-  for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
-    const f = STRING_COLUMNS[name];
-    for (let i = 0; i < events.length; i++) vals[i] = f(events[i]);
-    cols[name] = encodeColumn(vals);
+  const b = new ColumnsBuilder(events.length);
+  for (let i = 0; i < events.length; i++) b.add(events[i]);
+  return b.finish();
+}
+
+const COLUMN_NAMES = Object.keys(STRING_COLUMNS) as StringColumn[];
+const COLUMN_OF = COLUMN_NAMES.map((name) => STRING_COLUMNS[name]);
+
+/**
+ * Builds the times and string columns of events added one by one: `finish()` gives what {@link buildColumns}
+ * gives for the same events (each dictionary in first-seen order). Only each column's distinct values are kept,
+ * not the events, so an event read record by record can be dropped once added: a block's parsed events then
+ * die young instead of being copied by the garbage collector until the block ends.
+ */
+export class ColumnsBuilder {
+  private n = 0;
+  private time: Float64Array;
+  private readonly maps: Map<string, number>[] = COLUMN_NAMES.map(() => new Map());
+  private readonly dicts: string[][] = COLUMN_NAMES.map(() => []);
+  private codes: Uint32Array[];
+
+  /** @param capacity events expected (the arrays grow past it). */
+  constructor(capacity = 256) {
+    const cap = Math.max(1, capacity);
+    this.time = new Float64Array(cap);
+    this.codes = COLUMN_NAMES.map(() => new Uint32Array(cap));
   }
-  return { time, cols };
+
+  /** Events added so far. */
+  get rows(): number {
+    return this.n;
+  }
+
+  /** Adds one event's time and column values. */
+  add(ev: CloudTrailEvent): void {
+    const i = this.n++;
+    if (i === this.time.length) this.grow();
+    this.time[i] = eventTimeMs(ev);
+    for (let c = 0; c < COLUMN_OF.length; c++) {
+      const v = COLUMN_OF[c](ev);
+      const map = this.maps[c];
+      let code = map.get(v);
+      if (code === undefined) {
+        code = this.dicts[c].length;
+        this.dicts[c].push(v);
+        map.set(v, code);
+      }
+      this.codes[c][i] = code;
+    }
+  }
+
+  private grow(): void {
+    const time = new Float64Array(this.time.length * 2);
+    time.set(this.time);
+    this.time = time;
+    this.codes = this.codes.map((c) => {
+      const g = new Uint32Array(c.length * 2);
+      g.set(c);
+      return g;
+    });
+  }
+
+  /** The times (epoch ms, NaN when absent) and dictionary-encoded columns of the events added. */
+  finish(): { time: Float64Array; cols: Record<StringColumn, DictColumn> } {
+    const n = this.n;
+    const cols = {} as Record<StringColumn, DictColumn>;
+    COLUMN_NAMES.forEach((name, c) => {
+      const dict = this.dicts[c];
+      const codes = this.codes[c].subarray(0, n);
+      cols[name] = { dict, codes: dict.length <= 0xffff ? Uint16Array.from(codes) : codes.slice() };
+    });
+    return { time: this.time.slice(0, n), cols };
+  }
 }
 
 /** Events per stored chunk (one IndexedDB row of raw events, one of columns, one of fields). */

@@ -1,7 +1,7 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { MAX_DEPTH, stringHash } from '../codec/hash';
 import { FieldStoreBuilder } from '../codec/fields';
-import { buildColumns, CHUNK_EVENTS } from '../codec/segment';
+import { buildColumns, ColumnsBuilder, CHUNK_EVENTS } from '../codec/segment';
 import type { Leaf } from './open';
 import type { Prepared, PreparedBlock } from '../store/prepared';
 import {
@@ -178,7 +178,8 @@ function indexEvents(
   const events: CloudTrailEvent[] = [];
   const keep = !split;
   let kept = 0;
-  let blockEvents: CloudTrailEvent[] = [];
+  // each block's columns are built as its events are read: a record read alone dies once added
+  let columns = new ColumnsBuilder(Math.min(total, CHUNK_EVENTS));
   // Each kept event's index among the document's records. A small document's events are stored as text: a
   // stored source is a blob, which costs a file of its own.
   const recordOf = new Uint32Array(total);
@@ -196,12 +197,11 @@ function indexEvents(
   const closeBlock = () => {
     const n = kept - blockStart;
     if (!n) return;
-    const { time, cols } = buildColumns(blockEvents);
+    const { time, cols } = columns.finish();
     blocks.push({ start: blockStart, n, fields: builder.finish(), time, cols });
-    if (keep) for (const ev of blockEvents) events.push(ev);
-    blockEvents = [];
     blockStart = kept;
     builder = new FieldStoreBuilder();
+    columns = new ColumnsBuilder(Math.min(total - kept, CHUNK_EVENTS));
   };
   for (let k = 0; k < total; k++) {
     const ev = recordAt(k);
@@ -214,7 +214,8 @@ function indexEvents(
       continue;
     }
     if (typeof ev.eventID === 'string' && ev.eventID) stringHash(ev.eventID, e, i * 2);
-    blockEvents.push(ev);
+    columns.add(ev);
+    if (keep) events.push(ev);
     kept++;
     recordOf[i] = k;
     if (walkStats.lossy) lossy.push(i);
