@@ -42,6 +42,7 @@ const SLOW_TESTS = [
   'tests/unit/writer.test.ts',
   'tests/unit/conformance.test.ts',
   'tests/unit/scan-volume.test.ts',
+  'tests/unit/deliveryScan-volume.test.ts',
   'tests/unit/crossAccount-volume.test.ts',
 ];
 

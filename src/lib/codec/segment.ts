@@ -112,8 +112,10 @@ export function buildColumns(events: CloudTrailEvent[]): {
   return b.finish();
 }
 
-const COLUMN_NAMES = Object.keys(STRING_COLUMNS) as StringColumn[];
-const COLUMN_OF = COLUMN_NAMES.map((name) => STRING_COLUMNS[name]);
+/** The string columns in a fixed order (their index is a column's number in {@link ColumnsBuilder}). */
+export const COLUMN_NAMES = Object.keys(STRING_COLUMNS) as StringColumn[];
+/** Each column's derivation, in {@link COLUMN_NAMES} order. */
+export const COLUMN_OF = COLUMN_NAMES.map((name) => STRING_COLUMNS[name]);
 
 /**
  * Builds the times and string columns of events added one by one: `finish()` gives what {@link buildColumns}
@@ -145,17 +147,31 @@ export class ColumnsBuilder {
     const i = this.n++;
     if (i === this.time.length) this.grow();
     this.time[i] = eventTimeMs(ev);
-    for (let c = 0; c < COLUMN_OF.length; c++) {
-      const v = COLUMN_OF[c](ev);
-      const map = this.maps[c];
-      let code = map.get(v);
-      if (code === undefined) {
-        code = this.dicts[c].length;
-        this.dicts[c].push(v);
-        map.set(v, code);
-      }
-      this.codes[c][i] = code;
+    for (let c = 0; c < COLUMN_OF.length; c++) this.codes[c][i] = this.code(c, COLUMN_OF[c](ev));
+  }
+
+  /** Code of value `v` in the column at index `c` of {@link COLUMN_NAMES} (added to its dictionary when new). */
+  code(c: number, v: string): number {
+    const map = this.maps[c];
+    let code = map.get(v);
+    if (code === undefined) {
+      code = this.dicts[c].length;
+      this.dicts[c].push(v);
+      map.set(v, code);
     }
+    return code;
+  }
+
+  /**
+   * Adds one event by its time (epoch ms, NaN when absent) and its code in each column (`codes[c]` for the
+   * column at index c of {@link COLUMN_NAMES}, from {@link code}): the same as {@link add} of the event when
+   * those codes are its values'.
+   */
+  addRow(time: number, codes: ArrayLike<number>): void {
+    const i = this.n++;
+    if (i === this.time.length) this.grow();
+    this.time[i] = time;
+    for (let c = 0; c < COLUMN_OF.length; c++) this.codes[c][i] = codes[c];
   }
 
   private grow(): void {

@@ -18,6 +18,7 @@ import { walkStats } from '../codec/hash';
 import { arrayRanges } from '../codec/slices';
 import { phase } from '../codec/phases';
 import { scanS3Delivery, type ScannedRecords } from '../codec/scan';
+import { scanDelivery } from './deliveryScan';
 
 export type { Prepared, PreparedBlock } from '../store/prepared';
 
@@ -32,14 +33,47 @@ const MIN_SOURCE_BYTES = 64 * 1024;
 
 /**
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
- * Field stores and hashes come from the parsed events; an S3 delivery document is parsed record by record
+ * An S3 delivery document stored as its source is first read by the byte-level reader (ingest/deliveryScan.ts,
+ * WebAssembly; {@link prepareWasm}), which declines what it would not read exactly as JavaScript does. Otherwise
+ * field stores and hashes come from the parsed events: an S3 delivery document is parsed record by record
  * ({@link prepareByRecord}; no parsed events are kept), or, with {@link SCAN_S3_DELIVERY} on, read by one scan
  * of its text (codec/scan.ts) when the scanner mirrors it exactly.
  * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
-  return prepareWith(leaf, SCAN_S3_DELIVERY, !SCAN_S3_DELIVERY);
+  return prepareWasm(leaf) ?? prepareWith(leaf, SCAN_S3_DELIVERY, !SCAN_S3_DELIVERY);
+}
+
+/**
+ * {@link prepareByRecord}'s result for an S3 delivery document stored as its source (`leaf.source`, at least
+ * MIN_SOURCE_BYTES), read by the byte-level reader (ingest/deliveryScan.ts) without decoding the document or
+ * parsing its records: each block's field store, hashes and columns (from the few members the columns read).
+ * Null when the leaf is not such a document or the reader declines it (see wasm/deliveryScan.ts).
+ */
+export function prepareWasm(leaf: Leaf): Prepared | null {
+  if ('status' in leaf || !leaf.source || leaf.bytes.length < MIN_SOURCE_BYTES) return null;
+  const t = performance.now();
+  const sc = scanDelivery(leaf.bytes, CHUNK_EVENTS);
+  phase('wasm', t);
+  if (!sc) return null;
+  const n = sc.h.length / 2;
+  const records = new Uint32Array(n);
+  for (let i = 0; i < n; i++) records[i] = i;
+  return {
+    path: leaf.path,
+    kind: 'events',
+    format: 's3-delivery',
+    bytes: leaf.bytes.length,
+    skipped: 0,
+    events: [],
+    h: sc.h,
+    e: sc.e,
+    blocks: sc.blocks,
+    records,
+    source: leaf.source,
+    sourceGzip: leaf.compressed,
+  };
 }
 
 /**

@@ -1,0 +1,170 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error the build script is plain JavaScript (no declarations)
+import { compile, moduleText, MODULES } from '../../scripts/build-wasm.mjs';
+import { DELIVERY_SCAN_WASM_BASE64 } from '../../src/lib/ingest/deliveryScanWasm';
+import { scanDelivery } from '../../src/lib/ingest/deliveryScan';
+import { openInput } from '../../src/lib/ingest/open';
+import { prepare, prepareByRecord, prepareReference, prepareWasm } from '../../src/lib/ingest/prepare';
+import { CHUNK_EVENTS } from '../../src/lib/codec/segment';
+import { kmsEvents, nestObjects, te, walk } from './helpers';
+import { doc, ev, firstDifference, leaf } from './scan-diff';
+
+/**
+ * The byte-level reader of S3 delivery documents (wasm/deliveryScan.ts, ingest/deliveryScan.ts) against the
+ * JavaScript read: on every document it reads, `prepareWasm` must equal `prepareByRecord` exactly (field stores,
+ * content and eventID hashes, columns, stored records), and every document it declines must still be read by
+ * `prepare` as `prepareByRecord` reads it.
+ */
+
+/** `records` plus filler events, so that the document is stored as its source (MIN_SOURCE_BYTES, 64 KiB). */
+function big(records: string[]): string {
+  const out = records.slice();
+  for (let i = 0; out.join(',').length < 70_000; i++) out.push(ev(1000 + i));
+  return doc(out);
+}
+
+/** prepareWasm(text) against prepareByRecord, and prepare() against prepareByRecord. */
+function compare(text: string): { read: boolean; diff: string | null } {
+  const l = leaf('doc.json', text, true);
+  const want = prepareByRecord(l);
+  const got = prepareWasm(l);
+  const viaPrepare = firstDifference(prepare(l), want, 'prepare');
+  if (!got) return { read: false, diff: viaPrepare };
+  return { read: true, diff: firstDifference(got, want, 'prepareWasm') ?? viaPrepare };
+}
+
+describe('byte-level reader of S3 delivery documents (wasm/deliveryScan.ts)', () => {
+  it('the committed module is the compile of wasm/deliveryScan.ts', async () => {
+    const mod = MODULES.find((m: { source: string }) => m.source === 'wasm/deliveryScan.ts');
+    const bytes: Uint8Array = await compile(mod);
+    expect(Buffer.from(bytes).toString('base64')).toBe(DELIVERY_SCAN_WASM_BASE64);
+    expect(readFileSync(new URL('../../src/lib/ingest/deliveryScanWasm.ts', import.meta.url), 'utf8')).toBe(
+      moduleText(bytes, mod),
+    );
+  }, 60_000);
+
+  it('reads generated KMS events of several blocks exactly as the record-by-record read', () => {
+    const text = doc(kmsEvents(4500).map((e) => JSON.stringify(e)));
+    expect(compare(text)).toEqual({ read: true, diff: null });
+    const got = prepareWasm(leaf('d', text, true))!;
+    expect(got.blocks.map((b) => b.n)).toEqual([2000, 2000, 500]);
+    expect(got.records).toEqual(Uint32Array.from({ length: 4500 }, (_, i) => i));
+    // the field stores hold what the events hold
+    expect(got.blocks[0].fields.paths).toContain('requestParameters.keyId');
+    expect(got.blocks[0].fields.nValues).toBeGreaterThan(100);
+  });
+
+  it('reads unusual but exact shapes as JavaScript does', () => {
+    const cases: Record<string, string> = {
+      'empty containers': ev(3, '"a":{},"b":[],"c":[{}],"d":[[]],"requestParameters":{"x":{}}'),
+      literals: ev(4, '"a":null,"b":true,"c":false,"d":[null,true,false,0,-7,123456789012345]'),
+      'userIdentity a string': ev(5).replace(/"userIdentity":\{[^}]*\}/, '"userIdentity":"someone"'),
+      'userIdentity null': ev(6).replace(/"userIdentity":\{[^}]*\}/, '"userIdentity":null'),
+      'userIdentity an array': ev(7).replace(/"userIdentity":\{[^}]*\}/, '"userIdentity":[{"arn":"a"}]'),
+      'userIdentity empty': ev(8).replace(/"userIdentity":\{[^}]*\}/, '"userIdentity":{}'),
+      'column members not strings': ev(9, '"readOnly":true,"eventType":null,"errorCode":5,"userAgent":{}'),
+      'identity columns not strings': ev(10).replace('"type":"AssumedRole"', '"type":7,"accessKeyId":null'),
+      'requestParameters an array': ev(11, '"requestParameters":[{"keyId":"k-in-array"}]'),
+      'requestParameters a string': ev(12, '"requestParameters":"keyId"'),
+      'both key ids': ev(13, '"requestParameters":{"KeyId":"upper","keyId":"lower"}'),
+      'key id not a string': ev(14, '"requestParameters":{"keyId":42},"responseElements":{"keyId":"r"}'),
+      'keyMetadata shapes': ev(15, '"responseElements":{"keyMetadata":[{"arn":"x"}],"keyId":""}'),
+      'keyMetadata arn': ev(16, '"responseElements":{"keyMetadata":{"arn":"arn:aws:kms:us-east-1:1:key/k"}}'),
+      resources: ev(17, '"resources":[{"ARN":"a1","type":"AWS::KMS::Key"},{"arn":"a2","Type":"t"},"x",null]'),
+      'same key in sibling objects': ev(18, '"a":[{"k":1},{"k":2}],"b":{"k":{"k":3}}'),
+      'no eventID': ev(19).replace(/,"eventID":"[^"]*"/, ''),
+      'empty eventID': ev(20).replace(/"eventID":"[^"]*"/, '"eventID":""'),
+      'eventID a number': ev(21).replace(/"eventID":"[^"]*"/, '"eventID":21'),
+      'eventTime odd': ev(22).replace(/"eventTime":"[^"]*"/, '"eventTime":"2024-05-01 10:00:00.5+02:00"'),
+      'no eventTime': ev(23).replace(/"eventTime":"[^"]*",/, ''),
+      sessionCredentialFromConsole: ev(24, '"sessionCredentialFromConsole":"true","userAgent":"aws-cli/2"'),
+      'value of 60,000 characters': ev(25, `"big":"${'x'.repeat(60_000)}"`),
+      'nested 50 levels': ev(26, `"deep":${JSON.stringify(nestObjects(50))}`),
+      '__proto__ key': ev(27, '"__proto__":{"polluted":1}'),
+    };
+    for (const [name, record] of Object.entries(cases)) {
+      expect({ name, ...compare(big([record])) }).toEqual({ name, read: true, diff: null });
+    }
+    // white space between every token but before a colon
+    const spaced = big([ev(1), ev(2)])
+      .replace(/([,{[])/g, '$1 \n\t')
+      .replace(/([}\]])/g, '\r\n $1')
+      .replace(/:(?=["{[0-9tfn-])/g, ': ');
+    expect(spaced).toContain('{ \n\t"eventVersion": "1.08"');
+    expect(compare(` ${spaced} \n`)).toEqual({ read: true, diff: null });
+  });
+
+  it('declines what it would not read exactly, and prepare then reads it with JavaScript', () => {
+    const cases: Record<string, string> = {
+      'an escape': big([ev(1, '"p":"{\\"Version\\":\\"2012-10-17\\"}"')]),
+      'an escaped key': big([ev(2, '"a\\u0062":1')]),
+      'non-ASCII text': big([ev(3, '"who":"Zoë"')]),
+      'a fraction': big([ev(4, '"n":1.5')]),
+      'an exponent': big([ev(5, '"n":1e3')]),
+      'minus zero': big([ev(6, '"n":-0')]),
+      '16 digits': big([ev(7, '"n":1234567890123456')]),
+      'a repeated key': big([ev(8, '"eventName":"Again"')]),
+      'a repeated nested key': big([ev(9, '"a":{"k":1,"k":2}')]),
+      'an integer-like key': big([ev(10, '"a":{"10":1,"b":2}')]),
+      'white space before a colon': big([ev(11, '"a" :1')]),
+      'nesting past 60 levels': big([ev(12, `"deep":${JSON.stringify(nestObjects(70))}`)]),
+      'a record that is not an event': big(['{"eventVersion":"1.08","eventSource":"kms.amazonaws.com"}']),
+      'a record that is not an object': big(['[1,2]']),
+      'a value of 64 KiB': big([ev(13, `"big":"${'x'.repeat(70_000)}"`)]),
+      'another top-level key': big([]).replace('{"Records":', '{"Other":1,"Records":'),
+      'text after the document': big([]) + ' x',
+      'invalid JSON': big([]).replace('"eventName":"Decrypt"', '"eventName":Decrypt'),
+      'a truncated document': big([]).slice(0, -5),
+    };
+    for (const [name, text] of Object.entries(cases)) {
+      expect(scanDelivery(te.encode(text), CHUNK_EVENTS), name).toBeNull();
+      expect({ name, ...compare(text) }).toEqual({ name, read: false, diff: null });
+    }
+    // empty Records: JavaScript says what the document is
+    expect(scanDelivery(te.encode('{"Records":[]}'), CHUNK_EVENTS)).toBeNull();
+  });
+
+  it('leaves small documents and documents without their source to JavaScript', () => {
+    const text = doc([ev(1), ev(2)]);
+    expect(prepareWasm(leaf('small.json', text, true))).toBeNull();
+    expect(prepareWasm(leaf('nosource.json', big([]), false))).toBeNull();
+    expect(scanDelivery(te.encode(text), CHUNK_EVENTS)).not.toBeNull();
+  });
+});
+
+/** The shared public corpus (../shared/datasets/public), present in CI; never copied into the repo. */
+const PUBLIC = join(__dirname, '../../../shared/datasets/public');
+
+describe.skipIf(!existsSync(join(PUBLIC, 'MANIFEST.json')))('byte-level reader on the public corpus', () => {
+  it('reads every S3 delivery document it accepts exactly as the whole-document read', async () => {
+    let read = 0;
+    let declined = 0;
+    const diffs: string[] = [];
+    for (const file of walk(PUBLIC).sort()) {
+      for await (const l of openInput(file, new Uint8Array(readFileSync(file)))) {
+        if (!('bytes' in l)) continue;
+        // every document, whatever its size (the ingest only gives the reader those stored as their source)
+        const got = scanDelivery(l.bytes, CHUNK_EVENTS);
+        if (!got) continue;
+        const want = prepareReference(l);
+        if (want.format !== 's3-delivery' || want.skipped) {
+          diffs.push(`${l.path}: read, but JavaScript reads it as ${want.format} with ${want.skipped} skipped`);
+          continue;
+        }
+        const d = firstDifference(
+          { h: got.h, e: got.e, blocks: got.blocks },
+          { h: want.h, e: want.e, blocks: want.blocks },
+          l.path,
+        );
+        if (d) diffs.push(d);
+        read++;
+      }
+      declined++;
+    }
+    expect(diffs).toEqual([]);
+    expect(read).toBeGreaterThan(5);
+    expect(declined).toBeGreaterThan(read);
+  });
+});
