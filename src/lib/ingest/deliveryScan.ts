@@ -54,6 +54,13 @@ function reader(): Exports | null {
   return instance;
 }
 
+/**
+ * Largest document (bytes) the reader takes: its module's memory holds the document and never shrinks, so a
+ * larger one (CloudTrail delivers files far smaller) is read with JavaScript rather than kept in every worker.
+ */
+export const MAX_SCAN_BYTES = 64 << 20;
+/** Bytes of the values region (a block's distinct field-store values; the reader declines a block past it). */
+const VALS_CAP = 16 << 20;
 /** Bytes of the keys region (path keys of one block, joined). */
 const KEYS_CAP = 1 << 20;
 /**
@@ -132,21 +139,28 @@ const ascii = new TextDecoder('utf-8');
  *
  * Returns null, having done nothing the caller must undo, when the reader does not read this document
  * exactly as JavaScript would (see the module comment of wasm/deliveryScan.ts: non-ASCII bytes, escapes,
- * numbers other than plain integers, repeated keys, a record that is not an event...) or WebAssembly is
- * unavailable: the caller then reads it with JavaScript.
+ * numbers other than plain integers, repeated keys, a record that is not an event...), when it is over
+ * {@link MAX_SCAN_BYTES}, or when WebAssembly or memory for it is unavailable: the caller then reads it with
+ * JavaScript. Never throws.
  */
 export function scanDelivery(bytes: Uint8Array, blockRows: number): ScannedDelivery | null {
   const x = reader();
-  if (!x || bytes.length === 0) return null;
+  if (!x || bytes.length === 0 || bytes.length > MAX_SCAN_BYTES) return null;
   const base = Number(x.TABLES_END.value);
-  const valsCap = bytes.length + 1024;
+  const valsCap = Math.min(bytes.length, VALS_CAP) + 1024;
   const keys = base;
   const vals = keys + KEYS_CAP;
   const arena = vals + valsCap;
   const doc = arena + ARENA_CAP;
   const need = doc + bytes.length + 16;
   const mem = x.memory;
-  if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+  if (mem.buffer.byteLength < need) {
+    try {
+      mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    } catch {
+      return null; // no memory for it here: JavaScript reads it
+    }
+  }
   const u8 = new Uint8Array(mem.buffer);
   u8.set(bytes, doc);
   u8.fill(0, doc + bytes.length, doc + bytes.length + 16);
@@ -155,16 +169,20 @@ export function scanDelivery(bytes: Uint8Array, blockRows: number): ScannedDeliv
   const es: Uint32Array[] = [];
   const blocks: PreparedBlock[] = [];
   let start = 0;
-  for (;;) {
-    const n = x.block(blockRows);
-    if (n < 0) return null;
-    if (n === 0) break;
-    const b = readBlock(x, n);
-    if (!b) return null;
-    blocks.push({ start, n, ...b.block });
-    hs.push(b.h);
-    es.push(b.e);
-    start += n;
+  try {
+    for (;;) {
+      const n = x.block(blockRows);
+      if (n < 0) return null;
+      if (n === 0) break;
+      const b = readBlock(x, n);
+      if (!b) return null;
+      blocks.push({ start, n, ...b.block });
+      hs.push(b.h);
+      es.push(b.e);
+      start += n;
+    }
+  } catch {
+    return null; // a trap in the module or a derivation that throws: JavaScript reads it and says what is wrong
   }
   return { h: concat(hs, start * 2), e: concat(es, start * 2), blocks };
 }
