@@ -443,6 +443,57 @@ function setSlot(s: i32, start: usize, end: usize, kind: u32): void {
   store<u32>(a + 8, kind);
 }
 
+/** The key and value of the member {@link memberPath} read last: key bytes [mKey, mKey + mLen), value at mValue. */
+let mKey: usize = 0;
+let mLen: usize = 0;
+let mValue: usize = 0;
+
+/**
+ * Reads the key of an object member at p (its opening quote) in the object numbered `obj` below path `parent`:
+ * the member's path id (its key and value in mKey, mLen, mValue), or -1 with `failed` set for a key that is
+ * not a plain string, has white space before its colon, is all digits, or is repeated in the object.
+ */
+function memberPath(p: usize, parent: i32, obj: u32): i32 {
+  if (load<u8>(p) != 0x22) {
+    failed = true;
+    return -1;
+  }
+  const k = p + 1;
+  const ke = strEnd(k);
+  if (ke == 0 || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
+    failed = true;
+    return -1;
+  }
+  const id = child(parent, k, ke - k);
+  if (failed) return -1;
+  const info = pathInfo(id);
+  if (load<u32>(info + 20) == obj) {
+    failed = true; // a repeated key
+    return -1;
+  }
+  store<u32>(info + 20, obj);
+  mKey = k;
+  mLen = ke - k;
+  mValue = ws(ke + 2);
+  return id;
+}
+
+/** Where the object {@link nextMember} closed ends. */
+let closedAt: usize = 0;
+
+/**
+ * After a member's value ending at p: the next member's address after a comma, or 0 after the closing brace
+ * (the object's end in closedAt); 0 with `failed` set for anything else.
+ */
+function nextMember(p: usize): usize {
+  p = ws(p);
+  const d = load<u8>(p);
+  if (d == 0x2c) return ws(p + 1);
+  if (d != 0x7d) failed = true;
+  closedAt = p + 1;
+  return 0;
+}
+
 /**
  * Walks the value at p (FieldStoreBuilder.walk): stores and hashes its leaves at path `path`, position (p1, p2),
  * `plain` when no array lies on the way; `slot` is the projection slot of the path (-1 none). Returns the
@@ -478,41 +529,19 @@ function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, sl
       return p + 1;
     }
     for (;;) {
-      if (load<u8>(p) != 0x22) {
-        failed = true;
-        return p;
-      }
-      const k = p + 1;
-      const ke = strEnd(k);
-      if (ke == 0 || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
-        failed = true;
-        return p;
-      }
-      const id = child(path, k, ke - k);
-      if (failed) return p;
+      const id = memberPath(p, path, obj);
+      if (id < 0) return p;
       const info = pathInfo(id);
-      if (load<u32>(info + 20) == obj) {
-        failed = true; // a repeated key
-        return p;
-      }
-      store<u32>(info + 20, obj);
       const q1 = mixA(p1, load<u32>(info + 12));
       const q2 = mixB(p2, load<u32>(info + 16));
       const cs = plain ? load<i32>(info + 24) : -1;
-      p = walk(ws(ke + 2), id, q1, q2, depth + 1, plain, cs);
+      p = walk(mValue, id, q1, q2, depth + 1, plain, cs);
       if (failed) return p;
-      p = ws(p);
-      const d = load<u8>(p);
-      if (d == 0x2c) {
-        p = ws(p + 1);
-        continue;
-      }
-      if (d != 0x7d) {
-        failed = true;
-        return p;
-      }
-      if (slot >= 0 && plain) store<u32>(slotAddr(slot) + 4, <u32>(p + 1));
-      return p + 1;
+      p = nextMember(p);
+      if (p) continue;
+      if (failed) return closedAt;
+      if (slot >= 0 && plain) store<u32>(slotAddr(slot) + 4, <u32>closedAt);
+      return closedAt;
     }
   }
   if (c == 0x5b) {
@@ -658,45 +687,21 @@ function record(p: usize): usize {
     return p + 1;
   }
   for (;;) {
-    if (load<u8>(p) != 0x22) {
-      failed = true;
-      return p;
-    }
-    const k = p + 1;
-    const ke = strEnd(k);
-    if (ke == 0 || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
-      failed = true;
-      return p;
-    }
-    const n = ke - k;
-    const id = child(-1, k, n);
-    if (failed) return p;
+    const id = memberPath(p, -1, obj);
+    if (id < 0) return p;
     const info = pathInfo(id);
-    if (load<u32>(info + 20) == obj) {
-      failed = true;
-      return p;
-    }
-    store<u32>(info + 20, obj);
     const p1 = mixA(ROOT1, load<u32>(info + 12));
     const p2 = mixB(ROOT2, load<u32>(info + 16));
     const slot = load<i32>(info + 24);
-    const v = ws(ke + 2);
-    if (isColumnPath(k, n)) p = hashOnly(v, p1, p2, slot);
+    const v = mValue;
+    if (isColumnPath(mKey, mLen)) p = hashOnly(v, p1, p2, slot);
     else if (id == uiPath && load<u8>(v) == 0x7b) p = identity(v, id, p1, p2);
     else p = walk(v, id, p1, p2, 1, true, slot);
     if (failed) return p;
-    p = ws(p);
-    const d = load<u8>(p);
-    if (d == 0x2c) {
-      p = ws(p + 1);
-      continue;
-    }
-    if (d != 0x7d) {
-      failed = true;
-      return p;
-    }
-    return p + 1;
+    p = nextMember(p);
+    if (!p) break;
   }
+  return closedAt;
 }
 
 /** The userIdentity object at p (FieldStoreBuilder.addEvent's special case). Returns the address after it. */
@@ -710,44 +715,19 @@ function identity(p: usize, id: i32, p1: u32, p2: u32): usize {
     return p + 1;
   }
   for (;;) {
-    if (load<u8>(p) != 0x22) {
-      failed = true;
-      return p;
-    }
-    const k = p + 1;
-    const ke = strEnd(k);
-    if (ke == 0 || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
-      failed = true;
-      return p;
-    }
-    const n = ke - k;
-    const uid = child(id, k, n);
-    if (failed) return p;
+    const uid = memberPath(p, id, obj);
+    if (uid < 0) return p;
     const info = pathInfo(uid);
-    if (load<u32>(info + 20) == obj) {
-      failed = true;
-      return p;
-    }
-    store<u32>(info + 20, obj);
     const q1 = mixA(p1, load<u32>(info + 12));
     const q2 = mixB(p2, load<u32>(info + 16));
-    const v = ws(ke + 2);
     const cs = load<i32>(info + 24);
-    if (isIdentityColumn(k, n)) p = hashOnly(v, q1, q2, cs);
-    else p = walk(v, uid, q1, q2, 2, true, cs);
+    if (isIdentityColumn(mKey, mLen)) p = hashOnly(mValue, q1, q2, cs);
+    else p = walk(mValue, uid, q1, q2, 2, true, cs);
     if (failed) return p;
-    p = ws(p);
-    const d = load<u8>(p);
-    if (d == 0x2c) {
-      p = ws(p + 1);
-      continue;
-    }
-    if (d != 0x7d) {
-      failed = true;
-      return p;
-    }
-    store<u32>(slotAddr(11) + 4, <u32>(p + 1));
-    return p + 1;
+    p = nextMember(p);
+    if (p) continue;
+    if (!failed) store<u32>(slotAddr(11) + 4, <u32>closedAt);
+    return closedAt;
   }
 }
 
