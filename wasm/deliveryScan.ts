@@ -496,10 +496,11 @@ function nextMember(p: usize): usize {
 
 /**
  * Walks the value at p (FieldStoreBuilder.walk): stores and hashes its leaves at path `path`, position (p1, p2),
- * `plain` when no array lies on the way; `slot` is the projection slot of the path (-1 none). Returns the
+ * `plain` when no array lies on the way; `slot` is the projection slot of the path (-1 none); `ident` for the
+ * userIdentity object, whose type, accountId and accessKeyId are only hashed (they are columns). Returns the
  * address after the value; sets `failed` to give up.
  */
-function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, slot: i32): usize {
+function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, slot: i32, ident: bool): usize {
   if (depth >= MAX_WALK_DEPTH) {
     failed = true;
     return p;
@@ -535,7 +536,8 @@ function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, sl
       const q1 = mixA(p1, load<u32>(info + 12));
       const q2 = mixB(p2, load<u32>(info + 16));
       const cs = plain ? load<i32>(info + 24) : -1;
-      p = walk(mValue, id, q1, q2, depth + 1, plain, cs);
+      if (ident && isIdentityColumn(mKey, mLen)) p = hashOnly(mValue, q1, q2, cs);
+      else p = walk(mValue, id, q1, q2, depth + 1, plain, cs, false);
       if (failed) return p;
       p = nextMember(p);
       if (p) continue;
@@ -554,7 +556,7 @@ function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, sl
     }
     let i: u32 = 0;
     for (;;) {
-      p = walk(p, path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1, false, -1);
+      p = walk(p, path, mixA(p1, index1(i)), mixB(p2, index2(i)), depth + 1, false, -1, false);
       if (failed) return p;
       i++;
       p = ws(p);
@@ -695,40 +697,13 @@ function record(p: usize): usize {
     const slot = load<i32>(info + 24);
     const v = mValue;
     if (isColumnPath(mKey, mLen)) p = hashOnly(v, p1, p2, slot);
-    else if (id == uiPath && load<u8>(v) == 0x7b) p = identity(v, id, p1, p2);
-    else p = walk(v, id, p1, p2, 1, true, slot);
+    // userIdentity's type, accountId and accessKeyId are columns too (FieldStoreBuilder.addEvent)
+    else p = walk(v, id, p1, p2, 1, true, slot, id == uiPath);
     if (failed) return p;
     p = nextMember(p);
     if (!p) break;
   }
   return closedAt;
-}
-
-/** The userIdentity object at p (FieldStoreBuilder.addEvent's special case). Returns the address after it. */
-function identity(p: usize, id: i32, p1: u32, p2: u32): usize {
-  setSlot(11, p, 0, K_OBJECT);
-  const obj = ++serial;
-  p = ws(p + 1);
-  if (load<u8>(p) == 0x7d) {
-    addLeaf(p1, p2, EMPTY_OBJECT1, EMPTY_OBJECT2);
-    store<u32>(slotAddr(11) + 4, <u32>(p + 1));
-    return p + 1;
-  }
-  for (;;) {
-    const uid = memberPath(p, id, obj);
-    if (uid < 0) return p;
-    const info = pathInfo(uid);
-    const q1 = mixA(p1, load<u32>(info + 12));
-    const q2 = mixB(p2, load<u32>(info + 16));
-    const cs = load<i32>(info + 24);
-    if (isIdentityColumn(mKey, mLen)) p = hashOnly(mValue, q1, q2, cs);
-    else p = walk(mValue, uid, q1, q2, 2, true, cs);
-    if (failed) return p;
-    p = nextMember(p);
-    if (p) continue;
-    if (!failed) store<u32>(slotAddr(11) + 4, <u32>closedAt);
-    return closedAt;
-  }
 }
 
 // ---- projections: the members each group of index columns reads, as JSON text ----
