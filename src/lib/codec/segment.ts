@@ -14,6 +14,12 @@ import { callerLabel, classifyCaller } from '../cloudtrail/identity';
 /**
  * The string columns every stored event contributes to the query index, by name. Each is a derived,
  * single string per event (multi-valued fields are newline-joined).
+ *
+ * The byte-level reader of S3 delivery documents derives each column from only the members it reads: a new
+ * column, or a derivation that reads another member, needs that member in the reader's dictionaries and
+ * projections too (`DICT_OF_COLUMN` in ingest/deliveryScan.ts, `project*` in wasm/deliveryScan.ts). A column
+ * with no dictionary there makes that module throw when loaded (tests/unit/deliveryScan.test.ts fails); a member
+ * missing from a projection shows only in the differential tests whose events hold that member.
  */
 export const STRING_COLUMNS = {
   eventSource: (e: CloudTrailEvent) => e.eventSource,
