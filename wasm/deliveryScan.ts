@@ -13,9 +13,11 @@
 // text instead of once per record.
 //
 // It gives up (returns -1) on anything whose JavaScript result it would not reproduce exactly: a byte over 0x7f,
-// a backslash, a number other than a plain integer of at most 15 digits, a repeated or integer-like key, white
-// space before a colon, nesting past 60 levels, a value of 64 KiB or more, a full table, or JSON that is not
-// valid. The caller then reads the document with JavaScript. ASCII text without escapes is what CloudTrail
+// an escape in a key, an escaped backslash, `\u0000` or an escaped non-ASCII character, a number other than a
+// plain integer of at most 15 digits, a repeated or integer-like key, white space before a colon, nesting past
+// 60 levels, a value of 64 KiB or more, a full table, or JSON that is not valid. The caller then reads the
+// document with JavaScript. Escapes of ASCII characters in values (`\"`, `\n`, `\u0041`...: the policy
+// documents CloudTrail records as strings) are read: a value is its characters. ASCII text is what CloudTrail
 // writes for nearly every record, and its bytes are its UTF-16 code units, so string hashes and lengths are the
 // JavaScript ones.
 
@@ -41,11 +43,12 @@ const HS: usize = RS + ((<usize>(MAX_ROWS + 1)) << 2); // content hash, 2 lanes 
 const ES: usize = HS + ((<usize>MAX_ROWS) << 3); // eventID hash, 2 lanes a row
 const SLOTS: usize = ES + ((<usize>MAX_ROWS) << 3); // projection slots of the current record: start, end, kind
 const UIK: usize = SLOTS + 64 * 12; // the bytes of `userIdentity`
+const SCR: usize = UIK + 16; // an escaped string's characters (MAX_VALUE_BYTES + 16)
 // the dictionaries of texts the index columns are derived from (see N_DICTS), one set per block
 const RAW_SLOTS: u32 = 8192;
-const RT: usize = UIK + 16; // per dictionary: RAW_SLOTS slots of (generation u32, id u32)
-const RI: usize = RT + 16 * ((<usize>RAW_SLOTS) << 3); // per dictionary: per id (arena offset, length, hash)
-const RID: usize = RI + 16 * (<usize>RAW_SLOTS * 12); // per dictionary: each row's id (u32; NONE when absent)
+const RT: usize = SCR + <usize>MAX_VALUE_BYTES + 16; // per dictionary: RAW_SLOTS slots of (generation u32, id u32)
+const RI: usize = RT + 16 * ((<usize>RAW_SLOTS) << 3); // per dictionary: per id (arena offset, length, hash, escaped)
+const RID: usize = RI + 16 * (<usize>RAW_SLOTS * 16); // per dictionary: each row's id (u32; NONE when absent)
 const RCOUNT: usize = RID + 16 * ((<usize>MAX_ROWS) << 2); // per dictionary: ids given (u32)
 // the lanes of the strings of column members (hashed, not stored), cached per block: gen, off, len, quick, l1, l2
 const COL_SLOTS: u32 = 1 << 15;
@@ -338,15 +341,16 @@ function code(p: usize, n: usize): i32 {
   const slot = VT + ((<usize>s) << 3);
   store<u32>(slot, gen);
   store<i32>(slot + 4, c);
+  // the values region: the values joined with 0 (SEP); the dictionary compares with the copy there (`p` may be
+  // an escaped string's scratch characters)
+  if (c > 0) store<u8>(valsOut + valsLen++, 0);
+  memory.copy(valsOut + valsLen, p, n);
   const info = VI + <usize>c * 20;
-  store<u32>(info, <u32>p);
+  store<u32>(info, <u32>(valsOut + valsLen));
   store<u32>(info + 4, <u32>n);
   store<u32>(info + 8, h1);
   store<u32>(info + 12, h2);
   store<u32>(info + 16, qh);
-  // the values region: the values joined with 0 (SEP)
-  if (c > 0) store<u8>(valsOut + valsLen++, 0);
-  memory.copy(valsOut + valsLen, p, n);
   valsLen += n;
   return c;
 }
@@ -368,14 +372,90 @@ function ws(p: usize): usize {
   return p;
 }
 
-/** End (closing quote) of the string whose body starts at p, or 0 (give up: escape, non-ASCII, control). */
+/** Whether the string {@link strEnd} read last holds an escape. */
+let escaped: bool = false;
+
+function hexDigit(c: u32): i32 {
+  if (c >= 0x30 && c <= 0x39) return <i32>c - 0x30;
+  c |= 0x20;
+  if (c >= 0x61 && c <= 0x66) return <i32>c - 0x57;
+  return -1;
+}
+
+/** The character of the `\uXXXX` escape at p (its backslash), or -1 when the four digits are not hexadecimal. */
+function uEscape(p: usize): i32 {
+  let v = 0;
+  for (let i: usize = 2; i < 6; i++) {
+    const d = hexDigit(load<u8>(p + i));
+    if (d < 0) return -1;
+    v = (v << 4) | d;
+  }
+  return v;
+}
+
+/**
+ * End (closing quote) of the string whose body starts at p, or 0 to give up: a byte over 0x7f, a control
+ * character, or an escape but `\"`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u0001`-`\u007f` (an escaped
+ * backslash, `\u0000` and non-ASCII characters are left to JavaScript). Sets {@link escaped}.
+ */
 function strEnd(p: usize): usize {
+  escaped = false;
   let c = load<u8>(p);
   while (c != 0x22) {
-    if (c == 0x5c || c >= 0x80 || c < 0x20) return 0;
+    if (c >= 0x80 || c < 0x20) return 0;
+    if (c == 0x5c) {
+      const e = load<u8>(p + 1);
+      if (e == 0x75) {
+        const v = uEscape(p);
+        if (v <= 0 || v >= 0x80) return 0;
+        p += 6;
+      } else if (e == 0x22 || e == 0x2f || e == 0x62 || e == 0x66 || e == 0x6e || e == 0x72 || e == 0x74) p += 2;
+      else return 0;
+      escaped = true;
+      c = load<u8>(p);
+      continue;
+    }
     c = load<u8>(++p);
   }
   return p;
+}
+
+/** Whether the bytes [s, e) hold a backslash. */
+function hasBackslash(s: usize, e: usize): bool {
+  while (s < e) if (load<u8>(s++) == 0x5c) return true;
+  return false;
+}
+
+/**
+ * The characters of the escaped string body [s, e) written to the scratch region SCR: their number, or
+ * MAX_VALUE_BYTES when there are too many (the caller's dictionary then gives up).
+ */
+function unescaped(s: usize, e: usize): usize {
+  if (e - s >= <usize>MAX_VALUE_BYTES) return <usize>MAX_VALUE_BYTES; // at most as many characters as bytes
+  return unescape(SCR, s, e);
+}
+
+/**
+ * Writes the characters of the string body [s, e) (read by {@link strEnd}, escapes allowed there) to `dst` as
+ * bytes (all ASCII); returns their number.
+ */
+function unescape(dst: usize, s: usize, e: usize): usize {
+  let n: usize = 0;
+  while (s < e) {
+    let c = <u32>load<u8>(s);
+    if (c == 0x5c) {
+      const x = <u32>load<u8>(s + 1);
+      if (x == 0x75) {
+        c = <u32>uEscape(s);
+        s += 6;
+      } else {
+        c = x == 0x62 ? 8 : x == 0x66 ? 12 : x == 0x6e ? 10 : x == 0x72 ? 13 : x == 0x74 ? 9 : x;
+        s += 2;
+      }
+    } else s++;
+    store<u8>(dst + n++, <u8>c);
+  }
+  return n;
 }
 
 /** End of the plain integer (at most 15 digits, not -0) starting at p, or 0. */
@@ -460,7 +540,7 @@ function memberPath(p: usize, parent: i32, obj: u32): i32 {
   }
   const k = p + 1;
   const ke = strEnd(k);
-  if (ke == 0 || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
+  if (ke == 0 || escaped || load<u8>(ke + 1) != 0x3a || integerLike(k, ke - k)) {
     failed = true;
     return -1;
   }
@@ -513,7 +593,7 @@ function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, sl
       failed = true;
       return p;
     }
-    const cd = code(s, e - s);
+    const cd = escaped ? code(SCR, unescaped(s, e)) : code(s, e - s);
     entry(path, cd);
     const info = VI + <usize>cd * 20;
     addLeaf(p1, p2, load<u32>(info + 8), load<u32>(info + 12));
@@ -638,7 +718,15 @@ function hashOnly(p: usize, p1: u32, p2: u32, slot: i32): usize {
       failed = true;
       return p;
     }
-    columnLanes(s, e - s);
+    // an escaped string by its characters (not cached: the cache compares the document's bytes)
+    if (escaped) {
+      const n = unescaped(s, e);
+      if (n >= <usize>MAX_VALUE_BYTES) {
+        failed = true;
+        return p;
+      }
+      hashBytes(SCR, n, TAG_VALUE);
+    } else columnLanes(s, e - s);
     addLeaf(p1, p2, h1, h2);
     if (slot >= 0) setSlot(slot, p, e + 1, K_SCALAR);
     return e + 1;
@@ -892,13 +980,13 @@ function keep(d: i32): u32 {
   const n = end - start;
   const h = quickHash(start, n) ^ (<u32>d * 0x9e3779b1);
   const table = RT + <usize>d * ((<usize>RAW_SLOTS) << 3);
-  const info = RI + <usize>d * (<usize>RAW_SLOTS * 12);
+  const info = RI + <usize>d * (<usize>RAW_SLOTS * 16);
   let s = h & (RAW_SLOTS - 1);
   for (;;) {
     const slot = table + ((<usize>s) << 3);
     if (load<u32>(slot) != gen) break;
     const id = load<u32>(slot + 4);
-    const e = info + <usize>id * 12;
+    const e = info + <usize>id * 16;
     if (load<u32>(e + 8) == h && load<u32>(e + 4) == <u32>n && sameBytes(arenaOut + <usize>load<u32>(e), start, n))
       return id;
     s = (s + 1) & (RAW_SLOTS - 1);
@@ -906,10 +994,11 @@ function keep(d: i32): u32 {
   const slot = table + ((<usize>s) << 3);
   store<u32>(slot, gen);
   store<u32>(slot + 4, count);
-  const e = info + <usize>count * 12;
+  const e = info + <usize>count * 16;
   store<u32>(e, <u32>arenaLen);
   store<u32>(e + 4, <u32>n);
   store<u32>(e + 8, h);
+  store<u32>(e + 12, hasBackslash(start, end) ? 1 : 0);
   store<u32>(RCOUNT + ((<usize>d) << 2), count + 1);
   arenaLen += n;
   return count;
@@ -1000,7 +1089,11 @@ export function block(maxRows: i32): i32 {
     const e = ES + ((<usize>rows) << 3);
     const a = slotAddr(S_EVENT_ID);
     if (load<u32>(a + 8) == K_SCALAR && load<u8>(<usize>load<u32>(a)) == 0x22 && load<u32>(a + 4) - load<u32>(a) > 2) {
-      hashBytes(<usize>load<u32>(a) + 1, <usize>(load<u32>(a + 4) - load<u32>(a) - 2), TAG_EVENT_ID);
+      const s0 = <usize>load<u32>(a) + 1;
+      const s1 = <usize>load<u32>(a + 4) - 1;
+      // by its characters (an escape is written otherwise)
+      if (hasBackslash(s0, s1)) hashBytes(SCR, unescaped(s0, s1), TAG_EVENT_ID);
+      else hashBytes(s0, s1 - s0, TAG_EVENT_ID);
       store<u32>(e, h1);
       store<u32>(e + 4, h2);
     } else {
@@ -1051,11 +1144,11 @@ export function blockStats(which: i32): i32 {
 }
 
 /**
- * Dictionary d after {@link block} (see N_DICTS): 0 its texts (u32 triples a text: arena offset, length,
- * hash), 1 each row's id (u32, 0xffffffff when the record has no such member), 2 the number of texts.
+ * Dictionary d after {@link block} (see N_DICTS): 0 its texts (four u32 a text: arena offset, length, hash,
+ * 1 when it holds an escape), 1 each row's id (u32, 0xffffffff when the record has no such member), 2 the number of texts.
  */
 export function dict(d: i32, which: i32): usize {
-  if (which == 0) return RI + <usize>d * (<usize>RAW_SLOTS * 12);
+  if (which == 0) return RI + <usize>d * (<usize>RAW_SLOTS * 16);
   if (which == 1) return RID + <usize>d * ((<usize>MAX_ROWS) << 2);
   return <usize>load<u32>(RCOUNT + ((<usize>d) << 2));
 }

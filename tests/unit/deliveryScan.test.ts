@@ -85,6 +85,19 @@ describe('byte-level reader of S3 delivery documents (wasm/deliveryScan.ts)', ()
       'value of 60,000 characters': ev(25, `"big":"${'x'.repeat(60_000)}"`),
       'nested 50 levels': ev(26, `"deep":${JSON.stringify(nestObjects(50))}`),
       '__proto__ key': ev(27, '"__proto__":{"polluted":1}'),
+      'a policy document': ev(
+        28,
+        '"requestParameters":{"keyId":"k","policy":"{\\n  \\"Version\\": \\"2012-10-17\\",\\n\\t\\"Id\\": \\"key-default-1\\"\\n}"}',
+      ),
+      'every escape of a value': ev(29, '"s":"a\\"b\\/c\\bd\\fe\\nf\\rg\\th\\u0041\\u007f\\u001f"'),
+      'the same value escaped and not': ev(30, '"a":"AB","b":"\\u0041B","c":["A\\u0042","AB"]'),
+      'escapes in column members': ev(31, '"userAgent":"aws-cli \\"quoted\\"","errorCode":"\\u0041ccessDenied"'),
+      'escapes in the members columns read': ev(
+        32,
+        '"requestParameters":{"keyId":"alias\\/my-key"},"resources":[{"ARN":"arn:aws:kms:us-east-1:1:key\\/k","type":"AWS::KMS::Key"}]',
+      ),
+      'an escaped eventID': ev(33).replace(/"eventID":"[^"]*"/, '"eventID":"e\\u002d33"'),
+      'an escaped eventTime': ev(34).replace(/"eventTime":"[^"]*"/, '"eventTime":"2024-05-01T00:00:34\\u005a"'),
     };
     for (const [name, record] of Object.entries(cases)) {
       expect({ name, ...compare(big([record])) }).toEqual({ name, read: true, diff: null });
@@ -100,8 +113,12 @@ describe('byte-level reader of S3 delivery documents (wasm/deliveryScan.ts)', ()
 
   it('declines what it would not read exactly, and prepare then reads it with JavaScript', () => {
     const cases: Record<string, string> = {
-      'an escape': big([ev(1, '"p":"{\\"Version\\":\\"2012-10-17\\"}"')]),
+      'an escaped backslash': big([ev(1, '"p":"C:\\\\Windows"')]),
       'an escaped key': big([ev(2, '"a\\u0062":1')]),
+      'an escaped NUL': big([ev(14, '"p":"a\\u0000b"')]),
+      'an escaped non-ASCII character': big([ev(15, '"p":"Zo\\u00eb"')]),
+      'an unknown escape': big([ev(16, '"p":"a\\qb"')]),
+      'a short \\u escape': big([ev(17, '"p":"a\\u00"')]),
       'non-ASCII text': big([ev(3, '"who":"Zoë"')]),
       'a fraction': big([ev(4, '"n":1.5')]),
       'an exponent': big([ev(5, '"n":1e3')]),

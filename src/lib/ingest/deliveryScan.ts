@@ -216,7 +216,7 @@ function readBlock(
     const count = x.dict(d, 2);
     counts.push(count);
     ids.push(new Uint32Array(buf, x.dict(d, 1), n));
-    infos.push(new Uint32Array(buf, x.dict(d, 0), count * 3));
+    infos.push(new Uint32Array(buf, x.dict(d, 0), count * 4));
     events.push(new Array(count + 1));
   }
   const eventOf = (d: number, k: number): object => {
@@ -224,11 +224,11 @@ function readBlock(
     if (ev === undefined) {
       if (k === counts[d]) ev = {};
       else {
-        const at = infos[d][k * 3];
-        const len = infos[d][k * 3 + 1];
-        // a string is its text between the quotes (the reader read no escape); anything else is JSON
-        const v =
-          arena.charCodeAt(at) === 34 ? arena.slice(at + 1, at + len - 1) : JSON.parse(arena.slice(at, at + len));
+        const at = infos[d][k * 4];
+        const len = infos[d][k * 4 + 1];
+        // a string without an escape is its text between the quotes; anything else is JSON
+        const plain = arena.charCodeAt(at) === 34 && infos[d][k * 4 + 3] === 0;
+        const v = plain ? arena.slice(at + 1, at + len - 1) : JSON.parse(arena.slice(at, at + len));
         ev = DICTS[d](v);
       }
       events[d][k] = ev;
