@@ -41,7 +41,7 @@ const SLOW_TESTS = [
   'tests/unit/kms-volume.test.ts',
   'tests/unit/writer.test.ts',
   'tests/unit/conformance.test.ts',
-  'tests/unit/scan-volume.test.ts',
+  'tests/unit/byRecord-volume.test.ts',
   'tests/unit/deliveryScan-volume.test.ts',
   'tests/unit/crossAccount-volume.test.ts',
 ];

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openInput } from '../../src/lib/ingest/open';
 import { prepareByRecord, prepareWasm } from '../../src/lib/ingest/prepare';
 import { generateBenchFiles, walk } from './helpers';
-import { firstDifference } from './scan-diff';
+import { firstDifference } from './prepare-diff';
 
 /**
  * The byte-level reader (wasm/deliveryScan.ts) against the record-by-record JavaScript read at volume (slow

@@ -11,7 +11,7 @@ import { CHUNK_EVENTS } from '../../src/lib/codec/segment';
 import { kmsEvents, nestObjects, te, walk } from './helpers';
 // @ts-expect-error plain JavaScript (no declarations)
 import { mulberry32 } from '../../scripts/prng.mjs';
-import { doc, ev, firstDifference, leaf } from './scan-diff';
+import { doc, ev, firstDifference, leaf } from './prepare-diff';
 
 /**
  * The byte-level reader of S3 delivery documents (wasm/deliveryScan.ts, ingest/deliveryScan.ts) against the

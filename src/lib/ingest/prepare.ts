@@ -1,7 +1,7 @@
 import type { CloudTrailEvent } from '../cloudtrail/event';
 import { MAX_DEPTH, stringHash } from '../codec/hash';
 import { FieldStoreBuilder } from '../codec/fields';
-import { buildColumns, ColumnsBuilder, CHUNK_EVENTS } from '../codec/segment';
+import { ColumnsBuilder, CHUNK_EVENTS } from '../codec/segment';
 import type { Leaf } from './open';
 import type { Prepared, PreparedBlock } from '../store/prepared';
 import {
@@ -17,7 +17,6 @@ import { countKeysOutside, exactHash, keyColons, rawTextOf } from '../codec/exac
 import { walkStats } from '../codec/hash';
 import { arrayRanges } from '../codec/slices';
 import { phase } from '../codec/phases';
-import { scanS3Delivery, type ScannedRecords } from '../codec/scan';
 import { scanDelivery } from './deliveryScan';
 
 export type { Prepared, PreparedBlock } from '../store/prepared';
@@ -35,14 +34,13 @@ const MIN_SOURCE_BYTES = 64 * 1024;
  * Decodes, parses, hashes and indexes one leaf (field stores and columns in blocks of `CHUNK_EVENTS`).
  * An S3 delivery document stored as its source is first read by the byte-level reader (ingest/deliveryScan.ts,
  * WebAssembly; {@link prepareWasm}), which declines what it would not read exactly as JavaScript does. Otherwise
- * field stores and hashes come from the parsed events: an S3 delivery document is parsed record by record
- * ({@link prepareByRecord}; no parsed events are kept), or, with {@link SCAN_S3_DELIVERY} on, read by one scan
- * of its text (codec/scan.ts) when the scanner mirrors it exactly.
+ * field stores and hashes come from the parsed events ({@link prepareByRecord}): an S3 delivery document is
+ * parsed record by record (no parsed events are kept), any other document whole.
  * Never throws: every problem becomes a `corrupt` or `not-cloudtrail`
  * outcome naming it.
  */
 export function prepare(leaf: Leaf): Prepared {
-  return prepareWasm(leaf) ?? prepareWith(leaf, SCAN_S3_DELIVERY, !SCAN_S3_DELIVERY);
+  return prepareWasm(leaf) ?? prepareByRecord(leaf);
 }
 
 /**
@@ -77,27 +75,13 @@ export function prepareWasm(leaf: Leaf): Prepared | null {
 }
 
 /**
- * Whether {@link prepare} reads S3 delivery documents with the text scanner (codec/scan.ts) rather than by
- * walking their parsed events. Both give the same result (tests/unit/scan.test.ts); the switch exists because
- * their speeds are close on V8 (README, "Benchmark"). Off: in the 1M bench of 2026-12-01 the scanner's `scan` +
- * `columns` took 37.1 s and 33.2 s per worker against 32.1 s and 33.1 s for `index` + `exact`, so the proven
- * object path stays the default until the scanner also replaces JSON.parse (its output is the base for that).
- */
-export const SCAN_S3_DELIVERY = false;
-
-/** {@link prepare} with the text scanner for S3 delivery documents, whatever {@link SCAN_S3_DELIVERY} says. */
-export function prepareScanned(leaf: Leaf): Prepared {
-  return prepareWith(leaf, true, false);
-}
-
-/**
- * {@link prepare} without the text scanner: every document's field stores and hashes come from its parsed
- * events (FieldStoreBuilder) and the exact pass (codec/exact.ts), each document parsed whole. The reference the
- * scanner and the record-by-record read are tested against: their results must equal it exactly (but for the
- * parsed events the record-by-record read does not keep).
+ * {@link prepare} without the byte-level reader or the record-by-record read: every document's field stores and
+ * hashes come from its parsed events (FieldStoreBuilder) and the exact pass (codec/exact.ts), each document
+ * parsed whole. The reference the record-by-record read is tested against: its results must equal it exactly
+ * (but for the parsed events the record-by-record read does not keep).
  */
 export function prepareReference(leaf: Leaf): Prepared {
-  return prepareWith(leaf, false, false);
+  return prepareWith(leaf, false);
 }
 
 /**
@@ -107,13 +91,13 @@ export function prepareReference(leaf: Leaf): Prepared {
  * {@link prepareReference} reads them, events kept.
  */
 export function prepareByRecord(leaf: Leaf): Prepared {
-  return prepareWith(leaf, false, true);
+  return prepareWith(leaf, true);
 }
 
 /** Thrown inside a record-by-record read when a record is not an event: the document is read whole instead. */
 const NOT_ALL_EVENTS = new Error('a record is not an event');
 
-function prepareWith(leaf: Leaf, scan: boolean, byRecord: boolean): Prepared {
+function prepareWith(leaf: Leaf, byRecord: boolean): Prepared {
   const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
   if ('status' in leaf) return { path: leaf.path, kind: leaf.status, reason: leaf.reason, bytes: 0, ...empty };
   const bytes = leaf.bytes.length;
@@ -173,11 +157,6 @@ function prepareWith(leaf: Leaf, scan: boolean, byRecord: boolean): Prepared {
   }
   if (out.kind === 'digest')
     return { path: leaf.path, kind: 'digest', digest: out.digest, format: 'digest', bytes, ...empty };
-  if (scan && out.aligned) {
-    const sc = scanS3Delivery(docText, out.events.length, leaf.bytes);
-    t = phase('scan', t);
-    if (sc) return fromScan(leaf, bytes, docText, out.format, out.events, sc, t);
-  }
   return indexEvents(leaf, bytes, docText, out, null, t);
 }
 
@@ -317,55 +296,6 @@ function indexEvents(
       : {
           texts: eventTexts(docText, out.aligned ? total : -1, kept, events, recordOf, exactTexts, ranges),
         }),
-  };
-}
-
-/**
- * The {@link Prepared} of an S3 delivery document (every record an event) from its scan: the kept records'
- * field stores and hashes as scanned, their columns from the parsed events.
- */
-function fromScan(
-  leaf: Extract<Leaf, { bytes: Uint8Array }>,
-  bytes: number,
-  docText: string,
-  format: string,
-  records: CloudTrailEvent[],
-  sc: ScannedRecords,
-  t: number,
-): Prepared {
-  const n = sc.kept.length;
-  const events = new Array<CloudTrailEvent>(n);
-  for (let i = 0; i < n; i++) events[i] = records[sc.kept[i]];
-  const blocks: PreparedBlock[] = [];
-  let start = 0;
-  for (const b of sc.blocks) {
-    const { time, cols } = buildColumns(events.slice(start, start + b.n));
-    blocks.push({ start, n: b.n, fields: b.fields, time, cols });
-    start += b.n;
-  }
-  phase('columns', t);
-  const skipped = sc.tooDeep;
-  const notes: string[] = [];
-  for (let k = 0; k < skipped && k < 3; k++)
-    notes.push(`event skipped: JSON nested more than ${MAX_DEPTH} levels deep`);
-  const reason = skipped ? `${skipped} record(s) skipped${notes.length ? ': ' + notes.join('; ') : ''}` : undefined;
-  const empty = { events: [], h: new Uint32Array(0), e: new Uint32Array(0), blocks: [], skipped: 0 };
-  if (!n) return { path: leaf.path, kind: 'not-cloudtrail', reason: reason ?? 'no CloudTrail events', bytes, ...empty };
-  const r = sc.ranges;
-  return {
-    path: leaf.path,
-    kind: 'events',
-    format,
-    bytes,
-    skipped,
-    reason,
-    events,
-    h: sc.h,
-    e: sc.e,
-    blocks,
-    ...(leaf.source && bytes >= MIN_SOURCE_BYTES
-      ? { records: sc.kept, source: leaf.source, sourceGzip: leaf.compressed }
-      : { texts: events.map((_, i) => docText.slice(r[sc.kept[i] * 2], r[sc.kept[i] * 2 + 1])) }),
   };
 }
 

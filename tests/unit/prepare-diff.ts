@@ -1,8 +1,9 @@
 /**
- * Differential comparison of prepareScanned() (text scanner) and prepareByRecord() (S3 delivery records parsed one
- * by one) with prepareReference() (the whole document parsed); no test cases here.
+ * Differential comparison of prepare results: prepareByRecord() (S3 delivery records parsed one by one) with
+ * prepareReference() (the whole document parsed), `firstDifference` for any two of them (the byte-level reader's
+ * tests use it too), and the documents the tests build; no test cases here.
  */
-import { prepareByRecord, prepareReference, prepareScanned, type Prepared } from '../../src/lib/ingest/prepare';
+import { prepareByRecord, prepareReference, type Prepared } from '../../src/lib/ingest/prepare';
 import type { Leaf } from '../../src/lib/ingest/open';
 import { te } from './helpers';
 
@@ -44,13 +45,6 @@ export function firstDifference(a: unknown, b: unknown, path = ''): string | nul
     if (d) return d;
   }
   return null;
-}
-
-/** The first difference between prepareScanned(leaf) and prepareReference(leaf), or null; both results are returned. */
-export function diffPrepare(leaf: Leaf): { diff: string | null; got: Prepared; want: Prepared } {
-  const got = prepareScanned(leaf);
-  const want = prepareReference(leaf);
-  return { diff: firstDifference(got, want, leaf.path), got, want };
 }
 
 /**

@@ -4,21 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanS3Delivery } from '../../src/lib/codec/scan';
 import { openInput } from '../../src/lib/ingest/open';
 import { generateBenchFiles, kmsEvents, nestArrays, nestObjects, walk } from './helpers';
-import { diffByRecord, diffPrepare, doc, ev, leaf } from './scan-diff';
+import { diffByRecord, doc, ev, leaf } from './prepare-diff';
 
 /**
- * The text scanner (codec/scan.ts) against the object path at volume (slow project): 100,000 generated events
+ * The record-by-record read of S3 delivery documents (prepareByRecord, tests/unit/byRecord.test.ts) against the
+ * whole-document parse (prepareReference) at volume (slow project): 100,000 generated events
  * (scripts/gen-bench-data.mjs), the hostile corpus (scripts/gen-hostile.mjs) and a document of several blocks.
- * prepare() and prepareReference() must agree exactly on every document.
+ * Both must agree exactly on every document, but for the parsed events the record-by-record read does not keep.
  */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TMP = mkdtempSync(join(tmpdir(), 'keytrail-scan-'));
+const TMP = mkdtempSync(join(tmpdir(), 'keytrail-byrecord-'));
 afterAll(() => rmSync(TMP, { recursive: true, force: true }), 120_000);
 
-/** Differences between prepareScanned / prepareByRecord and prepareReference over every document of some files, and the documents scanned. */
+/** Differences between prepareByRecord and prepareReference over every document of some files, the documents and events read. */
 async function compareFiles(files: string[]): Promise<{ diffs: string[]; documents: number; events: number }> {
   const diffs: string[] = [];
   let documents = 0;
@@ -27,17 +27,15 @@ async function compareFiles(files: string[]): Promise<{ diffs: string[]; documen
     for await (const l of openInput(file, new Uint8Array(readFileSync(file)))) {
       if (!('bytes' in l)) continue;
       documents++;
-      const { diff, got } = diffPrepare(l);
+      const { diff, got } = diffByRecord(l);
       if (diff) diffs.push(diff);
       events += got.h.length / 2;
-      const byRecord = diffByRecord(l);
-      if (byRecord.diff) diffs.push(`record by record: ${byRecord.diff}`);
     }
   }
   return { diffs, documents, events };
 }
 
-describe('scanner against the object path at volume', () => {
+describe('record-by-record read against the whole parse at volume', () => {
   it('agrees on 100,000 generated events', async () => {
     const files = generateBenchFiles(join(TMP, 'bench'), 100000, 10);
     expect(files).toHaveLength(10);
@@ -59,13 +57,11 @@ describe('scanner against the object path at volume', () => {
     evs.splice(1999, 0, ev(1, `"deep":${JSON.stringify(nestObjects(300))}`));
     evs.splice(2001, 0, ev(2, `"deep":${JSON.stringify(nestArrays(400))}`));
     const text = doc(evs);
-    const s = scanS3Delivery(text, evs.length)!;
-    expect(s.blocks.map((b) => b.n)).toEqual([2000, 2000, 100]);
-    expect(s.tooDeep).toBe(2);
     for (const source of [false, true]) {
-      const { diff, got } = diffPrepare(leaf('blocks', text, source));
+      const { diff, got } = diffByRecord(leaf('blocks', text, source));
       expect(diff).toBeNull();
-      expect(diffByRecord(leaf('blocks', text, source)).diff).toBeNull();
+      expect(got.events).toEqual([]);
+      expect(got.blocks.map((b) => b.n)).toEqual([2000, 2000, 100]);
       expect(got.skipped).toBe(2);
       expect(source ? got.records : got.texts).toBeDefined();
     }
