@@ -89,7 +89,7 @@ export function buildFieldStore(events: readonly unknown[]): Omit<FieldStore, 'i
 }
 
 /** Deepest nesting (below the event) whose leaves the field store keeps; deeper ones are only hashed. */
-export const MAX_STORED_DEPTH = 66;
+const MAX_STORED_DEPTH = 66;
 
 /**
  * Builds the field store of one chunk event by event and, in the same walk, each event's content hash (the
@@ -97,30 +97,30 @@ export const MAX_STORED_DEPTH = 66;
  * once per chunk (the value dictionary caches it), which makes hashing nearly free for repeated values.
  */
 export class FieldStoreBuilder {
-  protected paths: string[] = [];
-  protected children: Map<string, number>[] = [new Map()]; // children[parentId + 1]; index 0 is the root
+  private paths: string[] = [];
+  private children: Map<string, number>[] = [new Map()]; // children[parentId + 1]; index 0 is the root
   /** Key hash lanes of each path's last key. */
-  protected keyH = new Uint32Array(256);
+  private keyH = new Uint32Array(256);
   /**
    * Position lanes of each path reached with no array on the way (then a function of the path alone),
    * computed when first needed; `posSet[id]` says whether they are.
    */
-  protected posH = new Uint32Array(256);
-  protected posSet = new Uint8Array(128);
-  protected valueMap = new Map<string, number>();
-  protected values: string[] = [];
+  private posH = new Uint32Array(256);
+  private posSet = new Uint8Array(128);
+  private valueMap = new Map<string, number>();
+  private values: string[] = [];
   /** String hash lanes of each dictionary value. */
-  protected valH = new Uint32Array(4096);
+  private valH = new Uint32Array(4096);
   /** Values of the column paths (not stored here), with their hash lanes: hashed once per chunk too. */
-  protected colMap = new Map<string, number>();
-  protected colH = new Uint32Array(1024);
-  protected rowStarts: number[] = [];
-  protected cap = 1 << 16;
-  protected entryPath = new Uint16Array(this.cap);
-  protected entryValue = new Uint32Array(this.cap);
-  protected e = 0;
-  protected acc: LeafSum = { a: 0, b: 0, n: 0 };
-  protected uiPath: number;
+  private colMap = new Map<string, number>();
+  private colH = new Uint32Array(1024);
+  private rowStarts: number[] = [];
+  private cap = 1 << 16;
+  private entryPath = new Uint16Array(this.cap);
+  private entryValue = new Uint32Array(this.cap);
+  private e = 0;
+  private acc: LeafSum = { a: 0, b: 0, n: 0 };
+  private uiPath: number;
 
   constructor() {
     this.uiPath = this.child(-1, 'userIdentity');
@@ -131,7 +131,7 @@ export class FieldStoreBuilder {
     return this.rowStarts.length;
   }
 
-  protected child(parent: number, key: string): number {
+  private child(parent: number, key: string): number {
     const m = this.children[parent + 1];
     let id = m.get(key);
     if (id === undefined) {
@@ -152,7 +152,7 @@ export class FieldStoreBuilder {
   }
 
   /** Dictionary code of a value (added, with its hash lanes, when new). */
-  protected code(v: string): number {
+  private code(v: string): number {
     let c = this.valueMap.get(v);
     if (c === undefined) {
       c = this.values.length;
@@ -165,7 +165,7 @@ export class FieldStoreBuilder {
     return c;
   }
 
-  protected entry(path: number, c: number): void {
+  private entry(path: number, c: number): void {
     if (this.e === this.cap) {
       this.cap *= 2;
       const p2 = new Uint16Array(this.cap);
@@ -180,7 +180,7 @@ export class FieldStoreBuilder {
   }
 
   /** Position lanes of path `id` (child of a plain position p1, p2), cached per path. */
-  protected plainPos(id: number, p1: number, p2: number): void {
+  private plainPos(id: number, p1: number, p2: number): void {
     if (!this.posSet[id]) {
       this.posH[id * 2] = mixA(p1, this.keyH[id * 2]);
       this.posH[id * 2 + 1] = mixB(p2, this.keyH[id * 2 + 1]);
@@ -241,7 +241,7 @@ export class FieldStoreBuilder {
   }
 
   /** Hashes a value kept as a column, not in the field store (its text hashed once per chunk). */
-  protected hashOnly(v: unknown, p1: number, p2: number, depth: number): void {
+  private hashOnly(v: unknown, p1: number, p2: number, depth: number): void {
     if (typeof v !== 'string') return addValue(this.acc, v, p1, p2, depth);
     let c = this.colMap.get(v);
     if (c === undefined) {

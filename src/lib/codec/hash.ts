@@ -98,31 +98,6 @@ export function hashStringTo(s: string, tag: number, out: Uint32Array, off: numb
   out[off + 1] = fmix(b);
 }
 
-/**
- * {@link hashStringTo} of `text.slice(start, end)`, without making the string (codec/scan.ts hashes values
- * straight from the document text). Must stay the same function as hashStringTo.
- */
-export function hashRangeTo(
-  text: string,
-  start: number,
-  end: number,
-  tag: number,
-  out: Uint32Array,
-  off: number,
-): void {
-  const n = end - start;
-  let a = 0x811c9dc5 ^ tag;
-  let b = 0x9747b28c ^ Math.imul(tag, 0x27d4eb2d) ^ n;
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 13;
-  }
-  out[off] = fmix(a ^ n);
-  out[off + 1] = fmix(b);
-}
-
 /** Running sums of a leaf-sum hash (see the module comment). */
 export interface LeafSum {
   a: number;
