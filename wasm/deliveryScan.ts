@@ -12,14 +12,15 @@
 // principal/username, caller and key columns read), so that JavaScript derives each column once per distinct
 // text instead of once per record.
 //
-// It gives up (returns -1) on anything whose JavaScript result it would not reproduce exactly: a byte over 0x7f,
-// an escape in a key, an escaped backslash, `\u0000` or an escaped non-ASCII character, a number other than a
-// plain integer of at most 15 digits, a repeated or integer-like key, white space before a colon, nesting past
+// It gives up (returns -1) on anything whose JavaScript result it would not reproduce exactly: bytes that are not
+// UTF-8, an escape in a key, an escaped backslash, `\u0000` or an escaped non-ASCII character, a number other than
+// a plain integer of at most 15 digits, a repeated or integer-like key, white space before a colon, nesting past
 // 60 levels, a value of 64 KiB or more, a full table, or JSON that is not valid. The caller then reads the
 // document with JavaScript. Escapes of ASCII characters in values (`\"`, `\n`, `\u0041`...: the policy
-// documents CloudTrail records as strings) are read: a value is its characters. ASCII text is what CloudTrail
-// writes for nearly every record, and its bytes are its UTF-16 code units, so string hashes and lengths are the
-// JavaScript ones.
+// documents CloudTrail records as strings) are read: a value is its characters. Text past ASCII (a user name, an
+// S3 object key in an encryption context) is read as its UTF-8 bytes: the dictionaries compare bytes, which is
+// comparing characters, and string hashes are computed over the UTF-16 code units JavaScript's `charCodeAt`
+// reads ({@link hashUtf16}); JavaScript decodes the regions as UTF-8.
 
 // ---- layout (byte offsets in this module's memory) ----
 const PATH_SLOTS: u32 = 1 << 15; // path hash table (u32: path id + 1, 0 empty)
@@ -121,19 +122,73 @@ function index2(i: u32): u32 {
 
 let h1: u32 = 0;
 let h2: u32 = 0;
-/** hashStringTo of the bytes [p, p + n) (ASCII: bytes are code units); lanes in h1, h2. */
+/**
+ * hashStringTo of the string whose UTF-8 bytes are [p, p + n) (valid UTF-8: {@link strEnd} checked it); lanes in
+ * h1, h2. ASCII bytes are its UTF-16 code units; other text is hashed by {@link hashUtf16}.
+ */
 function hashBytes(p: usize, n: usize, tag: u32): void {
   let a: u32 = 0x811c9dc5 ^ tag;
   let b: u32 = 0x9747b28c ^ (tag * 0x27d4eb2d) ^ (<u32>n);
   const end = p + n;
-  while (p < end) {
-    const c = <u32>load<u8>(p);
+  let q = p;
+  while (q < end) {
+    const c = <u32>load<u8>(q);
+    if (c >= 0x80) {
+      hashUtf16(p, n, tag);
+      return;
+    }
     a = (a ^ c) * 0x01000193;
     b = (b ^ c) * 0x5bd1e995;
     b ^= b >> 13;
-    p++;
+    q++;
   }
   h1 = fmix(a ^ (<u32>n));
+  h2 = fmix(b);
+}
+
+/**
+ * hashStringTo of the string whose valid UTF-8 bytes are [p, p + n) and hold a character past U+007F: over its
+ * UTF-16 code units (a character past U+FFFF is two, a surrogate pair), as JavaScript's `charCodeAt` reads them.
+ */
+function hashUtf16(p: usize, n: usize, tag: u32): void {
+  const end = p + n;
+  // the string's length in code units: a unit per lead byte, two for a 4-byte sequence
+  let units: u32 = 0;
+  for (let q = p; q < end; q++) {
+    const c = <u32>load<u8>(q);
+    if ((c & 0xc0) != 0x80) units++;
+    if (c >= 0xf0) units++;
+  }
+  let a: u32 = 0x811c9dc5 ^ tag;
+  let b: u32 = 0x9747b28c ^ (tag * 0x27d4eb2d) ^ units;
+  let q = p;
+  while (q < end) {
+    let c = <u32>load<u8>(q);
+    if (c < 0x80) q++;
+    else if (c < 0xe0) {
+      c = ((c & 0x1f) << 6) | ((<u32>load<u8>(q + 1)) & 0x3f);
+      q += 2;
+    } else if (c < 0xf0) {
+      c = ((c & 0x0f) << 12) | (((<u32>load<u8>(q + 1)) & 0x3f) << 6) | ((<u32>load<u8>(q + 2)) & 0x3f);
+      q += 3;
+    } else {
+      const cp =
+        ((c & 0x07) << 18) |
+        (((<u32>load<u8>(q + 1)) & 0x3f) << 12) |
+        (((<u32>load<u8>(q + 2)) & 0x3f) << 6) |
+        ((<u32>load<u8>(q + 3)) & 0x3f);
+      q += 4;
+      const hi = 0xd800 + ((cp - 0x10000) >> 10);
+      a = (a ^ hi) * 0x01000193;
+      b = (b ^ hi) * 0x5bd1e995;
+      b ^= b >> 13;
+      c = 0xdc00 + ((cp - 0x10000) & 0x3ff);
+    }
+    a = (a ^ c) * 0x01000193;
+    b = (b ^ c) * 0x5bd1e995;
+    b ^= b >> 13;
+  }
+  h1 = fmix(a ^ units);
   h2 = fmix(b);
 }
 
@@ -394,15 +449,46 @@ function uEscape(p: usize): i32 {
 }
 
 /**
- * End (closing quote) of the string whose body starts at p, or 0 to give up: a byte over 0x7f, a control
+ * Bytes of the UTF-8 sequence at p whose lead byte (0x80 or over) is c, or 0 when it is not one the browser's
+ * strict decoder (`TextDecoder` with `fatal`, as ingest decodes a document) accepts: a stray continuation byte,
+ * an overlong form, a surrogate (U+D800-U+DFFF), past U+10FFFF, or cut short.
+ */
+function utf8Len(p: usize, c: u32): usize {
+  const c1 = <u32>load<u8>(p + 1);
+  if (c >= 0xc2 && c <= 0xdf) return (c1 & 0xc0) == 0x80 ? 2 : 0;
+  const c2 = <u32>load<u8>(p + 2);
+  if (c >= 0xe0 && c <= 0xef) {
+    const lo: u32 = c == 0xe0 ? 0xa0 : 0x80;
+    const hi: u32 = c == 0xed ? 0x9f : 0xbf;
+    return c1 >= lo && c1 <= hi && (c2 & 0xc0) == 0x80 ? 3 : 0;
+  }
+  if (c >= 0xf0 && c <= 0xf4) {
+    const lo: u32 = c == 0xf0 ? 0x90 : 0x80;
+    const hi: u32 = c == 0xf4 ? 0x8f : 0xbf;
+    const c3 = <u32>load<u8>(p + 3);
+    return c1 >= lo && c1 <= hi && (c2 & 0xc0) == 0x80 && (c3 & 0xc0) == 0x80 ? 4 : 0;
+  }
+  return 0;
+}
+
+/**
+ * End (closing quote) of the string whose body starts at p, or 0 to give up: bytes that are not UTF-8, a control
  * character, or an escape but `\"`, `\/`, `\b`, `\f`, `\n`, `\r`, `\t` and `\u0001`-`\u007f` (an escaped
- * backslash, `\u0000` and non-ASCII characters are left to JavaScript). Sets {@link escaped}.
+ * backslash, `\u0000` and escaped non-ASCII characters are left to JavaScript). Sets {@link escaped}.
  */
 function strEnd(p: usize): usize {
   escaped = false;
   let c = load<u8>(p);
   while (c != 0x22) {
-    if (c >= 0x80 || c < 0x20) return 0;
+    if (c >= 0x80) {
+      // the document ends with a 0 byte (see begin): a sequence cut by its end is not read past it
+      const n = utf8Len(p, <u32>c);
+      if (n == 0) return 0;
+      p += n;
+      c = load<u8>(p);
+      continue;
+    }
+    if (c < 0x20) return 0;
     if (c == 0x5c) {
       const e = load<u8>(p + 1);
       if (e == 0x75) {
@@ -418,6 +504,12 @@ function strEnd(p: usize): usize {
     c = load<u8>(++p);
   }
   return p;
+}
+
+/** Whether the n bytes from p are all ASCII. */
+function asciiBytes(p: usize, n: usize): bool {
+  for (let i: usize = 0; i < n; i++) if (load<u8>(p + i) >= 0x80) return false;
+  return true;
 }
 
 /** Whether the bytes [s, e) hold a backslash. */
@@ -838,7 +930,8 @@ function memberPrefix(n: string, s: i32, first: bool): bool {
   name(n, first);
   const a = slotAddr(s);
   const start = <usize>load<u32>(a);
-  if (load<u8>(start) == 0x22 && <usize>load<u32>(a + 4) - start >= 6) {
+  // (a character past U+007F among the 4 bytes: the whole string, from which the column reads the same)
+  if (load<u8>(start) == 0x22 && <usize>load<u32>(a + 4) - start >= 6 && asciiBytes(start + 1, 4)) {
     put(0x22);
     for (let i: usize = 1; i <= 4; i++) put(load<u8>(start + i));
     put(0x22);

@@ -129,7 +129,7 @@ const COLUMN_DICT = COLUMN_NAMES.map((name) => {
   return d;
 });
 
-const ascii = new TextDecoder('utf-8');
+const utf8 = new TextDecoder('utf-8');
 
 /**
  * Reads an S3 delivery document (`{"Records":[...]}`, UTF-8 bytes) with the byte-level reader
@@ -138,7 +138,7 @@ const ascii = new TextDecoder('utf-8');
  * (tests/unit/deliveryScan.test.ts checks it over the public samples and generated events).
  *
  * Returns null, having done nothing the caller must undo, when the reader does not read this document
- * exactly as JavaScript would (see the module comment of wasm/deliveryScan.ts: non-ASCII bytes, escapes,
+ * exactly as JavaScript would (see the module comment of wasm/deliveryScan.ts: bytes that are not UTF-8, escapes,
  * numbers other than plain integers, repeated keys, a record that is not an event...), when it is over
  * {@link MAX_SCAN_BYTES}, or when WebAssembly or memory for it is unavailable: the caller then reads it with
  * JavaScript. Never throws.
@@ -205,7 +205,12 @@ function readBlock(
   const keysLen = x.blockStats(3);
   const valsLen = x.blockStats(4);
   const arenaLen = x.blockStats(5);
-  const arena = arenaLen ? ascii.decode(new Uint8Array(buf, x.table(6), arenaLen)) : '';
+  const arenaBytes = new Uint8Array(buf, x.table(6), arenaLen);
+  const arena = arenaLen ? utf8.decode(arenaBytes) : '';
+  // ASCII: byte offsets are string offsets; otherwise each text is decoded from its bytes
+  const asciiArena = arena.length === arenaLen;
+  const textAt = (from: number, to: number): string =>
+    asciiArena ? arena.slice(from, to) : utf8.decode(arenaBytes.subarray(from, to));
   const nd = DICTS.length;
   const ids: Uint32Array[] = [];
   const infos: Uint32Array[] = [];
@@ -227,8 +232,8 @@ function readBlock(
         const at = infos[d][k * 4];
         const len = infos[d][k * 4 + 1];
         // a string without an escape is its text between the quotes; anything else is JSON
-        const plain = arena.charCodeAt(at) === 34 && infos[d][k * 4 + 3] === 0;
-        const v = plain ? arena.slice(at + 1, at + len - 1) : JSON.parse(arena.slice(at, at + len));
+        const plain = arenaBytes[at] === 34 && infos[d][k * 4 + 3] === 0;
+        const v = plain ? textAt(at + 1, at + len - 1) : JSON.parse(textAt(at, at + len));
         ev = DICTS[d](v);
       }
       events[d][k] = ev;
@@ -260,7 +265,7 @@ function readBlock(
     if (ms === -Infinity) ms = timeMs[k] = eventTimeMs(eventOf(0, k) as CloudTrailEvent);
     columns.addRow(ms, row);
   }
-  const keys = keysLen ? ascii.decode(new Uint8Array(buf, x.table(8), keysLen)).split(SEP) : [];
+  const keys = keysLen ? utf8.decode(new Uint8Array(buf, x.table(8), keysLen)).split(SEP) : [];
   const table = new Int32Array(buf, x.table(5), nPaths * 8);
   const paths: string[] = new Array(nPaths);
   for (let i = 0; i < nPaths; i++) {
@@ -272,7 +277,7 @@ function readBlock(
   const ev32 = new Uint32Array(buf, x.table(1), nEntries);
   const fields: Omit<FieldStore, 'id'> = {
     paths,
-    values: valsLen ? ascii.decode(new Uint8Array(buf, x.table(7), valsLen)) : '',
+    values: valsLen ? utf8.decode(new Uint8Array(buf, x.table(7), valsLen)) : '',
     nValues,
     rowStart,
     entryPath,
