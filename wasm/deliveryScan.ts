@@ -14,7 +14,7 @@
 //
 // It gives up (returns -1) on anything whose JavaScript result it would not reproduce exactly: bytes that are not
 // UTF-8, an escape in a key, an escaped backslash, `\u0000` or an escaped non-ASCII character, a number other than
-// a plain integer of at most 15 digits, a repeated or integer-like key, white space before a colon, nesting past
+// an integer of at most 15 digits (`500.0` is one), a repeated or integer-like key, white space before a colon, nesting past
 // 60 levels, a value of 64 KiB or more, a full table, or JSON that is not valid. The caller then reads the
 // document with JavaScript. Escapes of ASCII characters in values (`\"`, `\n`, `\u0041`...: the policy
 // documents CloudTrail records as strings) are read: a value is its characters. Text past ASCII (a user name, an
@@ -550,7 +550,14 @@ function unescape(dst: usize, s: usize, e: usize): usize {
   return n;
 }
 
-/** End of the plain integer (at most 15 digits, not -0) starting at p, or 0. */
+/** Bytes of the integer part of the number {@link intEnd} read last: the text JavaScript prints for its value. */
+let numLen: usize = 0;
+
+/**
+ * End of the integer (at most 15 digits, not -0) starting at p, or 0. Its fraction, when it has one, must be
+ * zeros: `500.0` is the integer 500, which JavaScript prints `500` and hashes as that (S3 data events write
+ * `"bytesTransferredIn":0.0`). Any other fraction or an exponent gives up. The integer's text is [p, p + numLen).
+ */
 function intEnd(p: usize): usize {
   let q = p;
   if (load<u8>(q) == 0x2d) q++;
@@ -567,9 +574,16 @@ function intEnd(p: usize): usize {
       q++;
     }
   }
-  const c = load<u8>(q);
-  if (c == 0x2e || c == 0x65 || c == 0x45 || (c >= 0x30 && c <= 0x39)) return 0;
   if (q - d0 > 15) return 0;
+  numLen = q - p;
+  let c = load<u8>(q);
+  if (c == 0x2e) {
+    q++;
+    if (load<u8>(q) != 0x30) return 0;
+    while (load<u8>(q) == 0x30) q++;
+    c = load<u8>(q);
+  }
+  if (c == 0x2e || c == 0x65 || c == 0x45 || (c >= 0x30 && c <= 0x39)) return 0;
   return q;
 }
 
@@ -747,7 +761,7 @@ function walk(p: usize, path: i32, p1: u32, p2: u32, depth: i32, plain: bool, sl
   }
   let e = intEnd(p);
   if (e != 0) {
-    const cd = code(p, e - p);
+    const cd = code(p, numLen);
     entry(path, cd);
     const info = VI + <usize>cd * 20;
     addLeaf(p1, p2, load<u32>(info + 8) ^ NUMBER1, load<u32>(info + 12) + NUMBER2);
@@ -836,7 +850,7 @@ function hashOnly(p: usize, p1: u32, p2: u32, slot: i32): usize {
   }
   let e = intEnd(p);
   if (e != 0) {
-    hashBytes(p, e - p, TAG_VALUE);
+    hashBytes(p, numLen, TAG_VALUE);
     addLeaf(p1, p2, h1 ^ NUMBER1, h2 + NUMBER2);
   } else {
     e = litEnd(p);

@@ -132,6 +132,19 @@ describe('byte-level reader of S3 delivery documents (wasm/deliveryScan.ts)', ()
           '"resources":[{"ARN":"arn:aws:kms:us-east-1:1:key/ü","type":"AWS::KMS::Key"}]',
       ),
       'a non-ASCII eventID': ev(43).replace(/"eventID":"[^"]*"/, '"eventID":"é-43-🔑"'),
+      // a fraction of zeros: the integer (JavaScript prints 500.0 as 500 and hashes that)
+      'integers with a fraction of zeros': ev(
+        47,
+        '"additionalEventData":{"bytesTransferredIn":0.0,"bytesTransferredOut":500.0},"d":[-5.000,1.00,7]',
+      ),
+      'the same integer written both ways': ev(48, '"a":500,"b":500.0,"c":[500.00,"500"]'),
+      'integers with a fraction of zeros in column members': ev(49, '"readOnly":1.0,"errorCode":0.00')
+        .replace('"accountId":"111122223333"}', '"accountId":111122223333.0}')
+        .replace('"type":"AssumedRole"', '"type":3.0'),
+      'integers with a fraction of zeros in the members the key columns read': ev(
+        50,
+        '"requestParameters":{"keyId":42.0},"responseElements":{"keyId":7.00},"resources":[{"ARN":1.0}]',
+      ),
       'a non-ASCII eventTime': ev(44).replace(/"eventTime":"[^"]*"/, '"eventTime":"2024-05-01T00:00:44Z ü"'),
     };
     for (const [name, record] of Object.entries(cases)) {
@@ -155,6 +168,11 @@ describe('byte-level reader of S3 delivery documents (wasm/deliveryScan.ts)', ()
       'an unknown escape': big([ev(16, '"p":"a\\qb"')]),
       'a short \\u escape': big([ev(17, '"p":"a\\u00"')]),
       'a fraction': big([ev(4, '"n":1.5')]),
+      'a fraction that is not all zeros': big([ev(4, '"n":1.01')]),
+      'minus zero with a fraction': big([ev(4, '"n":-0.0')]),
+      'an exponent after a fraction of zeros': big([ev(4, '"n":1.0e3')]),
+      '16 digits and a fraction of zeros': big([ev(4, '"n":1234567890123456.0')]),
+      'a point without digits': big([ev(4, '"n":1.')]),
       'an exponent': big([ev(5, '"n":1e3')]),
       'minus zero': big([ev(6, '"n":-0')]),
       '16 digits': big([ev(7, '"n":1234567890123456')]),

@@ -139,7 +139,7 @@ const utf8 = new TextDecoder('utf-8');
  *
  * Returns null, having done nothing the caller must undo, when the reader does not read this document
  * exactly as JavaScript would (see the module comment of wasm/deliveryScan.ts: bytes that are not UTF-8, escapes,
- * numbers other than plain integers, repeated keys, a record that is not an event...), when it is over
+ * numbers other than integers, repeated keys, a record that is not an event...), when it is over
  * {@link MAX_SCAN_BYTES}, or when WebAssembly or memory for it is unavailable: the caller then reads it with
  * JavaScript. Never throws.
  */
