@@ -14,8 +14,8 @@
 //
 // It gives up (returns -1) on anything whose JavaScript result it would not reproduce exactly: bytes that are not
 // UTF-8, an escape in a key, an escaped backslash, `\u0000` or an escaped non-ASCII character, a number other than
-// an integer of at most 15 digits (`500.0` is one), a repeated or integer-like key, white space before a colon, nesting past
-// 60 levels, a value of 64 KiB or more, a full table, or JSON that is not valid. The caller then reads the
+// an integer of at most 15 digits (`500.0` is one), a repeated or integer-like key, white space before a colon,
+// nesting past 60 levels, a value of 64 KiB or more, a full table, or JSON that is not valid. The caller then reads the
 // document with JavaScript. Escapes of ASCII characters in values (`\"`, `\n`, `\u0041`...: the policy
 // documents CloudTrail records as strings) are read: a value is its characters. Text past ASCII (a user name, an
 // S3 object key in an encryption context) is read as its UTF-8 bytes: the dictionaries compare bytes, which is
