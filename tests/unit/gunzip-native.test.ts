@@ -14,6 +14,17 @@ describe('gunzipNative (DecompressionStream)', () => {
     expect(new TextDecoder().decode(parts[0])).toBe(text);
   });
 
+  it('inflates bytes already in memory as they are, a view into a larger buffer included (no Blob)', async () => {
+    // a small dropped file is read whole and an archive member is a view of its archive's bytes
+    const framed = new Uint8Array(gz.length + 7);
+    framed.set(gz, 3);
+    const view = framed.subarray(3, 3 + gz.length);
+    const parts = await gunzipNative(view, 1 << 30, 'f.json.gz');
+    expect(parts).toHaveLength(1);
+    expect(new TextDecoder().decode(parts[0])).toBe(text);
+    expect(view).toEqual(gz); // the input is left as it was (not detached, not changed)
+  });
+
   it('reads a multi-member file whole, past the size its trailer gives, or gives up (then fflate reads it)', async () => {
     // Chromium's stream rejects a second member; Node's reads it: either way nothing is lost or cut
     const two = new Uint8Array([...gz, ...gz]);

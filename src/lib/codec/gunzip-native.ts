@@ -1,4 +1,5 @@
 import type { ByteBufferPool } from './buffers';
+import type { Source } from './gzip';
 import { SizeCapError } from './limits';
 
 /** Compressed inputs up to this size (bytes) are read whole before inflating; larger ones are streamed. */
@@ -13,8 +14,11 @@ export class NativeGunzipUnavailable extends Error {
 }
 
 /**
- * Decompresses a single-member gzip blob with the browser's native `DecompressionStream` (zlib, several
- * times faster than a JavaScript inflater), up to `cap` bytes.
+ * Decompresses a single-member gzip input with the browser's native `DecompressionStream` (zlib, several
+ * times faster than a JavaScript inflater), up to `cap` bytes. `src` is a Blob (a dropped File) or bytes
+ * already in memory (a small file read whole, an archive member), which are inflated as they are: wrapping them
+ * in a Blob to read them back cost two copies through the browser process per file, the largest share of an
+ * ingest worker's time on a folder of small files (profiled, 2026-12-02).
  *
  * The native stream rejects multi-member gzip ("junk after end of compressed data") and truncated input; it
  * then throws {@link NativeGunzipUnavailable} and the caller reads the file again with fflate's streaming
@@ -24,7 +28,7 @@ export class NativeGunzipUnavailable extends Error {
  * @throws SizeCapError past the cap; NativeGunzipUnavailable on any other failure.
  */
 export async function gunzipNative(
-  src: Blob,
+  src: Source,
   cap: number,
   what: string,
   progress?: (bytesRead: number) => void,
@@ -51,10 +55,10 @@ export async function gunzipNative(
    * faults them in again for the next file: a large share of the ingest's system time, perf, 2026-12-01).
    */
   let whole: Uint8Array | null = null;
-  if (src.size <= WHOLE_READ_BYTES) {
+  if (src instanceof Uint8Array || src.size <= WHOLE_READ_BYTES) {
     // Read the compressed bytes in one request and inflate them from memory: streaming a File costs a
     // round trip to the browser process per 64 KiB.
-    const bytes = new Uint8Array(await src.arrayBuffer());
+    const bytes = src instanceof Uint8Array ? src : new Uint8Array(await src.arrayBuffer());
     progress?.(bytes.length);
     if (bytes.length >= 18) {
       const n = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true);

@@ -149,8 +149,7 @@ export async function gunzipFast(
   pool?: ByteBufferPool,
 ): Promise<Uint8Array> {
   try {
-    const blob = src instanceof Uint8Array ? new Blob([src as Uint8Array<ArrayBuffer>]) : src;
-    const parts = await gunzipNative(blob, cap, what, progress, () => !!cancel?.cancelled, pool);
+    const parts = await gunzipNative(src, cap, what, progress, () => !!cancel?.cancelled, pool);
     if (cancel?.cancelled) {
       pool?.release(parts[0]);
       throw new CancelledError();
