@@ -502,6 +502,7 @@ export class App {
     await this.query.ingesting(true);
     let bytesDone = 0;
     let eventsFound = 0;
+    let filesDone = 0;
     let progressTimer: ReturnType<typeof setTimeout> | null = null;
     const rowReads: Promise<unknown>[] = [];
     // files whose final record came with the progress (the rest, archives, are read back when they end)
@@ -510,7 +511,7 @@ export class App {
       progressTimer = null;
       let inFlight = 0;
       for (const b of this.bytesByTask.values()) inFlight += b;
-      this.run = { ...this.run, bytesDone: bytesDone + inFlight, eventsFound };
+      this.run = { ...this.run, filesDone, bytesDone: bytesDone + inFlight, eventsFound };
     };
     let end: PoolEnd;
     try {
@@ -541,7 +542,10 @@ export class App {
               progressTimer ??= setTimeout(pushRun, 100);
             },
             onTaskEnd: (task: IngestTask, outcome: TaskOutcome) => {
-              this.run = { ...this.run, filesDone: this.run.filesDone + 1 };
+              // shown with the next progress update, not at once: a new `run` per file re-rendered the
+              // progress line for every file of a folder of thousands
+              filesDone++;
+              progressTimer ??= setTimeout(pushRun, 100);
               if (!outcome.ok) {
                 const status: FileStatus =
                   outcome.error === 'cancelled' ? 'cancelled' : outcome.error === 'quota' ? 'cancelled' : 'corrupt';
