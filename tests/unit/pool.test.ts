@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shareTasks } from '../../src/lib/ingest/pool';
+import { groupTasks, shareTasks } from '../../src/lib/ingest/pool';
 
 const LARGE = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,5 +66,34 @@ describe('shareTasks: the ingest pool shares one queue between its workers', () 
   it('resolves with no tasks, and with fewer tasks than workers', async () => {
     expect((await simulate([], 2, () => 1)).done).toBe(0);
     expect((await simulate([LARGE], 4, () => 1)).done).toBe(1);
+  });
+});
+
+describe('groupTasks: small files go to a worker many to a call', () => {
+  const sizes = (groups: { tasks: { size: number; i: number }[] }[]) => groups.map((g) => g.tasks.map((t) => t.i));
+
+  it('puts 100 small files into calls of at most 32, in order', () => {
+    const tasks = Array.from({ length: 100 }, (_, i) => ({ size: 500, i }));
+    const groups = groupTasks(tasks);
+    expect(groups.map((g) => g.tasks.length)).toEqual([32, 32, 32, 4]);
+    expect(sizes(groups).flat()).toEqual([...Array(100).keys()]);
+    expect(groups.every((g) => g.size === 500)).toBe(true);
+  });
+
+  it('gives each large file a call of its own, and never groups across it', () => {
+    const tasks = [1000, 2000, LARGE, 3000, LARGE, LARGE, 10].map((size, i) => ({ size, i }));
+    const groups = groupTasks(tasks);
+    expect(sizes(groups)).toEqual([[0, 1], [2], [3], [4], [5], [6]]);
+    expect(groups.map((g) => g.size)).toEqual([2000, LARGE, 3000, LARGE, LARGE, 10]);
+  });
+
+  it('closes a group at 4 MiB of files', () => {
+    const tasks = Array.from({ length: 40 }, (_, i) => ({ size: 200 * 1024, i }));
+    const groups = groupTasks(tasks);
+    expect(groups.map((g) => g.tasks.length)).toEqual([20, 20]);
+  });
+
+  it('groups nothing out of nothing', () => {
+    expect(groupTasks([])).toEqual([]);
   });
 });

@@ -9,13 +9,47 @@ import type { IngestWorkerApi, TaskOutcome } from './worker';
  */
 const LARGE_PER_WORKER = 2;
 /**
- * Inputs of any size each ingest worker works on at once. Small files are mostly latency (reading, a
- * message to the writer, a commit), so more of them in flight keep the worker busy and fill the writer's
- * batched transactions.
+ * Calls each ingest worker works on at once: a call reads one large input, or a group of up to
+ * {@link GROUP_FILES} small ones (so up to 128 small files are in flight per worker). Small files are mostly
+ * latency (reading, a message to the writer, a commit), so many of them in flight keep the worker busy and fill
+ * the writer's batched transactions.
  */
-const PER_WORKER = 32;
+const PER_WORKER = 4;
 /** Inputs at least this large (bytes, as dropped) count as large. */
 const LARGE_BYTES = 256 * 1024;
+/**
+ * Most small inputs handed to a worker in one call (see {@link groupTasks}). A call per file, with its
+ * progress reports, cost the page and the browser more than reading the file: 10,000 single-event files took
+ * ~50 s (2026-12-02).
+ */
+const GROUP_FILES = 32;
+/** Most bytes (as dropped) of small inputs in one call. */
+const GROUP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Groups tasks, in order, into the calls handed to the ingest workers: each large task (at least
+ * {@link LARGE_BYTES}) alone, and runs of consecutive small ones together, up to {@link GROUP_FILES} tasks
+ * and {@link GROUP_BYTES} bytes per group. A group's `size` is its largest task's (so a group is never large).
+ */
+export function groupTasks<T extends { size: number }>(tasks: readonly T[]): { tasks: T[]; size: number }[] {
+  const groups: { tasks: T[]; size: number }[] = [];
+  let open: { tasks: T[]; size: number; bytes: number } | null = null;
+  for (const t of tasks) {
+    if (t.size >= LARGE_BYTES) {
+      open = null;
+      groups.push({ tasks: [t], size: t.size });
+      continue;
+    }
+    if (!open || open.tasks.length >= GROUP_FILES || open.bytes + t.size > GROUP_BYTES) {
+      open = { tasks: [], size: 0, bytes: 0 };
+      groups.push(open);
+    }
+    open.tasks.push(t);
+    open.bytes += t.size;
+    open.size = Math.max(open.size, t.size);
+  }
+  return groups.map((g) => ({ tasks: g.tasks, size: g.size }));
+}
 
 /**
  * How long (ms) a cancelled run waits for its workers to stop their tasks before it ends anyway, terminating
@@ -57,8 +91,8 @@ export interface PoolCallbacks {
 /**
  * A pool of module Web Workers (comlink) that read, parse and index inputs, plus one writer worker that
  * deduplicates and commits what they prepared (each ingest worker talks to it over its own MessagePort).
- * Started lazily; each ingest worker takes {@link PER_WORKER} tasks at a time from a shared queue (so 100k
- * files are never all open at once). The page only hands over File handles (no bytes are copied between
+ * Started lazily; each ingest worker takes {@link PER_WORKER} calls at a time from a shared queue (one large
+ * file, or a group of small ones: {@link groupTasks}; so 100k files are never all open at once). The page only hands over File handles (no bytes are copied between
  * threads).
  */
 export class IngestPool {
@@ -149,17 +183,27 @@ export class IngestPool {
     await Promise.all(this.workers.map((w) => w.api.resume()));
     let end: PoolEnd = { kind: 'done' };
     const progress = Comlink.proxy((p: TaskProgress) => cb.onProgress(p));
+    const ended = (task: IngestTask, outcome: TaskOutcome) => {
+      cb.onTaskEnd(task, outcome);
+      if (!outcome.ok && outcome.error === 'quota' && end.kind === 'done') {
+        end = { kind: 'quota', needed: outcome.needed, message: outcome.message };
+        this.quotaEnd = end;
+        this.cancel();
+      }
+    };
     await shareTasks(
-      tasks,
+      groupTasks(tasks),
       this.workers,
-      async (w, task) => {
-        const outcome = await w.api.ingest(task, progress);
-        cb.onTaskEnd(task, outcome);
-        if (!outcome.ok && outcome.error === 'quota' && end.kind === 'done') {
-          end = { kind: 'quota', needed: outcome.needed, message: outcome.message };
-          this.quotaEnd = end;
-          this.cancel();
+      async (w, group) => {
+        if (group.tasks.length === 1 && group.size >= LARGE_BYTES) {
+          ended(group.tasks[0], await w.api.ingest(group.tasks[0], progress));
+          return;
         }
+        const got = await w.api.ingestMany(group.tasks);
+        got.forEach(({ outcome, last }, k) => {
+          if (last) cb.onProgress(last);
+          ended(group.tasks[k], outcome);
+        });
       },
       () => this.cancelled || end.kind !== 'done',
     );
@@ -205,8 +249,9 @@ export class IngestPool {
 }
 
 /**
- * Runs `tasks` (in order) on `workers` from one shared queue: each worker runs up to {@link PER_WORKER} tasks at
- * once, of which at most {@link LARGE_PER_WORKER} large ones ({@link LARGE_BYTES} and over). A worker takes a task
+ * Runs `tasks` (in order; in the pool, the calls of {@link groupTasks}) on `workers` from one shared queue: each
+ * worker runs up to {@link PER_WORKER} tasks at once, of which at most {@link LARGE_PER_WORKER} large ones
+ * ({@link LARGE_BYTES} and over). A worker takes a task
  * only when it can start it at once, so a worker that is free never waits while another holds a backlog (before
  * 2026-12-01 each of a worker's 32 slots took a task first and then waited for a large slot: with 20 files, one
  * worker took all 20 and the other stayed idle; with 100, the last third ran on one worker).

@@ -74,7 +74,7 @@ async function pump(): Promise<void> {
         batch.forEach((b, i) =>
           b.resolve(
             results[i].needsSha256
-              ? Comlink.transfer({ ok: true, result: results[i], input: b.input }, commitTransferables(b.input))
+              ? { ok: true, result: results[i], input: b.input }
               : { ok: true, result: results[i] },
           ),
         );
@@ -95,14 +95,34 @@ async function pump(): Promise<void> {
   }
 }
 
+/** Queues one prepared document; resolves once its transaction committed (or failed). */
+function queueCommit(record: FileRecord, input: CommitInput): Promise<CommitOutcome> {
+  return new Promise((resolve) => {
+    queue.push({ record, input, resolve });
+    if (!pumping) void pump();
+  });
+}
+
+/** The buffers an outcome hands back: those of the input it returns (`needsSha256`), if any. */
+function outcomeTransferables(o: CommitOutcome): ArrayBuffer[] {
+  return o.ok && o.input ? commitTransferables(o.input) : [];
+}
+
 /** The writer worker's API (comlink), on its own port and on every port handed to `connect`. */
 const api = {
   /** Queues one prepared document; resolves once its transaction committed (or failed). */
-  commit(record: FileRecord, input: CommitInput): Promise<CommitOutcome> {
-    return new Promise((resolve) => {
-      queue.push({ record, input, resolve });
-      if (!pumping) void pump();
-    });
+  async commit(record: FileRecord, input: CommitInput): Promise<CommitOutcome> {
+    const o = await queueCommit(record, input);
+    return Comlink.transfer(o, outcomeTransferables(o));
+  },
+  /**
+   * Queues several prepared documents (in order: they are deduplicated against each other in this order) and
+   * resolves with each one's outcome once all were committed or failed: one message for many small files
+   * instead of one each (see ingest/worker.ts).
+   */
+  async commitMany(items: { record: FileRecord; input: CommitInput }[]): Promise<CommitOutcome[]> {
+    const outcomes = await Promise.all(items.map((it) => queueCommit(it.record, it.input)));
+    return Comlink.transfer(outcomes, [...new Set(outcomes.flatMap(outcomeTransferables))]);
   },
   /** Serves this API on `port` too (one per ingest worker, so documents need not pass through the page). */
   connect(port: MessagePort): void {
