@@ -217,6 +217,25 @@ describe('the field store walk computes the same hash', () => {
     expect(got.at(-1)).toBe(got.at(-2));
   });
 
+  it('sized for one event, a builder grows to hold 4,000 and builds the same store and hashes', () => {
+    // a small file's builder starts small (FieldStoreBuilder(events)); growing must lose nothing
+    const evs = Array.from({ length: 4000 }, (_, i) => kmsEvent(i) as unknown as Record<string, unknown>);
+    const build = (b: FieldStoreBuilder) => {
+      const out = new Uint32Array(evs.length * 2);
+      evs.forEach((e, i) => expect(b.addEvent(e, out, i * 2)).toBe(true));
+      return { out, fs: b.finish() };
+    };
+    const small = build(new FieldStoreBuilder(1));
+    const dflt = build(new FieldStoreBuilder());
+    expect(small.fs.rowStart.at(-1)).toBeGreaterThan(65_536); // past the default size, so both grew
+    expect([...small.out]).toEqual([...dflt.out]);
+    expect([...small.fs.rowStart]).toEqual([...dflt.fs.rowStart]);
+    expect([...small.fs.entryPath]).toEqual([...dflt.fs.entryPath]);
+    expect([...small.fs.entryValue]).toEqual([...dflt.fs.entryValue]);
+    expect(small.fs.values).toBe(dflt.fs.values);
+    expect(small.fs.paths).toEqual(dflt.fs.paths);
+  });
+
   it('rejects an event nested too deep and leaves no trace of it in the chunk', () => {
     const b = new FieldStoreBuilder();
     const out = new Uint32Array(6);

@@ -115,14 +115,23 @@ export class FieldStoreBuilder {
   private colMap = new Map<string, number>();
   private colH = new Uint32Array(1024);
   private rowStarts: number[] = [];
-  private cap = 1 << 16;
-  private entryPath = new Uint16Array(this.cap);
-  private entryValue = new Uint32Array(this.cap);
+  private cap: number;
+  private entryPath: Uint16Array<ArrayBuffer>;
+  private entryValue: Uint32Array<ArrayBuffer>;
   private e = 0;
   private acc: LeafSum = { a: 0, b: 0, n: 0 };
   private uiPath: number;
 
-  constructor() {
+  /**
+   * @param events how many events the chunk is expected to hold (a hint: the entry arrays grow as needed).
+   * Without it they start at 65,536 entries (384 KB): a builder per small file of a few events then cost more
+   * in fresh memory than its events did (~1.6 ms a file in Chromium, a folder of 5,000 small files, 2026-12-02).
+   */
+  constructor(events?: number) {
+    this.cap =
+      events === undefined ? 1 << 16 : Math.min(1 << 16, Math.max(1 << 10, nextPow2(events * ENTRIES_PER_EVENT)));
+    this.entryPath = new Uint16Array(this.cap);
+    this.entryValue = new Uint32Array(this.cap);
     this.uiPath = this.child(-1, 'userIdentity');
   }
 
@@ -321,6 +330,14 @@ export class FieldStoreBuilder {
         this.values.length <= 0xffff ? Uint16Array.from(this.entryValue.subarray(0, e)) : this.entryValue.slice(0, e),
     };
   }
+}
+
+/** Field-store entries per event the entry arrays are first sized for (a KMS event has 25-45 leaves). */
+const ENTRIES_PER_EVENT = 48;
+
+/** The smallest power of two at least `n` (n ≥ 1). */
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
 }
 
 function grow(a: Uint32Array, min: number): Uint32Array<ArrayBuffer> {

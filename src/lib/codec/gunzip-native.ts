@@ -37,14 +37,6 @@ export async function gunzipNative(
 ): Promise<Uint8Array[]> {
   if (typeof DecompressionStream === 'undefined')
     throw new NativeGunzipUnavailable('DecompressionStream is not available');
-  let read = 0;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, ctl) {
-      read += chunk.length;
-      progress?.(read);
-      ctl.enqueue(chunk);
-    },
-  });
   const parts: Uint8Array[] = [];
   let total = 0;
   let reader: ReadableStreamDefaultReader<Uint8Array>;
@@ -69,12 +61,21 @@ export async function gunzipNative(
     w.write(bytes).catch(() => undefined);
     w.close().catch(() => undefined);
     reader = ds.readable.getReader();
-  } else
+  } else {
+    let read = 0;
+    const counter = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, ctl) {
+        read += chunk.length;
+        progress?.(read);
+        ctl.enqueue(chunk);
+      },
+    });
     reader = src
       .stream()
       .pipeThrough(counter)
       .pipeThrough(new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>)
       .getReader();
+  }
   try {
     for (;;) {
       if (isCancelled?.()) {

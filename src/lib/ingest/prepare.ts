@@ -202,7 +202,7 @@ function indexEvents(
   let skipped = out.skipped;
   const notes = out.notes.slice();
   const blocks: PreparedBlock[] = [];
-  let builder = new FieldStoreBuilder();
+  let builder = new FieldStoreBuilder(Math.min(total, CHUNK_EVENTS));
   let blockStart = 0;
   walkStats.keys = 0;
   /** Events (indices in `events`) holding a number a double may not hold as written. */
@@ -213,7 +213,7 @@ function indexEvents(
     const { time, cols } = columns.finish();
     blocks.push({ start: blockStart, n, fields: builder.finish(), time, cols });
     blockStart = kept;
-    builder = new FieldStoreBuilder();
+    builder = new FieldStoreBuilder(Math.min(total - kept, CHUNK_EVENTS));
     columns = new ColumnsBuilder(Math.min(total - kept, CHUNK_EVENTS));
   };
   for (let k = 0; k < total; k++) {
