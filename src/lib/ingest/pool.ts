@@ -92,8 +92,8 @@ export interface PoolCallbacks {
  * A pool of module Web Workers (comlink) that read, parse and index inputs, plus one writer worker that
  * deduplicates and commits what they prepared (each ingest worker talks to it over its own MessagePort).
  * Started lazily; each ingest worker takes {@link PER_WORKER} calls at a time from a shared queue (one large
- * file, or a group of small ones: {@link groupTasks}; so 100k files are never all open at once). The page only hands over File handles (no bytes are copied between
- * threads).
+ * file, or a group of small ones: {@link groupTasks}; so 100k files are never all open at once). The page only
+ * hands over File handles (no bytes are copied between threads).
  */
 export class IngestPool {
   private workers: { raw: Worker; api: Comlink.Remote<IngestWorkerApi> }[] = [];
@@ -251,10 +251,10 @@ export class IngestPool {
 /**
  * Runs `tasks` (in order; in the pool, the calls of {@link groupTasks}) on `workers` from one shared queue: each
  * worker runs up to {@link PER_WORKER} tasks at once, of which at most {@link LARGE_PER_WORKER} large ones
- * ({@link LARGE_BYTES} and over). A worker takes a task
- * only when it can start it at once, so a worker that is free never waits while another holds a backlog (before
- * 2026-12-01 each of a worker's 32 slots took a task first and then waited for a large slot: with 20 files, one
- * worker took all 20 and the other stayed idle; with 100, the last third ran on one worker).
+ * ({@link LARGE_BYTES} and over). A worker takes a task only when it can start it at once, so a worker that is
+ * free never waits while another holds a backlog (before 2026-12-01 each of a worker's 32 slots took a task first
+ * and then waited for a large slot: with 20 files, one worker took all 20 and the other stayed idle; with 100,
+ * the last third ran on one worker).
  * Resolves when every task taken has ended and no more are taken (the queue is empty, or `stop()` is true).
  * @param run runs one task on one worker; a rejection rejects the whole call (the pool then ends the run).
  */
