@@ -161,7 +161,7 @@ test('10,000 tiny files: all ingested, listed and counted', async ({ page }) => 
   await openApp(page);
   const t0 = Date.now();
   await page.getByTestId('folder-input').setInputFiles(join(DATA, 'many'));
-  // about 230-260 files/s on the 2-core machine (2026-12-02: files read whole, up to 32 to a worker call,
+  // about 280-320 files/s on the 2-core machine (2026-12-02: files read whole, up to 32 to a worker call,
   // commits many to a message, batched transactions, small files packed into shared chunks)
   await expect(page.getByTestId('ingest-status')).toHaveAttribute('data-state', 'done', { timeout: 240_000 });
   expect(Number(await page.getByTestId('event-count').getAttribute('data-value'))).toBe(10_000);
