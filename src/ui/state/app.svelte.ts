@@ -1,6 +1,6 @@
 import * as Comlink from 'comlink';
 import type { IngestTask, TaskProgress } from '../../lib/ingest/ingest-core';
-import type { InputFile } from '../../lib/ingest/gather';
+import { statInputs, type InputFile } from '../../lib/ingest/gather';
 import { IngestPool, UPDATED_MESSAGE, type PoolEnd } from '../../lib/ingest/pool';
 import type { TaskOutcome } from '../../lib/ingest/worker';
 import {
@@ -352,12 +352,14 @@ export class App {
     this.run = {
       files: inputs.length,
       filesDone: 0,
-      bytes: inputs.reduce((n, i) => n + i.file.size, 0),
+      bytes: 0,
       bytesDone: 0,
       eventsFound: 0,
       startedAt: performance.now(),
       endedAt: 0,
     };
+    // a picked file's first `size` is a synchronous stat: read in slices, the tab keeps answering meanwhile
+    this.run.bytes = await statInputs(inputs);
     const wait = new AbortController();
     this.lockWait = wait;
     let granted = false;
