@@ -69,9 +69,10 @@ export function filesFromInput(list: FileList | null): InputFile[] {
 
 /**
  * Reads each input's size and time once (`File.size`, `File.lastModified`), in slices of `slice` files with a
- * macrotask between slices (64 files: a slice took 200-270 ms at 256), and returns their total size in bytes. The first `size` of a file from a folder
- * picker is a synchronous stat in the browser process (0.2-0.4 ms a file on the 2-core machine: 2.1 s for 5,000
- * files, 2026-12-02); read in one loop, it froze the tab for that long. Later reads are cached by the browser.
+ * macrotask between slices (64 files: a slice took 200-270 ms at 256), and returns their total size in bytes.
+ * The first `size` of a file from a folder picker is a synchronous stat in the browser process (0.2-0.4 ms a file
+ * on the 2-core machine: 2.1 s for 5,000 files, 2026-12-02); read in one loop, it froze the tab for that long.
+ * Later reads are cached by the browser.
  * @param onProgress called after each slice with the number of files read so far.
  */
 export async function statInputs(
