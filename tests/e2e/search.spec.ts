@@ -263,12 +263,12 @@ test('free text runs on the WebAssembly kernel: the page policy allows it, and i
         .keytrail.query;
       return (await q.loadStats()).textArenaBytes;
     });
-  // a field match answers from the columns and leaves the kernel unused; free text fills it
   expect(await search(page, 'eventName:Decrypt')).toBeGreaterThan(0);
-  expect(await kernelBytes()).toBe(0);
+  // the stored values are folded into the kernel's memory in the background once the field index is loaded,
+  // before any free-text query (a page policy without 'wasm-unsafe-eval' leaves it empty)
+  await expect.poll(kernelBytes).toBeGreaterThan(0);
   // counts of the same words as field matches over the paths that hold them (the sample's keys and aliases)
   const keyArn = await search(page, 'requestParameters.keyId:*1234abcd*');
   expect(keyArn).toBeGreaterThan(0);
   expect(await search(page, '1234abcd')).toBeGreaterThanOrEqual(keyArn);
-  expect(await kernelBytes()).toBeGreaterThan(0);
 });

@@ -162,6 +162,29 @@ describe('query service: bitmaps reused between queries', () => {
   });
 });
 
+describe('query service: free text prepared in the background', () => {
+  it('folds the stored values for free text once the field index is loaded, before any free-text query', async () => {
+    const { name } = await storeWith(60);
+    const api = serviceOn(name);
+    expect((await api.open()).rows).toBe(60);
+    // a field query answers from the columns; nothing asked for free text
+    const decrypt = await api.run({ q: 'eventName:Decrypt' });
+    expect(decrypt.ok && decrypt.total).toBeGreaterThan(0);
+    // the kernel's memory fills with no free-text query (before: only the first free-text query filled it)
+    await vi.waitFor(async () => expect((await api.loadStats()).textArenaBytes).toBeGreaterThan(65_536), {
+      timeout: 5000,
+    });
+    // and free text then answers as a fresh service that folds at its first query does
+    const fresh = serviceOn(name);
+    await fresh.open();
+    for (const q of ['decrypt', 'kms.amazonaws.com', '"alias/"', 'nothing-like-this']) {
+      const want = await fresh.run({ q });
+      expect(want.ok).toBe(true);
+      expect(await api.run({ q }), q).toMatchObject({ ok: true, total: want.ok ? want.total : -1 });
+    }
+  });
+});
+
 describe('query service: the accounts view', () => {
   it('is sent the correlation without the rows of every call, and without findings', async () => {
     const { name } = await storeWith(40);

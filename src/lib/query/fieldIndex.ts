@@ -174,6 +174,21 @@ export class FieldIndex implements FieldValues {
     return codesContaining(t.end - t.start, seg.lowerOffsets!, seg.nValues, (from) => arena.indexOf(t, needle, from));
   }
 
+  /**
+   * Case-folds the values of loaded chunks not folded yet, as the first free-text query would, until `budgetMs`
+   * (ms) has passed (at least one chunk a call). Returns true once every loaded chunk is folded. For folding in
+   * the background in slices: after a reload of 5M events the first free-text query spent ~6 s folding (1M: ~1 s).
+   */
+  foldSome(budgetMs: number): boolean {
+    const t0 = performance.now();
+    for (const seg of this.segs) {
+      if (seg.lowerOffsets !== null) continue;
+      this.fold(seg);
+      if (performance.now() - t0 >= budgetMs) return this.segs.every((s) => s.lowerOffsets !== null);
+    }
+    return true;
+  }
+
   /** Whether any of the segment's case-folded values contains `needle` (case-folded). */
   private foldedIncludes(seg: LoadedFields, needle: string): boolean {
     this.fold(seg);
