@@ -228,13 +228,17 @@ export class FieldIndex implements FieldValues {
    * Marks rows having a leaf at `path` (or below it) whose value passes `test` (each distinct value tested
    * once per chunk). With `lower`, values are case-folded (`foldCase`) before the test. `mustContain` (case-folded), when
    * given, is text every matching value contains: chunks whose values do not contain it are skipped with
-   * one native search (exact matches on rare values, such as one ARN, touch few chunks).
+   * one search of their case-folded text (exact matches on rare values, such as one ARN, touch few chunks);
+   * a chunk not case-folded yet is scanned instead, never folded for the skip.
    */
   matchPath(path: string, test: ValueTest, lower: boolean, out: Uint8Array, mustContain?: string): void {
     for (const seg of this.segs) {
       const pc = this.pathCodes(seg, path);
       if (!pc) continue;
-      if (mustContain && !this.foldedIncludes(seg, mustContain)) continue;
+      // the skip reads the chunk's case-folded text; a chunk not folded yet (after a load, until the background
+      // fold reaches it) is scanned rather than folded first: folding every chunk of 5M events took seconds,
+      // which the first query on a path waited for, and a scan of one chunk's entries costs far less than its fold
+      if (mustContain && seg.lowerOffsets !== null && !this.foldedIncludes(seg, mustContain)) continue;
       const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
       const { rowStart, entryPath, entryValue, base } = seg;
       for (let r = 0; r < seg.n; r++) {
