@@ -3,7 +3,7 @@
  * `String.prototype.indexOf` over each chunk's case-folded values (FieldIndex with `textKernel: false`).
  */
 import { describe, expect, it } from 'vitest';
-import { buildFieldStore } from '../../src/lib/codec/fields';
+import { buildFieldStore, valuesPieces } from '../../src/lib/codec/fields';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
 import { foldCase } from '../../src/lib/query/resolve';
 import { TextArena, textKernelAvailable } from '../../src/lib/query/textSearch';
@@ -144,16 +144,35 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
     ]
       .concat(['-3', 'alias/', 'k-', 'zzz', '111122223333', 'kms.amazonaws.com', 'x', 'xxxxxxxxxxxxxxxxxxxx'])
       .map(foldCase);
-    let any = 0;
-    for (const needle of needles) {
-      const ref = marks(reference, n, needle);
-      any += ref.length;
-      expect(marks(withKernel, n, needle), needle).toEqual(ref);
-      expect(marks(withKernel, n, needle, 'requestParameters'), needle).toEqual(
-        marks(reference, n, needle, 'requestParameters'),
-      );
-    }
-    expect(any).toBeGreaterThan(100); // the needles do find rows
+    // the same chunks with their values in small pieces (as stored: pieces of at most 32K characters)
+    const inPieces = new FieldIndex();
+    chunks.forEach((evs, k) => {
+      const fs = buildFieldStore(evs);
+      inPieces.add({ id: k + 1, ...fs, values: valuesPieces(fs.values, 64) }, k * 40);
+    });
+    // the reference: every chunk case-folded into a string and searched by indexOf
+    while (!reference.foldSome(50));
+    const check = (fx: FieldIndex): number => {
+      let any = 0;
+      for (const needle of needles) {
+        const ref = marks(reference, n, needle);
+        any += ref.length;
+        expect(marks(fx, n, needle), needle).toEqual(ref);
+        expect(marks(fx, n, needle, 'requestParameters'), needle).toEqual(
+          marks(reference, n, needle, 'requestParameters'),
+        );
+      }
+      return any;
+    };
+    // not folded yet (a query right after a load): each chunk is case-folded for the query only
+    expect(check(withKernel)).toBeGreaterThan(100); // the needles do find rows
+    expect(check(inPieces)).toBeGreaterThan(100);
+    expect(withKernel.textArenaBytes).toBe(0);
+    // folded (as the background fold does): the kernel searches
+    while (!withKernel.foldSome(50));
+    while (!inPieces.foldSome(50));
+    expect(check(withKernel)).toBeGreaterThan(100);
+    expect(check(inPieces)).toBeGreaterThan(100);
     expect(withKernel.textArenaBytes).toBeGreaterThan(65_536); // and the kernel searched (two chunks' text)
   });
 
@@ -169,6 +188,7 @@ describe('free text through FieldIndex: kernel and indexOf agree', () => {
       reference.add({ id: k + 1, ...buildFieldStore(evs) }, k * 60);
       small.add({ id: k + 1, ...buildFieldStore(evs) }, k * 60);
     });
+    while (!small.foldSome(50));
     for (const needle of ['istanbul', '日本', 'alias/', '-5', 'σσ'].map(foldCase))
       expect(marks(small, 240, needle), needle).toEqual(marks(reference, 240, needle));
     expect(small.textArenaBytes).toBeGreaterThan(65_536); // some chunks are in the kernel's memory

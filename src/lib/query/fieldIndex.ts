@@ -175,9 +175,36 @@ export class FieldIndex implements FieldValues {
   }
 
   /**
-   * Case-folds the values of loaded chunks not folded yet, as the first free-text query would, until `budgetMs`
-   * (ms) has passed (at least one chunk a call). Returns true once every loaded chunk is folded. For folding in
-   * the background in slices: after a reload of 5M events the first free-text query spent ~6 s folding (1M: ~1 s).
+   * As {@link foldedContaining}, for a chunk not case-folded yet, without folding it: its values are case-folded
+   * for this search only and searched with native `indexOf` (the reference path, `textKernel: false`), piece by
+   * piece when folding kept every piece's length (a value, and so a match of a needle without SEP, lies in one
+   * piece). The first free-text query after a load no longer waits for every chunk's fold into the kernel's
+   * memory (mostly that memory's page faults), which the background fold ({@link foldSome}) does for later ones.
+   */
+  private unfoldedContaining(seg: LoadedFields, needle: string): Uint8Array | null {
+    const lower = seg.values.map(foldCase);
+    for (let i = 0; i < lower.length; i++)
+      if (lower[i].length !== seg.values[i].length) {
+        const text = lower.join('');
+        return valuesContaining(text, valueOffsets(text, seg.nValues), seg.nValues, needle);
+      }
+    const ps = seg.pieceStart;
+    if (ps === null) return valuesContaining(lower[0], seg.offsets, seg.nValues, needle);
+    const length = ps[ps.length - 1] + lower[lower.length - 1].length;
+    return codesContaining(length, seg.offsets, seg.nValues, (from) => {
+      for (let p = upperBound(ps, from) - 1, at = from - ps[p]; p < lower.length; p++, at = 0) {
+        const i = lower[p].indexOf(needle, at);
+        if (i !== -1) return ps[p] + i;
+      }
+      return -1;
+    });
+  }
+
+  /**
+   * Case-folds the values of loaded chunks not folded yet into the kernel's memory, until `budgetMs` (ms) has
+   * passed (at least one chunk a call). Returns true once every loaded chunk is folded. For folding in the
+   * background in slices (after a reload of 5M events, ~6 s of folding; 1M: ~1 s): free text then searches with
+   * the kernel; until a chunk is folded, each query case-folds it for itself ({@link unfoldedContaining}).
    */
   foldSome(budgetMs: number): boolean {
     const t0 = performance.now();
@@ -273,7 +300,7 @@ export class FieldIndex implements FieldValues {
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      const hit = this.foldedContaining(seg, needle);
+      const hit = seg.lowerOffsets !== null ? this.foldedContaining(seg, needle) : this.unfoldedContaining(seg, needle);
       let pathHit: Uint8Array | null = null;
       const paths = this.foldedPaths(seg);
       for (let p = 0; p < paths.length; p++)
