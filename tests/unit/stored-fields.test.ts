@@ -12,14 +12,11 @@ import {
   valuesPieces,
   VALUES_PIECE_CHARS,
   type FieldStore,
-  type ShapeCodedPaths,
-  type StoredFieldStore,
 } from '../../src/lib/codec/fields';
-import { kmsEvent, kmsEvents } from './helpers';
 import { Engine } from '../../src/lib/query/engine';
 import { FieldIndex } from '../../src/lib/query/fieldIndex';
 import { parseQuery } from '../../src/lib/query/parser';
-import { chunks, ix, KEY_IDS, NOW } from './engine-corpus';
+import { chunks, events, ix, KEY_IDS, NOW } from './engine-corpus';
 
 describe('valuesPieces', () => {
   it('cuts after a separator, within the limit, and joins back to the text', () => {
@@ -47,18 +44,11 @@ describe('valuesPieces', () => {
 });
 
 describe('storedFieldStore', () => {
-  it('holds the arrays in one buffer, the values in pieces and the paths by shape; joined, it is the field store', () => {
-    const fs: FieldStore = { id: 3, ...buildFieldStore(kmsEvents(400)) };
+  it('holds the arrays in one buffer and the values in pieces; joined, it is the field store', () => {
+    const fs: FieldStore = { id: 3, ...buildFieldStore(events.slice(0, 400)) };
     const stored = storedFieldStore(fs);
-    // events of a kind have the same leaves: the rows' paths are stored by shape, in far fewer codes
-    expect(stored.rowShape).toBeDefined();
-    expect(stored.rowStart).toBeUndefined();
-    expect(stored.entryPath).toBeUndefined();
-    const { rowShape, shapeStart, shapePaths } = stored as ShapeCodedPaths & StoredFieldStore;
-    expect(rowShape.length).toBe(400);
-    expect(shapeStart.length - 1).toBeLessThan(100);
-    expect(shapePaths.length).toBeLessThan(fs.entryPath.length / 4);
-    for (const a of [rowShape, shapeStart, shapePaths]) expect(a.buffer).toBe(stored.entryValue.buffer);
+    expect(stored.rowStart.buffer).toBe(stored.entryPath.buffer);
+    expect(stored.entryValue.buffer).toBe(stored.entryPath.buffer);
     expect(Array.isArray(stored.values)).toBe(true);
     expect((stored.values as string[]).length).toBeGreaterThan(1);
     for (const p of stored.values as string[])
@@ -69,38 +59,17 @@ describe('storedFieldStore', () => {
     expect([...back.entryPath]).toEqual([...fs.entryPath]);
     expect([...back.entryValue]).toEqual([...fs.entryValue]);
     expect(back.entryValue.constructor).toBe(fs.entryValue.constructor);
-    // shapes that do not add up to the entries are refused
-    const broken = { ...stored, shapePaths: shapePaths.subarray(1) } as StoredFieldStore;
-    expect(() => joinedFieldStore(broken)).toThrow(/inconsistent shapes/);
-  });
-
-  it('keeps the entries when every row has paths of its own (shapes would not be smaller)', () => {
-    const evs = Array.from({ length: 60 }, (_, i) => kmsEvent(i, { requestParameters: { [`key${i}`]: `v${i}` } }));
-    const fs: FieldStore = { id: 4, ...buildFieldStore(evs) };
-    const stored = storedFieldStore(fs);
-    expect(stored.rowShape).toBeUndefined();
-    expect(stored.rowStart!.buffer).toBe(stored.entryPath!.buffer);
-    expect(stored.entryValue.buffer).toBe(stored.entryPath!.buffer);
-    const back = joinedFieldStore(stored);
-    expect([...back.rowStart]).toEqual([...fs.rowStart]);
-    expect([...back.entryPath]).toEqual([...fs.entryPath]);
-    expect([...back.entryValue]).toEqual([...fs.entryValue]);
   });
 });
 
 describe('field index over stored pieces', () => {
   /** The corpus's field index built with each chunk's values as one string, or in pieces of at most `max`. */
-  function index(max: number | null | 'stored', textKernel: boolean): FieldIndex {
+  function index(max: number | null, textKernel: boolean): FieldIndex {
     const fx = new FieldIndex({ textKernel });
     for (const c of chunks) {
       const fs = buildFieldStore(c.events);
-      // 'stored': the record the writer stores (pieces of 32K), its paths by shape
-      if (max === 'stored') fx.add(storedFieldStore({ id: c.id, ...fs }, 'shapes'), ix.segBase.get(c.id)!);
-      else
-        fx.add(
-          { id: c.id, ...fs, values: max === null ? fs.values : valuesPieces(fs.values, max) },
-          ix.segBase.get(c.id)!,
-        );
+      const values = max === null ? fs.values : valuesPieces(fs.values, max);
+      fx.add({ id: c.id, ...fs, values }, ix.segBase.get(c.id)!);
     }
     return fx;
   }
@@ -131,7 +100,7 @@ describe('field index over stored pieces', () => {
   for (const textKernel of [true, false]) {
     it(`matches as with one string per chunk (text kernel ${textKernel ? 'on' : 'off'})`, () => {
       const whole = new Engine(ix, index(null, textKernel));
-      for (const max of [7, 64, 1000, 'stored'] as const) {
+      for (const max of [7, 64, 1000]) {
         const pieces = new Engine(ix, index(max, textKernel));
         for (const q of QUERIES) {
           const a = whole.evaluate(parseQuery(q), { now: NOW });
@@ -150,14 +119,12 @@ describe('field index over stored pieces', () => {
   it('gives every row the same values', () => {
     const whole = index(null, true);
     const pieces = index(5, true);
-    const stored = index('stored', true);
     const paths = ['eventID', 'userIdentity.arn', 'requestParameters.keyId', 'resources.ARN', 'userAgent'];
     let seen = 0;
     for (let row = 0; row < ix.n; row++) {
       for (const p of paths) {
         expect(pieces.valueOfRow(row, p)).toBe(whole.valueOfRow(row, p));
         expect(pieces.valuesOfRow(row, p)).toEqual(whole.valuesOfRow(row, p));
-        expect(stored.valuesOfRow(row, p)).toEqual(whole.valuesOfRow(row, p));
         if (whole.valueOfRow(row, p) !== undefined) seen++;
       }
     }

@@ -456,105 +456,15 @@ export const VALUES_PIECE_CHARS = 32_768;
  * A {@link FieldStore} as the `fields` table stores it: `values` cut into pieces of at most
  * {@link VALUES_PIECE_CHARS} code units, each ending just after a separator (a longer value is a piece of its
  * own): joined, they are `values`. Written by this build; records written before hold `values` as one string.
- * Its typed arrays are views of one buffer. The rows' paths are stored either as entries (`rowStart`,
- * `entryPath`, as in {@link FieldStore}) or by shape ({@link ShapeCodedPaths}), whichever is smaller;
- * {@link storedEntries} gives the entries of either.
+ * `rowStart`, `entryValue` and `entryPath` are views of one buffer.
  *
- * Why pieces and one buffer: the query worker keeps every chunk's field store while the page lives; when its
- * worker ends (a reload, a closed tab), Chromium frees each string of over 128 KB and each array buffer with its
- * own system calls, each interrupting the other processor (measured 2026-12-02 on the bench machine: 2,500
- * chunks of one 0.4M-unit string and three arrays took 2.3 s to free, the next page's first answer waiting
- * meanwhile). Strings in pieces cost no call of their own, and one buffer a chunk is a third of the calls its
- * arrays cost.
+ * Why: the query worker keeps every chunk's field store while the page lives; when its worker ends (a reload,
+ * a closed tab), Chromium frees each string of over 128 KB and each array buffer with its own system calls, each
+ * interrupting the other processor (measured 2026-12-02 on the bench machine: 2,500 chunks of one 0.4M-unit
+ * string and three arrays took 2.3 s to free, the next page's first answer waiting meanwhile). Strings in pieces
+ * cost no call of their own, and one buffer a chunk is a third of the calls its arrays cost.
  */
-export type StoredFieldStore = Omit<FieldStore, 'values' | 'rowStart' | 'entryPath'> & {
-  values: string | string[];
-} & ({ rowStart: Uint32Array; entryPath: Uint16Array; rowShape?: undefined } | ShapeCodedPaths);
-
-/**
- * The paths of a field store's rows by shape: CloudTrail events of one kind have the same leaves in the same
- * order, so a chunk of 2,000 bench events has ~150 distinct sequences of path codes (shapes) for ~33 entries an
- * event. Stored as each row's shape and each shape's paths: ~7 bytes an event instead of the entries' path
- * codes and row starts (~70), which a reload reads back from IndexedDB (at ~85 MB/s on the bench machine).
- */
-export interface ShapeCodedPaths {
-  /** Shape of each row (n entries). */
-  rowShape: Uint16Array | Uint32Array;
-  /** Shape s's paths are `shapePaths[shapeStart[s] .. shapeStart[s+1]]` (shapes + 1 entries). */
-  shapeStart: Uint32Array;
-  /** Path codes of every shape, one after another. */
-  shapePaths: Uint16Array;
-  rowStart?: undefined;
-  entryPath?: undefined;
-}
-
-/**
- * The rows' entries of a stored field store (`rowStart`, `entryPath` as in {@link FieldStore}): the stored
- * arrays, or, for one stored by shape, arrays made from the shapes with `u32` / `u16` (default: new arrays;
- * zeroed arrays of the given length).
- * @throws Error when the shapes are inconsistent with the entries (`entryValue`'s length).
- */
-export function storedEntries(
-  s: StoredFieldStore,
-  u32: (n: number) => Uint32Array = (n) => new Uint32Array(n),
-  u16: (n: number) => Uint16Array = (n) => new Uint16Array(n),
-): { rowStart: Uint32Array; entryPath: Uint16Array } {
-  if (s.rowShape === undefined) return { rowStart: s.rowStart, entryPath: s.entryPath };
-  const { rowShape, shapeStart, shapePaths } = s;
-  const n = rowShape.length;
-  const rowStart = u32(n + 1);
-  const entryPath = u16(s.entryValue.length);
-  let e = 0;
-  for (let r = 0; r < n; r++) {
-    rowStart[r] = e;
-    const k = rowShape[r];
-    const a = shapeStart[k];
-    const b = shapeStart[k + 1];
-    if (!(b >= a) || b > shapePaths.length || e + b - a > entryPath.length)
-      throw new Error('field store: inconsistent shapes');
-    entryPath.set(shapePaths.subarray(a, b), e);
-    e += b - a;
-  }
-  if (e !== entryPath.length) throw new Error('field store: inconsistent shapes');
-  rowStart[n] = e;
-  return { rowStart, entryPath };
-}
-
-/**
- * The rows' paths of `fs` by shape ({@link ShapeCodedPaths}), or null when that is not smaller than its entries
- * (unless `always`).
- */
-function shapesOf(
-  fs: Pick<FieldStore, 'rowStart' | 'entryPath'>,
-  always = false,
-): {
-  rowShape: Uint16Array | Uint32Array;
-  shapeStart: number[];
-  shapePaths: number[];
-} | null {
-  const { rowStart, entryPath } = fs;
-  const n = rowStart.length - 1;
-  const ids = new Map<string, number>();
-  const rowShape = new Uint32Array(n);
-  const shapeStart = [0];
-  const shapePaths: number[] = [];
-  for (let r = 0; r < n; r++) {
-    const seq = entryPath.subarray(rowStart[r], rowStart[r + 1]);
-    let key = '';
-    for (let i = 0; i < seq.length; i++) key += String.fromCharCode(seq[i]);
-    let k = ids.get(key);
-    if (k === undefined) {
-      k = ids.size;
-      ids.set(key, k);
-      for (let i = 0; i < seq.length; i++) shapePaths.push(seq[i]);
-      shapeStart.push(shapePaths.length);
-    }
-    rowShape[r] = k;
-  }
-  const shapeBytes = 4 * shapeStart.length + (ids.size <= 0x10000 ? 2 : 4) * n + 2 * shapePaths.length;
-  if (!always && shapeBytes >= 4 * (n + 1) + 2 * entryPath.length) return null;
-  return { rowShape: ids.size <= 0x10000 ? Uint16Array.from(rowShape) : rowShape, shapeStart, shapePaths };
-}
+export type StoredFieldStore = Omit<FieldStore, 'values'> & { values: string | string[] };
 
 /** `values` (SEP-joined) in pieces for {@link StoredFieldStore}: each ends after a SEP, except the last. */
 export function valuesPieces(values: string, max = VALUES_PIECE_CHARS): string[] {
@@ -572,54 +482,24 @@ export function valuesPieces(values: string, max = VALUES_PIECE_CHARS): string[]
   return out;
 }
 
-/**
- * The record the `fields` table stores for `fs` ({@link StoredFieldStore}): its arrays in one buffer, the rows'
- * paths by shape when that is smaller (`paths`: 'shapes' or 'entries' forces a form, for tests).
- */
-export function storedFieldStore(
-  fs: FieldStore,
-  paths: 'smaller' | 'shapes' | 'entries' = 'smaller',
-): StoredFieldStore {
+/** The record the `fields` table stores for `fs` ({@link StoredFieldStore}). */
+export function storedFieldStore(fs: FieldStore): StoredFieldStore {
   const { rowStart, entryValue, entryPath } = fs;
-  const shapes = paths === 'entries' ? null : shapesOf(fs, paths === 'shapes');
-  // the arrays in one buffer, 4-byte ones first: every view starts at a multiple of its element size
-  const parts: (Uint16Array | Uint32Array)[] = shapes
-    ? [Uint32Array.from(shapes.shapeStart), entryValue, shapes.rowShape, Uint16Array.from(shapes.shapePaths)]
-    : [rowStart, entryValue, entryPath];
-  const order = [...parts.keys()].sort((a, b) => parts[b].BYTES_PER_ELEMENT - parts[a].BYTES_PER_ELEMENT);
-  const buf = new ArrayBuffer(parts.reduce((sum, a) => sum + a.byteLength, 0));
-  const views: (Uint16Array | Uint32Array)[] = new Array(parts.length);
-  let at = 0;
-  for (const i of order) {
-    const a = parts[i];
-    const v = a instanceof Uint32Array ? new Uint32Array(buf, at, a.length) : new Uint16Array(buf, at, a.length);
-    v.set(a);
-    views[i] = v;
-    at += a.byteLength;
-  }
-  const values = valuesPieces(fs.values);
-  if (shapes)
-    return {
-      id: fs.id,
-      paths: fs.paths,
-      values,
-      nValues: fs.nValues,
-      entryValue: views[1],
-      shapeStart: views[0] as Uint32Array,
-      rowShape: views[2],
-      shapePaths: views[3] as Uint16Array,
-    };
-  return { ...fs, values, rowStart: views[0] as Uint32Array, entryValue: views[1], entryPath: views[2] as Uint16Array };
+  // 4-byte arrays first: every view starts at a multiple of its element size
+  const buf = new ArrayBuffer(rowStart.byteLength + entryValue.byteLength + entryPath.byteLength);
+  const rs = new Uint32Array(buf, 0, rowStart.length);
+  rs.set(rowStart);
+  const ev =
+    entryValue instanceof Uint32Array
+      ? new Uint32Array(buf, rs.byteLength, entryValue.length)
+      : new Uint16Array(buf, rs.byteLength, entryValue.length);
+  ev.set(entryValue);
+  const ep = new Uint16Array(buf, rs.byteLength + ev.byteLength, entryPath.length);
+  ep.set(entryPath);
+  return { ...fs, values: valuesPieces(fs.values), rowStart: rs, entryValue: ev, entryPath: ep };
 }
 
 /** A stored field store with its values as one string again (tests and tools; the query worker reads pieces). */
 export function joinedFieldStore(s: StoredFieldStore): FieldStore {
-  return {
-    id: s.id,
-    paths: s.paths,
-    values: typeof s.values === 'string' ? s.values : s.values.join(''),
-    nValues: s.nValues,
-    ...storedEntries(s),
-    entryValue: s.entryValue,
-  };
+  return { ...s, values: typeof s.values === 'string' ? s.values : s.values.join('') };
 }

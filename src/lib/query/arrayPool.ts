@@ -14,15 +14,13 @@
 const BLOCK_ELEMENTS = 1 << 22;
 
 /**
- * Carves Uint32Arrays and Uint16Arrays out of blocks of 16 MB ({@link BLOCK_ELEMENTS} 4-byte elements; an array
- * longer than a quarter block gets its own buffer). Arrays are never given back: the pool lives as long as what
- * holds them (a `FieldIndex`, until it is cleared). Each array starts zeroed (fresh block memory).
+ * Carves Uint32Arrays out of blocks of {@link BLOCK_ELEMENTS} elements (an array longer than a quarter block gets
+ * its own buffer). Arrays are never given back: the pool lives as long as what holds them (a `FieldIndex`, until
+ * it is cleared). Each array starts zeroed (fresh block memory).
  */
 export class ArrayPool {
   private block: Uint32Array | null = null;
   private used = 0;
-  private block16: Uint16Array | null = null;
-  private used16 = 0;
   private blockCount = 0;
 
   /** Blocks allocated so far (tests, diagnostics). */
@@ -40,20 +38,6 @@ export class ArrayPool {
     }
     const out = this.block.subarray(this.used, this.used + n);
     this.used += n;
-    return out;
-  }
-
-  /** A zeroed Uint16Array of `n` elements. */
-  u16(n: number): Uint16Array {
-    const size = BLOCK_ELEMENTS * 2;
-    if (n > size / 4) return new Uint16Array(n);
-    if (!this.block16 || this.used16 + n > size) {
-      this.block16 = new Uint16Array(size);
-      this.used16 = 0;
-      this.blockCount++;
-    }
-    const out = this.block16.subarray(this.used16, this.used16 + n);
-    this.used16 += n;
     return out;
   }
 }

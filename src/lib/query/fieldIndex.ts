@@ -1,4 +1,4 @@
-import { SEP, storedEntries, type StoredFieldStore } from '../codec/fields';
+import { SEP, type StoredFieldStore } from '../codec/fields';
 import { ArrayPool } from './arrayPool';
 import { foldCase } from './resolve';
 import type { FieldValues } from '../codec/table';
@@ -73,16 +73,10 @@ export class FieldIndex implements FieldValues {
     this.loaded.add(s.id);
     const values = typeof s.values === 'string' ? [s.values] : s.values;
     const offsets = valueOffsets(values, s.nValues, this.pool);
-    // a store written by shape: its entries are made in the pool (see ArrayPool)
-    const { rowStart, entryPath } = storedEntries(
-      s,
-      (n) => this.pool.u32(n),
-      (n) => this.pool.u16(n),
-    );
     for (const p of s.paths) this.knownPaths.add(p);
     const seg: LoadedFields = {
       base,
-      n: rowStart.length - 1,
+      n: s.rowStart.length - 1,
       paths: s.paths,
       values,
       pieceStart: values.length > 1 ? pieceStarts(values, this.pool) : null,
@@ -92,8 +86,8 @@ export class FieldIndex implements FieldValues {
       text: null,
       lowerOffsets: null,
       lowerPaths: null,
-      rowStart,
-      entryPath,
+      rowStart: s.rowStart,
+      entryPath: s.entryPath,
       entryValue: s.entryValue,
     };
     // keep chunks in row order (chunks committed during the initial load may arrive before older ones)
