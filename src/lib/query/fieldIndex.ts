@@ -27,6 +27,11 @@ interface LoadedFields {
   lowerOffsets: Uint32Array | null;
   /** `paths` case-folded (computed by the first query that needs them). */
   lowerPaths: string[] | null;
+  /**
+   * A query searched the chunk before it was case-folded, without folding it (see {@link FieldIndex.searchFolded}):
+   * the next one folds it.
+   */
+  searchedUnfolded: boolean;
   rowStart: Uint32Array;
   entryPath: Uint16Array;
   entryValue: Uint16Array | Uint32Array;
@@ -86,6 +91,7 @@ export class FieldIndex implements FieldValues {
       text: null,
       lowerOffsets: null,
       lowerPaths: null,
+      searchedUnfolded: false,
       rowStart: s.rowStart,
       entryPath: s.entryPath,
       entryValue: s.entryValue,
@@ -175,11 +181,24 @@ export class FieldIndex implements FieldValues {
   }
 
   /**
+   * Whether a query searches `seg`'s case-folded text (folding it first when it is not yet), or, the first time a
+   * query meets it unfolded, searches it without folding it (false: {@link unfoldedContaining}, or the entries
+   * scanned for a path). Folding a chunk into the kernel's memory costs a few times one search without it (mostly
+   * that memory's page faults), and the background fold ({@link foldSome}) may get to it first: so the first
+   * query after a load (at 5M events, seconds of folding) does not wait for it, and the next one, which would
+   * pay the search without folding again, folds it (ski rental: at most about twice the cheaper choice).
+   */
+  private searchFolded(seg: LoadedFields): boolean {
+    if (seg.lowerOffsets !== null || seg.searchedUnfolded) return true;
+    seg.searchedUnfolded = true;
+    return false;
+  }
+
+  /**
    * As {@link foldedContaining}, for a chunk not case-folded yet, without folding it: its values are case-folded
    * for this search only and searched with native `indexOf` (the reference path, `textKernel: false`), piece by
    * piece when folding kept every piece's length (a value, and so a match of a needle without SEP, lies in one
-   * piece). The first free-text query after a load no longer waits for every chunk's fold into the kernel's
-   * memory (mostly that memory's page faults), which the background fold ({@link foldSome}) does for later ones.
+   * piece). See {@link searchFolded}.
    */
   private unfoldedContaining(seg: LoadedFields, needle: string): Uint8Array | null {
     const lower = seg.values.map(foldCase);
@@ -204,7 +223,7 @@ export class FieldIndex implements FieldValues {
    * Case-folds the values of loaded chunks not folded yet into the kernel's memory, until `budgetMs` (ms) has
    * passed (at least one chunk a call). Returns true once every loaded chunk is folded. For folding in the
    * background in slices (after a reload of 5M events, ~6 s of folding; 1M: ~1 s): free text then searches with
-   * the kernel; until a chunk is folded, each query case-folds it for itself ({@link unfoldedContaining}).
+   * the kernel (a query that meets a chunk not folded yet: see {@link searchFolded}).
    */
   foldSome(budgetMs: number): boolean {
     const t0 = performance.now();
@@ -262,10 +281,8 @@ export class FieldIndex implements FieldValues {
     for (const seg of this.segs) {
       const pc = this.pathCodes(seg, path);
       if (!pc) continue;
-      // the skip reads the chunk's case-folded text; a chunk not folded yet (after a load, until the background
-      // fold reaches it) is scanned rather than folded first: folding every chunk of 5M events took seconds,
-      // which the first query on a path waited for, and a scan of one chunk's entries costs far less than its fold
-      if (mustContain && seg.lowerOffsets !== null && !this.foldedIncludes(seg, mustContain)) continue;
+      // the skip reads the chunk's case-folded text: the first query to meet the chunk unfolded scans it instead
+      if (mustContain && this.searchFolded(seg) && !this.foldedIncludes(seg, mustContain)) continue;
       const memo = new Uint8Array(seg.nValues); // 0 unknown, 1 match, 2 no
       const { rowStart, entryPath, entryValue, base } = seg;
       for (let r = 0; r < seg.n; r++) {
@@ -300,7 +317,7 @@ export class FieldIndex implements FieldValues {
   matchText(needle: string, out: Uint8Array): void {
     if (!needle) return;
     for (const seg of this.segs) {
-      const hit = seg.lowerOffsets !== null ? this.foldedContaining(seg, needle) : this.unfoldedContaining(seg, needle);
+      const hit = this.searchFolded(seg) ? this.foldedContaining(seg, needle) : this.unfoldedContaining(seg, needle);
       let pathHit: Uint8Array | null = null;
       const paths = this.foldedPaths(seg);
       for (let p = 0; p < paths.length; p++)
