@@ -12,7 +12,7 @@ import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { StoreWriter } from '../../src/lib/store/writer';
 import { QueryService, type QueryServiceOptions } from '../../src/lib/query/service';
-import { COLUMNS_SCHEME } from '../../src/lib/codec/segment';
+import { COLUMN_NAMES, COLUMNS_SCHEME, encodeColumn, type Segment } from '../../src/lib/codec/segment';
 import { ColumnarIndex, COUNTING_SPAN, countingBuckets, type SortScratch } from '../../src/lib/query/columnar';
 import { decodeTime, encodeTime, prefaultSort } from '../../src/lib/query/snapshot';
 import { events as CORPUS, NOW } from './engine-corpus';
@@ -575,5 +575,58 @@ describe('row locations', () => {
       { segment: 9, offset: 2 },
       { segment: 4, offset: 0 },
     ]);
+  });
+});
+
+describe('column codes', () => {
+  it('one byte a row while a column has at most 256 values, two up to 65,536, four past it; a snapshot keeps them', () => {
+    const T0 = Date.UTC(2024, 4, 1);
+    /** A segment of `values.length` rows: `userAgent` holds `values`, every other column one value. */
+    const segment = (id: number, values: string[]): Segment => ({
+      id,
+      fileId: 1,
+      n: values.length,
+      time: new Float64Array(values.length).fill(T0),
+      eid: new Uint32Array(values.length * 2),
+      cols: Object.fromEntries(
+        COLUMN_NAMES.map((c) => [c, encodeColumn(c === 'userAgent' ? values : values.map(() => 'x'))]),
+      ) as Segment['cols'],
+    });
+    const ix = new ColumnarIndex();
+    const rows: string[] = [];
+    const add = (id: number, values: string[]) => {
+      ix.addSegment(segment(id, values));
+      rows.push(...values);
+    };
+    const range = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i));
+    add(
+      1,
+      range(2000, (i) => `ua${i % 200}`),
+    );
+    expect(ix.cols.userAgent.codes).toBeInstanceOf(Uint8Array);
+    expect(ix.cols.eventName.codes).toBeInstanceOf(Uint8Array);
+    add(
+      2,
+      range(600, (i) => `ua${i % 300}`),
+    ); // 300 values
+    expect(ix.cols.userAgent.codes).toBeInstanceOf(Uint16Array);
+    expect(ix.cols.eventName.codes).toBeInstanceOf(Uint8Array);
+    add(
+      3,
+      range(70_000, (i) => `v${i}`),
+    ); // 70,300 values
+    expect(ix.cols.userAgent.codes).toBeInstanceOf(Uint32Array);
+    for (let r = 0; r < ix.n; r++)
+      if (ix.value('userAgent', r) !== rows[r]) expect(ix.value('userAgent', r)).toBe(rows[r]);
+    expect(ix.value('eventName', ix.n - 1)).toBe('x');
+    // the snapshot holds each column's codes as narrow as its dictionary; restored, every row reads the same
+    const s = ix.snapshot();
+    expect(s.cols.eventName.codes).toBeInstanceOf(Uint8Array);
+    expect(s.cols.userAgent.codes).toBeInstanceOf(Uint32Array);
+    const back = new ColumnarIndex();
+    back.restoreCore({ n: s.n, segments: s.segments, counts: s.counts, stale: s.stale, time: s.time });
+    for (const c of COLUMN_NAMES) back.restorePart(c, s.cols[c]);
+    for (let r = 0; r < ix.n; r += 97) expect(back.value('userAgent', r)).toBe(rows[r]);
+    expect(back.cols.eventName.codes).toBeInstanceOf(Uint8Array);
   });
 });

@@ -56,8 +56,25 @@ export interface GlobalColumn {
   dict: string[];
   /** Code of each value (`dict` inverted); null until first needed after a restore (see {@link mapOf}). */
   map: Map<string, number> | null;
-  /** Code of each row: Uint16Array while the dictionary has at most 65,536 values, then Uint32Array. */
-  codes: Uint16Array | Uint32Array;
+  /**
+   * Code of each row: Uint8Array while the dictionary has at most 256 values, Uint16Array up to 65,536, then
+   * Uint32Array (see {@link CodeArray}).
+   */
+  codes: CodeArray;
+}
+
+/**
+ * The codes of a string column's rows, in the narrowest array its dictionary fits: most columns (eventSource,
+ * eventName, awsRegion, errorCode, readOnly, account...) have at most 256 values, and 5M rows of one byte are
+ * 5 MB of memory and of snapshot (read back before a reload's first answer) instead of 10.
+ */
+export type CodeArray = Uint8Array | Uint16Array | Uint32Array;
+
+/** `codes` in an array wide enough for codes below `size` (itself when it already is). */
+export function widenCodes(codes: CodeArray, size: number): CodeArray {
+  if (size > 0x10000) return codes instanceof Uint32Array ? codes : Uint32Array.from(codes);
+  if (size > 0x100) return codes instanceof Uint8Array ? Uint16Array.from(codes) : codes;
+  return codes;
 }
 
 /** The value-to-code map of a column, built from its dictionary when first needed. */
@@ -72,8 +89,9 @@ export function mapOf(g: GlobalColumn): Map<string, number> {
 
 /**
  * A {@link ColumnarIndex} in compact, clonable form (what query/snapshot.ts persists): every row's arrays, each
- * string column's global dictionary as one joined string with end offsets and its codes (Uint16Array when the
- * dictionary has at most 65,536 values), and the segments the rows came from, in row order.
+ * string column's global dictionary as one joined string with end offsets and its codes ({@link CodeArray}: one
+ * byte a row when the dictionary has at most 256 values, two up to 65,536), and the segments the rows came from,
+ * in row order.
  */
 export interface ColumnarSnapshot {
   /** Number of rows. */
@@ -91,7 +109,7 @@ export interface ColumnarSnapshot {
   /** eventID hash, two lanes per row. */
   eid: Uint32Array;
   /** Per column: `text.slice(ends[i - 1] ?? 0, ends[i])` is dictionary value i; `codes[row]` a row's value. */
-  cols: Record<StringColumn, { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array }>;
+  cols: Record<StringColumn, { text: string; ends: Uint32Array; codes: CodeArray }>;
 }
 
 /**
@@ -117,7 +135,7 @@ export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 
 
 /** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
 export type SnapshotPartData =
-  { text: string; ends: Uint32Array; codes: Uint16Array | Uint32Array } | { file: Uint32Array } | { eid: Uint32Array };
+  { text: string; ends: Uint32Array; codes: CodeArray } | { file: Uint32Array } | { eid: Uint32Array };
 
 /**
  * The in-memory columnar index of every stored event: times as epoch ms in a Float64Array, strings
@@ -159,7 +177,7 @@ export class ColumnarIndex implements EventTable {
 
   constructor() {
     for (const name of Object.keys(STRING_COLUMNS) as StringColumn[]) {
-      this.cols[name] = { dict: [], map: new Map(), codes: new Uint16Array(1024) };
+      this.cols[name] = { dict: [], map: new Map(), codes: new Uint8Array(1024) };
     }
   }
 
@@ -179,7 +197,12 @@ export class ColumnarIndex implements EventTable {
     eid.set(this.eid.subarray(0, this.n * 2));
     this.eid = eid;
     for (const c of Object.values(this.cols)) {
-      const codes = c.codes instanceof Uint16Array ? new Uint16Array(cap) : new Uint32Array(cap);
+      const codes =
+        c.codes instanceof Uint8Array
+          ? new Uint8Array(cap)
+          : c.codes instanceof Uint16Array
+            ? new Uint16Array(cap)
+            : new Uint32Array(cap);
       codes.set(c.codes.subarray(0, this.n));
       c.codes = codes;
     }
@@ -211,6 +234,7 @@ export class ColumnarIndex implements EventTable {
           c = g.dict.length;
           g.dict.push('');
           map.set('', c);
+          g.codes = widenCodes(g.codes, g.dict.length);
         }
         g.codes.fill(c, base, base + s.n);
         continue;
@@ -226,7 +250,7 @@ export class ColumnarIndex implements EventTable {
         }
         remap[j] = c;
       }
-      if (g.dict.length > 0x10000 && g.codes instanceof Uint16Array) g.codes = Uint32Array.from(g.codes);
+      g.codes = widenCodes(g.codes, g.dict.length);
       const codes = local.codes;
       const out = g.codes;
       for (let i = 0; i < s.n; i++) out[base + i] = remap[codes[i]];
@@ -294,7 +318,7 @@ export class ColumnarIndex implements EventTable {
     }
     for (const id of s.stale) this.staleColumnSegments.add(id);
     for (const name of Object.keys(this.cols) as StringColumn[])
-      this.cols[name] = { dict: [], map: null, codes: new Uint16Array(0) };
+      this.cols[name] = { dict: [], map: null, codes: new Uint8Array(0) };
     this.time = s.time as Float64Array<ArrayBuffer>;
     this.file = new Uint32Array(0);
     this.eid = new Uint32Array(0);
@@ -324,7 +348,7 @@ export class ColumnarIndex implements EventTable {
         !c ||
         typeof c.text !== 'string' ||
         !(c.ends instanceof Uint32Array) ||
-        !(c.codes instanceof Uint16Array || c.codes instanceof Uint32Array) ||
+        !(c.codes instanceof Uint8Array || c.codes instanceof Uint16Array || c.codes instanceof Uint32Array) ||
         c.codes.length !== n
       )
         throw new Error(`restore: column ${part} missing or short`);

@@ -1,6 +1,6 @@
 import { stringHash } from '../codec/hash';
 import type { StringColumn } from '../codec/segment';
-import type { ColumnarIndex, SnapshotPart } from './columnar';
+import type { CodeArray, ColumnarIndex, SnapshotPart } from './columnar';
 import type { FieldIndex, ValueTest } from './fieldIndex';
 import { FoldedDict } from './foldedDict';
 import { QuerySyntaxError, type QueryNode, type Value } from './parser';
@@ -359,7 +359,7 @@ export class Engine {
  * other rows keep their mark. Without a branch on the match: at 5M rows and ~20% matching, 6 ms against 11 ms
  * with an `if` (Node, bitmaps reused).
  */
-function markCodes(codes: Uint16Array | Uint32Array, hit: Uint8Array, out: Uint8Array, n: number): void {
+function markCodes(codes: CodeArray, hit: Uint8Array, out: Uint8Array, n: number): void {
   for (let i = 0; i < n; i++) out[i] |= hit[codes[i]];
 }
 
