@@ -275,7 +275,7 @@ export class FieldIndex implements FieldValues {
    * once per chunk). With `lower`, values are case-folded (`foldCase`) before the test. `mustContain` (case-folded), when
    * given, is text every matching value contains: chunks whose values do not contain it are skipped with
    * one search of their case-folded text (exact matches on rare values, such as one ARN, touch few chunks);
-   * a chunk not case-folded yet is scanned instead, never folded for the skip.
+   * the first query to meet a chunk not case-folded yet scans it instead (see {@link searchFolded}).
    */
   matchPath(path: string, test: ValueTest, lower: boolean, out: Uint8Array, mustContain?: string): void {
     for (const seg of this.segs) {

@@ -554,8 +554,8 @@ export class QueryService {
    * Case-folds the field index's values for free text in the background once the index is idle (not loading,
    * this page not ingesting): slices of {@link TEXT_FOLD_SLICE_MS} with the worker's messages answered between
    * them, so the first free-text query finds the work done (at 5M events it took ~6 s; see
-   * {@link FieldIndex.foldSome}). A query that comes first searches the chunks not folded yet with `indexOf`,
-   * each case-folded for that query only.
+   * {@link FieldIndex.foldSome}). The first query to meet a chunk not folded yet searches it with `indexOf`,
+   * case-folded for that query only; the next one folds it (FieldIndex.searchFolded).
    */
   private scheduleTextFold(delayMs = 0): void {
     if (this.textFoldTimer) return;
