@@ -186,7 +186,7 @@ export class ColumnarIndex implements EventTable {
     if (need <= this.time.length) return;
     let cap = Math.max(1024, this.time.length);
     while (cap < need) cap *= 2;
-    const grow = <T extends Float64Array | Uint32Array>(a: T): T => {
+    const grow = <T extends Float64Array | Uint32Array | CodeArray>(a: T): T => {
       const b = new (a.constructor as { new (n: number): T })(cap);
       b.set(a.subarray(0, this.n) as never);
       return b;
@@ -196,16 +196,7 @@ export class ColumnarIndex implements EventTable {
     const eid = new Uint32Array(cap * 2);
     eid.set(this.eid.subarray(0, this.n * 2));
     this.eid = eid;
-    for (const c of Object.values(this.cols)) {
-      const codes =
-        c.codes instanceof Uint8Array
-          ? new Uint8Array(cap)
-          : c.codes instanceof Uint16Array
-            ? new Uint16Array(cap)
-            : new Uint32Array(cap);
-      codes.set(c.codes.subarray(0, this.n));
-      c.codes = codes;
-    }
+    for (const c of Object.values(this.cols)) c.codes = grow(c.codes);
   }
 
   /** Appends a segment's rows (ignored when already loaded). Returns the number of rows added. */

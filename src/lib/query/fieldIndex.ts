@@ -133,12 +133,7 @@ export class FieldIndex implements FieldValues {
    */
   private fold(seg: LoadedFields): void {
     if (seg.lowerOffsets !== null) return;
-    // piece by piece (no string of the whole text: see StoredFieldStore); pieces end after a separator, so
-    // folding each is folding the text, and no surrogate pair is cut
-    const lower = seg.values.map(foldCase);
-    let same = true;
-    for (let i = 0; i < lower.length && same; i++) same = lower[i].length === seg.values[i].length;
-    const offsets = same ? seg.offsets : valueOffsets(lower, seg.nValues);
+    const { lower, offsets } = foldedPieces(seg);
     if (this.arena === undefined)
       this.arena = this.useKernel && textKernelAvailable() ? new TextArena(this.arenaLimit) : null;
     const text = this.arena && lower.every(isWellFormed) ? this.addPieces(lower) : null;
@@ -201,12 +196,8 @@ export class FieldIndex implements FieldValues {
    * piece). See {@link searchFolded}.
    */
   private unfoldedContaining(seg: LoadedFields, needle: string): Uint8Array | null {
-    const lower = seg.values.map(foldCase);
-    for (let i = 0; i < lower.length; i++)
-      if (lower[i].length !== seg.values[i].length) {
-        const text = lower.join('');
-        return valuesContaining(text, valueOffsets(text, seg.nValues), seg.nValues, needle);
-      }
+    const { lower, offsets } = foldedPieces(seg);
+    if (offsets !== seg.offsets) return valuesContaining(lower.join(''), offsets, seg.nValues, needle);
     const ps = seg.pieceStart;
     if (ps === null) return valuesContaining(lower[0], seg.offsets, seg.nValues, needle);
     const length = ps[ps.length - 1] + lower[lower.length - 1].length;
@@ -466,6 +457,18 @@ function pieceStarts(pieces: readonly string[], pool: ArrayPool): Uint32Array {
     at += pieces[i].length;
   }
   return out;
+}
+
+/**
+ * A chunk's values case-folded, piece by piece (no string of the whole text: see StoredFieldStore; pieces end
+ * after a separator, so folding each is folding the text, and no surrogate pair is cut), and the offsets of the
+ * values in them: the chunk's own (`seg.offsets`) when folding kept every piece's length, else computed anew.
+ */
+function foldedPieces(seg: LoadedFields): { lower: string[]; offsets: Uint32Array } {
+  const lower = seg.values.map(foldCase);
+  let same = true;
+  for (let i = 0; i < lower.length && same; i++) same = lower[i].length === seg.values[i].length;
+  return { lower, offsets: same ? seg.offsets : valueOffsets(lower, seg.nValues) };
 }
 
 /**
