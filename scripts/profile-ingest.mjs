@@ -8,7 +8,8 @@
  * DATA_DIR: a folder of `.json.gz` files (for example `bench-data-200k` from
  * `BENCH_DATA_DIR=bench-data-200k node scripts/bench.mjs --events 200000 --files 20`). Writes one
  * `<n>-<worker name>.cpuprofile` per worker into OUT_DIR (default `profiles/`; open them in Chrome DevTools'
- * Performance panel) and prints each worker's busiest functions (self time). Env: PROFILE_CHROMIUM_ARGS
+ * Performance panel), prints each worker's busiest functions (self time) and each Chromium thread's CPU time and
+ * minor page faults during the ingest (Linux /proc, scripts/proc-threads.mjs). Env: PROFILE_CHROMIUM_ARGS
  * (extra Chromium switches). A diagnosis tool: timings under the profiler are not benchmark figures.
  */
 import { chromium } from '@playwright/test';
@@ -16,6 +17,8 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromiumThreads, printThreadUsage, threadUsageSince } from './proc-threads.mjs';
+import { printSelfTimes, profileWorkers } from './worker-profiler.mjs';
 
 const [dataDir, outDir = 'profiles'] = process.argv.slice(2);
 if (!dataDir) {
@@ -43,62 +46,20 @@ try {
   await page.goto(`http://127.0.0.1:${port}/`);
   await page.waitForSelector('[data-testid=ingest-status]');
   await page.evaluate(() => navigator.serviceWorker?.ready);
-  // non-flattened auto-attach: messages to each worker go through Target.sendMessageToTarget
-  const cdp = await context.newCDPSession(page);
-  let nextId = 1;
-  const pending = new Map();
-  const workers = new Map();
-  const send = (sessionId, method, params = {}) =>
-    new Promise((resolve) => {
-      const id = nextId++;
-      pending.set(`${sessionId}:${id}`, resolve);
-      cdp
-        .send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) })
-        .catch(() => resolve({}));
-    });
-  cdp.on('Target.receivedMessageFromTarget', (ev) => {
-    const m = JSON.parse(ev.message);
-    const key = `${ev.sessionId}:${m.id}`;
-    pending.get(key)?.(m);
-    pending.delete(key);
-  });
-  cdp.on('Target.attachedToTarget', async (ev) => {
-    if (ev.targetInfo.type !== 'worker') return;
-    workers.set(ev.sessionId, ev.targetInfo.title || ev.targetInfo.url);
-    await send(ev.sessionId, 'Profiler.enable');
-    await send(ev.sessionId, 'Profiler.setSamplingInterval', { interval: 500 });
-    await send(ev.sessionId, 'Profiler.start');
-    if (ev.waitingForDebugger) await send(ev.sessionId, 'Runtime.runIfWaitingForDebugger');
-  });
-  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: true, flatten: false });
+  const prof = await profileWorkers(context, page);
+  const before = chromiumThreads();
   const t0 = Date.now();
   await page.setInputFiles('[data-testid=file-input]', files);
   await page.waitForSelector('[data-testid=ingest-status][data-state=done]', { timeout: 900_000, state: 'attached' });
   console.log(`ingested ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s (under the profiler)`);
+  console.log('\nCPU and minor page faults per Chromium thread during the ingest (/proc):');
+  printThreadUsage(threadUsageSince(before));
   mkdirSync(outDir, { recursive: true });
   let n = 0;
-  for (const [sessionId, name] of workers) {
-    const r = await send(sessionId, 'Profiler.stop');
-    if (!r.result) continue;
-    const profile = r.result.profile;
+  for (const { name, profile } of await prof.stop()) {
     const file = join(outDir, `${n++}-${name.replace(/\W+/g, '_').slice(-40)}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
-    // self time per function
-    const byId = new Map(profile.nodes.map((x) => [x.id, x.callFrame]));
-    const self = new Map();
-    profile.samples.forEach((id, i) => {
-      const f = byId.get(id);
-      const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}:${f.columnNumber + 1}`;
-      self.set(key, (self.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
-    });
-    const idle = [...self].filter(([k]) => k.startsWith('(idle)')).reduce((s, [, v]) => s + v, 0);
-    const total = [...self.values()].reduce((s, v) => s + v, 0);
-    console.log(`\n${file}: busy ${(total - idle).toFixed(0)} of ${total.toFixed(0)} ms`);
-    for (const [k, v] of [...self]
-      .filter(([k]) => !k.startsWith('(idle)'))
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, 12))
-      console.log(`  ${v.toFixed(0).padStart(7)} ms  ${k}`);
+    printSelfTimes(file, profile);
   }
   await context.close();
 } finally {

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * Times a reload of a kept store in a fresh browser: from navigation start to the first field answer, the first
+ * free-text answer and a second free-text query, with the query worker's own account of the load
+ * (`QueryService.loadStats`). For working on what `npm run bench` reports as reloadToFirstQuerySeconds and
+ * reloadToFreeTextSeconds without ingesting again for every try (at 5M events the ingest takes minutes).
+ *
+ *   npx vite build && node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile]
+ *
+ * PROFILE_DIR: a Chromium profile folder that keeps the store (created when missing). `--ingest DATA_DIR` first
+ * ingests a folder of `.json.gz` files into it (for example `bench-data-5m`) and waits until the field stores are
+ * loaded and the index snapshot covers every row. Each run then opens `dist/` (served by `vite preview` on port
+ * 4177, service worker blocked, so that a stale cached build is never what runs) and prints one JSON line
+ * (times in ms from navigation start unless named otherwise):
+ *   loadStart, coreRead: when the query worker began loading and had read the snapshot's core;
+ *   core, first, freeText: the core restored, `eventName:Decrypt` answered, free text `1234abcd` answered (s);
+ *   secondFreeTextMs: the free text `ABCD1234` right after (it case-folds what the first left unfolded);
+ *   fieldsReadMs, fieldsAddMs, snapshotReadMs: from loadStats; dcl, workerFetch: the page's DOMContentLoaded
+ *   and when the query worker's script was requested.
+ * Then each Chromium thread's CPU time and page faults over the run (scripts/proc-threads.mjs). With
+ * `--cpu-profile`, the query worker's CPU profile is written to `reload.cpuprofile` and summarised (busiest
+ * functions, and what the worker did each second). A diagnosis tool: not a benchmark (one run is noisy here:
+ * ±0.3 s on a first answer of ~2 s at 5M).
+ */
+import { chromium } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromiumThreads, printThreadUsage, threadUsageSince } from './proc-threads.mjs';
+import { printSelfTimes, profileWorkers, timeline } from './worker-profiler.mjs';
+
+const argv = process.argv.slice(2);
+const profileDir = argv.find((a, i) => !a.startsWith('--') && !['--ingest', '--runs'].includes(argv[i - 1]));
+const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+if (!profileDir) {
+  console.error('usage: node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile]');
+  process.exit(2);
+}
+const dataDir = opt('--ingest');
+const runs = Number(opt('--runs') ?? 1);
+const cpuProfile = argv.includes('--cpu-profile');
+const port = 4177;
+const args = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const walk = (d) =>
+  readdirSync(d).flatMap((n) => (statSync(join(d, n)).isDirectory() ? walk(join(d, n)) : [join(d, n)]));
+const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+  stdio: 'ignore',
+  detached: true,
+});
+const launch = (opts = {}) =>
+  chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args, ...opts });
+
+try {
+  await new Promise((r) => setTimeout(r, 3000));
+  if (dataDir) {
+    const files = walk(dataDir)
+      .filter((f) => f.endsWith('.json.gz'))
+      .sort();
+    const context = await launch();
+    const page = context.pages()[0] ?? (await context.newPage());
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForSelector('[data-testid=ingest-status]');
+    const t0 = Date.now();
+    await page.setInputFiles('[data-testid=file-input]', files);
+    await page.waitForSelector('[data-testid=ingest-status][data-state=done]', {
+      timeout: 3_600_000,
+      state: 'attached',
+    });
+    console.log(`ingested ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await page.waitForFunction(
+      () => {
+        const s = window.keytrail?.app?.index;
+        return (
+          s &&
+          !s.loading &&
+          s.fieldsLoaded >= s.fieldsTotal &&
+          (s.snapshotRows === undefined || s.snapshotRows >= s.rows)
+        );
+      },
+      null,
+      { timeout: 1_800_000, polling: 200 },
+    );
+    console.log(`field stores loaded and snapshot written ${((Date.now() - t0) / 1000).toFixed(1)} s after the drop`);
+    await context.close();
+  }
+  for (let run = 0; run < runs; run++) {
+    // a build cached by an earlier run's service worker would be what runs
+    rmSync(join(profileDir, 'Default', 'Service Worker'), { recursive: true, force: true });
+    const context = await launch({ serviceWorkers: 'block' });
+    const page = context.pages()[0] ?? (await context.newPage());
+    const prof = cpuProfile ? await profileWorkers(context, page, { intervalUs: 1000 }) : null;
+    const before = chromiumThreads();
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 120_000 });
+    const r = await page.evaluate(async () => {
+      const q = window.keytrail.query;
+      await q.run({ q: 'eventName:Decrypt' });
+      const first = performance.now();
+      await q.run({ q: '1234abcd' });
+      const freeText = performance.now();
+      await q.run({ q: 'ABCD1234' });
+      const second = performance.now() - freeText;
+      const nav = performance.getEntriesByType('navigation')[0];
+      const worker = performance.getEntriesByType('resource').find((e) => /\/worker-[^/]*\.js$/.test(e.name));
+      const s = await q.loadStats();
+      const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
+      return {
+        loadStart: at(s.loadStartAt),
+        coreRead: at(s.snapshotCoreReadAt),
+        core: at(s.snapshotCoreAt) / 1000,
+        first: Math.round(first) / 1000,
+        freeText: Math.round(freeText) / 1000,
+        secondFreeTextMs: Math.round(second),
+        fieldsReadMs: Math.round(s.fieldsReadMs),
+        fieldsAddMs: Math.round(s.fieldsAddMs),
+        snapshotReadMs: Math.round(s.snapshotReadMs),
+        dcl: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
+        workerFetch: worker ? Math.round(worker.startTime) : null,
+      };
+    });
+    console.log(JSON.stringify(r));
+    printThreadUsage(threadUsageSince(before));
+    if (prof) {
+      const query = (await prof.stop()).find((w) => /query/.test(w.name));
+      if (query) {
+        writeFileSync('reload.cpuprofile', JSON.stringify(query.profile));
+        printSelfTimes('query worker (reload.cpuprofile)', query.profile, 15);
+        for (const line of timeline(query.profile)) console.log(line);
+      }
+    }
+    await context.close();
+  }
+} finally {
+  try {
+    process.kill(-server.pid);
+  } catch {
+    /* already gone */
+  }
+}
