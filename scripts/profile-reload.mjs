@@ -6,6 +6,7 @@
  * reloadToFreeTextSeconds without ingesting again for every try (at 5M events the ingest takes minutes).
  *
  *   npx vite build && node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile]
+ *     [--first-only]
  *
  * PROFILE_DIR: a Chromium profile folder that keeps the store (created when missing). `--ingest DATA_DIR` first
  * ingests a folder of `.json.gz` files into it (for example `bench-data-5m`) and waits until the field stores are
@@ -15,16 +16,17 @@
  *   loadStart, coreRead: when the query worker began loading and had read the snapshot's core;
  *   core, first, freeText: the core restored, `eventName:Decrypt` answered, free text `1234abcd` answered (s);
  *   secondFreeTextMs: the free text `ABCD1234` right after (it case-folds what the first left unfolded);
+ *   (`--first-only`: no free text, each run ends at the first answer);
  *   fieldsReadMs, fieldsAddMs, snapshotReadMs: from loadStats; dcl, workerFetch: the page's DOMContentLoaded
  *   and when the query worker's script was requested.
  * Then each Chromium thread's CPU time and page faults over the run (scripts/proc-threads.mjs). With
- * `--cpu-profile`, the query worker's CPU profile is written to `reload.cpuprofile` and summarised (busiest
+ * `--cpu-profile`, the query worker's CPU profile is written to `profiles/reload.cpuprofile` and summarised (busiest
  * functions, and what the worker did each second). A diagnosis tool: not a benchmark (one run is noisy here:
  * ±0.3 s on a first answer of ~2 s at 5M).
  */
 import { chromium } from '@playwright/test';
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromiumThreads, printThreadUsage, threadUsageSince } from './proc-threads.mjs';
 import { printSelfTimes, profileWorkers, timeline } from './worker-profiler.mjs';
@@ -33,12 +35,15 @@ const argv = process.argv.slice(2);
 const profileDir = argv.find((a, i) => !a.startsWith('--') && !['--ingest', '--runs'].includes(argv[i - 1]));
 const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 if (!profileDir) {
-  console.error('usage: node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile]');
+  console.error(
+    'usage: node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile] [--first-only]',
+  );
   process.exit(2);
 }
 const dataDir = opt('--ingest');
 const runs = Number(opt('--runs') ?? 1);
 const cpuProfile = argv.includes('--cpu-profile');
+const firstOnly = argv.includes('--first-only');
 const port = 4177;
 const args = [
   '--no-sandbox',
@@ -98,13 +103,13 @@ try {
     const before = chromiumThreads();
     await page.goto(`http://127.0.0.1:${port}/`);
     await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 120_000 });
-    const r = await page.evaluate(async () => {
+    const r = await page.evaluate(async (firstOnly) => {
       const q = window.keytrail.query;
       await q.run({ q: 'eventName:Decrypt' });
       const first = performance.now();
-      await q.run({ q: '1234abcd' });
+      if (!firstOnly) await q.run({ q: '1234abcd' });
       const freeText = performance.now();
-      await q.run({ q: 'ABCD1234' });
+      if (!firstOnly) await q.run({ q: 'ABCD1234' });
       const second = performance.now() - freeText;
       const nav = performance.getEntriesByType('navigation')[0];
       const worker = performance.getEntriesByType('resource').find((e) => /\/worker-[^/]*\.js$/.test(e.name));
@@ -123,14 +128,15 @@ try {
         dcl: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
         workerFetch: worker ? Math.round(worker.startTime) : null,
       };
-    });
+    }, firstOnly);
     console.log(JSON.stringify(r));
     printThreadUsage(threadUsageSince(before));
     if (prof) {
       const query = (await prof.stop()).find((w) => /query/.test(w.name));
       if (query) {
-        writeFileSync('reload.cpuprofile', JSON.stringify(query.profile));
-        printSelfTimes('query worker (reload.cpuprofile)', query.profile, 15);
+        mkdirSync('profiles', { recursive: true });
+        writeFileSync('profiles/reload.cpuprofile', JSON.stringify(query.profile));
+        printSelfTimes('query worker (profiles/reload.cpuprofile)', query.profile, 15);
         for (const line of timeline(query.profile)) console.log(line);
       }
     }
