@@ -7,14 +7,14 @@
  */
 import 'fake-indexeddb/auto';
 import Dexie from 'dexie';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ingestTask } from '../../src/lib/ingest/ingest-core';
 import { openDB, type KeyTrailDB } from '../../src/lib/store/db';
 import { StoreWriter } from '../../src/lib/store/writer';
 import { QueryService, type QueryServiceOptions } from '../../src/lib/query/service';
 import { COLUMN_NAMES, COLUMNS_SCHEME, encodeColumn, type Segment } from '../../src/lib/codec/segment';
-import { ColumnarIndex, COUNTING_SPAN, countingBuckets, type SortScratch } from '../../src/lib/query/columnar';
-import { decodeTime, encodeTime, prefaultSort } from '../../src/lib/query/snapshot';
+import { ColumnarIndex, COUNTING_SPAN, firstRowsByTime } from '../../src/lib/query/columnar';
+import { decodeTime, encodeTime, prefaultTime } from '../../src/lib/query/snapshot';
 import { events as CORPUS, NOW } from './engine-corpus';
 import { addPendingFile, s3File, te } from './helpers';
 
@@ -102,6 +102,9 @@ function strip(v: unknown): unknown {
     );
   return v;
 }
+
+/** The count of a successful query's answer. */
+const total0 = (r: Awaited<ReturnType<QueryService['run']>>): number => (r.ok ? r.total : 0);
 
 /** Every answer the page can ask for: queries (count, rows, facets, histogram, page), analyses, event details. */
 async function answers(api: QueryService): Promise<unknown> {
@@ -482,59 +485,105 @@ describe('snapshot time and time order', () => {
     }
   });
 
-  it('sortedByTime fills the arrays a reload touched beforehand (prefaultSort), and ignores ones of another size', () => {
+  it('firstRowsByTime: the first rows of the time order (or of its reverse) from any rows in any order', () => {
     let seed = 11;
     const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const n = 5000;
-    const time = Float64Array.from({ length: n }, () => (rnd() < 0.05 ? NaN : T + Math.floor(rnd() * 20_000) * 1000));
-    const plain = new ColumnarIndex();
-    plain.time = time;
-    plain.n = n;
-    const expected = Array.from(plain.sortedByTime());
-    const core = (scratch?: SortScratch) => {
+    const cases: [string, () => number][] = [
+      ['whole seconds, a few without a time', () => (rnd() < 0.05 ? NaN : T + Math.floor(rnd() * 20_000) * 1000)],
+      ['few distinct seconds, many ties', () => (rnd() < 0.1 ? NaN : T + Math.floor(rnd() * 5) * 1000)],
+      ['milliseconds', () => T + Math.floor(rnd() * 1_000_000)],
+      ['no time at all', () => NaN],
+    ];
+    for (const [name, f] of cases) {
+      const n = 3000;
+      const time = Float64Array.from({ length: n }, f);
       const ix = new ColumnarIndex();
-      ix.restoreCore({
-        n,
-        segments: Uint32Array.of(1),
-        counts: Uint32Array.of(n),
-        stale: new Uint32Array(0),
-        time,
-        scratch,
-      });
-      return ix;
-    };
-    // sized by the snapshot's time range: the order is the touched array itself
-    let min = Infinity;
-    let max = -Infinity;
-    for (const v of time) if (v === v) [min, max] = [Math.min(min, v), Math.max(max, v)];
-    const { time: touched, scratch } = prefaultSort({ n, timeRange: [min, max] });
-    expect(touched.length).toBe(n);
-    expect(scratch.order!.length).toBe(n);
-    expect(scratch.counts!.length).toBe(countingBuckets(n, min, max) + 1);
-    const ix = core(scratch);
-    expect(ix.sortedByTime()).toBe(scratch.order);
-    expect(Array.from(ix.sortedByTime())).toEqual(expected);
-    // a range hint that does not match the times (another snapshot's, or none): still the right order
-    for (const hint of [
-      { n, timeRange: [min, max + 5000] as [number, number] },
-      { n, timeRange: null },
-      { n: n + 1 },
-    ]) {
-      const other = core(prefaultSort(hint).scratch);
-      expect(Array.from(other.sortedByTime())).toEqual(expected);
+      ix.time = time;
+      ix.n = n;
+      const order = Array.from(ix.sortedByTime());
+      // a result: about 40% of the rows, in a shuffled order
+      const picked = Array.from({ length: n }, (_, i) => i).filter(() => rnd() < 0.4);
+      for (let i = picked.length - 1; i > 0; i--) {
+        const j = Math.floor(rnd() * (i + 1));
+        [picked[i], picked[j]] = [picked[j], picked[i]];
+      }
+      const inResult = new Set(picked);
+      const ascending = order.filter((r) => inResult.has(r));
+      const firstN = 1234;
+      const ofFirstN = order.filter((r) => r < firstN);
+      for (const end of [0, 1, 7, 100, 999, picked.length, picked.length + 5]) {
+        expect(Array.from(firstRowsByTime(time, Uint32Array.from(picked), end, false)), `${name} ${end}`).toEqual(
+          ascending.slice(0, end),
+        );
+        expect(Array.from(firstRowsByTime(time, Uint32Array.from(picked), end, true)), `${name} ${end} desc`).toEqual(
+          ascending.slice().reverse().slice(0, end),
+        );
+        // a number N: the rows 0..N-1
+        expect(Array.from(firstRowsByTime(time, firstN, end, false)), `${name} ${end} first rows`).toEqual(
+          ofFirstN.slice(0, end),
+        );
+        expect(Array.from(firstRowsByTime(time, firstN, end, true)), `${name} ${end} first rows desc`).toEqual(
+          ofFirstN.slice().reverse().slice(0, end),
+        );
+      }
     }
   });
 
-  it("the meta record carries the rows' time range; a snapshot written without it is read as before", async () => {
+  it("a reload answers its first query before ordering every row by time; that result's screen is as from the segments", async () => {
+    const { name } = await store();
+    const first = reloaded(name);
+    await first.open();
+    expect(await first.saveSnapshot()).toBe(true);
+    // what the page asks for after a query, from the segments
+    const ref = reference(name);
+    const text = 'eventSource:kms.amazonaws.com';
+    const screen = async (api: QueryService, descending: boolean, sorts?: { mock: { calls: unknown[] } }) => {
+      const r = await api.run({ q: text, now: NOW, descending });
+      // answered before the time order of every row was taken (it is taken while the snapshot's next part is read)
+      if (sorts) expect(sorts.mock.calls.length).toBe(0);
+      const total = total0(r);
+      return {
+        total,
+        facets: await api.facets(20),
+        histogram: await api.histogram(60),
+        pages: [await api.page(0, 50), await api.page(10, 30), await api.page(total - 5, 50)],
+      };
+    };
+    for (const descending of [false, true]) {
+      const want = await screen(ref, descending);
+      expect(want.total).toBeGreaterThan(50);
+      const reload = reloaded(name);
+      const sorts = vi.spyOn(ColumnarIndex.prototype, 'sortedByTime');
+      try {
+        expect(await screen(reload, descending, sorts)).toEqual(want);
+        // an event's place in the result needs the whole order; the pages stay the same
+        const page = await reload.page(0, want.total);
+        expect(page.length).toBe(want.total);
+        await reload.keys(); // the whole index (and its field stores) loaded
+        const id = reload.eventId(page[17].row);
+        expect(await reload.indexOfEventId(id)).toBe(17);
+        expect(await reload.page(0, want.total)).toEqual(page);
+        expect(sorts).toHaveBeenCalled();
+        // the next query puts its rows in order at once, as from the segments
+        expect(await screen(reload, descending)).toEqual(await screen(ref, descending));
+      } finally {
+        sorts.mockRestore();
+      }
+    }
+  });
+
+  it("prefaultTime: an eventTime array of the snapshot's rows, its pages touched", () => {
+    expect(prefaultTime({ n: 5000 })).toEqual(new Float64Array(5000));
+  });
+
+  it("a snapshot whose meta carries the rows' time range (written by an earlier build) is read as before", async () => {
     const { name, db } = await store();
     const first = reloaded(name);
     await first.open();
     expect(await first.saveSnapshot()).toBe(true);
-    const meta = (await db.snapshots.get('meta'))!;
     const { minTime, maxTime } = first.status();
     expect(minTime).toBeLessThan(maxTime);
-    expect(meta.timeRange).toEqual([minTime, maxTime]);
-    await db.snapshots.update('meta', { timeRange: undefined });
+    await db.snapshots.update('meta', { timeRange: [minTime, maxTime] });
     const reload = reloaded(name);
     await reload.open();
     expect(reload.loadStats().snapshotRows).toBe(await stored(db));
@@ -553,6 +602,44 @@ describe('snapshot time and time order', () => {
     expect(reload.loadStats()).toMatchObject({ snapshotRows: 0, snapshotPartsRead: 0 });
     expect(reload.loadStats().segmentsRead).toBe(await db.segments.count());
     expect(await answers(reload)).toEqual(await answers(reference(name)));
+  });
+});
+
+describe('current result', () => {
+  it("rows added after a reload's first query (an ingest) stay out of its result, before and after its rows are put in order", async () => {
+    const { name, db, writer } = await store();
+    const first = reloaded(name);
+    await first.open();
+    expect(await first.saveSnapshot()).toBe(true);
+    let file = 0;
+    for (const [text, descending] of [
+      ['', false],
+      ['NOT eventName:Decrypt', true],
+    ] as const) {
+      // a reload's first query: answered before the rows' time order is known, its rows not put in order yet
+      const live = reloaded(name);
+      const q = { q: text, now: NOW, descending };
+      const total = total0(await live.run(q));
+      await live.keys(); // the whole index loaded
+      expect(total).toBeGreaterThan(1000); // past the first rows chosen without ordering them all
+      const rows = live.status().rows;
+      const firstPage = await live.page(0, 100);
+      const before = await db.segments.toCollection().primaryKeys();
+      await ingest(db, writer, `more-${file}.json`, CORPUS.slice(2200 + 300 * file, 2500 + 300 * file++));
+      const ids = ((await db.segments.toCollection().primaryKeys()) as number[]).filter((k) => !before.includes(k));
+      expect(ids.length).toBeGreaterThan(0);
+      await live.storeMessage({ type: 'commit', segmentIds: ids, events: 1 });
+      await live.open();
+      expect(live.status().rows).toBeGreaterThan(rows);
+      // still the query's result: its first page (chosen from the matches), then every row (ordered now)
+      expect(await live.page(0, 100)).toEqual(firstPage);
+      const all = await live.page(0, total + 10);
+      expect(all.length).toBe(total);
+      expect(all.every((v) => v.row < rows)).toBe(true);
+      expect(all.slice(0, 100)).toEqual(firstPage);
+      // the same query now includes the new rows
+      expect(total0(await live.run(q))).toBeGreaterThan(total);
+    }
   });
 });
 

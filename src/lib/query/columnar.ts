@@ -42,13 +42,66 @@ export function touchPages<T extends Float64Array | Uint32Array>(a: T): T {
 }
 
 /**
- * Arrays of {@link ColumnarIndex.sortedByTime}, allocated (and their pages touched) before the rows are known,
- * while a reload waits for IndexedDB: `order`, n entries (becomes the time order); `counts`, all zero,
- * {@link countingBuckets} + 1 entries. Each is used only when its length is the one the sort needs.
+ * The first `end` rows of a result in {@link ColumnarIndex.sortedByTime}'s order (eventTime ascending, ties by
+ * row id, rows without a time last), or in its exact reverse when `descending`, without ordering every row: a
+ * heap keeps the `end` first rows met so far (O(matches × log end)). For the first screen of a query answered
+ * before the rows' time order is known (a reload's first queries: at 5M rows that order takes ~0.3 s with its
+ * memory's page faults; once known, putting a result in order through it is faster than this selection).
+ * @param time eventTime of every row, epoch ms (NaN: none)
+ * @param rows the result's row ids in any order, or a number N for rows 0..N-1
+ * @returns the rows, in order (fewer when the result has fewer than `end`)
  */
-export interface SortScratch {
-  order: Uint32Array | null;
-  counts: Uint32Array | null;
+export function firstRowsByTime(
+  time: Float64Array,
+  rows: Uint32Array | number,
+  end: number,
+  descending: boolean,
+): Uint32Array {
+  const count = typeof rows === 'number' ? rows : rows.length;
+  const k = Math.max(0, Math.min(end, count));
+  // before(a, b): row a comes before row b in the wanted order
+  const asc = (a: number, b: number): boolean => {
+    const ta = time[a];
+    const tb = time[b];
+    if (ta === tb) return a < b;
+    if (ta !== ta) return tb !== tb && a < b;
+    if (tb !== tb) return true;
+    return ta < tb;
+  };
+  const before = descending ? (a: number, b: number) => asc(b, a) : asc;
+  // a max-heap by `before`: heap[0] is the last of the rows kept
+  const heap = new Uint32Array(k);
+  let size = 0;
+  const siftDown = (i: number): void => {
+    const r = heap[i];
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= size) break;
+      if (c + 1 < size && before(heap[c], heap[c + 1])) c++;
+      if (!before(r, heap[c])) break;
+      heap[i] = heap[c];
+      i = c;
+    }
+    heap[i] = r;
+  };
+  for (let i = 0; i < count && k > 0; i++) {
+    const r = typeof rows === 'number' ? i : rows[i];
+    if (size < k) {
+      // sift up
+      let j = size++;
+      while (j > 0) {
+        const parent = (j - 1) >> 1;
+        if (!before(heap[parent], r)) break;
+        heap[j] = heap[parent];
+        j = parent;
+      }
+      heap[j] = r;
+    } else if (before(r, heap[0])) {
+      heap[0] = r;
+      siftDown(0);
+    }
+  }
+  return heap.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
 }
 
 /** One global dictionary-encoded string column: `dict[codes[row]]`. */
@@ -125,13 +178,8 @@ export const SNAPSHOT_PARTS: readonly SnapshotPart[] = [
   'eid',
 ];
 
-/**
- * What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts, and optionally the arrays its time
- * order will fill ({@link SortScratch}).
- */
-export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'> & {
-  scratch?: SortScratch;
-};
+/** What {@link ColumnarIndex.restoreCore} takes: a snapshot without its parts. */
+export type SnapshotCore = Pick<ColumnarSnapshot, 'n' | 'segments' | 'counts' | 'stale' | 'time'>;
 
 /** One part's data as a snapshot holds it (a string column's dictionary and codes, or a row array). */
 export type SnapshotPartData =
@@ -167,8 +215,6 @@ export class ColumnarIndex implements EventTable {
    */
   readonly staleColumnSegments = new Set<number>();
   private sorted: Uint32Array | null = null;
-  /** Arrays for the next {@link sortedByTime} (from {@link restoreCore}), used once. */
-  private scratch: SortScratch | null = null;
   /**
    * Parts of a snapshot not restored yet (after {@link restoreCore}, until {@link restorePart} gives each one):
    * their arrays are empty placeholders, which only code that waited for the part may read. Empty otherwise.
@@ -315,7 +361,6 @@ export class ColumnarIndex implements EventTable {
     this.eid = new Uint32Array(0);
     this.n = n;
     this.sorted = null;
-    this.scratch = s.scratch ?? null;
     for (const p of SNAPSHOT_PARTS) this.pending.add(p);
   }
 
@@ -361,6 +406,11 @@ export class ColumnarIndex implements EventTable {
     this.pending.delete(part);
   }
 
+  /** Whether {@link sortedByTime} has its order at hand (computed since rows were last added). */
+  hasTimeOrder(): boolean {
+    return this.sorted !== null;
+  }
+
   /**
    * Row ids ordered by eventTime ascending (ties by row id; rows without a time last); cached until rows are
    * added. CloudTrail times have whole seconds: when the span in seconds is at most {@link COUNTING_SPAN} (or
@@ -384,16 +434,14 @@ export class ColumnarIndex implements EventTable {
       if (v > max) max = v;
       if (whole && !isWholeSecond(v)) whole = false;
     }
-    const scratch = this.scratch;
-    this.scratch = null;
-    const ids = scratch?.order?.length === n ? scratch.order : new Uint32Array(n);
+    const ids = new Uint32Array(n);
     const span = max > min ? (max - min) / 1000 : 0;
     const buckets = whole ? countingBuckets(n, min, max) : 0;
     if (buckets) {
       // bucket `span + 1` holds the rows without a time. Each row's bucket is computed again in the second
       // pass rather than kept: a key array is 4 bytes a row of fresh memory (20 MB at 5M rows, ~60 ms of page
       // faults alone on the bench machine), and the division costs less.
-      const start = scratch?.counts?.length === buckets + 1 ? scratch.counts : new Uint32Array(buckets + 1);
+      const start = new Uint32Array(buckets + 1);
       for (let i = 0; i < n; i++) {
         const v = t[i];
         start[(v === v ? (v - min) / 1000 : buckets - 1) + 1]++;
@@ -480,6 +528,5 @@ export class ColumnarIndex implements EventTable {
     this.eid = fresh.eid;
     this.cols = fresh.cols;
     this.sorted = null;
-    this.scratch = null;
   }
 }

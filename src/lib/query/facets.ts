@@ -31,10 +31,13 @@ export interface FacetResult {
   top: { value: string; count: number }[];
 }
 
-/** Counts the top `limit` values of each facet over the result rows. Cost: one pass per facet over the rows. */
+/**
+ * Counts the top `limit` values of each facet over the result rows (row ids in any order, or a number N for rows
+ * 0..N-1). Cost: one pass per facet over the rows.
+ */
 export function computeFacets(
   ix: ColumnarIndex,
-  rows: Uint32Array,
+  rows: Uint32Array | number,
   limit = 8,
   specs: FacetSpec[] = FACETS,
 ): FacetResult[] {
@@ -42,7 +45,8 @@ export function computeFacets(
     const g = ix.cols[f.col];
     const counts = new Uint32Array(g.dict.length);
     const codes = g.codes;
-    for (let i = 0; i < rows.length; i++) counts[codes[rows[i]]]++;
+    if (typeof rows === 'number') for (let i = 0; i < rows; i++) counts[codes[i]]++;
+    else for (let i = 0; i < rows.length; i++) counts[codes[rows[i]]]++;
     const nz: number[] = [];
     for (let c = 0; c < counts.length; c++) if (counts[c]) nz.push(c);
     nz.sort((a, b) => counts[b] - counts[a] || (g.dict[a] < g.dict[b] ? -1 : 1));
@@ -68,11 +72,12 @@ const NICE_STEPS = [
 
 /**
  * Buckets the result rows' eventTime into about `bins` buckets of a "nice" width (1 s ... 1 year), aligned
- * to whole UTC units. Rows without a time are left out. `from`/`to` fix the range when given.
+ * to whole UTC units. Rows without a time are left out. `from`/`to` fix the range when given. `rows`: row ids in
+ * any order, or a number N for rows 0..N-1.
  */
 export function computeHistogram(
   ix: ColumnarIndex,
-  rows: Uint32Array,
+  rows: Uint32Array | number,
   bins = 120,
   from?: number,
   to?: number,
@@ -80,12 +85,13 @@ export function computeHistogram(
   const t = ix.time;
   // every row (the events view's first result): the times read in row order, not through the result's time
   // order (the same counts; sequential reads instead of random ones over 40 MB at 5M rows)
-  const all = rows.length === ix.n;
+  const all = typeof rows === 'number' || rows.length === ix.n;
+  const count = typeof rows === 'number' ? rows : rows.length;
   let min = from ?? Infinity;
   let max = to ?? -Infinity;
   if (from === undefined || to === undefined) {
-    for (let i = 0; i < rows.length; i++) {
-      const v = t[all ? i : rows[i]];
+    for (let i = 0; i < count; i++) {
+      const v = t[all ? i : (rows as Uint32Array)[i]];
       if (v !== v) continue;
       if (from === undefined && v < min) min = v;
       if (to === undefined && v > max) max = v;
@@ -97,8 +103,8 @@ export function computeHistogram(
   const start = Math.floor(min / step) * step;
   const nb = Math.max(1, Math.floor((max - start) / step) + 1);
   const counts = new Array<number>(nb).fill(0);
-  for (let i = 0; i < rows.length; i++) {
-    const v = t[all ? i : rows[i]];
+  for (let i = 0; i < count; i++) {
+    const v = t[all ? i : (rows as Uint32Array)[i]];
     if (v !== v) continue;
     const b = Math.floor((v - start) / step);
     if (b >= 0 && b < nb) counts[b]++;

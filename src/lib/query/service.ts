@@ -12,7 +12,7 @@ import type { StoredFieldStore } from '../codec/fields';
 import { RawReader } from '../store/raw';
 import { stringHash } from '../codec/hash';
 import { prettyJson } from '../codec/exact';
-import { ColumnarIndex, SNAPSHOT_PARTS, type SnapshotPart } from './columnar';
+import { ColumnarIndex, firstRowsByTime, SNAPSHOT_PARTS, type SnapshotPart } from './columnar';
 import { Engine, needsFieldIndex, queryParts, usesFindings } from './engine';
 import { analyzePrincipals, keyDetail } from '../analysis/kms';
 import { correlationView, type CorrelationView } from '../analysis/crossAccount';
@@ -166,6 +166,13 @@ const PART_ORDER: readonly SnapshotPart[] = [
   ...new Set<SnapshotPart>([...ROW_VIEW_COLUMNS, ...FACETS.map((f) => f.col), 'file', ...SNAPSHOT_PARTS]),
 ];
 
+/**
+ * A page ending within the first this many rows of a result answered before the rows' time order was known is
+ * chosen from the matches without ordering them all (`firstRowsByTime`, query/columnar.ts): the events view's
+ * first screen.
+ */
+const FIRST_ROWS = 1000;
+
 /** Longest slice of the background case-folding for free text ({@link QueryService}), ms. */
 const TEXT_FOLD_SLICE_MS = 25;
 /** How long the background case-folding waits before looking again while the index is busy, ms. */
@@ -205,8 +212,26 @@ export class QueryService {
    */
   private fieldsRequested = new Set<number>();
   private fieldsTotal = 0;
-  /** Row ids of the current result in its order; read only (it may be the index's own `sortedByTime()`). */
+  /**
+   * Row ids of the current result in its order, once put in it ({@link orderedResult}); read only (it may be the
+   * index's own `sortedByTime()`).
+   */
   private result: Uint32Array = new Uint32Array(0);
+  /**
+   * The current result of a query answered before the rows' time order was known (a reload's first queries, while
+   * the snapshot's parts load: the order of 5M rows takes ~0.3 s with its memory's page faults, and is taken once
+   * the parts are in, not before the first answer): the engine's bitmap (`bm[row]` 1 for a match, over the rows the index had when
+   * the query ran), its count, its direction, and its rows in row order once a facet or the histogram asked for
+   * them (a number N: every row 0..N-1). The count, the facets, the histogram and the first {@link FIRST_ROWS}
+   * rows come from it; the rows are ordered only when a later page, an export or an event's position asks
+   * ({@link orderedResult}). Null otherwise: `result` holds the rows in order.
+   */
+  private pendingResult: {
+    bm: Uint8Array;
+    total: number;
+    descending: boolean;
+    rows: Uint32Array | number | null;
+  } | null = null;
   private lastRequest: QueryRequest = { q: '' };
   private listeners: ((s: IndexStatus) => void)[] = [];
   private notifyTimer: ReturnType<typeof setTimeout> | null = null;
@@ -469,8 +494,6 @@ export class QueryService {
       const part = load.wanted.find((p) => this.ix.pending.has(p)) ?? PART_ORDER.find((p) => this.ix.pending.has(p))!;
       t = performance.now();
       const reading = early?.part === part ? early.read : readSnapshotPart(this.db, core.id, part);
-      // every query needs the rows' time order: sorted while IndexedDB reads the first part
-      if (this.stats.snapshotPartsRead === 0) this.ix.sortedByTime();
       let data;
       try {
         data = await reading;
@@ -495,6 +518,9 @@ export class QueryService {
       if (waiting.length) await new Promise((resolve) => setTimeout(resolve, 0));
     }
     this.endPartLoad(load);
+    // the rows' time order, which every later query's result is put in, once the parts are in: the queries
+    // answered meanwhile chose their first rows without it (see pendingResult)
+    if (restored && e === this.epoch) this.ix.sortedByTime();
     if (!restored) {
       this.ix.clear();
       this.minTime = NaN;
@@ -813,7 +839,43 @@ export class QueryService {
     this.minTime = NaN;
     this.maxTime = NaN;
     this.result = new Uint32Array(0);
+    this.dropPendingResult();
     this.notify();
+  }
+
+  /** The current result's rows in its order: put in it now when the result is still pending ({@link run}). */
+  private orderedResult(): Uint32Array {
+    const p = this.pendingResult;
+    if (p) {
+      this.result = this.rowsOf(p.bm, p.descending);
+      this.dropPendingResult();
+    }
+    return this.result;
+  }
+
+  /** The current result's rows in any order (row order for a pending one; a number N: rows 0..N-1). */
+  private unorderedResult(): Uint32Array | number {
+    const p = this.pendingResult;
+    if (!p) return this.result;
+    if (p.rows === null) {
+      if (p.total === p.bm.length) p.rows = p.total;
+      else {
+        const rows = new Uint32Array(p.total + 1);
+        let j = 0;
+        for (let i = 0; i < p.bm.length; i++) {
+          rows[j] = i;
+          j += p.bm[i];
+        }
+        p.rows = rows.subarray(0, p.total);
+      }
+    }
+    return p.rows;
+  }
+
+  /** Forgets the pending result (its bitmap goes back to the engine). */
+  private dropPendingResult(): void {
+    if (this.pendingResult) this.engine.release(this.pendingResult.bm);
+    this.pendingResult = null;
   }
 
   /**
@@ -822,7 +884,9 @@ export class QueryService {
    * rows, 30% matching, in Node: 8-53 ms against 38-80 ms with an `if`).
    */
   private rowsOf(bm: Uint8Array, descending: boolean): Uint32Array {
-    const sorted = this.ix.sortedByTime();
+    let sorted = this.ix.sortedByTime();
+    // rows added since the query ran (an ingest) are not in its bitmap
+    if (bm.length < sorted.length) sorted = sorted.filter((r) => r < bm.length);
     const n = sorted.length;
     // counted first: the result is allocated once at its size (a scratch array of every row was 20 MB of
     // fresh memory per query at 5M rows), plus one slot for the last, unkept write
@@ -891,12 +955,23 @@ export class QueryService {
       if (err instanceof QuerySyntaxError) return { ok: false, message: err.message, pos: err.pos, end: err.end };
       throw err;
     }
-    this.result = this.rowsOf(bm, !!req.descending);
-    this.engine.release(bm);
+    this.dropPendingResult();
+    let total: number;
+    if (this.ix.pending.size > 0 && !this.ix.hasTimeOrder()) {
+      // a reload's first queries: answered before the rows' time order is known (see pendingResult)
+      total = 0;
+      for (let i = 0; i < bm.length; i++) total += bm[i];
+      this.result = new Uint32Array(0);
+      this.pendingResult = { bm, total, descending: !!req.descending, rows: null };
+    } else {
+      this.result = this.rowsOf(bm, !!req.descending);
+      this.engine.release(bm);
+      total = this.result.length;
+    }
     this.lastRequest = req;
     return {
       ok: true,
-      total: this.result.length,
+      total,
       ms: performance.now() - t0,
       warnings: info.warnings,
       untimed: info.untimed ?? 0,
@@ -910,8 +985,12 @@ export class QueryService {
   async page(offset: number, limit: number): Promise<RowView[]> {
     await this.ensureParts(ROW_VIEW_COLUMNS);
     const out: RowView[] = [];
-    const end = Math.min(this.result.length, offset + limit);
-    const rows = this.result.slice(Math.max(0, offset), end);
+    const p = this.pendingResult;
+    const end = Math.min(p ? p.total : this.result.length, offset + limit);
+    const rows =
+      p && end <= FIRST_ROWS
+        ? firstRowsByTime(this.ix.time, this.unorderedResult(), end, p.descending).slice(Math.max(0, offset))
+        : this.orderedResult().slice(Math.max(0, offset), end);
     for (const r of rows) out.push(rowView(this.ix, r));
     if (out.some((v) => v.time !== v.time)) {
       await this.fieldIndexReady();
@@ -927,13 +1006,13 @@ export class QueryService {
   /** Top values of each facet over the current result. */
   async facets(limit = 8): Promise<FacetResult[]> {
     await this.ensureParts(FACETS.map((f) => f.col));
-    return computeFacets(this.ix, this.result, limit);
+    return computeFacets(this.ix, this.unorderedResult(), limit);
   }
 
   /** Time histogram of the current result (about `bins` buckets; the window's range when one is set). */
   async histogram(bins = 120): Promise<Histogram> {
     await this.ensureParts([]);
-    return computeHistogram(this.ix, this.result, bins, this.lastRequest.from, this.lastRequest.to);
+    return computeHistogram(this.ix, this.unorderedResult(), bins, this.lastRequest.from, this.lastRequest.to);
   }
 
   /** Position in the current result of the first event with this eventID, or -1. */
@@ -942,8 +1021,9 @@ export class QueryService {
     const h = new Uint32Array(2);
     stringHash(eventID, h, 0);
     const eid = this.ix.eid;
-    for (let i = 0; i < this.result.length; i++) {
-      const r = this.result[i];
+    const result = this.orderedResult();
+    for (let i = 0; i < result.length; i++) {
+      const r = result[i];
       if (eid[r * 2] === h[0] && eid[r * 2 + 1] === h[1]) return i;
     }
     return -1;
@@ -967,7 +1047,7 @@ export class QueryService {
   /** Exports the current result, in result order, as a Blob (see {@link exportRows} for the formats). */
   async exportResult(format: ResultFormat): Promise<Blob> {
     await this.ensureLoaded();
-    return exportRows(format, this.result, this.ix, this.fields, this.raw);
+    return exportRows(format, this.orderedResult(), this.ix, this.fields, this.raw);
   }
 
   /** Every KMS key the events mention, most recently seen first. */

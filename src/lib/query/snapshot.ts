@@ -23,10 +23,8 @@
 import { COLUMNS_SCHEME, type StringColumn } from '../codec/segment';
 import type { KeyTrailDB, SnapshotRecord } from '../store/db';
 import {
-  countingBuckets,
   isWholeSecond,
   touchPages,
-  type SortScratch,
   type ColumnarSnapshot,
   type SnapshotCore,
   type SnapshotPart,
@@ -58,12 +56,6 @@ export interface SnapshotMeta {
   stale: Uint32Array;
   /** Epoch ms when it was written. */
   writtenAt: number;
-  /**
-   * Earliest and latest eventTime of the rows (epoch ms), null when no row has one. Only a hint (absent from
-   * snapshots written before it existed): a reload sizes the arrays of its time order by it
-   * ({@link prefaultSort}) before the time record is read.
-   */
-  timeRange?: [number, number] | null;
 }
 
 /** The records of a snapshot of `s` (meta first), all carrying one new random `id`. */
@@ -79,7 +71,6 @@ export function snapshotRecords(s: ColumnarSnapshot, now = Date.now()): Snapshot
     counts: s.counts,
     stale: s.stale,
     writtenAt: now,
-    timeRange: timeRangeOf(s.time),
   };
   const out: SnapshotRecord[] = [
     meta as unknown as SnapshotRecord,
@@ -103,39 +94,15 @@ export async function writeSnapshot(db: KeyTrailDB, s: ColumnarSnapshot): Promis
   });
 }
 
-/** Earliest and latest of `time` (epoch ms, NaN skipped), or null when every entry is NaN. */
-function timeRangeOf(time: Float64Array): [number, number] | null {
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < time.length; i++) {
-    const v = time[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return min === Infinity ? null : [min, max];
-}
-
 /**
- * The arrays a restore of `meta`'s rows fills first, allocated with their pages touched ({@link touchPages}):
- * eventTime (n float64) and the time order ({@link SortScratch}; its buckets when `meta.timeRange` says the
- * order is a counting sort). Called while IndexedDB reads the time record: ~70 MB of fresh memory at 5M rows,
- * ~0.2 s of page faults on the bench machine (up to three times that while the page before a reload frees its
- * memory), taken off the path to the first answer.
+ * The eventTime array a restore of `meta`'s rows decodes into (n float64), allocated with its pages touched
+ * ({@link touchPages}) while IndexedDB reads the time record: 40 MB of fresh memory at 5M rows, ~0.2 s of page
+ * faults on the bench machine (up to three times that while the page before a reload frees its memory), taken
+ * off the path to the first answer. (The rows' time order is not computed before the first answer: a query's
+ * first rows are chosen without it, see `firstRowsByTime`, query/columnar.ts.)
  */
-export function prefaultSort(meta: Pick<SnapshotMeta, 'n' | 'timeRange'>): {
-  time: Float64Array;
-  scratch: SortScratch;
-} {
-  const n = meta.n;
-  const r = meta.timeRange;
-  const buckets = Array.isArray(r) && r.every(Number.isFinite) ? countingBuckets(n, r[0], r[1]) : 0;
-  return {
-    time: touchPages(new Float64Array(n)),
-    scratch: {
-      order: touchPages(new Uint32Array(n)),
-      counts: buckets ? touchPages(new Uint32Array(buckets + 1)) : null,
-    },
-  };
+export function prefaultTime(meta: Pick<SnapshotMeta, 'n'>): Float64Array {
+  return touchPages(new Float64Array(meta.n));
 }
 
 /** A snapshot's core as read: its id and what {@link ColumnarIndex.restoreCore} takes. */
@@ -153,21 +120,21 @@ export async function readSnapshotCore(
   db: KeyTrailDB,
   stored: ReadonlySet<number> | Promise<ReadonlySet<number>>,
 ): Promise<StoredSnapshotCore | null> {
-  // the meta record (small) first, then the time record, in one transaction: the arrays the restore fills are
-  // allocated while the time record is read
-  const [[meta, timeRecord, arrays], storedIds] = await Promise.all([
+  // the meta record (small) first, then the time record, in one transaction: the array the time is decoded into
+  // is allocated while the time record is read
+  const [[meta, timeRecord, touched], storedIds] = await Promise.all([
     db.transaction('r', db.snapshots, async () => {
       const metaRead = db.snapshots.get('meta') as Promise<SnapshotMeta | undefined>;
       const timeRead = db.snapshots.get('time');
       const meta = await metaRead;
-      const arrays = usableMeta(meta) && meta.n > 0 ? prefaultSort(meta) : null;
-      return [meta, await timeRead, arrays] as const;
+      const touched = usableMeta(meta) && meta.n > 0 ? prefaultTime(meta) : undefined;
+      return [meta, await timeRead, touched] as const;
     }),
     stored,
   ]);
   if (!usableMeta(meta)) return null;
   for (const id of meta.segments) if (!storedIds.has(id)) return null;
-  const time = timeRecord && decodeTime(timeRecord, meta.n, arrays?.time);
+  const time = timeRecord && decodeTime(timeRecord, meta.n, touched);
   if (timeRecord?.id !== meta.id || !time) return null;
   return {
     id: meta.id,
@@ -176,7 +143,6 @@ export async function readSnapshotCore(
     counts: meta.counts,
     stale: meta.stale instanceof Uint32Array ? meta.stale : new Uint32Array(0),
     time,
-    scratch: arrays?.scratch,
   };
 }
 
