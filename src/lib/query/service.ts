@@ -220,11 +220,11 @@ export class QueryService {
   /**
    * The current result of a query answered before the rows' time order was known (a reload's first queries, while
    * the snapshot's parts load: the order of 5M rows takes ~0.3 s with its memory's page faults, and is taken once
-   * the parts are in, not before the first answer): the engine's bitmap (`bm[row]` 1 for a match, over the rows the index had when
-   * the query ran), its count, its direction, and its rows in row order once a facet or the histogram asked for
-   * them (a number N: every row 0..N-1). The count, the facets, the histogram and the first {@link FIRST_ROWS}
-   * rows come from it; the rows are ordered only when a later page, an export or an event's position asks
-   * ({@link orderedResult}). Null otherwise: `result` holds the rows in order.
+   * the parts are in, not before the first answer): the engine's bitmap (`bm[row]` 1 for a match, over the rows
+   * the index had when the query ran), its count, its direction, and its rows in row order once a facet or the
+   * histogram asked for them (a number N: every row 0..N-1). The count, the facets, the histogram and the first
+   * {@link FIRST_ROWS} rows come from it; the rows are ordered only when a later page, an export or an event's
+   * position asks ({@link orderedResult}). Null otherwise: `result` holds the rows in order.
    */
   private pendingResult: {
     bm: Uint8Array;
