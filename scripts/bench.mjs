@@ -47,7 +47,9 @@
  *          reloadToCoreSeconds: from navigation start until the query worker had restored the snapshot's core
  *          (every row counted, time order; the page shows its views from then on);
  *          reloadLoadMs: the query worker's own account of that load (QueryService.loadStats: ms reading
- *          the snapshot, segments and field stores from IndexedDB, and ms adding them to the index).
+ *          the snapshot, segments and field stores from IndexedDB, and ms adding them to the index);
+ *          reloadTimelineMs: ms from navigation start to DOMContentLoaded, the query worker's script request,
+ *          the start of its load, the snapshot's core read and restored, and the first answer.
  *   long tasks  PerformanceObserver('longtask') on the page's main thread, installed before the app loads.
  *   jq     `zcat FILES | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, run after
  *          the browser has closed (when jq is installed); jqRatio = jqSeconds / ingestSeconds.
@@ -299,7 +301,18 @@ const MEASUREMENTS = [
       const colsMs = performance.now();
       const r2 = await window.keytrail.query.run({ q: '1234abcd' });
       const stats = await window.keytrail.query.loadStats();
+      const nav = performance.getEntriesByType('navigation')[0];
+      const worker = performance.getEntriesByType('resource').find((e) => /\/worker-[^/]*\.js$/.test(e.name));
+      const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
       return {
+        timeline: {
+          domContentLoaded: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
+          workerFetch: worker ? Math.round(worker.startTime) : null,
+          loadStart: at(stats.loadStartAt),
+          coreRead: at(stats.snapshotCoreReadAt),
+          core: at(stats.snapshotCoreAt),
+          firstAnswer: Math.round(colsMs),
+        },
         firstAnswerMs: colsMs,
         firstFreeTextMs: performance.now(),
         coreMs: stats.snapshotCoreAt ? stats.snapshotCoreAt - performance.timeOrigin : null,
@@ -310,6 +323,7 @@ const MEASUREMENTS = [
     result.reloadToCoreSeconds = round(ready.coreMs / 1000, 2);
     result.reloadToFirstQuerySeconds = round(ready.firstAnswerMs / 1000, 2);
     result.reloadToFreeTextSeconds = round(ready.firstFreeTextMs / 1000, 2);
+    result.reloadTimelineMs = ready.timeline;
     result.reloadLoadMs = await page.evaluate(() => window.keytrail.query.loadStats?.() ?? null).catch(() => null);
     log(
       `reload → first query answer ${ready.firstAnswerMs.toFixed(0)} ms, → first free-text answer ${ready.firstFreeTextMs.toFixed(0)} ms`,

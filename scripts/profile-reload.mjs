@@ -6,7 +6,7 @@
  * reloadToFreeTextSeconds without ingesting again for every try (at 5M events the ingest takes minutes).
  *
  *   npx vite build && node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile]
- *     [--first-only]
+ *     [--first-only] [--same-page K]
  *
  * PROFILE_DIR: a Chromium profile folder that keeps the store (created when missing). `--ingest DATA_DIR` first
  * ingests a folder of `.json.gz` files into it (for example `bench-data-5m`) and waits until the field stores are
@@ -16,7 +16,9 @@
  *   loadStart, coreRead: when the query worker began loading and had read the snapshot's core;
  *   core, first, freeText: the core restored, `eventName:Decrypt` answered, free text `1234abcd` answered (s);
  *   secondFreeTextMs: the free text `ABCD1234` right after (it case-folds what the first left unfolded);
- *   (`--first-only`: no free text, each run ends at the first answer);
+ *   (`--first-only`: no free text, each run ends at the first answer; `--same-page K`: then, K times, once every
+ *   field store is loaded, the same page reloads and is timed again, as in the bench, where the page that reloads
+ *   holds the whole index);
  *   fieldsReadMs, fieldsAddMs, snapshotReadMs: from loadStats; dcl, workerFetch: the page's DOMContentLoaded
  *   and when the query worker's script was requested.
  * Then each Chromium thread's CPU time and page faults over the run (scripts/proc-threads.mjs). With
@@ -32,11 +34,13 @@ import { chromiumThreads, printThreadUsage, threadUsageSince } from './proc-thre
 import { printSelfTimes, profileWorkers, timeline } from './worker-profiler.mjs';
 
 const argv = process.argv.slice(2);
-const profileDir = argv.find((a, i) => !a.startsWith('--') && !['--ingest', '--runs'].includes(argv[i - 1]));
+const profileDir = argv.find(
+  (a, i) => !a.startsWith('--') && !['--ingest', '--runs', '--same-page'].includes(argv[i - 1]),
+);
 const opt = (name) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 if (!profileDir) {
   console.error(
-    'usage: node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile] [--first-only]',
+    'usage: node scripts/profile-reload.mjs PROFILE_DIR [--ingest DATA_DIR] [--runs N] [--cpu-profile] [--first-only] [--same-page K]',
   );
   process.exit(2);
 }
@@ -58,6 +62,14 @@ const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port',
   stdio: 'ignore',
   detached: true,
 });
+const samePage = Number(opt('--same-page') ?? 0);
+/** In the page: every row and field store is in the query index and the snapshot covers every row. */
+const loadedEverything = () => {
+  const s = window.keytrail?.app?.index;
+  return (
+    s && !s.loading && s.fieldsLoaded >= s.fieldsTotal && (s.snapshotRows === undefined || s.snapshotRows >= s.rows)
+  );
+};
 const launch = (opts = {}) =>
   chromium.launchPersistentContext(profileDir, { executablePath: '/usr/bin/chromium', args, ...opts });
 
@@ -78,19 +90,7 @@ try {
       state: 'attached',
     });
     console.log(`ingested ${files.length} files in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-    await page.waitForFunction(
-      () => {
-        const s = window.keytrail?.app?.index;
-        return (
-          s &&
-          !s.loading &&
-          s.fieldsLoaded >= s.fieldsTotal &&
-          (s.snapshotRows === undefined || s.snapshotRows >= s.rows)
-        );
-      },
-      null,
-      { timeout: 1_800_000, polling: 200 },
-    );
+    await page.waitForFunction(loadedEverything, null, { timeout: 1_800_000, polling: 200 });
     console.log(`field stores loaded and snapshot written ${((Date.now() - t0) / 1000).toFixed(1)} s after the drop`);
     await context.close();
   }
@@ -102,43 +102,14 @@ try {
     const prof = cpuProfile ? await profileWorkers(context, page, { intervalUs: 1000 }) : null;
     const before = chromiumThreads();
     await page.goto(`http://127.0.0.1:${port}/`);
-    await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 120_000 });
-    const r = await page.evaluate(async (firstOnly) => {
-      const q = window.keytrail.query;
-      await q.run({ q: 'eventName:Decrypt' });
-      const first = performance.now();
-      if (!firstOnly) await q.run({ q: '1234abcd' });
-      const freeText = performance.now();
-      if (!firstOnly) await q.run({ q: 'ABCD1234' });
-      const second = performance.now() - freeText;
-      const nav = performance.getEntriesByType('navigation')[0];
-      const worker = performance.getEntriesByType('resource').find((e) => /\/worker-[^/]*\.js$/.test(e.name));
-      const s = await q.loadStats();
-      const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
-      return {
-        loadStart: at(s.loadStartAt),
-        coreRead: at(s.snapshotCoreReadAt),
-        core: at(s.snapshotCoreAt) / 1000,
-        first: Math.round(first) / 1000,
-        freeText: Math.round(freeText) / 1000,
-        secondFreeTextMs: Math.round(second),
-        fieldsReadMs: Math.round(s.fieldsReadMs),
-        fieldsAddMs: Math.round(s.fieldsAddMs),
-        snapshotReadMs: Math.round(s.snapshotReadMs),
-        dcl: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
-        workerFetch: worker ? Math.round(worker.startTime) : null,
-      };
-    }, firstOnly);
-    console.log(JSON.stringify(r));
-    printThreadUsage(threadUsageSince(before));
-    if (prof) {
-      const query = (await prof.stop()).find((w) => /query/.test(w.name));
-      if (query) {
-        mkdirSync('profiles', { recursive: true });
-        writeFileSync('profiles/reload.cpuprofile', JSON.stringify(query.profile));
-        printSelfTimes('query worker (profiles/reload.cpuprofile)', query.profile, 15);
-        for (const line of timeline(query.profile)) console.log(line);
-      }
+    await measure(page, prof, before);
+    for (let k = 0; k < samePage; k++) {
+      // as in the bench: the page has every field store loaded when it reloads (its memory is freed meanwhile)
+      await page.waitForFunction(loadedEverything, null, { timeout: 1_800_000, polling: 200 });
+      const again = chromiumThreads();
+      await page.reload();
+      console.log('same page, reloaded:');
+      await measure(page, null, again);
     }
     await context.close();
   }
@@ -147,5 +118,47 @@ try {
     process.kill(-server.pid);
   } catch {
     /* already gone */
+  }
+}
+
+/** Times one page load from navigation start to its first answers; prints a JSON line and per-thread usage. */
+async function measure(page, prof, before) {
+  await page.waitForFunction(() => !!window.keytrail?.query, null, { timeout: 120_000 });
+  const r = await page.evaluate(async (firstOnly) => {
+    const q = window.keytrail.query;
+    await q.run({ q: 'eventName:Decrypt' });
+    const first = performance.now();
+    if (!firstOnly) await q.run({ q: '1234abcd' });
+    const freeText = performance.now();
+    if (!firstOnly) await q.run({ q: 'ABCD1234' });
+    const second = performance.now() - freeText;
+    const nav = performance.getEntriesByType('navigation')[0];
+    const worker = performance.getEntriesByType('resource').find((e) => /\/worker-[^/]*\.js$/.test(e.name));
+    const s = await q.loadStats();
+    const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
+    return {
+      loadStart: at(s.loadStartAt),
+      coreRead: at(s.snapshotCoreReadAt),
+      core: at(s.snapshotCoreAt) / 1000,
+      first: Math.round(first) / 1000,
+      freeText: Math.round(freeText) / 1000,
+      secondFreeTextMs: Math.round(second),
+      fieldsReadMs: Math.round(s.fieldsReadMs),
+      fieldsAddMs: Math.round(s.fieldsAddMs),
+      snapshotReadMs: Math.round(s.snapshotReadMs),
+      dcl: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
+      workerFetch: worker ? Math.round(worker.startTime) : null,
+    };
+  }, firstOnly);
+  console.log(JSON.stringify(r));
+  printThreadUsage(threadUsageSince(before));
+  if (prof) {
+    const query = (await prof.stop()).find((w) => /query/.test(w.name));
+    if (query) {
+      mkdirSync('profiles', { recursive: true });
+      writeFileSync('profiles/reload.cpuprofile', JSON.stringify(query.profile));
+      printSelfTimes('query worker (profiles/reload.cpuprofile)', query.profile, 15);
+      for (const line of timeline(query.profile)) console.log(line);
+    }
   }
 }
