@@ -48,8 +48,8 @@
  *          (every row counted, time order; the page shows its views from then on);
  *          reloadLoadMs: the query worker's own account of that load (QueryService.loadStats: ms reading
  *          the snapshot, segments and field stores from IndexedDB, and ms adding them to the index);
- *          reloadTimelineMs: ms from navigation start to DOMContentLoaded, the query worker's script request,
- *          the start of its load, the snapshot's core read and restored, and the first answer.
+ *          reloadTimelineMs: ms from navigation start to DOMContentLoaded, the query worker's start, its script's
+ *          request, the store open in it, the start of its load, the snapshot's core read and restored, and the first answer.
  *   long tasks  PerformanceObserver('longtask') on the page's main thread, installed before the app loads.
  *   jq     `zcat FILES | jq -c '.Records[] | select(.eventSource=="kms.amazonaws.com")' > /dev/null`, run after
  *          the browser has closed (when jq is installed); jqRatio = jqSeconds / ingestSeconds.
@@ -307,7 +307,9 @@ const MEASUREMENTS = [
       return {
         timeline: {
           domContentLoaded: Math.round(nav?.domContentLoadedEventEnd ?? NaN),
+          workerStart: at(stats.contextStartAt),
           workerFetch: worker ? Math.round(worker.startTime) : null,
+          storeOpen: at(stats.storeOpenAt),
           loadStart: at(stats.loadStartAt),
           coreRead: at(stats.snapshotCoreReadAt),
           core: at(stats.snapshotCoreAt),

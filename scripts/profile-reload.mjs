@@ -13,7 +13,8 @@
  * loaded and the index snapshot covers every row. Each run then opens `dist/` (served by `vite preview` on port
  * 4177, service worker blocked, so that a stale cached build is never what runs) and prints one JSON line
  * (times in ms from navigation start unless named otherwise):
- *   loadStart, coreRead: when the query worker began loading and had read the snapshot's core;
+ *   workerStart, storeOpen, loadStart, coreRead: when the query worker started, had the store open, began loading
+ *   and had read the snapshot's core;
  *   core, first, freeText: the core restored, `eventName:Decrypt` answered, free text `1234abcd` answered (s);
  *   secondFreeTextMs: the free text `ABCD1234` right after (it case-folds what the first left unfolded);
  *   (`--first-only`: no free text, each run ends at the first answer; `--same-page K`: then, K times, once every
@@ -137,6 +138,9 @@ async function measure(page, prof, before) {
     const s = await q.loadStats();
     const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
     return {
+      workerStart: at(s.contextStartAt),
+      ctorMs: Math.round(s.ctorMs),
+      storeOpen: at(s.storeOpenAt),
       loadStart: at(s.loadStartAt),
       coreRead: at(s.snapshotCoreReadAt),
       core: at(s.snapshotCoreAt) / 1000,

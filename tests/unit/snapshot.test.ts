@@ -156,6 +156,13 @@ describe('index snapshot: a reload reads it instead of every segment, and answer
     const again = reloaded(name);
     expect((await again.open()).rows).toBe(ab);
     expect(again.loadStats()).toMatchObject({ snapshotRows: ab, segmentsRead: 0 });
+    // the load's moments (epoch ms) in the order they happen: context start, store open, load start, core
+    const at = again.loadStats();
+    expect(at.contextStartAt).toBeGreaterThan(0);
+    expect(at.storeOpenAt).toBeGreaterThanOrEqual(at.contextStartAt);
+    expect(at.loadStartAt).toBeGreaterThanOrEqual(at.storeOpenAt);
+    expect(at.snapshotCoreReadAt).toBeGreaterThanOrEqual(at.loadStartAt);
+    expect(at.snapshotCoreAt).toBeGreaterThanOrEqual(at.snapshotCoreReadAt);
     expect(again.status().snapshotRows).toBe(ab);
     expect(await answers(again)).toEqual(await answers(reference(name)));
   });

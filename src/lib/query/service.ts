@@ -90,6 +90,13 @@ export interface LoadStats {
    * waits only for the parts it reads (query/engine.ts `queryParts`).
    */
   snapshotPartsAtFirstQuery: number;
+  /**
+   * When this context began, epoch ms with fraction: in the query worker, when the worker started (its
+   * `performance.timeOrigin`, before its script was read).
+   */
+  contextStartAt: number;
+  /** When the store was first open in this context, epoch ms with fraction; 0 before. */
+  storeOpenAt: number;
   /** When the first load had the store open and began reading, epoch ms with fraction; 0 before. */
   loadStartAt: number;
   /** When the snapshot's core was read and decoded (before it was restored), epoch ms with fraction; 0 before. */
@@ -272,6 +279,8 @@ export class QueryService {
     snapshotRows: 0,
     snapshotPartsRead: 0,
     snapshotPartsAtFirstQuery: -1,
+    contextStartAt: performance.timeOrigin,
+    storeOpenAt: 0,
     loadStartAt: 0,
     snapshotCoreReadAt: 0,
     snapshotCoreAt: 0,
@@ -364,6 +373,7 @@ export class QueryService {
     const p: Promise<void> = (this.reopening ?? Promise.resolve())
       .then(async () => {
         const fresh = await this.openFn();
+        this.stats.storeOpenAt ||= performance.timeOrigin + performance.now();
         this.db = fresh;
         this.raw = new RawReader(fresh);
       })
