@@ -139,7 +139,6 @@ async function measure(page, prof, before) {
     const at = (epochMs) => (epochMs ? Math.round(epochMs - performance.timeOrigin) : null);
     return {
       workerStart: at(s.contextStartAt),
-      ctorMs: Math.round(s.ctorMs),
       storeOpen: at(s.storeOpenAt),
       loadStart: at(s.loadStartAt),
       coreRead: at(s.snapshotCoreReadAt),
