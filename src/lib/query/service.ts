@@ -229,15 +229,17 @@ export class QueryService {
    * the snapshot's parts load: the order of 5M rows takes ~0.3 s with its memory's page faults, and is taken once
    * the parts are in, not before the first answer): the engine's bitmap (`bm[row]` 1 for a match, over the rows
    * the index had when the query ran), its count, its direction, and its rows in row order once a facet or the
-   * histogram asked for them (a number N: every row 0..N-1). The count, the facets, the histogram and the first
-   * {@link FIRST_ROWS} rows come from it; the rows are ordered only when a later page, an export or an event's
-   * position asks ({@link orderedResult}). Null otherwise: `result` holds the rows in order.
+   * histogram asked for them (a number N: every row 0..N-1), and its first {@link FIRST_ROWS} rows in order once a
+   * page asked for them (chosen once, not at every page). The count, the facets, the histogram and those first
+   * rows come from it; the rows are ordered only when a later page, an export or an event's position asks
+   * ({@link orderedResult}). Null otherwise: `result` holds the rows in order.
    */
   private pendingResult: {
     bm: Uint8Array;
     total: number;
     descending: boolean;
     rows: Uint32Array | number | null;
+    first: Uint32Array | null;
   } | null = null;
   private lastRequest: QueryRequest = { q: '' };
   private listeners: ((s: IndexStatus) => void)[] = [];
@@ -972,7 +974,7 @@ export class QueryService {
       total = 0;
       for (let i = 0; i < bm.length; i++) total += bm[i];
       this.result = new Uint32Array(0);
-      this.pendingResult = { bm, total, descending: !!req.descending, rows: null };
+      this.pendingResult = { bm, total, descending: !!req.descending, rows: null, first: null };
     } else {
       this.result = this.rowsOf(bm, !!req.descending);
       this.engine.release(bm);
@@ -999,7 +1001,10 @@ export class QueryService {
     const end = Math.min(p ? p.total : this.result.length, offset + limit);
     const rows =
       p && end <= FIRST_ROWS
-        ? firstRowsByTime(this.ix.time, this.unorderedResult(), end, p.descending).slice(Math.max(0, offset))
+        ? (p.first ??= firstRowsByTime(this.ix.time, this.unorderedResult(), FIRST_ROWS, p.descending)).slice(
+            Math.max(0, offset),
+            end,
+          )
         : this.orderedResult().slice(Math.max(0, offset), end);
     for (const r of rows) out.push(rowView(this.ix, r));
     if (out.some((v) => v.time !== v.time)) {
